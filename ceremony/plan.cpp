@@ -1,0 +1,39 @@
+#include "ceremony/plan.hpp"
+
+#include <algorithm>
+
+namespace meshca::ceremony {
+
+std::string SourceLocation::to_string() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+ValiditySpec::Window ValiditySpec::resolve(UnixTime ceremony_time) const {
+  Window w{not_before.value_or(ceremony_time), 0};
+  if (not_after) {
+    w.not_after = *not_after;
+  } else if (duration) {
+    w.not_after = add_duration(w.not_before, *duration);
+  }
+  return w;
+}
+
+std::string ValiditySpec::to_string() const {
+  std::string s;
+  if (not_before) s += "from " + format_rfc3339(*not_before) + " ";
+  if (not_after) s += "until " + format_rfc3339(*not_after);
+  if (duration) s += duration->to_string();
+  return s;
+}
+
+bool OutputPlan::has_layout(std::string_view layout) const {
+  return std::find(layouts.begin(), layouts.end(), layout) != layouts.end();
+}
+
+std::size_t Plan::cluster_count() const {
+  std::size_t n = 0;
+  for (const auto& mesh : meshes) n += mesh.clusters.size();
+  return n;
+}
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,664 @@
+#include "ceremony/plan_parser.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "hsm/pkcs11_uri.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+constexpr std::string_view kApiVersion = "meshca/v1";
+constexpr std::string_view kKind = "CeremonyPlan";
+constexpr int kMaxPathLen = 8;
+
+// Collects findings with their location and field path.
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Node& at, const std::string& path, const std::string& message) {
+    error(at.Mark(), path, message);
+  }
+  void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+    std::string where = file_;
+    if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    errors_.push_back(where + ": " + (path.empty() ? "" : path + ": ") + message);
+  }
+  SourceLocation location(const YAML::Node& node) const {
+    auto m = node.Mark();
+    return {file_, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1};
+  }
+  bool ok() const { return errors_.empty(); }
+  std::vector<std::string>& errors() { return errors_; }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+std::string join_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
+
+std::string type_name(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "empty";
+    default: return "undefined";
+  }
+}
+
+// A mapping read with strict key checking: every key must be known and
+// appear once; a missing required key is reported at the mapping.
+class MapReader {
+ public:
+  MapReader(Diagnostics& d, const YAML::Node& node, std::string path, std::vector<std::string> known)
+      : d_(d), node_(node), path_(std::move(path)) {
+    if (!node.IsMap()) {
+      d_.error(node, path_, "must be a mapping, found " + type_name(node));
+      valid_ = false;
+      return;
+    }
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        d_.error(it->first, path_, "keys must be plain strings");
+        continue;
+      }
+      std::string key = it->first.Scalar();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        d_.error(it->first, join_path(path_, key), "unknown field; expected one of: " + list(known));
+        continue;
+      }
+      if (!seen.insert(key).second) {
+        d_.error(it->first, join_path(path_, key), "duplicate key");
+        continue;
+      }
+      values_.emplace(key, it->second);
+    }
+  }
+
+  bool valid() const { return valid_; }
+  const YAML::Node& node() const { return node_; }
+  const std::string& path() const { return path_; }
+  std::string field(const std::string& key) const { return join_path(path_, key); }
+  bool has(const std::string& key) const { return values_.count(key) && !values_.at(key).IsNull(); }
+  YAML::Node get(const std::string& key) const { return values_.count(key) ? values_.at(key) : YAML::Node(); }
+
+  // A present, non-null value or an error "missing required field".
+  std::optional<YAML::Node> required(const std::string& key) {
+    if (has(key)) return values_.at(key);
+    if (valid_) d_.error(node_, field(key), "missing required field");
+    return std::nullopt;
+  }
+
+  std::optional<std::string> string(const std::string& key, bool required_field) {
+    if (!has(key)) {
+      if (required_field && valid_) d_.error(node_, field(key), "missing required field");
+      return std::nullopt;
+    }
+    const YAML::Node& v = values_.at(key);
+    if (!v.IsScalar()) {
+      d_.error(v, field(key), "must be a string, found " + type_name(v));
+      return std::nullopt;
+    }
+    if (v.Scalar().empty()) {
+      d_.error(v, field(key), "must not be empty");
+      return std::nullopt;
+    }
+    return v.Scalar();
+  }
+
+  std::optional<int> integer(const std::string& key, int min, int max) {
+    if (!has(key)) return std::nullopt;
+    const YAML::Node& v = values_.at(key);
+    int value = 0;
+    const std::string& s = v.IsScalar() ? v.Scalar() : std::string();
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (!v.IsScalar() || v.Tag() == "!" || ec != std::errc() || ptr != s.data() + s.size()) {
+      d_.error(v, field(key), "must be a whole number");
+      return std::nullopt;
+    }
+    if (value < min || value > max) {
+      d_.error(v, field(key), "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  static std::string list(const std::vector<std::string>& items) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+    return s;
+  }
+
+ private:
+  Diagnostics& d_;
+  YAML::Node node_;
+  std::string path_;
+  bool valid_ = true;
+  std::map<std::string, YAML::Node> values_;
+};
+
+// Field-wise overrides for an intermediate (defaults, then per cluster).
+struct IntermediateOverrides {
+  std::optional<pki::KeyAlgorithm> algorithm;
+  std::optional<ValiditySpec> validity;
+  std::vector<std::pair<std::string, std::string>> subject;  // templates, merged per attribute
+  std::optional<NameConstraintsMode> name_constraints;
+  std::optional<SourceLocation> validity_at;
+};
+
+class PlanParser {
+ public:
+  PlanParser(std::string source_name, std::filesystem::path base_dir, UnixTime now)
+      : d_(source_name), base_dir_(std::move(base_dir)), now_(now) {}
+
+  Plan parse(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      d_.error(e.mark, "", "YAML syntax error: " + e.msg);
+      fail();
+    }
+    Plan plan;
+    plan.text = std::string(text);
+    plan.base_dir = base_dir_;
+    read_document(root, plan);
+    if (!d_.ok()) fail();
+    return plan;
+  }
+
+ private:
+  [[noreturn]] void fail() {
+    auto& errors = d_.errors();
+    std::string summary = "the plan has " + std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s");
+    throw MultiError(ExitCode::invalid_input, summary, errors);
+  }
+
+  void read_document(const YAML::Node& doc, Plan& plan) {
+    if (doc.IsNull()) {
+      d_.error(doc, "", "the plan is empty; start from `meshca plan init`");
+      return;
+    }
+    MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "organization", "root", "defaults", "meshes", "outputs"});
+    if (!top.valid()) return;
+    if (auto v = top.string("apiVersion", true); v && *v != kApiVersion) {
+      d_.error(top.get("apiVersion"), "apiVersion", "unsupported version '" + *v + "'; this meshca reads " + std::string(kApiVersion));
+    }
+    if (auto v = top.string("kind", true); v && *v != kKind) {
+      d_.error(top.get("kind"), "kind", "must be " + std::string(kKind));
+    }
+    if (auto m = top.required("metadata")) read_metadata(*m, plan);
+    plan.organization = top.string("organization", false).value_or("");
+    IntermediateOverrides defaults = builtin_defaults(plan);
+    if (top.has("defaults")) read_defaults(top.get("defaults"), defaults);
+    if (auto r = top.required("root")) read_root(*r, plan.root);
+    if (top.has("outputs")) read_outputs(top.get("outputs"), plan.outputs);
+    if (auto m = top.required("meshes")) read_meshes(*m, plan, defaults);
+    check_hierarchy(plan);
+  }
+
+  void read_metadata(const YAML::Node& node, Plan& plan) {
+    MapReader m(d_, node, "metadata", {"name", "description"});
+    if (auto name = m.string("name", true)) {
+      if (!is_dns1123_label(*name)) {
+        d_.error(m.get("name"), "metadata.name", "'" + *name + "' " + kDnsLabelRule);
+      }
+      plan.name = *name;
+    }
+    plan.description = m.string("description", false).value_or("");
+  }
+
+  IntermediateOverrides builtin_defaults(const Plan&) {
+    IntermediateOverrides o;
+    o.algorithm = pki::KeyAlgorithm::ecdsa_p256;
+    o.validity = ValiditySpec{Duration{1, 0, 0}, std::nullopt, std::nullopt};
+    o.subject = {{"O", "{organization}"}, {"OU", "{mesh}"}, {"CN", "{cluster} Intermediate CA"}};
+    o.name_constraints = NameConstraintsMode::none;
+    return o;
+  }
+
+  void read_defaults(const YAML::Node& node, IntermediateOverrides& defaults) {
+    MapReader m(d_, node, "defaults", {"intermediate"});
+    if (m.has("intermediate")) read_intermediate(m.get("intermediate"), "defaults.intermediate", defaults);
+  }
+
+  void read_intermediate(const YAML::Node& node, const std::string& path, IntermediateOverrides& o) {
+    MapReader m(d_, node, path, {"key", "validity", "not_before", "not_after", "subject", "name_constraints"});
+    if (!m.valid()) return;
+    if (m.has("key")) {
+      MapReader key(d_, m.get("key"), m.field("key"), {"algorithm"});
+      if (auto alg = read_algorithm(key)) o.algorithm = alg;
+    }
+    if (auto v = read_validity(m, false)) {
+      o.validity = v;
+      o.validity_at = d_.location(m.node());
+    }
+    if (m.has("subject")) merge_subject(m.get("subject"), m.field("subject"), o.subject, true);
+    if (auto nc = m.string("name_constraints", false)) {
+      if (*nc == "trust_domain") {
+        o.name_constraints = NameConstraintsMode::trust_domain;
+      } else if (*nc == "none") {
+        o.name_constraints = NameConstraintsMode::none;
+      } else {
+        d_.error(m.get("name_constraints"), m.field("name_constraints"),
+                 "'" + *nc + "' is not a name constraints mode; use trust_domain or none");
+      }
+    }
+  }
+
+  std::optional<pki::KeyAlgorithm> read_algorithm(MapReader& key) {
+    auto name = key.string("algorithm", true);
+    if (!name) return std::nullopt;
+    if (auto alg = pki::parse_key_algorithm(*name)) return alg;
+    std::string message = "unknown algorithm '" + *name + "'; use " + pki::key_algorithm_choices();
+    if (name->starts_with("rsa-")) {
+      int bits = 0;
+      std::from_chars(name->data() + 4, name->data() + name->size(), bits);
+      if (bits > 0 && bits < 2048) message = "RSA keys shorter than 2048 bits are not accepted; use rsa-2048 or larger";
+    }
+    d_.error(key.get("algorithm"), key.field("algorithm"), message);
+    return std::nullopt;
+  }
+
+  std::optional<UnixTime> read_time(MapReader& m, const std::string& key) {
+    auto text = m.string(key, false);
+    if (!text) return std::nullopt;
+    std::string error;
+    auto t = parse_rfc3339(*text, error);
+    if (!t) d_.error(m.get(key), m.field(key), error);
+    return t;
+  }
+
+  std::optional<ValiditySpec> read_validity(MapReader& m, bool required) {
+    ValiditySpec v;
+    bool any = false;
+    if (auto text = m.string("validity", false)) {
+      std::string error;
+      v.duration = parse_duration(*text, error);
+      if (!v.duration) d_.error(m.get("validity"), m.field("validity"), error);
+      any = true;
+    }
+    if (m.has("not_before")) {
+      v.not_before = read_time(m, "not_before");
+      any = true;
+    }
+    if (m.has("not_after")) {
+      v.not_after = read_time(m, "not_after");
+      any = true;
+      if (m.has("validity")) {
+        d_.error(m.get("not_after"), m.field("not_after"), "give either validity or not_after, not both");
+        return std::nullopt;
+      }
+    }
+    if (!any) {
+      if (required) d_.error(m.node(), m.field("validity"), "missing required field (a duration such as 20y, or not_after)");
+      return std::nullopt;
+    }
+    if (!v.duration && !v.not_after) {
+      d_.error(m.node(), m.field("validity"), "not_before alone does not say when the certificate ends; add validity or not_after");
+      return std::nullopt;
+    }
+    if (v.not_before && v.not_after && *v.not_after <= *v.not_before) {
+      d_.error(m.get("not_after"), m.field("not_after"), "must be later than not_before");
+      return std::nullopt;
+    }
+    if (v.not_after && *v.not_after <= now_) {
+      d_.error(m.get("not_after"), m.field("not_after"), "is in the past");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // Subject attributes; `templates` allows {mesh}-style placeholders.
+  void merge_subject(const YAML::Node& node, const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>& attrs, bool templates) {
+    MapReader m(d_, node, path, pki::DistinguishedName::known_attributes());
+    if (!m.valid()) return;
+    for (const auto& attr : pki::DistinguishedName::known_attributes()) {
+      auto value = m.string(attr, false);
+      if (!value) continue;
+      std::string problem = attribute_problem(attr, *value, templates);
+      if (!problem.empty()) {
+        d_.error(m.get(attr), m.field(attr), problem);
+        continue;
+      }
+      auto it = std::find_if(attrs.begin(), attrs.end(), [&](const auto& p) { return p.first == attr; });
+      if (it != attrs.end()) {
+        it->second = *value;
+      } else {
+        attrs.emplace_back(attr, *value);
+      }
+    }
+  }
+
+  static std::string attribute_problem(const std::string& attr, const std::string& value, bool templates) {
+    if (attr == "C" && (value.size() != 2 || !std::isupper(static_cast<unsigned char>(value[0])) ||
+                        !std::isupper(static_cast<unsigned char>(value[1])))) {
+      return "'" + value + "' is not a two-letter ISO 3166 country code (e.g. US)";
+    }
+    if (value.size() > 64 && !templates) return "longer than the 64 characters X.509 allows (RFC 5280 upper bound)";
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20) return "contains a control character";
+    }
+    if (!templates && value.find('{') != std::string::npos) {
+      return "placeholders such as {mesh} are only allowed in intermediate subjects";
+    }
+    return {};
+  }
+
+  void read_root(const YAML::Node& node, RootPlan& root) {
+    MapReader m(d_, node, "root", {"subject", "key", "validity", "not_before", "not_after", "path_len"});
+    if (!m.valid()) return;
+    if (auto s = m.required("subject")) {
+      std::vector<std::pair<std::string, std::string>> attrs;
+      merge_subject(*s, "root.subject", attrs, false);
+      if (s->IsMap() && std::none_of(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "CN"; })) {
+        d_.error(*s, "root.subject.CN", "missing required field");
+      }
+      root.subject = pki::DistinguishedName::canonical(attrs);
+    }
+    if (auto k = m.required("key")) read_root_key(*k, root.key);
+    if (auto v = read_validity(m, true)) root.validity = *v;
+    root.path_len = m.integer("path_len", 0, kMaxPathLen).value_or(1);
+    if (m.has("path_len") && root.path_len < 1) {
+      d_.error(m.get("path_len"), "root.path_len",
+               "0 forbids the per-cluster intermediate CAs below the root; use 1 (or more)");
+    }
+  }
+
+  void read_root_key(const YAML::Node& node, hsm::RootKeyRef& key) {
+    MapReader m(d_, node, "root.key", {"algorithm", "store", "pkcs11", "file"});
+    if (!m.valid()) return;
+    if (auto alg = read_algorithm(m)) key.algorithm = *alg;
+    auto store = m.string("store", true);
+    if (!store) return;
+    if (*store == "file") {
+      key.kind = hsm::KeyStoreKind::file;
+      if (m.has("pkcs11")) d_.error(m.get("pkcs11"), "root.key.pkcs11", "not allowed with store: file");
+      if (auto f = m.required("file")) read_file_key(*f, key.file);
+    } else if (*store == "pkcs11") {
+      key.kind = hsm::KeyStoreKind::pkcs11;
+      if (m.has("file")) d_.error(m.get("file"), "root.key.file", "not allowed with store: pkcs11");
+      if (auto p = m.required("pkcs11")) read_pkcs11_key(*p, key.pkcs11);
+    } else {
+      d_.error(m.get("store"), "root.key.store", "'" + *store + "' is not a key store; use pkcs11 or file");
+    }
+  }
+
+  std::optional<SecretRef> read_secret(MapReader& m, const std::string& key) {
+    auto text = m.string(key, false);
+    if (!text) return std::nullopt;
+    try {
+      return SecretRef::parse(*text);
+    } catch (const Error& e) {
+      d_.error(m.get(key), m.field(key), e.message());
+      return std::nullopt;
+    }
+  }
+
+  void read_file_key(const YAML::Node& node, hsm::FileKeyRef& file) {
+    MapReader m(d_, node, "root.key.file", {"path", "passphrase"});
+    if (auto path = m.string("path", true)) file.path = *path;
+    if (auto secret = read_secret(m, "passphrase")) file.passphrase = *secret;
+  }
+
+  void read_pkcs11_key(const YAML::Node& node, hsm::Pkcs11KeyRef& ref) {
+    MapReader m(d_, node, "root.key.pkcs11", {"uri", "module", "token", "serial", "label", "id", "pin"});
+    if (!m.valid()) return;
+    if (auto uri = m.string("uri", false)) {
+      try {
+        ref = hsm::parse_pkcs11_uri(*uri);
+      } catch (const Error& e) {
+        d_.error(m.get("uri"), m.field("uri"), e.message());
+      }
+    }
+    if (auto v = m.string("module", false)) ref.module = *v;
+    if (auto v = m.string("token", false)) ref.token = *v;
+    if (auto v = m.string("serial", false)) ref.serial = *v;
+    if (auto v = m.string("label", false)) ref.label = *v;
+    if (auto v = m.string("id", false)) {
+      bool hex = v->size() % 2 == 0 && std::all_of(v->begin(), v->end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+      if (!hex) d_.error(m.get("id"), m.field("id"), "must be an even number of hex digits (the key's CKA_ID)");
+      ref.id_hex = *v;
+    }
+    if (auto secret = read_secret(m, "pin")) ref.pin = *secret;
+    if (ref.module.empty()) d_.error(node, m.field("module"), "missing required field (or module-path in uri)");
+    if (ref.token.empty() && ref.serial.empty()) {
+      d_.error(node, m.field("token"), "missing required field: name the token by label (token) or serial (never by slot number)");
+    }
+    if (ref.label.empty() && ref.id_hex.empty()) d_.error(node, m.field("label"), "missing required field (or id)");
+  }
+
+  void read_outputs(const YAML::Node& node, OutputPlan& out) {
+    MapReader m(d_, node, "outputs", {"layouts", "namespace"});
+    if (!m.valid()) return;
+    if (m.has("layouts")) {
+      const YAML::Node layouts = m.get("layouts");
+      if (!layouts.IsSequence() || layouts.size() == 0) {
+        d_.error(layouts, "outputs.layouts", "must be a non-empty list");
+      } else {
+        out.layouts.clear();
+        for (std::size_t i = 0; i < layouts.size(); ++i) {
+          const YAML::Node item = layouts[i];
+          std::string path = index_path("outputs.layouts", i);
+          if (!item.IsScalar() || (item.Scalar() != kLayoutIstioCacerts && item.Scalar() != kLayoutK8sSecret)) {
+            d_.error(item, path, "unknown layout; this version writes istio-cacerts and k8s-secret");
+          } else if (out.has_layout(item.Scalar())) {
+            d_.error(item, path, "duplicate layout");
+          } else {
+            out.layouts.push_back(item.Scalar());
+          }
+        }
+        if (!out.has_layout(kLayoutIstioCacerts)) {
+          d_.error(layouts, "outputs.layouts", "must include istio-cacerts (the bundle files every other layout is made from)");
+        }
+      }
+    }
+    if (auto ns = m.string("namespace", false)) {
+      if (!is_dns1123_label(*ns)) d_.error(m.get("namespace"), "outputs.namespace", "'" + *ns + "' " + kDnsLabelRule);
+      out.namespace_name = *ns;
+    }
+  }
+
+  void read_meshes(const YAML::Node& node, Plan& plan, const IntermediateOverrides& defaults) {
+    if (!node.IsSequence() || node.size() == 0) {
+      d_.error(node, "meshes", "must be a non-empty list of meshes");
+      return;
+    }
+    std::map<std::string, std::string> mesh_names, trust_domains;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      std::string path = index_path("meshes", i);
+      MapReader m(d_, node[i], path, {"name", "trust_domain", "clusters"});
+      if (!m.valid()) continue;
+      MeshPlan mesh;
+      if (auto name = m.string("name", true)) {
+        mesh.name = *name;
+        if (!is_dns1123_label(*name)) {
+          d_.error(m.get("name"), m.field("name"), "'" + *name + "' " + kDnsLabelRule);
+        } else if (*name == "root") {
+          d_.error(m.get("name"), m.field("name"), "'root' is reserved (OUT/root/ holds the root certificate)");
+        } else if (auto [it, fresh] = mesh_names.emplace(*name, path); !fresh) {
+          d_.error(m.get("name"), m.field("name"), "duplicate mesh name '" + *name + "' (also " + it->second + ")");
+        }
+      }
+      if (auto td = m.string("trust_domain", true)) {
+        mesh.trust_domain = *td;
+        if (std::string problem = trust_domain_problem(*td); !problem.empty()) {
+          d_.error(m.get("trust_domain"), m.field("trust_domain"), problem);
+        } else if (auto [it, fresh] = trust_domains.emplace(*td, path); !fresh) {
+          d_.error(m.get("trust_domain"), m.field("trust_domain"),
+                   "trust domain '" + *td + "' is already used by " + it->second + "; each mesh needs its own");
+        }
+      }
+      if (auto clusters = m.required("clusters")) read_clusters(*clusters, m.field("clusters"), plan, mesh, defaults);
+      plan.meshes.push_back(std::move(mesh));
+    }
+  }
+
+  void read_clusters(const YAML::Node& node, const std::string& path, const Plan& plan, MeshPlan& mesh,
+                     const IntermediateOverrides& defaults) {
+    if (!node.IsSequence() || node.size() == 0) {
+      d_.error(node, path, "must be a non-empty list of clusters");
+      return;
+    }
+    std::map<std::string, std::string> names;
+    for (std::size_t j = 0; j < node.size(); ++j) {
+      std::string cpath = index_path(path, j);
+      MapReader m(d_, node[j], cpath, {"name", "intermediate"});
+      if (!m.valid()) continue;
+      ClusterPlan cluster;
+      cluster.field_path = cpath;
+      cluster.location = d_.location(node[j]);
+      if (auto name = m.string("name", true)) {
+        cluster.name = *name;
+        if (!is_dns1123_label(*name)) {
+          d_.error(m.get("name"), m.field("name"), "'" + *name + "' " + kDnsLabelRule);
+        } else if (auto [it, fresh] = names.emplace(*name, cpath); !fresh) {
+          d_.error(m.get("name"), m.field("name"), "duplicate cluster name '" + *name + "' in mesh (also " + it->second + ")");
+        }
+      }
+      IntermediateOverrides merged = defaults;
+      if (m.has("intermediate")) read_intermediate(m.get("intermediate"), m.field("intermediate"), merged);
+      cluster.intermediate.algorithm = *merged.algorithm;
+      cluster.intermediate.validity = *merged.validity;
+      cluster.intermediate.name_constraints = *merged.name_constraints;
+      cluster.intermediate.subject = expand_subject(merged.subject, plan, mesh, cluster, m);
+      mesh.clusters.push_back(std::move(cluster));
+    }
+  }
+
+  pki::DistinguishedName expand_subject(const std::vector<std::pair<std::string, std::string>>& templates,
+                                        const Plan& plan, const MeshPlan& mesh, const ClusterPlan& cluster,
+                                        const MapReader& at) {
+    const std::map<std::string, std::string> vars{{"mesh", mesh.name},
+                                                  {"cluster", cluster.name},
+                                                  {"trust_domain", mesh.trust_domain},
+                                                  {"organization", plan.organization}};
+    std::vector<std::pair<std::string, std::string>> attrs;
+    for (const auto& [attr, tmpl] : templates) {
+      std::string value, error;
+      for (std::size_t i = 0; i < tmpl.size(); ++i) {
+        if (tmpl[i] != '{') {
+          value.push_back(tmpl[i]);
+          continue;
+        }
+        auto close = tmpl.find('}', i);
+        std::string var = tmpl.substr(i + 1, close == std::string::npos ? std::string::npos : close - i - 1);
+        if (close == std::string::npos || !vars.count(var)) {
+          error = "unknown placeholder '{" + var + "}' in subject " + attr + "; use {mesh}, {cluster}, {trust_domain} or {organization}";
+          break;
+        }
+        value += vars.at(var);
+        i = close;
+      }
+      if (!error.empty()) {
+        d_.error(at.node(), at.field("intermediate.subject." + attr), error);
+        continue;
+      }
+      if (value.empty()) continue;  // e.g. {organization} when the plan has none
+      if (value.size() > 64) {
+        d_.error(at.node(), at.field("intermediate.subject." + attr),
+                 "expands to '" + value + "', longer than the 64 characters X.509 allows");
+        continue;
+      }
+      attrs.emplace_back(attr, value);
+    }
+    if (std::none_of(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "CN"; })) {
+      d_.error(at.node(), at.field("intermediate.subject.CN"), "the intermediate's subject has no CN");
+    }
+    return pki::DistinguishedName::canonical(attrs);
+  }
+
+  // Cross-field rules: each intermediate inside the root's validity, unique
+  // subjects, a root that can actually have intermediates below it.
+  void check_hierarchy(const Plan& plan) {
+    if (!d_.ok()) return;
+    auto root = plan.root.validity.resolve(now_);
+    std::map<std::string, std::string> subjects;
+    if (auto s = plan.root.subject.to_string(); !s.empty()) subjects.emplace(s, "root");
+    for (const auto& mesh : plan.meshes) {
+      for (const auto& cluster : mesh.clusters) {
+        auto w = cluster.intermediate.validity.resolve(now_);
+        YAML::Mark mark;
+        mark.line = cluster.location.line - 1;
+        mark.column = cluster.location.column - 1;
+        if (w.not_before < root.not_before || w.not_after > root.not_after) {
+          d_.error(mark, cluster.field_path + ".intermediate.validity",
+                   "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
+                       ") must lie inside the root's validity (" + format_rfc3339(root.not_before) + " .. " +
+                       format_rfc3339(root.not_after) + ")");
+        }
+        std::string subject = cluster.intermediate.subject.to_string();
+        if (auto [it, fresh] = subjects.emplace(subject, cluster.field_path); !fresh) {
+          d_.error(mark, cluster.field_path + ".intermediate.subject",
+                   "resolves to '" + subject + "', the same subject as " + it->second +
+                       "; add {mesh} or {cluster} to the subject template");
+        }
+      }
+    }
+  }
+
+  static constexpr const char* kDnsLabelRule =
+      "is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)";
+
+  Diagnostics d_;
+  std::filesystem::path base_dir_;
+  UnixTime now_;
+};
+
+}  // namespace
+
+bool is_dns1123_label(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+std::string trust_domain_problem(std::string_view s) {
+  const std::string quoted = "'" + std::string(s) + "'";
+  if (s.starts_with("spiffe://")) return quoted + " must be the bare trust domain, without spiffe://";
+  if (s.empty() || s.size() > 255) return quoted + " must be 1 to 255 characters";
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    if (!ok) {
+      return quoted + " contains '" + std::string(1, c) +
+             "'; a SPIFFE trust domain holds only lowercase letters, digits, '.', '-' and '_' (no scheme, port or path)";
+    }
+  }
+  if (s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) {
+    return quoted + " has an empty DNS label (leading, trailing or doubled '.')";
+  }
+  return {};
+}
+
+Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir,
+                UnixTime now) {
+  PlanParser parser(source_name, base_dir, now);
+  Plan plan = parser.parse(yaml_text);
+  plan.source = source_name;
+  return plan;
+}
+
+Plan load_plan(const std::filesystem::path& path, UnixTime now) {
+  std::string text = read_file(path, 4 * 1024 * 1024);
+  auto base = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  return parse_plan(text, path.string(), base, now);
+}
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,29 @@
+// Strict YAML plan parsing and validation (plan format v1, DESIGN.md).
+//
+// Unknown keys, wrong types, missing fields, duplicates, bad names, bad
+// durations and impossible hierarchies are all collected in one pass; the
+// result is either a fully resolved Plan or a MultiError (exit 3) whose
+// details each read "file:line:column: field.path: what is wrong".
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "ceremony/plan.hpp"
+
+namespace meshca::ceremony {
+
+// `source_name` is used in messages; `base_dir` resolves relative paths.
+// `now` is the reference time for checking durations against each other.
+Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir,
+                UnixTime now);
+
+// Reads and parses a plan file (at most 4 MiB).
+Plan load_plan(const std::filesystem::path& path, UnixTime now);
+
+bool is_dns1123_label(std::string_view s);
+// Returns "" when `s` is a valid SPIFFE trust domain, else the reason.
+std::string trust_domain_problem(std::string_view s);
+
+}  // namespace meshca::ceremony

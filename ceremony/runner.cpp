@@ -1,0 +1,273 @@
+#include "ceremony/runner.hpp"
+
+#include <algorithm>
+
+#include "ceremony/profiles.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "output_layout/checksums.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "pki/lint.hpp"
+#include "pki/verify.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ol = output_layout;
+
+constexpr const char* kRootDir = "root";
+constexpr const char* kPlanCopy = "plan.yaml";
+
+CertificateRecord record_of(const X509* cert) {
+  return {pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert), pki::not_before(cert),
+          pki::not_after(cert)};
+}
+
+std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
+  std::string s;
+  for (const auto& f : findings) {
+    s += (s.empty() ? "" : "; ") + std::string(pki::severity_name(f.severity)) + " " + f.check + ": " + f.message;
+  }
+  return s;
+}
+
+// Before a certificate meshca made is written: signature, strict chain, key
+// match, lints. Any finding means a bug or a bad key store, never a
+// certificate on disk.
+void verify_before_writing(const X509* cert, const EVP_PKEY* subject_key, const X509* root, pki::CaRole role,
+                           const std::string& what) {
+  const X509* issuer = role == pki::CaRole::root ? cert : root;
+  if (!pki::signed_by(cert, issuer)) {
+    throw Error(ExitCode::key_store, "the signature on the " + what + " does not verify with the root public key; the key store signed with another key");
+  }
+  if (subject_key && !pki::key_matches_certificate(subject_key, cert)) {
+    throw Error(ExitCode::internal, "the " + what + " does not carry the public key it was issued for");
+  }
+  auto verdict = pki::verify_chain(cert, {}, {root}, std::max(pki::not_before(cert), now_utc()));
+  if (!verdict.ok) throw Error(ExitCode::internal, "the " + what + " fails OpenSSL strict verification: " + verdict.error);
+  auto findings = pki::lint_ca_certificate(cert, issuer, role);
+  if (!findings.empty()) throw Error(ExitCode::internal, "the " + what + " fails lints: " + describe_findings(findings));
+}
+
+class Ceremony {
+ public:
+  Ceremony(const Plan& plan, const CeremonyOptions& options)
+      : plan_(plan), opt_(options), out_(options.out_dir), now_(options.now ? options.now : now_utc()) {
+    for (const auto& mesh : plan_.meshes) total_ += mesh.clusters.size();
+  }
+
+  CeremonyResult run() {
+    prepare_output_directory();
+    survey_existing_output();
+    open_root_key();
+    establish_root_certificate();
+    check_existing_bundles();
+    issue_pending_clusters();
+    record_plan_and_checksums();
+    return std::move(result_);
+  }
+
+ private:
+  struct PendingCluster {
+    const MeshPlan* mesh;
+    const ClusterPlan* cluster;
+    fs::path dir;
+    bool exists;
+  };
+
+  void emit(CeremonyEvent::Kind kind, const std::string& message) {
+    if (opt_.on_event) opt_.on_event({kind, message, done_, total_});
+  }
+
+  fs::path cluster_dir(const MeshPlan& mesh, const ClusterPlan& cluster) const { return out_ / mesh.name / cluster.name; }
+
+  void prepare_output_directory() {
+    emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
+    if (plan_.root.key.kind == hsm::KeyStoreKind::file) {
+      fs::path key = plan_.root.key.file.path.is_relative() ? plan_.base_dir / plan_.root.key.file.path
+                                                            : plan_.root.key.file.path;
+      auto key_abs = fs::weakly_canonical(fs::absolute(key)).string();
+      auto out_abs = fs::weakly_canonical(fs::absolute(out_)).string() + "/";
+      if (key_abs.starts_with(out_abs)) {
+        throw Error(ExitCode::output, "the root key file lies inside the output directory; the root private key must never enter OUT", key.string());
+      }
+    }
+    ensure_directory(out_, kPrivateDirMode);
+    if (std::size_t stale = clean_staging_area(out_); stale > 0) {
+      emit(CeremonyEvent::Kind::step, "removed " + std::to_string(stale) + " leftover staging entr" + (stale == 1 ? "y" : "ies") + " of an interrupted run");
+    }
+  }
+
+  // Finds every conflict that can be known before touching the key store.
+  void survey_existing_output() {
+    std::error_code ec;
+    root_cert_path_ = out_ / kRootDir / ol::kRootCertFile;
+    have_root_cert_ = fs::exists(root_cert_path_, ec);
+    std::vector<std::string> conflicts;
+    for (const auto& mesh : plan_.meshes) {
+      for (const auto& cluster : mesh.clusters) {
+        fs::path dir = cluster_dir(mesh, cluster);
+        bool exists = fs::exists(fs::symlink_status(dir, ec));
+        if (exists && !have_root_cert_) {
+          conflicts.push_back(dir.string() + ": a bundle exists but " + root_cert_path_.string() + " does not; this output directory was not made by this plan");
+        } else if (exists) {
+          auto missing = ol::missing_bundle_files(dir, plan_.outputs.has_layout(kLayoutK8sSecret));
+          if (!missing.empty()) conflicts.push_back(dir.string() + ": incomplete bundle (missing " + missing.front() + ")");
+        }
+        pending_.push_back({&mesh, &cluster, dir, exists});
+      }
+    }
+    refuse_conflicts(conflicts);
+  }
+
+  void refuse_conflicts(const std::vector<std::string>& conflicts) {
+    if (conflicts.empty()) return;
+    throw MultiError(ExitCode::output,
+                     std::to_string(conflicts.size()) + " existing output" +
+                         (conflicts.size() == 1 ? " conflicts" : "s conflict") + " with the plan; nothing was written (move them away, or choose another --out)",
+                     conflicts);
+  }
+
+  void open_root_key() {
+    emit(CeremonyEvent::Kind::step, "opening the root key");
+    auto presence = have_root_cert_ ? hsm::KeyPresence::must_exist : hsm::KeyPresence::create_if_missing;
+    key_store_ = hsm::open_key_store(plan_.root.key, presence, opt_.key_context);
+    result_.key_store = key_store_->description();
+    result_.root_key_generated = key_store_->generated();
+    emit(CeremonyEvent::Kind::root_key, std::string(key_store_->generated() ? "generated " : "loaded ") + key_store_->description());
+  }
+
+  void establish_root_certificate() {
+    if (have_root_cert_) {
+      root_ = pki::certificate_from_pem(read_file(root_cert_path_), root_cert_path_.string());
+      if (!pki::key_matches_certificate(key_store_->public_key(), root_.get())) {
+        throw Error(ExitCode::output, "was issued for another key than the plan's root key; refusing to mix roots", root_cert_path_.string());
+      }
+      auto expected = plan_.root.subject.to_x509_name();
+      if (X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) != 0) {
+        throw Error(ExitCode::output, "has subject '" + pki::subject_string(root_.get()) + "' but the plan says '" + plan_.root.subject.to_string() + "'", root_cert_path_.string());
+      }
+      verify_before_writing(root_.get(), nullptr, root_.get(), pki::CaRole::root, "existing root certificate");
+      result_.root = record_of(root_.get());
+      emit(CeremonyEvent::Kind::root_certificate, "reusing root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
+      return;
+    }
+    auto profile = root_profile(plan_.root, now_);
+    root_ = pki::issue_certificate(profile, key_store_->public_key(), nullptr, key_store_->signing_key());
+    verify_before_writing(root_.get(), key_store_->public_key(), root_.get(), pki::CaRole::root, "root certificate");
+    ensure_directory(root_cert_path_.parent_path(), kPrivateDirMode);
+    write_file_atomic(root_cert_path_, pki::certificate_to_pem(root_.get()), kPublicFileMode);
+    result_.root_certificate_issued = true;
+    result_.root = record_of(root_.get());
+    emit(CeremonyEvent::Kind::root_certificate, "issued root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
+  }
+
+  // Why an existing bundle does not match the plan, or "" when it does.
+  std::string bundle_mismatch(const PendingCluster& p) {
+    ol::IstioBundle b;
+    try {
+      b = ol::read_istio_bundle(p.dir);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    const auto& planned = p.cluster->intermediate;
+    auto expected_subject = planned.subject.to_x509_name();
+    if (X509_NAME_cmp(X509_get_subject_name(b.ca_cert.get()), expected_subject.get()) != 0) {
+      return "ca-cert.pem subject '" + pki::subject_string(b.ca_cert.get()) + "' differs from the plan's '" + planned.subject.to_string() + "'";
+    }
+    if (pki::key_algorithm_of(b.ca_key.get()) != planned.algorithm) {
+      return "ca-key.pem is " + pki::describe_key(b.ca_key.get()) + ", the plan says " + std::string(pki::key_algorithm_name(planned.algorithm));
+    }
+    if (!pki::key_matches_certificate(b.ca_key.get(), b.ca_cert.get())) return "ca-key.pem does not match ca-cert.pem";
+    if (b.cert_chain.empty() || X509_cmp(b.cert_chain.front().get(), b.ca_cert.get()) != 0) return "cert-chain.pem does not start with ca-cert.pem";
+    if (X509_cmp(b.cert_chain.back().get(), root_.get()) != 0) return "cert-chain.pem does not end at this plan's root";
+    bool root_trusted = std::any_of(b.roots.begin(), b.roots.end(), [&](const auto& r) { return X509_cmp(r.get(), root_.get()) == 0; });
+    if (!root_trusted) return "root-cert.pem does not contain this plan's root";
+    auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {root_.get()});
+    if (!verdict.ok) return "ca-cert.pem does not verify against the root: " + verdict.error;
+    auto nc = pki::name_constraints(b.ca_cert.get());
+    bool want_nc = planned.name_constraints == NameConstraintsMode::trust_domain;
+    if (nc.present != want_nc || (want_nc && nc.permitted_uri != std::vector<std::string>{p.mesh->trust_domain})) {
+      return "name constraints differ from the plan";
+    }
+    return {};
+  }
+
+  void check_existing_bundles() {
+    std::vector<std::string> conflicts;
+    for (auto& p : pending_) {
+      if (!p.exists) continue;
+      if (std::string why = bundle_mismatch(p); !why.empty()) {
+        conflicts.push_back(p.dir.string() + ": exists and does not match the plan: " + why);
+      }
+    }
+    refuse_conflicts(conflicts);
+  }
+
+  void issue_pending_clusters() {
+    for (const auto& p : pending_) {
+      if (p.exists) {
+        keep_existing(p);
+      } else {
+        issue_cluster(p);
+      }
+    }
+  }
+
+  void keep_existing(const PendingCluster& p) {
+    auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
+    result_.clusters.push_back({p.mesh->name, p.cluster->name, false, p.dir, record_of(cert.get())});
+    ++done_;
+    emit(CeremonyEvent::Kind::cluster_skipped, p.mesh->name + "/" + p.cluster->name + ": complete bundle kept");
+  }
+
+  void issue_cluster(const PendingCluster& p) {
+    const std::string name = p.mesh->name + "/" + p.cluster->name;
+    auto key = pki::generate_key(p.cluster->intermediate.algorithm);
+    auto profile = intermediate_profile(*p.mesh, *p.cluster, now_);
+    auto cert = pki::issue_certificate(profile, key.get(), root_.get(), key_store_->signing_key());
+    verify_before_writing(cert.get(), key.get(), root_.get(), pki::CaRole::intermediate, "intermediate for " + name);
+
+    auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
+    ol::SecretManifestOptions manifest{"cacerts", plan_.outputs.namespace_name,
+                                       {{"app.kubernetes.io/managed-by", "meshca"},
+                                        {"meshca.io/mesh", p.mesh->name},
+                                        {"meshca.io/cluster", p.cluster->name}}};
+    ensure_directory(p.dir.parent_path(), kPrivateDirMode);
+    StagingDirectory staging(out_);
+    ol::write_istio_bundle(staging.path(), files, plan_.outputs.has_layout(kLayoutK8sSecret) ? &manifest : nullptr);
+    staging.publish(p.dir);
+
+    result_.clusters.push_back({p.mesh->name, p.cluster->name, true, p.dir, record_of(cert.get())});
+    ++done_;
+    emit(CeremonyEvent::Kind::cluster_issued, name + ": issued " + pki::subject_string(cert.get()) + " (serial " + pki::serial_hex(cert.get()) + ")");
+  }
+
+  void record_plan_and_checksums() {
+    write_file_atomic(out_ / kPlanCopy, plan_.text, kPublicFileMode, Replace::allowed);
+    std::error_code ignored;
+    fs::remove(out_ / kStagingDirName, ignored);  // only succeeds when empty
+    result_.files_checksummed = ol::write_checksums(out_);
+    emit(CeremonyEvent::Kind::step, "wrote " + (out_ / ol::kChecksumsFile).string() + " (" + std::to_string(result_.files_checksummed) + " files)");
+  }
+
+  const Plan& plan_;
+  const CeremonyOptions& opt_;
+  fs::path out_;
+  UnixTime now_;
+  std::size_t total_ = 0;
+  std::size_t done_ = 0;
+  fs::path root_cert_path_;
+  bool have_root_cert_ = false;
+  std::vector<PendingCluster> pending_;
+  std::unique_ptr<hsm::KeyStore> key_store_;
+  pki::X509Ptr root_;
+  CeremonyResult result_;
+};
+
+}  // namespace
+
+CeremonyResult run_ceremony(const Plan& plan, const CeremonyOptions& options) { return Ceremony(plan, options).run(); }
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,80 @@
+// meshca ceremony run
+#include <iostream>
+
+#include "ceremony/plan_parser.hpp"
+#include "ceremony/runner.hpp"
+#include "cli/terminal.hpp"
+
+namespace meshca::cli {
+namespace {
+
+constexpr const char* kCeremonyUsage =
+    "usage: meshca ceremony <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  run PLAN --out DIR   run the ceremony the plan describes and write every bundle under DIR";
+
+void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::path& out, std::ostream& os) {
+  os << "\nroot CA: " << r.root.subject << "\n"
+     << "  key:      " << r.key_store << (r.root_key_generated ? " [generated in this run]" : "") << "\n"
+     << "  serial:   " << r.root.serial << "\n"
+     << "  sha256:   " << r.root.sha256 << "\n"
+     << "  valid:    " << format_rfc3339(r.root.not_before) << " .. " << format_rfc3339(r.root.not_after) << "\n"
+     << "  file:     " << (out / "root" / "root-cert.pem").string()
+     << (r.root_certificate_issued ? " [issued in this run]" : " [existing]") << "\n\n";
+  std::size_t issued = 0;
+  for (const auto& c : r.clusters) {
+    issued += c.issued ? 1 : 0;
+    os << (c.issued ? "  issued  " : "  kept    ") << c.mesh << "/" << c.cluster << "  " << c.certificate.subject
+       << "  until " << format_rfc3339(c.certificate.not_after) << "  -> " << c.dir.string() << "\n";
+  }
+  os << "\n" << issued << " bundle" << (issued == 1 ? "" : "s") << " issued, " << r.clusters.size() - issued
+     << " kept; every issued certificate passed signature, strict chain (X509_V_FLAG_X509_STRICT), key-match and "
+        "lint checks before it was written\n"
+     << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed
+     << " files; check with: cd " << out.string() << " && sha256sum -c SHA256SUMS)\n";
+}
+
+int ceremony_run(const Args& args, Terminal& term) {
+  po::options_description options("meshca ceremony run");
+  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
+      "out,o", po::value<std::string>()->required(), "output directory (created 0700 when missing)")(
+      "quiet,q", "no progress lines on stderr");
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca ceremony run PLAN --out DIR")) return 0;
+
+  UnixTime now = now_utc();
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  ceremony::CeremonyOptions opt;
+  opt.out_dir = vm["out"].as<std::string>();
+  opt.now = now;
+  opt.key_context = {plan.base_dir, term.prompt};
+  if (!vm.count("quiet")) {
+    opt.on_event = [&term](const ceremony::CeremonyEvent& e) {
+      term.err << "meshca: ";
+      if (e.kind == ceremony::CeremonyEvent::Kind::cluster_issued || e.kind == ceremony::CeremonyEvent::Kind::cluster_skipped) {
+        term.err << "[" << e.done << "/" << e.total << "] ";
+      }
+      term.err << e.message << "\n";
+    };
+  }
+  auto result = ceremony::run_ceremony(plan, opt);
+  print_summary(result, opt.out_dir, term.out);
+  return 0;
+}
+
+}  // namespace
+
+int run_ceremony(const Args& args, Terminal& term) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    term.out << kCeremonyUsage << "\n";
+    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+  }
+  Args rest(args.begin() + 1, args.end());
+  if (args[0] == "run") return ceremony_run(rest, term);
+  throw Error(ExitCode::usage, "unknown subcommand 'ceremony " + args[0] + "' (see meshca ceremony --help)");
+}
+
+}  // namespace meshca::cli

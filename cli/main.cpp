@@ -1,0 +1,69 @@
+// meshca: offline PKI ceremonies and Istio cacerts bundles from one plan.
+#include <openssl/crypto.h>
+#include <sys/resource.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <iostream>
+#include <map>
+
+#include "cli/terminal.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "meshca: offline PKI ceremonies and service-mesh CA bundles from one YAML plan\n"
+    "\n"
+    "usage: meshca <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  plan init|validate      write an example plan; check a plan strictly\n"
+    "  ceremony run            generate/load the root key, sign every intermediate, write bundles\n"
+    "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
+    "\n"
+    "options:\n"
+    "  -h [ --help ]           this help (every command has its own --help)\n"
+    "  --version               version of meshca and of the libraries it runs on\n"
+    "\n"
+    "exit codes: 0 ok, 1 a check failed, 2 usage, 3 invalid input, 4 key store/HSM,\n"
+    "            5 output refused or I/O, 70 internal error\n";
+
+// Secrets are held in this process: keep them out of core dumps, and make
+// every file we create private unless we widen it on purpose.
+void harden_process() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit no_core {0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::umask(077);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace meshca;
+  harden_process();
+  cli::Args args(argv + 1, argv + argc);
+  cli::Terminal term{std::cout, std::cerr, cli::terminal_prompt()};
+  try {
+    cli::reject_secret_arguments(args);
+    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+      term.out << kUsage;
+      return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+    }
+    if (args[0] == "--version") {
+      term.out << "meshca " << MESHCA_VERSION << " (" << OpenSSL_version(OPENSSL_VERSION) << ")\n";
+      return 0;
+    }
+    const std::map<std::string, int (*)(const cli::Args&, cli::Terminal&)> commands{
+        {"plan", cli::run_plan}, {"ceremony", cli::run_ceremony}, {"hsm", cli::run_hsm}};
+    auto it = commands.find(args[0]);
+    if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
+    return it->second(cli::Args(args.begin() + 1, args.end()), term);
+  } catch (const Error& e) {
+    cli::report_error(term.err, e);
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    term.err << "meshca: internal error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::internal);
+  }
+}

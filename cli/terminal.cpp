@@ -1,0 +1,108 @@
+#include "cli/terminal.hpp"
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <ostream>
+
+namespace meshca::cli {
+namespace {
+
+// Restores the terminal's echo setting on every path out.
+class EchoOff {
+ public:
+  explicit EchoOff(int fd) : fd_(fd) {
+    if (::tcgetattr(fd_, &saved_) == 0) {
+      termios quiet = saved_;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
+    }
+  }
+  ~EchoOff() {
+    if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+  }
+  EchoOff(const EchoOff&) = delete;
+  EchoOff& operator=(const EchoOff&) = delete;
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+SecureBuffer read_line_without_echo(int fd, const std::string& label) {
+  std::string prompt = label + ": ";
+  (void)!::write(fd, prompt.data(), prompt.size());
+  SecureBuffer line;
+  {
+    EchoOff quiet(fd);
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') line.append(c);
+  }
+  (void)!::write(fd, "\n", 1);
+  return line;
+}
+
+}  // namespace
+
+SecretPrompt terminal_prompt() {
+  if (::access("/dev/tty", R_OK | W_OK) != 0) return {};
+  return [](const std::string& purpose, bool confirm) {
+    int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0) throw Error(ExitCode::key_store, "cannot open the terminal to ask for the " + purpose);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    std::string label = purpose;
+    label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+    SecureBuffer first = read_line_without_echo(fd, label);
+    if (confirm) {
+      SecureBuffer again = read_line_without_echo(fd, "Repeat " + purpose);
+      if (!first.equals(again)) throw Error(ExitCode::key_store, "the two entries of the " + purpose + " differ");
+    }
+    return first;
+  };
+}
+
+void report_error(std::ostream& err, const Error& e) {
+  err << "meshca: error: " << e.what() << "\n";
+  if (const auto* multi = dynamic_cast<const MultiError*>(&e)) {
+    for (const auto& detail : multi->details()) err << "  " << detail << "\n";
+  }
+}
+
+bool parse_command_line(const Args& args, const po::options_description& options,
+                        const po::positional_options_description& positionals, po::variables_map& vm,
+                        std::ostream& out, const std::string& usage) {
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positionals).run(), vm);
+    if (vm.count("help")) {
+      out << usage << "\n\n" << options << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::usage, std::string(e.what()) + " (see --help)");
+  }
+  return true;
+}
+
+void reject_secret_arguments(const Args& args) {
+  static const char* kSecretOptions[] = {"--pin", "--passphrase", "--password", "--so-pin", "--pass"};
+  for (const auto& arg : args) {
+    for (const char* option : kSecretOptions) {
+      std::string name(option);
+      if (arg == name || arg.starts_with(name + "=")) {
+        throw Error(ExitCode::usage, name + " is not accepted: secrets never go on the command line (visible in ps and shell history); use --pin-source env:NAME, file:PATH or prompt");
+      }
+    }
+    if (arg.find("pin-value=") != std::string::npos) {
+      throw Error(ExitCode::usage, "a PKCS#11 URI with pin-value is not accepted on the command line; use pin-source or --pin-source");
+    }
+  }
+}
+
+}  // namespace meshca::cli

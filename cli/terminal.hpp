@@ -1,0 +1,29 @@
+// Terminal plumbing for the front end: secret prompts without echo on the
+// controlling terminal, uniform error reporting, and shared option parsing.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <iosfwd>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+
+namespace meshca::cli {
+
+namespace po = boost::program_options;
+
+// A prompt reading from /dev/tty with echo off, or an empty function when
+// the process has no controlling terminal.
+SecretPrompt terminal_prompt();
+
+// Prints an Error (and each detail of a MultiError) to `err`.
+void report_error(std::ostream& err, const Error& e);
+
+// Parses `args` against `options` (+ positionals); unknown options and
+// missing values become Error(usage). Returns false when --help was shown.
+bool parse_command_line(const Args& args, const po::options_description& options,
+                        const po::positional_options_description& positionals, po::variables_map& vm,
+                        std::ostream& out, const std::string& usage);
+
+}  // namespace meshca::cli

@@ -1,0 +1,19 @@
+#include "core/error.hpp"
+
+namespace meshca {
+namespace {
+std::string compose(const std::string& message, const std::string& where) {
+  return where.empty() ? message : where + ": " + message;
+}
+}  // namespace
+
+Error::Error(ExitCode code, std::string message, std::string where)
+    : std::runtime_error(compose(message, where)),
+      code_(code),
+      message_(std::move(message)),
+      where_(std::move(where)) {}
+
+MultiError::MultiError(ExitCode code, std::string summary, std::vector<std::string> details)
+    : Error(code, std::move(summary)), details_(std::move(details)) {}
+
+}  // namespace meshca

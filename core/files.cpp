@@ -1,0 +1,188 @@
+#include "core/files.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "core/error.hpp"
+
+namespace meshca {
+namespace {
+
+[[noreturn]] void throw_io(const std::string& what, const fs::path& path, int err) {
+  throw Error(ExitCode::output, what + ": " + std::strerror(err), path.string());
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  auto value = rng();
+  for (int i = 0; i < 16; ++i, value >>= 4) s.push_back(kHex[value & 0xf]);
+  return s;
+}
+
+void write_all(int fd, std::string_view bytes, const fs::path& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot write", path, errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void fsync_path(const fs::path& path, int flags) {
+  FileDescriptor fd(::open(path.c_str(), flags | O_CLOEXEC));
+  if (fd.get() < 0) throw_io("cannot open for fsync", path, errno);
+  if (::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
+}
+
+void write_new_file(const fs::path& path, std::string_view bytes, unsigned mode) {
+  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (fd.get() < 0) throw_io("cannot create", path, errno);
+  // The umask may have narrowed the mode; never widen a private one.
+  if (::fchmod(fd.get(), mode) != 0) throw_io("cannot set permissions", path, errno);
+  try {
+    write_all(fd.get(), bytes, path);
+    if (::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
+    if (::close(fd.release()) != 0) throw_io("close failed", path, errno);
+  } catch (...) {
+    ::unlink(path.c_str());
+    throw;
+  }
+}
+
+}  // namespace
+
+void fsync_directory(const fs::path& dir) { fsync_path(dir, O_RDONLY | O_DIRECTORY); }
+
+void write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode, Replace replace) {
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const fs::path temp = parent / ("." + path.filename().string() + ".tmp-" + random_suffix());
+  write_new_file(temp, bytes, mode);
+  int rc = replace == Replace::allowed
+               ? ::rename(temp.c_str(), path.c_str())
+               : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+  if (rc != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    if (err == EEXIST) throw Error(ExitCode::output, "refusing to overwrite an existing file", path.string());
+    throw_io("cannot move into place", path, err);
+  }
+  fsync_directory(parent);
+}
+
+std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t max_bytes) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP) throw Error(ExitCode::invalid_input, "is a symbolic link; refusing to follow it", path.string());
+    throw_io("cannot open", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) throw Error(ExitCode::invalid_input, "is not a regular file", path.string());
+  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    throw Error(ExitCode::invalid_input,
+                "is larger than " + std::to_string(max_bytes) + " bytes; refusing to read it", path.string());
+  }
+  std::string data;
+  char chunk[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    data.append(chunk, static_cast<std::size_t>(n));
+    if (data.size() > max_bytes) throw Error(ExitCode::invalid_input, "grew while being read", path.string());
+  }
+  return data;
+}
+
+std::string read_file(const fs::path& path, std::size_t max_bytes) {
+  auto data = read_file_if_exists(path, max_bytes);
+  if (!data) throw Error(ExitCode::invalid_input, "file not found", path.string());
+  return std::move(*data);
+}
+
+void ensure_directory(const fs::path& dir, unsigned mode) {
+  std::error_code ec;
+  auto status = fs::symlink_status(dir, ec);
+  if (!ec && fs::exists(status)) {
+    if (!fs::is_directory(status)) throw Error(ExitCode::output, "exists and is not a directory", dir.string());
+    return;
+  }
+  if (dir.has_parent_path() && dir.parent_path() != dir) ensure_directory(dir.parent_path(), mode);
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw_io("cannot create directory", dir, errno);
+}
+
+StagingDirectory::StagingDirectory(const fs::path& out_dir) {
+  const fs::path area = out_dir / kStagingDirName;
+  ensure_directory(area, kPrivateDirMode);
+  path_ = area / ("stage-" + random_suffix());
+  if (::mkdir(path_.c_str(), kPrivateDirMode) != 0) throw_io("cannot create staging directory", path_, errno);
+}
+
+StagingDirectory::~StagingDirectory() {
+  if (published_) return;
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+void StagingDirectory::publish(const fs::path& target) {
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    if (entry.is_regular_file()) fsync_path(entry.path(), O_RDONLY);
+  }
+  fsync_directory(path_);
+  if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) {
+      throw Error(ExitCode::output, "refusing to overwrite an existing directory", target.string());
+    }
+    throw_io("cannot move bundle into place", target, errno);
+  }
+  published_ = true;
+  fsync_directory(target.parent_path());
+}
+
+std::size_t clean_staging_area(const fs::path& out_dir) {
+  const fs::path area = out_dir / kStagingDirName;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(area, ec))) return 0;
+  std::size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(area)) {
+    fs::remove_all(entry.path(), ec);
+    if (ec) throw_io("cannot remove stale staging entry", entry.path(), ec.value());
+    ++removed;
+  }
+  return removed;
+}
+
+}  // namespace meshca

@@ -1,0 +1,70 @@
+// Durable, atomic file-system publishing for outputs that must appear whole
+// or not at all.
+//
+// A file is written to a temporary name in its final directory with
+// O_CREAT|O_EXCL|O_NOFOLLOW, fsynced, then renamed into place and the parent
+// directory fsynced. A bundle directory is assembled in a private staging
+// area inside the output directory (same filesystem) and renamed into place
+// with RENAME_NOREPLACE, so an existing bundle is never replaced. Every
+// failure is an Error with ExitCode::output naming the path and the reason.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace meshca {
+
+namespace fs = std::filesystem;
+
+inline constexpr unsigned kPrivateFileMode = 0600;
+inline constexpr unsigned kPublicFileMode = 0644;
+inline constexpr unsigned kPrivateDirMode = 0700;
+
+enum class Replace { never, allowed };
+
+// Writes `bytes` to `path` atomically with `mode`. With Replace::never an
+// existing file is an error (exit 5) and is left untouched.
+void write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode,
+                       Replace replace = Replace::never);
+
+// Reads a whole regular file; nullopt when it does not exist. Refuses
+// symlinks and files larger than `max_bytes` (exit 3 for the size, 5 for I/O).
+std::optional<std::string> read_file_if_exists(const fs::path& path,
+                                               std::size_t max_bytes = 16 * 1024 * 1024);
+std::string read_file(const fs::path& path, std::size_t max_bytes = 16 * 1024 * 1024);
+
+// Creates `dir` (and missing parents) with `mode`; an existing directory is
+// accepted as it is. A path that exists but is not a directory is an error.
+void ensure_directory(const fs::path& dir, unsigned mode = kPrivateDirMode);
+
+void fsync_directory(const fs::path& dir);
+
+// A private directory under `out/.meshca-tmp/` that is removed on
+// destruction unless it was published. Its contents move into place in one
+// rename.
+class StagingDirectory {
+ public:
+  explicit StagingDirectory(const fs::path& out_dir);
+  ~StagingDirectory();
+  StagingDirectory(const StagingDirectory&) = delete;
+  StagingDirectory& operator=(const StagingDirectory&) = delete;
+
+  const fs::path& path() const { return path_; }
+  // fsyncs every file and the staging directory, then renames it to `target`
+  // without replacing anything that exists there (exit 5 if it does).
+  void publish(const fs::path& target);
+
+ private:
+  fs::path path_;
+  bool published_ = false;
+};
+
+// Removes leftovers of interrupted runs from `out/.meshca-tmp/`. Returns how
+// many entries were removed.
+std::size_t clean_staging_area(const fs::path& out_dir);
+
+inline constexpr std::string_view kStagingDirName = ".meshca-tmp";
+
+}  // namespace meshca

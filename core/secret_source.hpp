@@ -1,0 +1,41 @@
+// Resolution of secret references (PINs, passphrases) to SecureBuffers.
+//
+// A secret is never written on a command line or in a plan: the plan holds a
+// reference, `env:NAME`, `file:PATH` or `prompt`, and this module turns it
+// into bytes. Prompting is delegated to a callback supplied by the front end
+// because libraries never talk to the terminal.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/secure_buffer.hpp"
+
+namespace meshca {
+
+enum class SecretKind { env, file, prompt };
+
+struct SecretRef {
+  SecretKind kind = SecretKind::prompt;
+  std::string value;  // variable name or path; empty for prompt
+
+  // Parses `env:NAME`, `file:PATH`, `prompt`. Throws Error(invalid_input)
+  // naming the accepted forms; never echoes a value that looks like a
+  // literal secret.
+  static SecretRef parse(std::string_view text);
+  std::string to_string() const;
+};
+
+// Asks a person for a secret. `purpose` says what it is for ("passphrase for
+// root key keys/root.pem"); `confirm` asks for it twice (new keys).
+using SecretPrompt = std::function<SecureBuffer(const std::string& purpose, bool confirm)>;
+
+// Resolves `ref`. Relative file paths are taken relative to `base_dir`.
+// Errors carry `code` (4 for key store secrets) and never include the secret.
+SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, const SecretPrompt& prompt,
+                            const std::filesystem::path& base_dir, int code,
+                            bool confirm_prompt = false);
+
+}  // namespace meshca

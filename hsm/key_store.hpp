@@ -1,0 +1,76 @@
+// Where the root CA's private key lives, behind one interface.
+//
+// A KeyStore hands out a software copy of the public key (for building and
+// verifying certificates) and an EVP_PKEY that signs. FileKeyStore keeps the
+// key in an encrypted PKCS#8 file; Pkcs11KeyStore keeps it inside a PKCS#11
+// token (libp11), where it is generated non-extractable and never leaves.
+// open_key_store() picks the store a plan's root.key section names.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/secret_source.hpp"
+#include "pki/handles.hpp"
+#include "pki/key.hpp"
+
+namespace meshca::hsm {
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // One line for the operator and the transcript; never a secret.
+  virtual std::string description() const = 0;
+  virtual pki::KeyAlgorithm algorithm() const = 0;
+  // A software copy of the public key.
+  virtual const EVP_PKEY* public_key() const = 0;
+  // The key that signs. For a token this is a handle to the token object.
+  // Not safe for concurrent use from several threads.
+  virtual EVP_PKEY* signing_key() = 0;
+  // True when this run created the key.
+  virtual bool generated() const = 0;
+};
+
+// `store: file` in the plan.
+struct FileKeyRef {
+  std::filesystem::path path;  // relative paths are resolved against the plan's directory
+  SecretRef passphrase{SecretKind::env, "MESHCA_ROOT_PASS"};
+};
+
+// `store: pkcs11` in the plan, or an RFC 7512 URI.
+struct Pkcs11KeyRef {
+  std::string module;  // path to the PKCS#11 module (.so)
+  std::string token;   // token label
+  std::string serial;  // token serial (alternative to, or with, the label)
+  std::string label;   // key object label (CKA_LABEL)
+  std::string id_hex;  // key object id (CKA_ID) in hex; optional
+  SecretRef pin{SecretKind::env, "MESHCA_PIN"};
+};
+
+enum class KeyStoreKind { file, pkcs11 };
+
+struct RootKeyRef {
+  KeyStoreKind kind = KeyStoreKind::file;
+  pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p384;
+  FileKeyRef file;
+  Pkcs11KeyRef pkcs11;
+};
+
+enum class KeyPresence {
+  must_exist,         // load only; a missing key is an error
+  create_if_missing,  // generate when absent (first ceremony)
+};
+
+struct KeyStoreContext {
+  std::filesystem::path base_dir;  // the plan's directory, for relative paths
+  SecretPrompt prompt;             // empty when no terminal is available
+};
+
+// Opens (or, with create_if_missing, creates) the key `ref` names. A key of
+// another algorithm than `ref.algorithm` is refused. Errors are exit 4
+// (key store) or 3 (malformed reference).
+std::unique_ptr<KeyStore> open_key_store(const RootKeyRef& ref, KeyPresence presence, const KeyStoreContext& ctx);
+
+}  // namespace meshca::hsm

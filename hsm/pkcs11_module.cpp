@@ -1,0 +1,632 @@
+#include "hsm/pkcs11_module.hpp"
+
+#include <dlfcn.h>
+#include <openssl/core_names.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace meshca::hsm::p11 {
+namespace {
+
+using ParamBldPtr = pki::Handle<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamPtr = pki::Handle<OSSL_PARAM, OSSL_PARAM_free>;
+using Asn1ObjectPtr = pki::Handle<ASN1_OBJECT, ASN1_OBJECT_free>;
+
+struct RvName {
+  CK_RV rv;
+  const char* name;
+};
+
+constexpr RvName kRvNames[] = {
+    {CKR_OK, "CKR_OK"},
+    {CKR_CANCEL, "CKR_CANCEL"},
+    {CKR_HOST_MEMORY, "CKR_HOST_MEMORY"},
+    {CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID"},
+    {CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR"},
+    {CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED"},
+    {CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD"},
+    {CKR_ATTRIBUTE_READ_ONLY, "CKR_ATTRIBUTE_READ_ONLY"},
+    {CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE"},
+    {CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID"},
+    {CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID"},
+    {CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR"},
+    {CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY"},
+    {CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED"},
+    {CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED"},
+    {CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID"},
+    {CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE"},
+    {CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID"},
+    {CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID"},
+    {CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID"},
+    {CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE"},
+    {CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT"},
+    {CKR_PIN_INVALID, "CKR_PIN_INVALID"},
+    {CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE"},
+    {CKR_PIN_EXPIRED, "CKR_PIN_EXPIRED"},
+    {CKR_PIN_LOCKED, "CKR_PIN_LOCKED"},
+    {CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED"},
+    {CKR_SESSION_COUNT, "CKR_SESSION_COUNT"},
+    {CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID"},
+    {CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY"},
+    {CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE"},
+    {CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT"},
+    {CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT"},
+    {CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED"},
+    {CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED"},
+    {CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN"},
+    {CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN"},
+    {CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED"},
+    {CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID"},
+    {CKR_DOMAIN_PARAMS_INVALID, "CKR_DOMAIN_PARAMS_INVALID"},
+    {CKR_CURVE_NOT_SUPPORTED, "CKR_CURVE_NOT_SUPPORTED"},
+    {CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL"},
+    {CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED"},
+    {CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED"},
+    {CKR_PIN_TOO_WEAK, "CKR_PIN_TOO_WEAK"},
+};
+
+// Calls C_FindObjectsFinal however the search ends.
+class FindGuard {
+ public:
+  FindGuard(CK_FUNCTION_LIST* fn, CK_SESSION_HANDLE session) : fn_(fn), session_(session) {}
+  ~FindGuard() { fn_->C_FindObjectsFinal(session_); }
+  FindGuard(const FindGuard&) = delete;
+  FindGuard& operator=(const FindGuard&) = delete;
+
+ private:
+  CK_FUNCTION_LIST* fn_;
+  CK_SESSION_HANDLE session_;
+};
+
+std::string curve_name(const std::string& ec_params) {
+  const auto* p = reinterpret_cast<const unsigned char*>(ec_params.data());
+  Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(ec_params.size())));
+  if (!oid) {
+    pki::drain_openssl_errors();
+    return "unknown curve (CKA_EC_PARAMS is not an OID)";
+  }
+  switch (OBJ_obj2nid(oid.get())) {
+    case NID_X9_62_prime256v1: return "P-256";
+    case NID_secp384r1: return "P-384";
+    case NID_secp521r1: return "P-521";
+    default: break;
+  }
+  char text[128] = {};
+  OBJ_obj2txt(text, sizeof text, oid.get(), 0);
+  return text;
+}
+
+// The DER OID (CKA_EC_PARAMS) of a curve meshca generates.
+std::string ec_params_for(pki::KeyAlgorithm algorithm) {
+  static const unsigned char p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+  static const unsigned char p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+  if (algorithm == pki::KeyAlgorithm::ecdsa_p256) return {reinterpret_cast<const char*>(p256), sizeof p256};
+  if (algorithm == pki::KeyAlgorithm::ecdsa_p384) return {reinterpret_cast<const char*>(p384), sizeof p384};
+  throw Error(ExitCode::internal, "not an EC algorithm");
+}
+
+unsigned long rsa_bits_for(pki::KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case pki::KeyAlgorithm::rsa_2048: return 2048;
+    case pki::KeyAlgorithm::rsa_3072: return 3072;
+    case pki::KeyAlgorithm::rsa_4096: return 4096;
+    default: throw Error(ExitCode::internal, "not an RSA algorithm");
+  }
+}
+
+// CKA_EC_POINT is a DER OCTET STRING around the point (PKCS#11 2.40); a few
+// tokens return the bare point. Accept both.
+std::string unwrap_ec_point(const std::string& value) {
+  const auto* p = reinterpret_cast<const unsigned char*>(value.data());
+  pki::Asn1OctetStringPtr octets(d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(value.size())));
+  if (octets && p == reinterpret_cast<const unsigned char*>(value.data()) + value.size()) {
+    return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(octets.get())),
+            static_cast<std::size_t>(ASN1_STRING_length(octets.get()))};
+  }
+  pki::drain_openssl_errors();
+  return value;
+}
+
+pki::PKeyPtr pkey_from_params(const char* type, OSSL_PARAM_BLD* bld, const std::string& what) {
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
+  if (!params) pki::throw_openssl(what, ExitCode::key_store);
+  pki::PKeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) pki::throw_openssl(what, ExitCode::key_store);
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
+    pki::throw_openssl(what, ExitCode::key_store);
+  }
+  return pki::PKeyPtr(raw);
+}
+
+}  // namespace
+
+std::string rv_name(CK_RV rv) {
+  for (const auto& entry : kRvNames) {
+    if (entry.rv == rv) return entry.name;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "CKR 0x%08lx", static_cast<unsigned long>(rv));
+  return buf;
+}
+
+void throw_rv(const std::string& what, CK_RV rv, const std::string& where) {
+  throw Error(ExitCode::key_store, what + ": " + rv_name(rv), where);
+}
+
+std::string fixed_string(const unsigned char* data, std::size_t size) {
+  std::string s(reinterpret_cast<const char*>(data), size);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0x0f]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  std::string digits;
+  for (char c : hex) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    digits.push_back(c);
+  }
+  if (digits.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- Module
+
+void Module::DlClose::operator()(void* handle) const {
+  if (handle != nullptr) ::dlclose(handle);
+}
+
+Module::Module(const std::string& path) : path_(path) {
+  if (path.empty()) {
+    throw Error(ExitCode::key_store,
+                "no PKCS#11 module given; name the token vendor's library (e.g. /usr/lib/softhsm/libsofthsm2.so)");
+  }
+  if (path.find('/') != std::string::npos) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      throw Error(ExitCode::key_store,
+                  "PKCS#11 module not found; check the module path (the token vendor's .so, e.g. "
+                  "/usr/lib/softhsm/libsofthsm2.so) and that the vendor package is installed",
+                  path);
+    }
+  }
+  // RTLD_NODELETE keeps the module mapped until exit: libp11 opens the same
+  // file and may unload it in another order than we do, and leak reports
+  // from inside the module stay attributable.
+  ::dlerror();
+  handle_.reset(::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
+  if (!handle_) {
+    const char* reason = ::dlerror();
+    throw Error(ExitCode::key_store,
+                std::string("cannot load the PKCS#11 module: ") + (reason != nullptr ? reason : "dlopen failed") +
+                    "; check that the path names the token vendor's PKCS#11 library for this architecture",
+                path);
+  }
+  using GetFunctionList = CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR);
+  auto get_function_list = reinterpret_cast<GetFunctionList>(::dlsym(handle_.get(), "C_GetFunctionList"));
+  if (get_function_list == nullptr) {
+    throw Error(ExitCode::key_store,
+                "this library is not a PKCS#11 module (it has no C_GetFunctionList); name the token vendor's "
+                "PKCS#11 library",
+                path);
+  }
+  CK_RV rv = get_function_list(&fn_);
+  if (rv != CKR_OK || fn_ == nullptr) throw_rv("C_GetFunctionList failed", rv, path);
+
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  rv = fn_->C_Initialize(&args);
+  if (rv == CKR_OK) {
+    finalize_ = true;
+  } else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    throw_rv("the PKCS#11 module failed to initialize (for SoftHSM2 check SOFTHSM2_CONF and its tokendir)", rv,
+             path);
+  }
+}
+
+Module::~Module() {
+  // libp11 may already have finalized the module (CKR_CRYPTOKI_NOT_INITIALIZED): fine.
+  if (finalize_ && fn_ != nullptr) fn_->C_Finalize(nullptr);
+}
+
+std::string Module::library_description() const {
+  CK_INFO info{};
+  if (fn_->C_GetInfo(&info) != CKR_OK) return "unknown PKCS#11 library";
+  std::string description = fixed_string(info.libraryDescription, sizeof info.libraryDescription);
+  std::string manufacturer = fixed_string(info.manufacturerID, sizeof info.manufacturerID);
+  return manufacturer.empty() ? description : manufacturer + " / " + description;
+}
+
+// ---------------------------------------------------------------- tokens
+
+std::string TokenInfo::describe() const {
+  std::string s = "'" + label + "' (serial " + serial;
+  if (!model.empty()) s += ", " + model;
+  return s + ")";
+}
+
+TokenInfo token_info(const Module& module, CK_SLOT_ID slot) {
+  CK_TOKEN_INFO info{};
+  CK_RV rv = module.fn()->C_GetTokenInfo(slot, &info);
+  if (rv != CKR_OK) throw_rv("C_GetTokenInfo failed for slot " + std::to_string(slot), rv, module.path());
+  TokenInfo t;
+  t.slot_id = slot;
+  t.label = fixed_string(info.label, sizeof info.label);
+  t.serial = fixed_string(info.serialNumber, sizeof info.serialNumber);
+  t.manufacturer = fixed_string(info.manufacturerID, sizeof info.manufacturerID);
+  t.model = fixed_string(info.model, sizeof info.model);
+  t.flags = info.flags;
+  return t;
+}
+
+std::vector<TokenInfo> list_tokens(const Module& module) {
+  std::vector<CK_SLOT_ID> slots;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    CK_ULONG count = 0;
+    CK_RV rv = module.fn()->C_GetSlotList(CK_TRUE, nullptr, &count);
+    if (rv != CKR_OK) throw_rv("C_GetSlotList failed", rv, module.path());
+    slots.resize(count);
+    if (count == 0) break;
+    rv = module.fn()->C_GetSlotList(CK_TRUE, slots.data(), &count);
+    if (rv == CKR_BUFFER_TOO_SMALL) continue;  // a token appeared in between
+    if (rv != CKR_OK) throw_rv("C_GetSlotList failed", rv, module.path());
+    slots.resize(count);
+    break;
+  }
+  std::vector<TokenInfo> tokens;
+  for (CK_SLOT_ID slot : slots) {
+    CK_TOKEN_INFO info{};
+    CK_RV rv = module.fn()->C_GetTokenInfo(slot, &info);
+    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_SLOT_ID_INVALID) continue;
+    if (rv != CKR_OK) throw_rv("C_GetTokenInfo failed for slot " + std::to_string(slot), rv, module.path());
+    tokens.push_back(token_info(module, slot));
+  }
+  return tokens;
+}
+
+TokenInfo select_token(const Module& module, const std::string& label, const std::string& serial) {
+  if (label.empty() && serial.empty()) {
+    throw Error(ExitCode::key_store, "no token named: give the token label (and/or its serial)", module.path());
+  }
+  std::vector<TokenInfo> tokens = list_tokens(module);
+  std::vector<TokenInfo> matches;
+  std::string present;
+  std::size_t uninitialized = 0;
+  for (const auto& t : tokens) {
+    if (!t.token_initialized()) {
+      ++uninitialized;
+      continue;
+    }
+    if ((label.empty() || t.label == label) && (serial.empty() || t.serial == serial)) matches.push_back(t);
+    present += (present.empty() ? "" : ", ") + t.describe();
+  }
+  std::string wanted = label.empty() ? "with serial '" + serial + "'"
+                                     : "'" + label + "'" + (serial.empty() ? "" : " with serial '" + serial + "'");
+  if (matches.empty()) {
+    std::string msg = "no PKCS#11 token " + wanted + " in this module; ";
+    msg += present.empty() ? "the module shows no initialized token" : "tokens present: " + present;
+    if (uninitialized > 0) msg += " (plus " + std::to_string(uninitialized) + " empty slot(s))";
+    msg += "; check the token label/serial, that the token is plugged in";
+    msg += " (for SoftHSM2: that SOFTHSM2_CONF points at the right configuration)";
+    throw Error(ExitCode::key_store, msg, module.path());
+  }
+  if (matches.size() > 1) {
+    throw Error(ExitCode::key_store,
+                std::to_string(matches.size()) + " tokens match " + wanted + " (" + present +
+                    "); add the token serial to pick one",
+                module.path());
+  }
+  return matches.front();
+}
+
+void throw_login_failure(CK_RV rv, const TokenInfo& token) {
+  std::string msg;
+  switch (rv) {
+    case CKR_PIN_INCORRECT:
+      msg = "wrong user PIN for PKCS#11 token " + token.describe() +
+            " (one attempt was made and meshca does not retry; check the PIN source)";
+      break;
+    case CKR_PIN_LOCKED:
+      msg = "the user PIN of PKCS#11 token " + token.describe() +
+            " is locked; the security officer must unblock it (reset the user PIN with the SO PIN) before the "
+            "ceremony";
+      break;
+    case CKR_PIN_LEN_RANGE:
+    case CKR_PIN_INVALID:
+      msg = "the PIN given for PKCS#11 token " + token.describe() + " has an invalid length or characters (" +
+            rv_name(rv) + "); check the PIN source";
+      break;
+    case CKR_PIN_EXPIRED:
+      msg = "the user PIN of PKCS#11 token " + token.describe() + " has expired; change it first";
+      break;
+    case CKR_USER_PIN_NOT_INITIALIZED:
+      msg = "PKCS#11 token " + token.describe() + " has no user PIN yet; initialize it with the SO PIN first";
+      break;
+    default:
+      msg = "login to PKCS#11 token " + token.describe() + " failed: " + rv_name(rv);
+      break;
+  }
+  if (rv != CKR_PIN_LOCKED) {
+    if (token.user_pin_locked()) {
+      msg += "; the token now reports the user PIN as LOCKED";
+    } else if ((token.flags & CKF_USER_PIN_FINAL_TRY) != 0) {
+      msg += "; WARNING: the token says the next wrong PIN locks it";
+    } else if ((token.flags & CKF_USER_PIN_COUNT_LOW) != 0) {
+      msg += "; the token reports that few PIN attempts remain";
+    }
+  }
+  throw Error(ExitCode::key_store, msg);
+}
+
+// ---------------------------------------------------------------- Session
+
+Session::Session(const Module& module, CK_SLOT_ID slot, bool read_write) : fn_(module.fn()) {
+  CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
+  CK_RV rv = fn_->C_OpenSession(slot, flags, nullptr, nullptr, &session_);
+  if (rv != CKR_OK) throw_rv("cannot open a session on the PKCS#11 token", rv, module.path());
+}
+
+Session::~Session() {
+  if (session_ != CK_INVALID_HANDLE) fn_->C_CloseSession(session_);
+}
+
+void Session::login(const SecureBuffer& pin, const Module& module, const TokenInfo& token) {
+  // C_Login takes a non-const pointer; the module does not write through it.
+  auto* bytes_ptr = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data()));
+  CK_RV rv = fn_->C_Login(session_, CKU_USER, bytes_ptr, pin.size());
+  if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return;
+  TokenInfo after = token;
+  try {
+    after = token_info(module, token.slot_id);
+  } catch (const Error&) {
+    // keep the flags we had
+  }
+  throw_login_failure(rv, after);
+}
+
+std::vector<CK_OBJECT_HANDLE> Session::find(const std::vector<CK_ATTRIBUTE>& tmpl) const {
+  CK_RV rv = fn_->C_FindObjectsInit(session_, const_cast<CK_ATTRIBUTE*>(tmpl.data()), tmpl.size());
+  if (rv != CKR_OK) throw_rv("C_FindObjectsInit failed", rv);
+  FindGuard guard(fn_, session_);
+  std::vector<CK_OBJECT_HANDLE> found;
+  for (;;) {
+    CK_OBJECT_HANDLE batch[64];
+    CK_ULONG count = 0;
+    rv = fn_->C_FindObjects(session_, batch, 64, &count);
+    if (rv != CKR_OK) throw_rv("C_FindObjects failed", rv);
+    if (count == 0) break;
+    found.insert(found.end(), batch, batch + count);
+  }
+  return found;
+}
+
+std::optional<std::string> Session::bytes(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type, CK_RV* rv_out) const {
+  CK_ATTRIBUTE attr{type, nullptr, 0};
+  CK_RV rv = fn_->C_GetAttributeValue(session_, object, &attr, 1);
+  if (rv_out != nullptr) *rv_out = rv;
+  if (rv != CKR_OK || attr.ulValueLen == CK_UNAVAILABLE_INFORMATION) return std::nullopt;
+  std::string value(attr.ulValueLen, '\0');
+  attr.pValue = value.data();
+  rv = fn_->C_GetAttributeValue(session_, object, &attr, 1);
+  if (rv_out != nullptr) *rv_out = rv;
+  if (rv != CKR_OK || attr.ulValueLen == CK_UNAVAILABLE_INFORMATION) return std::nullopt;
+  value.resize(attr.ulValueLen);
+  return value;
+}
+
+std::optional<bool> Session::boolean(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const {
+  CK_BBOOL value = CK_FALSE;
+  CK_ATTRIBUTE attr{type, &value, sizeof value};
+  if (fn_->C_GetAttributeValue(session_, object, &attr, 1) != CKR_OK || attr.ulValueLen != sizeof value) {
+    return std::nullopt;
+  }
+  return value != CK_FALSE;
+}
+
+std::optional<CK_ULONG> Session::ulong(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const {
+  CK_ULONG value = 0;
+  CK_ATTRIBUTE attr{type, &value, sizeof value};
+  if (fn_->C_GetAttributeValue(session_, object, &attr, 1) != CKR_OK || attr.ulValueLen != sizeof value) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string KeyObject::type_name() const {
+  if (key_type == CKK_RSA) return "RSA";
+  if (key_type == CKK_EC) return "EC";
+  if (key_type == CK_UNAVAILABLE_INFORMATION) return "unknown";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "CKK 0x%lx", static_cast<unsigned long>(key_type));
+  return buf;
+}
+
+std::string KeyObject::describe_type() const {
+  if (key_type == CKK_RSA && rsa_bits) return "RSA " + std::to_string(*rsa_bits);
+  if (key_type == CKK_EC && !ec_curve.empty()) return "EC " + ec_curve;
+  return type_name();
+}
+
+KeyObject Session::describe_key(CK_OBJECT_HANDLE object, CK_OBJECT_CLASS object_class) const {
+  KeyObject k;
+  k.handle = object;
+  k.object_class = object_class;
+  k.key_type = ulong(object, CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
+  k.label = bytes(object, CKA_LABEL).value_or("");
+  k.id = bytes(object, CKA_ID).value_or("");
+  if (object_class == CKO_PRIVATE_KEY) {
+    k.sensitive = boolean(object, CKA_SENSITIVE);
+    k.extractable = boolean(object, CKA_EXTRACTABLE);
+    k.always_sensitive = boolean(object, CKA_ALWAYS_SENSITIVE);
+    k.never_extractable = boolean(object, CKA_NEVER_EXTRACTABLE);
+    k.can_sign = boolean(object, CKA_SIGN);
+  } else {
+    k.can_sign = boolean(object, CKA_VERIFY);
+  }
+  k.local = boolean(object, CKA_LOCAL);
+  if (k.key_type == CKK_RSA) {
+    if (auto bits = ulong(object, CKA_MODULUS_BITS)) {
+      k.rsa_bits = *bits;
+    } else if (auto modulus = bytes(object, CKA_MODULUS)) {
+      pki::BignumPtr n(BN_bin2bn(reinterpret_cast<const unsigned char*>(modulus->data()),
+                                 static_cast<int>(modulus->size()), nullptr));
+      if (n) k.rsa_bits = static_cast<unsigned long>(BN_num_bits(n.get()));
+    }
+  } else if (k.key_type == CKK_EC) {
+    if (auto params = bytes(object, CKA_EC_PARAMS)) k.ec_curve = curve_name(*params);
+  }
+  return k;
+}
+
+std::vector<KeyObject> Session::find_keys(CK_OBJECT_CLASS object_class, const std::string& label,
+                                          const std::string& id) const {
+  std::string label_copy = label;
+  std::string id_copy = id;
+  std::vector<CK_ATTRIBUTE> tmpl{{CKA_CLASS, &object_class, sizeof object_class}};
+  if (!label_copy.empty()) tmpl.push_back({CKA_LABEL, label_copy.data(), label_copy.size()});
+  if (!id_copy.empty()) tmpl.push_back({CKA_ID, id_copy.data(), id_copy.size()});
+  std::vector<KeyObject> keys;
+  for (CK_OBJECT_HANDLE h : find(tmpl)) keys.push_back(describe_key(h, object_class));
+  return keys;
+}
+
+std::vector<CK_OBJECT_HANDLE> Session::find_any(const std::string& label, const std::string& id) const {
+  std::vector<CK_OBJECT_HANDLE> all;
+  std::string label_copy = label;
+  std::string id_copy = id;
+  if (!label_copy.empty()) {
+    auto found = find({{CKA_LABEL, label_copy.data(), label_copy.size()}});
+    all.insert(all.end(), found.begin(), found.end());
+  }
+  if (!id_copy.empty()) {
+    auto found = find({{CKA_ID, id_copy.data(), id_copy.size()}});
+    for (auto h : found) {
+      if (std::find(all.begin(), all.end(), h) == all.end()) all.push_back(h);
+    }
+  }
+  return all;
+}
+
+// ---------------------------------------------------------------- keys
+
+pki::PKeyPtr software_public_key(const Session& session, const KeyObject& key) {
+  const std::string what = "cannot rebuild the public key of token object '" + key.label + "' (id " +
+                           to_hex(key.id) + ")";
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld) pki::throw_openssl(what, ExitCode::key_store);
+  if (key.key_type == CKK_RSA) {
+    auto modulus = session.bytes(key.handle, CKA_MODULUS);
+    auto exponent = session.bytes(key.handle, CKA_PUBLIC_EXPONENT);
+    if (!modulus || !exponent) throw Error(ExitCode::key_store, what + ": the token hides CKA_MODULUS/CKA_PUBLIC_EXPONENT");
+    pki::BignumPtr n(BN_bin2bn(reinterpret_cast<const unsigned char*>(modulus->data()),
+                               static_cast<int>(modulus->size()), nullptr));
+    pki::BignumPtr e(BN_bin2bn(reinterpret_cast<const unsigned char*>(exponent->data()),
+                               static_cast<int>(exponent->size()), nullptr));
+    if (!n || !e || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
+      pki::throw_openssl(what, ExitCode::key_store);
+    }
+    return pkey_from_params("RSA", bld.get(), what);
+  }
+  if (key.key_type == CKK_EC) {
+    if (key.object_class != CKO_PUBLIC_KEY) {
+      throw Error(ExitCode::key_store, what + ": an EC private key object does not carry its public point; the "
+                                              "token needs the matching public key object (same CKA_ID)");
+    }
+    auto params = session.bytes(key.handle, CKA_EC_PARAMS);
+    auto point = session.bytes(key.handle, CKA_EC_POINT);
+    if (!params || !point) throw Error(ExitCode::key_store, what + ": the token hides CKA_EC_PARAMS/CKA_EC_POINT");
+    const auto* p = reinterpret_cast<const unsigned char*>(params->data());
+    Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params->size())));
+    if (!oid) pki::throw_openssl(what + ": CKA_EC_PARAMS is not a named curve", ExitCode::key_store);
+    const char* group = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
+    if (group == nullptr || OBJ_obj2nid(oid.get()) == NID_undef) {
+      throw Error(ExitCode::key_store, what + ": unsupported curve " + curve_name(*params));
+    }
+    std::string raw_point = unwrap_ec_point(*point);
+    if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, raw_point.data(), raw_point.size()) !=
+            1) {
+      pki::throw_openssl(what, ExitCode::key_store);
+    }
+    return pkey_from_params("EC", bld.get(), what);
+  }
+  throw Error(ExitCode::key_store, what + ": unsupported key type " + key.type_name());
+}
+
+KeyPairHandles generate_key_pair(const Session& session, pki::KeyAlgorithm algorithm, const std::string& label,
+                                 const std::string& id) {
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  std::string label_copy = label;
+  std::string id_copy = id;
+  const bool rsa = pki::is_rsa(algorithm);
+  CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+  CK_ULONG modulus_bits = rsa ? rsa_bits_for(algorithm) : 0;
+  CK_BYTE public_exponent[] = {0x01, 0x00, 0x01};  // 65537
+  std::string ec_params = rsa ? std::string() : ec_params_for(algorithm);
+
+  std::vector<CK_ATTRIBUTE> public_tmpl{
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &no, sizeof no},
+      {CKA_VERIFY, &yes, sizeof yes},
+      {CKA_LABEL, label_copy.data(), label_copy.size()},
+      {CKA_ID, id_copy.data(), id_copy.size()},
+  };
+  if (rsa) {
+    public_tmpl.push_back({CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits});
+    public_tmpl.push_back({CKA_PUBLIC_EXPONENT, public_exponent, sizeof public_exponent});
+    public_tmpl.push_back({CKA_ENCRYPT, &no, sizeof no});
+  } else {
+    public_tmpl.push_back({CKA_EC_PARAMS, ec_params.data(), ec_params.size()});
+  }
+  std::vector<CK_ATTRIBUTE> private_tmpl{
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &yes, sizeof yes},
+      {CKA_SENSITIVE, &yes, sizeof yes},
+      {CKA_EXTRACTABLE, &no, sizeof no},
+      {CKA_SIGN, &yes, sizeof yes},
+      {CKA_LABEL, label_copy.data(), label_copy.size()},
+      {CKA_ID, id_copy.data(), id_copy.size()},
+  };
+  if (rsa) {
+    private_tmpl.push_back({CKA_DECRYPT, &no, sizeof no});
+  } else {
+    private_tmpl.push_back({CKA_DERIVE, &no, sizeof no});
+  }
+  KeyPairHandles handles;
+  CK_RV rv = session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_tmpl.data(), public_tmpl.size(),
+                                             private_tmpl.data(), private_tmpl.size(), &handles.public_key,
+                                             &handles.private_key);
+  if (rv != CKR_OK) {
+    throw_rv("the token could not generate a " + std::string(pki::key_algorithm_name(algorithm)) +
+                 " key pair (C_GenerateKeyPair)",
+             rv);
+  }
+  return handles;
+}
+
+}  // namespace meshca::hsm::p11

@@ -1,0 +1,49 @@
+#include "output_layout/checksums.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "core/files.hpp"
+#include "core/secure_buffer.hpp"
+#include "pki/handles.hpp"
+
+namespace meshca::output_layout {
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  pki::check(EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr), "EVP_Digest");
+  std::string hex;
+  char buf[3];
+  for (unsigned i = 0; i < len; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", md[i]);
+    hex += buf;
+  }
+  return hex;
+}
+
+std::size_t write_checksums(const std::filesystem::path& out) {
+  std::vector<std::string> files;
+  for (auto it = std::filesystem::recursive_directory_iterator(out); it != std::filesystem::recursive_directory_iterator(); ++it) {
+    const auto rel = std::filesystem::relative(it->path(), out).string();
+    if (it->is_directory() && rel == kStagingDirName) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file() && rel != kChecksumsFile) files.push_back(rel);
+  }
+  std::sort(files.begin(), files.end());
+  std::string sums;
+  for (const auto& rel : files) {
+    std::string content = read_file(out / rel, 64 * 1024 * 1024);
+    sums += sha256_hex(content) + "  " + rel + "\n";
+    cleanse(content);
+  }
+  write_file_atomic(out / kChecksumsFile, sums, kPublicFileMode, Replace::allowed);
+  return files.size();
+}
+
+}  // namespace meshca::output_layout

@@ -1,0 +1,89 @@
+#include "output_layout/istio_cacerts.hpp"
+
+#include <openssl/evp.h>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "pki/certificate.hpp"
+#include "pki/key.hpp"
+
+namespace meshca::output_layout {
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, const std::vector<const X509*>& chain,
+                                   const std::vector<const X509*>& roots) {
+  IstioBundleFiles files;
+  files.ca_cert = pki::certificate_to_pem(ca_cert);
+  files.ca_key = pki::private_key_to_pkcs8_pem(ca_key);
+  files.cert_chain = files.ca_cert;
+  for (const X509* cert : chain) files.cert_chain += pki::certificate_to_pem(cert);
+  for (const X509* root : roots) files.root_cert += pki::certificate_to_pem(root);
+  return files;
+}
+
+SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretManifestOptions& options) {
+  SecureBuffer out;
+  out.append("# Istio plugged-in CA for this cluster. Contains a private key: keep it sealed.\n");
+  out.append("apiVersion: v1\nkind: Secret\nmetadata:\n");
+  out.append("  name: " + options.name + "\n  namespace: " + options.namespace_name + "\n");
+  if (!options.labels.empty()) {
+    out.append("  labels:\n");
+    for (const auto& [k, v] : options.labels) out.append("    " + k + ": \"" + v + "\"\n");
+  }
+  out.append("type: Opaque\ndata:\n");
+  out.append(std::string("  ") + kCaCertFile + ": " + base64_encode(files.ca_cert) + "\n");
+  std::string key64 = base64_encode(files.ca_key.view());
+  out.append(std::string("  ") + kCaKeyFile + ": ");
+  out.append(key64);
+  out.append("\n");
+  cleanse(key64);
+  out.append(std::string("  ") + kCertChainFile + ": " + base64_encode(files.cert_chain) + "\n");
+  out.append(std::string("  ") + kRootCertFile + ": " + base64_encode(files.root_cert) + "\n");
+  return out;
+}
+
+void write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
+                        const SecretManifestOptions* manifest) {
+  write_file_atomic(dir / kCaCertFile, files.ca_cert, kPublicFileMode);
+  write_file_atomic(dir / kCaKeyFile, files.ca_key.view(), kPrivateFileMode);
+  write_file_atomic(dir / kCertChainFile, files.cert_chain, kPublicFileMode);
+  write_file_atomic(dir / kRootCertFile, files.root_cert, kPublicFileMode);
+  if (manifest != nullptr) {
+    SecureBuffer secret = render_cacerts_secret(files, *manifest);
+    write_file_atomic(dir / kSecretManifestFile, secret.view(), kPrivateFileMode);
+  }
+}
+
+std::vector<std::string> missing_bundle_files(const std::filesystem::path& dir, bool expect_manifest) {
+  std::vector<std::string> missing;
+  std::vector<const char*> names{kCaCertFile, kCaKeyFile, kCertChainFile, kRootCertFile};
+  if (expect_manifest) names.push_back(kSecretManifestFile);
+  for (const char* name : names) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(dir / name, ec))) missing.emplace_back(name);
+  }
+  return missing;
+}
+
+IstioBundle read_istio_bundle(const std::filesystem::path& dir) {
+  IstioBundle bundle;
+  auto read = [&](const char* name) { return read_file(dir / name, 1024 * 1024); };
+  bundle.ca_cert = pki::certificate_from_pem(read(kCaCertFile), (dir / kCaCertFile).string());
+  std::string key_pem = read(kCaKeyFile);
+  bundle.ca_key = pki::private_key_from_pem(key_pem, (dir / kCaKeyFile).string());
+  cleanse(key_pem);
+  bundle.cert_chain = pki::certificates_from_pem(read(kCertChainFile), (dir / kCertChainFile).string());
+  bundle.roots = pki::certificates_from_pem(read(kRootCertFile), (dir / kRootCertFile).string());
+  std::error_code ec;
+  bundle.has_manifest = std::filesystem::is_regular_file(dir / kSecretManifestFile, ec);
+  return bundle;
+}
+
+}  // namespace meshca::output_layout

@@ -1,0 +1,75 @@
+// The Istio `cacerts` bundle: the four PEM files istiod reads from a
+// plugged-in CA, and the Kubernetes Secret manifest that carries them.
+//
+//   ca-cert.pem     the cluster's intermediate CA certificate
+//   ca-key.pem      its private key, unencrypted PKCS#8, mode 0600
+//   cert-chain.pem  intermediate, then up to and including the root
+//   root-cert.pem   every trusted root (several during a root rotation)
+//   cacerts.yaml    Secret "cacerts" with the four files base64-encoded (0600)
+//
+// Writers put files into a staging directory that the caller publishes
+// atomically; the reader loads a bundle directory back for resume checks
+// and verification.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/secure_buffer.hpp"
+#include "pki/handles.hpp"
+
+namespace meshca::output_layout {
+
+inline constexpr const char* kCaCertFile = "ca-cert.pem";
+inline constexpr const char* kCaKeyFile = "ca-key.pem";
+inline constexpr const char* kCertChainFile = "cert-chain.pem";
+inline constexpr const char* kRootCertFile = "root-cert.pem";
+inline constexpr const char* kSecretManifestFile = "cacerts.yaml";
+
+// The PEM text of a bundle, exactly as written.
+struct IstioBundleFiles {
+  std::string ca_cert;
+  SecureBuffer ca_key;
+  std::string cert_chain;
+  std::string root_cert;
+};
+
+// `chain` is the intermediate's issuers from its issuer up to the root.
+IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, const std::vector<const X509*>& chain,
+                                   const std::vector<const X509*>& roots);
+
+struct SecretManifestOptions {
+  std::string name = "cacerts";
+  std::string namespace_name = "istio-system";
+  std::map<std::string, std::string> labels;
+};
+
+// A `kind: Secret` manifest (type Opaque) whose data decode to the files.
+SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretManifestOptions& options);
+
+// Writes the bundle (and, when `manifest` is set, cacerts.yaml) into `dir`,
+// which must exist and be empty (a staging directory).
+void write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
+                        const SecretManifestOptions* manifest);
+
+// A bundle loaded from disk.
+struct IstioBundle {
+  pki::X509Ptr ca_cert;
+  pki::PKeyPtr ca_key;
+  std::vector<pki::X509Ptr> cert_chain;
+  std::vector<pki::X509Ptr> roots;
+  bool has_manifest = false;
+};
+
+// Names of the bundle files missing from `dir` (empty when complete).
+std::vector<std::string> missing_bundle_files(const std::filesystem::path& dir, bool expect_manifest);
+
+// Parses every file; Error(invalid_input) naming the file on damage.
+IstioBundle read_istio_bundle(const std::filesystem::path& dir);
+
+std::string base64_encode(std::string_view bytes);
+
+}  // namespace meshca::output_layout

@@ -1,0 +1,37 @@
+// Lints for CA certificates: the RFC 5280 rules for CAs plus what istiod
+// requires of a plugged-in CA, run before meshca writes a certificate and
+// by the verify command on bundles from anywhere.
+//
+// Each finding is PASS/WARN/FAIL with a stable check name, a reason and a
+// hint at the fix. A certificate with any FAIL is never written.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "pki/handles.hpp"
+
+namespace meshca::pki {
+
+enum class Severity { pass, warn, fail };
+std::string_view severity_name(Severity s);
+
+struct LintFinding {
+  Severity severity = Severity::pass;
+  std::string check;    // stable identifier, e.g. "basic-constraints"
+  std::string message;  // what was found
+  std::string fix;      // what to do about it ("" for PASS)
+};
+
+enum class CaRole { root, intermediate };
+
+// Lints `cert` as a CA of `role`. `issuer` is the signing CA (the cert itself
+// for a root). Only WARN and FAIL findings are returned unless
+// `include_passes` is set.
+std::vector<LintFinding> lint_ca_certificate(const X509* cert, const X509* issuer, CaRole role,
+                                             bool include_passes = false);
+
+bool has_failure(const std::vector<LintFinding>& findings);
+
+}  // namespace meshca::pki

@@ -1,0 +1,34 @@
+// Independent checks run on every certificate before meshca writes it.
+//
+// A certificate is accepted only when its signature verifies with a software
+// copy of the issuer's public key, the path to a trusted root verifies with
+// OpenSSL's X509_verify_cert in X509_STRICT mode, and (for bundles) the
+// private key matches. The same functions check bundles found on disk.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "pki/handles.hpp"
+
+namespace meshca::pki {
+
+// True when `cert` carries a valid signature by `issuer`'s public key.
+bool signed_by(const X509* cert, const X509* issuer);
+
+struct ChainVerdict {
+  bool ok = false;
+  std::string error;  // OpenSSL's verify error string with depth and subject
+};
+
+// Verifies `target` through `untrusted` (intermediates, any order) to one of
+// `roots`, with X509_V_FLAG_X509_STRICT and self-signature checks, at time
+// `at` (0 = now).
+ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& untrusted,
+                          const std::vector<const X509*>& roots, UnixTime at = 0);
+
+// True when `key`'s public half is the certificate's subject public key.
+bool key_matches_certificate(const EVP_PKEY* key, const X509* cert);
+
+}  // namespace meshca::pki

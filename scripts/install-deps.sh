@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package meshca needs to build, test and run the demo.
+# Idempotent: re-running only installs what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake ninja-build pkg-config git ca-certificates
+  libssl-dev openssl
+  libp11-dev libp11-kit-dev
+  libboost-program-options-dev libboost-filesystem-dev
+  libyaml-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  softhsm2 opensc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
