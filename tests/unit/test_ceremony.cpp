@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <set>
+
+#include "ceremony/plan_parser.hpp"
+#include "ceremony/runner.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "pki/certificate.hpp"
+#include "pki/verify.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+constexpr const char* kPlan = R"(apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: unit}
+organization: Unit Corp
+root:
+  subject: {CN: Unit Root, O: Unit Corp}
+  key:
+    algorithm: ecdsa-p256
+    store: file
+    file: {path: keys/root.pem, passphrase: env:MESHCA_UNIT_PASS}
+  validity: 10y
+defaults:
+  intermediate:
+    validity: 1y
+    name_constraints: trust_domain
+meshes:
+  - name: prod
+    trust_domain: prod.unit.internal
+    clusters: [{name: a}, {name: b}]
+  - name: dev
+    trust_domain: dev.unit.internal
+    clusters: [{name: a}]
+)";
+
+class CeremonyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ::setenv("MESHCA_UNIT_PASS", "unit test passphrase", 1); }
+  void TearDown() override { ::unsetenv("MESHCA_UNIT_PASS"); }
+
+  Plan plan(const std::string& text = kPlan) { return parse_plan(text, "plan.yaml", dir_.path(), now_utc()); }
+
+  CeremonyResult run(const Plan& p) {
+    CeremonyOptions opt;
+    opt.out_dir = out();
+    opt.key_context = {dir_.path(), {}};
+    opt.on_event = [this](const CeremonyEvent& e) { events_.push_back(e.message); };
+    return run_ceremony(p, opt);
+  }
+
+  std::filesystem::path out() const { return dir_.path() / "out"; }
+
+  std::set<std::string> tree() const {
+    std::set<std::string> files;
+    if (!std::filesystem::exists(dir_.path())) return files;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path())) {
+      files.insert(std::filesystem::relative(e.path(), dir_.path()).string());
+    }
+    return files;
+  }
+
+  ExitCode code_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      last_error_ = e.what();
+      if (auto* m = dynamic_cast<const MultiError*>(&e)) {
+        for (const auto& d : m->details()) last_error_ += "\n" + d;
+      }
+      return e.code();
+    }
+    return ExitCode::ok;
+  }
+
+  test::TempDir dir_;
+  std::vector<std::string> events_;
+  std::string last_error_;
+};
+
+TEST_F(CeremonyTest, FirstRunIssuesEveryBundleThatVerifies) {
+  auto result = run(plan());
+  EXPECT_TRUE(result.root_key_generated);
+  EXPECT_TRUE(result.root_certificate_issued);
+  ASSERT_EQ(result.clusters.size(), 3u);
+  auto root = pki::certificate_from_pem(read_file(out() / "root" / "root-cert.pem"), "root");
+  for (const auto& c : result.clusters) {
+    EXPECT_TRUE(c.issued);
+    auto bundle = output_layout::read_istio_bundle(c.dir);
+    EXPECT_TRUE(bundle.has_manifest);
+    EXPECT_TRUE(pki::key_matches_certificate(bundle.ca_key.get(), bundle.ca_cert.get()));
+    ASSERT_EQ(bundle.cert_chain.size(), 2u);
+    EXPECT_EQ(X509_cmp(bundle.cert_chain[1].get(), root.get()), 0);
+    EXPECT_TRUE(pki::verify_chain(bundle.ca_cert.get(), {}, {root.get()}).ok);
+  }
+  EXPECT_TRUE(std::filesystem::exists(out() / "SHA256SUMS"));
+  EXPECT_TRUE(std::filesystem::exists(out() / "plan.yaml"));
+  EXPECT_FALSE(std::filesystem::exists(out() / ".meshca-tmp"));
+  // The root key stays outside OUT.
+  for (const auto& f : tree()) EXPECT_FALSE(f.starts_with("out/") && f.find("keys") != std::string::npos) << f;
+}
+
+TEST_F(CeremonyTest, RerunKeepsCompleteBundlesByteForByte) {
+  run(plan());
+  std::string before = read_file(out() / "prod" / "a" / "ca-key.pem");
+  auto again = run(plan());
+  EXPECT_FALSE(again.root_key_generated);
+  EXPECT_FALSE(again.root_certificate_issued);
+  for (const auto& c : again.clusters) EXPECT_FALSE(c.issued);
+  EXPECT_EQ(read_file(out() / "prod" / "a" / "ca-key.pem"), before);
+}
+
+TEST_F(CeremonyTest, AddedClusterIsIssuedUnderTheSameRoot) {
+  run(plan());
+  std::string root_before = read_file(out() / "root" / "root-cert.pem");
+  std::string grown = kPlan;
+  grown.replace(grown.find("[{name: a}, {name: b}]"), 22, "[{name: a}, {name: b}, {name: c}]");
+  auto result = run(plan(grown));
+  std::size_t issued = 0;
+  for (const auto& c : result.clusters) issued += c.issued;
+  EXPECT_EQ(issued, 1u);
+  EXPECT_EQ(read_file(out() / "root" / "root-cert.pem"), root_before);
+  EXPECT_TRUE(std::filesystem::exists(out() / "prod" / "c" / "ca-cert.pem"));
+}
+
+TEST_F(CeremonyTest, ConflictingBundleIsRefusedAndNothingIsWritten) {
+  run(plan());
+  std::string changed = kPlan;
+  changed.replace(changed.find("clusters: [{name: a}]"), 21,
+                  "clusters: [{name: a, intermediate: {key: {algorithm: ecdsa-p384}}}, {name: z}]");
+  auto before = tree();
+  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ExitCode::output);
+  EXPECT_NE(last_error_.find("dev/a"), std::string::npos) << last_error_;
+  EXPECT_NE(last_error_.find("ECDSA P-256"), std::string::npos) << last_error_;
+  EXPECT_EQ(tree(), before);  // dev/z was not issued either
+}
+
+TEST_F(CeremonyTest, IncompleteBundleIsAConflictFoundBeforeTheKeyIsTouched) {
+  std::filesystem::create_directories(out() / "prod" / "a");
+  write_file_atomic(out() / "prod" / "a" / "ca-cert.pem", "x", 0644);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::output);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
+}
+
+TEST_F(CeremonyTest, WrongPassphraseIsKeyStoreErrorAndWritesNothing) {
+  run(plan());
+  std::filesystem::remove_all(out());
+  std::filesystem::create_directories(out());
+  ::setenv("MESHCA_UNIT_PASS", "not the passphrase", 1);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
+  EXPECT_TRUE(std::filesystem::is_empty(out()));
+}
+
+TEST_F(CeremonyTest, ShortPassphraseForNewKeyIsRefused) {
+  ::setenv("MESHCA_UNIT_PASS", "short", 1);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
+  EXPECT_FALSE(std::filesystem::exists(out() / "root"));
+}
+
+TEST_F(CeremonyTest, RootKeyInsideOutputIsRefused) {
+  std::string inside = kPlan;
+  inside.replace(inside.find("keys/root.pem"), 13, "out/root.pem");
+  EXPECT_EQ(code_of([&] { run(plan(inside)); }), ExitCode::output);
+  EXPECT_FALSE(std::filesystem::exists(out() / "root.pem"));
+}
+
+TEST_F(CeremonyTest, RootCertificateOfAnotherKeyIsRefused) {
+  run(plan());
+  std::filesystem::rename(dir_.path() / "keys" / "root.pem", dir_.path() / "old-root.pem");
+  std::filesystem::remove_all(out() / "prod");
+  std::filesystem::remove_all(out() / "dev");
+  // The root certificate exists, so the key must too: no silent new key.
+  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
+}
+
+TEST_F(CeremonyTest, ReportsProgressEvents) {
+  run(plan());
+  ASSERT_FALSE(events_.empty());
+  std::size_t issued = 0;
+  for (const auto& e : events_) issued += e.find(": issued ") != std::string::npos;
+  EXPECT_EQ(issued, 3u);
+  for (const auto& e : events_) EXPECT_EQ(e.find("unit test passphrase"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace meshca::ceremony
