@@ -290,7 +290,10 @@ class PlanParser {
     if (auto text = m.string("validity", false)) {
       std::string error;
       v.duration = parse_duration(*text, error);
-      if (!v.duration) d_.error(m.get("validity"), m.field("validity"), error);
+      if (!v.duration) {
+        d_.error(m.get("validity"), m.field("validity"), error);
+        return std::nullopt;
+      }
       any = true;
     }
     if (m.has("not_before")) {

@@ -61,7 +61,8 @@ std::optional<Duration> parse_duration(std::string_view text, std::string& error
       case 'd': d.days = n; break;
       case 'h': d.hours = n; break;
       default:
-        error = "'" + std::string(text) + "' has unknown unit '" + unit + "'; use y (years), d (days) or h (hours)";
+        error = "'" + std::string(text) + "' is not a duration: unknown unit '" + unit +
+                "'; write a whole number followed by y (years), d (days) or h (hours), e.g. 20y";
         return std::nullopt;
     }
   }

@@ -1,0 +1,111 @@
+# Shared helpers for the end-to-end tests: a private work directory, the
+# meshca binary under test, assertions, and bundle checks with the openssl
+# CLI (the independent judge).
+set -euo pipefail
+
+: "${MESHCA_BIN:?set MESHCA_BIN to the meshca binary}"
+MESHCA="$MESHCA_BIN"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/meshca-e2e-XXXXXX")
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+CHECKS=0
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { CHECKS=$((CHECKS + 1)); }
+finish() { echo "$(basename "$0"): $CHECKS checks passed"; }
+
+# expect_exit CODE CMD...: runs CMD, captures stdout/stderr in $WORK/last.{out,err}.
+expect_exit() {
+  local want=$1; shift
+  local got=0
+  "$@" >"$WORK/last.out" 2>"$WORK/last.err" || got=$?
+  [ "$got" -eq "$want" ] || { cat "$WORK/last.out" "$WORK/last.err" >&2; fail "expected exit $want, got $got: $*"; }
+  pass
+}
+expect_in() {  # expect_in FILE TEXT
+  grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "'$2' not found in $1"; }
+  pass
+}
+expect_not_in() {
+  if grep -qF -- "$2" "$1"; then fail "'$2' unexpectedly found in $1"; fi
+  pass
+}
+
+# A plan with a file-backed root; MESHES is a YAML list body.
+write_file_plan() {  # write_file_plan PATH KEYFILE ROOT_CN MESHES_YAML [ROOT_ALG] [INTER_ALG]
+  cat >"$1" <<PLAN
+apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: e2e}
+organization: E2E Corp
+root:
+  subject: {CN: $3, O: E2E Corp, C: US}
+  key:
+    algorithm: ${5:-ecdsa-p384}
+    store: file
+    file: {path: $2, passphrase: env:MESHCA_ROOT_PASS}
+  validity: 10y
+defaults:
+  intermediate:
+    key: {algorithm: ${6:-ecdsa-p256}}
+    validity: 1y
+    name_constraints: trust_domain
+meshes:
+$4
+outputs: {layouts: [istio-cacerts, k8s-secret], namespace: istio-system}
+PLAN
+}
+
+# check_bundle DIR TRUST_DOMAIN: everything istiod and a peer need, judged by openssl.
+check_bundle() {
+  local d=$1 td=$2
+  for f in ca-cert.pem ca-key.pem cert-chain.pem root-cert.pem cacerts.yaml; do
+    [ -f "$d/$f" ] || fail "$d/$f missing"
+  done
+  openssl verify -x509_strict -CAfile "$d/root-cert.pem" -untrusted "$d/cert-chain.pem" "$d/ca-cert.pem" >/dev/null \
+    || fail "openssl verify -x509_strict failed for $d"
+  pass
+  # The chain is intermediate then root, and the root is the trusted one.
+  [ "$(grep -c 'BEGIN CERTIFICATE' "$d/cert-chain.pem")" -eq 2 ] || fail "$d/cert-chain.pem should hold 2 certificates"
+  cmp -s <(openssl x509 -in "$d/cert-chain.pem") <(openssl x509 -in "$d/ca-cert.pem") || fail "$d/cert-chain.pem does not start with ca-cert.pem"
+  pass
+  # Key matches certificate; one unencrypted PKCS#8 block.
+  cmp -s <(openssl pkey -in "$d/ca-key.pem" -pubout) <(openssl x509 -in "$d/ca-cert.pem" -noout -pubkey) \
+    || fail "$d/ca-key.pem does not match ca-cert.pem"
+  [ "$(head -1 "$d/ca-key.pem")" = "-----BEGIN PRIVATE KEY-----" ] || fail "$d/ca-key.pem is not PKCS#8"
+  [ "$(grep -c BEGIN "$d/ca-key.pem")" -eq 1 ] || fail "$d/ca-key.pem has more than one block"
+  pass
+  # Extensions as DESIGN.md specifies.
+  local ext
+  ext=$(openssl x509 -in "$d/ca-cert.pem" -noout -ext basicConstraints,keyUsage,nameConstraints,extendedKeyUsage)
+  grep -q "Basic Constraints: critical" <<<"$ext" || fail "basicConstraints not critical in $d"
+  grep -q "CA:TRUE, pathlen:0" <<<"$ext" || fail "not CA:TRUE pathlen:0 in $d"
+  grep -q "Key Usage: critical" <<<"$ext" || fail "keyUsage not critical in $d"
+  grep -q "Digital Signature, Certificate Sign, CRL Sign" <<<"$ext" || fail "keyUsage bits wrong in $d"
+  grep -q "Name Constraints: critical" <<<"$ext" || fail "nameConstraints missing in $d"
+  grep -q "URI:$td\$" <<<"$ext" || fail "nameConstraints do not permit URI:$td in $d"
+  if grep -q "Extended Key Usage" <<<"$ext"; then fail "CA certificate in $d carries an EKU"; fi
+  openssl x509 -in "$d/ca-cert.pem" -noout -text | grep -q "Authority Key Identifier" || fail "no AKI in $d"
+  pass
+  # Permissions: private key and manifest 0600, directory 0700.
+  [ "$(stat -c %a "$d/ca-key.pem")" = 600 ] || fail "$d/ca-key.pem is not 0600"
+  [ "$(stat -c %a "$d/cacerts.yaml")" = 600 ] || fail "$d/cacerts.yaml is not 0600"
+  [ "$(stat -c %a "$d")" = 700 ] || fail "$d is not 0700"
+  pass
+  # Every PEM ends with a newline.
+  for f in ca-cert.pem ca-key.pem cert-chain.pem root-cert.pem; do
+    [ "$(tail -c1 "$d/$f" | od -An -c | tr -d ' ')" = '\n' ] || fail "$d/$f does not end with a newline"
+  done
+  pass
+  # The Secret manifest decodes to exactly the files.
+  grep -q '^kind: Secret$' "$d/cacerts.yaml" || fail "cacerts.yaml is not a Secret"
+  grep -q '^  name: cacerts$' "$d/cacerts.yaml" || fail "Secret is not named cacerts"
+  grep -q '^  namespace: istio-system$' "$d/cacerts.yaml" || fail "Secret namespace wrong"
+  for f in ca-cert.pem ca-key.pem cert-chain.pem root-cert.pem; do
+    local b64
+    b64=$(awk -v k="  $f:" 'index($0, k) == 1 { print $2 }' "$d/cacerts.yaml")
+    [ -n "$b64" ] || fail "cacerts.yaml has no data for $f"
+    cmp -s <(printf '%s' "$b64" | base64 -d) "$d/$f" || fail "cacerts.yaml data.$f differs from $d/$f"
+  done
+  pass
+}
