@@ -298,15 +298,17 @@ class PlanParser {
     }
     if (m.has("not_before")) {
       v.not_before = read_time(m, "not_before");
+      if (!v.not_before) return std::nullopt;  // already reported
       any = true;
     }
     if (m.has("not_after")) {
       v.not_after = read_time(m, "not_after");
-      any = true;
       if (m.has("validity")) {
         d_.error(m.get("not_after"), m.field("not_after"), "give either validity or not_after, not both");
         return std::nullopt;
       }
+      if (!v.not_after) return std::nullopt;  // already reported
+      any = true;
     }
     if (!any) {
       if (required) d_.error(m.node(), m.field("validity"), "missing required field (a duration such as 20y, or not_after)");
@@ -324,6 +326,11 @@ class PlanParser {
       d_.error(m.get("not_after"), m.field("not_after"), "is in the past");
       return std::nullopt;
     }
+    if (!v.not_after && add_duration(v.not_before.value_or(now_), *v.duration) <= now_) {
+      d_.error(m.get("validity"), m.field("validity"),
+               "ends in the past (" + format_rfc3339(add_duration(v.not_before.value_or(now_), *v.duration)) + ", counted from not_before)");
+      return std::nullopt;
+    }
     return v;
   }
 
@@ -336,6 +343,7 @@ class PlanParser {
       auto value = m.string(attr, false);
       if (!value) continue;
       std::string problem = attribute_problem(attr, *value, templates);
+      if (problem.empty() && templates) problem = placeholder_problem(attr, *value);
       if (!problem.empty()) {
         d_.error(m.get(attr), m.field(attr), problem);
         continue;
@@ -347,6 +355,20 @@ class PlanParser {
         attrs.emplace_back(attr, *value);
       }
     }
+  }
+
+  // "" when every {name} in `tmpl` is a placeholder expand_subject knows.
+  static std::string placeholder_problem(const std::string& attr, const std::string& tmpl) {
+    static const std::set<std::string> known{"mesh", "cluster", "trust_domain", "organization"};
+    for (auto open = tmpl.find('{'); open != std::string::npos; open = tmpl.find('{', open + 1)) {
+      auto close = tmpl.find('}', open);
+      std::string var = tmpl.substr(open + 1, close == std::string::npos ? std::string::npos : close - open - 1);
+      if (close == std::string::npos || !known.count(var)) {
+        return "unknown placeholder '{" + var + "}' in subject " + attr +
+               "; use {mesh}, {cluster}, {trust_domain} or {organization}";
+      }
+    }
+    return {};
   }
 
   static std::string attribute_problem(const std::string& attr, const std::string& value, bool templates) {

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
+#include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/secure_buffer.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "pki/lint.hpp"
@@ -18,10 +21,19 @@ namespace ol = output_layout;
 
 constexpr const char* kRootDir = "root";
 constexpr const char* kPlanCopy = "plan.yaml";
+constexpr std::size_t kConfirmDigestChars = 8;
 
 CertificateRecord record_of(const X509* cert) {
   return {pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert), pki::not_before(cert),
           pki::not_after(cert)};
+}
+
+nlohmann::json to_json(const CertificateRecord& r) {
+  return {{"subject", r.subject},
+          {"serial", r.serial},
+          {"sha256", r.sha256},
+          {"not_before", format_rfc3339(r.not_before)},
+          {"not_after", format_rfc3339(r.not_after)}};
 }
 
 std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
@@ -58,13 +70,22 @@ class Ceremony {
   }
 
   CeremonyResult run() {
+    check_plan_digest();
+    confirm_plan();
     prepare_output_directory();
     survey_existing_output();
-    open_root_key();
-    establish_root_certificate();
-    check_existing_bundles();
-    issue_pending_clusters();
-    record_plan_and_checksums();
+    open_transcript();
+    try {
+      open_root_key();
+      establish_root_certificate();
+      check_existing_bundles();
+      issue_pending_clusters();
+      record_plan_and_checksums();
+    } catch (const Error& e) {
+      close_transcript("failed", e.what());
+      throw;
+    }
+    close_transcript("completed", "");
     return std::move(result_);
   }
 
@@ -81,6 +102,68 @@ class Ceremony {
   }
 
   fs::path cluster_dir(const MeshPlan& mesh, const ClusterPlan& cluster) const { return out_ / mesh.name / cluster.name; }
+
+  void check_plan_digest() {
+    result_.plan_digest = plan_digest(plan_.text, plan_.source.string());
+    if (!opt_.expected_digest.empty() && opt_.expected_digest != result_.plan_digest) {
+      throw Error(ExitCode::invalid_input,
+                  "plan digest is " + result_.plan_digest + ", not the approved " + opt_.expected_digest +
+                      "; the plan changed after the auditor signed off",
+                  plan_.source.string());
+    }
+  }
+
+  void open_transcript() {
+    transcript_ = std::make_unique<TranscriptWriter>(out_ / kTranscriptFile);
+    nlohmann::json details{{"plan", plan_.name},
+                           {"plan_file", plan_.source.string()},
+                           {"plan_digest", result_.plan_digest},
+                           {"ceremony_time", format_rfc3339(now_)},
+                           {"out", out_.string()},
+                           {"versions", opt_.versions},
+                           {"operator", opt_.operator_name},
+                           {"witnesses", opt_.witnesses},
+                           {"clusters", total_}};
+    transcript_->record("open", std::move(details));
+    transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation_}});
+  }
+
+  void confirm_plan() {
+    std::string expected = result_.plan_digest.substr(0, kConfirmDigestChars);
+    if (opt_.assume_yes) {
+      confirmation_ = "--yes (unattended)";
+      return;
+    }
+    if (!opt_.confirm) {
+      throw Error(ExitCode::usage, "the operator must confirm the plan digest on a terminal; pass --yes for an unattended run");
+    }
+    std::string question = "Plan '" + plan_.name + "' has digest " + result_.plan_digest +
+                           ".\nCompare it with the digest the auditor approved, then type its first " +
+                           std::to_string(kConfirmDigestChars) + " characters to start the ceremony";
+    if (!opt_.confirm(question, expected)) {
+      throw Error(ExitCode::usage, "the operator did not confirm the plan digest; nothing was signed");
+    }
+    confirmation_ = "typed by the operator";
+  }
+
+  void note_written(const fs::path& path) {
+    std::string content = read_file(path, 64 * 1024 * 1024);
+    written_[fs::relative(path, out_).string()] = ol::sha256_hex(content);
+    cleanse(content);
+  }
+
+  void close_transcript(const std::string& outcome, const std::string& error) {
+    if (!transcript_) return;
+    nlohmann::json details{{"outcome", outcome}, {"files", written_}};
+    if (!error.empty()) details["error"] = error;
+    details["issued"] = std::count_if(result_.clusters.begin(), result_.clusters.end(), [](const auto& c) { return c.issued; });
+    try {
+      transcript_->record("close", std::move(details));
+    } catch (const Error&) {
+      if (outcome == "completed") throw;  // on a failure path the original error matters more
+    }
+    result_.transcript_head = transcript_->head();
+  }
 
   void prepare_output_directory() {
     emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
@@ -135,6 +218,7 @@ class Ceremony {
     key_store_ = hsm::open_key_store(plan_.root.key, presence, opt_.key_context);
     result_.key_store = key_store_->description();
     result_.root_key_generated = key_store_->generated();
+    transcript_->record("root-key", {{"store", key_store_->description()}, {"generated", key_store_->generated()}});
     emit(CeremonyEvent::Kind::root_key, std::string(key_store_->generated() ? "generated " : "loaded ") + key_store_->description());
   }
 
@@ -150,6 +234,7 @@ class Ceremony {
       }
       verify_before_writing(root_.get(), nullptr, root_.get(), pki::CaRole::root, "existing root certificate");
       result_.root = record_of(root_.get());
+      transcript_->record("root-certificate", {{"action", "reused"}, {"certificate", to_json(result_.root)}});
       emit(CeremonyEvent::Kind::root_certificate, "reusing root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
       return;
     }
@@ -158,8 +243,10 @@ class Ceremony {
     verify_before_writing(root_.get(), key_store_->public_key(), root_.get(), pki::CaRole::root, "root certificate");
     ensure_directory(root_cert_path_.parent_path(), kPrivateDirMode);
     write_file_atomic(root_cert_path_, pki::certificate_to_pem(root_.get()), kPublicFileMode);
+    note_written(root_cert_path_);
     result_.root_certificate_issued = true;
     result_.root = record_of(root_.get());
+    transcript_->record("root-certificate", {{"action", "issued"}, {"certificate", to_json(result_.root)}});
     emit(CeremonyEvent::Kind::root_certificate, "issued root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
   }
 
@@ -218,6 +305,10 @@ class Ceremony {
   void keep_existing(const PendingCluster& p) {
     auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
     result_.clusters.push_back({p.mesh->name, p.cluster->name, false, p.dir, record_of(cert.get())});
+    transcript_->record("intermediate", {{"mesh", p.mesh->name},
+                                         {"cluster", p.cluster->name},
+                                         {"action", "kept existing bundle"},
+                                         {"certificate", to_json(result_.clusters.back().certificate)}});
     ++done_;
     emit(CeremonyEvent::Kind::cluster_skipped, p.mesh->name + "/" + p.cluster->name + ": complete bundle kept");
   }
@@ -238,17 +329,25 @@ class Ceremony {
     StagingDirectory staging(out_);
     ol::write_istio_bundle(staging.path(), files, plan_.outputs.has_layout(kLayoutK8sSecret) ? &manifest : nullptr);
     staging.publish(p.dir);
+    for (const auto& entry : fs::directory_iterator(p.dir)) note_written(entry.path());
 
     result_.clusters.push_back({p.mesh->name, p.cluster->name, true, p.dir, record_of(cert.get())});
+    transcript_->record("intermediate", {{"mesh", p.mesh->name},
+                                         {"cluster", p.cluster->name},
+                                         {"action", "issued"},
+                                         {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
+                                         {"certificate", to_json(result_.clusters.back().certificate)}});
     ++done_;
     emit(CeremonyEvent::Kind::cluster_issued, name + ": issued " + pki::subject_string(cert.get()) + " (serial " + pki::serial_hex(cert.get()) + ")");
   }
 
   void record_plan_and_checksums() {
     write_file_atomic(out_ / kPlanCopy, plan_.text, kPublicFileMode, Replace::allowed);
+    note_written(out_ / kPlanCopy);
     std::error_code ignored;
     fs::remove(out_ / kStagingDirName, ignored);  // only succeeds when empty
     result_.files_checksummed = ol::write_checksums(out_);
+    note_written(out_ / ol::kChecksumsFile);
     emit(CeremonyEvent::Kind::step, "wrote " + (out_ / ol::kChecksumsFile).string() + " (" + std::to_string(result_.files_checksummed) + " files)");
   }
 
@@ -262,6 +361,9 @@ class Ceremony {
   bool have_root_cert_ = false;
   std::vector<PendingCluster> pending_;
   std::unique_ptr<hsm::KeyStore> key_store_;
+  std::unique_ptr<TranscriptWriter> transcript_;
+  std::string confirmation_;  // how the operator confirmed the plan digest
+  std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
   pki::X509Ptr root_;
   CeremonyResult result_;
 };

@@ -8,11 +8,14 @@
 //   6. record the plan as run and OUT/SHA256SUMS
 //
 // Nothing is written before the survey has found every conflict, and no
-// certificate is written that failed verification or a lint.
+// certificate is written that failed verification or a lint. From the
+// survey on, every step is appended to OUT/transcript.jsonl, including a
+// failure (the auditor sees every attempt).
 #pragma once
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,11 +32,22 @@ struct CeremonyEvent {
   std::size_t total = 0;  // clusters in the plan
 };
 
+// Asks the operator to type `expected` (the start of the plan digest);
+// returns whether they did.
+using ConfirmFn = std::function<bool(const std::string& question, const std::string& expected)>;
+
 struct CeremonyOptions {
   std::filesystem::path out_dir;
   UnixTime now = 0;  // 0: the real time at the start of the run
   hsm::KeyStoreContext key_context;
   std::function<void(const CeremonyEvent&)> on_event;
+
+  std::string expected_digest;  // refuse the plan unless its digest is this (exit 3)
+  ConfirmFn confirm;            // operator confirmation of the plan digest
+  bool assume_yes = false;      // unattended: no confirmation (recorded as such)
+  std::string operator_name;
+  std::vector<std::string> witnesses;
+  std::map<std::string, std::string> versions;  // meshca, OpenSSL, libp11 ...
 };
 
 struct CertificateRecord {
@@ -59,6 +73,8 @@ struct CeremonyResult {
   CertificateRecord root;
   std::vector<ClusterOutcome> clusters;
   std::size_t files_checksummed = 0;
+  std::string plan_digest;
+  std::string transcript_head;  // SHA-256 of the transcript's last line
 };
 
 CeremonyResult run_ceremony(const Plan& plan, const CeremonyOptions& options);

@@ -32,14 +32,21 @@ void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::pat
      << " kept; every issued certificate passed signature, strict chain (X509_V_FLAG_X509_STRICT), key-match and "
         "lint checks before it was written\n"
      << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed
-     << " files; check with: cd " << out.string() << " && sha256sum -c SHA256SUMS)\n";
+     << " files; check with: cd " << out.string() << " && sha256sum -c SHA256SUMS)\n"
+     << "plan digest: " << r.plan_digest << "\n"
+     << "transcript: " << (out / "transcript.jsonl").string() << " (head " << r.transcript_head
+     << "; witnesses: write the head down, then check with meshca transcript verify)\n";
 }
 
 int ceremony_run(const Args& args, Terminal& term) {
   po::options_description options("meshca ceremony run");
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
       "out,o", po::value<std::string>()->required(), "output directory (created 0700 when missing)")(
-      "quiet,q", "no progress lines on stderr");
+      "quiet,q", "no progress lines on stderr")(
+      "expect-digest", po::value<std::string>(), "refuse the plan unless its digest (meshca plan digest) is this")(
+      "yes,y", "unattended: do not ask the operator to confirm the plan digest (recorded in the transcript)")(
+      "operator", po::value<std::string>(), "name of the operator, for the transcript")(
+      "witness", po::value<std::vector<std::string>>()->composing(), "name of a witness (repeatable)");
   po::positional_options_description positionals;
   positionals.add("plan", 1);
   po::variables_map vm;
@@ -51,6 +58,12 @@ int ceremony_run(const Args& args, Terminal& term) {
   opt.out_dir = vm["out"].as<std::string>();
   opt.now = now;
   opt.key_context = {plan.base_dir, term.prompt};
+  if (vm.count("expect-digest")) opt.expected_digest = vm["expect-digest"].as<std::string>();
+  opt.assume_yes = vm.count("yes") > 0;
+  opt.confirm = terminal_confirm();
+  if (vm.count("operator")) opt.operator_name = vm["operator"].as<std::string>();
+  if (vm.count("witness")) opt.witnesses = vm["witness"].as<std::vector<std::string>>();
+  opt.versions = component_versions();
   if (!vm.count("quiet")) {
     opt.on_event = [&term](const ceremony::CeremonyEvent& e) {
       term.err << "meshca: ";

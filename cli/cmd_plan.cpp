@@ -1,6 +1,7 @@
 // meshca plan init | validate
 #include <iostream>
 
+#include "ceremony/plan_digest.hpp"
 #include "ceremony/plan_parser.hpp"
 #include "cli/terminal.hpp"
 #include "pki/key.hpp"
@@ -14,7 +15,8 @@ constexpr const char* kPlanUsage =
     "\n"
     "subcommands:\n"
     "  init [--template NAME] [--list]   print an example plan (redirect it to a file)\n"
-    "  validate PLAN                     check a plan strictly; every error names file:line:column and field";
+    "  validate PLAN                     check a plan strictly; every error names file:line:column and field\n"
+    "  digest PLAN                       SHA-256 of the plan's canonical form (what the auditor signs off)";
 
 int plan_init(const Args& args, Terminal& term) {
   po::options_description options("meshca plan init");
@@ -72,6 +74,22 @@ int plan_validate(const Args& args, Terminal& term) {
   return 0;
 }
 
+int plan_digest(const Args& args, Terminal& term) {
+  po::options_description options("meshca plan digest");
+  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  const char* usage =
+      "usage: meshca plan digest PLAN\n\nPrints the SHA-256 of the plan's canonical form: key order, comments and "
+      "layout do not change it,\nany change of a value does. The plan must be valid. Pass it to "
+      "`meshca ceremony run --expect-digest`.";
+  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
+  term.out << ceremony::plan_digest(plan.text, plan.source.string()) << "  " << plan.source.string() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_plan(const Args& args, Terminal& term) {
@@ -82,6 +100,7 @@ int run_plan(const Args& args, Terminal& term) {
   Args rest(args.begin() + 1, args.end());
   if (args[0] == "init") return plan_init(rest, term);
   if (args[0] == "validate") return plan_validate(rest, term);
+  if (args[0] == "digest") return plan_digest(rest, term);
   throw Error(ExitCode::usage, "unknown subcommand 'plan " + args[0] + "' (see meshca plan --help)");
 }
 

@@ -25,6 +25,10 @@ using Args = std::vector<std::string>;  // arguments after the subcommand group
 int run_plan(const Args& args, Terminal& term);
 int run_ceremony(const Args& args, Terminal& term);
 int run_hsm(const Args& args, Terminal& term);
+int run_verify(const Args& args, Terminal& term);
+int run_inspect(const Args& args, Terminal& term);
+int run_check_expiry(const Args& args, Terminal& term);
+int run_transcript(const Args& args, Terminal& term);
 
 // Rejects options that would put a secret on the command line (--pin,
 // --passphrase, pin-value= in a URI): secrets come from env:, file: or prompt.

@@ -1,5 +1,4 @@
 // meshca: offline PKI ceremonies and Istio cacerts bundles from one plan.
-#include <openssl/crypto.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -17,9 +16,13 @@ constexpr const char* kUsage =
     "usage: meshca <command> [options]\n"
     "\n"
     "commands:\n"
-    "  plan init|validate      write an example plan; check a plan strictly\n"
+    "  plan init|validate|digest  write an example plan; check it strictly; its digest\n"
     "  ceremony run            generate/load the root key, sign every intermediate, write bundles\n"
     "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
+    "  verify DIR|SECRET...    check bundles the way istiod and a verifying peer do\n"
+    "  inspect FILE|DIR|SECRET show every certificate and the chain as a tree\n"
+    "  check-expiry DIR...     exit 1 when a certificate expires within --within\n"
+    "  transcript verify       check a ceremony transcript's hash chain and file digests\n"
     "\n"
     "options:\n"
     "  -h [ --help ]           this help (every command has its own --help)\n"
@@ -51,11 +54,16 @@ int main(int argc, char** argv) {
       return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
     }
     if (args[0] == "--version") {
-      term.out << "meshca " << MESHCA_VERSION << " (" << OpenSSL_version(OPENSSL_VERSION) << ")\n";
+      auto versions = cli::component_versions();
+      term.out << "meshca " << versions["meshca"] << " (" << versions["openssl"] << "; libp11 " << versions["libp11"]
+               << ")\n";
       return 0;
     }
     const std::map<std::string, int (*)(const cli::Args&, cli::Terminal&)> commands{
-        {"plan", cli::run_plan}, {"ceremony", cli::run_ceremony}, {"hsm", cli::run_hsm}};
+        {"plan", cli::run_plan},         {"ceremony", cli::run_ceremony},
+        {"hsm", cli::run_hsm},           {"verify", cli::run_verify},
+        {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
+        {"transcript", cli::run_transcript}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

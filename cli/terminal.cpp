@@ -1,6 +1,7 @@
 #include "cli/terminal.hpp"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -47,8 +48,17 @@ SecureBuffer read_line_without_echo(int fd, const std::string& label) {
 
 }  // namespace
 
+// True when this process has a controlling terminal to talk to (the device
+// node exists everywhere; opening it fails without a terminal).
+bool have_terminal() {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
 SecretPrompt terminal_prompt() {
-  if (::access("/dev/tty", R_OK | W_OK) != 0) return {};
+  if (!have_terminal()) return {};
   return [](const std::string& purpose, bool confirm) {
     int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (fd < 0) throw Error(ExitCode::key_store, "cannot open the terminal to ask for the " + purpose);
@@ -65,6 +75,25 @@ SecretPrompt terminal_prompt() {
     }
     return first;
   };
+}
+
+std::function<bool(const std::string&, const std::string&)> terminal_confirm() {
+  if (!have_terminal()) return {};
+  return [](const std::string& question, const std::string& expected) {
+    int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::string prompt = question + ": ";
+    (void)!::write(fd, prompt.data(), prompt.size());
+    std::string answer;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') answer.push_back(c);
+    ::close(fd);
+    return answer == expected;
+  };
+}
+
+std::map<std::string, std::string> component_versions() {
+  return {{"meshca", MESHCA_VERSION}, {"openssl", OpenSSL_version(OPENSSL_VERSION)}, {"libp11", MESHCA_LIBP11_VERSION}};
 }
 
 void report_error(std::ostream& err, const Error& e) {

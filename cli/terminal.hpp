@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <functional>
 #include <iosfwd>
+#include <map>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -16,6 +18,13 @@ namespace po = boost::program_options;
 // A prompt reading from /dev/tty with echo off, or an empty function when
 // the process has no controlling terminal.
 SecretPrompt terminal_prompt();
+
+// Asks a question on /dev/tty (with echo) and compares the typed answer;
+// an empty function when there is no controlling terminal.
+std::function<bool(const std::string& question, const std::string& expected)> terminal_confirm();
+
+// "meshca 0.1.0", "OpenSSL 3.0.x ...", "libp11 0.4.12": for --version and transcripts.
+std::map<std::string, std::string> component_versions();
 
 // Prints an Error (and each detail of a MultiError) to `err`.
 void report_error(std::ostream& err, const Error& e);

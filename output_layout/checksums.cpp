@@ -33,7 +33,9 @@ std::size_t write_checksums(const std::filesystem::path& out) {
       it.disable_recursion_pending();
       continue;
     }
-    if (it->is_regular_file() && rel != kChecksumsFile) files.push_back(rel);
+    // The transcript grows after the checksums are written; it carries its
+    // own hash chain and records the digest of SHA256SUMS instead.
+    if (it->is_regular_file() && rel != kChecksumsFile && rel != "transcript.jsonl") files.push_back(rel);
   }
   std::sort(files.begin(), files.end());
   std::string sums;

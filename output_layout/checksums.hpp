@@ -12,8 +12,8 @@ inline constexpr const char* kChecksumsFile = "SHA256SUMS";
 
 std::string sha256_hex(std::string_view bytes);
 
-// Lists every regular file under `out` (except the staging area and
-// SHA256SUMS itself), sorted by path, and atomically replaces SHA256SUMS.
+// Lists every regular file under `out` (except the staging area,
+// SHA256SUMS itself and the transcript), sorted by path, and atomically replaces SHA256SUMS.
 // Returns the number of files listed.
 std::size_t write_checksums(const std::filesystem::path& out);
 

@@ -8,7 +8,7 @@ packages=(
   libssl-dev openssl
   libp11-dev libp11-kit-dev
   libboost-program-options-dev libboost-filesystem-dev
-  libyaml-cpp-dev
+  libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   softhsm2 opensc
 )

@@ -67,18 +67,19 @@ expect_in last.err "missing.yaml"
 
 # Wrong passphrase: exit 4, nothing written.
 "$MESHCA" plan init >plan.yaml
-expect_exit 0 "$MESHCA" ceremony run plan.yaml --out first
-MESHCA_ROOT_PASS='not the passphrase' expect_exit 4 "$MESHCA" ceremony run plan.yaml --out second
+expect_exit 0 "$MESHCA" ceremony run plan.yaml --out first --yes
+MESHCA_ROOT_PASS='not the passphrase' expect_exit 4 "$MESHCA" ceremony run plan.yaml --out second --yes
 expect_in last.err "wrong passphrase"
-[ -z "$(ls -A second 2>/dev/null)" ] || fail "wrong passphrase left files in second/"
-pass
-env -u MESHCA_ROOT_PASS "$MESHCA" ceremony run plan.yaml --out third </dev/null >/dev/null 2>last.err && fail "ran without a passphrase"
+[ "$(ls -A second)" = transcript.jsonl ] || fail "wrong passphrase left files in second/: $(ls -A second)"
+expect_exit 0 "$MESHCA" transcript verify second/transcript.jsonl
+expect_not_in second/transcript.jsonl "not the passphrase"
+env -u MESHCA_ROOT_PASS "$MESHCA" ceremony run plan.yaml --out third --yes </dev/null >/dev/null 2>last.err && fail "ran without a passphrase"
 expect_in last.err "MESHCA_ROOT_PASS is not set"
 
 # A conflicting existing bundle: exit 5, names it, nothing replaced or added.
 sed -i 's/{name: us-west-2}/{name: us-west-2, intermediate: {key: {algorithm: rsa-2048}}}\n      - {name: new-cluster}/' plan.yaml
 sums=$(cat first/SHA256SUMS)
-expect_exit 5 "$MESHCA" ceremony run plan.yaml --out first
+expect_exit 5 "$MESHCA" ceremony run plan.yaml --out first --yes
 expect_in last.err "first/prod/us-west-2: exists and does not match the plan"
 [ ! -e first/prod/new-cluster ] || fail "a conflicting run still issued new-cluster"
 [ "$(cat first/SHA256SUMS)" = "$sums" ] || fail "a refused run changed the output"
@@ -86,6 +87,6 @@ pass
 
 # An output path that is a file: exit 5 naming it.
 touch not-a-dir
-expect_exit 5 "$MESHCA" ceremony run single-mesh.yaml --out not-a-dir
+expect_exit 5 "$MESHCA" ceremony run single-mesh.yaml --out not-a-dir --yes
 expect_in last.err "not-a-dir"
 finish

@@ -10,8 +10,8 @@ MESH='  - name: prod
     clusters: [{name: east}, {name: west}]'
 write_file_plan plan-a.yaml keys/a.pem "Fleet A Root" "$MESH"
 write_file_plan plan-b.yaml keys/b.pem "Fleet B Root" "$MESH"
-expect_exit 0 "$MESHCA" ceremony run plan-a.yaml --out a
-expect_exit 0 "$MESHCA" ceremony run plan-b.yaml --out b
+expect_exit 0 "$MESHCA" ceremony run plan-a.yaml --out a --yes
+expect_exit 0 "$MESHCA" ceremony run plan-b.yaml --out b --yes
 
 # A workload certificate the way istiod issues one: SPIFFE URI SAN,
 # serverAuth + clientAuth, signed by the cluster's intermediate.

@@ -3,7 +3,9 @@
 
 #include <set>
 
+#include "ceremony/plan_digest.hpp"
 #include "ceremony/plan_parser.hpp"
+#include "ceremony/transcript.hpp"
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -46,12 +48,17 @@ class CeremonyTest : public ::testing::Test {
 
   Plan plan(const std::string& text = kPlan) { return parse_plan(text, "plan.yaml", dir_.path(), now_utc()); }
 
-  CeremonyResult run(const Plan& p) {
-    CeremonyOptions opt;
+  CeremonyResult run(const Plan& p, CeremonyOptions opt = unattended()) {
     opt.out_dir = out();
     opt.key_context = {dir_.path(), {}};
     opt.on_event = [this](const CeremonyEvent& e) { events_.push_back(e.message); };
     return run_ceremony(p, opt);
+  }
+
+  static CeremonyOptions unattended() {
+    CeremonyOptions opt;
+    opt.assume_yes = true;
+    return opt;
   }
 
   std::filesystem::path out() const { return dir_.path() / "out"; }
@@ -153,7 +160,74 @@ TEST_F(CeremonyTest, WrongPassphraseIsKeyStoreErrorAndWritesNothing) {
   std::filesystem::create_directories(out());
   ::setenv("MESHCA_UNIT_PASS", "not the passphrase", 1);
   EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
-  EXPECT_TRUE(std::filesystem::is_empty(out()));
+  // Only the transcript, which records the failed attempt and verifies.
+  std::vector<std::string> entries;
+  for (const auto& e : std::filesystem::directory_iterator(out())) entries.push_back(e.path().filename());
+  EXPECT_EQ(entries, std::vector<std::string>{"transcript.jsonl"});
+  auto report = verify_transcript(out() / "transcript.jsonl");
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_NE(read_file(out() / "transcript.jsonl").find("\"outcome\":\"failed\""), std::string::npos);
+  EXPECT_EQ(read_file(out() / "transcript.jsonl").find("not the passphrase"), std::string::npos);
+}
+
+TEST_F(CeremonyTest, DigestOtherThanTheApprovedOneIsRefusedBeforeAnything) {
+  auto opt = unattended();
+  opt.expected_digest = std::string(64, 'a');
+  EXPECT_EQ(code_of([&] { run(plan(), opt); }), ExitCode::invalid_input);
+  EXPECT_FALSE(std::filesystem::exists(out()));
+  opt.expected_digest = plan_digest(kPlan, "plan.yaml");
+  EXPECT_EQ(run(plan(), opt).plan_digest, opt.expected_digest);
+}
+
+TEST_F(CeremonyTest, OperatorMustTypeTheDigestUnlessUnattended) {
+  CeremonyOptions none;
+  EXPECT_EQ(code_of([&] { run(plan(), none); }), ExitCode::usage);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
+
+  CeremonyOptions wrong;
+  wrong.confirm = [](const std::string&, const std::string&) { return false; };
+  EXPECT_EQ(code_of([&] { run(plan(), wrong); }), ExitCode::usage);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
+
+  CeremonyOptions typed;
+  std::string asked;
+  typed.confirm = [&](const std::string& question, const std::string& expected) {
+    asked = question;
+    return expected == plan_digest(kPlan, "plan.yaml").substr(0, 8);
+  };
+  typed.operator_name = "Alice";
+  typed.witnesses = {"Bob", "Carol"};
+  auto result = run(plan(), typed);
+  EXPECT_NE(asked.find(result.plan_digest), std::string::npos);
+  std::string transcript = read_file(out() / "transcript.jsonl");
+  EXPECT_NE(transcript.find("typed by the operator"), std::string::npos);
+  EXPECT_NE(transcript.find("\"witnesses\":[\"Bob\",\"Carol\"]"), std::string::npos);
+}
+
+TEST_F(CeremonyTest, TranscriptRecordsEveryStepAndFileAndVerifies) {
+  auto first = run(plan());
+  auto report = verify_transcript(out() / "transcript.jsonl", out());
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_TRUE(report.file_problems.empty());
+  EXPECT_EQ(report.sessions, 1u);
+  EXPECT_EQ(report.head, first.transcript_head);
+  EXPECT_TRUE(report.files.count("prod/a/ca-key.pem"));
+  EXPECT_TRUE(report.files.count("root/root-cert.pem"));
+  EXPECT_TRUE(report.files.count("SHA256SUMS"));
+  // open, confirm, root-key, root-certificate, 3 intermediates, close
+  EXPECT_EQ(report.lines, 8u);
+
+  auto second = run(plan());
+  report = verify_transcript(out() / "transcript.jsonl", out());
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(report.sessions, 2u);
+  EXPECT_EQ(report.head, second.transcript_head);
+
+  // A changed bundle file is reported by name.
+  write_file_atomic(out() / "prod" / "b" / "root-cert.pem", "tampered\n", 0644, Replace::allowed);
+  report = verify_transcript(out() / "transcript.jsonl", out());
+  ASSERT_EQ(report.file_problems.size(), 1u);
+  EXPECT_NE(report.file_problems[0].message.find("prod/b/root-cert.pem"), std::string::npos);
 }
 
 TEST_F(CeremonyTest, ShortPassphraseForNewKeyIsRefused) {

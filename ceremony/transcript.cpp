@@ -1,0 +1,143 @@
+#include "ceremony/transcript.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/secure_buffer.hpp"
+#include "core/time.hpp"
+#include "output_layout/checksums.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+const std::string kGenesis(64, '0');
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+void append_line(const std::filesystem::path& path, const std::string& line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ExitCode::output, "cannot open the transcript for appending", path.string());
+  std::string data = line + "\n";
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw Error(ExitCode::output, "cannot append to the transcript", path.string());
+}
+
+void check_record(const std::string& line, std::size_t number, std::uint64_t expected_seq, const std::string& prev,
+                  TranscriptReport& report, nlohmann::json& record) {
+  auto problem = [&](const std::string& m) { report.problems.push_back({number, m}); };
+  try {
+    record = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception&) {
+    problem("not a JSON object (edited or damaged)");
+    return;
+  }
+  if (!record.is_object() || !record.contains("seq") || !record.contains("prev") || !record.contains("step")) {
+    problem("missing seq, step or prev (edited)");
+    return;
+  }
+  if (!record["prev"].is_string() || record["prev"].get<std::string>() != prev) {
+    problem("does not chain to line " + std::to_string(number - 1) +
+            ": that line was edited, or a line was removed or inserted before this one");
+  }
+  if (!record["seq"].is_number_unsigned() || record["seq"].get<std::uint64_t>() != expected_seq) {
+    problem("sequence number " + record["seq"].dump() + " where " + std::to_string(expected_seq) +
+            " was expected (lines removed, inserted or reordered)");
+  }
+}
+
+}  // namespace
+
+TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(path), head_(kGenesis) {
+  if (std::filesystem::exists(path)) {
+    auto report = verify_transcript(path);
+    if (!report.problems.empty()) {
+      const auto& p = report.problems.front();
+      throw Error(ExitCode::invalid_input,
+                  "the existing transcript does not verify (line " + std::to_string(p.line) + ": " + p.message +
+                      "); refusing to extend it — move it away and keep it as evidence",
+                  path.string());
+    }
+    next_seq_ = report.lines + 1;
+    head_ = report.head;
+  }
+}
+
+void TranscriptWriter::record(const std::string& step, nlohmann::json details) {
+  nlohmann::json line = nlohmann::json::object();
+  line["seq"] = next_seq_;
+  line["time"] = format_rfc3339(now_utc());
+  line["step"] = step;
+  line["details"] = std::move(details);
+  line["prev"] = head_;
+  std::string text = line.dump();
+  append_line(path_, text);
+  head_ = output_layout::sha256_hex(text);
+  ++next_seq_;
+}
+
+TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir) {
+  TranscriptReport report;
+  std::string text = read_file(path, 256 * 1024 * 1024);
+  if (!text.empty() && text.back() != '\n') {
+    report.problems.push_back({0, "the last line is cut off (no final newline): the transcript was truncated"});
+  }
+  auto lines = split_lines(text);
+  report.lines = lines.size();
+  std::string prev = kGenesis;
+  bool open_session = false;
+  std::size_t open_line = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    nlohmann::json record;
+    check_record(lines[i], i + 1, i + 1, prev, report, record);
+    prev = output_layout::sha256_hex(lines[i]);
+    if (!record.is_object() || !record.contains("step")) continue;
+    std::string step = record["step"].is_string() ? record["step"].get<std::string>() : "";
+    if (step == "open") {
+      if (open_session) report.problems.push_back({i + 1, "a session opens before the one at line " + std::to_string(open_line) + " was closed (interrupted run)"});
+      open_session = true;
+      open_line = i + 1;
+      ++report.sessions;
+    } else if (step == "close") {
+      open_session = false;
+      if (record["details"].contains("files") && record["details"]["files"].is_object()) {
+        for (const auto& [file, digest] : record["details"]["files"].items()) {
+          if (digest.is_string()) report.files[file] = digest.get<std::string>();
+        }
+      }
+    }
+  }
+  if (lines.empty()) report.problems.push_back({0, "the transcript is empty"});
+  if (open_session) {
+    report.problems.push_back({open_line, "the session opened here has no closing record: the ceremony was interrupted or the transcript truncated"});
+  }
+  report.head = prev;
+  if (!out_dir.empty()) {
+    for (const auto& [file, digest] : report.files) {
+      auto content = read_file_if_exists(out_dir / file, 256 * 1024 * 1024);
+      if (!content) {
+        report.file_problems.push_back({0, file + ": missing (recorded " + digest.substr(0, 16) + "...)"});
+      } else if (output_layout::sha256_hex(*content) != digest) {
+        report.file_problems.push_back({0, file + ": SHA-256 differs from the transcript (the file was changed)"});
+      }
+      if (content) cleanse(*content);
+    }
+  }
+  return report;
+}
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,58 @@
+// The ceremony transcript: OUT/transcript.jsonl, one JSON object per line,
+// each carrying the SHA-256 of the line before it.
+//
+// A run appends a session: an opening record (plan digest, versions, key
+// store, operator and witnesses), one record per step and per certificate,
+// and a closing record with the SHA-256 of every file the run wrote. Lines
+// are fsynced as they are written, so an interrupted ceremony leaves a
+// truthful, if unclosed, record. verify_transcript() recomputes the chain and
+// reports an edited, deleted, inserted, reordered or truncated line by
+// number, and output files whose digest no longer matches.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace meshca::ceremony {
+
+inline constexpr const char* kTranscriptFile = "transcript.jsonl";
+
+class TranscriptWriter {
+ public:
+  // Opens (or creates, 0644) the transcript and continues its chain.
+  // Error(invalid_input) when the existing transcript does not verify:
+  // a tampered record is never extended.
+  explicit TranscriptWriter(const std::filesystem::path& path);
+
+  void record(const std::string& step, nlohmann::json details);
+  // The SHA-256 of the last line: what witnesses write down.
+  const std::string& head() const { return head_; }
+
+ private:
+  std::filesystem::path path_;
+  std::uint64_t next_seq_ = 1;
+  std::string head_;
+};
+
+struct TranscriptProblem {
+  std::size_t line = 0;  // 0: about the transcript as a whole
+  std::string message;
+};
+
+struct TranscriptReport {
+  std::size_t lines = 0;
+  std::size_t sessions = 0;
+  std::string head;                            // SHA-256 of the last line
+  std::map<std::string, std::string> files;    // path -> digest, from closing records
+  std::vector<TranscriptProblem> problems;     // empty: the transcript verifies
+  std::vector<TranscriptProblem> file_problems;
+};
+
+// Checks the chain; with `out_dir`, also recomputes every file digest.
+TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir = {});
+
+}  // namespace meshca::ceremony

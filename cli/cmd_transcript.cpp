@@ -1,0 +1,52 @@
+// meshca transcript verify
+#include <iostream>
+
+#include "ceremony/transcript.hpp"
+#include "cli/terminal.hpp"
+
+namespace meshca::cli {
+namespace {
+
+constexpr const char* kTranscriptUsage =
+    "usage: meshca transcript verify TRANSCRIPT [--out DIR]\n"
+    "\n"
+    "Recomputes the hash chain of a ceremony transcript (edited, removed, inserted, reordered\n"
+    "or truncated lines are reported by number) and, with --out, the SHA-256 of every file the\n"
+    "ceremony recorded. Prints the head hash to compare with the one the witnesses wrote down.";
+
+int transcript_verify(const Args& args, Terminal& term) {
+  po::options_description options("meshca transcript verify");
+  options.add_options()("help,h", "this help")("transcript", po::value<std::string>()->required(),
+                                               "the transcript.jsonl file")(
+      "out,o", po::value<std::string>(), "the ceremony's output directory: also check every recorded file digest");
+  po::positional_options_description positionals;
+  positionals.add("transcript", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kTranscriptUsage)) return 0;
+  std::string path = vm["transcript"].as<std::string>();
+  std::string out = vm.count("out") ? vm["out"].as<std::string>() : std::string();
+  auto report = ceremony::verify_transcript(path, out);
+  for (const auto& p : report.problems) {
+    term.out << "FAIL " << path << (p.line ? ":" + std::to_string(p.line) : std::string()) << ": " << p.message << "\n";
+  }
+  for (const auto& p : report.file_problems) term.out << "FAIL " << out << "/" << p.message << "\n";
+  bool ok = report.problems.empty() && report.file_problems.empty();
+  term.out << (ok ? "PASS " : "FAIL ") << path << ": " << report.lines << " lines, " << report.sessions << " session"
+           << (report.sessions == 1 ? "" : "s") << ", head " << report.head;
+  if (!out.empty()) term.out << "; " << report.files.size() << " recorded files checked";
+  term.out << "\n";
+  return ok ? 0 : static_cast<int>(ExitCode::check_failed);
+}
+
+}  // namespace
+
+int run_transcript(const Args& args, Terminal& term) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    term.out << kTranscriptUsage << "\n";
+    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+  }
+  if (args[0] == "verify") return transcript_verify(Args(args.begin() + 1, args.end()), term);
+  throw Error(ExitCode::usage, "unknown subcommand 'transcript " + args[0] + "' (see meshca transcript --help)");
+}
+
+}  // namespace meshca::cli

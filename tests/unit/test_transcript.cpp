@@ -1,0 +1,117 @@
+#include <gtest/gtest.h>
+
+#include "ceremony/plan_digest.hpp"
+#include "ceremony/transcript.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+class TranscriptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TranscriptWriter w(path());
+    w.record("open", {{"plan_digest", "abc"}});
+    for (int i = 0; i < 4; ++i) w.record("intermediate", {{"n", i}});
+    w.record("close", {{"files", {{"a.pem", std::string(64, '1')}}}});
+  }
+  std::filesystem::path path() const { return dir_.path() / "transcript.jsonl"; }
+  std::vector<std::string> lines() const {
+    std::vector<std::string> out;
+    std::string text = read_file(path());
+    for (std::size_t start = 0; start < text.size();) {
+      auto end = text.find('\n', start);
+      out.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  }
+  void rewrite(const std::vector<std::string>& ls, bool final_newline = true) {
+    std::string text;
+    for (std::size_t i = 0; i < ls.size(); ++i) text += ls[i] + (i + 1 < ls.size() || final_newline ? "\n" : "");
+    write_file_atomic(path(), text, 0644, Replace::allowed);
+  }
+  std::vector<std::size_t> problem_lines() {
+    std::vector<std::size_t> out;
+    for (const auto& p : verify_transcript(path()).problems) out.push_back(p.line);
+    return out;
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(TranscriptTest, IntactTranscriptVerifies) {
+  auto report = verify_transcript(path());
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(report.lines, 6u);
+  EXPECT_EQ(report.sessions, 1u);
+  EXPECT_EQ(report.files.size(), 1u);
+}
+
+TEST_F(TranscriptTest, EditedLineIsReportedAtTheNextLine) {
+  auto ls = lines();
+  ls[2].replace(ls[2].find("\"n\":1"), 5, "\"n\":9");
+  rewrite(ls);
+  EXPECT_EQ(problem_lines(), std::vector<std::size_t>{4});
+}
+
+TEST_F(TranscriptTest, DeletedLineIsReported) {
+  auto ls = lines();
+  ls.erase(ls.begin() + 2);
+  rewrite(ls);
+  auto p = problem_lines();
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p.front(), 3u);
+}
+
+TEST_F(TranscriptTest, InsertedAndReorderedLinesAreReported) {
+  auto ls = lines();
+  std::swap(ls[2], ls[3]);
+  rewrite(ls);
+  auto p = problem_lines();
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p.front(), 3u);
+
+  ls = lines();
+  std::swap(ls[2], ls[3]);  // restore
+  ls.insert(ls.begin() + 1, ls[1]);
+  rewrite(ls);
+  p = problem_lines();
+  ASSERT_FALSE(p.empty());
+  EXPECT_EQ(p.front(), 3u);
+}
+
+TEST_F(TranscriptTest, TruncationIsReported) {
+  auto ls = lines();
+  ls.pop_back();  // the closing record is gone
+  rewrite(ls);
+  auto report = verify_transcript(path());
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].message.find("no closing record"), std::string::npos);
+
+  ls = lines();
+  ls.back().resize(ls.back().size() / 2);
+  rewrite(ls, false);
+  EXPECT_FALSE(verify_transcript(path()).problems.empty());
+}
+
+TEST_F(TranscriptTest, TamperedTranscriptIsNeverExtended) {
+  auto ls = lines();
+  ls[1] += " ";
+  rewrite(ls);
+  EXPECT_THROW(TranscriptWriter w(path()), Error);
+}
+
+TEST(PlanDigest, IgnoresLayoutCommentsAndKeyOrderButNotValues) {
+  const std::string a = "b: 1\na: [x, y]\n# comment\nc: {d: e}\n";
+  const std::string b = "a:\n  - x\n  - y\nc:\n  d: e   # other comment\nb: '1'\n";
+  EXPECT_EQ(plan_digest(a, "a"), plan_digest(b, "b"));
+  EXPECT_NE(plan_digest(a, "a"), plan_digest("b: 2\na: [x, y]\nc: {d: e}\n", "c"));
+  EXPECT_NE(plan_digest(a, "a"), plan_digest("b: 1\na: [y, x]\nc: {d: e}\n", "c"));
+  EXPECT_EQ(plan_digest(a, "a").size(), 64u);
+  EXPECT_THROW(plan_digest("a: [", "bad"), Error);
+}
+
+}  // namespace
+}  // namespace meshca::ceremony
