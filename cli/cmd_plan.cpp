@@ -3,6 +3,7 @@
 
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/plan_parser.hpp"
+#include "ceremony/plan_view.hpp"
 #include "cli/terminal.hpp"
 #include "pki/key.hpp"
 #include "templates/embedded.hpp"
@@ -16,7 +17,9 @@ constexpr const char* kPlanUsage =
     "subcommands:\n"
     "  init [--template NAME] [--list]   print an example plan (redirect it to a file)\n"
     "  validate PLAN                     check a plan strictly; every error names file:line:column and field\n"
-    "  digest PLAN                       SHA-256 of the plan's canonical form (what the auditor signs off)";
+    "  digest PLAN                       SHA-256 of the plan's canonical form (what the auditor signs off)\n"
+    "  show PLAN [--format F]            everything the ceremony will do: text|markdown|json|html|dot\n"
+    "  diff OLD NEW [--json]             semantic differences between two plans";
 
 int plan_init(const Args& args, Terminal& term) {
   po::options_description options("meshca plan init");
@@ -90,6 +93,49 @@ int plan_digest(const Args& args, Terminal& term) {
   return 0;
 }
 
+int plan_show(const Args& args, Terminal& term) {
+  po::options_description options("meshca plan show");
+  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
+      "format,f", po::value<std::string>()->default_value("text"), "text | markdown | json | html | dot")(
+      "at", po::value<std::string>(), "resolve durations as if the ceremony ran at this RFC 3339 time (default: now)");
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca plan show PLAN [--format F] [--at TIME]")) return 0;
+  auto format = ceremony::parse_view_format(vm["format"].as<std::string>());
+  if (!format) throw Error(ExitCode::usage, "--format must be text, markdown, json, html or dot");
+  UnixTime at = now_utc();
+  if (vm.count("at")) {
+    std::string error;
+    auto t = parse_rfc3339(vm["at"].as<std::string>(), error);
+    if (!t) throw Error(ExitCode::usage, "--at: " + error);
+    at = *t;
+  }
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), at);
+  term.out << ceremony::render_plan_view(ceremony::plan_view(plan, at), *format);
+  return 0;
+}
+
+int plan_diff(const Args& args, Terminal& term) {
+  po::options_description options("meshca plan diff");
+  options.add_options()("help,h", "this help")("old", po::value<std::string>()->required(), "the approved plan")(
+      "new", po::value<std::string>()->required(), "the changed plan")("json", "JSON output");
+  po::positional_options_description positionals;
+  positionals.add("old", 1).add("new", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca plan diff OLD NEW [--json]\n\nExit 1 when the plans differ.")) return 0;
+  UnixTime now = now_utc();
+  auto before = ceremony::plan_view(ceremony::load_plan(vm["old"].as<std::string>(), now), now);
+  auto after = ceremony::plan_view(ceremony::load_plan(vm["new"].as<std::string>(), now), now);
+  auto changes = ceremony::plan_diff(before, after);
+  if (vm.count("json")) {
+    term.out << ceremony::diff_to_json(changes).dump(2) << "\n";
+  } else {
+    term.out << ceremony::render_diff_text(changes);
+  }
+  return changes.empty() ? 0 : static_cast<int>(ExitCode::check_failed);
+}
+
 }  // namespace
 
 int run_plan(const Args& args, Terminal& term) {
@@ -101,6 +147,8 @@ int run_plan(const Args& args, Terminal& term) {
   if (args[0] == "init") return plan_init(rest, term);
   if (args[0] == "validate") return plan_validate(rest, term);
   if (args[0] == "digest") return plan_digest(rest, term);
+  if (args[0] == "show") return plan_show(rest, term);
+  if (args[0] == "diff") return plan_diff(rest, term);
   throw Error(ExitCode::usage, "unknown subcommand 'plan " + args[0] + "' (see meshca plan --help)");
 }
 

@@ -1,0 +1,62 @@
+// What a plan will do, resolved for people: the auditor's view.
+//
+// plan_view() turns a Plan into the list of certificates the ceremony will
+// issue (subject, key and where it lives, absolute validity if the ceremony
+// ran at `at`, extensions, output paths) plus the policy warnings an auditor
+// should weigh. The renderers print that view as text, Markdown, JSON, a
+// Graphviz diagram or one self-contained HTML page with an inline SVG tree;
+// plan_diff() compares two views field by field.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ceremony/plan.hpp"
+
+namespace meshca::ceremony {
+
+struct CertificateView {
+  std::string id;    // "root" or "<mesh>/<cluster>"
+  std::string role;  // "root" | "intermediate"
+  std::string mesh, cluster;
+  std::vector<std::pair<std::string, std::string>> fields;  // in display order
+  const std::string& field(const std::string& name) const;
+};
+
+struct PolicyWarning {
+  std::string subject;  // what it is about ("root", "prod/us-east-1", "plan")
+  std::string message;
+};
+
+struct PlanView {
+  std::string name, description, organization;
+  std::string digest;
+  UnixTime resolved_at = 0;
+  std::vector<std::pair<std::string, std::string>> settings;  // plan-wide: outputs, namespace...
+  std::vector<std::pair<std::string, std::string>> meshes;    // name, trust domain
+  std::vector<CertificateView> certificates;                // root first
+  std::vector<PolicyWarning> warnings;
+};
+
+PlanView plan_view(const Plan& plan, UnixTime at);
+
+enum class ViewFormat { text, markdown, json, html, dot };
+std::optional<ViewFormat> parse_view_format(std::string_view name);
+std::string render_plan_view(const PlanView& view, ViewFormat format);
+
+struct FieldChange {
+  std::string id;     // certificate id
+  std::string field;  // "" for added/removed certificates
+  std::string before, after;
+  std::string kind;   // "added" | "removed" | "changed"
+};
+std::vector<FieldChange> plan_diff(const PlanView& before, const PlanView& after);
+std::string render_diff_text(const std::vector<FieldChange>& changes);
+nlohmann::json diff_to_json(const std::vector<FieldChange>& changes);
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ceremony/plan_parser.hpp"
+#include "ceremony/plan_view.hpp"
+#include "templates/embedded.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+UnixTime at() {
+  std::string e;
+  return *parse_rfc3339("2026-11-24T12:00:00Z", e);
+}
+
+Plan template_plan(const std::string& name) {
+  return parse_plan(std::string(*templates::plan_template(name)), name + ".yaml", ".", at());
+}
+
+TEST(PlanView, ResolvesEveryCertificateWithAbsoluteTimes) {
+  auto view = plan_view(template_plan("two-meshes"), at());
+  ASSERT_EQ(view.certificates.size(), 7u);
+  const auto& root = view.certificates.front();
+  EXPECT_EQ(root.role, "root");
+  EXPECT_EQ(root.field("not after"), "2046-11-24T12:00:00Z");
+  EXPECT_EQ(root.field("basic constraints"), "critical, CA:TRUE, pathlen:1");
+  EXPECT_NE(root.field("key location").find("PKCS#11 token 'acme-root'"), std::string::npos);
+  const auto& staging = view.certificates.back();
+  EXPECT_EQ(staging.id, "staging/ap-south-1");
+  EXPECT_EQ(staging.field("key"), "ecdsa-p384");
+  EXPECT_EQ(staging.field("not after"), "2027-05-23T12:00:00Z");  // 180 days
+  EXPECT_EQ(staging.field("name constraints"), "critical, permitted URI:staging.acme.internal");
+  EXPECT_EQ(view.digest.size(), 64u);
+}
+
+bool has_warning(const PlanView& v, const std::string& subject, const std::string& fragment) {
+  for (const auto& w : v.warnings)
+    if (w.subject == subject && w.message.find(fragment) != std::string::npos) return true;
+  return false;
+}
+
+TEST(PlanView, WarnsAuditorsAboutWeakOrRiskyChoices) {
+  std::string text(*templates::plan_template("single-mesh"));
+  text.replace(text.find("algorithm: ecdsa-p384"), 21, "algorithm: rsa-2048");
+  text.replace(text.find("validity: 20y"), 13, "validity: 30y");
+  text.replace(text.find("{name: us-west-2}"), 17, "{name: us-west-2, intermediate: {validity: 30d, name_constraints: none}}");
+  auto view = plan_view(parse_plan(text, "p.yaml", ".", at()), at());
+  EXPECT_TRUE(has_warning(view, "root", "RSA-2048"));
+  EXPECT_TRUE(has_warning(view, "root", "encrypted file"));
+  EXPECT_TRUE(has_warning(view, "root", "longer than 25 years"));
+  EXPECT_TRUE(has_warning(view, "prod/us-west-2", "shorter than 90 days"));
+  EXPECT_TRUE(has_warning(view, "prod/us-west-2", "no name constraints"));
+  EXPECT_FALSE(has_warning(view, "prod/us-east-1", "no name constraints"));
+
+  auto two = plan_view(template_plan("two-meshes"), at());
+  EXPECT_TRUE(has_warning(two, "plan", "'us-east-1' is used in meshes prod, staging"));
+  EXPECT_FALSE(has_warning(two, "root", "encrypted file"));
+}
+
+TEST(PlanView, RendersEveryFormat) {
+  auto view = plan_view(template_plan("two-meshes"), at());
+  auto json = nlohmann::json::parse(render_plan_view(view, ViewFormat::json));
+  EXPECT_EQ(json["certificates"].size(), 7u);
+  EXPECT_EQ(json["certificates"][1]["fields"]["subject"], "O=Acme Corp, OU=prod, CN=us-east-1 Intermediate CA");
+  EXPECT_EQ(json["digest"], view.digest);
+
+  auto dot = render_plan_view(view, ViewFormat::dot);
+  EXPECT_TRUE(dot.starts_with("digraph \"acme-fleet-2026\""));
+  EXPECT_NE(dot.find("\"mesh:staging\" -> \"staging/ap-south-1\""), std::string::npos);
+
+  auto html = render_plan_view(view, ViewFormat::html);
+  EXPECT_NE(html.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://", html.find("</svg>")), std::string::npos);  // no external resources
+  EXPECT_TRUE(html.ends_with("</html>\n"));
+
+  auto md = render_plan_view(view, ViewFormat::markdown);
+  EXPECT_NE(md.find("## Intermediate CA `staging/eu-west-1`"), std::string::npos);
+  auto text = render_plan_view(view, ViewFormat::text);
+  EXPECT_NE(text.find("└── mesh staging (trust domain staging.acme.internal)"), std::string::npos);
+  EXPECT_FALSE(parse_view_format("pdf").has_value());
+}
+
+TEST(PlanDiff, ReportsAddedRemovedAndChangedFields) {
+  std::string text(*templates::plan_template("single-mesh"));
+  auto before = plan_view(parse_plan(text, "a.yaml", ".", at()), at());
+  EXPECT_TRUE(plan_diff(before, before).empty());
+  text.replace(text.find("{name: us-west-2}"), 17, "{name: us-west-3}");
+  text.replace(text.find("key: {algorithm: ecdsa-p256}"), 28, "key: {algorithm: ecdsa-p384}");
+  auto after = plan_view(parse_plan(text, "b.yaml", ".", at()), at());
+  auto changes = plan_diff(before, after);
+  auto has = [&](const std::string& id, const std::string& kind, const std::string& field) {
+    for (const auto& c : changes)
+      if (c.id == id && c.kind == kind && c.field == field) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("prod/us-west-2", "removed", ""));
+  EXPECT_TRUE(has("prod/us-west-3", "added", ""));
+  EXPECT_TRUE(has("prod/us-east-1", "changed", "key"));
+  EXPECT_FALSE(has("root", "changed", "key"));
+  auto j = diff_to_json(changes);
+  EXPECT_EQ(j.size(), changes.size());
+  EXPECT_NE(render_diff_text(changes).find("~ prod/us-east-1: key: ecdsa-p256 -> ecdsa-p384"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace meshca::ceremony
