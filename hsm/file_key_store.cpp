@@ -18,6 +18,12 @@ class FileKeyStore final : public KeyStore {
   const EVP_PKEY* public_key() const override { return public_.get(); }
   EVP_PKEY* signing_key() override { return key_.get(); }
   bool generated() const override { return generated_; }
+  // A software key can be duplicated, so workers sign in parallel.
+  pki::PKeyPtr worker_signing_key() override {
+    pki::PKeyPtr copy(EVP_PKEY_dup(key_.get()));
+    if (!copy) pki::throw_openssl("EVP_PKEY_dup");
+    return copy;
+  }
 
  private:
   std::filesystem::path path_;

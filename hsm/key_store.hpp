@@ -31,6 +31,10 @@ class KeyStore {
   virtual EVP_PKEY* signing_key() = 0;
   // True when this run created the key.
   virtual bool generated() const = 0;
+  // An independent signing key for one worker thread, or null when the
+  // store cannot provide one (a token session): callers then serialise
+  // every use of signing_key().
+  virtual pki::PKeyPtr worker_signing_key() { return nullptr; }
 };
 
 // `store: file` in the plan.

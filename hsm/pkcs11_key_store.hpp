@@ -5,9 +5,24 @@
 // generated inside the token with C_GenerateKeyPair (CKA_SENSITIVE, not
 // extractable) and their attributes are read back before use. One login per
 // run; a wrong PIN is reported, never retried.
+//
+// Before a store is handed out it signs a random test message with the token
+// key and verifies the signature with the software copy of the public key, so
+// a mismatched key pair is caught before a ceremony relies on it.
+//
+// Several stores may be open at once (e.g. the old and the new root during a
+// rotation): stores on the same module share one libp11 context, and the
+// module is finalized when the last of them is destroyed. A store opened
+// while its token is already logged in by another store of this process
+// reuses that login and asks for no PIN.
+//
+// Threads: a store (and the libp11 context, module and sessions behind it) is
+// meant for the one thread that opened it; neither it nor its signing key is
+// safe to use from several threads at once.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "hsm/key_store.hpp"
 
@@ -15,5 +30,31 @@ namespace meshca::hsm {
 
 std::unique_ptr<KeyStore> open_pkcs11_key_store(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm,
                                                 KeyPresence presence, const KeyStoreContext& ctx);
+
+// `meshca hsm keygen`: generates a new key pair named by ref.label (and
+// ref.id_hex when given, else 16 random bytes) inside the token. Refuses
+// (Error key_store) when any object with that label or id already exists.
+std::unique_ptr<KeyStore> generate_pkcs11_key(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm,
+                                              const KeyStoreContext& ctx);
+
+// What a PKCS#11 store knows about its token and key (never a secret).
+struct Pkcs11KeyFacts {
+  std::string module;
+  std::string token_label;
+  std::string token_serial;
+  std::string token_model;
+  std::string token_manufacturer;
+  std::string key_label;
+  std::string key_id_hex;
+  pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p384;
+  bool sensitive = false;
+  bool extractable = true;
+  bool always_sensitive = false;
+  bool never_extractable = false;
+};
+
+// The facts of a store made by open_pkcs11_key_store / generate_pkcs11_key;
+// nullptr for any other KeyStore.
+const Pkcs11KeyFacts* pkcs11_facts(const KeyStore& store);
 
 }  // namespace meshca::hsm

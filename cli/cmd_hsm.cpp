@@ -1,0 +1,356 @@
+// `meshca hsm list` and `meshca hsm keygen`: look into a PKCS#11 module and
+// generate a root key inside a token before (or instead of) a ceremony.
+//
+// PINs never come from argv: --pin-source takes env:NAME, file:PATH or
+// prompt (default env:MESHCA_PIN for keygen), and a URI with pin-value= is
+// refused.
+#include <openssl/pem.h>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "hsm/pkcs11_inventory.hpp"
+#include "hsm/pkcs11_key_store.hpp"
+#include "hsm/pkcs11_uri.hpp"
+#include "pki/certificate.hpp"
+#include "pki/key.hpp"
+
+namespace po = boost::program_options;
+
+namespace meshca::cli {
+namespace {
+
+constexpr const char* kModuleEnv = "MESHCA_PKCS11_MODULE";
+
+const char* const kHsmUsage =
+    "Usage: meshca hsm <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  list     show the tokens of a PKCS#11 module and the keys on them\n"
+    "  keygen   generate a key pair inside a token (sensitive, never extractable)\n"
+    "\n"
+    "Run `meshca hsm <command> --help` for its options. PINs are never taken from\n"
+    "the command line: use --pin-source env:NAME | file:PATH | prompt.\n";
+
+using Json = nlohmann::ordered_json;
+
+Json json_opt_bool(const std::optional<bool>& b) { return b ? Json(*b) : Json(nullptr); }
+std::string yes_no(const std::optional<bool>& b) { return b ? (*b ? "yes" : "no") : "-"; }
+
+// Rejects PIN values on argv before Boost sees them, with a clear message.
+void reject_pin_options(const Args& args) {
+  for (const auto& a : args) {
+    for (const char* bad : {"--pin", "--so-pin", "--pin-value", "-p"}) {
+      std::string_view arg(a);
+      if (arg == bad || (arg.starts_with(bad) && arg.size() > std::strlen(bad) && arg[std::strlen(bad)] == '=')) {
+        throw Error(ExitCode::usage,
+                    "PINs are never accepted on the command line; use --pin-source env:NAME, file:PATH or prompt");
+      }
+    }
+  }
+}
+
+po::variables_map parse(const Args& args, const po::options_description& desc) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::usage, std::string(e.what()) + " (see --help)");
+  }
+  return vm;
+}
+
+std::string opt(const po::variables_map& vm, const char* name) {
+  return vm.count(name) != 0 ? vm[name].as<std::string>() : std::string();
+}
+
+SecretRef parse_pin_source(const std::string& text) {
+  try {
+    return SecretRef::parse(text);
+  } catch (const Error& e) {
+    throw Error(ExitCode::usage, "--pin-source: " + e.message());
+  }
+}
+
+std::string default_module() {
+  const char* env = std::getenv(kModuleEnv);
+  return env != nullptr ? std::string(env) : std::string();
+}
+
+hsm::KeyStoreContext store_context(Terminal& term) {
+  hsm::KeyStoreContext ctx;
+  std::error_code ec;
+  ctx.base_dir = std::filesystem::current_path(ec);
+  ctx.prompt = term.prompt;
+  return ctx;
+}
+
+// ---------------------------------------------------------------- list
+
+void print_inventory_text(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
+  out << "module: " << inv.module << " (" << inv.library << ")\n";
+  if (inv.tokens.empty()) out << "no tokens\n";
+  for (const auto& t : inv.tokens) {
+    if (!t.token_initialized) {
+      out << "\nslot " << t.slot_id << ": uninitialized token\n";
+      continue;
+    }
+    out << "\ntoken '" << t.label << "'  serial " << t.serial << "  " << t.manufacturer << " / " << t.model
+        << "  slot " << t.slot_id << "\n";
+    std::string flags = "initialized";
+    if (t.login_required) flags += ", login required";
+    flags += t.user_pin_initialized ? ", user PIN initialized" : ", NO user PIN";
+    if (t.user_pin_locked) flags += ", user PIN LOCKED";
+    if (t.user_pin_final_try) flags += ", user PIN final try";
+    if (t.user_pin_count_low) flags += ", user PIN count low";
+    out << "  flags: " << flags << "\n";
+    if (!t.keys_listed) continue;
+    out << (t.logged_in ? "  keys (logged in):\n" : "  keys (public objects only; give --pin-source to log in):\n");
+    if (t.keys.empty()) {
+      out << "    none\n";
+      continue;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"CLASS", "TYPE", "LABEL", "ID", "SENSITIVE", "EXTRACTABLE", "ALWAYS-SENS", "NEVER-EXTR", "LOCAL"}};
+    for (const auto& k : t.keys) {
+      std::string type = k.key_type;
+      if (k.rsa_bits) type += " " + std::to_string(*k.rsa_bits);
+      if (!k.ec_curve.empty()) type += " " + k.ec_curve;
+      rows.push_back({k.object_class, type, "'" + k.label + "'", k.id_hex.empty() ? "-" : k.id_hex,
+                      yes_no(k.sensitive), yes_no(k.extractable), yes_no(k.always_sensitive),
+                      yes_no(k.never_extractable), yes_no(k.local)});
+    }
+    std::vector<std::size_t> width(rows.front().size(), 0);
+    for (const auto& r : rows) {
+      for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    }
+    for (const auto& r : rows) {
+      std::string line = "   ";
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        line += " " + r[i];
+        if (i + 1 < r.size()) line += std::string(width[i] - r[i].size(), ' ');
+      }
+      out << line << "\n";
+    }
+  }
+}
+
+void print_inventory_json(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
+  Json tokens = Json::array();
+  for (const auto& t : inv.tokens) {
+    Json token{{"slot_id", t.slot_id},
+               {"label", t.label},
+               {"serial", t.serial},
+               {"manufacturer", t.manufacturer},
+               {"model", t.model},
+               {"flags",
+                {{"token_initialized", t.token_initialized},
+                 {"login_required", t.login_required},
+                 {"user_pin_initialized", t.user_pin_initialized},
+                 {"user_pin_locked", t.user_pin_locked},
+                 {"user_pin_count_low", t.user_pin_count_low},
+                 {"user_pin_final_try", t.user_pin_final_try}}},
+               {"logged_in", t.logged_in},
+               {"keys", nullptr}};
+    if (t.keys_listed) {
+      Json keys = Json::array();
+      for (const auto& k : t.keys) {
+        Json key{{"class", k.object_class}, {"label", k.label}, {"id", k.id_hex}, {"type", k.key_type}};
+        if (k.rsa_bits) key["rsa_bits"] = *k.rsa_bits;
+        if (!k.ec_curve.empty()) key["ec_curve"] = k.ec_curve;
+        key["sensitive"] = json_opt_bool(k.sensitive);
+        key["extractable"] = json_opt_bool(k.extractable);
+        key["always_sensitive"] = json_opt_bool(k.always_sensitive);
+        key["never_extractable"] = json_opt_bool(k.never_extractable);
+        key["local"] = json_opt_bool(k.local);
+        keys.push_back(std::move(key));
+      }
+      token["keys"] = std::move(keys);
+    }
+    tokens.push_back(std::move(token));
+  }
+  Json doc{{"module", inv.module}, {"library", inv.library}, {"tokens", std::move(tokens)}};
+  out << doc.dump(2) << "\n";
+}
+
+int run_list(const Args& args, Terminal& term) {
+  po::options_description desc("Usage: meshca hsm list [options]\n\nShows the tokens of a PKCS#11 module and their keys "
+                               "(no secret values).\n\nOptions");
+  desc.add_options()("help,h", "show this help")(
+      "module", po::value<std::string>(),
+      "PKCS#11 module (.so) to load; default: $MESHCA_PKCS11_MODULE")(
+      "token", po::value<std::string>(), "only this token (label)")("serial", po::value<std::string>(),
+                                                                    "only the token with this serial")(
+      "pin-source", po::value<std::string>(),
+      "log in to list private keys too: env:NAME | file:PATH | prompt (needs --token when the module has "
+      "several tokens)")("json", po::bool_switch(), "print JSON");
+  po::variables_map vm = parse(args, desc);
+  if (vm.count("help") != 0) {
+    term.out << desc << "\n";
+    return 0;
+  }
+  hsm::Pkcs11InventoryRequest request;
+  request.module = vm.count("module") != 0 ? opt(vm, "module") : default_module();
+  if (request.module.empty()) {
+    throw Error(ExitCode::usage,
+                "--module is required (or set MESHCA_PKCS11_MODULE), e.g. --module /usr/lib/softhsm/libsofthsm2.so");
+  }
+  request.token = opt(vm, "token");
+  request.serial = opt(vm, "serial");
+  if (vm.count("pin-source") != 0) request.pin = parse_pin_source(opt(vm, "pin-source"));
+  hsm::Pkcs11Inventory inventory;
+  try {
+    inventory = hsm::list_pkcs11(request, store_context(term));
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::invalid_input && request.pin && request.token.empty() && request.serial.empty()) {
+      throw Error(ExitCode::usage, e.message() + " (--token)");
+    }
+    throw;
+  }
+  if (vm["json"].as<bool>()) {
+    print_inventory_json(inventory, term.out);
+  } else {
+    print_inventory_text(inventory, term.out);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- keygen
+
+// Fills `field` from the option when set; both set and different is a usage error.
+void merge(std::string& field, const std::string& option_value, const char* option) {
+  if (option_value.empty()) return;
+  if (!field.empty() && field != option_value) {
+    throw Error(ExitCode::usage, std::string("--") + option + " disagrees with the --uri");
+  }
+  field = option_value;
+}
+
+std::string public_key_pem(const EVP_PKEY* key) {
+  pki::BioPtr bio = pki::memory_bio();
+  if (PEM_write_bio_PUBKEY(bio.get(), const_cast<EVP_PKEY*>(key)) != 1) pki::throw_openssl("PEM_write_bio_PUBKEY");
+  return pki::bio_contents(bio.get());
+}
+
+int run_keygen(const Args& args, Terminal& term) {
+  po::options_description desc(
+      "Usage: meshca hsm keygen --module M --token LABEL --label L --algorithm ALG [options]\n"
+      "       meshca hsm keygen --uri 'pkcs11:token=...;object=...?module-path=...' --algorithm ALG\n\n"
+      "Generates a key pair inside the token: private key sensitive, never extractable, signing only.\n"
+      "Refuses when an object with the label (or id) already exists.\n\nOptions");
+  desc.add_options()("help,h", "show this help")("uri", po::value<std::string>(),
+                                                 "RFC 7512 PKCS#11 URI naming module-path, token, object (label), id")(
+      "module", po::value<std::string>(), "PKCS#11 module (.so); default: $MESHCA_PKCS11_MODULE")(
+      "token", po::value<std::string>(), "token label")("serial", po::value<std::string>(), "token serial")(
+      "label", po::value<std::string>(), "label (CKA_LABEL) of the new key pair")(
+      "id", po::value<std::string>(), "id (CKA_ID) in hex; default: 16 random bytes")(
+      "algorithm", po::value<std::string>(), ("key algorithm: " + pki::key_algorithm_choices()).c_str())(
+      "pin-source", po::value<std::string>(), "user PIN: env:NAME | file:PATH | prompt (default env:MESHCA_PIN)")(
+      "json", po::bool_switch(), "print JSON");
+  po::variables_map vm = parse(args, desc);
+  if (vm.count("help") != 0) {
+    term.out << desc << "\n";
+    return 0;
+  }
+
+  hsm::Pkcs11KeyRef ref;
+  bool pin_from_uri = false;
+  if (vm.count("uri") != 0) {
+    ref = hsm::parse_pkcs11_uri(opt(vm, "uri"));  // Error(invalid_input) for a malformed URI or a pin-value
+    pin_from_uri = !(ref.pin.kind == SecretKind::env && ref.pin.value == "MESHCA_PIN");
+  }
+  merge(ref.module, opt(vm, "module"), "module");
+  merge(ref.token, opt(vm, "token"), "token");
+  merge(ref.serial, opt(vm, "serial"), "serial");
+  merge(ref.label, opt(vm, "label"), "label");
+  merge(ref.id_hex, opt(vm, "id"), "id");
+  if (ref.module.empty()) ref.module = default_module();
+  if (ref.module.empty()) throw Error(ExitCode::usage, "--module (or module-path= in --uri) is required");
+  if (ref.token.empty() && ref.serial.empty()) throw Error(ExitCode::usage, "--token (or --serial) is required");
+  if (ref.label.empty()) throw Error(ExitCode::usage, "--label is required");
+  if (vm.count("algorithm") == 0) {
+    throw Error(ExitCode::usage, "--algorithm is required: " + pki::key_algorithm_choices());
+  }
+  auto algorithm = pki::parse_key_algorithm(opt(vm, "algorithm"));
+  if (!algorithm) throw Error(ExitCode::usage, "--algorithm must be one of " + pki::key_algorithm_choices());
+  if (vm.count("pin-source") != 0) {
+    if (pin_from_uri) throw Error(ExitCode::usage, "give the PIN source either in the --uri or as --pin-source");
+    ref.pin = parse_pin_source(opt(vm, "pin-source"));
+  }
+
+  auto store = hsm::generate_pkcs11_key(ref, *algorithm, store_context(term));
+  const hsm::Pkcs11KeyFacts* facts = hsm::pkcs11_facts(*store);
+  hsm::Pkcs11KeyRef result = ref;
+  result.label = facts->key_label;
+  result.id_hex = facts->key_id_hex;
+  result.token = facts->token_label;
+  result.serial = facts->token_serial;
+  const std::string uri = hsm::format_pkcs11_uri(result);
+  const std::string pem = public_key_pem(store->public_key());
+  const std::string key_id = pki::key_identifier(store->public_key());
+  std::string key_id_hex;
+  for (unsigned char c : key_id) {
+    char buf[3];
+    std::snprintf(buf, sizeof buf, "%02x", c);
+    key_id_hex += buf;
+  }
+
+  if (vm["json"].as<bool>()) {
+    Json doc{{"generated", true},
+             {"description", store->description()},
+             {"module", facts->module},
+             {"token", {{"label", facts->token_label}, {"serial", facts->token_serial}, {"model", facts->token_model}}},
+             {"key",
+              {{"label", facts->key_label},
+               {"id", facts->key_id_hex},
+               {"algorithm", std::string(pki::key_algorithm_name(facts->algorithm))},
+               {"sensitive", facts->sensitive},
+               {"extractable", facts->extractable},
+               {"always_sensitive", facts->always_sensitive},
+               {"never_extractable", facts->never_extractable},
+               {"key_identifier", key_id_hex}}},
+             {"uri", uri},
+             {"public_key_pem", pem}};
+    term.out << doc.dump(2) << "\n";
+  } else {
+    term.out << "generated " << store->description() << "\n"
+             << "  uri:            " << uri << "\n"
+             << "  key identifier: " << key_id_hex << " (SKI of certificates for this key)\n"
+             << pem;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_hsm(const Args& args, Terminal& term) {
+  reject_pin_options(args);
+  if (args.empty()) {
+    term.err << kHsmUsage;
+    throw Error(ExitCode::usage, "meshca hsm: a command is required (list, keygen)");
+  }
+  const std::string& command = args.front();
+  const Args rest(args.begin() + 1, args.end());
+  if (command == "--help" || command == "-h" || command == "help") {
+    term.out << kHsmUsage;
+    return 0;
+  }
+  if (command == "list") return run_list(rest, term);
+  if (command == "keygen") return run_keygen(rest, term);
+  throw Error(ExitCode::usage, "meshca hsm: unknown command '" + command + "' (list, keygen; see meshca hsm --help)");
+}
+
+}  // namespace meshca::cli

@@ -1,0 +1,91 @@
+#include "hsm/pkcs11_inventory.hpp"
+
+#include "core/error.hpp"
+#include "hsm/pkcs11_module.hpp"
+
+namespace meshca::hsm {
+namespace {
+
+Pkcs11TokenInfo token_entry(const p11::TokenInfo& t) {
+  Pkcs11TokenInfo info;
+  info.slot_id = t.slot_id;
+  info.label = t.label;
+  info.serial = t.serial;
+  info.manufacturer = t.manufacturer;
+  info.model = t.model;
+  info.token_initialized = t.token_initialized();
+  info.login_required = t.login_required();
+  info.user_pin_initialized = t.user_pin_initialized();
+  info.user_pin_locked = t.user_pin_locked();
+  info.user_pin_count_low = (t.flags & CKF_USER_PIN_COUNT_LOW) != 0;
+  info.user_pin_final_try = (t.flags & CKF_USER_PIN_FINAL_TRY) != 0;
+  return info;
+}
+
+Pkcs11KeyInfo key_entry(const p11::KeyObject& k) {
+  Pkcs11KeyInfo info;
+  info.object_class = k.object_class == CKO_PRIVATE_KEY ? "private" : "public";
+  info.label = k.label;
+  info.id_hex = p11::to_hex(k.id);
+  info.key_type = k.type_name();
+  info.rsa_bits = k.rsa_bits;
+  info.ec_curve = k.ec_curve;
+  info.sensitive = k.sensitive;
+  info.extractable = k.extractable;
+  info.always_sensitive = k.always_sensitive;
+  info.never_extractable = k.never_extractable;
+  info.local = k.local;
+  return info;
+}
+
+void list_keys(const p11::Module& module, const p11::TokenInfo& token, const std::optional<SecretRef>& pin_ref,
+               const KeyStoreContext& ctx, Pkcs11TokenInfo& entry) {
+  p11::Session session(module, token.slot_id, /*read_write=*/false);
+  if (pin_ref) {
+    if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token);
+    SecureBuffer pin = resolve_secret(*pin_ref, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
+                                      ctx.base_dir, static_cast<int>(ExitCode::key_store));
+    session.login(pin, module, token);
+    entry.logged_in = true;
+  }
+  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    for (const auto& k : session.find_keys(cls)) entry.keys.push_back(key_entry(k));
+  }
+  entry.keys_listed = true;
+  if (entry.logged_in) session.fn()->C_Logout(session.handle());
+}
+
+}  // namespace
+
+Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStoreContext& ctx) {
+  p11::Module module(request.module);
+  Pkcs11Inventory inventory;
+  inventory.module = request.module;
+  inventory.library = module.library_description();
+
+  if (!request.token.empty() || !request.serial.empty()) {
+    p11::TokenInfo token = p11::select_token(module, request.token, request.serial);
+    Pkcs11TokenInfo entry = token_entry(token);
+    list_keys(module, token, request.pin, ctx, entry);
+    inventory.tokens.push_back(std::move(entry));
+    return inventory;
+  }
+
+  std::vector<p11::TokenInfo> tokens = p11::list_tokens(module);
+  if (request.pin) {
+    std::size_t initialized = 0;
+    for (const auto& t : tokens) initialized += t.token_initialized() ? 1 : 0;
+    if (initialized != 1) {
+      throw Error(ExitCode::invalid_input, "a PIN opens one token: name the token to log in to (its label or serial)",
+                  request.module);
+    }
+  }
+  for (const auto& t : tokens) {
+    Pkcs11TokenInfo entry = token_entry(t);
+    if (t.token_initialized()) list_keys(module, t, request.pin, ctx, entry);
+    inventory.tokens.push_back(std::move(entry));
+  }
+  return inventory;
+}
+
+}  // namespace meshca::hsm

@@ -1,0 +1,483 @@
+#include "hsm/pkcs11_key_store.hpp"
+
+#include <libp11.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/error.hpp"
+#include "hsm/pkcs11_module.hpp"
+
+namespace meshca::hsm {
+namespace {
+
+enum class Mode { must_exist, create_if_missing, must_create };
+
+// ---------------------------------------------------------------- libp11 RAII
+
+struct CtxFree {
+  void operator()(PKCS11_CTX* ctx) const {
+    if (ctx != nullptr) PKCS11_CTX_free(ctx);
+  }
+};
+using CtxPtr = std::unique_ptr<PKCS11_CTX, CtxFree>;
+
+// A context whose module is loaded: unload (C_Finalize) then free.
+struct LoadedCtxFree {
+  void operator()(PKCS11_CTX* ctx) const {
+    if (ctx == nullptr) return;
+    PKCS11_CTX_unload(ctx);
+    PKCS11_CTX_free(ctx);
+  }
+};
+using LoadedCtxPtr = std::unique_ptr<PKCS11_CTX, LoadedCtxFree>;
+
+struct SlotsFree {
+  PKCS11_CTX* ctx = nullptr;
+  unsigned int count = 0;
+  void operator()(PKCS11_SLOT* slots) const {
+    if (slots != nullptr) PKCS11_release_all_slots(ctx, slots, count);
+  }
+};
+using SlotsPtr = std::unique_ptr<PKCS11_SLOT, SlotsFree>;
+
+LoadedCtxPtr load_context(const std::string& module) {
+  CtxPtr fresh(PKCS11_CTX_new());
+  if (!fresh) pki::throw_openssl("libp11 could not allocate a context", ExitCode::key_store);
+  if (PKCS11_CTX_load(fresh.get(), module.c_str()) != 0) {
+    throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(),
+                module);
+  }
+  return LoadedCtxPtr(fresh.release());
+}
+
+SlotsPtr enumerate_slots(PKCS11_CTX* ctx, unsigned int& count, const std::string& module) {
+  PKCS11_SLOT* slots = nullptr;
+  count = 0;
+  if (PKCS11_enumerate_slots(ctx, &slots, &count) != 0) {
+    throw Error(ExitCode::key_store, "libp11 could not list the slots: " + pki::drain_openssl_errors(), module);
+  }
+  return SlotsPtr(slots, SlotsFree{ctx, count});
+}
+
+// The CKR code libp11 left on the OpenSSL error queue (0 when none); clears the queue.
+CK_RV take_ckr_from_error_queue() {
+  CK_RV rv = 0;
+  const int ckr_lib = ERR_get_CKR_code();
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    if (ERR_GET_LIB(e) == ckr_lib && rv == 0) rv = static_cast<CK_RV>(ERR_GET_REASON(e));
+  }
+  return rv;
+}
+
+// ---------------------------------------------------------------- shared module
+
+// One libp11 context (and one slot list) per module per process, shared by
+// every open store. libp11 calls C_CloseAllSessions when it releases a slot
+// and C_Finalize when it unloads, which would log out or shut down any other
+// store on the same module (two roots during a rotation); sharing the
+// context means that only happens when the last store is gone.
+struct LoadedModule {
+  // Destruction runs bottom-up: slots, then libp11 (C_Finalize), then our
+  // dlopen handle.
+  std::unique_ptr<p11::Module> module;
+  LoadedCtxPtr ctx;
+  unsigned int slot_count = 0;
+  SlotsPtr slots;
+
+  // The libp11 slot of `slot_id`, refreshing libp11's slot list once when a
+  // token appeared since it was enumerated.
+  PKCS11_SLOT* slot(CK_SLOT_ID slot_id) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      for (unsigned int i = 0; i < slot_count; ++i) {
+        PKCS11_SLOT* s = &slots.get()[i];
+        if (PKCS11_get_slotid_from_slot(s) == slot_id && s->token != nullptr) return s;
+      }
+      if (attempt == 0) {
+        PKCS11_SLOT* list = slots.release();
+        unsigned int count = slot_count;
+        int rc = PKCS11_update_slots(ctx.get(), &list, &count);
+        slots = SlotsPtr(list, SlotsFree{ctx.get(), count});
+        slot_count = count;
+        if (rc != 0) {
+          throw Error(ExitCode::key_store, "libp11 could not refresh the slots: " + pki::drain_openssl_errors(),
+                      module->path());
+        }
+      }
+    }
+    return nullptr;
+  }
+};
+
+std::shared_ptr<LoadedModule> acquire_module(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<LoadedModule>> registry;
+  std::string key = path;
+  if (path.find('/') != std::string::npos) {
+    std::error_code ec;
+    auto canonical = std::filesystem::weakly_canonical(path, ec);
+    if (!ec) key = canonical.string();
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto existing = registry[key].lock()) return existing;
+  auto loaded = std::make_shared<LoadedModule>();
+  loaded->module = std::make_unique<p11::Module>(path);
+  loaded->ctx = load_context(path);
+  loaded->slots = enumerate_slots(loaded->ctx.get(), loaded->slot_count, path);
+  registry[key] = loaded;
+  return loaded;
+}
+
+// ---------------------------------------------------------------- the store
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    pki::throw_openssl("RAND_bytes failed");
+  }
+  return out;
+}
+
+std::string key_flags_text(const Pkcs11KeyFacts& f) {
+  std::string s;
+  auto add = [&s](const char* word) {
+    if (!s.empty()) s += ", ";
+    s += word;
+  };
+  if (f.sensitive) add("sensitive");
+  if (f.always_sensitive) add("always sensitive");
+  add(f.extractable ? "EXTRACTABLE" : (f.never_extractable ? "never extractable" : "not extractable"));
+  return s;
+}
+
+class Pkcs11KeyStore final : public KeyStore {
+ public:
+  Pkcs11KeyStore(std::shared_ptr<LoadedModule> loaded, pki::PKeyPtr signing, pki::PKeyPtr public_key,
+                 Pkcs11KeyFacts facts, bool generated)
+      : loaded_(std::move(loaded)),
+        signing_(std::move(signing)),
+        public_(std::move(public_key)),
+        facts_(std::move(facts)),
+        generated_(generated) {}
+
+  std::string description() const override {
+    std::string s = "PKCS#11 token '" + facts_.token_label + "' (serial " + facts_.token_serial;
+    if (!facts_.token_model.empty()) s += ", " + facts_.token_model;
+    s += ") key '" + facts_.key_label + "' id " + facts_.key_id_hex + " (" + pki::describe_key(public_.get()) +
+         ", " + key_flags_text(facts_) + ")";
+    return s;
+  }
+  pki::KeyAlgorithm algorithm() const override { return facts_.algorithm; }
+  const EVP_PKEY* public_key() const override { return public_.get(); }
+  EVP_PKEY* signing_key() override { return signing_.get(); }
+  bool generated() const override { return generated_; }
+  const Pkcs11KeyFacts& facts() const { return facts_; }
+
+ private:
+  // The token key handle is released before the (shared) module: libp11
+  // frees the key objects when it releases its slots.
+  std::shared_ptr<LoadedModule> loaded_;
+  pki::PKeyPtr signing_;
+  pki::PKeyPtr public_;
+  Pkcs11KeyFacts facts_;
+  bool generated_;
+};
+
+void validate_ref(const Pkcs11KeyRef& ref, Mode mode) {
+  if (ref.module.empty()) {
+    throw Error(ExitCode::invalid_input,
+                "the PKCS#11 module path is empty; set root.key.pkcs11.module (e.g. /usr/lib/softhsm/libsofthsm2.so)");
+  }
+  if (ref.token.empty() && ref.serial.empty()) {
+    throw Error(ExitCode::invalid_input, "name the PKCS#11 token by its label (token) and/or serial");
+  }
+  if (ref.label.empty() && (mode != Mode::must_exist || ref.id_hex.empty())) {
+    throw Error(ExitCode::invalid_input, mode == Mode::must_exist
+                                             ? "name the key by its label and/or id"
+                                             : "a label is needed to generate a key in the token");
+  }
+}
+
+std::string describe_keys(const std::vector<p11::KeyObject>& keys) {
+  std::string s;
+  for (const auto& k : keys) {
+    if (!s.empty()) s += ", ";
+    s += "'" + k.label + "' (id " + (k.id.empty() ? std::string("none") : p11::to_hex(k.id)) + ", " +
+         k.describe_type() + ")";
+  }
+  return s.empty() ? "none" : s;
+}
+
+std::string wanted_key(const Pkcs11KeyRef& ref) {
+  std::string s;
+  if (!ref.label.empty()) s = "labelled '" + ref.label + "'";
+  if (!ref.id_hex.empty()) s += (s.empty() ? "" : " ") + std::string("with id ") + ref.id_hex;
+  return s;
+}
+
+void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const p11::Module& module, const p11::TokenInfo& token) {
+  SecureBuffer c_pin(pin.view());
+  c_pin.append('\0');  // libp11 takes a C string
+  ERR_clear_error();
+  if (PKCS11_login(slot, 0, c_pin.data()) == 0) return;
+  CK_RV rv = take_ckr_from_error_queue();
+  p11::TokenInfo after = token;
+  try {
+    after = p11::token_info(module, token.slot_id);
+  } catch (const Error&) {
+    // keep the flags read before the login
+  }
+  if (rv == 0) rv = after.user_pin_locked() ? CKR_PIN_LOCKED : CKR_GENERAL_ERROR;
+  p11::throw_login_failure(rv, after);
+}
+
+struct FoundKey {
+  p11::KeyObject private_key;
+  pki::PKeyPtr public_key;
+  bool generated = false;
+};
+
+FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, std::string id,
+                          pki::KeyAlgorithm algorithm, Mode mode, const p11::TokenInfo& token) {
+  const std::string where = "token " + token.describe();
+  FoundKey found;
+  auto privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
+  if (mode == Mode::must_create && !privs.empty()) {
+    throw Error(ExitCode::key_store,
+                "a private key " + wanted_key(ref) + " already exists (" + describe_keys(privs) +
+                    "); refusing to generate over it: choose another label, or use the existing key",
+                where);
+  }
+  if (privs.size() > 1) {
+    throw Error(ExitCode::key_store,
+                std::to_string(privs.size()) + " private keys match " + wanted_key(ref) + ": " +
+                    describe_keys(privs) + "; refusing to guess: give the key id (CKA_ID) as well",
+                where);
+  }
+  if (privs.empty()) {
+    if (mode == Mode::must_exist) {
+      throw Error(ExitCode::key_store,
+                  "no private key " + wanted_key(ref) + " on the token; private keys present: " +
+                      describe_keys(session.find_keys(CKO_PRIVATE_KEY)) +
+                      "; check the key label/id (or run `meshca hsm list --pin-source ...`)",
+                  where);
+    }
+    if (!session.find_any(ref.label, id).empty()) {
+      throw Error(ExitCode::key_store,
+                  "objects " + wanted_key(ref) +
+                      " already exist on the token (public keys or certificates without their private key); "
+                      "refusing to generate a key pair that would share their label/id: choose another label",
+                  where);
+    }
+    if (id.empty()) id = random_bytes(16);
+    p11::generate_key_pair(session, algorithm, ref.label, id);
+    found.generated = true;
+    privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
+    if (privs.size() != 1) {
+      throw Error(ExitCode::key_store,
+                  "the token reported success generating the key pair, but " + std::to_string(privs.size()) +
+                      " private keys " + wanted_key(ref) + " are visible afterwards",
+                  where);
+    }
+  }
+  found.private_key = privs.front();
+  const p11::KeyObject& priv = found.private_key;
+  if (priv.id.empty()) {
+    throw Error(ExitCode::key_store,
+                "private key '" + priv.label +
+                    "' has no CKA_ID; meshca pairs private and public keys by id and cannot use it",
+                where);
+  }
+
+  // The public half, as a software key.
+  std::vector<p11::KeyObject> pubs;
+  for (auto& k : session.find_keys(CKO_PUBLIC_KEY, {}, priv.id)) {
+    if (k.key_type == priv.key_type) pubs.push_back(std::move(k));
+  }
+  if (pubs.size() > 1) {
+    throw Error(ExitCode::key_store,
+                std::to_string(pubs.size()) + " public keys share the id " + p11::to_hex(priv.id) + " of key '" +
+                    priv.label + "'; refusing to guess which one belongs to it",
+                where);
+  }
+  if (!pubs.empty()) {
+    found.public_key = p11::software_public_key(session, pubs.front());
+  } else if (priv.key_type == CKK_RSA) {
+    found.public_key = p11::software_public_key(session, priv);
+  } else {
+    throw Error(ExitCode::key_store,
+                "private key '" + priv.label + "' (id " + p11::to_hex(priv.id) +
+                    ") has no public key object with the same id; meshca needs it to verify what the token signs",
+                where);
+  }
+
+  auto actual = pki::key_algorithm_of(found.public_key.get());
+  if (!actual) {
+    throw Error(ExitCode::key_store,
+                "key '" + priv.label + "' is " + pki::describe_key(found.public_key.get()) +
+                    ", which meshca does not accept for a CA (choose one of " + pki::key_algorithm_choices() + ")",
+                where);
+  }
+  if (*actual != algorithm) {
+    throw Error(ExitCode::key_store,
+                "key '" + priv.label + "' on the token is " + std::string(pki::key_algorithm_name(*actual)) + " (" +
+                    pki::describe_key(found.public_key.get()) + ") but the plan says " +
+                    std::string(pki::key_algorithm_name(algorithm)) +
+                    "; fix root.key.algorithm or point the key label at the right key",
+                where);
+  }
+  if (!priv.sensitive.value_or(false) || priv.extractable.value_or(true)) {
+    throw Error(ExitCode::key_store,
+                "key '" + priv.label + "' (id " + p11::to_hex(priv.id) + ") is " +
+                    (priv.extractable.value_or(true) ? "extractable" : "not sensitive") +
+                    "; a root key must be CKA_SENSITIVE and not CKA_EXTRACTABLE so it can never leave the token: "
+                    "generate a new key with `meshca hsm keygen`",
+                where);
+  }
+  if (!priv.can_sign.value_or(false)) {
+    throw Error(ExitCode::key_store, "key '" + priv.label + "' may not sign (CKA_SIGN is false)", where);
+  }
+  return found;
+}
+
+// Sign a random message with the token and verify it in software.
+void self_test(EVP_PKEY* signing, const EVP_PKEY* public_key, const std::string& where) {
+  const EVP_MD* md = pki::signature_digest(public_key);
+  std::string message = random_bytes(32);
+  const auto* msg = reinterpret_cast<const unsigned char*>(message.data());
+
+  pki::MdCtxPtr sign_ctx(EVP_MD_CTX_new());
+  std::size_t sig_len = 0;
+  if (!sign_ctx || EVP_DigestSignInit(sign_ctx.get(), nullptr, md, nullptr, signing) != 1 ||
+      EVP_DigestSign(sign_ctx.get(), nullptr, &sig_len, msg, message.size()) != 1) {
+    pki::throw_openssl("the token could not sign a test message", ExitCode::key_store);
+  }
+  std::vector<unsigned char> signature(sig_len);
+  if (EVP_DigestSign(sign_ctx.get(), signature.data(), &sig_len, msg, message.size()) != 1) {
+    pki::throw_openssl("the token could not sign a test message", ExitCode::key_store);
+  }
+  signature.resize(sig_len);
+
+  pki::MdCtxPtr verify_ctx(EVP_MD_CTX_new());
+  if (!verify_ctx ||
+      EVP_DigestVerifyInit(verify_ctx.get(), nullptr, md, nullptr, const_cast<EVP_PKEY*>(public_key)) != 1) {
+    pki::throw_openssl("cannot verify the token's test signature", ExitCode::key_store);
+  }
+  if (EVP_DigestVerify(verify_ctx.get(), signature.data(), signature.size(), msg, message.size()) != 1) {
+    pki::drain_openssl_errors();
+    throw Error(ExitCode::key_store,
+                "the token's private key did not produce a signature its public key verifies: the key pair is "
+                "mismatched (a private and a public key share an id or label); refusing to use it",
+                where);
+  }
+}
+
+std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm, Mode mode,
+                                    const KeyStoreContext& ctx) {
+  validate_ref(ref, mode);
+  std::string id;
+  if (!ref.id_hex.empty()) {
+    auto parsed = p11::from_hex(ref.id_hex);
+    if (!parsed || parsed->empty()) {
+      throw Error(ExitCode::invalid_input, "the key id must be hex bytes (e.g. 0a1b2c), got '" + ref.id_hex + "'");
+    }
+    id = *parsed;
+  }
+
+  std::shared_ptr<LoadedModule> loaded = acquire_module(ref.module);
+  const p11::Module& module = *loaded->module;
+
+  p11::TokenInfo token = p11::select_token(module, ref.token, ref.serial);
+  const std::string where = "token " + token.describe();
+  PKCS11_SLOT* slot = loaded->slot(token.slot_id);
+  if (slot == nullptr) throw Error(ExitCode::key_store, "libp11 does not see the token the module reports", where);
+  if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token);
+  if (!token.user_pin_initialized()) p11::throw_login_failure(CKR_USER_PIN_NOT_INITIALIZED, token);
+
+  // Another store of this process may have logged in to the token already
+  // (the login is per application); then no PIN is asked for again.
+  int logged_in = 0;
+  if (PKCS11_is_logged_in(slot, 0, &logged_in) != 0) logged_in = 0;
+  pki::drain_openssl_errors();
+  if (logged_in == 0) {
+    SecureBuffer pin = resolve_secret(ref.pin, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
+                                      ctx.base_dir, static_cast<int>(ExitCode::key_store));
+    login_once(slot, pin, module, token);
+  }
+
+  FoundKey found;
+  {
+    // The login above is per application: this session shares it.
+    p11::Session session(module, token.slot_id, /*read_write=*/mode != Mode::must_exist);
+    found = find_or_generate(session, ref, id, algorithm, mode, token);
+  }
+  const p11::KeyObject& priv = found.private_key;
+
+  // libp11 enumerates after any generation, so it sees the new key.
+  PKCS11_KEY* keys = nullptr;
+  unsigned int key_count = 0;
+  if (PKCS11_enumerate_keys(slot->token, &keys, &key_count) != 0) {
+    throw Error(ExitCode::key_store, "libp11 could not list the private keys: " + pki::drain_openssl_errors(), where);
+  }
+  PKCS11_KEY* chosen = nullptr;
+  int matches = 0;
+  for (unsigned int i = 0; i < key_count; ++i) {
+    PKCS11_KEY* k = &keys[i];
+    if (k->id_len != priv.id.size() || std::memcmp(k->id, priv.id.data(), k->id_len) != 0) continue;
+    if (!ref.label.empty() && (k->label == nullptr || priv.label != k->label)) continue;
+    chosen = k;
+    ++matches;
+  }
+  if (matches != 1) {
+    throw Error(ExitCode::key_store,
+                "libp11 finds " + std::to_string(matches) + " private keys with id " + p11::to_hex(priv.id) +
+                    " where the token showed one",
+                where);
+  }
+  pki::PKeyPtr signing(PKCS11_get_private_key(chosen));
+  if (!signing) pki::throw_openssl("libp11 could not use the private key '" + priv.label + "'", ExitCode::key_store);
+
+  self_test(signing.get(), found.public_key.get(), where);
+  pki::drain_openssl_errors();
+
+  Pkcs11KeyFacts facts;
+  facts.module = ref.module;
+  facts.token_label = token.label;
+  facts.token_serial = token.serial;
+  facts.token_model = token.model;
+  facts.token_manufacturer = token.manufacturer;
+  facts.key_label = priv.label;
+  facts.key_id_hex = p11::to_hex(priv.id);
+  facts.algorithm = algorithm;
+  facts.sensitive = priv.sensitive.value_or(false);
+  facts.extractable = priv.extractable.value_or(true);
+  facts.always_sensitive = priv.always_sensitive.value_or(false);
+  facts.never_extractable = priv.never_extractable.value_or(false);
+  return std::make_unique<Pkcs11KeyStore>(std::move(loaded), std::move(signing), std::move(found.public_key),
+                                          std::move(facts), found.generated);
+}
+
+}  // namespace
+
+std::unique_ptr<KeyStore> open_pkcs11_key_store(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm,
+                                                KeyPresence presence, const KeyStoreContext& ctx) {
+  return open_impl(ref, algorithm, presence == KeyPresence::must_exist ? Mode::must_exist : Mode::create_if_missing,
+                   ctx);
+}
+
+std::unique_ptr<KeyStore> generate_pkcs11_key(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm,
+                                              const KeyStoreContext& ctx) {
+  return open_impl(ref, algorithm, Mode::must_create, ctx);
+}
+
+const Pkcs11KeyFacts* pkcs11_facts(const KeyStore& store) {
+  const auto* p = dynamic_cast<const Pkcs11KeyStore*>(&store);
+  return p != nullptr ? &p->facts() : nullptr;
+}
+
+}  // namespace meshca::hsm
