@@ -35,9 +35,9 @@ namespace {
 constexpr const char* kModuleEnv = "MESHCA_PKCS11_MODULE";
 
 const char* const kHsmUsage =
-    "Usage: meshca hsm <command> [options]\n"
+    "usage: meshca hsm <command> [options]\n"
     "\n"
-    "Commands:\n"
+    "commands:\n"
     "  list     show the tokens of a PKCS#11 module and the keys on them\n"
     "  keygen   generate a key pair inside a token (sensitive, never extractable)\n"
     "\n"
@@ -187,7 +187,7 @@ void print_inventory_json(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
 }
 
 int run_list(const Args& args, Terminal& term) {
-  po::options_description desc("Usage: meshca hsm list [options]\n\nShows the tokens of a PKCS#11 module and their keys "
+  po::options_description desc("usage: meshca hsm list [options]\n\nShows the tokens of a PKCS#11 module and their keys "
                                "(no secret values).\n\nOptions");
   desc.add_options()("help,h", "show this help")(
       "module", po::value<std::string>(),
@@ -247,7 +247,7 @@ std::string public_key_pem(const EVP_PKEY* key) {
 
 int run_keygen(const Args& args, Terminal& term) {
   po::options_description desc(
-      "Usage: meshca hsm keygen --module M --token LABEL --label L --algorithm ALG [options]\n"
+      "usage: meshca hsm keygen --module M --token LABEL --label L --algorithm ALG [options]\n"
       "       meshca hsm keygen --uri 'pkcs11:token=...;object=...?module-path=...' --algorithm ALG\n\n"
       "Generates a key pair inside the token: private key sensitive, never extractable, signing only.\n"
       "Refuses when an object with the label (or id) already exists.\n\nOptions");
