@@ -1,6 +1,11 @@
 #include "ceremony/runner.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
@@ -22,6 +27,9 @@ namespace ol = output_layout;
 constexpr const char* kRootDir = "root";
 constexpr const char* kPlanCopy = "plan.yaml";
 constexpr std::size_t kConfirmDigestChars = 8;
+// Bundles made durable by one filesystem sync. Larger batches amortise the
+// sync further but hold more finished work back from publication.
+constexpr std::size_t kPublishBatch = 32;
 
 CertificateRecord record_of(const X509* cert) {
   return {pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert), pki::not_before(cert),
@@ -50,13 +58,18 @@ std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
 void verify_before_writing(const X509* cert, const EVP_PKEY* subject_key, const X509* root, pki::CaRole role,
                            const std::string& what) {
   const X509* issuer = role == pki::CaRole::root ? cert : root;
-  if (!pki::signed_by(cert, issuer)) {
-    throw Error(ExitCode::key_store, "the signature on the " + what + " does not verify with the root public key; the key store signed with another key");
-  }
   if (subject_key && !pki::key_matches_certificate(subject_key, cert)) {
     throw Error(ExitCode::internal, "the " + what + " does not carry the public key it was issued for");
   }
-  auto verdict = pki::verify_chain(cert, {}, {root}, std::max(pki::not_before(cert), now_utc()));
+  // The strict chain check verifies the signature with the root's public key
+  // from its certificate (a software key, never the token's object). The
+  // root's own self-signature is checked once, when the root is issued or
+  // loaded, not again for every intermediate.
+  auto anchor = role == pki::CaRole::root ? pki::AnchorSignature::check : pki::AnchorSignature::already_verified;
+  auto verdict = pki::verify_chain(cert, {}, {root}, std::max(pki::not_before(cert), now_utc()), anchor);
+  if (!verdict.ok && !pki::signed_by(cert, issuer)) {
+    throw Error(ExitCode::key_store, "the signature on the " + what + " does not verify with the root public key; the key store signed with another key");
+  }
   if (!verdict.ok) throw Error(ExitCode::internal, "the " + what + " fails OpenSSL strict verification: " + verdict.error);
   auto findings = pki::lint_ca_certificate(cert, issuer, role);
   if (!findings.empty()) throw Error(ExitCode::internal, "the " + what + " fails lints: " + describe_findings(findings));
@@ -146,10 +159,16 @@ class Ceremony {
     confirmation_ = "typed by the operator";
   }
 
-  void note_written(const fs::path& path) {
+  std::pair<std::string, std::string> digest_of(const fs::path& path) const {
     std::string content = read_file(path, 64 * 1024 * 1024);
-    written_[fs::relative(path, out_).string()] = ol::sha256_hex(content);
+    std::pair<std::string, std::string> entry{fs::relative(path, out_).string(), ol::sha256_hex(content)};
     cleanse(content);
+    return entry;
+  }
+
+  void note_written(const fs::path& path) {
+    auto [relative, digest] = digest_of(path);
+    written_[relative] = digest;
   }
 
   void close_transcript(const std::string& outcome, const std::string& error) {
@@ -292,32 +311,76 @@ class Ceremony {
     refuse_conflicts(conflicts);
   }
 
+  // Kept bundles are recorded in plan order; new ones are issued by a pool
+  // of workers. Each worker holds at most one cluster's key at a time, so
+  // memory stays flat however large the fleet. Signing uses a per-worker key
+  // copy where the store offers one, and is serialised otherwise (one token
+  // session is never used from two threads).
   void issue_pending_clusters() {
-    for (const auto& p : pending_) {
-      if (p.exists) {
-        keep_existing(p);
+    result_.clusters.resize(pending_.size());
+    std::vector<std::size_t> to_issue;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].exists) {
+        keep_existing(i);
       } else {
-        issue_cluster(p);
+        to_issue.push_back(i);
       }
     }
+    unsigned jobs = opt_.jobs ? opt_.jobs : std::max(1u, std::thread::hardware_concurrency());
+    jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(1, to_issue.size())));
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::exception_ptr failure;
+    auto worker = [&] {
+      try {
+        pki::PKeyPtr own_signer = key_store_->worker_signing_key();
+        for (std::size_t n = next++; n < to_issue.size() && !stop; n = next++) issue_cluster(to_issue[n], own_signer.get());
+      } catch (...) {
+        std::lock_guard lock(record_mutex_);
+        if (!failure) failure = std::current_exception();
+        stop = true;
+      }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < jobs; ++t) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    if (failure) std::rethrow_exception(failure);
+    publish_batch(std::move(batch_));
   }
 
-  void keep_existing(const PendingCluster& p) {
+  void keep_existing(std::size_t index) {
+    const auto& p = pending_[index];
     auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
-    result_.clusters.push_back({p.mesh->name, p.cluster->name, false, p.dir, record_of(cert.get())});
+    result_.clusters[index] = {p.mesh->name, p.cluster->name, false, p.dir, record_of(cert.get())};
     transcript_->record("intermediate", {{"mesh", p.mesh->name},
                                          {"cluster", p.cluster->name},
                                          {"action", "kept existing bundle"},
-                                         {"certificate", to_json(result_.clusters.back().certificate)}});
+                                         {"certificate", to_json(result_.clusters[index].certificate)}});
     ++done_;
     emit(CeremonyEvent::Kind::cluster_skipped, p.mesh->name + "/" + p.cluster->name + ": complete bundle kept");
   }
 
-  void issue_cluster(const PendingCluster& p) {
+  pki::X509Ptr sign_intermediate(const pki::CertificateProfile& profile, const EVP_PKEY* key, EVP_PKEY* own_signer) {
+    if (own_signer != nullptr) return pki::issue_certificate(profile, key, root_.get(), own_signer);
+    std::lock_guard lock(sign_mutex_);
+    return pki::issue_certificate(profile, key, root_.get(), key_store_->signing_key());
+  }
+
+  // A cluster whose bundle sits complete in the staging area, waiting for
+  // the batch's single filesystem sync before it is renamed into place.
+  struct StagedBundle {
+    std::size_t index;
+    std::unique_ptr<StagingDirectory> staging;
+    std::map<std::string, std::string> digests;  // file name -> SHA-256
+    CertificateRecord record;
+  };
+
+  void issue_cluster(std::size_t index, EVP_PKEY* own_signer) {
+    const auto& p = pending_[index];
     const std::string name = p.mesh->name + "/" + p.cluster->name;
     auto key = pki::generate_key(p.cluster->intermediate.algorithm);
-    auto profile = intermediate_profile(*p.mesh, *p.cluster, now_);
-    auto cert = pki::issue_certificate(profile, key.get(), root_.get(), key_store_->signing_key());
+    auto cert = sign_intermediate(intermediate_profile(*p.mesh, *p.cluster, now_), key.get(), own_signer);
     verify_before_writing(cert.get(), key.get(), root_.get(), pki::CaRole::intermediate, "intermediate for " + name);
 
     auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
@@ -325,20 +388,52 @@ class Ceremony {
                                        {{"app.kubernetes.io/managed-by", "meshca"},
                                         {"meshca.io/mesh", p.mesh->name},
                                         {"meshca.io/cluster", p.cluster->name}}};
-    ensure_directory(p.dir.parent_path(), kPrivateDirMode);
-    StagingDirectory staging(out_);
-    ol::write_istio_bundle(staging.path(), files, plan_.outputs.has_layout(kLayoutK8sSecret) ? &manifest : nullptr);
-    staging.publish(p.dir);
-    for (const auto& entry : fs::directory_iterator(p.dir)) note_written(entry.path());
+    StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get())};
+    staged.digests = ol::write_istio_bundle(staged.staging->path(), files,
+                                            plan_.outputs.has_layout(kLayoutK8sSecret) ? &manifest : nullptr);
+    std::vector<StagedBundle> full_batch;
+    {
+      std::lock_guard lock(batch_mutex_);
+      batch_.push_back(std::move(staged));
+      if (batch_.size() >= kPublishBatch) full_batch.swap(batch_);
+    }
+    if (!full_batch.empty()) publish_batch(std::move(full_batch));
+  }
 
-    result_.clusters.push_back({p.mesh->name, p.cluster->name, true, p.dir, record_of(cert.get())});
-    transcript_->record("intermediate", {{"mesh", p.mesh->name},
-                                         {"cluster", p.cluster->name},
-                                         {"action", "issued"},
-                                         {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
-                                         {"certificate", to_json(result_.clusters.back().certificate)}});
-    ++done_;
-    emit(CeremonyEvent::Kind::cluster_issued, name + ": issued " + pki::subject_string(cert.get()) + " (serial " + pki::serial_hex(cert.get()) + ")");
+  // One syncfs makes every staged file durable; then each bundle is renamed
+  // into place (whole or not at all) and the parent directories are synced
+  // once. After a crash an unpublished bundle is only a staging leftover,
+  // removed and issued again by the next run.
+  void publish_batch(std::vector<StagedBundle> batch) {
+    if (batch.empty()) return;
+    std::lock_guard publishing(publish_mutex_);
+    sync_filesystem(out_ / kStagingDirName);
+    std::set<fs::path> parents;
+    for (auto& b : batch) {
+      const auto& p = pending_[b.index];
+      ensure_directory(p.dir.parent_path(), kPrivateDirMode);
+      b.staging->publish_synced(p.dir);
+      parents.insert(p.dir.parent_path());
+    }
+    for (const auto& dir : parents) fsync_directory(dir);
+    fsync_directory(out_);
+
+    std::lock_guard lock(record_mutex_);
+    for (auto& b : batch) {
+      const auto& p = pending_[b.index];
+      for (const auto& [file, digest] : b.digests) written_[p.mesh->name + "/" + p.cluster->name + "/" + file] = digest;
+      result_.clusters[b.index] = {p.mesh->name, p.cluster->name, true, p.dir, b.record};
+      transcript_->record("intermediate",
+                          {{"mesh", p.mesh->name},
+                           {"cluster", p.cluster->name},
+                           {"action", "issued"},
+                           {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
+                           {"certificate", to_json(b.record)}},
+                          Sync::deferred);
+      ++done_;
+      emit(CeremonyEvent::Kind::cluster_issued,
+           p.mesh->name + "/" + p.cluster->name + ": issued " + b.record.subject + " (serial " + b.record.serial + ")");
+    }
   }
 
   void record_plan_and_checksums() {
@@ -364,6 +459,11 @@ class Ceremony {
   std::unique_ptr<TranscriptWriter> transcript_;
   std::string confirmation_;  // how the operator confirmed the plan digest
   std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
+  std::mutex record_mutex_;  // transcript, events, written_ and results from workers
+  std::mutex sign_mutex_;    // the key store's shared signing key
+  std::mutex batch_mutex_;   // batch_
+  std::mutex publish_mutex_; // one batch is synced and renamed at a time
+  std::vector<StagedBundle> batch_;
   pki::X509Ptr root_;
   CeremonyResult result_;
 };

@@ -48,6 +48,7 @@ struct CeremonyOptions {
   std::string operator_name;
   std::vector<std::string> witnesses;
   std::map<std::string, std::string> versions;  // meshca, OpenSSL, libp11 ...
+  unsigned jobs = 0;  // worker threads for per-cluster issuance; 0: one per core
 };
 
 struct CertificateRecord {

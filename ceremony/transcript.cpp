@@ -28,15 +28,6 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
-void append_line(const std::filesystem::path& path, const std::string& line) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(ExitCode::output, "cannot open the transcript for appending", path.string());
-  std::string data = line + "\n";
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw Error(ExitCode::output, "cannot append to the transcript", path.string());
-}
-
 void check_record(const std::string& line, std::size_t number, std::uint64_t expected_seq, const std::string& prev,
                   TranscriptReport& report, nlohmann::json& record) {
   auto problem = [&](const std::string& m) { report.problems.push_back({number, m}); };
@@ -75,9 +66,18 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
     next_seq_ = report.lines + 1;
     head_ = report.head;
   }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(ExitCode::output, "cannot open the transcript for appending", path.string());
 }
 
-void TranscriptWriter::record(const std::string& step, nlohmann::json details) {
+TranscriptWriter::~TranscriptWriter() {
+  if (fd_ >= 0) {
+    ::fsync(fd_);
+    ::close(fd_);
+  }
+}
+
+void TranscriptWriter::record(const std::string& step, nlohmann::json details, Sync sync) {
   nlohmann::json line = nlohmann::json::object();
   line["seq"] = next_seq_;
   line["time"] = format_rfc3339(now_utc());
@@ -85,7 +85,11 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details) {
   line["details"] = std::move(details);
   line["prev"] = head_;
   std::string text = line.dump();
-  append_line(path_, text);
+  std::string data = text + "\n";
+  if (::write(fd_, data.data(), data.size()) != static_cast<ssize_t>(data.size()) ||
+      (sync == Sync::now && ::fsync(fd_) != 0)) {
+    throw Error(ExitCode::output, "cannot append to the transcript", path_.string());
+  }
   head_ = output_layout::sha256_hex(text);
   ++next_seq_;
 }

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/files.hpp"
+
 namespace meshca::ceremony {
 
 inline constexpr const char* kTranscriptFile = "transcript.jsonl";
@@ -27,13 +29,19 @@ class TranscriptWriter {
   // Error(invalid_input) when the existing transcript does not verify:
   // a tampered record is never extended.
   explicit TranscriptWriter(const std::filesystem::path& path);
+  ~TranscriptWriter();
+  TranscriptWriter(const TranscriptWriter&) = delete;
+  TranscriptWriter& operator=(const TranscriptWriter&) = delete;
 
-  void record(const std::string& step, nlohmann::json details);
+  // Appends one record. With Sync::deferred the line reaches the disk at the
+  // next synced record (batches of per-certificate records).
+  void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now);
   // The SHA-256 of the last line: what witnesses write down.
   const std::string& head() const { return head_; }
 
  private:
   std::filesystem::path path_;
+  int fd_ = -1;
   std::uint64_t next_seq_ = 1;
   std::string head_;
 };

@@ -63,14 +63,16 @@ void fsync_path(const fs::path& path, int flags) {
   if (::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
 }
 
-void write_new_file(const fs::path& path, std::string_view bytes, unsigned mode) {
+}  // namespace
+
+void write_new_file_durable(const fs::path& path, std::string_view bytes, unsigned mode, Sync sync) {
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (fd.get() < 0) throw_io("cannot create", path, errno);
   // The umask may have narrowed the mode; never widen a private one.
   if (::fchmod(fd.get(), mode) != 0) throw_io("cannot set permissions", path, errno);
   try {
     write_all(fd.get(), bytes, path);
-    if (::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
+    if (sync == Sync::now && ::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
     if (::close(fd.release()) != 0) throw_io("close failed", path, errno);
   } catch (...) {
     ::unlink(path.c_str());
@@ -78,14 +80,18 @@ void write_new_file(const fs::path& path, std::string_view bytes, unsigned mode)
   }
 }
 
-}  // namespace
-
 void fsync_directory(const fs::path& dir) { fsync_path(dir, O_RDONLY | O_DIRECTORY); }
+
+void sync_filesystem(const fs::path& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) throw_io("cannot open for syncfs", path, errno);
+  if (::syncfs(fd.get()) != 0) throw_io("syncfs failed", path, errno);
+}
 
 void write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode, Replace replace) {
   const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const fs::path temp = parent / ("." + path.filename().string() + ".tmp-" + random_suffix());
-  write_new_file(temp, bytes, mode);
+  write_new_file_durable(temp, bytes, mode);
   int rc = replace == Replace::allowed
                ? ::rename(temp.c_str(), path.c_str())
                : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
@@ -158,10 +164,12 @@ StagingDirectory::~StagingDirectory() {
 }
 
 void StagingDirectory::publish(const fs::path& target) {
-  for (const auto& entry : fs::directory_iterator(path_)) {
-    if (entry.is_regular_file()) fsync_path(entry.path(), O_RDONLY);
-  }
   fsync_directory(path_);
+  publish_synced(target);
+  fsync_directory(target.parent_path());
+}
+
+void StagingDirectory::publish_synced(const fs::path& target) {
   if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST || errno == ENOTEMPTY) {
       throw Error(ExitCode::output, "refusing to overwrite an existing directory", target.string());
@@ -169,7 +177,6 @@ void StagingDirectory::publish(const fs::path& target) {
     throw_io("cannot move bundle into place", target, errno);
   }
   published_ = true;
-  fsync_directory(target.parent_path());
 }
 
 std::size_t clean_staging_area(const fs::path& out_dir) {

@@ -29,6 +29,17 @@ enum class Replace { never, allowed };
 void write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode,
                        Replace replace = Replace::never);
 
+// Creates `path` (which must not exist) with `mode` and writes it, without
+// the rename dance: for files inside a private staging directory that is
+// published as a whole. With Sync::now the file is fsynced; with
+// Sync::deferred the caller makes it durable later (sync_filesystem).
+enum class Sync { now, deferred };
+void write_new_file_durable(const fs::path& path, std::string_view bytes, unsigned mode, Sync sync = Sync::now);
+
+// syncfs(2) on the filesystem holding `path`: one flush for a whole batch of
+// staged files instead of one fsync per file.
+void sync_filesystem(const fs::path& path);
+
 // Reads a whole regular file; nullopt when it does not exist. Refuses
 // symlinks and files larger than `max_bytes` (exit 3 for the size, 5 for I/O).
 std::optional<std::string> read_file_if_exists(const fs::path& path,
@@ -52,9 +63,13 @@ class StagingDirectory {
   StagingDirectory& operator=(const StagingDirectory&) = delete;
 
   const fs::path& path() const { return path_; }
-  // fsyncs every file and the staging directory, then renames it to `target`
-  // without replacing anything that exists there (exit 5 if it does).
+  // fsyncs the staging directory (its files were written with
+  // write_new_file_durable), then renames it to `target` without replacing
+  // anything that exists there (exit 5 if it does) and fsyncs the parent.
   void publish(const fs::path& target);
+  // Only the rename: for batches whose contents were already made durable
+  // with sync_filesystem(). The caller fsyncs the parent directories.
+  void publish_synced(const fs::path& target);
 
  private:
   fs::path path_;

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "output_layout/checksums.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 
@@ -49,16 +50,22 @@ SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretMa
   return out;
 }
 
-void write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
-                        const SecretManifestOptions* manifest) {
-  write_file_atomic(dir / kCaCertFile, files.ca_cert, kPublicFileMode);
-  write_file_atomic(dir / kCaKeyFile, files.ca_key.view(), kPrivateFileMode);
-  write_file_atomic(dir / kCertChainFile, files.cert_chain, kPublicFileMode);
-  write_file_atomic(dir / kRootCertFile, files.root_cert, kPublicFileMode);
+std::map<std::string, std::string> write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
+                                                      const SecretManifestOptions* manifest) {
+  std::map<std::string, std::string> digests;
+  auto write = [&](const char* name, std::string_view bytes, unsigned mode) {
+    write_new_file_durable(dir / name, bytes, mode, Sync::deferred);
+    digests[name] = sha256_hex(bytes);
+  };
+  write(kCaCertFile, files.ca_cert, kPublicFileMode);
+  write(kCaKeyFile, files.ca_key.view(), kPrivateFileMode);
+  write(kCertChainFile, files.cert_chain, kPublicFileMode);
+  write(kRootCertFile, files.root_cert, kPublicFileMode);
   if (manifest != nullptr) {
     SecureBuffer secret = render_cacerts_secret(files, *manifest);
-    write_file_atomic(dir / kSecretManifestFile, secret.view(), kPrivateFileMode);
+    write(kSecretManifestFile, secret.view(), kPrivateFileMode);
   }
+  return digests;
 }
 
 std::vector<std::string> missing_bundle_files(const std::filesystem::path& dir, bool expect_manifest) {

@@ -15,7 +15,7 @@ bool signed_by(const X509* cert, const X509* issuer) {
 }
 
 ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& untrusted,
-                          const std::vector<const X509*>& roots, UnixTime at) {
+                          const std::vector<const X509*>& roots, UnixTime at, AnchorSignature anchor) {
   X509StorePtr store(check(X509_STORE_new(), "X509_STORE_new"));
   for (const X509* root : roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
   X509StackPtr chain(check(sk_X509_new_null(), "sk_X509_new_null"));
@@ -27,7 +27,9 @@ ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& un
   X509StoreCtxPtr ctx(check(X509_STORE_CTX_new(), "X509_STORE_CTX_new"));
   check(X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(target), chain.get()), "X509_STORE_CTX_init");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
+  unsigned long flags = X509_V_FLAG_X509_STRICT;
+  if (anchor == AnchorSignature::check) flags |= X509_V_FLAG_CHECK_SS_SIGNATURE;
+  X509_VERIFY_PARAM_set_flags(param, flags);
   if (at != 0) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
 
   ChainVerdict verdict;

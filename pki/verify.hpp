@@ -23,10 +23,13 @@ struct ChainVerdict {
 };
 
 // Verifies `target` through `untrusted` (intermediates, any order) to one of
-// `roots`, with X509_V_FLAG_X509_STRICT and self-signature checks, at time
-// `at` (0 = now).
+// `roots`, with X509_V_FLAG_X509_STRICT, at time `at` (0 = now). With
+// AnchorSignature::check the root's self-signature is verified too; skip it
+// only for a root whose signature this process has already verified.
+enum class AnchorSignature { check, already_verified };
 ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& untrusted,
-                          const std::vector<const X509*>& roots, UnixTime at = 0);
+                          const std::vector<const X509*>& roots, UnixTime at = 0,
+                          AnchorSignature anchor = AnchorSignature::check);
 
 // True when `key`'s public half is the certificate's subject public key.
 bool key_matches_certificate(const EVP_PKEY* key, const X509* cert);

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Writes a plan with N clusters (in meshes of at most 100) to stdout, for
+# benchmarks: file-backed ECDSA P-384 root, intermediates of ALG.
+#   bench/make-plan.sh N [ALG] > plan.yaml
+set -euo pipefail
+n=${1:?usage: make-plan.sh N [ecdsa-p256|rsa-3072|...]}
+alg=${2:-ecdsa-p256}
+cat <<PLAN
+apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: bench-$n}
+organization: Bench Corp
+root:
+  subject: {CN: Bench Root CA, O: Bench Corp}
+  key: {algorithm: ecdsa-p384, store: file, file: {path: keys/root.pem, passphrase: env:MESHCA_ROOT_PASS}}
+  validity: 10y
+defaults:
+  intermediate: {key: {algorithm: $alg}, validity: 1y, name_constraints: trust_domain}
+meshes:
+PLAN
+meshes=$(( (n + 99) / 100 ))
+for ((m = 0; m < meshes; m++)); do
+  printf '  - name: mesh-%d\n    trust_domain: mesh-%d.bench.internal\n    clusters:\n' "$m" "$m"
+  for ((c = m * 100; c < n && c < (m + 1) * 100; c++)); do printf '      - {name: cluster-%d}\n' "$c"; done
+done
