@@ -138,6 +138,15 @@ std::vector<LintFinding> lint_ca_certificate(const X509* cert, const X509* issue
   return l.take();
 }
 
+std::vector<LintFinding> lint_ca_certificate_alone(const X509* cert, CaRole role, bool include_passes) {
+  Linter l(include_passes);
+  l.expect(not_after(cert) > not_before(cert), "validity", "notAfter is not later than notBefore",
+           "reissue with a positive validity period");
+  lint_encoding(l, cert);
+  lint_ca_extensions(l, cert, role);
+  return l.take();
+}
+
 bool has_failure(const std::vector<LintFinding>& findings) {
   for (const auto& f : findings)
     if (f.severity == Severity::fail) return true;

@@ -32,6 +32,11 @@ enum class CaRole { root, intermediate };
 std::vector<LintFinding> lint_ca_certificate(const X509* cert, const X509* issuer, CaRole role,
                                              bool include_passes = false);
 
+// The same lints without the issuer relation (signature, issuer name, AKI,
+// validity nesting), for a certificate whose issuer is not at hand, e.g. the
+// CA certificate of a bundle whose chain is broken.
+std::vector<LintFinding> lint_ca_certificate_alone(const X509* cert, CaRole role, bool include_passes = false);
+
 bool has_failure(const std::vector<LintFinding>& findings);
 
 }  // namespace meshca::pki

@@ -1,0 +1,68 @@
+// The bundle verification engine behind `meshca verify`: everything istiod
+// checks when it loads a plugged-in CA, plus what a verifying peer needs.
+//
+// check_bundle() takes the raw files of one bundle (see bundle_source.hpp)
+// and returns one finding per check, each PASS, WARN or FAIL with the check
+// name, the file, the reason and a fix hint: file presence and layout,
+// strict PEM, the private key (one unencrypted PKCS#1/SEC1/PKCS#8 block, no
+// EC PARAMETERS, matching ca-cert.pem), the CA lints of pki/lint.hpp on every
+// certificate, chain order and its self-signed root in root-cert.pem,
+// OpenSSL strict chain verification, validity at a given time, pathLen and
+// name constraints, ca-crl.pem, and an in-memory workload certificate issued
+// like istiod does and verified as a peer would. It never prints; it throws
+// only for internal errors. cross_cluster_trust() compares several reports:
+// which clusters accept each other's workloads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "output_layout/bundle_source.hpp"
+#include "pki/lint.hpp"
+
+namespace meshca::output_layout {
+
+struct BundleFinding {
+  pki::Severity severity = pki::Severity::pass;
+  std::string check;    // stable identifier: "layout", "pem", "key-format", "chain-order", ...
+  std::string file;     // the file the finding is about (display path), "" for the bundle
+  std::string message;  // what was found
+  std::string fix;      // what to do ("" for PASS)
+};
+
+struct BundleCheckOptions {
+  UnixTime at = 0;           // 0 = now
+  std::string trust_domain;  // "" = take it from the name constraints, else "cluster.local"
+};
+
+struct BundleReport {
+  std::string label;
+  std::string layout;  // "istio-cacerts", "kubernetes.io/tls", "mixed", "none"
+  std::vector<BundleFinding> findings;
+
+  // For the cross-cluster report ("" / empty when unknown).
+  std::string ca_subject;
+  std::string chain_root_fingerprint;  // root the bundle's workloads chain to
+  std::string chain_root_subject;
+  std::vector<std::string> trusted_root_fingerprints;  // root-cert.pem
+  std::vector<std::string> trusted_root_subjects;
+  std::string trust_domain;  // as checked
+
+  std::size_t count(pki::Severity s) const;
+  bool failed() const { return count(pki::Severity::fail) != 0; }
+};
+
+BundleReport check_bundle(const BundleSource& source, const BundleCheckOptions& options);
+
+struct TrustPair {
+  std::size_t a = 0, b = 0;          // indexes into the reports
+  bool a_accepts_b = false;          // a's root-cert.pem holds the root of b's chain
+  bool b_accepts_a = false;
+  std::vector<std::string> shared_roots;  // subjects of roots both trust
+};
+
+// One entry per pair of bundles whose chains are known.
+std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports);
+
+}  // namespace meshca::output_layout

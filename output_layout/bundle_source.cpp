@@ -1,0 +1,233 @@
+#include "output_layout/bundle_source.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "core/error.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "pki/pem_scan.hpp"
+
+namespace meshca::output_layout {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& istio_files() {
+  static const std::vector<std::string> names{kCaCertFile, kCaKeyFile, kCertChainFile, kRootCertFile};
+  return names;
+}
+const std::vector<std::string>& tls_files() {
+  static const std::vector<std::string> names{kTlsCertFile, kTlsKeyFile, kTlsCaFile};
+  return names;
+}
+std::vector<std::string> known_files() {
+  std::vector<std::string> all = istio_files();
+  all.insert(all.end(), tls_files().begin(), tls_files().end());
+  all.emplace_back(kCaCrlFile);
+  return all;
+}
+
+bool is_known(const std::string& name) {
+  for (const auto& k : known_files())
+    if (k == name) return true;
+  return false;
+}
+
+std::vector<std::string> names_of(const std::map<std::string, BundleFile>& files) {
+  std::vector<std::string> out;
+  for (const auto& [name, file] : files) out.push_back(name);
+  return out;
+}
+
+// One Secret node -> a BundleSource.
+BundleSource secret_to_source(const YAML::Node& secret, const std::string& file_label) {
+  BundleSource src;
+  src.kind = "secret";
+  std::string name = "?", ns = "default";
+  if (secret["metadata"] && secret["metadata"].IsMap()) {
+    if (secret["metadata"]["name"]) name = secret["metadata"]["name"].as<std::string>("?");
+    if (secret["metadata"]["namespace"]) ns = secret["metadata"]["namespace"].as<std::string>("default");
+  }
+  src.label = file_label + "#" + ns + "/" + name;
+  if (const YAML::Node data = secret["data"]; data && data.IsMap()) {
+    for (const auto& entry : data) {
+      std::string key = entry.first.as<std::string>("");
+      if (!is_known(key)) continue;
+      BundleFile f;
+      f.display = src.label + ":data." + key;
+      std::string b64 = entry.second.IsScalar() ? entry.second.as<std::string>("") : std::string();
+      if (!pki::base64_decode(b64, f.bytes)) {
+        src.notes.push_back("data." + key + " is not valid base64");
+        f.bytes.clear();
+      }
+      cleanse(b64);
+      src.files[key] = std::move(f);
+    }
+  }
+  // stringData wins over data, as the API server merges them.
+  if (const YAML::Node sdata = secret["stringData"]; sdata && sdata.IsMap()) {
+    for (const auto& entry : sdata) {
+      std::string key = entry.first.as<std::string>("");
+      if (!is_known(key)) continue;
+      BundleFile f;
+      f.display = src.label + ":stringData." + key;
+      std::string text = entry.second.IsScalar() ? entry.second.as<std::string>("") : std::string();
+      f.bytes.append(text);
+      cleanse(text);
+      src.files[key] = std::move(f);
+    }
+  }
+  src.layout = detect_layout(names_of(src.files));
+  return src;
+}
+
+void collect_secrets(const YAML::Node& node, std::vector<YAML::Node>& out) {
+  if (!node || !node.IsMap()) return;
+  std::string kind = node["kind"] ? node["kind"].as<std::string>("") : "";
+  if (kind == "Secret") {
+    out.push_back(node);
+  } else if (kind == "List" || kind == "SecretList") {
+    if (node["items"] && node["items"].IsSequence())
+      for (const auto& item : node["items"]) collect_secrets(item, out);
+  }
+}
+
+std::vector<BundleSource> load_manifest_text(const std::string& text, const std::string& label) {
+  std::vector<YAML::Node> secrets;
+  try {
+    for (const auto& doc : YAML::LoadAll(text)) collect_secrets(doc, secrets);
+  } catch (const YAML::Exception& e) {
+    throw Error(ExitCode::invalid_input, std::string("not a PEM file and not valid YAML: ") + e.what(), label);
+  }
+  if (secrets.empty()) throw Error(ExitCode::invalid_input, "no Kubernetes Secret found in the file", label);
+  std::vector<BundleSource> out;
+  for (const auto& s : secrets) out.push_back(secret_to_source(s, label));
+  if (out.size() == 1) {
+    // One Secret: name the bundle and its entries by the file alone.
+    std::string prefix = out.front().label;
+    out.front().label = label;
+    for (auto& [name, f] : out.front().files)
+      if (f.display.starts_with(prefix)) f.display = label + f.display.substr(prefix.size());
+  }
+  return out;
+}
+
+BundleSource load_directory(const fs::path& dir) {
+  BundleSource src;
+  src.kind = "directory";
+  src.label = dir.string();
+  for (const auto& name : known_files()) {
+    fs::path p = dir / name;
+    std::error_code ec;
+    if (!fs::exists(p, ec)) continue;
+    BundleFile f;
+    f.display = p.string();
+    try {
+      std::string bytes = read_input_file(p);
+      f.bytes.append(bytes);
+      cleanse(bytes);
+    } catch (const Error& e) {
+      src.notes.push_back(name + ": " + e.message());
+      continue;
+    }
+    src.files[name] = std::move(f);
+  }
+  src.layout = detect_layout(names_of(src.files));
+  std::error_code ec;
+  if (fs::is_regular_file(dir / kSecretManifestFile, ec)) {
+    src.has_manifest = true;
+    try {
+      std::string text = read_input_file(dir / kSecretManifestFile);
+      auto manifests = load_manifest_text(text, (dir / kSecretManifestFile).string());
+      cleanse(text);
+      const BundleSource& m = manifests.front();
+      for (const auto& [name, file] : src.files) {
+        const BundleFile* other = m.file(name);
+        if (other == nullptr || other->bytes.view() != file.bytes.view()) src.manifest_mismatches.push_back(name);
+      }
+      for (const auto& [name, file] : m.files)
+        if (src.file(name) == nullptr) src.manifest_mismatches.push_back(name);
+    } catch (const Error& e) {
+      src.manifest_mismatches.push_back(std::string(kSecretManifestFile) + " (" + e.message() + ")");
+    }
+  }
+  return src;
+}
+
+}  // namespace
+
+std::string_view bundle_layout_name(BundleLayout layout) {
+  switch (layout) {
+    case BundleLayout::istio_cacerts: return "istio-cacerts";
+    case BundleLayout::kubernetes_tls: return "kubernetes.io/tls";
+    case BundleLayout::mixed: return "mixed";
+    case BundleLayout::none: return "none";
+  }
+  return "none";
+}
+
+const BundleFile* BundleSource::file(const std::string& name) const {
+  auto it = files.find(name);
+  return it == files.end() ? nullptr : &it->second;
+}
+
+BundleLayout detect_layout(const std::vector<std::string>& file_names) {
+  bool istio = false, tls = false;
+  for (const auto& n : file_names) {
+    for (const auto& k : istio_files()) istio |= n == k;
+    for (const auto& k : tls_files()) tls |= n == k;
+  }
+  if (istio && tls) return BundleLayout::mixed;
+  if (tls) return BundleLayout::kubernetes_tls;
+  if (istio) return BundleLayout::istio_cacerts;
+  return BundleLayout::none;
+}
+
+std::string read_input_file(const fs::path& path, std::size_t max_bytes) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ExitCode::invalid_input, "no such file or directory", path.string());
+  if (!fs::is_regular_file(path, ec)) throw Error(ExitCode::invalid_input, "not a regular file", path.string());
+  auto size = fs::file_size(path, ec);
+  if (ec) throw Error(ExitCode::invalid_input, "cannot read: " + ec.message(), path.string());
+  if (size > max_bytes) {
+    throw Error(ExitCode::invalid_input, "file is larger than " + std::to_string(max_bytes) + " bytes", path.string());
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::invalid_input, "cannot open for reading", path.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(ExitCode::invalid_input, "read error", path.string());
+  return bytes;
+}
+
+bool looks_like_secret_manifest(std::string_view text) {
+  auto begin = text.find("-----BEGIN ");
+  if (begin == std::string_view::npos) return true;
+  // A PEM file may carry a little text before its first block; a manifest
+  // carries "kind:" before any base64 or stringData block.
+  auto kind = text.find("kind:");
+  return kind != std::string_view::npos && kind < begin;
+}
+
+std::vector<BundleSource> load_bundle_sources(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::vector<BundleSource> one;
+    one.push_back(load_directory(path));
+    return one;
+  }
+  std::string text = read_input_file(path);
+  if (!looks_like_secret_manifest(text)) {
+    cleanse(text);
+    throw Error(ExitCode::invalid_input,
+                "a PEM file, not a bundle: name the bundle directory or its Secret manifest (meshca inspect reads "
+                "single PEM files)",
+                path.string());
+  }
+  auto out = load_manifest_text(text, path.string());
+  cleanse(text);
+  return out;
+}
+
+}  // namespace meshca::output_layout

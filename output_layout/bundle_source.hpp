@@ -1,0 +1,66 @@
+// Loading a CA bundle's raw files from wherever a platform team has one: a
+// directory in the Istio `cacerts` layout (ca-cert.pem, ca-key.pem,
+// cert-chain.pem, root-cert.pem, optional ca-crl.pem), a directory in the
+// kubernetes.io/tls layout (tls.crt, tls.key, ca.crt), or a Kubernetes Secret
+// manifest (`data` base64 and `stringData`, one Secret, several YAML
+// documents, or a `kind: List` as `kubectl get secret -o yaml` prints it).
+//
+// Nothing is parsed as X.509 here: the bytes are kept exactly as found (the
+// key in a SecureBuffer) so the bundle checks can report strict-PEM problems.
+// Problems with the container itself (unreadable file, bad YAML, bad base64
+// in a Secret) are kept as notes for the checks to report; only a path that
+// does not exist or cannot be read at all is an Error(invalid_input).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/secure_buffer.hpp"
+
+namespace meshca::output_layout {
+
+inline constexpr const char* kCaCrlFile = "ca-crl.pem";
+inline constexpr const char* kTlsCertFile = "tls.crt";
+inline constexpr const char* kTlsKeyFile = "tls.key";
+inline constexpr const char* kTlsCaFile = "ca.crt";
+
+enum class BundleLayout { istio_cacerts, kubernetes_tls, mixed, none };
+std::string_view bundle_layout_name(BundleLayout layout);
+
+struct BundleFile {
+  std::string display;  // path or "secret.yaml#data.ca-cert.pem", for findings
+  SecureBuffer bytes;
+};
+
+struct BundleSource {
+  std::string label;   // what the user named: a directory, "file.yaml" or "file.yaml#ns/name"
+  std::string kind;    // "directory" | "secret"
+  BundleLayout layout = BundleLayout::none;
+  std::map<std::string, BundleFile> files;  // by file name (ca-cert.pem, tls.crt, ...)
+  std::vector<std::string> notes;           // container problems (bad base64, unreadable file)
+  // A directory with a cacerts.yaml beside the PEM files: what the manifest
+  // holds differs from the files (names of the differing entries).
+  std::vector<std::string> manifest_mismatches;
+  bool has_manifest = false;
+
+  const BundleFile* file(const std::string& name) const;
+};
+
+// A directory, or a file holding one or more Secrets. Throws
+// Error(invalid_input) when the path does not exist, is not readable, or is a
+// file that holds no Secret.
+std::vector<BundleSource> load_bundle_sources(const std::filesystem::path& path);
+
+// Reads a whole file (symlinks allowed: mounted Secrets are symlinks), at
+// most `max_bytes`. Error(invalid_input) when missing or too large.
+std::string read_input_file(const std::filesystem::path& path, std::size_t max_bytes = 4 * 1024 * 1024);
+
+// True when the text looks like YAML rather than PEM (no BEGIN line first).
+bool looks_like_secret_manifest(std::string_view text);
+
+BundleLayout detect_layout(const std::vector<std::string>& file_names);
+
+}  // namespace meshca::output_layout

@@ -1,0 +1,116 @@
+#include "pki/crl.hpp"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "pki/certificate.hpp"
+#include "pki/inspect.hpp"
+#include "pki/key.hpp"
+
+namespace meshca::pki {
+
+X509CrlPtr crl_from_der(const PemBlock& block) {
+  if (!block.decoded || block.label != "X509 CRL") return nullptr;
+  const auto* p = reinterpret_cast<const unsigned char*>(block.der.data());
+  const auto* end = p + block.der.size();
+  X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(block.der.size())));
+  drain_openssl_errors();
+  if (!crl || p != end) return nullptr;
+  return crl;
+}
+
+std::string crl_issuer_string(const X509_CRL* crl) { return x509_name_string(X509_CRL_get_issuer(crl)); }
+
+UnixTime crl_this_update(const X509_CRL* crl) { return asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl)); }
+
+std::optional<UnixTime> crl_next_update(const X509_CRL* crl) {
+  const ASN1_TIME* t = X509_CRL_get0_nextUpdate(crl);
+  if (t == nullptr) return std::nullopt;
+  return asn1_time_to_unix(t);
+}
+
+bool crl_signed_by(const X509_CRL* crl, const X509* issuer) {
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) return false;
+  PKeyPtr key = public_key_copy(X509_get0_pubkey(issuer));
+  int rc = X509_CRL_verify(const_cast<X509_CRL*>(crl), key.get());
+  drain_openssl_errors();
+  return rc == 1;
+}
+
+bool crl_revokes(const X509_CRL* crl, const X509* cert) {
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(const_cast<X509_CRL*>(crl));
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    if (ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i)), serial) == 0) return true;
+  }
+  return false;
+}
+
+ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const X509*>& untrusted,
+                                    const std::vector<const X509*>& roots, const std::vector<const X509_CRL*>& crls,
+                                    UnixTime at) {
+  X509StorePtr store(check(X509_STORE_new(), "X509_STORE_new"));
+  for (const X509* root : roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
+  for (const X509_CRL* crl : crls) check(X509_STORE_add_crl(store.get(), const_cast<X509_CRL*>(crl)), "X509_STORE_add_crl");
+  X509StackPtr chain(check(sk_X509_new_null(), "sk_X509_new_null"));
+  for (const X509* cert : untrusted) {
+    auto copy = duplicate(cert);
+    check(sk_X509_push(chain.get(), copy.get()), "sk_X509_push");
+    (void)copy.release();
+  }
+  X509StoreCtxPtr ctx(check(X509_STORE_CTX_new(), "X509_STORE_CTX_new"));
+  check(X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(target), chain.get()), "X509_STORE_CTX_init");
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE | X509_V_FLAG_CRL_CHECK |
+                                         X509_V_FLAG_CRL_CHECK_ALL);
+  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
+  ChainVerdict verdict;
+  verdict.ok = X509_verify_cert(ctx.get()) == 1;
+  if (!verdict.ok) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
+    const X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
+    verdict.error = std::string(X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
+    if (failing) verdict.error += " (" + subject_string(failing) + ")";
+  }
+  drain_openssl_errors();
+  return verdict;
+}
+
+X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* signer) {
+  X509CrlPtr crl(check(X509_CRL_new(), "X509_CRL_new"));
+  check(X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2), "X509_CRL_set_version");
+  check(X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer)), "X509_CRL_set_issuer_name");
+  check(X509_CRL_set1_lastUpdate(crl.get(), unix_to_asn1_time(profile.this_update).get()), "X509_CRL_set1_lastUpdate");
+  check(X509_CRL_set1_nextUpdate(crl.get(), unix_to_asn1_time(profile.next_update).get()), "X509_CRL_set1_nextUpdate");
+  for (const X509* cert : profile.revoked) {
+    X509RevokedPtr entry(check(X509_REVOKED_new(), "X509_REVOKED_new"));
+    check(X509_REVOKED_set_serialNumber(entry.get(), const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(cert))),
+          "X509_REVOKED_set_serialNumber");
+    check(X509_REVOKED_set_revocationDate(entry.get(), unix_to_asn1_time(profile.this_update).get()),
+          "X509_REVOKED_set_revocationDate");
+    check(X509_CRL_add0_revoked(crl.get(), entry.get()), "X509_CRL_add0_revoked");
+    (void)entry.release();
+  }
+  // AKI (keyid of the issuer) and CRL number, as RFC 5280 5.2 asks.
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, const_cast<X509*>(issuer), nullptr, nullptr, crl.get(), 0);
+  Handle<X509_EXTENSION, X509_EXTENSION_free> aki(
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+  if (aki) check(X509_CRL_add_ext(crl.get(), aki.get(), -1), "X509_CRL_add_ext");
+  drain_openssl_errors();
+  Asn1IntegerPtr number(check(ASN1_INTEGER_new(), "ASN1_INTEGER_new"));
+  check(ASN1_INTEGER_set(number.get(), 1), "ASN1_INTEGER_set");
+  check(X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0), "X509_CRL_add1_ext_i2d");
+  check(X509_CRL_sort(crl.get()), "X509_CRL_sort");
+  if (X509_CRL_sign(crl.get(), signer, signature_digest(signer)) <= 0) throw_openssl("signing the CRL failed");
+  return crl;
+}
+
+std::string crl_to_pem(const X509_CRL* crl) {
+  auto bio = memory_bio();
+  check(PEM_write_bio_X509_CRL(bio.get(), const_cast<X509_CRL*>(crl)), "PEM_write_bio_X509_CRL");
+  return bio_contents(bio.get());
+}
+
+}  // namespace meshca::pki

@@ -1,0 +1,54 @@
+// Certificate revocation lists as Istio carries them in `ca-crl.pem`.
+//
+// istiod (1.22+) distributes the plugged-in CA's `ca-crl.pem` to workloads,
+// which check peer certificates against it; the file holds one CRL per CA
+// of the chain, each signed by that CA. This module parses CRL blocks,
+// answers who signed a CRL, whether it is fresh at a given time and which
+// serials it revokes, and issues CRLs (used by tests and by rotation).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "pki/handles.hpp"
+#include "pki/pem_scan.hpp"
+#include "pki/verify.hpp"
+
+namespace meshca::pki {
+
+using X509CrlPtr = Handle<X509_CRL, X509_CRL_free>;
+using X509RevokedPtr = Handle<X509_REVOKED, X509_REVOKED_free>;
+
+// nullptr when the block is not one whole "X509 CRL".
+X509CrlPtr crl_from_der(const PemBlock& block);
+
+std::string crl_issuer_string(const X509_CRL* crl);
+UnixTime crl_this_update(const X509_CRL* crl);
+std::optional<UnixTime> crl_next_update(const X509_CRL* crl);
+
+// True when `issuer`'s public key verifies the CRL's signature and the CRL's
+// issuer name is the certificate's subject.
+bool crl_signed_by(const X509_CRL* crl, const X509* issuer);
+
+// True when the CRL lists the certificate's serial number.
+bool crl_revokes(const X509_CRL* crl, const X509* cert);
+
+// verify_chain with every CRL in the store and X509_V_FLAG_CRL_CHECK |
+// X509_V_FLAG_CRL_CHECK_ALL: what `openssl verify -crl_check_all` says.
+ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const X509*>& untrusted,
+                                    const std::vector<const X509*>& roots, const std::vector<const X509_CRL*>& crls,
+                                    UnixTime at);
+
+struct CrlProfile {
+  UnixTime this_update = 0;
+  UnixTime next_update = 0;
+  std::vector<const X509*> revoked;  // certificates to list (their serials)
+};
+
+// A v2 CRL signed by `signer` as `issuer`, with an AKI and a CRL number.
+X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* signer);
+std::string crl_to_pem(const X509_CRL* crl);
+
+}  // namespace meshca::pki

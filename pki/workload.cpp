@@ -1,0 +1,118 @@
+#include "pki/workload.hpp"
+
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+
+#include "pki/certificate.hpp"
+#include "pki/inspect.hpp"
+#include "pki/key.hpp"
+
+namespace meshca::pki {
+namespace {
+
+constexpr UnixTime kWorkloadTtl = 24 * 3600;
+
+void add_ext(X509* cert, int nid, bool critical, void* value) {
+  check(X509_add1_ext_i2d(cert, nid, value, critical ? 1 : 0, X509V3_ADD_DEFAULT), "X509_add1_ext_i2d");
+}
+
+}  // namespace
+
+std::string spiffe_workload_id(const std::string& trust_domain, const std::string& ns,
+                               const std::string& service_account) {
+  return "spiffe://" + trust_domain + "/ns/" + ns + "/sa/" + service_account;
+}
+
+X509Ptr issue_workload_leaf(const X509* ca_cert, EVP_PKEY* ca_key, const std::string& spiffe_id, UnixTime at) {
+  PKeyPtr key = generate_key(KeyAlgorithm::ecdsa_p256);
+  X509Ptr cert(check(X509_new(), "X509_new"));
+  check(X509_set_version(cert.get(), X509_VERSION_3), "X509_set_version");
+  unsigned char bytes[16];
+  check(RAND_bytes(bytes, sizeof bytes), "RAND_bytes");
+  bytes[0] = static_cast<unsigned char>((bytes[0] & 0x7f) | 0x01);
+  BignumPtr bn(check(BN_bin2bn(bytes, sizeof bytes, nullptr), "BN_bin2bn"));
+  Asn1IntegerPtr serial(check(BN_to_ASN1_INTEGER(bn.get(), nullptr), "BN_to_ASN1_INTEGER"));
+  check(X509_set_serialNumber(cert.get(), serial.get()), "X509_set_serialNumber");
+  // istiod leaves the subject empty; the identity is the URI SAN.
+  X509NamePtr empty(check(X509_NAME_new(), "X509_NAME_new"));
+  check(X509_set_subject_name(cert.get(), empty.get()), "X509_set_subject_name");
+  check(X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert)), "X509_set_issuer_name");
+  UnixTime from = std::max(at - 60, asn1_time_to_unix(X509_get0_notBefore(ca_cert)));
+  UnixTime until = std::min(at + kWorkloadTtl, asn1_time_to_unix(X509_get0_notAfter(ca_cert)));
+  if (until <= from) until = from + 1;
+  check(X509_set1_notBefore(cert.get(), unix_to_asn1_time(from).get()), "X509_set1_notBefore");
+  check(X509_set1_notAfter(cert.get(), unix_to_asn1_time(until).get()), "X509_set1_notAfter");
+  check(X509_set_pubkey(cert.get(), key.get()), "X509_set_pubkey");
+
+  BasicConstraintsPtr bc(check(BASIC_CONSTRAINTS_new(), "BASIC_CONSTRAINTS_new"));
+  bc->ca = 0;
+  add_ext(cert.get(), NID_basic_constraints, true, bc.get());
+  BitStringPtr ku(check(ASN1_BIT_STRING_new(), "ASN1_BIT_STRING_new"));
+  check(ASN1_BIT_STRING_set_bit(ku.get(), 0, 1), "ASN1_BIT_STRING_set_bit");
+  check(ASN1_BIT_STRING_set_bit(ku.get(), 2, 1), "ASN1_BIT_STRING_set_bit");
+  add_ext(cert.get(), NID_key_usage, true, ku.get());
+  ExtKeyUsagePtr eku(check(sk_ASN1_OBJECT_new_null(), "sk_ASN1_OBJECT_new_null"));
+  check(sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_server_auth)), "sk_ASN1_OBJECT_push");
+  check(sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_client_auth)), "sk_ASN1_OBJECT_push");
+  add_ext(cert.get(), NID_ext_key_usage, false, eku.get());
+  std::string ca_ski = subject_key_id(ca_cert);
+  if (!ca_ski.empty()) {
+    AuthorityKeyIdPtr aki(check(AUTHORITY_KEYID_new(), "AUTHORITY_KEYID_new"));
+    aki->keyid = check(ASN1_OCTET_STRING_new(), "ASN1_OCTET_STRING_new");
+    check(ASN1_OCTET_STRING_set(aki->keyid, reinterpret_cast<const unsigned char*>(ca_ski.data()),
+                                static_cast<int>(ca_ski.size())),
+          "ASN1_OCTET_STRING_set");
+    add_ext(cert.get(), NID_authority_key_identifier, false, aki.get());
+  }
+  GeneralNamesPtr sans(check(GENERAL_NAMES_new(), "GENERAL_NAMES_new"));
+  GeneralNamePtr uri(check(GENERAL_NAME_new(), "GENERAL_NAME_new"));
+  ASN1_IA5STRING* ia5 = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
+  if (ASN1_STRING_set(ia5, spiffe_id.data(), static_cast<int>(spiffe_id.size())) != 1) {
+    ASN1_IA5STRING_free(ia5);
+    throw_openssl("ASN1_STRING_set");
+  }
+  GENERAL_NAME_set0_value(uri.get(), GEN_URI, ia5);
+  check(sk_GENERAL_NAME_push(sans.get(), uri.get()), "sk_GENERAL_NAME_push");
+  (void)uri.release();
+  add_ext(cert.get(), NID_subject_alt_name, true, sans.get());
+
+  if (X509_sign(cert.get(), ca_key, signature_digest(ca_key)) <= 0) {
+    throw_openssl("signing the test workload certificate with ca-key.pem failed", ExitCode::check_failed);
+  }
+  return cert;
+}
+
+ChainVerdict verify_as_peer(const X509* leaf, const std::vector<const X509*>& untrusted,
+                            const std::vector<const X509*>& roots, UnixTime at, PeerPurpose purpose) {
+  X509StorePtr store(check(X509_STORE_new(), "X509_STORE_new"));
+  for (const X509* root : roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
+  X509StackPtr chain(check(sk_X509_new_null(), "sk_X509_new_null"));
+  for (const X509* cert : untrusted) {
+    auto copy = duplicate(cert);
+    check(sk_X509_push(chain.get(), copy.get()), "sk_X509_push");
+    (void)copy.release();
+  }
+  X509StoreCtxPtr ctx(check(X509_STORE_CTX_new(), "X509_STORE_CTX_new"));
+  check(X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(leaf), chain.get()), "X509_STORE_CTX_init");
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
+  check(X509_VERIFY_PARAM_set_purpose(
+            param, purpose == PeerPurpose::tls_server ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT),
+        "X509_VERIFY_PARAM_set_purpose");
+  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
+  ChainVerdict verdict;
+  verdict.ok = X509_verify_cert(ctx.get()) == 1;
+  if (!verdict.ok) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
+    const X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
+    verdict.error = std::string(X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
+    if (failing && depth > 0) verdict.error += " (" + subject_string(failing) + ")";
+  }
+  drain_openssl_errors();
+  return verdict;
+}
+
+}  // namespace meshca::pki

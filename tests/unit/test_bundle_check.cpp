@@ -1,0 +1,385 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "output_layout/bundle_check.hpp"
+#include "output_layout/bundle_source.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "pki/certificate.hpp"
+#include "pki/crl.hpp"
+#include "pki/inspect.hpp"
+#include "pki/key.hpp"
+#include "pki/lint.hpp"
+#include "pki/pem_scan.hpp"
+#include "pki/verify.hpp"
+#include "pki/workload.hpp"
+#include "temp_dir.hpp"
+
+namespace meshca::output_layout {
+namespace {
+
+using pki::Severity;
+
+constexpr UnixTime kNow = 1795000000;  // 2026-11-18
+constexpr UnixTime kDay = 86400;
+constexpr UnixTime kYear = 365 * kDay;
+
+pki::CertificateProfile ca_profile(const std::string& cn, int path_len, UnixTime from, UnixTime until) {
+  pki::CertificateProfile p;
+  p.subject = pki::DistinguishedName::canonical({{"CN", cn}, {"O", "Test"}});
+  p.not_before = from;
+  p.not_after = until;
+  p.path_len = path_len;
+  p.key_usage = {.digital_signature = path_len == 0, .key_cert_sign = true, .crl_sign = true};
+  return p;
+}
+
+struct Pki {
+  pki::PKeyPtr root_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  pki::X509Ptr root;
+  pki::PKeyPtr inter_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p256);
+  pki::X509Ptr inter;
+  explicit Pki(const std::string& name = "Root", std::vector<std::string> permitted = {"prod.example"}) {
+    root = pki::issue_certificate(ca_profile(name, 1, kNow - kDay, kNow + 10 * kYear), root_key.get(), nullptr,
+                                  root_key.get());
+    auto p = ca_profile(name + " Inter", 0, kNow - kDay, kNow + kYear);
+    p.permitted_uri_hosts = std::move(permitted);
+    inter = pki::issue_certificate(p, inter_key.get(), root.get(), root_key.get());
+  }
+  IstioBundleFiles files() const { return make_istio_bundle(inter.get(), inter_key.get(), {root.get()}, {root.get()}); }
+};
+
+void put(BundleSource& src, const std::string& name, std::string_view bytes) {
+  BundleFile f;
+  f.display = "mem/" + name;
+  f.bytes.append(bytes);
+  src.files[name] = std::move(f);
+}
+
+BundleSource source_of(const IstioBundleFiles& files) {
+  BundleSource src;
+  src.label = "mem";
+  src.kind = "directory";
+  put(src, kCaCertFile, files.ca_cert);
+  put(src, kCaKeyFile, files.ca_key.view());
+  put(src, kCertChainFile, files.cert_chain);
+  put(src, kRootCertFile, files.root_cert);
+  std::vector<std::string> names;
+  for (const auto& [n, f] : src.files) names.push_back(n);
+  src.layout = detect_layout(names);
+  return src;
+}
+
+BundleReport check(const BundleSource& src, const std::string& td = "prod.example") {
+  return check_bundle(src, {.at = kNow, .trust_domain = td});
+}
+
+// The findings of one severity and check, as "check: message" lines for failure output.
+bool has(const BundleReport& r, Severity s, const std::string& check, const std::string& text = {}) {
+  for (const auto& f : r.findings)
+    if (f.severity == s && f.check == check && f.message.find(text) != std::string::npos) return true;
+  return false;
+}
+
+std::string dump(const BundleReport& r) {
+  std::string s;
+  for (const auto& f : r.findings)
+    s += std::string(pki::severity_name(f.severity)) + " " + f.check + " " + f.file + ": " + f.message + "\n";
+  return s;
+}
+
+// ---- strict PEM --------------------------------------------------------------------
+
+TEST(PemScan, CleanFileHasNoIssues) {
+  Pki pki;
+  std::string first = pki::certificate_to_pem(pki.inter.get());
+  auto scan = pki::scan_pem(first + pki::certificate_to_pem(pki.root.get()));
+  EXPECT_TRUE(scan.issues.empty());
+  ASSERT_EQ(scan.blocks.size(), 2u);
+  EXPECT_EQ(scan.blocks[1].line, 1u + static_cast<std::size_t>(std::count(first.begin(), first.end(), '\n')));
+  EXPECT_TRUE(pki::certificate_from_der(scan.blocks[0]));
+}
+
+TEST(PemScan, ReportsTruncationJunkNewlineMismatchAndBase64) {
+  Pki pki;
+  std::string pem = pki::certificate_to_pem(pki.inter.get());
+  auto truncated = pki::scan_pem(pem.substr(0, pem.size() / 2));
+  EXPECT_TRUE(truncated.has(pki::PemIssueKind::truncated));
+
+  auto junk = pki::scan_pem("hello\n" + pem);
+  EXPECT_TRUE(junk.has(pki::PemIssueKind::junk));
+  EXPECT_EQ(junk.issues.front().line, 1u);
+
+  auto no_newline = pki::scan_pem(pem.substr(0, pem.size() - 1));
+  EXPECT_TRUE(no_newline.has(pki::PemIssueKind::no_final_newline));
+  EXPECT_FALSE(no_newline.has(pki::PemIssueKind::truncated));
+
+  std::string mismatch = pem;
+  mismatch.replace(mismatch.find("-----END CERTIFICATE"), 20, "-----END X509 CRL---");
+  EXPECT_TRUE(pki::scan_pem(mismatch).has(pki::PemIssueKind::label_mismatch));
+
+  std::string corrupt = pem;
+  corrupt[40] = '#';
+  EXPECT_TRUE(pki::scan_pem(corrupt).has(pki::PemIssueKind::bad_base64));
+
+  EXPECT_TRUE(pki::scan_pem("  \n").has(pki::PemIssueKind::empty));
+}
+
+TEST(PemScan, Base64IsStrict) {
+  SecureBuffer out;
+  EXPECT_TRUE(pki::base64_decode("aGVsbG8=", out));
+  EXPECT_EQ(out.view(), "hello");
+  EXPECT_TRUE(pki::base64_decode("aGVs\nbG8h", out));
+  EXPECT_EQ(out.view(), "hello!");
+  EXPECT_FALSE(pki::base64_decode("aGVsbG8", out));     // bad length
+  EXPECT_FALSE(pki::base64_decode("aGV=bG8=", out));    // padding in the middle
+  EXPECT_FALSE(pki::base64_decode("aGVsbG8=$", out));   // junk
+  EXPECT_FALSE(pki::base64_decode("a===", out));
+}
+
+TEST(PemScan, KeyBlocks) {
+  auto key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p256);
+  auto pem = pki::private_key_to_pkcs8_pem(key.get());
+  auto scan = pki::scan_pem(pem.view());
+  ASSERT_EQ(scan.blocks.size(), 1u);
+  auto back = pki::private_key_from_block(scan.blocks[0]);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(EVP_PKEY_eq(back.get(), key.get()), 1);
+  auto enc = pki::private_key_to_encrypted_pem(key.get(), SecureBuffer("a passphrase long enough"));
+  auto enc_scan = pki::scan_pem(enc.view());
+  EXPECT_TRUE(pki::is_encrypted_key_block(enc_scan.blocks[0]));
+  EXPECT_FALSE(pki::private_key_from_block(enc_scan.blocks[0]));
+}
+
+// ---- bundle checks ---------------------------------------------------------------------
+
+TEST(BundleCheck, MeshcaBundlePassesWithoutWarnings) {
+  Pki pki;
+  auto r = check(source_of(pki.files()));
+  EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
+  EXPECT_EQ(r.count(Severity::warn), 0u) << dump(r);
+  for (const char* c : {"layout", "pem", "key-format", "key-match", "chain-order", "chain-root", "chain-verify",
+                        "ca-lints", "validity", "path-length", "name-constraints", "workload-peer"})
+    EXPECT_TRUE(has(r, Severity::pass, c)) << c << "\n" << dump(r);
+  EXPECT_EQ(r.chain_root_fingerprint, pki::sha256_fingerprint(pki.root.get()));
+  EXPECT_EQ(r.trust_domain, "prod.example");
+}
+
+TEST(BundleCheck, EachBreakageHasItsOwnFinding) {
+  Pki pki;
+  auto good = pki.files();
+  {
+    auto src = source_of(good);
+    auto other = pki::generate_key(pki::KeyAlgorithm::ecdsa_p256);
+    put(src, kCaKeyFile, pki::private_key_to_pkcs8_pem(other.get()).view());
+    auto r = check(src);
+    EXPECT_TRUE(has(r, Severity::fail, "key-match", "does not match")) << dump(r);
+  }
+  {
+    auto src = source_of(good);
+    put(src, kCertChainFile, good.root_cert + good.ca_cert);
+    EXPECT_TRUE(has(check(src), Severity::fail, "chain-order", "not with ca-cert.pem"));
+  }
+  {
+    auto src = source_of(good);
+    put(src, kCertChainFile, good.ca_cert);
+    EXPECT_TRUE(has(check(src), Severity::fail, "chain-root", "not a self-signed root"));
+  }
+  {
+    Pki stranger("Stranger");
+    auto src = source_of(good);
+    put(src, kRootCertFile, pki::certificate_to_pem(stranger.root.get()));
+    EXPECT_TRUE(has(check(src), Severity::fail, "chain-root", "not in root-cert.pem"));
+  }
+  {
+    auto src = source_of(good);
+    src.files.erase(kCaKeyFile);
+    auto r = check(src);
+    EXPECT_TRUE(has(r, Severity::fail, "layout", "ca-key.pem is missing")) << dump(r);
+  }
+  {
+    auto src = source_of(good);
+    put(src, kCaKeyFile, "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
+                             std::string(good.ca_key.view()));
+    EXPECT_TRUE(has(check(src), Severity::fail, "key-format", "EC PARAMETERS"));
+  }
+  {
+    // The wrong trust domain is refused by the name constraint and by the peer.
+    auto r = check(source_of(good), "other.example");
+    EXPECT_TRUE(has(r, Severity::fail, "name-constraints", "other.example")) << dump(r);
+    EXPECT_TRUE(has(r, Severity::fail, "workload-peer", "permitted subtree violation")) << dump(r);
+  }
+  {
+    // Validity: expired at a later time, and the warning window before it.
+    auto src = source_of(good);
+    auto expired = check_bundle(src, {.at = kNow + 2 * kYear, .trust_domain = "prod.example"});
+    EXPECT_TRUE(has(expired, Severity::fail, "validity", "expired on"));
+    auto soon = check_bundle(src, {.at = kNow + kYear - 10 * kDay, .trust_domain = "prod.example"});
+    EXPECT_TRUE(has(soon, Severity::warn, "validity", "expires in 10 days")) << dump(soon);
+    EXPECT_EQ(soon.count(Severity::fail), 0u) << dump(soon);
+  }
+}
+
+TEST(BundleCheck, TlsLayoutUsesTheSameRulesAndMixedLayoutFails) {
+  Pki pki;
+  auto good = pki.files();
+  BundleSource tls;
+  tls.label = "tls";
+  tls.kind = "secret";
+  put(tls, kTlsCertFile, good.ca_cert);
+  put(tls, kTlsKeyFile, good.ca_key.view());
+  put(tls, kTlsCaFile, good.root_cert);
+  tls.layout = detect_layout({kTlsCertFile, kTlsKeyFile, kTlsCaFile});
+  auto r = check(tls);
+  EXPECT_EQ(r.layout, "kubernetes.io/tls");
+  EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
+  EXPECT_TRUE(has(r, Severity::pass, "layout", "kubernetes.io/tls"));
+
+  auto mixed = source_of(good);
+  put(mixed, kTlsCertFile, good.ca_cert);
+  mixed.layout = detect_layout({kCaCertFile, kTlsCertFile});
+  EXPECT_TRUE(has(check(mixed), Severity::fail, "layout", "mixes"));
+}
+
+TEST(BundleCheck, CrlOfEveryCaPassesAndRevocationFails) {
+  Pki pki;
+  auto good = pki.files();
+  pki::CrlProfile fresh{.this_update = kNow - kDay, .next_update = kNow + 7 * kDay, .revoked = {}};
+  auto inter_crl = pki::issue_crl(fresh, pki.inter.get(), pki.inter_key.get());
+  auto root_crl = pki::issue_crl(fresh, pki.root.get(), pki.root_key.get());
+  {
+    auto src = source_of(good);
+    put(src, kCaCrlFile, pki::crl_to_pem(inter_crl.get()) + pki::crl_to_pem(root_crl.get()));
+    auto r = check(src);
+    EXPECT_TRUE(has(r, Severity::pass, "crl")) << dump(r);
+    EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
+  }
+  {
+    auto src = source_of(good);
+    put(src, kCaCrlFile, pki::crl_to_pem(inter_crl.get()));
+    EXPECT_TRUE(has(check(src), Severity::fail, "crl", "no CRL signed by O=Test, CN=Root"));
+  }
+  {
+    pki::CrlProfile revoking = fresh;
+    revoking.revoked = {pki.inter.get()};
+    auto bad = pki::issue_crl(revoking, pki.root.get(), pki.root_key.get());
+    EXPECT_TRUE(pki::crl_revokes(bad.get(), pki.inter.get()));
+    auto src = source_of(good);
+    put(src, kCaCrlFile, pki::crl_to_pem(inter_crl.get()) + pki::crl_to_pem(bad.get()));
+    auto r = check(src);
+    EXPECT_TRUE(has(r, Severity::fail, "crl", "revokes O=Test, CN=Root Inter")) << dump(r);
+  }
+  {
+    auto src = source_of(good);
+    put(src, kCaCrlFile, pki::crl_to_pem(inter_crl.get()) + pki::crl_to_pem(root_crl.get()));
+    auto r = check_bundle(src, {.at = kNow + 30 * kDay, .trust_domain = "prod.example"});
+    EXPECT_TRUE(has(r, Severity::fail, "crl", "stale")) << dump(r);
+  }
+}
+
+TEST(BundleCheck, CrossClusterTrust) {
+  Pki a, b("Other");
+  auto ra = check(source_of(a.files()));
+  auto ra2 = check(source_of(a.files()));
+  auto rb = check(source_of(b.files()));
+  auto pairs = cross_cluster_trust({ra, ra2, rb});
+  ASSERT_EQ(pairs.size(), 3u);
+  EXPECT_TRUE(pairs[0].a_accepts_b && pairs[0].b_accepts_a);
+  EXPECT_FALSE(pairs[1].a_accepts_b || pairs[1].b_accepts_a);
+  EXPECT_TRUE(pairs[1].shared_roots.empty());
+}
+
+// ---- workload leaf ---------------------------------------------------------------------
+
+TEST(WorkloadLeaf, IssuedLikeIstiod) {
+  Pki pki;
+  auto leaf = pki::issue_workload_leaf(pki.inter.get(), pki.inter_key.get(),
+                                       pki::spiffe_workload_id("prod.example"), kNow);
+  auto s = pki::summarize(leaf.get(), kNow);
+  EXPECT_EQ(s.subject, "");
+  EXPECT_EQ(s.subject_alt_names, std::vector<std::string>{"URI:spiffe://prod.example/ns/default/sa/default"});
+  EXPECT_EQ(s.extended_key_usage, (std::vector<std::string>{"serverAuth", "clientAuth"}));
+  EXPECT_FALSE(s.ca);
+  int critical = -1;
+  pki::GeneralNamesPtr sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf.get(), NID_subject_alt_name, &critical, nullptr)));
+  EXPECT_EQ(critical, 1);
+  EXPECT_LE(s.not_after, kNow + kDay);
+  for (auto purpose : {pki::PeerPurpose::tls_server, pki::PeerPurpose::tls_client}) {
+    auto v = pki::verify_as_peer(leaf.get(), {pki.inter.get()}, {pki.root.get()}, kNow, purpose);
+    EXPECT_TRUE(v.ok) << v.error;
+  }
+}
+
+// ---- lints and readers ---------------------------------------------------------------------
+
+TEST(Lint, AloneSkipsTheIssuerRelation) {
+  Pki pki;
+  EXPECT_TRUE(pki::lint_ca_certificate(pki.inter.get(), pki.root.get(), pki::CaRole::intermediate).empty());
+  EXPECT_TRUE(pki::lint_ca_certificate_alone(pki.inter.get(), pki::CaRole::intermediate).empty());
+  auto with_passes = pki::lint_ca_certificate_alone(pki.inter.get(), pki::CaRole::intermediate, true);
+  for (const auto& f : with_passes) {
+    EXPECT_NE(f.check, "signature");
+    EXPECT_NE(f.check, "authority-key-id");
+  }
+}
+
+TEST(Inspect, TreeAndDays) {
+  Pki pki;
+  auto tree = pki::certificate_tree({pki.inter.get(), pki.root.get()});
+  ASSERT_EQ(tree.size(), 1u);
+  EXPECT_EQ(tree[0].index, 1u);
+  ASSERT_EQ(tree[0].children.size(), 1u);
+  EXPECT_EQ(tree[0].children[0].index, 0u);
+  EXPECT_EQ(pki::days_between(0, kDay - 1), 0);
+  EXPECT_EQ(pki::days_between(0, -1), -1);
+  auto s = pki::summarize(pki.root.get(), kNow);
+  EXPECT_TRUE(s.self_signed);
+  EXPECT_EQ(s.path_len, 1);
+  EXPECT_EQ(s.key, "ECDSA P-384");
+}
+
+// ---- sources ---------------------------------------------------------------------------
+
+TEST(BundleSource, SecretManifestDataAndStringData) {
+  Pki pki;
+  auto files = pki.files();
+  test::TempDir tmp;
+  auto manifest = render_cacerts_secret(files, {});
+  {
+    std::ofstream(tmp.path() / "cacerts.yaml") << manifest.view();
+  }
+  auto sources = load_bundle_sources(tmp.path() / "cacerts.yaml");
+  ASSERT_EQ(sources.size(), 1u);
+  EXPECT_EQ(sources[0].layout, BundleLayout::istio_cacerts);
+  ASSERT_TRUE(sources[0].file(kCaCertFile));
+  EXPECT_EQ(sources[0].file(kCaCertFile)->bytes.view(), files.ca_cert);
+  EXPECT_EQ(check(sources[0]).count(Severity::fail), 0u);
+
+  // stringData wins over data; a List holds several Secrets.
+  std::string list = "apiVersion: v1\nkind: List\nitems:\n";
+  for (const char* name : {"one", "two"}) {
+    list += std::string("- apiVersion: v1\n  kind: Secret\n  metadata: {name: ") + name + ", namespace: x}\n";
+    list += "  data:\n    root-cert.pem: " + base64_encode("garbage") + "\n  stringData:\n    root-cert.pem: |\n";
+    std::string indented;
+    for (char c : files.root_cert) indented += c == '\n' ? std::string("\n      ") : std::string(1, c);
+    list += "      " + indented.substr(0, indented.size() - 6);
+  }
+  {
+    std::ofstream(tmp.path() / "list.yaml") << list;
+  }
+  auto two = load_bundle_sources(tmp.path() / "list.yaml");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1].label, (tmp.path() / "list.yaml").string() + "#x/two");
+  ASSERT_TRUE(two[0].file(kRootCertFile));
+  EXPECT_EQ(two[0].file(kRootCertFile)->bytes.view(), files.root_cert);
+
+  {
+    std::ofstream(tmp.path() / "plain.pem") << files.root_cert;
+  }
+  EXPECT_THROW(load_bundle_sources(tmp.path() / "plain.pem"), Error);
+  EXPECT_THROW(load_bundle_sources(tmp.path() / "absent"), Error);
+}
+
+}  // namespace
+}  // namespace meshca::output_layout
