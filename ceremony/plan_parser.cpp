@@ -515,8 +515,9 @@ class PlanParser {
         mesh.name = *name;
         if (!is_dns1123_label(*name)) {
           d_.error(m.get("name"), m.field("name"), "'" + *name + "' " + kDnsLabelRule);
-        } else if (*name == "root") {
-          d_.error(m.get("name"), m.field("name"), "'root' is reserved (OUT/root/ holds the root certificate)");
+        } else if (*name == "root" || *name == "retired") {
+          d_.error(m.get("name"), m.field("name"),
+                   "'" + *name + "' is reserved (OUT/root/ holds the root certificate, OUT/retired/ replaced bundles)");
         } else if (auto [it, fresh] = mesh_names.emplace(*name, path); !fresh) {
           d_.error(m.get("name"), m.field("name"), "duplicate mesh name '" + *name + "' (also " + it->second + ")");
         }

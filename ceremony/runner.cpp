@@ -108,6 +108,8 @@ class Ceremony {
     const ClusterPlan* cluster;
     fs::path dir;
     bool exists;
+    bool renew = false;  // an existing bundle to be replaced by a fresh one
+    std::optional<CertificateRecord> previous;
   };
 
   void emit(CeremonyEvent::Kind kind, const std::string& message) {
@@ -166,6 +168,10 @@ class Ceremony {
     return entry;
   }
 
+  fs::path retired_dir(const PendingCluster& p) const {
+    return out_ / kRetiredDir / p.mesh->name / p.cluster->name / p.previous->serial;
+  }
+
   void note_written(const fs::path& path) {
     auto [relative, digest] = digest_of(path);
     written_[relative] = digest;
@@ -217,10 +223,30 @@ class Ceremony {
           auto missing = ol::missing_bundle_files(dir, plan_.outputs.has_layout(kLayoutK8sSecret));
           if (!missing.empty()) conflicts.push_back(dir.string() + ": incomplete bundle (missing " + missing.front() + ")");
         }
-        pending_.push_back({&mesh, &cluster, dir, exists});
+        pending_.push_back({&mesh, &cluster, dir, exists, false, std::nullopt});
       }
     }
     refuse_conflicts(conflicts);
+    select_renewals();
+  }
+
+  // Marks the bundles the operator asked to renew, by name or by expiry.
+  void select_renewals() {
+    std::set<std::string> named(opt_.renew.begin(), opt_.renew.end());
+    for (auto& p : pending_) {
+      std::string id = p.mesh->name + "/" + p.cluster->name;
+      bool asked = named.erase(id) > 0;
+      if (!p.exists) continue;
+      auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
+      bool expiring = opt_.renew_expiring && pki::not_after(cert.get()) <= add_duration(now_, *opt_.renew_expiring);
+      if (asked || expiring) {
+        p.renew = true;
+        p.previous = record_of(cert.get());
+      }
+    }
+    if (!named.empty()) {
+      throw Error(ExitCode::usage, "--renew " + *named.begin() + ": no such cluster in the plan (write it as mesh/cluster)");
+    }
   }
 
   void refuse_conflicts(const std::vector<std::string>& conflicts) {
@@ -303,7 +329,7 @@ class Ceremony {
   void check_existing_bundles() {
     std::vector<std::string> conflicts;
     for (auto& p : pending_) {
-      if (!p.exists) continue;
+      if (!p.exists || p.renew) continue;  // a renewal replaces whatever is there
       if (std::string why = bundle_mismatch(p); !why.empty()) {
         conflicts.push_back(p.dir.string() + ": exists and does not match the plan: " + why);
       }
@@ -320,7 +346,7 @@ class Ceremony {
     result_.clusters.resize(pending_.size());
     std::vector<std::size_t> to_issue;
     for (std::size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].exists) {
+      if (pending_[i].exists && !pending_[i].renew) {
         keep_existing(i);
       } else {
         to_issue.push_back(i);
@@ -352,7 +378,7 @@ class Ceremony {
   void keep_existing(std::size_t index) {
     const auto& p = pending_[index];
     auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
-    result_.clusters[index] = {p.mesh->name, p.cluster->name, false, p.dir, record_of(cert.get())};
+    result_.clusters[index] = {p.mesh->name, p.cluster->name, false, std::nullopt, p.dir, record_of(cert.get())};
     transcript_->record("intermediate", {{"mesh", p.mesh->name},
                                          {"cluster", p.cluster->name},
                                          {"action", "kept existing bundle"},
@@ -412,7 +438,13 @@ class Ceremony {
     for (auto& b : batch) {
       const auto& p = pending_[b.index];
       ensure_directory(p.dir.parent_path(), kPrivateDirMode);
-      b.staging->publish_synced(p.dir);
+      if (p.renew) {
+        fs::path archive = retired_dir(p);
+        b.staging->replace_synced(p.dir, archive);
+        parents.insert(archive.parent_path());
+      } else {
+        b.staging->publish_synced(p.dir);
+      }
       parents.insert(p.dir.parent_path());
     }
     for (const auto& dir : parents) fsync_directory(dir);
@@ -422,17 +454,21 @@ class Ceremony {
     for (auto& b : batch) {
       const auto& p = pending_[b.index];
       for (const auto& [file, digest] : b.digests) written_[p.mesh->name + "/" + p.cluster->name + "/" + file] = digest;
-      result_.clusters[b.index] = {p.mesh->name, p.cluster->name, true, p.dir, b.record};
-      transcript_->record("intermediate",
-                          {{"mesh", p.mesh->name},
-                           {"cluster", p.cluster->name},
-                           {"action", "issued"},
-                           {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
-                           {"certificate", to_json(b.record)}},
-                          Sync::deferred);
+      result_.clusters[b.index] = {p.mesh->name, p.cluster->name, true, p.previous, p.dir, b.record};
+      nlohmann::json details{{"mesh", p.mesh->name},
+                             {"cluster", p.cluster->name},
+                             {"action", p.renew ? "renewed" : "issued"},
+                             {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
+                             {"certificate", to_json(b.record)}};
+      if (p.renew) {
+        details["replaced"] = to_json(*p.previous);
+        details["retired_to"] = fs::relative(retired_dir(p), out_).string();
+      }
+      transcript_->record("intermediate", std::move(details), Sync::deferred);
       ++done_;
       emit(CeremonyEvent::Kind::cluster_issued,
-           p.mesh->name + "/" + p.cluster->name + ": issued " + b.record.subject + " (serial " + b.record.serial + ")");
+           p.mesh->name + "/" + p.cluster->name + (p.renew ? ": renewed, replacing serial " + p.previous->serial + ": " : ": issued ") +
+               b.record.subject + " (serial " + b.record.serial + ")");
     }
   }
 

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,16 @@ struct CeremonyOptions {
   std::vector<std::string> witnesses;
   std::map<std::string, std::string> versions;  // meshca, OpenSSL, libp11 ...
   unsigned jobs = 0;  // worker threads for per-cluster issuance; 0: one per core
+
+  // Renewal: issue a fresh intermediate (new key) for these existing bundles
+  // ("mesh/cluster"), and for every bundle whose intermediate expires within
+  // `renew_expiring` of the ceremony time. The previous bundle moves to
+  // OUT/retired/<mesh>/<cluster>/<serial>/; every other bundle is untouched.
+  std::vector<std::string> renew;
+  std::optional<Duration> renew_expiring;
 };
+
+inline constexpr const char* kRetiredDir = "retired";
 
 struct CertificateRecord {
   std::string subject;
@@ -63,6 +73,7 @@ struct ClusterOutcome {
   std::string mesh;
   std::string cluster;
   bool issued = false;  // false: an existing matching bundle was kept
+  std::optional<CertificateRecord> replaced;  // renewal: the retired intermediate
   std::filesystem::path dir;
   CertificateRecord certificate;
 };

@@ -86,14 +86,17 @@ void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::pat
      << "  valid:    " << format_rfc3339(r.root.not_before) << " .. " << format_rfc3339(r.root.not_after) << "\n"
      << "  file:     " << (out / "root" / "root-cert.pem").string()
      << (r.root_certificate_issued ? " [issued in this run]" : " [existing]") << "\n\n";
-  std::size_t issued = 0;
+  std::size_t issued = 0, renewed = 0;
   for (const auto& c : r.clusters) {
-    issued += c.issued ? 1 : 0;
-    os << (c.issued ? "  issued  " : "  kept    ") << c.mesh << "/" << c.cluster << "  " << c.certificate.subject
-       << "  until " << format_rfc3339(c.certificate.not_after) << "  -> " << c.dir.string() << "\n";
+    issued += c.issued && !c.replaced ? 1 : 0;
+    renewed += c.replaced ? 1 : 0;
+    os << (c.replaced ? "  renewed " : c.issued ? "  issued  " : "  kept    ") << c.mesh << "/" << c.cluster << "  "
+       << c.certificate.subject << "  until " << format_rfc3339(c.certificate.not_after) << "  -> " << c.dir.string();
+    if (c.replaced) os << "  (replaced serial " << c.replaced->serial << ", now in retired/)";
+    os << "\n";
   }
-  os << "\n" << issued << " bundle" << (issued == 1 ? "" : "s") << " issued, " << r.clusters.size() - issued
-     << " kept; every issued certificate passed signature, strict chain (X509_V_FLAG_X509_STRICT), key-match and "
+  os << "\n" << issued << " bundle" << (issued == 1 ? "" : "s") << " issued, " << renewed << " renewed, "
+     << r.clusters.size() - issued - renewed << " kept; every issued certificate passed signature, strict chain (X509_V_FLAG_X509_STRICT), key-match and "
         "lint checks before it was written\n"
      << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed
      << " files; check with: cd " << out.string() << " && sha256sum -c SHA256SUMS)\n"
@@ -111,7 +114,11 @@ int ceremony_run(const Args& args, Terminal& term) {
       "yes,y", "unattended: do not ask the operator to confirm the plan digest (recorded in the transcript)")(
       "operator", po::value<std::string>(), "name of the operator, for the transcript")(
       "witness", po::value<std::vector<std::string>>()->composing(), "name of a witness (repeatable)")(
-      "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)");
+      "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)")(
+      "renew", po::value<std::vector<std::string>>()->composing(),
+      "MESH/CLUSTER: issue a fresh intermediate (new key) for this existing bundle; the old one moves to "
+      "OUT/retired/ (repeatable)")(
+      "renew-expiring", po::value<std::string>(), "renew every bundle whose intermediate expires within this duration (e.g. 60d)");
   po::positional_options_description positionals;
   positionals.add("plan", 1);
   po::variables_map vm;
@@ -130,6 +137,12 @@ int ceremony_run(const Args& args, Terminal& term) {
   if (vm.count("witness")) opt.witnesses = vm["witness"].as<std::vector<std::string>>();
   opt.versions = component_versions();
   opt.jobs = vm["jobs"].as<unsigned>();
+  if (vm.count("renew")) opt.renew = vm["renew"].as<std::vector<std::string>>();
+  if (vm.count("renew-expiring")) {
+    std::string error;
+    opt.renew_expiring = parse_duration(vm["renew-expiring"].as<std::string>(), error);
+    if (!opt.renew_expiring) throw Error(ExitCode::usage, "--renew-expiring: " + error);
+  }
   ProgressReporter progress(term.err, ::isatty(STDERR_FILENO) == 1);
   if (!vm.count("quiet")) opt.on_event = [&progress](const ceremony::CeremonyEvent& e) { progress.on_event(e); };
   auto result = ceremony::run_ceremony(plan, opt);

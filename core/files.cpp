@@ -179,6 +179,18 @@ void StagingDirectory::publish_synced(const fs::path& target) {
   published_ = true;
 }
 
+void StagingDirectory::replace_synced(const fs::path& target, const fs::path& archive) {
+  ensure_directory(archive.parent_path(), kPrivateDirMode);
+  if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
+    throw_io("cannot swap the renewed bundle into place", target, errno);
+  }
+  // path_ now holds the previous bundle.
+  if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, archive.c_str(), RENAME_NOREPLACE) != 0) {
+    throw_io("cannot archive the replaced bundle", archive, errno);
+  }
+  published_ = true;
+}
+
 std::size_t clean_staging_area(const fs::path& out_dir) {
   const fs::path area = out_dir / kStagingDirName;
   std::error_code ec;

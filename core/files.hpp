@@ -70,6 +70,11 @@ class StagingDirectory {
   // Only the rename: for batches whose contents were already made durable
   // with sync_filesystem(). The caller fsyncs the parent directories.
   void publish_synced(const fs::path& target);
+  // Atomically swaps the staged bundle with the existing directory `target`
+  // (RENAME_EXCHANGE: there is never a moment without a bundle), then moves
+  // the previous contents to `archive` (which must not exist). The caller
+  // fsyncs the parent directories.
+  void replace_synced(const fs::path& target, const fs::path& archive);
 
  private:
   fs::path path_;

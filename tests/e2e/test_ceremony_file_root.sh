@@ -14,7 +14,7 @@ write_file_plan plan.yaml keys/root.pem "E2E Root CA" '  - name: prod
 expect_exit 0 "$MESHCA" plan validate plan.yaml
 expect_in last.out "2 meshes, 6 clusters"
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
-expect_in last.out "6 bundles issued, 0 kept"
+expect_in last.out "6 bundles issued, 0 renewed, 0 kept"
 
 openssl x509 -in out/root/root-cert.pem -noout -ext basicConstraints,keyUsage | grep -q "CA:TRUE, pathlen:1" || fail "root pathlen"
 openssl verify -x509_strict -CAfile out/root/root-cert.pem out/root/root-cert.pem >/dev/null || fail "root does not self-verify"
@@ -41,7 +41,7 @@ expect_not_in last.err "$MESHCA_ROOT_PASS"
 # Re-run: everything kept, byte for byte.
 sha_before=$(cat out/SHA256SUMS)
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
-expect_in last.out "0 bundles issued, 6 kept"
+expect_in last.out "0 bundles issued, 0 renewed, 6 kept"
 [ "$(cat out/SHA256SUMS)" = "$sha_before" ] || fail "re-run changed the output"
 pass
 finish

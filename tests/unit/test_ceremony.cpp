@@ -263,5 +263,55 @@ TEST_F(CeremonyTest, ReportsProgressEvents) {
   for (const auto& e : events_) EXPECT_EQ(e.find("unit test passphrase"), std::string::npos);
 }
 
+TEST_F(CeremonyTest, RenewalReplacesOneBundleAndKeepsTheOthersByteForByte) {
+  auto first = run(plan());
+  std::string other_key = read_file(out() / "prod" / "b" / "ca-key.pem");
+  std::string dev_cert = read_file(out() / "dev" / "a" / "ca-cert.pem");
+  std::string old_serial = first.clusters[0].certificate.serial;
+
+  auto opt = unattended();
+  opt.renew = {"prod/a"};
+  auto renewed = run(plan(), opt);
+  ASSERT_TRUE(renewed.clusters[0].replaced.has_value());
+  EXPECT_EQ(renewed.clusters[0].replaced->serial, old_serial);
+  EXPECT_NE(renewed.clusters[0].certificate.serial, old_serial);
+  EXPECT_FALSE(renewed.clusters[1].issued);
+  EXPECT_EQ(read_file(out() / "prod" / "b" / "ca-key.pem"), other_key);
+  EXPECT_EQ(read_file(out() / "dev" / "a" / "ca-cert.pem"), dev_cert);
+
+  auto root = pki::certificate_from_pem(read_file(out() / "root" / "root-cert.pem"), "root");
+  auto bundle = output_layout::read_istio_bundle(out() / "prod" / "a");
+  EXPECT_TRUE(pki::verify_chain(bundle.ca_cert.get(), {}, {root.get()}).ok);
+  EXPECT_EQ(pki::serial_hex(bundle.ca_cert.get()), renewed.clusters[0].certificate.serial);
+  // The previous bundle is archived whole, not deleted.
+  auto retired = out() / "retired" / "prod" / "a" / old_serial;
+  EXPECT_EQ(output_layout::missing_bundle_files(retired, true), std::vector<std::string>{});
+  auto report = verify_transcript(out() / "transcript.jsonl", out());
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_TRUE(report.file_problems.empty());
+  EXPECT_NE(read_file(out() / "transcript.jsonl").find("\"action\":\"renewed\""), std::string::npos);
+}
+
+TEST_F(CeremonyTest, RenewExpiringSelectsByRemainingValidity) {
+  std::string text = kPlan;
+  text.replace(text.find("clusters: [{name: a}]"), 21, "clusters: [{name: a, intermediate: {validity: 30d}}]");
+  run(plan(text));
+  auto opt = unattended();
+  opt.renew_expiring = Duration{0, 60, 0};
+  auto result = run(plan(text), opt);
+  std::size_t renewed = 0;
+  for (const auto& c : result.clusters) renewed += c.replaced.has_value();
+  EXPECT_EQ(renewed, 1u);
+  EXPECT_TRUE(result.clusters[2].replaced.has_value());  // dev/a, the 30-day one
+}
+
+TEST_F(CeremonyTest, RenewingAnUnknownClusterIsAUsageError) {
+  run(plan());
+  auto opt = unattended();
+  opt.renew = {"prod/zzz"};
+  EXPECT_EQ(code_of([&] { run(plan(), opt); }), ExitCode::usage);
+  EXPECT_NE(last_error_.find("prod/zzz"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace meshca::ceremony
