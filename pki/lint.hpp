@@ -29,8 +29,13 @@ enum class CaRole { root, intermediate };
 // Lints `cert` as a CA of `role`. `issuer` is the signing CA (the cert itself
 // for a root). Only WARN and FAIL findings are returned unless
 // `include_passes` is set.
+// With IssuerSignature::already_verified the signature check is skipped: for
+// a caller that has just verified it (the ceremony's strict chain check), so
+// each certificate costs one public-key operation less.
+enum class IssuerSignature { verify, already_verified };
 std::vector<LintFinding> lint_ca_certificate(const X509* cert, const X509* issuer, CaRole role,
-                                             bool include_passes = false);
+                                             bool include_passes = false,
+                                             IssuerSignature signature = IssuerSignature::verify);
 
 // The same lints without the issuer relation (signature, issuer name, AKI,
 // validity nesting), for a certificate whose issuer is not at hand, e.g. the
