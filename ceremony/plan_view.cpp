@@ -24,14 +24,9 @@ std::string signature_algorithm(pki::KeyAlgorithm signer) {
 }
 
 std::string key_location(const hsm::RootKeyRef& key) {
-  if (key.kind == hsm::KeyStoreKind::file) {
-    return "encrypted PKCS#8 file " + key.file.path.string() + " (passphrase from " + key.file.passphrase.to_string() + ")";
-  }
-  const auto& p = key.pkcs11;
-  std::string token = p.token.empty() ? "serial " + p.serial : "'" + p.token + "'";
-  std::string object = p.label.empty() ? "id " + p.id_hex : "'" + p.label + "'";
-  return "PKCS#11 token " + token + ", key " + object + " (module " + p.module + ", PIN from " + p.pin.to_string() +
-         "); generated inside the token if absent, never extractable";
+  std::string where = hsm::describe_key_reference(key);
+  if (key.kind == hsm::KeyStoreKind::file) return where + " (passphrase from " + key.file.passphrase.to_string() + ")";
+  return where + " (PIN from " + key.pkcs11.pin.to_string() + "); generated inside the token if absent, never extractable";
 }
 
 std::string key_usage_text(const pki::KeyUsageBits& ku) {
@@ -258,12 +253,12 @@ std::string render_svg(const PlanView& v) {
 
 std::string render_html(const PlanView& v) {
   std::ostringstream os;
-  os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>meshca plan " << html_escape(v.name)
+  os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>meshca plan " << html_escape(v.name)
      << "</title>\n<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}"
         "td,th{border:1px solid #bbb;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2}"
         "code{background:#f4f4f4;padding:1px 4px}.warn{color:#8a4b00}</style></head><body>\n";
   os << "<h1>Ceremony plan <code>" << html_escape(v.name) << "</code></h1>\n<p>" << html_escape(v.description) << "</p>\n";
-  os << "<p>Plan digest: <code>" << v.digest << "</code><br>Times resolved as if the ceremony ran at "
+  os << "<p>Plan digest: <code>" << v.digest << "</code><br/>Times resolved as if the ceremony ran at "
      << format_rfc3339(v.resolved_at) << ".</p>\n<ul>";
   for (const auto& [k, val] : v.settings) os << "<li>" << html_escape(k) << ": " << html_escape(val) << "</li>";
   os << "</ul>\n<h2>Hierarchy</h2>\n" << render_svg(v);

@@ -138,6 +138,7 @@ class Ceremony {
                            {"versions", opt_.versions},
                            {"operator", opt_.operator_name},
                            {"witnesses", opt_.witnesses},
+                           {"root_key", hsm::describe_key_reference(plan_.root.key)},
                            {"clusters", total_}};
     transcript_->record("open", std::move(details));
     transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation_}});

@@ -43,13 +43,6 @@ int plan_init(const Args& args, Terminal& term) {
   return 0;
 }
 
-std::string describe_root_key(const hsm::RootKeyRef& key) {
-  std::string alg(pki::key_algorithm_name(key.algorithm));
-  if (key.kind == hsm::KeyStoreKind::file) return alg + " in encrypted file " + key.file.path.string();
-  std::string where = key.pkcs11.token.empty() ? "serial " + key.pkcs11.serial : "'" + key.pkcs11.token + "'";
-  return alg + " in PKCS#11 token " + where + " (key '" + key.pkcs11.label + "')";
-}
-
 int plan_validate(const Args& args, Terminal& term) {
   po::options_description options("meshca plan validate");
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
@@ -61,7 +54,7 @@ int plan_validate(const Args& args, Terminal& term) {
   term.out << plan.source.string() << ": valid plan '" << plan.name << "': " << plan.meshes.size() << " mesh"
            << (plan.meshes.size() == 1 ? "" : "es") << ", " << plan.cluster_count() << " cluster"
            << (plan.cluster_count() == 1 ? "" : "s") << "\n";
-  term.out << "  root: " << plan.root.subject.to_string() << "; " << describe_root_key(plan.root.key) << "; validity "
+  term.out << "  root: " << plan.root.subject.to_string() << "; " << hsm::describe_key_reference(plan.root.key) << "; validity "
            << plan.root.validity.to_string() << "; pathLen " << plan.root.path_len << "\n";
   for (const auto& mesh : plan.meshes) {
     term.out << "  mesh " << mesh.name << " (trust domain " << mesh.trust_domain << ")\n";

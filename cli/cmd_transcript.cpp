@@ -1,6 +1,10 @@
-// meshca transcript verify
+// The auditor's commands after a ceremony: meshca transcript verify, meshca audit
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
+#include "ceremony/audit.hpp"
+#include "ceremony/plan_parser.hpp"
 #include "ceremony/transcript.hpp"
 #include "cli/terminal.hpp"
 
@@ -39,6 +43,42 @@ int transcript_verify(const Args& args, Terminal& term) {
 }
 
 }  // namespace
+
+int run_audit(const Args& args, Terminal& term) {
+  po::options_description options("meshca audit");
+  options.add_options()("help,h", "this help")("out", po::value<std::string>()->required(), "the ceremony's output directory")(
+      "plan", po::value<std::string>()->required(), "the approved plan")("json", "JSON output")(
+      "quiet,q", "print only failures and the summary");
+  po::positional_options_description positionals;
+  positionals.add("out", 1).add("plan", 1);
+  po::variables_map vm;
+  const char* usage =
+      "usage: meshca audit OUT PLAN [--json]\n\n"
+      "Checks that OUT holds exactly what the approved PLAN describes, as the transcript recorded it:\n"
+      "plan digest, transcript chain and file digests, root, every planned bundle (subject, key, validity,\n"
+      "name constraints, chain, the recorded certificate) and no bundle the plan does not name.\n"
+      "Exit 1 when anything fails.";
+  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
+  auto report = ceremony::audit_output(plan, vm["out"].as<std::string>());
+  std::size_t failures = 0;
+  nlohmann::json json = nlohmann::json::array();
+  for (const auto& f : report.findings) {
+    failures += f.severity == pki::Severity::fail;
+    if (vm.count("json")) {
+      json.push_back({{"result", pki::severity_name(f.severity)}, {"check", f.check}, {"subject", f.subject}, {"message", f.message}});
+    } else if (!vm.count("quiet") || f.severity != pki::Severity::pass) {
+      term.out << pki::severity_name(f.severity) << " " << f.check << " " << f.subject << ": " << f.message << "\n";
+    }
+  }
+  if (vm.count("json")) {
+    term.out << nlohmann::json{{"ok", report.ok()}, {"findings", json}}.dump(2) << "\n";
+  } else {
+    term.out << (report.ok() ? "audit PASSED: " : "audit FAILED: ") << report.findings.size() << " checks, " << failures
+             << " failed\n";
+  }
+  return report.ok() ? 0 : static_cast<int>(ExitCode::check_failed);
+}
 
 int run_transcript(const Args& args, Terminal& term) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {

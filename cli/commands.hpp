@@ -29,6 +29,7 @@ int run_verify(const Args& args, Terminal& term);
 int run_inspect(const Args& args, Terminal& term);
 int run_check_expiry(const Args& args, Terminal& term);
 int run_transcript(const Args& args, Terminal& term);
+int run_audit(const Args& args, Terminal& term);
 
 // Rejects options that would put a secret on the command line (--pin,
 // --passphrase, pin-value= in a URI): secrets come from env:, file: or prompt.

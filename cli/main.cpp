@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  inspect FILE|DIR|SECRET show every certificate and the chain as a tree\n"
     "  check-expiry DIR...     exit 1 when a certificate expires within --within\n"
     "  transcript verify       check a ceremony transcript's hash chain and file digests\n"
+    "  audit OUT PLAN          prove an output is what the approved plan describes\n"
     "\n"
     "options:\n"
     "  -h [ --help ]           this help (every command has its own --help)\n"
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
         {"plan", cli::run_plan},         {"ceremony", cli::run_ceremony},
         {"hsm", cli::run_hsm},           {"verify", cli::run_verify},
         {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
-        {"transcript", cli::run_transcript}};
+        {"transcript", cli::run_transcript}, {"audit", cli::run_audit}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

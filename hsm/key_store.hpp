@@ -72,6 +72,10 @@ struct KeyStoreContext {
   SecretPrompt prompt;             // empty when no terminal is available
 };
 
+// "ecdsa-p384 in PKCS#11 token 'acme-root' key 'root-2026' via /usr/lib/...":
+// where a reference says the key lives, without opening anything.
+std::string describe_key_reference(const RootKeyRef& ref);
+
 // Opens (or, with create_if_missing, creates) the key `ref` names. A key of
 // another algorithm than `ref.algorithm` is refused. Errors are exit 4
 // (key store) or 3 (malformed reference).

@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   softhsm2 opensc
+  clang libclang-rt-14-dev
+  time libxml2-utils
 )
 
 missing=()

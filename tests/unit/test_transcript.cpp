@@ -4,6 +4,7 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "templates/embedded.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 namespace meshca::ceremony {
@@ -111,6 +112,47 @@ TEST(PlanDigest, IgnoresLayoutCommentsAndKeyOrderButNotValues) {
   EXPECT_NE(plan_digest(a, "a"), plan_digest("b: 1\na: [y, x]\nc: {d: e}\n", "c"));
   EXPECT_EQ(plan_digest(a, "a").size(), 64u);
   EXPECT_THROW(plan_digest("a: [", "bad"), Error);
+}
+
+TEST(PlanDigest, EverySemanticFieldOfTheExamplePlanCounts) {
+  const std::string base(*templates::plan_template("two-meshes"));
+  const std::string digest = plan_digest(base, "p");
+  const std::vector<std::pair<std::string, std::string>> edits{
+      {"name: acme-fleet-2026", "name: acme-fleet-2027"},
+      {"organization: Acme Corp", "organization: Acme Inc"},
+      {"CN: Acme Fleet Root CA 2026", "CN: Acme Fleet Root CA 2027"},
+      {"algorithm: ecdsa-p384", "algorithm: rsa-4096"},
+      {"store: pkcs11", "store: file"},
+      {"token: acme-root", "token: other-root"},
+      {"label: root-2026", "label: root-2027"},
+      {"pin: env:MESHCA_PIN", "pin: prompt"},
+      {"validity: 20y", "validity: 25y"},
+      {"path_len: 1", "path_len: 2"},
+      {"validity: 2y", "validity: 3y"},
+      {"name_constraints: trust_domain", "name_constraints: none"},
+      {"trust_domain: prod.acme.internal", "trust_domain: prod2.acme.internal"},
+      {"{name: us-west-2}", "{name: us-west-3}"},
+      {"namespace: istio-system", "namespace: istio-ca"},
+      {"layouts: [istio-cacerts, k8s-secret]", "layouts: [istio-cacerts]"},
+  };
+  for (const auto& [from, to] : edits) {
+    std::string changed = base;
+    auto at = changed.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+    EXPECT_NE(plan_digest(changed, "p"), digest) << from << " -> " << to;
+  }
+  // Reordered top-level keys and stripped comments: the same digest.
+  std::string reordered;
+  std::string outputs = base.substr(base.find("outputs:"));
+  std::string rest = base.substr(0, base.find("outputs:"));
+  for (std::size_t start = 0; start < rest.size();) {
+    auto end = rest.find('\n', start);
+    std::string line = rest.substr(start, end - start);
+    start = end + 1;
+    if (!line.starts_with("#")) reordered += line + "\n";
+  }
+  EXPECT_EQ(plan_digest(outputs + "\n" + reordered, "p"), digest);
 }
 
 }  // namespace

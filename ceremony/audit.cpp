@@ -1,0 +1,221 @@
+#include "ceremony/audit.hpp"
+
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "ceremony/plan_digest.hpp"
+#include "ceremony/runner.hpp"
+#include "ceremony/transcript.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "pki/certificate.hpp"
+#include "pki/verify.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ol = output_layout;
+
+// What the transcript says was last done: the plan digest of the latest
+// session and, per cluster, the fingerprint of the certificate it recorded.
+struct TranscriptFacts {
+  std::string plan_digest;
+  std::map<std::string, std::string> certificate_sha256;  // "mesh/cluster" -> fingerprint
+  std::string root_sha256;
+};
+
+TranscriptFacts read_facts(const fs::path& path) {
+  TranscriptFacts facts;
+  std::string text = read_file(path, 256 * 1024 * 1024);
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    auto record = nlohmann::json::parse(text.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (!record.is_object() || !record.contains("details") || !record["details"].is_object()) continue;
+    const auto& d = record["details"];
+    std::string step = record.value("step", "");
+    if (step == "open") facts.plan_digest = d.value("plan_digest", "");
+    if (step == "root-certificate" && d.contains("certificate")) facts.root_sha256 = d["certificate"].value("sha256", "");
+    if (step == "intermediate" && d.contains("certificate")) {
+      facts.certificate_sha256[d.value("mesh", "") + "/" + d.value("cluster", "")] = d["certificate"].value("sha256", "");
+    }
+  }
+  return facts;
+}
+
+class Auditor {
+ public:
+  Auditor(const Plan& plan, const fs::path& out) : plan_(plan), out_(out) {}
+
+  AuditReport run() {
+    check_digest_and_transcript();
+    if (check_root()) {
+      for (const auto& mesh : plan_.meshes)
+        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster);
+    }
+    check_for_strays();
+    return std::move(report_);
+  }
+
+ private:
+  void add(pki::Severity s, const std::string& check, const std::string& subject, const std::string& message) {
+    report_.findings.push_back({s, check, subject, message});
+  }
+  void expect(bool ok, const std::string& check, const std::string& subject, const std::string& good,
+              const std::string& bad) {
+    add(ok ? pki::Severity::pass : pki::Severity::fail, check, subject, ok ? good : bad);
+  }
+
+  void check_digest_and_transcript() {
+    const std::string digest = plan_digest(plan_.text, plan_.source.string());
+    const fs::path transcript = out_ / kTranscriptFile;
+    if (!fs::exists(transcript)) {
+      add(pki::Severity::fail, "transcript", kTranscriptFile, "missing: nothing proves how this output was made");
+    } else {
+      auto report = verify_transcript(transcript, out_);
+      for (const auto& p : report.problems) {
+        add(pki::Severity::fail, "transcript", std::string(kTranscriptFile) + ":" + std::to_string(p.line), p.message);
+      }
+      for (const auto& p : report.file_problems) add(pki::Severity::fail, "file-digest", "", p.message);
+      if (report.problems.empty() && report.file_problems.empty()) {
+        add(pki::Severity::pass, "transcript", kTranscriptFile,
+            "hash chain intact, " + std::to_string(report.files.size()) + " recorded files unchanged, head " + report.head);
+      }
+      facts_ = read_facts(transcript);
+      expect(facts_.plan_digest == digest, "plan-digest", kTranscriptFile, "the ceremony ran the approved plan " + digest,
+             "the last ceremony ran plan " + facts_.plan_digest + ", not the approved " + digest);
+    }
+    auto copy = read_file_if_exists(out_ / "plan.yaml");
+    expect(copy && plan_digest(*copy, "plan.yaml") == digest, "plan-digest", "plan.yaml",
+           "OUT/plan.yaml is the approved plan", "OUT/plan.yaml is missing or differs from the approved plan");
+  }
+
+  // The certificate's validity as the plan's spec would produce it from its
+  // notBefore (durations count from the ceremony's start).
+  void check_validity(const X509* cert, const ValiditySpec& spec, const std::string& subject) {
+    UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
+    bool ok = spec.not_before ? nb == *spec.not_before : true;
+    UnixTime expected = spec.not_after ? *spec.not_after : add_duration(nb, *spec.duration);
+    ok = ok && na == expected;
+    expect(ok, "validity", subject, "validity " + spec.to_string() + " as planned",
+           "validity " + format_rfc3339(nb) + " .. " + format_rfc3339(na) + " does not match the plan's " + spec.to_string());
+  }
+
+  bool check_root() {
+    const fs::path path = out_ / "root" / ol::kRootCertFile;
+    auto pem = read_file_if_exists(path);
+    if (!pem) {
+      add(pki::Severity::fail, "root", "root", "OUT/root/root-cert.pem is missing");
+      return false;
+    }
+    try {
+      root_ = pki::certificate_from_pem(*pem, path.string());
+    } catch (const Error& e) {
+      add(pki::Severity::fail, "root", "root", e.what());
+      return false;
+    }
+    auto expected = plan_.root.subject.to_x509_name();
+    expect(X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) == 0, "root", "root",
+           "subject " + plan_.root.subject.to_string(), "subject " + pki::subject_string(root_.get()) + " is not the plan's");
+    expect(pki::key_algorithm_of(X509_get0_pubkey(root_.get())) == plan_.root.key.algorithm, "root", "root",
+           "key " + std::string(pki::key_algorithm_name(plan_.root.key.algorithm)),
+           "key is " + pki::describe_key(X509_get0_pubkey(root_.get())) + ", not the plan's");
+    auto bc = pki::basic_constraints(root_.get());
+    expect(bc.path_len == plan_.root.path_len, "root", "root", "pathLen as planned", "pathLen differs from the plan");
+    expect(pki::lint_ca_certificate(root_.get(), root_.get(), pki::CaRole::root).empty(), "root", "root",
+           "self-signed, lints clean", "fails the CA lints (run meshca verify for details)");
+    check_validity(root_.get(), plan_.root.validity, "root");
+    if (!facts_.root_sha256.empty()) {
+      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", "root",
+             "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
+    }
+    return true;
+  }
+
+  void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster) {
+    const std::string id = mesh.name + "/" + cluster.name;
+    const fs::path dir = out_ / mesh.name / cluster.name;
+    auto missing = ol::missing_bundle_files(dir, plan_.outputs.has_layout(kLayoutK8sSecret));
+    if (!missing.empty()) {
+      add(pki::Severity::fail, "bundle", id, fs::exists(dir) ? "incomplete: " + missing.front() + " is missing" : "the plan's cluster has no bundle");
+      return;
+    }
+    ol::IstioBundle b;
+    try {
+      b = ol::read_istio_bundle(dir);
+    } catch (const Error& e) {
+      add(pki::Severity::fail, "bundle", id, e.what());
+      return;
+    }
+    const auto& planned = cluster.intermediate;
+    auto subject = planned.subject.to_x509_name();
+    expect(X509_NAME_cmp(X509_get_subject_name(b.ca_cert.get()), subject.get()) == 0, "subject", id,
+           planned.subject.to_string(), pki::subject_string(b.ca_cert.get()) + " is not the plan's " + planned.subject.to_string());
+    expect(pki::key_algorithm_of(b.ca_key.get()) == planned.algorithm, "key", id,
+           std::string(pki::key_algorithm_name(planned.algorithm)) + ", matching ca-cert.pem",
+           "key is " + pki::describe_key(b.ca_key.get()) + ", not the plan's " + std::string(pki::key_algorithm_name(planned.algorithm)));
+    expect(pki::key_matches_certificate(b.ca_key.get(), b.ca_cert.get()), "key", id, "ca-key.pem matches ca-cert.pem",
+           "ca-key.pem does not match ca-cert.pem");
+    auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {root_.get()});
+    expect(verdict.ok, "chain", id, "chains to the root (strict)", "does not chain to this root: " + verdict.error);
+    auto nc = pki::name_constraints(b.ca_cert.get());
+    bool want = planned.name_constraints == NameConstraintsMode::trust_domain;
+    expect(nc.present == want && (!want || nc.permitted_uri == std::vector<std::string>{mesh.trust_domain}),
+           "name-constraints", id, want ? "URI:" + mesh.trust_domain : "none, as planned",
+           "name constraints differ from the plan");
+    check_validity(b.ca_cert.get(), planned.validity, id);
+    auto recorded = facts_.certificate_sha256.find(id);
+    expect(recorded != facts_.certificate_sha256.end() && recorded->second == pki::sha256_fingerprint(b.ca_cert.get()),
+           "recorded", id, "the certificate the transcript recorded",
+           "ca-cert.pem is not the certificate the transcript recorded for this cluster (swapped or re-issued outside the ceremony)");
+  }
+
+  void check_for_strays() {
+    std::set<std::string> planned_meshes;
+    std::set<std::string> planned;
+    for (const auto& mesh : plan_.meshes) {
+      planned_meshes.insert(mesh.name);
+      for (const auto& c : mesh.clusters) planned.insert(mesh.name + "/" + c.name);
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(out_, ec)) {
+      std::string name = entry.path().filename().string();
+      if (!entry.is_directory() || name == "root" || name == kRetiredDir || name.starts_with(".")) continue;
+      if (!planned_meshes.count(name)) {
+        add(pki::Severity::fail, "stray", name, "a mesh directory the plan does not name");
+        continue;
+      }
+      for (const auto& c : fs::directory_iterator(entry.path(), ec)) {
+        std::string id = name + "/" + c.path().filename().string();
+        if (!planned.count(id)) add(pki::Severity::fail, "stray", id, "a bundle the plan does not name");
+      }
+    }
+  }
+
+  const Plan& plan_;
+  fs::path out_;
+  AuditReport report_;
+  TranscriptFacts facts_;
+  pki::X509Ptr root_;
+};
+
+}  // namespace
+
+bool AuditReport::ok() const {
+  for (const auto& f : findings)
+    if (f.severity == pki::Severity::fail) return false;
+  return true;
+}
+
+AuditReport audit_output(const Plan& plan, const fs::path& out) {
+  if (!fs::is_directory(out)) throw Error(ExitCode::invalid_input, "is not an output directory", out.string());
+  return Auditor(plan, out).run();
+}
+
+}  // namespace meshca::ceremony

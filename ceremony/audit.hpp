@@ -1,0 +1,35 @@
+// The auditor's after-the-ceremony check: does this output directory hold
+// exactly what the approved plan describes, as the transcript recorded it?
+//
+// audit_output() compares OUT with the plan: the plan digest against the
+// transcript's opening record and OUT/plan.yaml; the transcript's hash chain
+// and file digests; the root (subject, algorithm, validity, self-signature);
+// every cluster of the plan present, complete, issued as planned (subject,
+// key algorithm, validity, name constraints, chain to this root) and the very
+// certificate the transcript recorded; no bundle the plan does not name.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ceremony/plan.hpp"
+#include "pki/lint.hpp"
+
+namespace meshca::ceremony {
+
+struct AuditFinding {
+  pki::Severity severity = pki::Severity::pass;
+  std::string check;    // "plan-digest", "transcript", "root", "bundle", "validity", ...
+  std::string subject;  // "root", "prod/us-east-1", "transcript.jsonl:12", ...
+  std::string message;
+};
+
+struct AuditReport {
+  std::vector<AuditFinding> findings;
+  bool ok() const;
+};
+
+AuditReport audit_output(const Plan& plan, const std::filesystem::path& out);
+
+}  // namespace meshca::ceremony
