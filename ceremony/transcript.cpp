@@ -56,6 +56,8 @@ void check_record(const std::string& line, std::size_t number, std::uint64_t exp
 TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(path), head_(kGenesis) {
   if (std::filesystem::exists(path)) {
     auto report = verify_transcript(path);
+    // An unclosed last session is an interrupted run being resumed; only a
+    // broken chain stops the ceremony.
     if (!report.problems.empty()) {
       const auto& p = report.problems.front();
       throw Error(ExitCode::invalid_input,
@@ -112,7 +114,10 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
     if (!record.is_object() || !record.contains("step")) continue;
     std::string step = record["step"].is_string() ? record["step"].get<std::string>() : "";
     if (step == "open") {
-      if (open_session) report.problems.push_back({i + 1, "a session opens before the one at line " + std::to_string(open_line) + " was closed (interrupted run)"});
+      if (open_session) {
+        report.interrupted.push_back({open_line, "this session was interrupted (no closing record); the run at line " +
+                                                     std::to_string(i + 1) + " resumed it"});
+      }
       open_session = true;
       open_line = i + 1;
       ++report.sessions;
@@ -127,7 +132,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
   }
   if (lines.empty()) report.problems.push_back({0, "the transcript is empty"});
   if (open_session) {
-    report.problems.push_back({open_line, "the session opened here has no closing record: the ceremony was interrupted or the transcript truncated"});
+    report.unclosed = TranscriptProblem{open_line, "the session opened here has no closing record: the ceremony was interrupted (re-run it to resume) or the transcript truncated"};
   }
   report.head = prev;
   if (!out_dir.empty()) {

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,13 @@ struct TranscriptReport {
   std::size_t sessions = 0;
   std::string head;                            // SHA-256 of the last line
   std::map<std::string, std::string> files;    // path -> digest, from closing records
-  std::vector<TranscriptProblem> problems;     // empty: the transcript verifies
+  std::vector<TranscriptProblem> problems;     // edits, removals, reorderings, damage: empty when the chain verifies
+  std::vector<TranscriptProblem> interrupted;  // sessions cut short (crash, kill) and later resumed: a warning
+  std::optional<TranscriptProblem> unclosed;   // the last session has no closing record
   std::vector<TranscriptProblem> file_problems;
+
+  // The chain verifies and the last session was closed.
+  bool complete() const { return problems.empty() && !unclosed; }
 };
 
 // Checks the chain; with `out_dir`, also recomputes every file digest.

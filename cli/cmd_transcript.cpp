@@ -33,8 +33,10 @@ int transcript_verify(const Args& args, Terminal& term) {
   for (const auto& p : report.problems) {
     term.out << "FAIL " << path << (p.line ? ":" + std::to_string(p.line) : std::string()) << ": " << p.message << "\n";
   }
+  if (report.unclosed) term.out << "FAIL " << path << ":" << report.unclosed->line << ": " << report.unclosed->message << "\n";
+  for (const auto& p : report.interrupted) term.out << "WARN " << path << ":" << p.line << ": " << p.message << "\n";
   for (const auto& p : report.file_problems) term.out << "FAIL " << out << "/" << p.message << "\n";
-  bool ok = report.problems.empty() && report.file_problems.empty();
+  bool ok = report.complete() && report.file_problems.empty();
   term.out << (ok ? "PASS " : "FAIL ") << path << ": " << report.lines << " lines, " << report.sessions << " session"
            << (report.sessions == 1 ? "" : "s") << ", head " << report.head;
   if (!out.empty()) term.out << "; " << report.files.size() << " recorded files checked";

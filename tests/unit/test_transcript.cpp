@@ -88,8 +88,23 @@ TEST_F(TranscriptTest, TruncationIsReported) {
   ls.pop_back();  // the closing record is gone
   rewrite(ls);
   auto report = verify_transcript(path());
-  ASSERT_EQ(report.problems.size(), 1u);
-  EXPECT_NE(report.problems[0].message.find("no closing record"), std::string::npos);
+  EXPECT_TRUE(report.problems.empty());  // the chain itself is intact
+  ASSERT_TRUE(report.unclosed.has_value());
+  EXPECT_EQ(report.unclosed->line, 1u);
+  EXPECT_NE(report.unclosed->message.find("no closing record"), std::string::npos);
+  EXPECT_FALSE(report.complete());
+
+  // A resumed ceremony continues the chain; the cut session stays visible.
+  {
+    TranscriptWriter resumed(path());
+    resumed.record("open", {{"plan_digest", "abc"}});
+    resumed.record("close", nlohmann::json::object());
+  }
+  report = verify_transcript(path());
+  EXPECT_TRUE(report.complete());
+  ASSERT_EQ(report.interrupted.size(), 1u);
+  EXPECT_EQ(report.interrupted[0].line, 1u);
+  EXPECT_EQ(report.sessions, 2u);
 
   ls = lines();
   ls.back().resize(ls.back().size() / 2);
