@@ -203,7 +203,9 @@ class Ceremony {
       }
     }
     ensure_directory(out_, kPrivateDirMode);
-    if (std::size_t stale = clean_staging_area(out_); stale > 0) {
+    std::size_t stale = remove_stale_temp_files({out_ / kPlanCopy, out_ / ol::kChecksumsFile, out_ / kRootDir / ol::kRootCertFile});
+    stale += clean_staging_area(out_);
+    if (stale > 0) {
       emit(CeremonyEvent::Kind::step, "removed " + std::to_string(stale) + " leftover staging entr" + (stale == 1 ? "y" : "ies") + " of an interrupted run");
     }
   }

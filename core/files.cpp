@@ -191,6 +191,19 @@ void StagingDirectory::replace_synced(const fs::path& target, const fs::path& ar
   published_ = true;
 }
 
+std::size_t remove_stale_temp_files(const std::vector<fs::path>& paths) {
+  std::size_t removed = 0;
+  for (const auto& path : paths) {
+    const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    const std::string prefix = "." + path.filename().string() + ".tmp-";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(parent, ec)) {
+      if (entry.path().filename().string().starts_with(prefix) && fs::remove(entry.path(), ec)) ++removed;
+    }
+  }
+  return removed;
+}
+
 std::size_t clean_staging_area(const fs::path& out_dir) {
   const fs::path area = out_dir / kStagingDirName;
   std::error_code ec;

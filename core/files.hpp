@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace meshca {
 
@@ -80,6 +81,11 @@ class StagingDirectory {
   fs::path path_;
   bool published_ = false;
 };
+
+// Removes the temporary siblings write_file_atomic() leaves when a process is
+// killed mid-write (".<name>.tmp-<random>" next to each of `paths`).
+// Returns how many were removed.
+std::size_t remove_stale_temp_files(const std::vector<fs::path>& paths);
 
 // Removes leftovers of interrupted runs from `out/.meshca-tmp/`. Returns how
 // many entries were removed.

@@ -72,6 +72,8 @@ std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKe
 std::unique_ptr<KeyStore> open_file_key_store(const FileKeyRef& ref, pki::KeyAlgorithm algorithm, KeyPresence presence,
                                               const KeyStoreContext& ctx) {
   std::filesystem::path path = ref.path.is_relative() ? ctx.base_dir / ref.path : ref.path;
+  // A run killed while creating the key leaves an (encrypted) temp copy.
+  remove_stale_temp_files({path});
   std::optional<std::string> pem;
   try {
     pem = read_file_if_exists(path, 1024 * 1024);
