@@ -21,6 +21,7 @@ rm -rf warmup timing
 
 check_no_partial_output() {
   local trial=$1 d missing
+  shopt -s nullglob
   for d in out/*/*/; do
     d=${d%/}
     case $d in out/root | out/retired/*) continue ;; esac
