@@ -38,6 +38,18 @@ if grep -rqF -- "$(sed -n 2p keys/root.pem)" out; then fail "root key material i
 expect_not_in last.out "$MESHCA_ROOT_PASS"
 expect_not_in last.err "$MESHCA_ROOT_PASS"
 
+# While a ceremony runs, its command line carries no secret (they come from
+# the environment, a file or the terminal).
+bash "$MESHCA_SOURCE_DIR/bench/make-plan.sh" 300 >big.yaml
+"$MESHCA" ceremony run big.yaml --out big-out --yes --quiet --jobs 1 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -s "/proc/$pid/cmdline" ] && break; sleep 0.01; done
+cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+wait $pid || fail "the background ceremony failed"
+[ -n "$cmdline" ] || fail "could not read the running ceremony's command line"
+case $cmdline in *"$MESHCA_ROOT_PASS"*) fail "the passphrase is on the command line" ;; esac
+pass
+
 # Re-run: everything kept, byte for byte.
 sha_before=$(cat out/SHA256SUMS)
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
