@@ -49,32 +49,7 @@ bool crl_revokes(const X509_CRL* crl, const X509* cert) {
 ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const X509*>& untrusted,
                                     const std::vector<const X509*>& roots, const std::vector<const X509_CRL*>& crls,
                                     UnixTime at) {
-  X509StorePtr store(check(X509_STORE_new(), "X509_STORE_new"));
-  for (const X509* root : roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
-  for (const X509_CRL* crl : crls) check(X509_STORE_add_crl(store.get(), const_cast<X509_CRL*>(crl)), "X509_STORE_add_crl");
-  X509StackPtr chain(check(sk_X509_new_null(), "sk_X509_new_null"));
-  for (const X509* cert : untrusted) {
-    auto copy = duplicate(cert);
-    check(sk_X509_push(chain.get(), copy.get()), "sk_X509_push");
-    (void)copy.release();
-  }
-  X509StoreCtxPtr ctx(check(X509_STORE_CTX_new(), "X509_STORE_CTX_new"));
-  check(X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(target), chain.get()), "X509_STORE_CTX_init");
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE | X509_V_FLAG_CRL_CHECK |
-                                         X509_V_FLAG_CRL_CHECK_ALL);
-  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
-  ChainVerdict verdict;
-  verdict.ok = X509_verify_cert(ctx.get()) == 1;
-  if (!verdict.ok) {
-    int err = X509_STORE_CTX_get_error(ctx.get());
-    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
-    const X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
-    verdict.error = std::string(X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
-    if (failing) verdict.error += " (" + subject_string(failing) + ")";
-  }
-  drain_openssl_errors();
-  return verdict;
+  return verify_path(target, {untrusted, roots, crls, at, 0, AnchorSignature::check});
 }
 
 X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* signer) {

@@ -14,12 +14,12 @@ bool signed_by(const X509* cert, const X509* issuer) {
   return rc == 1;
 }
 
-ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& untrusted,
-                          const std::vector<const X509*>& roots, UnixTime at, AnchorSignature anchor) {
+ChainVerdict verify_path(const X509* target, const PathCheck& path) {
   X509StorePtr store(check(X509_STORE_new(), "X509_STORE_new"));
-  for (const X509* root : roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
+  for (const X509* root : path.roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
+  for (const X509_CRL* crl : path.crls) check(X509_STORE_add_crl(store.get(), const_cast<X509_CRL*>(crl)), "X509_STORE_add_crl");
   X509StackPtr chain(check(sk_X509_new_null(), "sk_X509_new_null"));
-  for (const X509* cert : untrusted) {
+  for (const X509* cert : path.untrusted) {
     auto copy = duplicate(cert);
     check(sk_X509_push(chain.get(), copy.get()), "sk_X509_push");
     (void)copy.release();
@@ -28,9 +28,11 @@ ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& un
   check(X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(target), chain.get()), "X509_STORE_CTX_init");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   unsigned long flags = X509_V_FLAG_X509_STRICT;
-  if (anchor == AnchorSignature::check) flags |= X509_V_FLAG_CHECK_SS_SIGNATURE;
+  if (path.anchor == AnchorSignature::check) flags |= X509_V_FLAG_CHECK_SS_SIGNATURE;
+  if (!path.crls.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
   X509_VERIFY_PARAM_set_flags(param, flags);
-  if (at != 0) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
+  if (path.purpose != 0) check(X509_VERIFY_PARAM_set_purpose(param, path.purpose), "X509_VERIFY_PARAM_set_purpose");
+  if (path.at != 0) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(path.at));
 
   ChainVerdict verdict;
   verdict.ok = X509_verify_cert(ctx.get()) == 1;
@@ -39,10 +41,16 @@ ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& un
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     const X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
     verdict.error = std::string(X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
-    if (failing) verdict.error += " (" + subject_string(failing) + ")";
+    // Depth 0 is the target itself, which the caller already names.
+    if (failing && (depth > 0 || path.purpose == 0)) verdict.error += " (" + subject_string(failing) + ")";
   }
   drain_openssl_errors();
   return verdict;
+}
+
+ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& untrusted,
+                          const std::vector<const X509*>& roots, UnixTime at, AnchorSignature anchor) {
+  return verify_path(target, {untrusted, roots, {}, at, 0, anchor});
 }
 
 bool key_matches_certificate(const EVP_PKEY* key, const X509* cert) {

@@ -22,11 +22,24 @@ struct ChainVerdict {
   std::string error;  // OpenSSL's verify error string with depth and subject
 };
 
+enum class AnchorSignature { check, already_verified };
+
+// Everything X509_verify_cert needs besides the target: the one place meshca
+// builds a trust store. Strict mode (X509_V_FLAG_X509_STRICT) always.
+struct PathCheck {
+  std::vector<const X509*> untrusted;  // intermediates, any order
+  std::vector<const X509*> roots;      // trust anchors
+  std::vector<const X509_CRL*> crls;   // with CRLs, every certificate of the path is checked (CRL_CHECK_ALL)
+  UnixTime at = 0;                     // 0: now
+  int purpose = 0;                     // X509_PURPOSE_*, 0 for none
+  AnchorSignature anchor = AnchorSignature::check;
+};
+ChainVerdict verify_path(const X509* target, const PathCheck& check);
+
 // Verifies `target` through `untrusted` (intermediates, any order) to one of
 // `roots`, with X509_V_FLAG_X509_STRICT, at time `at` (0 = now). With
 // AnchorSignature::check the root's self-signature is verified too; skip it
 // only for a root whose signature this process has already verified.
-enum class AnchorSignature { check, already_verified };
 ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& untrusted,
                           const std::vector<const X509*>& roots, UnixTime at = 0,
                           AnchorSignature anchor = AnchorSignature::check);

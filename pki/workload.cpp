@@ -86,33 +86,8 @@ X509Ptr issue_workload_leaf(const X509* ca_cert, EVP_PKEY* ca_key, const std::st
 
 ChainVerdict verify_as_peer(const X509* leaf, const std::vector<const X509*>& untrusted,
                             const std::vector<const X509*>& roots, UnixTime at, PeerPurpose purpose) {
-  X509StorePtr store(check(X509_STORE_new(), "X509_STORE_new"));
-  for (const X509* root : roots) check(X509_STORE_add_cert(store.get(), const_cast<X509*>(root)), "X509_STORE_add_cert");
-  X509StackPtr chain(check(sk_X509_new_null(), "sk_X509_new_null"));
-  for (const X509* cert : untrusted) {
-    auto copy = duplicate(cert);
-    check(sk_X509_push(chain.get(), copy.get()), "sk_X509_push");
-    (void)copy.release();
-  }
-  X509StoreCtxPtr ctx(check(X509_STORE_CTX_new(), "X509_STORE_CTX_new"));
-  check(X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(leaf), chain.get()), "X509_STORE_CTX_init");
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
-  check(X509_VERIFY_PARAM_set_purpose(
-            param, purpose == PeerPurpose::tls_server ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT),
-        "X509_VERIFY_PARAM_set_purpose");
-  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
-  ChainVerdict verdict;
-  verdict.ok = X509_verify_cert(ctx.get()) == 1;
-  if (!verdict.ok) {
-    int err = X509_STORE_CTX_get_error(ctx.get());
-    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
-    const X509* failing = X509_STORE_CTX_get_current_cert(ctx.get());
-    verdict.error = std::string(X509_verify_cert_error_string(err)) + " at depth " + std::to_string(depth);
-    if (failing && depth > 0) verdict.error += " (" + subject_string(failing) + ")";
-  }
-  drain_openssl_errors();
-  return verdict;
+  int x509_purpose = purpose == PeerPurpose::tls_server ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT;
+  return verify_path(leaf, {untrusted, roots, {}, at, x509_purpose, AnchorSignature::check});
 }
 
 }  // namespace meshca::pki
