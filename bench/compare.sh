@@ -48,48 +48,15 @@ ceremony() {
 
 baseline_seconds() { "$baseline" "$2" "$3" "$1" | sed 's/.*seconds=\([0-9.]*\).*/\1/'; }
 
-# Istio's tools/certs recipe for one cluster (Makefile.selfsigned.mk), timed.
+# Istio's tools/certs recipe, per cluster, timed (the root is made once).
+source "$repo/scripts/istio-certs-recipe.sh"
 recipe() {
   local alg=$1 n=$2 t0 t1
-  mkdir -p recipe && cd recipe
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out root-key.pem 2>/dev/null
-  openssl req -x509 -new -key root-key.pem -days 3650 -subj "/O=Istio/CN=Root CA" -sha384 -out root-cert.pem \
-    -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  cat >intermediate.conf <<CONF
-[ req ]
-encrypt_key = no
-prompt = no
-utf8 = yes
-default_md = sha256
-req_extensions = req_ext
-distinguished_name = req_dn
-[ req_ext ]
-subjectKeyIdentifier = hash
-basicConstraints = critical, CA:true, pathlen:0
-keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
-subjectAltName=@san
-[ san ]
-DNS.1 = istiod.istio-system.svc
-[ req_dn ]
-O = Istio
-CN = Intermediate CA
-L = cluster
-CONF
+  istio_recipe_root recipe ecdsa-p256 >/dev/null
   t0=$(now)
-  for i in $(seq 1 "$n"); do
-    mkdir -p "c$i"
-    case $alg in
-      ecdsa-p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "c$i/ca-key.pem" 2>/dev/null ;;
-      rsa-*) openssl genrsa -out "c$i/ca-key.pem" "${alg#rsa-}" 2>/dev/null ;;
-    esac
-    openssl req -new -config intermediate.conf -key "c$i/ca-key.pem" -out "c$i/cluster-ca.csr" 2>/dev/null
-    openssl x509 -req -days 730 -CA root-cert.pem -CAkey root-key.pem -CAcreateserial -extensions req_ext \
-      -extfile intermediate.conf -in "c$i/cluster-ca.csr" -out "c$i/ca-cert.pem" 2>/dev/null
-    cat "c$i/ca-cert.pem" root-cert.pem >"c$i/cert-chain.pem"
-    cp root-cert.pem "c$i/root-cert.pem"
-  done
+  for i in $(seq 1 "$n"); do istio_recipe_cluster recipe "recipe/c$i" "$alg" >/dev/null; done
   t1=$(now)
-  cd .. && rm -rf recipe
+  rm -rf recipe
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
 

@@ -5,65 +5,10 @@
 source "$(dirname "$0")/lib.sh"
 source "${MESHCA_TESTS_DIR:-$(dirname "$0")/..}/data/verify/openssl_ca.sh"
 
-cat >root-ca.conf <<'EOF'
-[ req ]
-encrypt_key = no
-prompt = no
-utf8 = yes
-default_md = sha256
-default_bits = 4096
-req_extensions = req_ext
-x509_extensions = req_ext
-distinguished_name = req_dn
-[ req_ext ]
-subjectKeyIdentifier = hash
-basicConstraints = critical, CA:true
-keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
-[ req_dn ]
-O = Istio
-CN = Root CA
-EOF
-openssl genrsa -out root-key.pem 4096 2>/dev/null
-openssl req -sha256 -new -key root-key.pem -config root-ca.conf -out root-cert.csr
-openssl x509 -req -sha256 -days 3650 -signkey root-key.pem -extensions req_ext -extfile root-ca.conf \
-  -in root-cert.csr -out root-cert.pem 2>/dev/null
-
-# intermediate_bundle CLUSTER: cluster1/{ca-cert,ca-key,cert-chain,root-cert}.pem
-intermediate_bundle() {
-  local c=$1
-  mkdir -p "$c"
-  cat >"$c/intermediate.conf" <<EOF
-[ req ]
-encrypt_key = no
-prompt = no
-utf8 = yes
-default_md = sha256
-default_bits = 4096
-req_extensions = req_ext
-x509_extensions = req_ext
-distinguished_name = req_dn
-[ req_ext ]
-subjectKeyIdentifier = hash
-basicConstraints = critical, CA:true, pathlen:0
-keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
-subjectAltName=@san
-[ san ]
-DNS.1 = istiod.istio-system.svc
-[ req_dn ]
-O = Istio
-CN = Intermediate CA
-L = $c
-EOF
-  openssl genrsa -out "$c/ca-key.pem" 4096 2>/dev/null
-  openssl req -new -config "$c/intermediate.conf" -key "$c/ca-key.pem" -out "$c/cluster-ca.csr"
-  openssl x509 -req -sha256 -days 730 -CA root-cert.pem -CAkey root-key.pem -CAcreateserial \
-    -extensions req_ext -extfile "$c/intermediate.conf" -in "$c/cluster-ca.csr" -out "$c/ca-cert.pem" 2>/dev/null
-  cat "$c/ca-cert.pem" root-cert.pem >"$c/cert-chain.pem"
-  cp root-cert.pem "$c/root-cert.pem"
-  rm "$c/intermediate.conf" "$c/cluster-ca.csr"
-}
-intermediate_bundle cluster1
-intermediate_bundle cluster2
+source "$MESHCA_SOURCE_DIR/scripts/istio-certs-recipe.sh"
+istio_recipe_root .
+istio_recipe_cluster . cluster1
+istio_recipe_cluster . cluster2
 
 for c in cluster1 cluster2; do
   openssl verify -x509_strict -CAfile $c/root-cert.pem -untrusted $c/cert-chain.pem $c/ca-cert.pem >/dev/null \
