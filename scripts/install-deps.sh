@@ -13,6 +13,7 @@ packages=(
   softhsm2 opensc
   clang libclang-rt-14-dev
   time libxml2-utils
+  dpkg-dev lintian man-db
 )
 
 missing=()
