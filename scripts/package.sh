@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
+rm -f build/release/meshca_*.deb
 (cd build/release && cpack -G DEB >/dev/null)
 deb=$(ls build/release/meshca_*_amd64.deb)
 echo "package: $deb ($(du -h "$deb" | cut -f1))"
