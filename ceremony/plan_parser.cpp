@@ -20,6 +20,32 @@ constexpr std::string_view kApiVersion = "meshca/v1";
 constexpr std::string_view kKind = "CeremonyPlan";
 constexpr int kMaxPathLen = 8;
 
+// The 0-based line and column of the first byte that is not well-formed
+// UTF-8 (overlongs, surrogates and code points past U+10FFFF included), or
+// nullopt. YAML requires UTF-8, and the digest's canonical JSON does too.
+std::optional<std::pair<int, int>> first_invalid_utf8(std::string_view text) {
+  int line = 0, column = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    auto b = static_cast<unsigned char>(text[i]);
+    std::size_t len = b < 0x80 ? 1 : (b >= 0xC2 && b <= 0xDF) ? 2 : (b >= 0xE0 && b <= 0xEF) ? 3 : (b >= 0xF0 && b <= 0xF4) ? 4 : 0;
+    bool ok = len != 0 && i + len <= text.size();
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok && len > 2) {
+      auto b1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(b == 0xE0 && b1 < 0xA0) && !(b == 0xED && b1 > 0x9F) && !(b == 0xF0 && b1 < 0x90) && !(b == 0xF4 && b1 > 0x8F);
+    }
+    if (!ok) return std::pair{line, column};
+    if (b == '\n') {
+      ++line;
+      column = 0;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
 // Collects findings with their location and field path.
 class Diagnostics {
  public:
@@ -167,13 +193,7 @@ class PlanParser {
       : d_(source_name), base_dir_(std::move(base_dir)), now_(now) {}
 
   Plan parse(std::string_view text) {
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      d_.error(e.mark, "", "YAML syntax error: " + e.msg);
-      fail();
-    }
+    YAML::Node root = load(text);
     Plan plan;
     plan.text = std::string(text);
     plan.base_dir = base_dir_;
@@ -183,6 +203,30 @@ class PlanParser {
   }
 
  private:
+  YAML::Node load(std::string_view text) {
+    if (auto bad = first_invalid_utf8(text)) {
+      YAML::Mark mark;
+      mark.line = bad->first;
+      mark.column = bad->second;
+      d_.error(mark, "", "the plan is not valid UTF-8");
+      fail();
+    }
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(std::string(text));
+    } catch (const YAML::Exception& e) {
+      d_.error(e.mark, "", "YAML syntax error: " + e.msg);
+      fail();
+    }
+    // A second document would be invisible to the ceremony and the digest
+    // alike, yet readable by an auditor: refuse it.
+    if (docs.size() > 1) {
+      d_.error(docs[1].Mark(), "", "a second YAML document ('---'); a plan is exactly one document");
+      fail();
+    }
+    return docs.empty() ? YAML::Node() : docs.front();
+  }
+
   [[noreturn]] void fail() {
     auto& errors = d_.errors();
     std::string summary = "the plan has " + std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s");

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -69,7 +71,10 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
     head_ = report.head;
   }
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(ExitCode::output, "cannot open the transcript for appending", path.string());
+  if (fd_ < 0) {
+    throw Error(ExitCode::output, std::string("cannot open the transcript for appending: ") + std::strerror(errno),
+                path.string());
+  }
 }
 
 TranscriptWriter::~TranscriptWriter() {
@@ -88,9 +93,22 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   line["prev"] = head_;
   std::string text = line.dump();
   std::string data = text + "\n";
-  if (::write(fd_, data.data(), data.size()) != static_cast<ssize_t>(data.size()) ||
-      (sync == Sync::now && ::fsync(fd_) != 0)) {
-    throw Error(ExitCode::output, "cannot append to the transcript", path_.string());
+  // A line is appended whole or not at all: a short write (full disk, size
+  // limit) is cut back, so the chain stays verifiable and a re-run resumes.
+  const off_t before = ::lseek(fd_, 0, SEEK_END);
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      if (before >= 0) (void)!::ftruncate(fd_, before);
+      throw Error(ExitCode::output, std::string("cannot append to the transcript: ") + std::strerror(err), path_.string());
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (sync == Sync::now && ::fsync(fd_) != 0) {
+    throw Error(ExitCode::output, std::string("cannot sync the transcript: ") + std::strerror(errno), path_.string());
   }
   head_ = output_layout::sha256_hex(text);
   ++next_seq_;

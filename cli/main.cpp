@@ -3,6 +3,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -40,6 +42,9 @@ void harden_process() {
   struct rlimit no_core {0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::umask(077);
+  // A file-size limit must end in an error naming the file (exit 5), not a
+  // signal that kills the process mid-bundle.
+  ::signal(SIGXFSZ, SIG_IGN);
 }
 
 }  // namespace
@@ -72,6 +77,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     cli::report_error(term.err, e);
     return static_cast<int>(e.code());
+  } catch (const std::filesystem::filesystem_error& e) {
+    term.err << "meshca: error: " << e.path1().string() << ": " << e.code().message() << "\n";
+    return static_cast<int>(ExitCode::output);
   } catch (const std::exception& e) {
     term.err << "meshca: internal error: " << e.what() << "\n";
     return static_cast<int>(ExitCode::internal);

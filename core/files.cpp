@@ -209,7 +209,9 @@ std::size_t clean_staging_area(const fs::path& out_dir) {
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(area, ec))) return 0;
   std::size_t removed = 0;
-  for (const auto& entry : fs::directory_iterator(area)) {
+  fs::directory_iterator it(area, ec);
+  if (ec) throw_io("cannot list the staging area", area, ec.value());
+  for (const auto& entry : it) {
     fs::remove_all(entry.path(), ec);
     if (ec) throw_io("cannot remove stale staging entry", entry.path(), ec.value());
     ++removed;

@@ -14,6 +14,9 @@ constexpr std::int64_t kSecondsPerDay = 86400;
 
 bool read_int(std::string_view text, std::size_t pos, std::size_t len, int& out) {
   if (pos + len > text.size()) return false;
+  for (std::size_t i = pos; i < pos + len; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;  // from_chars would take a sign
+  }
   auto [ptr, ec] = std::from_chars(text.data() + pos, text.data() + pos + len, out);
   return ec == std::errc() && ptr == text.data() + pos + len;
 }
@@ -85,8 +88,9 @@ std::optional<UnixTime> parse_rfc3339(std::string_view text, std::string& error)
   }
   std::size_t pos = 19;
   if (pos < text.size() && text[pos] == '.') {
-    ++pos;
+    std::size_t digits = ++pos;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    if (pos == digits) return std::nullopt;  // "." without fraction digits
   }
   int offset = 0;
   std::string_view zone = text.substr(pos);

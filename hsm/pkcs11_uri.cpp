@@ -128,7 +128,13 @@ std::string format_pkcs11_uri(const Pkcs11KeyRef& ref) {
   p11_kit_uri_set_attribute(uri.get(), &class_attr);
   if (!ref.module.empty()) p11_kit_uri_set_module_path(uri.get(), ref.module.c_str());
   const bool default_pin = ref.pin.kind == SecretKind::env && ref.pin.value == "MESHCA_PIN";
-  if (!default_pin) p11_kit_uri_set_pin_source(uri.get(), ref.pin.to_string().c_str());
+  if (!default_pin) {
+    // "file://x" would read back as the file "x": a path that itself starts
+    // with "//" needs the empty-authority form "file:////...".
+    std::string source = ref.pin.to_string();
+    if (ref.pin.kind == SecretKind::file && ref.pin.value.starts_with("//")) source = "file://" + ref.pin.value;
+    p11_kit_uri_set_pin_source(uri.get(), source.c_str());
+  }
 
   char* raw = nullptr;
   int rc = p11_kit_uri_format(uri.get(), P11_KIT_URI_FOR_ANY, &raw);

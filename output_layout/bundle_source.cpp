@@ -83,14 +83,23 @@ BundleSource secret_to_source(const YAML::Node& secret, const std::string& file_
   return src;
 }
 
-void collect_secrets(const YAML::Node& node, std::vector<YAML::Node>& out) {
+// kubectl nests at most one List; YAML aliases could make a loop or an
+// exponential fan-out, so depth and count are bounded.
+constexpr int kMaxListDepth = 2;
+constexpr std::size_t kMaxSecrets = 1000;
+
+void collect_secrets(const YAML::Node& node, std::vector<YAML::Node>& out, int depth = 0) {
   if (!node || !node.IsMap()) return;
   std::string kind = node["kind"] ? node["kind"].as<std::string>("") : "";
   if (kind == "Secret") {
+    if (out.size() >= kMaxSecrets) {
+      throw Error(ExitCode::invalid_input, "more than " + std::to_string(kMaxSecrets) + " Secrets in one manifest");
+    }
     out.push_back(node);
   } else if (kind == "List" || kind == "SecretList") {
+    if (depth >= kMaxListDepth) throw Error(ExitCode::invalid_input, "Lists nested too deeply (or an alias loop)");
     if (node["items"] && node["items"].IsSequence())
-      for (const auto& item : node["items"]) collect_secrets(item, out);
+      for (const auto& item : node["items"]) collect_secrets(item, out, depth + 1);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/secure_buffer.hpp"
 #include "pki/handles.hpp"
@@ -27,7 +28,12 @@ std::string sha256_hex(std::string_view bytes) {
 
 std::size_t write_checksums(const std::filesystem::path& out) {
   std::vector<std::string> files;
-  for (auto it = std::filesystem::recursive_directory_iterator(out); it != std::filesystem::recursive_directory_iterator(); ++it) {
+  std::error_code ec;
+  auto fail = [&] { throw Error(ExitCode::output, "cannot list the output directory: " + ec.message(), out.string()); };
+  std::filesystem::recursive_directory_iterator it(out, ec);
+  if (ec) fail();
+  for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) fail();
     const auto rel = std::filesystem::relative(it->path(), out).string();
     if (it->is_directory() && rel == kStagingDirName) {
       it.disable_recursion_pending();
@@ -37,6 +43,7 @@ std::size_t write_checksums(const std::filesystem::path& out) {
     // own hash chain and records the digest of SHA256SUMS instead.
     if (it->is_regular_file() && rel != kChecksumsFile && rel != "transcript.jsonl") files.push_back(rel);
   }
+  if (ec) fail();
   std::sort(files.begin(), files.end());
   std::string sums;
   for (const auto& rel : files) {
