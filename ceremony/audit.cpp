@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/verify.hpp"
 
@@ -51,7 +52,8 @@ TranscriptFacts read_facts(const fs::path& path) {
 
 class Auditor {
  public:
-  Auditor(const Plan& plan, const fs::path& out) : plan_(plan), out_(out) {}
+  Auditor(const Plan& plan, const fs::path& out)
+      : plan_(plan), out_(out), digest_(plan_digest(plan.text, plan.source.string())) {}
 
   AuditReport run() {
     check_digest_and_transcript();
@@ -73,7 +75,7 @@ class Auditor {
   }
 
   void check_digest_and_transcript() {
-    const std::string digest = plan_digest(plan_.text, plan_.source.string());
+    const std::string& digest = digest_;
     const fs::path transcript = out_ / kTranscriptFile;
     if (!fs::exists(transcript)) {
       add(pki::Severity::fail, "transcript", kTranscriptFile, "missing: nothing proves how this output was made");
@@ -148,14 +150,15 @@ class Auditor {
   void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster) {
     const std::string id = mesh.name + "/" + cluster.name;
     const fs::path dir = out_ / mesh.name / cluster.name;
-    auto missing = ol::missing_bundle_files(dir, plan_.outputs.has_layout(kLayoutK8sSecret));
+    const auto layouts = layout_options(mesh, cluster, digest_);
+    auto missing = ol::missing_layout_files(dir, layouts);
     if (!missing.empty()) {
       add(pki::Severity::fail, "bundle", id, fs::exists(dir) ? "incomplete: " + missing.front() + " is missing" : "the plan's cluster has no bundle");
       return;
     }
     ol::IstioBundle b;
     try {
-      b = ol::read_istio_bundle(dir);
+      b = ol::read_layout_bundle(dir, layouts);
     } catch (const Error& e) {
       add(pki::Severity::fail, "bundle", id, e.what());
       return;
@@ -207,6 +210,7 @@ class Auditor {
 
   const Plan& plan_;
   fs::path out_;
+  std::string digest_;
   AuditReport report_;
   TranscriptFacts facts_;
   pki::X509Ptr root_;

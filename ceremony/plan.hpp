@@ -13,6 +13,7 @@
 
 #include "core/time.hpp"
 #include "hsm/key_store.hpp"
+#include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 
@@ -45,6 +46,10 @@ struct RootPlan {
   hsm::RootKeyRef key;
   ValiditySpec validity;
   int path_len = 1;
+  // From the plan-wide certificate profile (templates/profiles/): a profile
+  // may leave the root's pathLen unlimited when the plan does not set one.
+  bool path_len_unlimited = false;
+  pki::KeyUsageBits key_usage{.digital_signature = false, .key_cert_sign = true, .crl_sign = true};
 };
 
 enum class NameConstraintsMode { none, trust_domain };
@@ -54,6 +59,30 @@ struct IntermediatePlan {
   ValiditySpec validity;
   pki::DistinguishedName subject;  // placeholders already expanded
   NameConstraintsMode name_constraints = NameConstraintsMode::none;
+  // From the mesh's certificate profile; nullopt pathLen = unlimited.
+  std::optional<int> path_len = 0;
+  pki::KeyUsageBits key_usage{.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
+};
+
+// The built-in profile whose certificates follow DESIGN.md exactly and pass
+// every lint with no finding.
+inline constexpr std::string_view kDefaultProfile = "meshca";
+
+// A certificate profile (templates/profiles/<name>.yaml), parsed strictly.
+// It decides the CA extensions meshca cannot take from the plan and the
+// intermediate defaults below the plan's own `defaults.intermediate`.
+struct CaExtensionsSpec {
+  std::optional<int> path_len;  // nullopt: no pathLenConstraint
+  pki::KeyUsageBits key_usage;
+};
+struct ProfileSpec {
+  std::string name;
+  std::string description;
+  CaExtensionsSpec root;
+  CaExtensionsSpec intermediate;
+  pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p256;  // intermediate key default
+  ValiditySpec validity;                                       // intermediate validity default
+  std::vector<std::pair<std::string, std::string>> subject;   // intermediate subject template
 };
 
 struct ClusterPlan {
@@ -63,19 +92,31 @@ struct ClusterPlan {
   IntermediatePlan intermediate;
 };
 
-struct MeshPlan {
-  std::string name;
-  std::string trust_domain;
-  std::vector<ClusterPlan> clusters;
-};
-
 inline constexpr std::string_view kLayoutIstioCacerts = "istio-cacerts";
 inline constexpr std::string_view kLayoutK8sSecret = "k8s-secret";
+inline constexpr std::string_view kLayoutIstioTls = "istio-tls";
+inline constexpr std::string_view kLayoutLinkerd = "linkerd";
+inline constexpr std::string_view kLayoutCertManager = "cert-manager";
+inline constexpr std::string_view kLayoutSpire = "spire";
+
+struct SpireOutput {
+  std::string directory = "/run/spire/upstream-ca";  // where the files go on the SPIRE server
+};
 
 struct OutputPlan {
   std::vector<std::string> layouts{std::string(kLayoutIstioCacerts), std::string(kLayoutK8sSecret)};
   std::string namespace_name = "istio-system";
+  output_layout::CertManagerOptions cert_manager;  // kind ClusterIssuer, name meshca-ca, namespace cert-manager
+  SpireOutput spire;
   bool has_layout(std::string_view layout) const;
+};
+
+struct MeshPlan {
+  std::string name;
+  std::string trust_domain;
+  std::vector<ClusterPlan> clusters;
+  std::string profile{kDefaultProfile};  // the mesh's certificate profile
+  OutputPlan outputs{};                   // the plan's outputs with this mesh's overrides
 };
 
 struct Plan {
@@ -87,9 +128,28 @@ struct Plan {
   std::string organization;
   RootPlan root;
   std::vector<MeshPlan> meshes;
-  OutputPlan outputs;
+  OutputPlan outputs;                    // plan-wide; each mesh holds its resolved copy
+  std::string profile{kDefaultProfile};  // plan-wide certificate profile (the root's)
 
   std::size_t cluster_count() const;
 };
+
+// The files of one cluster's bundle as the plan's mesh asks for them: for
+// the writer, the resume check and the audit (docs/output-layouts.md).
+inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster,
+                                                   const std::string& plan_digest) {
+  output_layout::LayoutOptions o;
+  o.layouts.clear();
+  for (const auto& name : mesh.outputs.layouts)
+    if (auto layout = output_layout::parse_layout(name)) o.layouts.insert(*layout);
+  o.mesh = mesh.name;
+  o.cluster = cluster.name;
+  o.trust_domain = mesh.trust_domain;
+  o.plan_digest = plan_digest;
+  o.istio_namespace = mesh.outputs.namespace_name;
+  o.cert_manager = mesh.outputs.cert_manager;
+  o.spire_directory = mesh.outputs.spire.directory;
+  return o;
+}
 
 }  // namespace meshca::ceremony

@@ -9,20 +9,25 @@
 #include <map>
 #include <set>
 
+#include "ceremony/profiles.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "hsm/pkcs11_uri.hpp"
+#include "output_layout/layouts.hpp"
+#include "templates/embedded.hpp"
 
 namespace meshca::ceremony {
 namespace {
 
 constexpr std::string_view kApiVersion = "meshca/v1";
 constexpr std::string_view kKind = "CeremonyPlan";
+constexpr std::string_view kProfileKind = "CertificateProfile";
 constexpr int kMaxPathLen = 8;
 
 // The 0-based line and column of the first byte that is not well-formed
-// UTF-8 (overlongs, surrogates and code points past U+10FFFF included), or
-// nullopt. YAML requires UTF-8, and the digest's canonical JSON does too.
+// UTF-8 (overlongs, surrogates and code points past U+10FFFF included) or is
+// a control character YAML does not allow, or nullopt. YAML requires UTF-8,
+// and the digest's canonical JSON does too.
 std::optional<std::pair<int, int>> first_invalid_utf8(std::string_view text) {
   int line = 0, column = 0;
   for (std::size_t i = 0; i < text.size();) {
@@ -34,6 +39,9 @@ std::optional<std::pair<int, int>> first_invalid_utf8(std::string_view text) {
       auto b1 = static_cast<unsigned char>(text[i + 1]);
       ok = !(b == 0xE0 && b1 < 0xA0) && !(b == 0xED && b1 > 0x9F) && !(b == 0xF0 && b1 < 0x90) && !(b == 0xF4 && b1 > 0x8F);
     }
+    // YAML's printable set excludes C0 controls other than tab, CR and LF
+    // (yaml-cpp 0.7 loops forever on a NUL inside a document).
+    if (ok && len == 1 && ((b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f)) ok = false;
     if (!ok) return std::pair{line, column};
     if (b == '\n') {
       ++line;
@@ -185,7 +193,33 @@ struct IntermediateOverrides {
   std::vector<std::pair<std::string, std::string>> subject;  // templates, merged per attribute
   std::optional<NameConstraintsMode> name_constraints;
   std::optional<SourceLocation> validity_at;
+
+  // `top` wins field by field (subject attribute by attribute).
+  void overlay(const IntermediateOverrides& top) {
+    if (top.algorithm) algorithm = top.algorithm;
+    if (top.validity) validity = top.validity;
+    if (top.validity_at) validity_at = top.validity_at;
+    if (top.name_constraints) name_constraints = top.name_constraints;
+    for (const auto& entry : top.subject) {  // not a structured binding: clang 14 cannot capture one
+      auto it = std::find_if(subject.begin(), subject.end(), [&](const auto& p) { return p.first == entry.first; });
+      if (it != subject.end()) {
+        it->second = entry.second;
+      } else {
+        subject.push_back(entry);
+      }
+    }
+  }
 };
+
+// The intermediate defaults a profile gives, below the plan's own.
+IntermediateOverrides profile_defaults(const ProfileSpec& profile) {
+  IntermediateOverrides o;
+  o.algorithm = profile.algorithm;
+  o.validity = profile.validity;
+  o.subject = profile.subject;
+  o.name_constraints = NameConstraintsMode::none;
+  return o;
+}
 
 class PlanParser {
  public:
@@ -193,43 +227,52 @@ class PlanParser {
       : d_(source_name), base_dir_(std::move(base_dir)), now_(now) {}
 
   Plan parse(std::string_view text) {
-    YAML::Node root = load(text);
+    YAML::Node root = load(text, "plan");
     Plan plan;
     plan.text = std::string(text);
     plan.base_dir = base_dir_;
     read_document(root, plan);
-    if (!d_.ok()) fail();
+    if (!d_.ok()) fail("plan");
     return plan;
   }
 
+  ProfileSpec parse_profile(std::string_view text) {
+    YAML::Node root = load(text, "profile");
+    ProfileSpec profile;
+    read_profile_document(root, profile);
+    if (!d_.ok()) fail("profile");
+    return profile;
+  }
+
  private:
-  YAML::Node load(std::string_view text) {
+  YAML::Node load(std::string_view text, const char* what) {
     if (auto bad = first_invalid_utf8(text)) {
       YAML::Mark mark;
       mark.line = bad->first;
       mark.column = bad->second;
-      d_.error(mark, "", "the plan is not valid UTF-8");
-      fail();
+      d_.error(mark, "", std::string("the ") + what + " is not valid UTF-8 text (a malformed byte or a control character)");
+      fail(what);
     }
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(std::string(text));
     } catch (const YAML::Exception& e) {
       d_.error(e.mark, "", "YAML syntax error: " + e.msg);
-      fail();
+      fail(what);
     }
     // A second document would be invisible to the ceremony and the digest
     // alike, yet readable by an auditor: refuse it.
     if (docs.size() > 1) {
-      d_.error(docs[1].Mark(), "", "a second YAML document ('---'); a plan is exactly one document");
-      fail();
+      d_.error(docs[1].Mark(), "", std::string("a second YAML document ('---'); a ") + what + " is exactly one document");
+      fail(what);
     }
     return docs.empty() ? YAML::Node() : docs.front();
   }
 
-  [[noreturn]] void fail() {
+  [[noreturn]] void fail(const char* what) {
     auto& errors = d_.errors();
-    std::string summary = "the plan has " + std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s");
+    std::string summary = std::string("the ") + what + " has " + std::to_string(errors.size()) + " error" +
+                          (errors.size() == 1 ? "" : "s");
     throw MultiError(ExitCode::invalid_input, summary, errors);
   }
 
@@ -238,7 +281,7 @@ class PlanParser {
       d_.error(doc, "", "the plan is empty; start from `meshca plan init`");
       return;
     }
-    MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "organization", "root", "defaults", "meshes", "outputs"});
+    MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs"});
     if (!top.valid()) return;
     if (auto v = top.string("apiVersion", true); v && *v != kApiVersion) {
       d_.error(top.get("apiVersion"), "apiVersion", "unsupported version '" + *v + "'; this meshca reads " + std::string(kApiVersion));
@@ -248,12 +291,124 @@ class PlanParser {
     }
     if (auto m = top.required("metadata")) read_metadata(*m, plan);
     plan.organization = top.string("organization", false).value_or("");
-    IntermediateOverrides defaults = builtin_defaults(plan);
+    const ProfileSpec plan_profile = read_profile_choice(top, plan.profile);
+    IntermediateOverrides defaults;
     if (top.has("defaults")) read_defaults(top.get("defaults"), defaults);
     if (auto r = top.required("root")) read_root(*r, plan.root);
-    if (top.has("outputs")) read_outputs(top.get("outputs"), plan.outputs);
+    apply_root_profile(plan_profile, plan.root);
+    if (top.has("outputs")) read_outputs(top.get("outputs"), "outputs", plan.outputs);
     if (auto m = top.required("meshes")) read_meshes(*m, plan, defaults);
     check_hierarchy(plan);
+    check_layouts(plan);
+  }
+
+  // ---- certificate profiles ----------------------------------------------
+
+  // `profile: NAME` in `m` (plan or mesh): a built-in profile. `name` keeps
+  // its value when the field is absent.
+  ProfileSpec read_profile_choice(MapReader& m, std::string& name) {
+    if (auto chosen = m.string("profile", false)) {
+      if (templates::profile_text(*chosen)) {
+        name = *chosen;
+      } else {
+        std::string known;
+        for (const auto& n : templates::profile_names()) known += (known.empty() ? "" : ", ") + n;
+        d_.error(m.get("profile"), m.field("profile"), "unknown profile '" + *chosen + "'; built-in profiles: " + known);
+      }
+    }
+    try {
+      return builtin_profile(name, now_);
+    } catch (const MultiError& e) {
+      for (const auto& detail : e.details()) d_.error(m.node(), m.field("profile"), detail);
+    }
+    return {};
+  }
+
+  void apply_root_profile(const ProfileSpec& profile, RootPlan& root) {
+    root.key_usage = profile.root.key_usage;
+    if (root_path_len_given_) return;
+    root.path_len_unlimited = !profile.root.path_len.has_value();
+    if (profile.root.path_len) root.path_len = *profile.root.path_len;
+  }
+
+  void read_profile_document(const YAML::Node& doc, ProfileSpec& p) {
+    if (doc.IsNull()) {
+      d_.error(doc, "", "the profile is empty");
+      return;
+    }
+    MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "root", "intermediate"});
+    if (!top.valid()) return;
+    if (auto v = top.string("apiVersion", true); v && *v != kApiVersion) {
+      d_.error(top.get("apiVersion"), "apiVersion", "unsupported version '" + *v + "'; this meshca reads " + std::string(kApiVersion));
+    }
+    if (auto v = top.string("kind", true); v && *v != kProfileKind) {
+      d_.error(top.get("kind"), "kind", "must be " + std::string(kProfileKind));
+    }
+    if (auto node = top.required("metadata")) {
+      MapReader m(d_, *node, "metadata", {"name", "description"});
+      if (auto name = m.string("name", true)) {
+        if (!is_dns1123_label(*name)) d_.error(m.get("name"), "metadata.name", "'" + *name + "' " + kDnsLabelRule);
+        p.name = *name;
+      }
+      p.description = m.string("description", false).value_or("");
+    }
+    if (auto node = top.required("root")) {
+      MapReader m(d_, *node, "root", {"path_len", "key_usage"});
+      if (m.valid()) p.root = read_ca_extensions(m, 1);
+    }
+    if (auto node = top.required("intermediate")) {
+      MapReader m(d_, *node, "intermediate", {"path_len", "key_usage", "key", "validity", "subject"});
+      if (!m.valid()) return;
+      p.intermediate = read_ca_extensions(m, 0);
+      if (auto key = m.required("key")) {
+        MapReader k(d_, *key, m.field("key"), {"algorithm"});
+        if (auto alg = read_algorithm(k)) p.algorithm = *alg;
+      }
+      if (auto v = read_validity(m, true)) p.validity = *v;
+      if (auto subject = m.required("subject")) {
+        merge_subject(*subject, m.field("subject"), p.subject, true);
+        if (subject->IsMap() && std::none_of(p.subject.begin(), p.subject.end(), [](const auto& a) { return a.first == "CN"; })) {
+          d_.error(*subject, m.field("subject.CN"), "missing required field");
+        }
+      }
+    }
+  }
+
+  // path_len (a number from `min_path_len`, or `unlimited`) and key_usage.
+  CaExtensionsSpec read_ca_extensions(MapReader& m, int min_path_len) {
+    CaExtensionsSpec ext;
+    if (auto v = m.required("path_len")) {
+      if (v->IsScalar() && v->Scalar() == "unlimited") {
+        ext.path_len = std::nullopt;
+      } else {
+        ext.path_len = m.integer("path_len", min_path_len, kMaxPathLen);
+        if (!ext.path_len) ext.path_len = min_path_len;  // reported; keep a value
+      }
+    }
+    if (auto list = m.required("key_usage")) {
+      static const std::vector<std::string> known{"digitalSignature", "keyCertSign", "cRLSign"};
+      if (!list->IsSequence() || list->size() == 0) {
+        d_.error(*list, m.field("key_usage"), "must be a non-empty list of " + MapReader::list(known));
+        return ext;
+      }
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        const YAML::Node item = (*list)[i];
+        std::string path = index_path(m.field("key_usage"), i);
+        if (!item.IsScalar() || std::find(known.begin(), known.end(), item.Scalar()) == known.end()) {
+          d_.error(item, path, "unknown key usage; a meshca CA certificate can carry " + MapReader::list(known));
+        } else if (!seen.insert(item.Scalar()).second) {
+          d_.error(item, path, "duplicate key usage");
+        }
+      }
+      ext.key_usage = {.digital_signature = seen.count("digitalSignature") > 0,
+                       .key_cert_sign = seen.count("keyCertSign") > 0,
+                       .crl_sign = seen.count("cRLSign") > 0};
+      if (!ext.key_usage.key_cert_sign && !seen.empty()) {
+        d_.error(*list, m.field("key_usage"), "must include keyCertSign: a CA certificate signs certificates");
+      }
+    }
+    return ext;
   }
 
   void read_metadata(const YAML::Node& node, Plan& plan) {
@@ -265,15 +420,6 @@ class PlanParser {
       plan.name = *name;
     }
     plan.description = m.string("description", false).value_or("");
-  }
-
-  IntermediateOverrides builtin_defaults(const Plan&) {
-    IntermediateOverrides o;
-    o.algorithm = pki::KeyAlgorithm::ecdsa_p256;
-    o.validity = ValiditySpec{Duration{1, 0, 0}, std::nullopt, std::nullopt};
-    o.subject = {{"O", "{organization}"}, {"OU", "{mesh}"}, {"CN", "{cluster} Intermediate CA"}};
-    o.name_constraints = NameConstraintsMode::none;
-    return o;
   }
 
   void read_defaults(const YAML::Node& node, IntermediateOverrides& defaults) {
@@ -444,6 +590,8 @@ class PlanParser {
     if (auto k = m.required("key")) read_root_key(*k, root.key);
     if (auto v = read_validity(m, true)) root.validity = *v;
     root.path_len = m.integer("path_len", 0, kMaxPathLen).value_or(1);
+    root_path_len_given_ = m.has("path_len");
+    root_path_len_at_ = m.get("path_len").Mark();
     if (m.has("path_len") && root.path_len < 1) {
       d_.error(m.get("path_len"), "root.path_len",
                "0 forbids the per-cluster intermediate CAs below the root; use 1 (or more)");
@@ -454,6 +602,7 @@ class PlanParser {
     MapReader m(d_, node, "root.key", {"algorithm", "store", "pkcs11", "file"});
     if (!m.valid()) return;
     if (auto alg = read_algorithm(m)) key.algorithm = *alg;
+    root_algorithm_at_ = m.get("algorithm").Mark();
     auto store = m.string("store", true);
     if (!store) return;
     if (*store == "file") {
@@ -513,34 +662,69 @@ class PlanParser {
     if (ref.label.empty() && ref.id_hex.empty()) d_.error(node, m.field("label"), "missing required field (or id)");
   }
 
-  void read_outputs(const YAML::Node& node, OutputPlan& out) {
-    MapReader m(d_, node, "outputs", {"layouts", "namespace"});
+  // `outputs` of the plan or of one mesh (which starts from the plan's).
+  void read_outputs(const YAML::Node& node, const std::string& path, OutputPlan& out) {
+    MapReader m(d_, node, path, {"layouts", "namespace", "cert_manager", "spire"});
     if (!m.valid()) return;
-    if (m.has("layouts")) {
-      const YAML::Node layouts = m.get("layouts");
-      if (!layouts.IsSequence() || layouts.size() == 0) {
-        d_.error(layouts, "outputs.layouts", "must be a non-empty list");
-      } else {
-        out.layouts.clear();
-        for (std::size_t i = 0; i < layouts.size(); ++i) {
-          const YAML::Node item = layouts[i];
-          std::string path = index_path("outputs.layouts", i);
-          if (!item.IsScalar() || (item.Scalar() != kLayoutIstioCacerts && item.Scalar() != kLayoutK8sSecret)) {
-            d_.error(item, path, "unknown layout; this version writes istio-cacerts and k8s-secret");
-          } else if (out.has_layout(item.Scalar())) {
-            d_.error(item, path, "duplicate layout");
-          } else {
-            out.layouts.push_back(item.Scalar());
-          }
+    if (m.has("layouts")) read_layouts(m.get("layouts"), m.field("layouts"), out);
+    if (auto ns = m.string("namespace", false)) {
+      if (!is_dns1123_label(*ns)) d_.error(m.get("namespace"), m.field("namespace"), "'" + *ns + "' " + kDnsLabelRule);
+      out.namespace_name = *ns;
+    }
+    if (m.has("cert_manager")) {
+      MapReader cm(d_, m.get("cert_manager"), m.field("cert_manager"), {"kind", "name", "namespace"});
+      if (auto kind = cm.string("kind", false)) {
+        if (*kind != "Issuer" && *kind != "ClusterIssuer") {
+          d_.error(cm.get("kind"), cm.field("kind"), "'" + *kind + "' is not Issuer or ClusterIssuer");
         }
-        if (!out.has_layout(kLayoutIstioCacerts)) {
-          d_.error(layouts, "outputs.layouts", "must include istio-cacerts (the bundle files every other layout is made from)");
+        out.cert_manager.kind = *kind;
+      }
+      for (auto [key, target] : {std::pair{"name", &out.cert_manager.name}, std::pair{"namespace", &out.cert_manager.namespace_name}}) {
+        if (auto v = cm.string(key, false)) {
+          if (!is_dns1123_label(*v)) d_.error(cm.get(key), cm.field(key), "'" + *v + "' " + kDnsLabelRule);
+          *target = *v;
         }
       }
     }
-    if (auto ns = m.string("namespace", false)) {
-      if (!is_dns1123_label(*ns)) d_.error(m.get("namespace"), "outputs.namespace", "'" + *ns + "' " + kDnsLabelRule);
-      out.namespace_name = *ns;
+    if (m.has("spire")) {
+      MapReader sp(d_, m.get("spire"), m.field("spire"), {"directory"});
+      if (auto dir = sp.string("directory", false)) {
+        bool plain = std::none_of(dir->begin(), dir->end(), [](char c) {
+          return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+        });
+        if (!dir->starts_with("/") || dir->size() < 2 || dir->ends_with("/") || !plain) {
+          d_.error(sp.get("directory"), sp.field("directory"),
+                   "must be an absolute path on the SPIRE server, without a trailing '/', quotes, backslashes or control characters");
+        }
+        out.spire.directory = *dir;
+      }
+    }
+  }
+
+  void read_layouts(const YAML::Node& layouts, const std::string& path, OutputPlan& out) {
+    if (!layouts.IsSequence() || layouts.size() == 0) {
+      d_.error(layouts, path, "must be a non-empty list");
+      return;
+    }
+    std::string known;
+    const auto& all = output_layout::all_layouts();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      known += std::string(i == 0 ? "" : i + 1 == all.size() ? " and " : ", ") + std::string(output_layout::layout_name(all[i]));
+    }
+    out.layouts.clear();
+    for (std::size_t i = 0; i < layouts.size(); ++i) {
+      const YAML::Node item = layouts[i];
+      if (!item.IsScalar() || !output_layout::parse_layout(item.Scalar())) {
+        d_.error(item, index_path(path, i), "unknown layout; this version writes " + known);
+      } else if (out.has_layout(item.Scalar())) {
+        d_.error(item, index_path(path, i), "duplicate layout");
+      } else {
+        out.layouts.push_back(item.Scalar());
+      }
+    }
+    if (out.has_layout(kLayoutK8sSecret) && !out.has_layout(kLayoutIstioCacerts) && !out.has_layout(kLayoutIstioTls)) {
+      d_.error(layouts, path,
+               "must include istio-cacerts (the bundle files) or istio-tls: k8s-secret only adds the Secret manifest of one of them");
     }
   }
 
@@ -552,9 +736,15 @@ class PlanParser {
     std::map<std::string, std::string> mesh_names, trust_domains;
     for (std::size_t i = 0; i < node.size(); ++i) {
       std::string path = index_path("meshes", i);
-      MapReader m(d_, node[i], path, {"name", "trust_domain", "clusters"});
+      MapReader m(d_, node[i], path, {"name", "trust_domain", "profile", "outputs", "clusters"});
       if (!m.valid()) continue;
       MeshPlan mesh;
+      mesh.profile = plan.profile;
+      mesh.outputs = plan.outputs;
+      if (m.has("outputs")) read_outputs(m.get("outputs"), m.field("outputs"), mesh.outputs);
+      const ProfileSpec profile = read_profile_choice(m, mesh.profile);
+      IntermediateOverrides mesh_defaults = profile_defaults(profile);
+      mesh_defaults.overlay(defaults);
       if (auto name = m.string("name", true)) {
         mesh.name = *name;
         if (!is_dns1123_label(*name)) {
@@ -575,13 +765,13 @@ class PlanParser {
                    "trust domain '" + *td + "' is already used by " + it->second + "; each mesh needs its own");
         }
       }
-      if (auto clusters = m.required("clusters")) read_clusters(*clusters, m.field("clusters"), plan, mesh, defaults);
+      if (auto clusters = m.required("clusters")) read_clusters(*clusters, m.field("clusters"), plan, mesh, mesh_defaults, profile);
       plan.meshes.push_back(std::move(mesh));
     }
   }
 
   void read_clusters(const YAML::Node& node, const std::string& path, const Plan& plan, MeshPlan& mesh,
-                     const IntermediateOverrides& defaults) {
+                     const IntermediateOverrides& defaults, const ProfileSpec& profile) {
     if (!node.IsSequence() || node.size() == 0) {
       d_.error(node, path, "must be a non-empty list of clusters");
       return;
@@ -607,6 +797,8 @@ class PlanParser {
       cluster.intermediate.algorithm = *merged.algorithm;
       cluster.intermediate.validity = *merged.validity;
       cluster.intermediate.name_constraints = *merged.name_constraints;
+      cluster.intermediate.path_len = profile.intermediate.path_len;
+      cluster.intermediate.key_usage = profile.intermediate.key_usage;
       cluster.intermediate.subject = expand_subject(merged.subject, plan, mesh, cluster, m);
       mesh.clusters.push_back(std::move(cluster));
     }
@@ -683,12 +875,67 @@ class PlanParser {
     }
   }
 
+  // What the ecosystems behind some layouts require of the certificates.
+  void check_layouts(const Plan& plan) {
+    bool root_reported = false;
+    for (std::size_t i = 0; i < plan.meshes.size(); ++i) {
+      const MeshPlan& mesh = plan.meshes[i];
+      const std::string mesh_path = index_path("meshes", i);
+      if (mesh.outputs.has_layout(kLayoutLinkerd)) {
+        for (const auto& cluster : mesh.clusters) {
+          if (cluster.intermediate.algorithm == pki::KeyAlgorithm::ecdsa_p256) continue;
+          d_.error(mark_of(cluster.location), cluster.field_path + ".intermediate.key.algorithm",
+                   "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" + mesh.name +
+                       "' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256");
+        }
+        if (plan.root.key.algorithm != pki::KeyAlgorithm::ecdsa_p256 && !root_reported) {
+          root_reported = true;
+          d_.error(root_algorithm_at_, "root.key.algorithm",
+                   "is " + std::string(pki::key_algorithm_name(plan.root.key.algorithm)) + ", but " + mesh_path +
+                       " writes the linkerd layout: Linkerd requires its issuer to be signed with ECDSA P-256 and "
+                       "SHA-256, so the root key must be ecdsa-p256");
+        }
+      }
+      if (mesh.outputs.has_layout(kLayoutSpire)) check_spire_path_lengths(plan, mesh, mesh_path);
+    }
+  }
+
+  // SPIRE's own server CA sits below the upstream intermediate:
+  // root -> intermediate -> SPIRE server CA -> SVIDs.
+  void check_spire_path_lengths(const Plan& plan, const MeshPlan& mesh, const std::string& mesh_path) {
+    // Every cluster of a mesh has its profile's pathLen: the first one speaks for all.
+    if (!mesh.clusters.empty() && mesh.clusters.front().intermediate.path_len.value_or(1) < 1) {
+      YAML::Mark at = mark_of(mesh.clusters.front().location);
+      d_.error(at, mesh_path + ".profile",
+               "mesh '" + mesh.name + "' writes the spire layout, but profile '" + mesh.profile +
+                   "' gives its intermediates pathLen 0: SPIRE signs its own server CA below the upstream "
+                   "intermediate; use profile: spire (pathLen 1)");
+    }
+    if (!plan.root.path_len_unlimited && plan.root.path_len < 2 && !spire_root_reported_) {
+      spire_root_reported_ = true;
+      d_.error(root_path_len_given_ ? root_path_len_at_ : root_algorithm_at_, "root.path_len",
+               "is " + std::to_string(plan.root.path_len) + ", but " + mesh_path +
+                   " writes the spire layout: root -> intermediate -> SPIRE server CA needs root.path_len: 2");
+    }
+  }
+
+  static YAML::Mark mark_of(const SourceLocation& location) {
+    YAML::Mark mark;
+    mark.line = location.line - 1;
+    mark.column = location.column - 1;
+    return mark;
+  }
+
   static constexpr const char* kDnsLabelRule =
       "is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)";
 
   Diagnostics d_;
   std::filesystem::path base_dir_;
   UnixTime now_;
+  bool root_path_len_given_ = false;
+  YAML::Mark root_path_len_at_ = YAML::Mark::null_mark();
+  YAML::Mark root_algorithm_at_ = YAML::Mark::null_mark();
+  bool spire_root_reported_ = false;
 };
 
 }  // namespace
@@ -723,6 +970,22 @@ Plan parse_plan(std::string_view yaml_text, const std::string& source_name, cons
   Plan plan = parser.parse(yaml_text);
   plan.source = source_name;
   return plan;
+}
+
+ProfileSpec parse_profile(std::string_view yaml_text, const std::string& source_name, UnixTime now) {
+  PlanParser parser(source_name, ".", now);
+  return parser.parse_profile(yaml_text);
+}
+
+ProfileSpec builtin_profile(std::string_view name, UnixTime now) {
+  auto text = templates::profile_text(name);
+  if (!text) throw Error(ExitCode::invalid_input, "no built-in certificate profile '" + std::string(name) + "'");
+  ProfileSpec profile = parse_profile(*text, "templates/profiles/" + std::string(name) + ".yaml", now);
+  if (profile.name != name) {
+    throw MultiError(ExitCode::internal, "the built-in profile is broken",
+                     {"templates/profiles/" + std::string(name) + ".yaml: metadata.name: must be '" + std::string(name) + "'"});
+  }
+  return profile;
 }
 
 Plan load_plan(const std::filesystem::path& path, UnixTime now) {

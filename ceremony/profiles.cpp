@@ -9,8 +9,8 @@ pki::CertificateProfile root_profile(const RootPlan& root, UnixTime ceremony_tim
   p.not_before = window.not_before;
   p.not_after = window.not_after;
   p.is_ca = true;
-  p.path_len = root.path_len;
-  p.key_usage = {.digital_signature = false, .key_cert_sign = true, .crl_sign = true};
+  if (!root.path_len_unlimited) p.path_len = root.path_len;
+  p.key_usage = root.key_usage;
   return p;
 }
 
@@ -21,10 +21,10 @@ pki::CertificateProfile intermediate_profile(const MeshPlan& mesh, const Cluster
   p.not_before = window.not_before;
   p.not_after = window.not_after;
   p.is_ca = true;
-  p.path_len = 0;
-  // digitalSignature as DESIGN.md and Istio's own tools/certs recipe set it,
-  // so bundles read the same to teams migrating from that recipe.
-  p.key_usage = {.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
+  // The meshca profile: pathLen 0 and digitalSignature, keyCertSign,
+  // cRLSign (digitalSignature as Istio's own tools/certs recipe sets it).
+  p.path_len = cluster.intermediate.path_len;
+  p.key_usage = cluster.intermediate.key_usage;
   if (cluster.intermediate.name_constraints == NameConstraintsMode::trust_domain) {
     p.permitted_uri_hosts = {mesh.trust_domain};
   }

@@ -1,18 +1,39 @@
-// Turns the plan's root and per-cluster intermediates into certificate
-// profiles with the DESIGN.md defaults: the single place that decides which
-// extensions a meshca CA certificate carries.
+// Certificate profiles: which extensions a meshca CA certificate carries.
+//
+// A profile is a YAML file in templates/profiles/ (embedded into the
+// binary), chosen by `profile:` in the plan (plan-wide: the root and every
+// mesh) or per mesh (that mesh's intermediates). It is parsed as strictly as
+// a plan. The plan parser resolves it into RootPlan / IntermediatePlan
+// (pathLen, keyUsage, intermediate defaults); root_profile() and
+// intermediate_profile() turn those into pki::CertificateProfile, the single
+// place that decides what a certificate contains. Built-in profiles:
+//   meshca             DESIGN.md defaults; every lint passes with no finding
+//   istio-tools-certs  Istio's tools/certs Makefile recipe, for teams migrating
+//   linkerd            what `step` makes for Linkerd (trust anchor + issuer)
+//   spire              meshca with pathLen 1 on intermediates (SPIRE upstream CA)
+// See docs/plan-reference.md ("Certificate profiles").
 #pragma once
+
+#include <string>
+#include <string_view>
 
 #include "ceremony/plan.hpp"
 #include "pki/certificate.hpp"
 
 namespace meshca::ceremony {
 
-// Root: CA:TRUE with the plan's pathLen; keyCertSign + cRLSign.
+// Root: CA:TRUE with the plan's pathLen (or the profile's); the profile's keyUsage.
 pki::CertificateProfile root_profile(const RootPlan& root, UnixTime ceremony_time);
 
-// Intermediate: CA:TRUE pathLen 0; keyCertSign + cRLSign + digitalSignature;
-// URI name constraint on the mesh's trust domain when the plan asks for it.
+// Intermediate: CA:TRUE with the profile's pathLen and keyUsage; URI name
+// constraint on the mesh's trust domain when the plan asks for it.
 pki::CertificateProfile intermediate_profile(const MeshPlan& mesh, const ClusterPlan& cluster, UnixTime ceremony_time);
+
+// Strict parsing of a profile document: MultiError(invalid_input) whose
+// details read "source:line:column: field.path: what is wrong".
+ProfileSpec parse_profile(std::string_view yaml_text, const std::string& source_name, UnixTime now);
+
+// A built-in profile by name; Error(invalid_input) when there is none.
+ProfileSpec builtin_profile(std::string_view name, UnixTime now);
 
 }  // namespace meshca::ceremony

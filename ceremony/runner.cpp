@@ -15,6 +15,7 @@
 #include "core/secure_buffer.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/layouts.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
 
@@ -53,10 +54,13 @@ std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
 }
 
 // Before a certificate meshca made is written: signature, strict chain, key
-// match, lints. Any finding means a bug or a bad key store, never a
-// certificate on disk.
-void verify_before_writing(const X509* cert, const EVP_PKEY* subject_key, const X509* root, pki::CaRole role,
-                           const std::string& what) {
+// match, lints. With the meshca profile any finding means a bug or a bad key
+// store, never a certificate on disk. Another profile may deliberately
+// depart from meshca's defaults (istio-tools-certs has no cRLSign, spire
+// gives intermediates pathLen 1): its WARN findings are allowed and returned
+// for the transcript; a FAIL never is.
+std::vector<std::string> verify_before_writing(const X509* cert, const EVP_PKEY* subject_key, const X509* root,
+                                               pki::CaRole role, const std::string& what, std::string_view profile) {
   const X509* issuer = role == pki::CaRole::root ? cert : root;
   if (subject_key && !pki::key_matches_certificate(subject_key, cert)) {
     throw Error(ExitCode::internal, "the " + what + " does not carry the public key it was issued for");
@@ -72,7 +76,18 @@ void verify_before_writing(const X509* cert, const EVP_PKEY* subject_key, const 
   }
   if (!verdict.ok) throw Error(ExitCode::internal, "the " + what + " fails OpenSSL strict verification: " + verdict.error);
   auto findings = pki::lint_ca_certificate(cert, issuer, role, false, pki::IssuerSignature::already_verified);
-  if (!findings.empty()) throw Error(ExitCode::internal, "the " + what + " fails lints: " + describe_findings(findings));
+  if (profile == kDefaultProfile ? !findings.empty() : pki::has_failure(findings)) {
+    throw Error(ExitCode::internal, "the " + what + " fails lints: " + describe_findings(findings));
+  }
+  std::vector<std::string> warnings;
+  for (const auto& f : findings) warnings.push_back(f.check + ": " + f.message);
+  return warnings;
+}
+
+nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings) {
+  nlohmann::json j{{"name", profile}};
+  if (!lint_warnings.empty()) j["lint_warnings"] = lint_warnings;
+  return j;
 }
 
 class Ceremony {
@@ -117,6 +132,11 @@ class Ceremony {
   }
 
   fs::path cluster_dir(const MeshPlan& mesh, const ClusterPlan& cluster) const { return out_ / mesh.name / cluster.name; }
+
+  // The files a cluster's bundle consists of: the mesh's layouts.
+  ol::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster) const {
+    return ceremony::layout_options(mesh, cluster, result_.plan_digest);
+  }
 
   void check_plan_digest() {
     result_.plan_digest = plan_digest(plan_.text, plan_.source.string());
@@ -223,7 +243,7 @@ class Ceremony {
         if (exists && !have_root_cert_) {
           conflicts.push_back(dir.string() + ": a bundle exists but " + root_cert_path_.string() + " does not; this output directory was not made by this plan");
         } else if (exists) {
-          auto missing = ol::missing_bundle_files(dir, plan_.outputs.has_layout(kLayoutK8sSecret));
+          auto missing = ol::missing_layout_files(dir, layout_options(mesh, cluster));
           if (!missing.empty()) conflicts.push_back(dir.string() + ": incomplete bundle (missing " + missing.front() + ")");
         }
         pending_.push_back({&mesh, &cluster, dir, exists, false, std::nullopt});
@@ -240,7 +260,7 @@ class Ceremony {
       std::string id = p.mesh->name + "/" + p.cluster->name;
       bool asked = named.erase(id) > 0;
       if (!p.exists) continue;
-      auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
+      auto cert = ol::read_layout_ca_certificate(p.dir, layout_options(*p.mesh, *p.cluster));
       bool expiring = opt_.renew_expiring && pki::not_after(cert.get()) <= add_duration(now_, *opt_.renew_expiring);
       if (asked || expiring) {
         p.renew = true;
@@ -280,7 +300,7 @@ class Ceremony {
       if (X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) != 0) {
         throw Error(ExitCode::output, "has subject '" + pki::subject_string(root_.get()) + "' but the plan says '" + plan_.root.subject.to_string() + "'", root_cert_path_.string());
       }
-      verify_before_writing(root_.get(), nullptr, root_.get(), pki::CaRole::root, "existing root certificate");
+      verify_before_writing(root_.get(), nullptr, root_.get(), pki::CaRole::root, "existing root certificate", plan_.profile);
       result_.root = record_of(root_.get());
       transcript_->record("root-certificate", {{"action", "reused"}, {"certificate", to_json(result_.root)}});
       emit(CeremonyEvent::Kind::root_certificate, "reusing root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
@@ -288,13 +308,16 @@ class Ceremony {
     }
     auto profile = root_profile(plan_.root, now_);
     root_ = pki::issue_certificate(profile, key_store_->public_key(), nullptr, key_store_->signing_key());
-    verify_before_writing(root_.get(), key_store_->public_key(), root_.get(), pki::CaRole::root, "root certificate");
+    auto warnings = verify_before_writing(root_.get(), key_store_->public_key(), root_.get(), pki::CaRole::root,
+                                          "root certificate", plan_.profile);
     ensure_directory(root_cert_path_.parent_path(), kPrivateDirMode);
     write_file_atomic(root_cert_path_, pki::certificate_to_pem(root_.get()), kPublicFileMode);
     note_written(root_cert_path_);
     result_.root_certificate_issued = true;
     result_.root = record_of(root_.get());
-    transcript_->record("root-certificate", {{"action", "issued"}, {"certificate", to_json(result_.root)}});
+    transcript_->record("root-certificate", {{"action", "issued"},
+                                             {"certificate", to_json(result_.root)},
+                                             {"profile", profile_json(plan_.profile, warnings)}});
     emit(CeremonyEvent::Kind::root_certificate, "issued root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
   }
 
@@ -302,7 +325,7 @@ class Ceremony {
   std::string bundle_mismatch(const PendingCluster& p) {
     ol::IstioBundle b;
     try {
-      b = ol::read_istio_bundle(p.dir);
+      b = ol::read_layout_bundle(p.dir, layout_options(*p.mesh, *p.cluster));
     } catch (const Error& e) {
       return e.what();
     }
@@ -315,6 +338,12 @@ class Ceremony {
       return "ca-key.pem is " + pki::describe_key(b.ca_key.get()) + ", the plan says " + std::string(pki::key_algorithm_name(planned.algorithm));
     }
     if (!pki::key_matches_certificate(b.ca_key.get(), b.ca_cert.get())) return "ca-key.pem does not match ca-cert.pem";
+    auto bc = pki::basic_constraints(b.ca_cert.get());
+    auto ku = pki::key_usage(b.ca_cert.get());
+    if (bc.path_len != planned.path_len || ku.bits.digital_signature != planned.key_usage.digital_signature ||
+        ku.bits.key_cert_sign != planned.key_usage.key_cert_sign || ku.bits.crl_sign != planned.key_usage.crl_sign) {
+      return "pathLen or keyUsage differ from profile '" + p.mesh->profile + "'";
+    }
     if (b.cert_chain.empty() || X509_cmp(b.cert_chain.front().get(), b.ca_cert.get()) != 0) return "cert-chain.pem does not start with ca-cert.pem";
     if (X509_cmp(b.cert_chain.back().get(), root_.get()) != 0) return "cert-chain.pem does not end at this plan's root";
     bool root_trusted = std::any_of(b.roots.begin(), b.roots.end(), [&](const auto& r) { return X509_cmp(r.get(), root_.get()) == 0; });
@@ -380,7 +409,7 @@ class Ceremony {
 
   void keep_existing(std::size_t index) {
     const auto& p = pending_[index];
-    auto cert = pki::certificate_from_pem(read_file(p.dir / ol::kCaCertFile), (p.dir / ol::kCaCertFile).string());
+    auto cert = ol::read_layout_ca_certificate(p.dir, layout_options(*p.mesh, *p.cluster));
     result_.clusters[index] = {p.mesh->name, p.cluster->name, false, std::nullopt, p.dir, record_of(cert.get())};
     transcript_->record("intermediate", {{"mesh", p.mesh->name},
                                          {"cluster", p.cluster->name},
@@ -403,6 +432,7 @@ class Ceremony {
     std::unique_ptr<StagingDirectory> staging;
     std::map<std::string, std::string> digests;  // file name -> SHA-256
     CertificateRecord record;
+    std::vector<std::string> lint_warnings;  // allowed by a non-default profile
   };
 
   void issue_cluster(std::size_t index, EVP_PKEY* own_signer) {
@@ -410,16 +440,12 @@ class Ceremony {
     const std::string name = p.mesh->name + "/" + p.cluster->name;
     auto key = pki::generate_key(p.cluster->intermediate.algorithm);
     auto cert = sign_intermediate(intermediate_profile(*p.mesh, *p.cluster, now_), key.get(), own_signer);
-    verify_before_writing(cert.get(), key.get(), root_.get(), pki::CaRole::intermediate, "intermediate for " + name);
+    auto warnings = verify_before_writing(cert.get(), key.get(), root_.get(), pki::CaRole::intermediate,
+                                          "intermediate for " + name, p.mesh->profile);
 
     auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
-    ol::SecretManifestOptions manifest{"cacerts", plan_.outputs.namespace_name,
-                                       {{"app.kubernetes.io/managed-by", "meshca"},
-                                        {"meshca.io/mesh", p.mesh->name},
-                                        {"meshca.io/cluster", p.cluster->name}}};
-    StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get())};
-    staged.digests = ol::write_istio_bundle(staged.staging->path(), files,
-                                            plan_.outputs.has_layout(kLayoutK8sSecret) ? &manifest : nullptr);
+    StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get()), std::move(warnings)};
+    staged.digests = ol::write_layouts(staged.staging->path(), files, layout_options(*p.mesh, *p.cluster));
     std::vector<StagedBundle> full_batch;
     {
       std::lock_guard lock(batch_mutex_);
@@ -462,7 +488,9 @@ class Ceremony {
                              {"cluster", p.cluster->name},
                              {"action", p.renew ? "renewed" : "issued"},
                              {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
-                             {"certificate", to_json(b.record)}};
+                             {"certificate", to_json(b.record)},
+                             {"profile", profile_json(p.mesh->profile, b.lint_warnings)},
+                             {"layouts", p.mesh->outputs.layouts}};
       if (p.renew) {
         details["replaced"] = to_json(*p.previous);
         details["retired_to"] = fs::relative(retired_dir(p), out_).string();

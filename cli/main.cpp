@@ -10,6 +10,10 @@
 
 #include "cli/terminal.hpp"
 
+namespace meshca::cli {
+int run_export(const Args& args, Terminal& term);  // cli/cmd_export.cpp
+}  // namespace meshca::cli
+
 namespace {
 
 constexpr const char* kUsage =
@@ -27,6 +31,8 @@ constexpr const char* kUsage =
     "  check-expiry DIR...     exit 1 when a certificate expires within --within\n"
     "  transcript verify       check a ceremony transcript's hash chain and file digests\n"
     "  audit OUT PLAN          prove an output is what the approved plan describes\n"
+    "  export OUT --cluster MESH/CLUSTER --tar FILE\n"
+    "                          a deterministic archive of one cluster's bundle, with its SHA-256\n"
     "\n"
     "options:\n"
     "  -h [ --help ]           this help (every command has its own --help)\n"
@@ -70,7 +76,8 @@ int main(int argc, char** argv) {
         {"plan", cli::run_plan},         {"ceremony", cli::run_ceremony},
         {"hsm", cli::run_hsm},           {"verify", cli::run_verify},
         {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
-        {"transcript", cli::run_transcript}, {"audit", cli::run_audit}};
+        {"transcript", cli::run_transcript}, {"audit", cli::run_audit},
+        {"export", cli::run_export}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "output_layout/checksums.hpp"
+#include "output_layout/manifests.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 
@@ -30,24 +31,12 @@ IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, 
 }
 
 SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretManifestOptions& options) {
-  SecureBuffer out;
-  out.append("# Istio plugged-in CA for this cluster. Contains a private key: keep it sealed.\n");
-  out.append("apiVersion: v1\nkind: Secret\nmetadata:\n");
-  out.append("  name: " + options.name + "\n  namespace: " + options.namespace_name + "\n");
-  if (!options.labels.empty()) {
-    out.append("  labels:\n");
-    for (const auto& [k, v] : options.labels) out.append("    " + k + ": \"" + v + "\"\n");
-  }
-  out.append("type: Opaque\ndata:\n");
-  out.append(std::string("  ") + kCaCertFile + ": " + base64_encode(files.ca_cert) + "\n");
-  std::string key64 = base64_encode(files.ca_key.view());
-  out.append(std::string("  ") + kCaKeyFile + ": ");
-  out.append(key64);
-  out.append("\n");
-  cleanse(key64);
-  out.append(std::string("  ") + kCertChainFile + ": " + base64_encode(files.cert_chain) + "\n");
-  out.append(std::string("  ") + kRootCertFile + ": " + base64_encode(files.root_cert) + "\n");
-  return out;
+  return render_secret("Istio plugged-in CA for this cluster. Contains a private key: keep it sealed.",
+                       {options.name, options.namespace_name, options.labels, options.annotations}, "Opaque",
+                       {{kCaCertFile, files.ca_cert},
+                        {kCaKeyFile, files.ca_key.view()},
+                        {kCertChainFile, files.cert_chain},
+                        {kRootCertFile, files.root_cert}});
 }
 
 std::map<std::string, std::string> write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,

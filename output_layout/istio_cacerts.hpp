@@ -45,6 +45,7 @@ struct SecretManifestOptions {
   std::string name = "cacerts";
   std::string namespace_name = "istio-system";
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
 };
 
 // A `kind: Secret` manifest (type Opaque) whose data decode to the files.

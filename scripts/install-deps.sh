@@ -14,6 +14,7 @@ packages=(
   clang libclang-rt-14-dev
   time libxml2-utils
   dpkg-dev lintian man-db
+  python3 python3-yaml
 )
 
 missing=()

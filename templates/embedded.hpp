@@ -1,5 +1,6 @@
-// Example plans shipped inside the meshca binary (templates/plans/*.yaml,
-// embedded at build time), so `meshca plan init` works on an offline
+// Example plans and certificate profiles shipped inside the meshca binary
+// (templates/plans/*.yaml and templates/profiles/*.yaml, embedded at build
+// time), so `meshca plan init` and profile selection work on an offline
 // machine with nothing but the binary.
 #pragma once
 
@@ -14,5 +15,8 @@ inline constexpr std::string_view kDefaultPlanTemplate = "single-mesh";
 
 std::vector<std::string> plan_template_names();
 std::optional<std::string_view> plan_template(std::string_view name);
+
+std::vector<std::string> profile_names();
+std::optional<std::string_view> profile_text(std::string_view name);
 
 }  // namespace meshca::templates

@@ -347,6 +347,41 @@ const std::vector<BadPlan>& bad_plans() {
        "must include istio-cacerts"},
       {"NamespaceNotADnsLabel", {{"namespace: istio-system", "namespace: istio_system"}}, 23, "outputs.namespace",
        "'istio_system' is not a DNS-1123 label"},
+      {"UnknownLayoutNamesTheChoices", {{"[istio-cacerts, k8s-secret]", "[istio-cacerts, envoy]"}}, 22,
+       "outputs.layouts[1]", "this version writes istio-cacerts, k8s-secret, istio-tls, linkerd, cert-manager and spire"},
+      {"K8sSecretWithoutAnIstioLayout", {{"[istio-cacerts, k8s-secret]", "[linkerd, k8s-secret]"}}, 22, "outputs.layouts",
+       "must include istio-cacerts (the bundle files) or istio-tls"},
+      {"LinkerdWithRsaIntermediate",
+       {{"[istio-cacerts, k8s-secret]", "[linkerd]"}, {"algorithm: ecdsa-p384", "algorithm: ecdsa-p256"},
+        {"      - name: west\n", "      - {name: west, intermediate: {key: {algorithm: rsa-2048}}}\n"}},
+       29, "meshes[0].clusters[1].intermediate.key.algorithm",
+       "is rsa-2048, but mesh 'prod' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key"},
+      {"LinkerdWithRsaDefaults", {{"[istio-cacerts, k8s-secret]", "[linkerd]"}, {"algorithm: ecdsa-p256}", "algorithm: rsa-3072}"}},
+       28, "meshes[0].clusters[0].intermediate.key.algorithm", "Linkerd accepts only an ECDSA P-256 issuer key"},
+      {"LinkerdWithP384Root", {{"[istio-cacerts, k8s-secret]", "[linkerd]"}}, 9, "root.key.algorithm",
+       "so the root key must be ecdsa-p256"},
+      {"LinkerdPerMeshWithRsaIntermediate",
+       {{"  - name: prod\n", "  - name: prod\n    outputs: {layouts: [linkerd]}\n"},
+        {"algorithm: ecdsa-p256}", "algorithm: rsa-4096}"}},
+       29, "meshes[0].clusters[0].intermediate.key.algorithm", "Linkerd accepts only an ECDSA P-256 issuer key"},
+      {"SpireWithMeshcaProfile", {{"[istio-cacerts, k8s-secret]", "[spire]"}}, 28, "meshes[0].profile",
+       "profile 'meshca' gives its intermediates pathLen 0"},
+      {"SpireWithRootPathLenOne", {{"[istio-cacerts, k8s-secret]", "[spire]"}, {"  - name: prod\n", "  - name: prod\n    profile: spire\n"}},
+       15, "root.path_len", "needs root.path_len: 2"},
+      {"UnknownPlanProfile", {{"organization: Acme Corp\n", "profile: hardened\n"}}, 5, "profile",
+       "unknown profile 'hardened'; built-in profiles: istio-tools-certs, linkerd, meshca, spire"},
+      {"UnknownMeshProfile", {{"  - name: prod\n", "  - name: prod\n    profile: [meshca]\n"}}, 26, "meshes[0].profile",
+       "must be a string"},
+      {"UnknownMeshOutputsKey", {{"  - name: prod\n", "  - name: prod\n    outputs: {colour: blue}\n"}}, 26,
+       "meshes[0].outputs.colour", "unknown field"},
+      {"CertManagerBadKind", {{"  namespace: istio-system\n", "  cert_manager: {kind: Certificate}\n"}}, 23,
+       "outputs.cert_manager.kind", "'Certificate' is not Issuer or ClusterIssuer"},
+      {"CertManagerBadName", {{"  namespace: istio-system\n", "  cert_manager: {name: Mesh_CA}\n"}}, 23,
+       "outputs.cert_manager.name", "is not a DNS-1123 label"},
+      {"SpireRelativeDirectory", {{"  namespace: istio-system\n", "  spire: {directory: spire/upstream}\n"}}, 23,
+       "outputs.spire.directory", "must be an absolute path"},
+      {"SpireDirectoryWithQuote", {{"  namespace: istio-system\n", "  spire: {directory: '/opt/a\"b'}\n"}}, 23,
+       "outputs.spire.directory", "must be an absolute path"},
 
       // Not a plan at all.
       {"YamlSyntaxError", {{"  validity: 10y\n", "  validity: 10y: 5\n"}}, 14, "", "YAML syntax error"},
@@ -734,6 +769,35 @@ TEST(PlanValidationGood, OutputsCanBeNarrowed) {
 
 // ---------------------------------------------------------------------------
 // Name rules.
+
+TEST(PlanValidationGood, MeshOutputsOverrideThePlansFieldByField) {
+  Plan plan = parse_ok(plan_with({{"  namespace: istio-system\n",
+                                   "  namespace: istio-system\n  cert_manager: {kind: Issuer, namespace: apps}\n"},
+                                  {"  - name: prod\n",
+                                   "  - name: prod\n    outputs: {layouts: [linkerd, cert-manager, spire], cert_manager: {name: mesh-ca}, "
+                                   "spire: {directory: /opt/spire/up}}\n    profile: spire\n"},
+                                  {"algorithm: ecdsa-p384", "algorithm: ecdsa-p256"},
+                                  {"  path_len: 1\n", "  path_len: 2\n"}}));
+  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  ASSERT_EQ(plan.meshes.size(), 1u);
+  const auto& out = plan.meshes[0].outputs;
+  EXPECT_EQ(out.layouts, (std::vector<std::string>{"linkerd", "cert-manager", "spire"}));
+  EXPECT_EQ(out.namespace_name, "istio-system");
+  EXPECT_EQ(out.cert_manager.kind, "Issuer");
+  EXPECT_EQ(out.cert_manager.namespace_name, "apps");
+  EXPECT_EQ(out.cert_manager.name, "mesh-ca");
+  EXPECT_EQ(out.spire.directory, "/opt/spire/up");
+  EXPECT_EQ(plan.meshes[0].profile, "spire");
+  EXPECT_EQ(plan.meshes[0].clusters[0].intermediate.path_len, 1);
+}
+
+TEST(PlanValidationGood, IstioCacertsIsNoLongerRequired) {
+  Plan plan = parse_ok(plan_with({{"[istio-cacerts, k8s-secret]", "[istio-tls, k8s-secret]"}}));
+  EXPECT_EQ(plan.meshes[0].outputs.layouts, (std::vector<std::string>{"istio-tls", "k8s-secret"}));
+  EXPECT_EQ(plan.meshes[0].outputs.cert_manager.kind, "ClusterIssuer");
+  EXPECT_EQ(plan.meshes[0].outputs.cert_manager.name, "meshca-ca");
+  EXPECT_EQ(plan.meshes[0].profile, "meshca");
+}
 
 TEST(PlanValidationNames, Dns1123Label) {
   for (const char* good : {"a", "prod", "us-east-1", "0", "1abc", "a-b-c", "x9"}) {

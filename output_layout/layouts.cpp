@@ -1,0 +1,282 @@
+#include "output_layout/layouts.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "output_layout/bundle_source.hpp"
+#include "output_layout/checksums.hpp"
+#include "output_layout/manifests.hpp"
+#include "pki/certificate.hpp"
+#include "pki/key.hpp"
+
+namespace meshca::output_layout {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a file holds. The first four are the bundle's material, the same
+// bytes in every layout; the rest are made from it.
+enum class Content {
+  ca_cert,
+  key,
+  chain,
+  roots,
+  cacerts_secret,
+  istio_tls_secret,
+  linkerd_issuer_secret,
+  linkerd_trust_roots,
+  cert_manager_secret,
+  cert_manager_issuer,
+  spire_server_conf,
+};
+
+bool is_material(Content c) { return c == Content::ca_cert || c == Content::key || c == Content::chain || c == Content::roots; }
+
+struct FileSpec {
+  Layout layout;
+  std::string path;  // relative to the cluster directory
+  Content content;
+  bool private_file;
+  bool needs_k8s_secret = false;  // written only when k8s-secret is selected too
+};
+
+// The three files of the kubernetes.io/tls form, in `dir`.
+void add_tls_files(std::vector<FileSpec>& t, Layout layout, const std::string& dir) {
+  t.push_back({layout, dir + "/" + kTlsCertFile, Content::chain, false});
+  t.push_back({layout, dir + "/" + kTlsKeyFile, Content::key, true});
+  t.push_back({layout, dir + "/" + kTlsCaFile, Content::roots, false});
+}
+
+const std::vector<FileSpec>& file_table() {
+  static const std::vector<FileSpec> table = [] {
+    std::vector<FileSpec> t{
+        {Layout::istio_cacerts, kCaCertFile, Content::ca_cert, false},
+        {Layout::istio_cacerts, kCaKeyFile, Content::key, true},
+        {Layout::istio_cacerts, kCertChainFile, Content::chain, false},
+        {Layout::istio_cacerts, kRootCertFile, Content::roots, false},
+        {Layout::istio_cacerts, kSecretManifestFile, Content::cacerts_secret, true, true},
+    };
+    add_tls_files(t, Layout::istio_tls, "istio-tls");
+    t.push_back({Layout::istio_tls, std::string("istio-tls/") + kSecretManifestFile, Content::istio_tls_secret, true, true});
+    add_tls_files(t, Layout::linkerd, "linkerd");
+    t.push_back({Layout::linkerd, "linkerd/linkerd-identity-issuer.yaml", Content::linkerd_issuer_secret, true});
+    t.push_back({Layout::linkerd, "linkerd/linkerd-identity-trust-roots.yaml", Content::linkerd_trust_roots, false});
+    add_tls_files(t, Layout::cert_manager, "cert-manager");
+    t.push_back({Layout::cert_manager, "cert-manager/ca-secret.yaml", Content::cert_manager_secret, true});
+    t.push_back({Layout::cert_manager, "cert-manager/issuer.yaml", Content::cert_manager_issuer, false});
+    t.push_back({Layout::spire, "spire/upstream-ca.crt", Content::chain, false});
+    t.push_back({Layout::spire, "spire/upstream-ca.key", Content::key, true});
+    t.push_back({Layout::spire, "spire/bundle.crt", Content::roots, false});
+    t.push_back({Layout::spire, "spire/server.conf", Content::spire_server_conf, false});
+    return t;
+  }();
+  return table;
+}
+
+bool selected(const FileSpec& spec, const LayoutOptions& options) {
+  return options.has(spec.layout) && (!spec.needs_k8s_secret || options.has(Layout::k8s_secret));
+}
+
+std::vector<const FileSpec*> selected_files(const LayoutOptions& options) {
+  std::vector<const FileSpec*> out;
+  for (const auto& spec : file_table())
+    if (selected(spec, options)) out.push_back(&spec);
+  return out;
+}
+
+ManifestMetadata metadata(const LayoutOptions& options, std::string name, std::string namespace_name) {
+  return {std::move(name), std::move(namespace_name), manifest_labels(options),
+          {{"meshca.io/plan-digest", options.plan_digest}}};
+}
+
+ManifestData tls_data(const IstioBundleFiles& files) {
+  return {{kTlsCertFile, files.cert_chain}, {kTlsKeyFile, files.ca_key.view()}, {kTlsCaFile, files.root_cert}};
+}
+
+std::string spire_server_conf(const LayoutOptions& o) {
+  const std::string& d = o.spire_directory;
+  return "# SPIRE server upstream authority for mesh " + o.mesh + ", cluster " + o.cluster + " (made by meshca, plan " +
+         o.plan_digest + ").\n"
+         "# Install upstream-ca.crt, upstream-ca.key (mode 0600, readable by the spire-server user only) and\n"
+         "# bundle.crt in " + d + "/ on the SPIRE server, set trust_domain = \"" + o.trust_domain +
+         "\" in its\n# server block, and add this plugin to its plugins block.\n"
+         "UpstreamAuthority \"disk\" {\n"
+         "    plugin_data {\n"
+         "        cert_file_path = \"" + d + "/upstream-ca.crt\"\n"
+         "        key_file_path = \"" + d + "/upstream-ca.key\"\n"
+         "        bundle_file_path = \"" + d + "/bundle.crt\"\n"
+         "    }\n"
+         "}\n";
+}
+
+SecureBuffer render(Content content, const IstioBundleFiles& files, const LayoutOptions& o) {
+  constexpr const char* kSealed = " Contains a private key: keep it sealed.";
+  const auto& cm = o.cert_manager;
+  switch (content) {
+    case Content::ca_cert: return SecureBuffer(files.ca_cert);
+    case Content::key: return SecureBuffer(files.ca_key.view());
+    case Content::chain: return SecureBuffer(files.cert_chain);
+    case Content::roots: return SecureBuffer(files.root_cert);
+    case Content::cacerts_secret: {
+      SecretManifestOptions m{"cacerts", o.istio_namespace, manifest_labels(o), {{"meshca.io/plan-digest", o.plan_digest}}};
+      return render_cacerts_secret(files, m);
+    }
+    case Content::istio_tls_secret:
+      return render_secret(std::string("Istio plugged-in CA in the kubernetes.io/tls form istiod reads from cacerts.") + kSealed,
+                           metadata(o, "cacerts", o.istio_namespace), "kubernetes.io/tls", tls_data(files));
+    case Content::linkerd_issuer_secret:
+      return render_secret(std::string("Linkerd identity issuer (ECDSA P-256).") + kSealed,
+                           metadata(o, "linkerd-identity-issuer", "linkerd"), "kubernetes.io/tls", tls_data(files));
+    case Content::linkerd_trust_roots:
+      return SecureBuffer(render_config_map("Linkerd trust anchors (the roots every cluster of the mesh trusts).",
+                                            metadata(o, "linkerd-identity-trust-roots", "linkerd"),
+                                            {{"ca-bundle.crt", files.root_cert}}));
+    case Content::cert_manager_secret:
+      return render_secret(std::string("CA key pair for the cert-manager ") + cm.kind + " " + cm.name + "." + kSealed,
+                           metadata(o, cm.name, cm.namespace_name), "kubernetes.io/tls", tls_data(files));
+    case Content::cert_manager_issuer:
+      return SecureBuffer(render_object(
+          "cert-manager CA " + cm.kind + " signing with this cluster's intermediate (Secret " + cm.name + " in " +
+              cm.namespace_name + ").",
+          "cert-manager.io/v1", cm.kind, metadata(o, cm.name, cm.kind == "Issuer" ? cm.namespace_name : ""),
+          "spec:\n  ca:\n    secretName: " + cm.name + "\n"));
+    case Content::spire_server_conf: return SecureBuffer(spire_server_conf(o));
+  }
+  throw Error(ExitCode::internal, "unknown layout content");
+}
+
+// The layout a bundle is read from: the first selected one that holds files.
+Layout primary_layout(const LayoutOptions& options) {
+  for (Layout l : all_layouts())
+    if (l != Layout::k8s_secret && options.has(l)) return l;
+  throw Error(ExitCode::internal, "no bundle layout selected");
+}
+
+const FileSpec* material_file(Layout layout, Content content) {
+  for (const auto& spec : file_table())
+    if (spec.layout == layout && spec.content == content) return &spec;
+  return nullptr;
+}
+
+constexpr std::size_t kMaxBundleFile = 1024 * 1024;
+
+// The material of the primary layout, as IstioBundleFiles.
+IstioBundleFiles read_material(const fs::path& dir, const LayoutOptions& options) {
+  Layout primary = primary_layout(options);
+  auto path_of = [&](Content c) { return dir / material_file(primary, c)->path; };
+  IstioBundleFiles files;
+  files.cert_chain = read_file(path_of(Content::chain), kMaxBundleFile);
+  files.root_cert = read_file(path_of(Content::roots), kMaxBundleFile);
+  std::string key = read_file(path_of(Content::key), kMaxBundleFile);
+  files.ca_key.append(key);
+  cleanse(key);
+  if (material_file(primary, Content::ca_cert) != nullptr) {
+    files.ca_cert = read_file(path_of(Content::ca_cert), kMaxBundleFile);
+  } else {
+    // The kubernetes.io/tls forms: the CA certificate opens tls.crt.
+    auto chain = pki::certificates_from_pem(files.cert_chain, path_of(Content::chain).string());
+    files.ca_cert = pki::certificate_to_pem(chain.front().get());
+  }
+  return files;
+}
+
+}  // namespace
+
+std::string_view layout_name(Layout layout) {
+  switch (layout) {
+    case Layout::istio_cacerts: return "istio-cacerts";
+    case Layout::k8s_secret: return "k8s-secret";
+    case Layout::istio_tls: return "istio-tls";
+    case Layout::linkerd: return "linkerd";
+    case Layout::cert_manager: return "cert-manager";
+    case Layout::spire: return "spire";
+  }
+  return "?";
+}
+
+const std::vector<Layout>& all_layouts() {
+  static const std::vector<Layout> all{Layout::istio_cacerts, Layout::k8s_secret, Layout::istio_tls,
+                                       Layout::linkerd,       Layout::cert_manager, Layout::spire};
+  return all;
+}
+
+std::optional<Layout> parse_layout(std::string_view name) {
+  for (Layout l : all_layouts())
+    if (layout_name(l) == name) return l;
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> manifest_labels(const LayoutOptions& options) {
+  return {{"app.kubernetes.io/managed-by", "meshca"},
+          {"meshca.io/mesh", options.mesh},
+          {"meshca.io/cluster", options.cluster},
+          {"meshca.io/plan-digest", options.plan_digest.substr(0, 32)}};
+}
+
+std::vector<std::string> layout_file_names(const LayoutOptions& options) {
+  std::vector<std::string> names;
+  for (const FileSpec* spec : selected_files(options)) names.push_back(spec->path);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> missing_layout_files(const fs::path& dir, const LayoutOptions& options) {
+  std::vector<std::string> missing;
+  for (const auto& name : layout_file_names(options)) {
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(dir / name, ec))) missing.push_back(name);
+  }
+  return missing;
+}
+
+std::map<std::string, std::string> write_layouts(const fs::path& dir, const IstioBundleFiles& files,
+                                                 const LayoutOptions& options) {
+  std::map<std::string, std::string> digests;
+  for (const FileSpec* spec : selected_files(options)) {
+    fs::path target = dir / spec->path;
+    if (target.parent_path() != dir) ensure_directory(target.parent_path(), kPrivateDirMode);
+    SecureBuffer bytes = render(spec->content, files, options);
+    write_new_file_durable(target, bytes.view(), spec->private_file ? kPrivateFileMode : kPublicFileMode, Sync::deferred);
+    digests[spec->path] = sha256_hex(bytes.view());
+  }
+  return digests;
+}
+
+IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options) {
+  IstioBundleFiles files = read_material(dir, options);
+  const std::string primary(layout_name(primary_layout(options)));  // for messages
+  IstioBundle bundle;
+  for (const FileSpec* spec : selected_files(options)) {
+    if (!is_material(spec->content)) {
+      std::error_code ec;
+      bundle.has_manifest |= fs::is_regular_file(dir / spec->path, ec);
+      continue;
+    }
+    SecureBuffer expected = render(spec->content, files, options);
+    std::string actual = read_file(dir / spec->path, kMaxBundleFile);
+    bool same = actual == expected.view();
+    cleanse(actual);
+    if (!same) {
+      throw Error(ExitCode::invalid_input,
+                  "differs from the " + primary + " layout's files: every layout of a bundle must hold the same "
+                  "certificates and key",
+                  (dir / spec->path).string());
+    }
+  }
+  const Layout from = primary_layout(options);
+  auto where = [&](Content c) { return (dir / material_file(from, c)->path).string(); };
+  bundle.ca_cert = pki::certificate_from_pem(files.ca_cert, where(Content::chain));
+  bundle.ca_key = pki::private_key_from_pem(files.ca_key.view(), where(Content::key));
+  bundle.cert_chain = pki::certificates_from_pem(files.cert_chain, where(Content::chain));
+  bundle.roots = pki::certificates_from_pem(files.root_cert, where(Content::roots));
+  return bundle;
+}
+
+pki::X509Ptr read_layout_ca_certificate(const fs::path& dir, const LayoutOptions& options) {
+  // The CA certificate opens the chain file of every layout.
+  fs::path path = dir / material_file(primary_layout(options), Content::chain)->path;
+  return std::move(pki::certificates_from_pem(read_file(path, kMaxBundleFile), path.string()).front());
+}
+
+}  // namespace meshca::output_layout

@@ -1,0 +1,84 @@
+// Every output layout of one cluster's bundle, made from the same key and
+// certificates (docs/output-layouts.md):
+//
+//   istio-cacerts   ca-cert.pem ca-key.pem cert-chain.pem root-cert.pem
+//   k8s-secret      cacerts.yaml beside istio-cacerts, istio-tls/cacerts.yaml beside istio-tls
+//   istio-tls       istio-tls/tls.crt tls.key ca.crt  (the kubernetes.io/tls form istiod also reads)
+//   linkerd         linkerd/tls.crt tls.key ca.crt, linkerd-identity-issuer.yaml (Secret),
+//                   linkerd-identity-trust-roots.yaml (ConfigMap)
+//   cert-manager    cert-manager/tls.crt tls.key ca.crt, ca-secret.yaml (Secret), issuer.yaml
+//   spire           spire/upstream-ca.crt upstream-ca.key bundle.crt, server.conf (UpstreamAuthority "disk")
+//
+// tls.crt and upstream-ca.crt hold the intermediate followed by its chain up
+// to and including the root (the bytes of cert-chain.pem); ca.crt and
+// bundle.crt every trusted root (the bytes of root-cert.pem); keys are the
+// bytes of ca-key.pem. Keys and manifests holding a key are 0600,
+// subdirectories 0700. Every manifest is labelled with meshca, the mesh, the
+// cluster and the plan digest.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/secure_buffer.hpp"
+#include "output_layout/istio_cacerts.hpp"
+
+namespace meshca::output_layout {
+
+enum class Layout { istio_cacerts, k8s_secret, istio_tls, linkerd, cert_manager, spire };
+
+std::string_view layout_name(Layout layout);
+std::optional<Layout> parse_layout(std::string_view name);
+const std::vector<Layout>& all_layouts();
+
+struct CertManagerOptions {
+  std::string kind = "ClusterIssuer";  // or "Issuer"
+  std::string name = "meshca-ca";      // Issuer/ClusterIssuer name and its CA Secret's name
+  std::string namespace_name = "cert-manager";
+};
+
+struct LayoutOptions {
+  std::set<Layout> layouts{Layout::istio_cacerts, Layout::k8s_secret};
+  std::string mesh;
+  std::string cluster;
+  std::string trust_domain;
+  std::string plan_digest;                        // lowercase hex; labels and annotations
+  std::string istio_namespace = "istio-system";  // the `cacerts` Secrets
+  CertManagerOptions cert_manager;
+  std::string spire_directory = "/run/spire/upstream-ca";
+
+  bool has(Layout l) const { return layouts.count(l) != 0; }
+};
+
+// Labels every manifest carries (Kubernetes label values are at most 63
+// characters, so the plan digest label holds its first 32 hex digits; the
+// full digest is the annotation meshca.io/plan-digest).
+std::map<std::string, std::string> manifest_labels(const LayoutOptions& options);
+
+// Paths (relative to the cluster directory) of every file `options` implies,
+// sorted.
+std::vector<std::string> layout_file_names(const LayoutOptions& options);
+
+// Names of those files missing from `dir` (empty when complete).
+std::vector<std::string> missing_layout_files(const std::filesystem::path& dir, const LayoutOptions& options);
+
+// Writes every file of every selected layout into `dir` (an empty staging
+// directory), creating subdirectories 0700, without fsync. Returns the
+// SHA-256 of each file by relative path.
+std::map<std::string, std::string> write_layouts(const std::filesystem::path& dir, const IstioBundleFiles& files,
+                                                 const LayoutOptions& options);
+
+// Loads a cluster's bundle from the first selected layout (in the order of
+// all_layouts()) and checks that the certificate and key files of every
+// other selected layout hold exactly the same bytes. Error(invalid_input)
+// naming the file on damage or disagreement.
+IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOptions& options);
+
+// The cluster's intermediate certificate, from the first selected layout.
+pki::X509Ptr read_layout_ca_certificate(const std::filesystem::path& dir, const LayoutOptions& options);
+
+}  // namespace meshca::output_layout

@@ -1,0 +1,226 @@
+// Certificate profiles (ceremony/profiles.hpp, templates/profiles/): the
+// built-in ones parse and say what their comments say; a profile is parsed
+// as strictly as a plan; the ceremony issues with the mesh's profile and
+// allows (and records) the lint warnings a non-default profile implies.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "ceremony/plan_parser.hpp"
+#include "ceremony/profiles.hpp"
+#include "ceremony/runner.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "pki/certificate.hpp"
+#include "pki/lint.hpp"
+#include "templates/embedded.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+constexpr UnixTime kNow = 1795000000;
+
+std::vector<std::string> profile_errors(const std::string& text) {
+  try {
+    parse_profile(text, "bad.yaml", kNow);
+  } catch (const MultiError& e) {
+    EXPECT_EQ(e.code(), ExitCode::invalid_input);
+    return e.details();
+  }
+  ADD_FAILURE() << "accepted:\n" << text;
+  return {};
+}
+
+bool has(const std::vector<std::string>& details, const std::string& fragment) {
+  for (const auto& d : details)
+    if (d.find(fragment) != std::string::npos) return true;
+  return false;
+}
+
+std::string joined(const std::vector<std::string>& details) {
+  std::string s;
+  for (const auto& d : details) s += "\n  " + d;
+  return s;
+}
+
+constexpr const char* kGoodProfile =
+    "apiVersion: meshca/v1\n"                                        // 1
+    "kind: CertificateProfile\n"                                     // 2
+    "metadata: {name: custom}\n"                                     // 3
+    "root:\n"                                                        // 4
+    "  path_len: 2\n"                                                // 5
+    "  key_usage: [keyCertSign, cRLSign]\n"                          // 6
+    "intermediate:\n"                                                // 7
+    "  path_len: unlimited\n"                                        // 8
+    "  key_usage: [keyCertSign]\n"                                   // 9
+    "  key: {algorithm: rsa-3072}\n"                                 // 10
+    "  validity: 90d\n"                                              // 11
+    "  subject: {O: Custom, CN: \"{cluster} CA\"}\n";               // 12
+
+std::string with(const std::string& from, const std::string& to) {
+  std::string text = kGoodProfile;
+  auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return text.replace(pos, from.size(), to);
+}
+
+TEST(Profiles, EveryBuiltInProfileParsesUnderItsOwnName) {
+  auto names = templates::profile_names();
+  EXPECT_EQ(names, (std::vector<std::string>{"istio-tools-certs", "linkerd", "meshca", "spire"}));
+  for (const auto& name : names) {
+    ProfileSpec p = builtin_profile(name, kNow);
+    EXPECT_EQ(p.name, name);
+    EXPECT_FALSE(p.description.empty()) << name;
+    EXPECT_TRUE(p.root.key_usage.key_cert_sign && p.intermediate.key_usage.key_cert_sign) << name;
+  }
+  EXPECT_THROW(builtin_profile("nope", kNow), Error);
+}
+
+TEST(Profiles, MeshcaProfileIsTheDesignDefaults) {
+  ProfileSpec p = builtin_profile("meshca", kNow);
+  EXPECT_EQ(p.root.path_len, 1);
+  EXPECT_EQ(p.intermediate.path_len, 0);
+  EXPECT_TRUE(!p.root.key_usage.digital_signature && p.root.key_usage.crl_sign);
+  EXPECT_TRUE(p.intermediate.key_usage.digital_signature && p.intermediate.key_usage.crl_sign);
+  EXPECT_EQ(p.algorithm, pki::KeyAlgorithm::ecdsa_p256);
+  EXPECT_EQ(p.validity.duration->to_string(), "1y");
+}
+
+TEST(Profiles, IstioToolsCertsProfileFollowsTheRecipe) {
+  ProfileSpec p = builtin_profile("istio-tools-certs", kNow);
+  EXPECT_FALSE(p.root.path_len.has_value());  // CA:true without pathlen
+  EXPECT_EQ(p.intermediate.path_len, 0);
+  for (const auto& ku : {p.root.key_usage, p.intermediate.key_usage}) {
+    EXPECT_TRUE(ku.digital_signature && ku.key_cert_sign);
+    EXPECT_FALSE(ku.crl_sign);
+  }
+  EXPECT_EQ(p.algorithm, pki::KeyAlgorithm::rsa_4096);
+  EXPECT_EQ(p.validity.duration->to_string(), "730d");
+  EXPECT_EQ(p.subject, (std::vector<std::pair<std::string, std::string>>{{"L", "{cluster}"}, {"O", "Istio"}, {"CN", "Intermediate CA"}}));
+}
+
+TEST(Profiles, CustomProfileParses) {
+  ProfileSpec p = parse_profile(kGoodProfile, "custom.yaml", kNow);
+  EXPECT_EQ(p.root.path_len, 2);
+  EXPECT_FALSE(p.intermediate.path_len.has_value());
+  EXPECT_TRUE(p.intermediate.key_usage.key_cert_sign && !p.intermediate.key_usage.crl_sign);
+  EXPECT_EQ(p.algorithm, pki::KeyAlgorithm::rsa_3072);
+}
+
+TEST(Profiles, ProfilesAreParsedStrictlyWithFileLineAndField) {
+  struct Case {
+    std::string from, to, where, field, message;
+  };
+  const std::vector<Case> cases{
+      {"metadata: {name: custom}\n", "metadata: {name: custom, colour: blue}\n", "bad.yaml:3:", "metadata.colour", "unknown field"},
+      {"kind: CertificateProfile\n", "kind: CeremonyPlan\n", "bad.yaml:2:", "kind", "must be CertificateProfile"},
+      {"  path_len: 2\n", "  path_len: two\n", "bad.yaml:5:", "root.path_len", "must be a whole number"},
+      {"  path_len: 2\n", "  path_len: 0\n", "bad.yaml:5:", "root.path_len", "must be between 1 and 8"},
+      {"  key_usage: [keyCertSign]\n", "  key_usage: [keyCertSign, nonRepudiation]\n", "bad.yaml:9:",
+       "intermediate.key_usage[1]", "unknown key usage"},
+      {"  key_usage: [keyCertSign]\n", "  key_usage: [cRLSign]\n", "bad.yaml:9:", "intermediate.key_usage", "must include keyCertSign"},
+      {"  key_usage: [keyCertSign, cRLSign]\n", "  key_usage: keyCertSign\n", "bad.yaml:6:", "root.key_usage", "must be a non-empty list"},
+      {"  key: {algorithm: rsa-3072}\n", "  key: {algorithm: dsa}\n", "bad.yaml:10:", "intermediate.key.algorithm", "unknown algorithm"},
+      {"  validity: 90d\n", "  validity: soon\n", "bad.yaml:11:", "intermediate.validity", ""},
+      {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: Custom}\n", "bad.yaml:12:", "intermediate.subject.CN",
+       "missing required field"},
+      {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: \"{galaxy}\", CN: x}\n", "bad.yaml:12:",
+       "intermediate.subject.O", "unknown placeholder"},
+      {"  validity: 90d\n", "", "bad.yaml:8:", "intermediate.validity", "missing required field"},
+  };
+  for (const auto& c : cases) {
+    auto details = profile_errors(with(c.from, c.to));
+    bool found = false;
+    for (const auto& d : details) {
+      found |= d.starts_with(c.where) && d.find(": " + c.field + ": ") != std::string::npos &&
+               d.find(c.message) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << c.where << " " << c.field << " " << c.message << ":" << joined(details);
+  }
+  EXPECT_TRUE(has(profile_errors("- a list\n"), "must be a mapping"));
+  EXPECT_TRUE(has(profile_errors(""), "the profile is empty"));
+}
+
+// ---- in the plan and the ceremony -------------------------------------------
+
+constexpr const char* kPlan = R"(apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: profiles}
+organization: Unit Corp
+profile: istio-tools-certs
+root:
+  subject: {CN: Unit Root}
+  key: {algorithm: ecdsa-p256, store: file, file: {path: keys/root.pem, passphrase: env:MESHCA_UNIT_PASS}}
+  validity: 10y
+defaults:
+  intermediate: {key: {algorithm: ecdsa-p256}}
+meshes:
+  - name: tools
+    trust_domain: tools.unit.internal
+    clusters: [{name: east}]
+  - name: plain
+    trust_domain: plain.unit.internal
+    profile: meshca
+    clusters: [{name: east}]
+)";
+
+TEST(ProfilesInPlans, PlanAndMeshProfilesResolve) {
+  Plan plan = parse_plan(kPlan, "plan.yaml", "/plans", kNow);
+  EXPECT_EQ(plan.profile, "istio-tools-certs");
+  EXPECT_TRUE(plan.root.path_len_unlimited);  // no root.path_len in the plan
+  EXPECT_FALSE(plan.root.key_usage.crl_sign);
+  const auto& tools = plan.meshes[0].clusters[0].intermediate;
+  EXPECT_EQ(plan.meshes[0].profile, "istio-tools-certs");
+  EXPECT_EQ(tools.algorithm, pki::KeyAlgorithm::ecdsa_p256);  // the plan's defaults win over the profile's
+  EXPECT_EQ(tools.subject.to_string(), "L=east, O=Istio, CN=Intermediate CA");
+  EXPECT_EQ(tools.validity.duration->to_string(), "730d");
+  EXPECT_FALSE(tools.key_usage.crl_sign);
+  const auto& plain = plan.meshes[1].clusters[0].intermediate;
+  EXPECT_EQ(plan.meshes[1].profile, "meshca");
+  EXPECT_EQ(plain.subject.to_string(), "O=Unit Corp, OU=plain, CN=east Intermediate CA");
+  EXPECT_TRUE(plain.key_usage.crl_sign);
+  EXPECT_EQ(plain.path_len, 0);
+
+  auto root = root_profile(plan.root, kNow);
+  EXPECT_FALSE(root.path_len.has_value());
+  auto inter = intermediate_profile(plan.meshes[0], plan.meshes[0].clusters[0], kNow);
+  EXPECT_EQ(inter.path_len, 0);
+  EXPECT_TRUE(inter.key_usage.digital_signature && !inter.key_usage.crl_sign);
+}
+
+TEST(ProfilesInPlans, ThePlansRootPathLenWinsOverTheProfile) {
+  std::string text = kPlan;
+  text.replace(text.find("  validity: 10y\n"), 16, "  validity: 10y\n  path_len: 3\n");
+  Plan plan = parse_plan(text, "plan.yaml", "/plans", kNow);
+  EXPECT_FALSE(plan.root.path_len_unlimited);
+  EXPECT_EQ(plan.root.path_len, 3);
+}
+
+TEST(ProfilesInPlans, CeremonyAllowsAndRecordsANonDefaultProfilesWarnings) {
+  ::setenv("MESHCA_UNIT_PASS", "unit test passphrase", 1);
+  test::TempDir dir;
+  Plan plan = parse_plan(kPlan, "plan.yaml", dir.path(), now_utc());
+  CeremonyOptions opt;
+  opt.assume_yes = true;
+  opt.out_dir = dir.path() / "out";
+  opt.key_context = {dir.path(), {}};
+  auto result = run_ceremony(plan, opt);
+  ::unsetenv("MESHCA_UNIT_PASS");
+  ASSERT_EQ(result.clusters.size(), 2u);
+  auto tools = pki::certificate_from_pem(read_file(dir.path() / "out/tools/east/ca-cert.pem"), "tools");
+  auto root = pki::certificate_from_pem(read_file(dir.path() / "out/root/root-cert.pem"), "root");
+  EXPECT_FALSE(pki::key_usage(tools.get()).bits.crl_sign);
+  EXPECT_FALSE(pki::basic_constraints(root.get()).path_len.has_value());
+  auto findings = pki::lint_ca_certificate(tools.get(), root.get(), pki::CaRole::intermediate);
+  EXPECT_FALSE(findings.empty());
+  EXPECT_FALSE(pki::has_failure(findings));
+  std::string transcript = read_file(dir.path() / "out/transcript.jsonl");
+  EXPECT_NE(transcript.find("\"lint_warnings\":[\"key-usage-crl-sign"), std::string::npos);
+  EXPECT_NE(transcript.find("\"name\":\"meshca\""), std::string::npos);
+  // The meshca mesh's certificate is lint-clean.
+  auto plain = pki::certificate_from_pem(read_file(dir.path() / "out/plain/east/ca-cert.pem"), "plain");
+  EXPECT_TRUE(pki::lint_ca_certificate(plain.get(), root.get(), pki::CaRole::intermediate).empty());
+}
+
+}  // namespace
+}  // namespace meshca::ceremony
