@@ -62,6 +62,7 @@ struct IntermediatePlan {
   // From the mesh's certificate profile; nullopt pathLen = unlimited.
   std::optional<int> path_len = 0;
   pki::KeyUsageBits key_usage{.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
+  std::vector<std::string> dns_names;
 };
 
 // The built-in profile whose certificates follow DESIGN.md exactly and pass
@@ -74,6 +75,7 @@ inline constexpr std::string_view kDefaultProfile = "meshca";
 struct CaExtensionsSpec {
   std::optional<int> path_len;  // nullopt: no pathLenConstraint
   pki::KeyUsageBits key_usage;
+  std::vector<std::string> dns_names;  // subjectAltName DNS entries (istio-tools-certs)
 };
 struct ProfileSpec {
   std::string name;

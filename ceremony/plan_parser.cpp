@@ -74,9 +74,24 @@ class Diagnostics {
   bool ok() const { return errors_.empty(); }
   std::vector<std::string>& errors() { return errors_; }
 
+  // Records the fields a mapping accepts ("meshes[].clusters[].name"), so
+  // the documentation can be checked against the parser.
+  void accept(const std::string& path, const std::vector<std::string>& keys) {
+    std::string normalized;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      normalized.push_back(path[i]);
+      if (path[i] == '[') {
+        while (i + 1 < path.size() && path[i + 1] != ']') ++i;
+      }
+    }
+    for (const auto& key : keys) accepted_.insert(normalized.empty() ? key : normalized + "." + key);
+  }
+  const std::set<std::string>& accepted() const { return accepted_; }
+
  private:
   std::string file_;
   std::vector<std::string> errors_;
+  std::set<std::string> accepted_;
 };
 
 std::string join_path(const std::string& parent, const std::string& key) {
@@ -100,6 +115,7 @@ class MapReader {
  public:
   MapReader(Diagnostics& d, const YAML::Node& node, std::string path, std::vector<std::string> known)
       : d_(d), node_(node), path_(std::move(path)) {
+    d_.accept(path_, known);
     if (!node.IsMap()) {
       d_.error(node, path_, "must be a mapping, found " + type_name(node));
       valid_ = false;
@@ -225,6 +241,8 @@ class PlanParser {
  public:
   PlanParser(std::string source_name, std::filesystem::path base_dir, UnixTime now)
       : d_(source_name), base_dir_(std::move(base_dir)), now_(now) {}
+
+  const std::set<std::string>& accepted_fields() const { return d_.accepted(); }
 
   Plan parse(std::string_view text) {
     YAML::Node root = load(text, "plan");
@@ -357,9 +375,10 @@ class PlanParser {
       if (m.valid()) p.root = read_ca_extensions(m, 1);
     }
     if (auto node = top.required("intermediate")) {
-      MapReader m(d_, *node, "intermediate", {"path_len", "key_usage", "key", "validity", "subject"});
+      MapReader m(d_, *node, "intermediate", {"path_len", "key_usage", "dns_names", "key", "validity", "subject"});
       if (!m.valid()) return;
       p.intermediate = read_ca_extensions(m, 0);
+      p.intermediate.dns_names = read_dns_names(m);
       if (auto key = m.required("key")) {
         MapReader k(d_, *key, m.field("key"), {"algorithm"});
         if (auto alg = read_algorithm(k)) p.algorithm = *alg;
@@ -386,7 +405,8 @@ class PlanParser {
       }
     }
     if (auto list = m.required("key_usage")) {
-      static const std::vector<std::string> known{"digitalSignature", "keyCertSign", "cRLSign"};
+      static const std::vector<std::string> known{"digitalSignature", "keyCertSign", "cRLSign", "nonRepudiation",
+                                                  "keyEncipherment"};
       if (!list->IsSequence() || list->size() == 0) {
         d_.error(*list, m.field("key_usage"), "must be a non-empty list of " + MapReader::list(known));
         return ext;
@@ -403,12 +423,41 @@ class PlanParser {
       }
       ext.key_usage = {.digital_signature = seen.count("digitalSignature") > 0,
                        .key_cert_sign = seen.count("keyCertSign") > 0,
-                       .crl_sign = seen.count("cRLSign") > 0};
+                       .crl_sign = seen.count("cRLSign") > 0,
+                       .non_repudiation = seen.count("nonRepudiation") > 0,
+                       .key_encipherment = seen.count("keyEncipherment") > 0};
       if (!ext.key_usage.key_cert_sign && !seen.empty()) {
         d_.error(*list, m.field("key_usage"), "must include keyCertSign: a CA certificate signs certificates");
       }
     }
     return ext;
+  }
+
+  // dns_names: DNS subjectAltName entries an intermediate carries.
+  std::vector<std::string> read_dns_names(MapReader& m) {
+    std::vector<std::string> names;
+    if (!m.has("dns_names")) return names;
+    const YAML::Node list = m.get("dns_names");
+    if (!list.IsSequence()) {
+      d_.error(list, m.field("dns_names"), "must be a list of DNS names");
+      return names;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node item = list[i];
+      bool ok = item.IsScalar() && !item.Scalar().empty();
+      for (std::size_t start = 0; ok && start <= item.Scalar().size();) {
+        auto end = item.Scalar().find('.', start);
+        if (end == std::string::npos) end = item.Scalar().size();
+        ok = is_dns1123_label(item.Scalar().substr(start, end - start));
+        start = end + 1;
+      }
+      if (!ok) {
+        d_.error(item, index_path(m.field("dns_names"), i), "must be a DNS name of DNS-1123 labels");
+      } else {
+        names.push_back(item.Scalar());
+      }
+    }
+    return names;
   }
 
   void read_metadata(const YAML::Node& node, Plan& plan) {
@@ -799,6 +848,7 @@ class PlanParser {
       cluster.intermediate.name_constraints = *merged.name_constraints;
       cluster.intermediate.path_len = profile.intermediate.path_len;
       cluster.intermediate.key_usage = profile.intermediate.key_usage;
+      cluster.intermediate.dns_names = profile.intermediate.dns_names;
       cluster.intermediate.subject = expand_subject(merged.subject, plan, mesh, cluster, m);
       mesh.clusters.push_back(std::move(cluster));
     }
@@ -975,6 +1025,20 @@ Plan parse_plan(std::string_view yaml_text, const std::string& source_name, cons
 ProfileSpec parse_profile(std::string_view yaml_text, const std::string& source_name, UnixTime now) {
   PlanParser parser(source_name, ".", now);
   return parser.parse_profile(yaml_text);
+}
+
+std::set<std::string> accepted_fields(std::string_view yaml_text, DocumentKind kind) {
+  PlanParser parser("fields", ".", now_utc());
+  try {
+    if (kind == DocumentKind::plan) {
+      parser.parse(yaml_text);
+    } else {
+      parser.parse_profile(yaml_text);
+    }
+  } catch (const Error&) {
+    // Invalid documents still show which fields the parser accepts.
+  }
+  return parser.accepted_fields();
 }
 
 ProfileSpec builtin_profile(std::string_view name, UnixTime now) {

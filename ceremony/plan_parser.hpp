@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,12 @@ namespace meshca::ceremony {
 // `now` is the reference time for checking durations against each other.
 Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir,
                 UnixTime now);
+
+// The fields the strict parser accepted while reading `yaml_text`, valid or
+// not, as paths such as "meshes[].clusters[].name": the test that keeps
+// docs/plan-reference.md complete compares the two.
+enum class DocumentKind { plan, profile };
+std::set<std::string> accepted_fields(std::string_view yaml_text, DocumentKind kind);
 
 // Reads and parses a plan file (at most 4 MiB).
 Plan load_plan(const std::filesystem::path& path, UnixTime now);

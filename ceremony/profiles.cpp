@@ -25,6 +25,7 @@ pki::CertificateProfile intermediate_profile(const MeshPlan& mesh, const Cluster
   // cRLSign (digitalSignature as Istio's own tools/certs recipe sets it).
   p.path_len = cluster.intermediate.path_len;
   p.key_usage = cluster.intermediate.key_usage;
+  p.dns_names = cluster.intermediate.dns_names;
   if (cluster.intermediate.name_constraints == NameConstraintsMode::trust_domain) {
     p.permitted_uri_hosts = {mesh.trust_domain};
   }

@@ -54,6 +54,8 @@ void add_basic_constraints(X509* cert, const CertificateProfile& profile) {
 void add_key_usage(X509* cert, const KeyUsageBits& bits) {
   BitStringPtr ku(check(ASN1_BIT_STRING_new(), "ASN1_BIT_STRING_new"));
   if (bits.digital_signature) check(ASN1_BIT_STRING_set_bit(ku.get(), 0, 1), "set digitalSignature");
+  if (bits.non_repudiation) check(ASN1_BIT_STRING_set_bit(ku.get(), 1, 1), "set nonRepudiation");
+  if (bits.key_encipherment) check(ASN1_BIT_STRING_set_bit(ku.get(), 2, 1), "set keyEncipherment");
   if (bits.key_cert_sign) check(ASN1_BIT_STRING_set_bit(ku.get(), 5, 1), "set keyCertSign");
   if (bits.crl_sign) check(ASN1_BIT_STRING_set_bit(ku.get(), 6, 1), "set cRLSign");
   add_extension(cert, NID_key_usage, true, ku.get());
@@ -75,6 +77,23 @@ void add_key_ids(X509* cert, const EVP_PKEY* subject_key, const X509* issuer) {
                               static_cast<int>(issuer_ski.size())),
         "ASN1_OCTET_STRING_set");
   add_extension(cert, NID_authority_key_identifier, false, aki.get());
+}
+
+void add_dns_names(X509* cert, const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  GeneralNamesPtr sans(check(GENERAL_NAMES_new(), "GENERAL_NAMES_new"));
+  for (const auto& name : names) {
+    GeneralNamePtr gn(check(GENERAL_NAME_new(), "GENERAL_NAME_new"));
+    ASN1_IA5STRING* dns = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
+    if (ASN1_STRING_set(dns, name.data(), static_cast<int>(name.size())) != 1) {
+      ASN1_IA5STRING_free(dns);
+      throw_openssl("ASN1_STRING_set");
+    }
+    GENERAL_NAME_set0_value(gn.get(), GEN_DNS, dns);
+    check(sk_GENERAL_NAME_push(sans.get(), gn.get()), "sk_GENERAL_NAME_push");
+    (void)gn.release();
+  }
+  add_extension(cert, NID_subject_alt_name, false, sans.get());
 }
 
 void add_name_constraints(X509* cert, const std::vector<std::string>& hosts) {
@@ -174,6 +193,7 @@ X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* sub
   add_key_usage(cert.get(), profile.key_usage);
   add_key_ids(cert.get(), subject_public_key, issuer);
   add_name_constraints(cert.get(), profile.permitted_uri_hosts);
+  add_dns_names(cert.get(), profile.dns_names);
 
   if (X509_sign(cert.get(), signer, signature_digest(signer)) <= 0) {
     throw_openssl("signing the certificate for " + profile.subject.to_string() + " failed", ExitCode::key_store);
@@ -267,7 +287,9 @@ KeyUsageInfo key_usage(const X509* cert) {
   out.bits.digital_signature = ASN1_BIT_STRING_get_bit(ku.get(), 0);
   out.bits.key_cert_sign = ASN1_BIT_STRING_get_bit(ku.get(), 5);
   out.bits.crl_sign = ASN1_BIT_STRING_get_bit(ku.get(), 6);
-  for (int bit : {1, 2, 3, 4, 7, 8}) out.other_bits |= ASN1_BIT_STRING_get_bit(ku.get(), bit) != 0;
+  out.bits.non_repudiation = ASN1_BIT_STRING_get_bit(ku.get(), 1);
+  out.bits.key_encipherment = ASN1_BIT_STRING_get_bit(ku.get(), 2);
+  for (int bit : {3, 4, 7, 8}) out.other_bits |= ASN1_BIT_STRING_get_bit(ku.get(), bit) != 0;
   return out;
 }
 

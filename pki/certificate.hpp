@@ -36,6 +36,10 @@ struct KeyUsageBits {
   bool digital_signature = false;
   bool key_cert_sign = false;
   bool crl_sign = false;
+  // Not CA bits, but Istio's tools/certs recipe sets them on its CAs; the
+  // istio-tools-certs profile reproduces that recipe exactly.
+  bool non_repudiation = false;
+  bool key_encipherment = false;
 };
 
 struct CertificateProfile {
@@ -47,6 +51,8 @@ struct CertificateProfile {
   KeyUsageBits key_usage;
   // Hosts allowed in URI SANs below this CA (critical nameConstraints).
   std::vector<std::string> permitted_uri_hosts;
+  // DNS names in a (non-critical) subjectAltName; empty: no SAN.
+  std::vector<std::string> dns_names;
 };
 
 // Issues a certificate for `subject_public_key` signed by `signer`. With
@@ -80,7 +86,7 @@ struct KeyUsageInfo {
   bool present = false;
   bool critical = false;
   KeyUsageBits bits;
-  bool other_bits = false;  // anything beyond the three CA-relevant ones
+  bool other_bits = false;  // anything beyond the bits KeyUsageBits holds
 };
 KeyUsageInfo key_usage(const X509* cert);
 std::string subject_key_id(const X509* cert);    // raw bytes, "" when absent

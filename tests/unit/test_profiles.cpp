@@ -116,7 +116,7 @@ TEST(Profiles, ProfilesAreParsedStrictlyWithFileLineAndField) {
       {"kind: CertificateProfile\n", "kind: CeremonyPlan\n", "bad.yaml:2:", "kind", "must be CertificateProfile"},
       {"  path_len: 2\n", "  path_len: two\n", "bad.yaml:5:", "root.path_len", "must be a whole number"},
       {"  path_len: 2\n", "  path_len: 0\n", "bad.yaml:5:", "root.path_len", "must be between 1 and 8"},
-      {"  key_usage: [keyCertSign]\n", "  key_usage: [keyCertSign, nonRepudiation]\n", "bad.yaml:9:",
+      {"  key_usage: [keyCertSign]\n", "  key_usage: [keyCertSign, keyAgreement]\n", "bad.yaml:9:",
        "intermediate.key_usage[1]", "unknown key usage"},
       {"  key_usage: [keyCertSign]\n", "  key_usage: [cRLSign]\n", "bad.yaml:9:", "intermediate.key_usage", "must include keyCertSign"},
       {"  key_usage: [keyCertSign, cRLSign]\n", "  key_usage: keyCertSign\n", "bad.yaml:6:", "root.key_usage", "must be a non-empty list"},
