@@ -153,13 +153,7 @@ int ceremony_run(const Args& args, Terminal& term) {
 }  // namespace
 
 int run_ceremony(const Args& args, Terminal& term) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    term.out << kCeremonyUsage << "\n";
-    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
-  }
-  Args rest(args.begin() + 1, args.end());
-  if (args[0] == "run") return ceremony_run(rest, term);
-  throw Error(ExitCode::usage, "unknown subcommand 'ceremony " + args[0] + "' (see meshca ceremony --help)");
+  return dispatch_subcommand("ceremony", kCeremonyUsage, {{"run", ceremony_run}}, args, term);
 }
 
 }  // namespace meshca::cli

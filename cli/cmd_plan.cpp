@@ -132,17 +132,10 @@ int plan_diff(const Args& args, Terminal& term) {
 }  // namespace
 
 int run_plan(const Args& args, Terminal& term) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    term.out << kPlanUsage << "\n";
-    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
-  }
-  Args rest(args.begin() + 1, args.end());
-  if (args[0] == "init") return plan_init(rest, term);
-  if (args[0] == "validate") return plan_validate(rest, term);
-  if (args[0] == "digest") return plan_digest(rest, term);
-  if (args[0] == "show") return plan_show(rest, term);
-  if (args[0] == "diff") return plan_diff(rest, term);
-  throw Error(ExitCode::usage, "unknown subcommand 'plan " + args[0] + "' (see meshca plan --help)");
+  return dispatch_subcommand("plan", kPlanUsage,
+                             {{"init", plan_init}, {"validate", plan_validate}, {"digest", plan_digest},
+                              {"show", plan_show}, {"diff", plan_diff}},
+                             args, term);
 }
 
 }  // namespace meshca::cli

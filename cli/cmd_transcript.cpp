@@ -83,12 +83,7 @@ int run_audit(const Args& args, Terminal& term) {
 }
 
 int run_transcript(const Args& args, Terminal& term) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    term.out << kTranscriptUsage << "\n";
-    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
-  }
-  if (args[0] == "verify") return transcript_verify(Args(args.begin() + 1, args.end()), term);
-  throw Error(ExitCode::usage, "unknown subcommand 'transcript " + args[0] + "' (see meshca transcript --help)");
+  return dispatch_subcommand("transcript", kTranscriptUsage, {{"verify", transcript_verify}}, args, term);
 }
 
 }  // namespace meshca::cli

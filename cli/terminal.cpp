@@ -119,6 +119,19 @@ bool parse_command_line(const Args& args, const po::options_description& options
   return true;
 }
 
+int dispatch_subcommand(const std::string& group, const char* usage,
+                        const std::vector<std::pair<std::string, Subcommand>>& subcommands, const Args& args,
+                        Terminal& term) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    term.out << usage << "\n";
+    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+  }
+  for (const auto& [name, run] : subcommands) {
+    if (args[0] == name) return run(Args(args.begin() + 1, args.end()), term);
+  }
+  throw Error(ExitCode::usage, "unknown subcommand '" + group + " " + args[0] + "' (see meshca " + group + " --help)");
+}
+
 void reject_secret_arguments(const Args& args) {
   static const char* kSecretOptions[] = {"--pin", "--passphrase", "--password", "--so-pin", "--pass"};
   for (const auto& arg : args) {

@@ -35,4 +35,11 @@ bool parse_command_line(const Args& args, const po::options_description& options
                         const po::positional_options_description& positionals, po::variables_map& vm,
                         std::ostream& out, const std::string& usage);
 
+// Runs the subcommand `args[0]` of command group `group` from `subcommands`;
+// no arguments or --help prints `usage` (exit 2 and 0 respectively).
+using Subcommand = int (*)(const Args&, Terminal&);
+int dispatch_subcommand(const std::string& group, const char* usage,
+                        const std::vector<std::pair<std::string, Subcommand>>& subcommands, const Args& args,
+                        Terminal& term);
+
 }  // namespace meshca::cli
