@@ -3,7 +3,8 @@
 // intermediate key, build and sign a CA certificate with the same extensions
 // meshca writes, and PEM-encode key, certificate and chain. Uses T threads.
 //
-//   meshca_bench_baseline N THREADS ALGORITHM     (ecdsa-p256 | rsa-3072 | rsa-4096)
+//   meshca_bench_baseline N THREADS ALGORITHM [ROOT_ALGORITHM]
+//   (ecdsa-p256 | ecdsa-p384 | rsa-3072 | rsa-4096; the root defaults to ecdsa-p384)
 // prints: baseline clusters=N threads=T seconds=S ms_per_cluster=M
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -72,7 +73,8 @@ Cert make_cert(EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* signer, const char
     add_ext(cert.get(), issuer_cert, NID_authority_key_identifier, "keyid");
     add_ext(cert.get(), issuer_cert, NID_name_constraints, "critical,permitted;URI:bench.internal");
   }
-  const EVP_MD* md = EVP_PKEY_get_bits(signer) == 384 ? EVP_sha384() : EVP_sha256();
+  const EVP_MD* md = EVP_PKEY_get_base_id(signer) == EVP_PKEY_EC && EVP_PKEY_get_bits(signer) == 384 ? EVP_sha384()
+                                                                                                    : EVP_sha256();
   if (X509_sign(cert.get(), signer, md) <= 0) std::abort();
   return cert;
 }
@@ -90,14 +92,14 @@ std::size_t encode(EVP_PKEY* key, X509* cert, X509* root) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s N THREADS ALGORITHM\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s N THREADS ALGORITHM [ROOT_ALGORITHM]\n", argv[0]);
     return 2;
   }
   const long n = std::atol(argv[1]);
   const int threads = std::max(1, std::atoi(argv[2]));
   const std::string alg = argv[3];
-  Key root_key(EVP_EC_gen("P-384"));
+  Key root_key = make_key(argc == 5 ? argv[4] : "ecdsa-p384");
   Cert root = make_cert(root_key.get(), nullptr, root_key.get(), "Root", true);
 
   auto start = std::chrono::steady_clock::now();

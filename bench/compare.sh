@@ -11,9 +11,13 @@
 #
 #   bash bench/compare.sh [N]        N defaults to 1000 (ECDSA P-256 intermediates);
 #                                    RSA-3072 uses N/10, RSA-4096 N/20
+# Environment: MESHCA_BENCH_ROOT=ecdsa-p256 for a P-256 root (default
+# ecdsa-p384); MESHCA_BENCH_ROWS="ecdsa-p256" to measure only some rows.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-1000}
+ROOT=${MESHCA_BENCH_ROOT:-ecdsa-p384}
+ROWS=${MESHCA_BENCH_ROWS:-ecdsa-p256 rsa-3072 rsa-4096}
 cores=$(nproc)
 
 bash "$repo/scripts/install-deps.sh" >/dev/null
@@ -36,7 +40,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ceremony() {
   local alg=$1 n=$2 jobs=$3 dir
   dir=$(mktemp -d "$work/run-XXXXXX")
-  bash "$repo/bench/make-plan.sh" "$n" "$alg" >"$dir/plan.yaml"
+  bash "$repo/bench/make-plan.sh" "$n" "$alg" "$ROOT" >"$dir/plan.yaml"
   cp -r "$work/keys" "$dir/keys"
   local t0 t1
   t0=$(now)
@@ -46,7 +50,7 @@ ceremony() {
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
 
-baseline_seconds() { "$baseline" "$2" "$3" "$1" | sed 's/.*seconds=\([0-9.]*\).*/\1/'; }
+baseline_seconds() { "$baseline" "$2" "$3" "$1" "$ROOT" | sed 's/.*seconds=\([0-9.]*\).*/\1/'; }
 
 # Istio's tools/certs recipe, per cluster, timed (the root is made once).
 source "$repo/scripts/istio-certs-recipe.sh"
@@ -61,15 +65,16 @@ recipe() {
 }
 
 # The root key file once, outside the timed runs.
-bash "$repo/bench/make-plan.sh" 1 >seed.yaml
+bash "$repo/bench/make-plan.sh" 1 ecdsa-p256 "$ROOT" >seed.yaml
 "$meshca" ceremony run seed.yaml --out seed-out --yes --quiet >/dev/null
 
-echo "meshca benchmark: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(openssl version)"
+echo "meshca benchmark (root $ROOT): $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(openssl version)"
 echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 printf '\n%-12s %7s | %10s %10s | %10s %10s | %10s | %9s %9s | %9s\n' algorithm N "meshca" "meshca j1" "baseline" "base j1" "recipe" "m/base" "m/base j1" "recipe/m"
 printf '%-12s %7s | %10s %10s | %10s %10s | %10s | %9s %9s | %9s\n' "" "" "ms/cluster" "ms/cluster" "ms/cluster" "ms/cluster" "ms/cluster" "" "" ""
 for spec in "ecdsa-p256 $N 50" "rsa-3072 $((N / 10)) 10" "rsa-4096 $((N / 20)) 5"; do
   read -r alg n rn <<<"$spec"
+  case " $ROWS " in *" $alg "*) ;; *) continue ;; esac
   [ "$n" -ge 1 ] || n=1
   m=$(ms_per "$(ceremony "$alg" "$n" "$cores")" "$n")
   m1=$(ms_per "$(ceremony "$alg" "$n" 1)" "$n")
@@ -81,11 +86,11 @@ for spec in "ecdsa-p256 $N 50" "rsa-3072 $((N / 10)) 10" "rsa-4096 $((N / 20)) 5
 done
 
 echo
-bash "$repo/bench/make-plan.sh" 10000 >plan-10k.yaml
+bash "$repo/bench/make-plan.sh" 10000 ecdsa-p256 "$ROOT" >plan-10k.yaml
 t0=$(now); "$meshca" plan validate plan-10k.yaml >/dev/null; t1=$(now)
 echo "plan validate, 10,000 clusters: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f s", b - a }')"
 for n in "$N" $((N * 10)); do
-  bash "$repo/bench/make-plan.sh" "$n" >"rss-$n.yaml"
+  bash "$repo/bench/make-plan.sh" "$n" ecdsa-p256 "$ROOT" >"rss-$n.yaml"
   rss=$( { /usr/bin/time -f '%M' "$meshca" ceremony run "rss-$n.yaml" --out "rss-out-$n" --yes --quiet >/dev/null; } 2>&1 | tail -1)
   echo "peak RSS, ceremony of $n clusters: $((rss / 1024)) MiB"
   rm -rf "rss-out-$n"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Writes a plan with N clusters (in meshes of at most 100) to stdout, for
-# benchmarks: file-backed ECDSA P-384 root, intermediates of ALG.
-#   bench/make-plan.sh N [ALG] > plan.yaml
+# benchmarks: a file-backed root of ROOT_ALG (ecdsa-p384), intermediates of ALG.
+#   bench/make-plan.sh N [ALG] [ROOT_ALG] > plan.yaml
 set -euo pipefail
 n=${1:?usage: make-plan.sh N [ecdsa-p256|rsa-3072|...]}
 alg=${2:-ecdsa-p256}
+root_alg=${3:-ecdsa-p384}
 cat <<PLAN
 apiVersion: meshca/v1
 kind: CeremonyPlan
@@ -12,7 +13,7 @@ metadata: {name: bench-$n}
 organization: Bench Corp
 root:
   subject: {CN: Bench Root CA, O: Bench Corp}
-  key: {algorithm: ecdsa-p384, store: file, file: {path: keys/root.pem, passphrase: env:MESHCA_ROOT_PASS}}
+  key: {algorithm: $root_alg, store: file, file: {path: keys/root.pem, passphrase: env:MESHCA_ROOT_PASS}}
   validity: 10y
 defaults:
   intermediate: {key: {algorithm: $alg}, validity: 1y, name_constraints: trust_domain}
