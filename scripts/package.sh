@@ -19,7 +19,10 @@ lintian --fail-on error "$deb" | tee build/release/lintian.txt || {
 apt-get install -y -qq "./$deb" >/dev/null
 command -v meshca
 meshca --version
-man -l /usr/share/man/man1/meshca.1.gz >/dev/null
+# The manual renders without a single groff/man warning.
+warnings=$(LC_ALL=C.UTF-8 MANWIDTH=100 man --warnings -l /usr/share/man/man1/meshca.1.gz 2>&1 >/dev/null)
+[ -z "$warnings" ] || { echo "man page warnings: $warnings" >&2; exit 1; }
+man -l /usr/share/man/man1/meshca.1.gz | grep -q "meshca ceremony run" || { echo "man page lacks the subcommands" >&2; exit 1; }
 [ -f /usr/share/bash-completion/completions/meshca ]
 
 work=$(mktemp -d)
