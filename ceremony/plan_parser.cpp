@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "hsm/pkcs11_uri.hpp"
+#include "output_layout/yaml_documents.hpp"
 #include "output_layout/layouts.hpp"
 #include "templates/embedded.hpp"
 
@@ -271,20 +272,23 @@ class PlanParser {
       d_.error(mark, "", std::string("the ") + what + " is not valid UTF-8 text (a malformed byte or a control character)");
       fail(what);
     }
-    std::vector<YAML::Node> docs;
+    // A second document would be invisible to the ceremony and the digest
+    // alike, yet readable by an auditor: refuse it. (Not YAML::LoadAll: it
+    // can loop forever on malformed input, see output_layout/yaml_documents.)
+    auto docs = output_layout::split_yaml_documents(text);
+    if (docs.size() > 1) {
+      YAML::Mark mark;
+      mark.line = docs[1].first_line;
+      mark.column = 0;
+      d_.error(mark, "", std::string("a second YAML document ('---'); a ") + what + " is exactly one document");
+      fail(what);
+    }
     try {
-      docs = YAML::LoadAll(std::string(text));
+      return YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
       d_.error(e.mark, "", "YAML syntax error: " + e.msg);
       fail(what);
     }
-    // A second document would be invisible to the ceremony and the digest
-    // alike, yet readable by an auditor: refuse it.
-    if (docs.size() > 1) {
-      d_.error(docs[1].Mark(), "", std::string("a second YAML document ('---'); a ") + what + " is exactly one document");
-      fail(what);
-    }
-    return docs.empty() ? YAML::Node() : docs.front();
   }
 
   [[noreturn]] void fail(const char* what) {

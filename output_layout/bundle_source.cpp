@@ -1,5 +1,7 @@
 #include "output_layout/bundle_source.hpp"
 
+#include "output_layout/yaml_documents.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -106,7 +108,7 @@ void collect_secrets(const YAML::Node& node, std::vector<YAML::Node>& out, int d
 std::vector<BundleSource> load_manifest_text(const std::string& text, const std::string& label) {
   std::vector<YAML::Node> secrets;
   try {
-    for (const auto& doc : YAML::LoadAll(text)) collect_secrets(doc, secrets);
+    for (const auto& doc : split_yaml_documents(text)) collect_secrets(YAML::Load(doc.text), secrets);
   } catch (const YAML::Exception& e) {
     throw Error(ExitCode::invalid_input, std::string("not a PEM file and not valid YAML: ") + e.what(), label);
   }
