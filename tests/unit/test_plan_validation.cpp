@@ -16,16 +16,12 @@
 #include "ceremony/plan_parser.hpp"
 #include "core/error.hpp"
 #include "templates/embedded.hpp"
+#include "tests/unit/time_support.hpp"
 
 namespace meshca::ceremony {
 namespace {
 
-UnixTime at(const char* text) {
-  std::string error;
-  auto t = parse_rfc3339(text, error);
-  EXPECT_TRUE(t.has_value()) << error;
-  return t.value_or(0);
-}
+using test::at;
 
 // The ceremony's reference time for every test.
 UnixTime now() {

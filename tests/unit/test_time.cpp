@@ -1,16 +1,12 @@
 #include <gtest/gtest.h>
 
 #include "core/time.hpp"
+#include "tests/unit/time_support.hpp"
 
 namespace meshca {
 namespace {
 
-UnixTime at(const char* text) {
-  std::string error;
-  auto t = parse_rfc3339(text, error);
-  EXPECT_TRUE(t.has_value()) << error;
-  return t.value_or(0);
-}
+using test::at;
 
 TEST(Duration, ParsesUnitsAndCombinations) {
   std::string error;
