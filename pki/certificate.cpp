@@ -81,19 +81,7 @@ void add_key_ids(X509* cert, const EVP_PKEY* subject_key, const X509* issuer) {
 
 void add_dns_names(X509* cert, const std::vector<std::string>& names) {
   if (names.empty()) return;
-  GeneralNamesPtr sans(check(GENERAL_NAMES_new(), "GENERAL_NAMES_new"));
-  for (const auto& name : names) {
-    GeneralNamePtr gn(check(GENERAL_NAME_new(), "GENERAL_NAME_new"));
-    ASN1_IA5STRING* dns = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
-    if (ASN1_STRING_set(dns, name.data(), static_cast<int>(name.size())) != 1) {
-      ASN1_IA5STRING_free(dns);
-      throw_openssl("ASN1_STRING_set");
-    }
-    GENERAL_NAME_set0_value(gn.get(), GEN_DNS, dns);
-    check(sk_GENERAL_NAME_push(sans.get(), gn.get()), "sk_GENERAL_NAME_push");
-    (void)gn.release();
-  }
-  add_extension(cert, NID_subject_alt_name, false, sans.get());
+  add_extension(cert, NID_subject_alt_name, false, ia5_general_names(GEN_DNS, names).get());
 }
 
 void add_name_constraints(X509* cert, const std::vector<std::string>& hosts) {
@@ -102,12 +90,7 @@ void add_name_constraints(X509* cert, const std::vector<std::string>& hosts) {
   nc->permittedSubtrees = check(sk_GENERAL_SUBTREE_new_null(), "sk_GENERAL_SUBTREE_new_null");
   for (const auto& host : hosts) {
     GeneralSubtreePtr subtree(check(GENERAL_SUBTREE_new(), "GENERAL_SUBTREE_new"));
-    ASN1_IA5STRING* uri = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
-    if (ASN1_STRING_set(uri, host.data(), static_cast<int>(host.size())) != 1) {
-      ASN1_IA5STRING_free(uri);
-      throw_openssl("ASN1_STRING_set");
-    }
-    GENERAL_NAME_set0_value(subtree->base, GEN_URI, uri);
+    set_ia5_general_name(subtree->base, GEN_URI, host);
     check(sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, subtree.get()), "sk_GENERAL_SUBTREE_push");
     (void)subtree.release();
   }
@@ -158,6 +141,26 @@ std::string DistinguishedName::to_string() const {
     s += field + "=" + value;
   }
   return s;
+}
+
+void set_ia5_general_name(GENERAL_NAME* name, int type, std::string_view value) {
+  ASN1_IA5STRING* ia5 = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
+  if (ASN1_STRING_set(ia5, value.data(), static_cast<int>(value.size())) != 1) {
+    ASN1_IA5STRING_free(ia5);
+    throw_openssl("ASN1_STRING_set");
+  }
+  GENERAL_NAME_set0_value(name, type, ia5);
+}
+
+GeneralNamesPtr ia5_general_names(int type, const std::vector<std::string>& values) {
+  GeneralNamesPtr names(check(GENERAL_NAMES_new(), "GENERAL_NAMES_new"));
+  for (const auto& value : values) {
+    GeneralNamePtr name(check(GENERAL_NAME_new(), "GENERAL_NAME_new"));
+    set_ia5_general_name(name.get(), type, value);
+    check(sk_GENERAL_NAME_push(names.get(), name.get()), "sk_GENERAL_NAME_push");
+    (void)name.release();
+  }
+  return names;
 }
 
 std::string key_identifier(const EVP_PKEY* key) {

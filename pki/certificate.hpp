@@ -100,6 +100,12 @@ struct NameConstraintsInfo {
 NameConstraintsInfo name_constraints(const X509* cert);
 bool is_self_signed(const X509* cert);
 
+// A GENERAL_NAMES list of IA5 names of one type (GEN_DNS, GEN_URI), for a
+// subjectAltName; and the same IA5 value set into an existing GENERAL_NAME
+// (a name-constraints subtree's base).
+GeneralNamesPtr ia5_general_names(int type, const std::vector<std::string>& values);
+void set_ia5_general_name(GENERAL_NAME* name, int type, std::string_view value);
+
 // The RFC 7093 section 2 method 1 key identifier: leftmost 160 bits of the
 // SHA-256 of the subjectPublicKey BIT STRING (no SHA-1 anywhere in meshca).
 std::string key_identifier(const EVP_PKEY* key);

@@ -66,17 +66,7 @@ X509Ptr issue_workload_leaf(const X509* ca_cert, EVP_PKEY* ca_key, const std::st
           "ASN1_OCTET_STRING_set");
     add_ext(cert.get(), NID_authority_key_identifier, false, aki.get());
   }
-  GeneralNamesPtr sans(check(GENERAL_NAMES_new(), "GENERAL_NAMES_new"));
-  GeneralNamePtr uri(check(GENERAL_NAME_new(), "GENERAL_NAME_new"));
-  ASN1_IA5STRING* ia5 = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
-  if (ASN1_STRING_set(ia5, spiffe_id.data(), static_cast<int>(spiffe_id.size())) != 1) {
-    ASN1_IA5STRING_free(ia5);
-    throw_openssl("ASN1_STRING_set");
-  }
-  GENERAL_NAME_set0_value(uri.get(), GEN_URI, ia5);
-  check(sk_GENERAL_NAME_push(sans.get(), uri.get()), "sk_GENERAL_NAME_push");
-  (void)uri.release();
-  add_ext(cert.get(), NID_subject_alt_name, true, sans.get());
+  add_ext(cert.get(), NID_subject_alt_name, true, ia5_general_names(GEN_URI, {spiffe_id}).get());
 
   if (X509_sign(cert.get(), ca_key, signature_digest(ca_key)) <= 0) {
     throw_openssl("signing the test workload certificate with ca-key.pem failed", ExitCode::check_failed);
