@@ -50,6 +50,19 @@ SecretRef pin_source_ref(std::string_view source) {
               "pin-source in a PKCS#11 URI must be file:PATH (or env:NAME, prompt); got another scheme");
 }
 
+// A percent-encoded NUL or control byte would survive parsing but not
+// formatting (p11-kit writes C strings), and no real token label, object
+// label or path holds one: refuse it, naming the attribute.
+std::string printable_attribute(std::string value, const char* name) {
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      throw Error(ExitCode::invalid_input, std::string("the PKCS#11 URI attribute ") + name +
+                                               " contains a control byte (percent-encoded %00-%1f or %7f)");
+    }
+  }
+  return value;
+}
+
 void copy_padded(unsigned char* field, std::size_t size, const std::string& value, const char* name) {
   if (value.size() > size) {
     throw Error(ExitCode::invalid_input,
@@ -89,9 +102,9 @@ Pkcs11KeyRef parse_pkcs11_uri(std::string_view text) {
 
   Pkcs11KeyRef ref;
   CK_TOKEN_INFO* token = p11_kit_uri_get_token_info(uri.get());
-  ref.token = p11::fixed_string(token->label, sizeof token->label);
-  ref.serial = p11::fixed_string(token->serialNumber, sizeof token->serialNumber);
-  ref.label = attribute_bytes(uri.get(), CKA_LABEL);
+  ref.token = printable_attribute(p11::fixed_string(token->label, sizeof token->label), "token");
+  ref.serial = printable_attribute(p11::fixed_string(token->serialNumber, sizeof token->serialNumber), "serial");
+  ref.label = printable_attribute(attribute_bytes(uri.get(), CKA_LABEL), "object");
   std::string id = attribute_bytes(uri.get(), CKA_ID);
   ref.id_hex = p11::to_hex(id);
   std::string cls = attribute_bytes(uri.get(), CKA_CLASS);
@@ -102,8 +115,12 @@ Pkcs11KeyRef parse_pkcs11_uri(std::string_view text) {
       throw Error(ExitCode::invalid_input, "the PKCS#11 URI must name a private key (type=private or no type)");
     }
   }
-  if (const char* module = p11_kit_uri_get_module_path(uri.get())) ref.module = module;
-  if (const char* source = p11_kit_uri_get_pin_source(uri.get())) ref.pin = pin_source_ref(source);
+  if (const char* module = p11_kit_uri_get_module_path(uri.get())) {
+    ref.module = printable_attribute(module, "module-path");
+  }
+  if (const char* source = p11_kit_uri_get_pin_source(uri.get())) {
+    ref.pin = pin_source_ref(printable_attribute(source, "pin-source"));
+  }
   return ref;
 }
 

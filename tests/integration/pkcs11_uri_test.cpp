@@ -30,6 +30,19 @@ TEST(Pkcs11Uri, ParsesTokenObjectIdTypeAndModule) {
   EXPECT_EQ(ref.pin.value, "MESHCA_PIN");
 }
 
+TEST(Pkcs11Uri, RefusesControlBytesInTextAttributes) {
+  // Found by fuzz_pkcs11_uri: token=%00x parsed, then formatted without the
+  // token at all, so the reference silently changed.
+  for (const char* uri : {"pkcs11:token=%00x;object=k", "pkcs11:token=t;serial=a%0ab;object=k",
+                          "pkcs11:token=t;object=k%7f", "pkcs11:token=t;object=k?module-path=/lib/a%01.so"}) {
+    std::string message;
+    EXPECT_EQ(error_code_of(uri, &message), ExitCode::invalid_input) << uri;
+    EXPECT_NE(message.find("control byte"), std::string::npos) << message;
+  }
+  // Bytes of the id are binary by design and stay accepted.
+  EXPECT_EQ(hsm::parse_pkcs11_uri("pkcs11:token=t;object=k;id=%00%1f").id_hex, "001f");
+}
+
 TEST(Pkcs11Uri, MinimalUriLeavesTheRestEmpty) {
   hsm::Pkcs11KeyRef ref = hsm::parse_pkcs11_uri("pkcs11:object=k");
   EXPECT_EQ(ref.label, "k");
