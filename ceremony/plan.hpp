@@ -121,6 +121,26 @@ struct MeshPlan {
   OutputPlan outputs{};                   // the plan's outputs with this mesh's overrides
 };
 
+// A root rotation (`rotation:` in the plan). The plan's `root` is the root in
+// service; `new_root` replaces it through Istio's multi-root procedure
+// (ceremony/rotation.hpp): phase 1 trusts both roots with the existing
+// intermediates, phase 2 issues new intermediates under the new root and
+// still trusts both, phase 3 trusts only the new root.
+struct RotationPlan {
+  // The output directory of the ceremony that made the root in service and
+  // its bundles (relative paths resolve against the plan's directory).
+  std::filesystem::path current_output;
+  // Optional pin: SHA-256 fingerprint ("AB:CD:..." as `meshca inspect` prints
+  // it) of the root in service,
+  // so the auditor approves exactly which root is being replaced.
+  std::string current_root_sha256;
+  RootPlan new_root;
+  // Also issue the new root's certificate signed by the old root, and send it
+  // in phase 2's cert-chain.pem, so peers that still trust only the old root
+  // accept workloads of the new intermediates.
+  bool cross_sign = false;
+};
+
 struct Plan {
   std::filesystem::path source;    // the plan file
   std::filesystem::path base_dir;  // relative paths in the plan resolve here
@@ -132,6 +152,7 @@ struct Plan {
   std::vector<MeshPlan> meshes;
   OutputPlan outputs;                    // plan-wide; each mesh holds its resolved copy
   std::string profile{kDefaultProfile};  // plan-wide certificate profile (the root's)
+  std::optional<RotationPlan> rotation;
 
   std::size_t cluster_count() const;
 };

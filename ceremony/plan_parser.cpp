@@ -95,6 +95,21 @@ class Diagnostics {
   std::set<std::string> accepted_;
 };
 
+// "ab12…" or "AB:12:…" (64 hex digits) as pki::sha256_fingerprint prints
+// it; "" when `text` is not a SHA-256 fingerprint.
+std::string normalized_sha256_fingerprint(std::string_view text) {
+  std::string hex;
+  for (char c : text) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+    hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  if (hex.size() != 64) return {};
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) out += (out.empty() ? "" : ":") + hex.substr(i, 2);
+  return out;
+}
+
 std::string join_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
@@ -187,6 +202,14 @@ class MapReader {
       return std::nullopt;
     }
     return value;
+  }
+
+  std::optional<bool> boolean(const std::string& key) {
+    if (!has(key)) return std::nullopt;
+    const YAML::Node& v = values_.at(key);
+    if (v.IsScalar() && v.Tag() != "!" && (v.Scalar() == "true" || v.Scalar() == "false")) return v.Scalar() == "true";
+    d_.error(v, field(key), "must be true or false");
+    return std::nullopt;
   }
 
   static std::string list(const std::vector<std::string>& items) {
@@ -303,7 +326,8 @@ class PlanParser {
       d_.error(doc, "", "the plan is empty; start from `meshca plan init`");
       return;
     }
-    MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs"});
+    MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs",
+                                "rotation"});
     if (!top.valid()) return;
     if (auto v = top.string("apiVersion", true); v && *v != kApiVersion) {
       d_.error(top.get("apiVersion"), "apiVersion", "unsupported version '" + *v + "'; this meshca reads " + std::string(kApiVersion));
@@ -316,10 +340,11 @@ class PlanParser {
     const ProfileSpec plan_profile = read_profile_choice(top, plan.profile);
     IntermediateOverrides defaults;
     if (top.has("defaults")) read_defaults(top.get("defaults"), defaults);
-    if (auto r = top.required("root")) read_root(*r, plan.root);
+    if (auto r = top.required("root")) read_root(*r, "root", plan.root);
     apply_root_profile(plan_profile, plan.root);
     if (top.has("outputs")) read_outputs(top.get("outputs"), "outputs", plan.outputs);
     if (auto m = top.required("meshes")) read_meshes(*m, plan, defaults);
+    if (top.has("rotation")) read_rotation(top.get("rotation"), plan);
     check_hierarchy(plan);
     check_layouts(plan);
   }
@@ -629,45 +654,92 @@ class PlanParser {
     return {};
   }
 
-  void read_root(const YAML::Node& node, RootPlan& root) {
-    MapReader m(d_, node, "root", {"subject", "key", "validity", "not_before", "not_after", "path_len"});
+  // `root`, or `rotation.new_root` (same fields): `path` names it in errors.
+  // Only the plan's own root feeds the profile and layout checks below.
+  void read_root(const YAML::Node& node, const std::string& path, RootPlan& root) {
+    MapReader m(d_, node, path, {"subject", "key", "validity", "not_before", "not_after", "path_len"});
     if (!m.valid()) return;
     if (auto s = m.required("subject")) {
       std::vector<std::pair<std::string, std::string>> attrs;
-      merge_subject(*s, "root.subject", attrs, false);
+      merge_subject(*s, m.field("subject"), attrs, false);
       if (s->IsMap() && std::none_of(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "CN"; })) {
-        d_.error(*s, "root.subject.CN", "missing required field");
+        d_.error(*s, m.field("subject.CN"), "missing required field");
       }
       root.subject = pki::DistinguishedName::canonical(attrs);
     }
-    if (auto k = m.required("key")) read_root_key(*k, root.key);
+    if (auto k = m.required("key")) read_root_key(*k, m.field("key"), root.key);
     if (auto v = read_validity(m, true)) root.validity = *v;
     root.path_len = m.integer("path_len", 0, kMaxPathLen).value_or(1);
-    root_path_len_given_ = m.has("path_len");
-    root_path_len_at_ = m.get("path_len").Mark();
+    if (path == "root") {
+      root_path_len_given_ = m.has("path_len");
+      root_path_len_at_ = m.get("path_len").Mark();
+    }
     if (m.has("path_len") && root.path_len < 1) {
-      d_.error(m.get("path_len"), "root.path_len",
+      d_.error(m.get("path_len"), m.field("path_len"),
                "0 forbids the per-cluster intermediate CAs below the root; use 1 (or more)");
     }
   }
 
-  void read_root_key(const YAML::Node& node, hsm::RootKeyRef& key) {
-    MapReader m(d_, node, "root.key", {"algorithm", "store", "pkcs11", "file"});
+  void read_root_key(const YAML::Node& node, const std::string& path, hsm::RootKeyRef& key) {
+    MapReader m(d_, node, path, {"algorithm", "store", "pkcs11", "file"});
     if (!m.valid()) return;
     if (auto alg = read_algorithm(m)) key.algorithm = *alg;
-    root_algorithm_at_ = m.get("algorithm").Mark();
+    if (path == "root.key") root_algorithm_at_ = m.get("algorithm").Mark();
     auto store = m.string("store", true);
     if (!store) return;
     if (*store == "file") {
       key.kind = hsm::KeyStoreKind::file;
-      if (m.has("pkcs11")) d_.error(m.get("pkcs11"), "root.key.pkcs11", "not allowed with store: file");
-      if (auto f = m.required("file")) read_file_key(*f, key.file);
+      if (m.has("pkcs11")) d_.error(m.get("pkcs11"), m.field("pkcs11"), "not allowed with store: file");
+      if (auto f = m.required("file")) read_file_key(*f, m.field("file"), key.file);
     } else if (*store == "pkcs11") {
       key.kind = hsm::KeyStoreKind::pkcs11;
-      if (m.has("file")) d_.error(m.get("file"), "root.key.file", "not allowed with store: pkcs11");
-      if (auto p = m.required("pkcs11")) read_pkcs11_key(*p, key.pkcs11);
+      if (m.has("file")) d_.error(m.get("file"), m.field("file"), "not allowed with store: pkcs11");
+      if (auto p = m.required("pkcs11")) read_pkcs11_key(*p, m.field("pkcs11"), key.pkcs11);
     } else {
-      d_.error(m.get("store"), "root.key.store", "'" + *store + "' is not a key store; use pkcs11 or file");
+      d_.error(m.get("store"), m.field("store"), "'" + *store + "' is not a key store; use pkcs11 or file");
+    }
+  }
+
+  // ---- root rotation -------------------------------------------------------
+
+  void read_rotation(const YAML::Node& node, Plan& plan) {
+    MapReader m(d_, node, "rotation", {"current_output", "current_root_sha256", "new_root", "cross_sign"});
+    if (!m.valid()) return;
+    RotationPlan rotation;
+    if (auto dir = m.string("current_output", true)) rotation.current_output = *dir;
+    if (auto pin = m.string("current_root_sha256", false)) {
+      std::string fingerprint = normalized_sha256_fingerprint(*pin);
+      if (fingerprint.empty()) {
+        d_.error(m.get("current_root_sha256"), m.field("current_root_sha256"),
+                 "must be the SHA-256 fingerprint of the current root (64 hex digits, colons allowed), as `meshca inspect` prints it");
+      }
+      rotation.current_root_sha256 = fingerprint;
+    }
+    rotation.cross_sign = m.boolean("cross_sign").value_or(false);
+    if (auto r = m.required("new_root")) {
+      read_root(*r, m.field("new_root"), rotation.new_root);
+      // The profile decides the root's keyUsage; pathLen follows the current
+      // root unless the new root sets its own.
+      rotation.new_root.key_usage = plan.root.key_usage;
+      if (!r->IsMap() || !(*r)["path_len"]) {
+        rotation.new_root.path_len = plan.root.path_len;
+        rotation.new_root.path_len_unlimited = plan.root.path_len_unlimited;
+      }
+      check_new_root_differs(*r, plan, rotation.new_root);
+    }
+    plan.rotation = std::move(rotation);
+  }
+
+  // A rotation to the same name or the same key would leave peers unable to
+  // tell the roots apart (chain building picks by subject and key id).
+  void check_new_root_differs(const YAML::Node& node, const Plan& plan, const RootPlan& new_root) {
+    if (!d_.ok()) return;
+    if (new_root.subject.to_string() == plan.root.subject.to_string()) {
+      d_.error(node, "rotation.new_root.subject",
+               "is the current root's subject; give the new root its own name (e.g. a new year in the CN)");
+    }
+    if (hsm::describe_key_reference(new_root.key) == hsm::describe_key_reference(plan.root.key)) {
+      d_.error(node, "rotation.new_root.key", "names the current root's key; a rotation needs a new key");
     }
   }
 
@@ -682,14 +754,14 @@ class PlanParser {
     }
   }
 
-  void read_file_key(const YAML::Node& node, hsm::FileKeyRef& file) {
-    MapReader m(d_, node, "root.key.file", {"path", "passphrase"});
-    if (auto path = m.string("path", true)) file.path = *path;
+  void read_file_key(const YAML::Node& node, const std::string& path, hsm::FileKeyRef& file) {
+    MapReader m(d_, node, path, {"path", "passphrase"});
+    if (auto key_path = m.string("path", true)) file.path = *key_path;
     if (auto secret = read_secret(m, "passphrase")) file.passphrase = *secret;
   }
 
-  void read_pkcs11_key(const YAML::Node& node, hsm::Pkcs11KeyRef& ref) {
-    MapReader m(d_, node, "root.key.pkcs11", {"uri", "module", "token", "serial", "label", "id", "pin"});
+  void read_pkcs11_key(const YAML::Node& node, const std::string& path, hsm::Pkcs11KeyRef& ref) {
+    MapReader m(d_, node, path, {"uri", "module", "token", "serial", "label", "id", "pin"});
     if (!m.valid()) return;
     if (auto uri = m.string("uri", false)) {
       try {
@@ -904,20 +976,28 @@ class PlanParser {
   // subjects, a root that can actually have intermediates below it.
   void check_hierarchy(const Plan& plan) {
     if (!d_.ok()) return;
-    auto root = plan.root.validity.resolve(now_);
+    // Every intermediate is issued under the root in service and, in a
+    // rotation, again under the new root: it must fit inside both.
+    std::vector<std::pair<std::string, ValiditySpec::Window>> issuers{{"the root's validity", plan.root.validity.resolve(now_)}};
     std::map<std::string, std::string> subjects;
     if (auto s = plan.root.subject.to_string(); !s.empty()) subjects.emplace(s, "root");
+    if (plan.rotation) {
+      issuers.emplace_back("the new root's validity (rotation.new_root)", plan.rotation->new_root.validity.resolve(now_));
+      subjects.emplace(plan.rotation->new_root.subject.to_string(), "rotation.new_root");
+    }
     for (const auto& mesh : plan.meshes) {
       for (const auto& cluster : mesh.clusters) {
         auto w = cluster.intermediate.validity.resolve(now_);
         YAML::Mark mark;
         mark.line = cluster.location.line - 1;
         mark.column = cluster.location.column - 1;
-        if (w.not_before < root.not_before || w.not_after > root.not_after) {
-          d_.error(mark, cluster.field_path + ".intermediate.validity",
-                   "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
-                       ") must lie inside the root's validity (" + format_rfc3339(root.not_before) + " .. " +
-                       format_rfc3339(root.not_after) + ")");
+        for (const auto& [name, root] : issuers) {
+          if (w.not_before < root.not_before || w.not_after > root.not_after) {
+            d_.error(mark, cluster.field_path + ".intermediate.validity",
+                     "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
+                         ") must lie inside " + name + " (" + format_rfc3339(root.not_before) + " .. " +
+                         format_rfc3339(root.not_after) + ")");
+          }
         }
         std::string subject = cluster.intermediate.subject.to_string();
         if (auto [it, fresh] = subjects.emplace(subject, cluster.field_path); !fresh) {

@@ -27,68 +27,9 @@ namespace ol = output_layout;
 
 constexpr const char* kRootDir = "root";
 constexpr const char* kPlanCopy = "plan.yaml";
-constexpr std::size_t kConfirmDigestChars = 8;
 // Bundles made durable by one filesystem sync. Larger batches amortise the
 // sync further but hold more finished work back from publication.
 constexpr std::size_t kPublishBatch = 32;
-
-CertificateRecord record_of(const X509* cert) {
-  return {pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert), pki::not_before(cert),
-          pki::not_after(cert)};
-}
-
-nlohmann::json to_json(const CertificateRecord& r) {
-  return {{"subject", r.subject},
-          {"serial", r.serial},
-          {"sha256", r.sha256},
-          {"not_before", format_rfc3339(r.not_before)},
-          {"not_after", format_rfc3339(r.not_after)}};
-}
-
-std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
-  std::string s;
-  for (const auto& f : findings) {
-    s += (s.empty() ? "" : "; ") + std::string(pki::severity_name(f.severity)) + " " + f.check + ": " + f.message;
-  }
-  return s;
-}
-
-// Before a certificate meshca made is written: signature, strict chain, key
-// match, lints. With the meshca profile any finding means a bug or a bad key
-// store, never a certificate on disk. Another profile may deliberately
-// depart from meshca's defaults (istio-tools-certs has no cRLSign, spire
-// gives intermediates pathLen 1): its WARN findings are allowed and returned
-// for the transcript; a FAIL never is.
-std::vector<std::string> verify_before_writing(const X509* cert, const EVP_PKEY* subject_key, const X509* root,
-                                               pki::CaRole role, const std::string& what, std::string_view profile) {
-  const X509* issuer = role == pki::CaRole::root ? cert : root;
-  if (subject_key && !pki::key_matches_certificate(subject_key, cert)) {
-    throw Error(ExitCode::internal, "the " + what + " does not carry the public key it was issued for");
-  }
-  // The strict chain check verifies the signature with the root's public key
-  // from its certificate (a software key, never the token's object). The
-  // root's own self-signature is checked once, when the root is issued or
-  // loaded, not again for every intermediate.
-  auto anchor = role == pki::CaRole::root ? pki::AnchorSignature::check : pki::AnchorSignature::already_verified;
-  auto verdict = pki::verify_chain(cert, {}, {root}, std::max(pki::not_before(cert), now_utc()), anchor);
-  if (!verdict.ok && !pki::signed_by(cert, issuer)) {
-    throw Error(ExitCode::key_store, "the signature on the " + what + " does not verify with the root public key; the key store signed with another key");
-  }
-  if (!verdict.ok) throw Error(ExitCode::internal, "the " + what + " fails OpenSSL strict verification: " + verdict.error);
-  auto findings = pki::lint_ca_certificate(cert, issuer, role, false, pki::IssuerSignature::already_verified);
-  if (profile == kDefaultProfile ? !findings.empty() : pki::has_failure(findings)) {
-    throw Error(ExitCode::internal, "the " + what + " fails lints: " + describe_findings(findings));
-  }
-  std::vector<std::string> warnings;
-  for (const auto& f : findings) warnings.push_back(f.check + ": " + f.message);
-  return warnings;
-}
-
-nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings) {
-  nlohmann::json j{{"name", profile}};
-  if (!lint_warnings.empty()) j["lint_warnings"] = lint_warnings;
-  return j;
-}
 
 class Ceremony {
  public:
@@ -98,8 +39,9 @@ class Ceremony {
   }
 
   CeremonyResult run() {
-    check_plan_digest();
-    confirm_plan();
+    auto approved = approve_plan(plan_, opt_, "start the ceremony");
+    result_.plan_digest = approved.digest;
+    confirmation_ = approved.method;
     prepare_output_directory();
     survey_existing_output();
     open_transcript();
@@ -138,16 +80,6 @@ class Ceremony {
     return ceremony::layout_options(mesh, cluster, result_.plan_digest);
   }
 
-  void check_plan_digest() {
-    result_.plan_digest = plan_digest(plan_.text, plan_.source.string());
-    if (!opt_.expected_digest.empty() && opt_.expected_digest != result_.plan_digest) {
-      throw Error(ExitCode::invalid_input,
-                  "plan digest is " + result_.plan_digest + ", not the approved " + opt_.expected_digest +
-                      "; the plan changed after the auditor signed off",
-                  plan_.source.string());
-    }
-  }
-
   void open_transcript() {
     transcript_ = std::make_unique<TranscriptWriter>(out_ / kTranscriptFile);
     nlohmann::json details{{"plan", plan_.name},
@@ -162,24 +94,6 @@ class Ceremony {
                            {"clusters", total_}};
     transcript_->record("open", std::move(details));
     transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation_}});
-  }
-
-  void confirm_plan() {
-    std::string expected = result_.plan_digest.substr(0, kConfirmDigestChars);
-    if (opt_.assume_yes) {
-      confirmation_ = "--yes (unattended)";
-      return;
-    }
-    if (!opt_.confirm) {
-      throw Error(ExitCode::usage, "the operator must confirm the plan digest on a terminal; pass --yes for an unattended run");
-    }
-    std::string question = "Plan '" + plan_.name + "' has digest " + result_.plan_digest +
-                           ".\nCompare it with the digest the auditor approved, then type its first " +
-                           std::to_string(kConfirmDigestChars) + " characters to start the ceremony";
-    if (!opt_.confirm(question, expected)) {
-      throw Error(ExitCode::usage, "the operator did not confirm the plan digest; nothing was signed");
-    }
-    confirmation_ = "typed by the operator";
   }
 
   std::pair<std::string, std::string> digest_of(const fs::path& path) const {
@@ -290,6 +204,19 @@ class Ceremony {
     emit(CeremonyEvent::Kind::root_key, std::string(key_store_->generated() ? "generated " : "loaded ") + key_store_->description());
   }
 
+  // The root's own self-signature is checked once, when it is issued or
+  // loaded, not again for every intermediate.
+  IssuedCertificateCheck root_check(const X509* root, const EVP_PKEY* key, const std::string& what) const {
+    return {.cert = root,
+            .subject_key = key,
+            .issuer = root,
+            .anchor = root,
+            .anchor_signature = pki::AnchorSignature::check,
+            .role = pki::CaRole::root,
+            .what = what,
+            .profile = plan_.profile};
+  }
+
   void establish_root_certificate() {
     if (have_root_cert_) {
       root_ = pki::certificate_from_pem(read_file(root_cert_path_), root_cert_path_.string());
@@ -300,7 +227,7 @@ class Ceremony {
       if (X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) != 0) {
         throw Error(ExitCode::output, "has subject '" + pki::subject_string(root_.get()) + "' but the plan says '" + plan_.root.subject.to_string() + "'", root_cert_path_.string());
       }
-      verify_before_writing(root_.get(), nullptr, root_.get(), pki::CaRole::root, "existing root certificate", plan_.profile);
+      verify_before_writing(root_check(root_.get(), nullptr, "existing root certificate"));
       result_.root = record_of(root_.get());
       transcript_->record("root-certificate", {{"action", "reused"}, {"certificate", to_json(result_.root)}});
       emit(CeremonyEvent::Kind::root_certificate, "reusing root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
@@ -308,8 +235,7 @@ class Ceremony {
     }
     auto profile = root_profile(plan_.root, now_);
     root_ = pki::issue_certificate(profile, key_store_->public_key(), nullptr, key_store_->signing_key());
-    auto warnings = verify_before_writing(root_.get(), key_store_->public_key(), root_.get(), pki::CaRole::root,
-                                          "root certificate", plan_.profile);
+    auto warnings = verify_before_writing(root_check(root_.get(), key_store_->public_key(), "root certificate"));
     ensure_directory(root_cert_path_.parent_path(), kPrivateDirMode);
     write_file_atomic(root_cert_path_, pki::certificate_to_pem(root_.get()), kPublicFileMode);
     note_written(root_cert_path_);
@@ -440,8 +366,12 @@ class Ceremony {
     const std::string name = p.mesh->name + "/" + p.cluster->name;
     auto key = pki::generate_key(p.cluster->intermediate.algorithm);
     auto cert = sign_intermediate(intermediate_profile(*p.mesh, *p.cluster, now_), key.get(), own_signer);
-    auto warnings = verify_before_writing(cert.get(), key.get(), root_.get(), pki::CaRole::intermediate,
-                                          "intermediate for " + name, p.mesh->profile);
+    auto warnings = verify_before_writing({.cert = cert.get(),
+                                           .subject_key = key.get(),
+                                           .issuer = root_.get(),
+                                           .anchor = root_.get(),
+                                           .what = "intermediate for " + name,
+                                           .profile = p.mesh->profile});
 
     auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
     StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get()), std::move(warnings)};

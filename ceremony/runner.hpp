@@ -20,37 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "ceremony/issuance.hpp"
 #include "ceremony/plan.hpp"
 #include "hsm/key_store.hpp"
 
 namespace meshca::ceremony {
 
-struct CeremonyEvent {
-  enum class Kind { step, root_key, root_certificate, cluster_issued, cluster_skipped };
-  Kind kind;
-  std::string message;
-  std::size_t done = 0;   // clusters handled so far
-  std::size_t total = 0;  // clusters in the plan
-};
-
-// Asks the operator to type `expected` (the start of the plan digest);
-// returns whether they did.
-using ConfirmFn = std::function<bool(const std::string& question, const std::string& expected)>;
-
-struct CeremonyOptions {
-  std::filesystem::path out_dir;
-  UnixTime now = 0;  // 0: the real time at the start of the run
-  hsm::KeyStoreContext key_context;
-  std::function<void(const CeremonyEvent&)> on_event;
-
-  std::string expected_digest;  // refuse the plan unless its digest is this (exit 3)
-  ConfirmFn confirm;            // operator confirmation of the plan digest
-  bool assume_yes = false;      // unattended: no confirmation (recorded as such)
-  std::string operator_name;
-  std::vector<std::string> witnesses;
-  std::map<std::string, std::string> versions;  // meshca, OpenSSL, libp11 ...
-  unsigned jobs = 0;  // worker threads for per-cluster issuance; 0: one per core
-
+struct CeremonyOptions : SigningSessionOptions {
   // Renewal: issue a fresh intermediate (new key) for these existing bundles
   // ("mesh/cluster"), and for every bundle whose intermediate expires within
   // `renew_expiring` of the ceremony time. The previous bundle moves to
@@ -60,14 +36,6 @@ struct CeremonyOptions {
 };
 
 inline constexpr const char* kRetiredDir = "retired";
-
-struct CertificateRecord {
-  std::string subject;
-  std::string serial;
-  std::string sha256;
-  UnixTime not_before = 0;
-  UnixTime not_after = 0;
-};
 
 struct ClusterOutcome {
   std::string mesh;

@@ -239,12 +239,15 @@ int verify(const Args& args, Terminal& term) {
   if (reports.size() > 1) {
     term.out << "== cross-cluster trust\n";
     for (const auto& r : reports)
-      if (r.chain_root_fingerprint.empty()) term.out << r.label << ": chain root unknown, left out\n";
+      if (!r.trust) term.out << r.label << ": certificates did not load, left out\n";
     for (const auto& p : pairs) {
       const auto& a = reports[p.a];
       const auto& b = reports[p.b];
       if (p.a_accepts_b && p.b_accepts_a) {
-        term.out << a.label << " <-> " << b.label << ": mutual trust (root " << b.chain_root_subject << ")";
+        std::string shared;
+        for (const auto& root : p.shared_roots) shared += (shared.empty() ? "" : "; ") + root;
+        term.out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared_roots.size() == 1 ? " " : "s ")
+                 << shared << ")";
         if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain)
           term.out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain
                    << ": authorization policies must name both";

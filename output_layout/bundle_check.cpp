@@ -236,6 +236,17 @@ class Checker {
       report_.trusted_root_subjects.push_back(pki::subject_string(r.get()));
     }
     if (ca_cert_) report_.ca_subject = pki::subject_string(ca_cert_.get());
+    keep_trust_material();
+  }
+
+  void keep_trust_material() {
+    if (!ca_cert_ || !roots_loaded_) return;
+    auto t = std::make_shared<TrustMaterial>();
+    t->ca_cert = pki::duplicate(ca_cert_.get());
+    for (const auto& c : chain_) t->chain.push_back(pki::duplicate(c.get()));
+    for (const auto& r : roots_) t->roots.push_back(pki::duplicate(r.get()));
+    t->at = at_;
+    report_.trust = std::move(t);
   }
 
   // ---- the private key -------------------------------------------------------
@@ -706,6 +717,21 @@ BundleReport check_bundle(const BundleSource& source, const BundleCheckOptions& 
   return Checker(source, options).run();
 }
 
+namespace {
+
+// Whether a peer holding `peer`'s roots accepts workloads of `bundle`: the
+// bundle's CA certificate verifies strictly through its own chain to one of
+// the peer's roots (OpenSSL builds the path, so a cross-signed root counts).
+bool accepts(const TrustMaterial& peer, const TrustMaterial& bundle) {
+  std::vector<const X509*> untrusted;
+  for (const auto& c : bundle.chain) untrusted.push_back(c.get());
+  std::vector<const X509*> roots;
+  for (const auto& r : peer.roots) roots.push_back(r.get());
+  return pki::verify_chain(bundle.ca_cert.get(), untrusted, roots, std::max(peer.at, bundle.at)).ok;
+}
+
+}  // namespace
+
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports) {
   std::vector<TrustPair> out;
   auto holds = [](const BundleReport& r, const std::string& fp) {
@@ -716,12 +742,12 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
     for (std::size_t j = i + 1; j < reports.size(); ++j) {
       const auto& a = reports[i];
       const auto& b = reports[j];
-      if (a.chain_root_fingerprint.empty() || b.chain_root_fingerprint.empty()) continue;
+      if (!a.trust || !b.trust) continue;
       TrustPair p;
       p.a = i;
       p.b = j;
-      p.a_accepts_b = holds(a, b.chain_root_fingerprint);
-      p.b_accepts_a = holds(b, a.chain_root_fingerprint);
+      p.a_accepts_b = accepts(*a.trust, *b.trust);
+      p.b_accepts_a = accepts(*b.trust, *a.trust);
       for (std::size_t k = 0; k < a.trusted_root_fingerprints.size(); ++k)
         if (holds(b, a.trusted_root_fingerprints[k])) p.shared_roots.push_back(a.trusted_root_subjects[k]);
       out.push_back(std::move(p));

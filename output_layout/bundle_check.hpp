@@ -14,11 +14,13 @@
 // which clusters accept each other's workloads.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/time.hpp"
 #include "output_layout/bundle_source.hpp"
+#include "pki/handles.hpp"
 #include "pki/lint.hpp"
 
 namespace meshca::output_layout {
@@ -36,6 +38,17 @@ struct BundleCheckOptions {
   std::string trust_domain;  // "" = take it from the name constraints, else "cluster.local"
 };
 
+// What a peer needs to judge this bundle's workloads, and what this bundle
+// trusts: kept so the cross-cluster report builds real certification paths
+// (a cross-signed root in cert-chain.pem can lead to a root the chain does
+// not end at).
+struct TrustMaterial {
+  pki::X509Ptr ca_cert;
+  std::vector<pki::X509Ptr> chain;  // cert-chain.pem as loaded
+  std::vector<pki::X509Ptr> roots;  // root-cert.pem
+  UnixTime at = 0;                  // the time the bundle was checked at
+};
+
 struct BundleReport {
   std::string label;
   std::string layout;  // "istio-cacerts", "kubernetes.io/tls", "mixed", "none"
@@ -48,6 +61,7 @@ struct BundleReport {
   std::vector<std::string> trusted_root_fingerprints;  // root-cert.pem
   std::vector<std::string> trusted_root_subjects;
   std::string trust_domain;  // as checked
+  std::shared_ptr<const TrustMaterial> trust;  // null when the certificates did not load
 
   std::size_t count(pki::Severity s) const;
   bool failed() const { return count(pki::Severity::fail) != 0; }
@@ -57,12 +71,12 @@ BundleReport check_bundle(const BundleSource& source, const BundleCheckOptions& 
 
 struct TrustPair {
   std::size_t a = 0, b = 0;          // indexes into the reports
-  bool a_accepts_b = false;          // a's root-cert.pem holds the root of b's chain
+  bool a_accepts_b = false;          // b's CA certificate and chain verify (strict) under a's root-cert.pem
   bool b_accepts_a = false;
   std::vector<std::string> shared_roots;  // subjects of roots both trust
 };
 
-// One entry per pair of bundles whose chains are known.
+// One entry per pair of bundles whose certificates loaded.
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports);
 
 }  // namespace meshca::output_layout

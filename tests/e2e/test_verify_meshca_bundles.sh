@@ -93,7 +93,7 @@ expect_in "$WORK/last.out" "FAIL manifest"
 
 # Cross-cluster: same root talks, different roots cannot.
 expect_exit 0 "$MESHCA" verify a/prod/east a/prod/west a/dev/lab b/prod/east
-expect_in "$WORK/last.out" "a/prod/east <-> a/prod/west: mutual trust (root C=US, O=E2E Corp, CN=Fleet A Root)"
+expect_in "$WORK/last.out" "a/prod/east <-> a/prod/west: mutual trust (shared root C=US, O=E2E Corp, CN=Fleet A Root)"
 expect_in "$WORK/last.out" "different trust domains prod.e2e.internal / dev.e2e.internal"
 expect_in "$WORK/last.out" "a/prod/east  x  b/prod/east: cannot talk: no shared root"
 expect_exit 0 "$MESHCA" verify --json a/prod/east b/prod/east

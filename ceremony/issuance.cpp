@@ -1,0 +1,93 @@
+#include "ceremony/issuance.hpp"
+
+#include <algorithm>
+
+#include "ceremony/plan_digest.hpp"
+#include "core/error.hpp"
+#include "pki/certificate.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+constexpr std::size_t kConfirmDigestChars = 8;
+
+std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
+  std::string s;
+  for (const auto& f : findings) {
+    s += (s.empty() ? "" : "; ") + std::string(pki::severity_name(f.severity)) + " " + f.check + ": " + f.message;
+  }
+  return s;
+}
+
+}  // namespace
+
+ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const std::string& action) {
+  ApprovedPlan approved{plan_digest(plan.text, plan.source.string()), ""};
+  if (!approval.expected_digest.empty() && approval.expected_digest != approved.digest) {
+    throw Error(ExitCode::invalid_input,
+                "plan digest is " + approved.digest + ", not the approved " + approval.expected_digest +
+                    "; the plan changed after the auditor signed off",
+                plan.source.string());
+  }
+  if (approval.assume_yes) {
+    approved.method = "--yes (unattended)";
+    return approved;
+  }
+  if (!approval.confirm) {
+    throw Error(ExitCode::usage, "the operator must confirm the plan digest on a terminal; pass --yes for an unattended run");
+  }
+  std::string question = "Plan '" + plan.name + "' has digest " + approved.digest +
+                         ".\nCompare it with the digest the auditor approved, then type its first " +
+                         std::to_string(kConfirmDigestChars) + " characters to " + action;
+  if (!approval.confirm(question, approved.digest.substr(0, kConfirmDigestChars))) {
+    throw Error(ExitCode::usage, "the operator did not confirm the plan digest; nothing was signed");
+  }
+  approved.method = "typed by the operator";
+  return approved;
+}
+
+CertificateRecord record_of(const X509* cert) {
+  return {pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert), pki::not_before(cert),
+          pki::not_after(cert)};
+}
+
+nlohmann::json to_json(const CertificateRecord& r) {
+  return {{"subject", r.subject},
+          {"serial", r.serial},
+          {"sha256", r.sha256},
+          {"not_before", format_rfc3339(r.not_before)},
+          {"not_after", format_rfc3339(r.not_after)}};
+}
+
+std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) {
+  if (c.subject_key && !pki::key_matches_certificate(c.subject_key, c.cert)) {
+    throw Error(ExitCode::internal, "the " + c.what + " does not carry the public key it was issued for");
+  }
+  // The strict chain check verifies the signature with the issuer's public
+  // key from its certificate (a software key, never the token's object).
+  auto verdict =
+      pki::verify_chain(c.cert, c.untrusted, {c.anchor}, std::max(pki::not_before(c.cert), now_utc()), c.anchor_signature);
+  if (!verdict.ok && !pki::signed_by(c.cert, c.issuer)) {
+    throw Error(ExitCode::key_store, "the signature on the " + c.what +
+                                         " does not verify with the issuer's public key; the key store signed with another key");
+  }
+  if (!verdict.ok) throw Error(ExitCode::internal, "the " + c.what + " fails OpenSSL strict verification: " + verdict.error);
+  auto findings = pki::lint_ca_certificate(c.cert, c.issuer, c.role, false, pki::IssuerSignature::already_verified);
+  if (c.certifies_cas) {
+    std::erase_if(findings, [](const pki::LintFinding& f) { return f.check == "path-length"; });
+  }
+  if (c.profile == kDefaultProfile ? !findings.empty() : pki::has_failure(findings)) {
+    throw Error(ExitCode::internal, "the " + c.what + " fails lints: " + describe_findings(findings));
+  }
+  std::vector<std::string> warnings;
+  for (const auto& f : findings) warnings.push_back(f.check + ": " + f.message);
+  return warnings;
+}
+
+nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings) {
+  nlohmann::json j{{"name", profile}};
+  if (!lint_warnings.empty()) j["lint_warnings"] = lint_warnings;
+  return j;
+}
+
+}  // namespace meshca::ceremony

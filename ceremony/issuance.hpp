@@ -1,0 +1,105 @@
+// What every signing session shares, whether it issues a fleet's bundles
+// (runner.hpp) or rotates the root (rotation.hpp): the operator's approval
+// of the plan digest, the check every certificate passes before it is
+// written, and how an issued certificate is recorded in the transcript.
+//
+// Approval: a plan is signed only when its digest equals the one the auditor
+// approved (--expect-digest) and the operator typed the start of it on the
+// terminal (or the run is explicitly unattended).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ceremony/plan.hpp"
+#include "hsm/key_store.hpp"
+#include "pki/lint.hpp"
+#include "pki/verify.hpp"
+
+namespace meshca::ceremony {
+
+// Asks the operator to type `expected` (the start of the plan digest);
+// returns whether they did.
+using ConfirmFn = std::function<bool(const std::string& question, const std::string& expected)>;
+
+struct PlanApproval {
+  std::string expected_digest;  // refuse the plan unless its digest is this (exit 3)
+  ConfirmFn confirm;            // operator confirmation of the plan digest
+  bool assume_yes = false;      // unattended: no confirmation (recorded as such)
+};
+
+struct CeremonyEvent {
+  enum class Kind { step, root_key, root_certificate, cluster_issued, cluster_skipped };
+  Kind kind;
+  std::string message;
+  std::size_t done = 0;   // clusters handled so far
+  std::size_t total = 0;  // clusters in the plan
+};
+
+// What every signing session (a ceremony run, a rotation) is given.
+struct SigningSessionOptions : PlanApproval {
+  std::filesystem::path out_dir;
+  UnixTime now = 0;  // 0: the real time at the start of the run
+  hsm::KeyStoreContext key_context;
+  std::function<void(const CeremonyEvent&)> on_event;
+  std::string operator_name;
+  std::vector<std::string> witnesses;
+  std::map<std::string, std::string> versions;  // meshca, OpenSSL, libp11 ...
+  unsigned jobs = 0;  // worker threads for per-cluster issuance; 0: one per core
+};
+
+struct ApprovedPlan {
+  std::string digest;
+  std::string method;  // how the operator confirmed, for the transcript
+};
+
+// Checks the digest, then asks for confirmation of `action` ("start the
+// ceremony"). Error(invalid_input) for another digest, Error(usage) when
+// nobody confirmed; nothing has been signed or written at that point.
+ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const std::string& action);
+
+struct CertificateRecord {
+  std::string subject;
+  std::string serial;
+  std::string sha256;
+  UnixTime not_before = 0;
+  UnixTime not_after = 0;
+};
+
+CertificateRecord record_of(const X509* cert);
+nlohmann::json to_json(const CertificateRecord& record);
+
+// Before a certificate meshca made is written: key match, signature by
+// `issuer`, strict chain to `anchor`, lints for `role`. With the meshca
+// profile any lint finding means a bug or a bad key store, never a
+// certificate on disk; another profile may deliberately depart from
+// meshca's defaults, so its WARN findings are returned for the transcript
+// and only a FAIL is refused. `untrusted` holds certificates between
+// `issuer` and `anchor` (a cross-signed root), usually none.
+struct IssuedCertificateCheck {
+  const X509* cert = nullptr;
+  const EVP_PKEY* subject_key = nullptr;  // null: nothing to match
+  const X509* issuer = nullptr;
+  const X509* anchor = nullptr;
+  std::vector<const X509*> untrusted{};
+  // Whether `anchor`'s self-signature still needs checking in this process.
+  pki::AnchorSignature anchor_signature = pki::AnchorSignature::already_verified;
+  pki::CaRole role = pki::CaRole::intermediate;
+  // A CA certificate that certifies CAs below it (a cross-signed root):
+  // a pathLen above 0 is intended, not a finding.
+  bool certifies_cas = false;
+  std::string what{};  // "intermediate for prod/east", for messages
+  std::string_view profile = kDefaultProfile;
+};
+std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& check);
+
+// {"name": profile, "lint_warnings": [...]} for the transcript.
+nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings);
+
+}  // namespace meshca::ceremony
