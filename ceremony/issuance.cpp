@@ -84,6 +84,19 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   return warnings;
 }
 
+void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::path& base_dir,
+                            const std::filesystem::path& out_dir) {
+  namespace fs = std::filesystem;
+  if (key.kind != hsm::KeyStoreKind::file) return;
+  fs::path file = key.file.path.is_relative() ? base_dir / key.file.path : key.file.path;
+  auto key_abs = fs::weakly_canonical(fs::absolute(file)).string();
+  auto out_abs = fs::weakly_canonical(fs::absolute(out_dir)).string() + "/";
+  if (key_abs.starts_with(out_abs)) {
+    throw Error(ExitCode::output, "the root key file lies inside the output directory; the root private key must never enter OUT",
+                file.string());
+  }
+}
+
 nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings) {
   nlohmann::json j{{"name", profile}};
   if (!lint_warnings.empty()) j["lint_warnings"] = lint_warnings;

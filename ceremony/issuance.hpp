@@ -99,6 +99,11 @@ struct IssuedCertificateCheck {
 };
 std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& check);
 
+// Error(output) when `key` is a key file inside `out_dir`: a root private key
+// must never enter an output directory, which leaves the room.
+void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::path& base_dir,
+                            const std::filesystem::path& out_dir);
+
 // {"name": profile, "lint_warnings": [...]} for the transcript.
 nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings);
 

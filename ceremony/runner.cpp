@@ -1,17 +1,15 @@
 #include "ceremony/runner.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/parallel.hpp"
 #include "core/secure_buffer.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
@@ -127,15 +125,7 @@ class Ceremony {
 
   void prepare_output_directory() {
     emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
-    if (plan_.root.key.kind == hsm::KeyStoreKind::file) {
-      fs::path key = plan_.root.key.file.path.is_relative() ? plan_.base_dir / plan_.root.key.file.path
-                                                            : plan_.root.key.file.path;
-      auto key_abs = fs::weakly_canonical(fs::absolute(key)).string();
-      auto out_abs = fs::weakly_canonical(fs::absolute(out_)).string() + "/";
-      if (key_abs.starts_with(out_abs)) {
-        throw Error(ExitCode::output, "the root key file lies inside the output directory; the root private key must never enter OUT", key.string());
-      }
-    }
+    refuse_root_key_inside(plan_.root.key, plan_.base_dir, out_);
     ensure_directory(out_, kPrivateDirMode);
     std::size_t stale = remove_stale_temp_files({out_ / kPlanCopy, out_ / ol::kChecksumsFile, out_ / kRootDir / ol::kRootCertFile});
     stale += clean_staging_area(out_);
@@ -310,26 +300,10 @@ class Ceremony {
         to_issue.push_back(i);
       }
     }
-    unsigned jobs = opt_.jobs ? opt_.jobs : std::max(1u, std::thread::hardware_concurrency());
-    jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(1, to_issue.size())));
-    std::atomic<std::size_t> next{0};
-    std::atomic<bool> stop{false};
-    std::exception_ptr failure;
-    auto worker = [&] {
-      try {
-        pki::PKeyPtr own_signer = key_store_->worker_signing_key();
-        for (std::size_t n = next++; n < to_issue.size() && !stop; n = next++) issue_cluster(to_issue[n], own_signer.get());
-      } catch (...) {
-        std::lock_guard lock(record_mutex_);
-        if (!failure) failure = std::current_exception();
-        stop = true;
-      }
-    };
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < jobs; ++t) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
-    if (failure) std::rethrow_exception(failure);
+    parallel_for(to_issue.size(), opt_.jobs, [&]() -> ItemWork {
+      std::shared_ptr<EVP_PKEY> own_signer = key_store_->worker_signing_key();
+      return [this, &to_issue, own_signer](std::size_t n) { issue_cluster(to_issue[n], own_signer.get()); };
+    });
     publish_batch(std::move(batch_));
   }
 
