@@ -716,6 +716,12 @@ class PlanParser {
       rotation.current_root_sha256 = fingerprint;
     }
     rotation.cross_sign = m.boolean("cross_sign").value_or(false);
+    if (rotation.cross_sign && !plan.root.path_len_unlimited && plan.root.path_len < 2) {
+      d_.error(m.get("cross_sign"), m.field("cross_sign"),
+               "needs the current root's pathLen to be 2 or more (root.path_len is " + std::to_string(plan.root.path_len) +
+                   "): a peer that trusts only the current root follows it -> cross-signed new root -> intermediate, "
+                   "two CAs below it. The three phases work without cross_sign");
+    }
     if (auto r = m.required("new_root")) {
       read_root(*r, m.field("new_root"), rotation.new_root);
       // The profile decides the root's keyUsage; pathLen follows the current

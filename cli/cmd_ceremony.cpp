@@ -1,12 +1,9 @@
 // meshca ceremony run
-#include <unistd.h>
-
-#include <chrono>
 #include <iostream>
 
 #include "ceremony/plan_parser.hpp"
 #include "ceremony/runner.hpp"
-#include "cli/terminal.hpp"
+#include "cli/signing_session.hpp"
 
 namespace meshca::cli {
 namespace {
@@ -16,67 +13,6 @@ constexpr const char* kCeremonyUsage =
     "\n"
     "subcommands:\n"
     "  run PLAN --out DIR   run the ceremony the plan describes and write every bundle under DIR";
-
-// Progress on stderr: a bar with count, rate and ETA on a terminal; on a
-// pipe or log, every event for small plans and a line per 10% for fleets.
-class ProgressReporter {
- public:
-  ProgressReporter(std::ostream& err, bool terminal)
-      : err_(err), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
-
-  void on_event(const ceremony::CeremonyEvent& e) {
-    using Kind = ceremony::CeremonyEvent::Kind;
-    bool cluster = e.kind == Kind::cluster_issued || e.kind == Kind::cluster_skipped;
-    if (!cluster) {
-      finish_bar();
-      err_ << "meshca: " << e.message << "\n";
-      return;
-    }
-    if (terminal_) {
-      draw_bar(e.done, e.total);
-    } else if (e.total <= kEveryEventUpTo) {
-      err_ << "meshca: [" << e.done << "/" << e.total << "] " << e.message << "\n";
-    } else if (e.done * 10 / e.total != last_decile_ || e.done == e.total) {
-      last_decile_ = e.done * 10 / e.total;
-      err_ << "meshca: " << e.done << "/" << e.total << " clusters (" << e.done * 100 / e.total << "%), "
-           << static_cast<long>(rate(e.done)) << "/s\n";
-    }
-  }
-  ~ProgressReporter() { finish_bar(); }
-
- private:
-  static constexpr std::size_t kEveryEventUpTo = 50;
-  static constexpr int kBarWidth = 30;
-
-  double rate(std::size_t done) const {
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    return seconds > 0 ? static_cast<double>(done) / seconds : 0;
-  }
-
-  void draw_bar(std::size_t done, std::size_t total) {
-    auto now = std::chrono::steady_clock::now();
-    if (done != total && now - last_draw_ < std::chrono::milliseconds(100)) return;
-    last_draw_ = now;
-    int filled = static_cast<int>(kBarWidth * done / std::max<std::size_t>(1, total));
-    double r = rate(done);
-    long eta = r > 0 ? static_cast<long>(static_cast<double>(total - done) / r) : 0;
-    err_ << "\r[" << std::string(filled, '#') << std::string(kBarWidth - filled, '.') << "] " << done << "/" << total
-         << "  " << static_cast<long>(r) << "/s  ETA " << eta << "s  " << std::flush;
-    bar_shown_ = true;
-  }
-
-  void finish_bar() {
-    if (bar_shown_) err_ << "\n";
-    bar_shown_ = false;
-  }
-
-  std::ostream& err_;
-  bool terminal_;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_draw_{};
-  std::size_t last_decile_ = 0;
-  bool bar_shown_ = false;
-};
 
 void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::path& out, std::ostream& os) {
   os << "\nroot CA: " << r.root.subject << "\n"
@@ -107,14 +43,8 @@ void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::pat
 
 int ceremony_run(const Args& args, Terminal& term) {
   po::options_description options("meshca ceremony run");
-  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
-      "out,o", po::value<std::string>()->required(), "output directory (created 0700 when missing)")(
-      "quiet,q", "no progress lines on stderr")(
-      "expect-digest", po::value<std::string>(), "refuse the plan unless its digest (meshca plan digest) is this")(
-      "yes,y", "unattended: do not ask the operator to confirm the plan digest (recorded in the transcript)")(
-      "operator", po::value<std::string>(), "name of the operator, for the transcript")(
-      "witness", po::value<std::vector<std::string>>()->composing(), "name of a witness (repeatable)")(
-      "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)")(
+  add_signing_session_options(options);
+  options.add_options()(
       "renew", po::value<std::vector<std::string>>()->composing(),
       "MESH/CLUSTER: issue a fresh intermediate (new key) for this existing bundle; the old one moves to "
       "OUT/retired/ (repeatable)")(
@@ -127,24 +57,14 @@ int ceremony_run(const Args& args, Terminal& term) {
   UnixTime now = now_utc();
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
   ceremony::CeremonyOptions opt;
-  opt.out_dir = vm["out"].as<std::string>();
-  opt.now = now;
-  opt.key_context = {plan.base_dir, term.prompt};
-  if (vm.count("expect-digest")) opt.expected_digest = vm["expect-digest"].as<std::string>();
-  opt.assume_yes = vm.count("yes") > 0;
-  opt.confirm = terminal_confirm();
-  if (vm.count("operator")) opt.operator_name = vm["operator"].as<std::string>();
-  if (vm.count("witness")) opt.witnesses = vm["witness"].as<std::vector<std::string>>();
-  opt.versions = component_versions();
-  opt.jobs = vm["jobs"].as<unsigned>();
+  std::unique_ptr<ProgressReporter> progress;
+  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
   if (vm.count("renew")) opt.renew = vm["renew"].as<std::vector<std::string>>();
   if (vm.count("renew-expiring")) {
     std::string error;
     opt.renew_expiring = parse_duration(vm["renew-expiring"].as<std::string>(), error);
     if (!opt.renew_expiring) throw Error(ExitCode::usage, "--renew-expiring: " + error);
   }
-  ProgressReporter progress(term.err, ::isatty(STDERR_FILENO) == 1);
-  if (!vm.count("quiet")) opt.on_event = [&progress](const ceremony::CeremonyEvent& e) { progress.on_event(e); };
   auto result = ceremony::run_ceremony(plan, opt);
   print_summary(result, opt.out_dir, term.out);
   return 0;

@@ -12,6 +12,7 @@
 
 namespace meshca::cli {
 int run_export(const Args& args, Terminal& term);  // cli/cmd_export.cpp
+int run_rotate(const Args& args, Terminal& term);  // cli/cmd_rotate.cpp
 }  // namespace meshca::cli
 
 namespace {
@@ -25,6 +26,8 @@ constexpr const char* kUsage =
     "  plan init|validate|show|digest|diff\n"
     "                          example plans; strict validation; the auditor's views\n"
     "  ceremony run            generate/load the root key, sign every intermediate, write bundles\n"
+  "  rotate phases PLAN --out DIR\n"
+  "                          the plan's root rotation: one verified directory per Istio multi-root phase\n"
     "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
     "  verify DIR|SECRET...    check bundles the way istiod and a verifying peer do\n"
     "  inspect FILE|DIR|SECRET show every certificate and the chain as a tree\n"
@@ -77,7 +80,7 @@ int main(int argc, char** argv) {
         {"hsm", cli::run_hsm},           {"verify", cli::run_verify},
         {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
         {"transcript", cli::run_transcript}, {"audit", cli::run_audit},
-        {"export", cli::run_export}};
+        {"export", cli::run_export},     {"rotate", cli::run_rotate}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

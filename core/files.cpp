@@ -166,7 +166,7 @@ StagingDirectory::~StagingDirectory() {
 void StagingDirectory::publish(const fs::path& target) {
   fsync_directory(path_);
   publish_synced(target);
-  fsync_directory(target.parent_path());
+  fsync_directory(target.has_parent_path() ? target.parent_path() : fs::path("."));
 }
 
 void StagingDirectory::publish_synced(const fs::path& target) {

@@ -1,0 +1,521 @@
+#include "ceremony/rotation.hpp"
+
+#include <array>
+#include <map>
+#include <mutex>
+
+#include "ceremony/profiles.hpp"
+#include "ceremony/transcript.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/parallel.hpp"
+#include "output_layout/bundle_check.hpp"
+#include "output_layout/checksums.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "output_layout/layouts.hpp"
+#include "pki/certificate.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ol = output_layout;
+
+constexpr const char* kRootDir = "root";
+constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
+constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
+constexpr const char* kPlanCopy = "plan.yaml";
+// Phase 0 is the current output, as the clusters run it today.
+constexpr int kPhaseCount = kRotationPhases + 1;
+
+std::string phase_name(int phase) { return phase == 0 ? "phase 0 (current output)" : "phase " + std::to_string(phase); }
+
+// The phase pairs whose clusters must accept each other's workloads, and the
+// pair that must not: a phase-3 cluster never talks to one still on phase 0.
+struct PhasePair {
+  int a;
+  int b;
+  bool mutual;
+};
+std::vector<PhasePair> checked_pairs(bool cross_sign) {
+  std::vector<PhasePair> pairs{{0, 1, true}, {1, 2, true}, {2, 3, true}, {0, 3, false}};
+  // The cross-signed new root is what lets a phase-0 peer accept phase 2.
+  if (cross_sign) pairs.push_back({0, 2, true});
+  return pairs;
+}
+
+// One cluster's bundle in every phase, as the verify engine judged it.
+using PhaseReports = std::array<ol::BundleReport, kPhaseCount>;
+
+class Rotation {
+ public:
+  Rotation(const Plan& plan, const RotationOptions& options)
+      : plan_(plan), opt_(options), out_(options.out_dir), now_(options.now ? options.now : now_utc()) {}
+  ~Rotation() {
+    // The staging area beside OUT goes too when nothing else is in it.
+    transcript_.reset();
+    staging_.reset();
+    std::error_code ignored;
+    if (!out_.empty()) fs::remove(fs::absolute(out_).parent_path() / kStagingDirName, ignored);
+  }
+  Rotation(const Rotation&) = delete;
+  Rotation& operator=(const Rotation&) = delete;
+
+  RotationResult run() {
+    if (!plan_.rotation) {
+      throw Error(ExitCode::invalid_input, "the plan has no rotation section (see `meshca plan init --template rotation`)",
+                  plan_.source.string());
+    }
+    const RotationPlan& rotation = *plan_.rotation;
+    current_ = rotation.current_output.is_relative() ? plan_.base_dir / rotation.current_output : rotation.current_output;
+    auto approved = approve_plan(plan_, opt_, "start the root rotation");
+    result_.plan_digest = approved.digest;
+    prepare_output_directory();
+    survey_current_output();
+    transcript_ = std::make_unique<TranscriptWriter>(staging_->path() / kTranscriptFile);
+    record_opening(approved.method);
+    open_new_root_key();
+    issue_new_root();
+    if (rotation.cross_sign) cross_sign_new_root();
+    rotate_clusters();
+    write_root_and_runbook();
+    close_and_publish();
+    return std::move(result_);
+  }
+
+ private:
+  struct ClusterRef {
+    const MeshPlan* mesh;
+    const ClusterPlan* cluster;
+    std::string name() const { return mesh->name + "/" + cluster->name; }
+  };
+
+  void emit(CeremonyEvent::Kind kind, const std::string& message) {
+    std::lock_guard lock(record_mutex_);
+    if (opt_.on_event) opt_.on_event({kind, message, done_, clusters_.size()});
+  }
+
+  ol::LayoutOptions layout_options(const ClusterRef& c) const {
+    return ceremony::layout_options(*c.mesh, *c.cluster, result_.plan_digest);
+  }
+
+  // OUT appears whole or not at all: it is assembled in a staging directory
+  // beside it and renamed into place at the end.
+  void prepare_output_directory() {
+    emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(out_, ec))) {
+      if (!fs::is_directory(fs::symlink_status(out_)) || !fs::is_empty(out_, ec)) {
+        throw Error(ExitCode::output, "exists and is not an empty directory; a rotation is written into a new directory",
+                    out_.string());
+      }
+      fs::remove(out_, ec);
+    }
+    fs::path parent = fs::absolute(out_).parent_path();
+    ensure_directory(parent, kPrivateDirMode);
+    refuse_root_key_inside(plan_.rotation->new_root.key, plan_.base_dir, out_);
+    clean_staging_area(parent);
+    staging_ = std::make_unique<StagingDirectory>(parent);
+  }
+
+  // Everything about the current output that can be known before a key
+  // store is opened: its root is the plan's, and every cluster has a
+  // complete bundle under it.
+  void survey_current_output() {
+    fs::path root_path = current_ / kRootDir / ol::kRootCertFile;
+    auto text = read_file_if_exists(root_path);
+    if (!text) {
+      throw Error(ExitCode::invalid_input,
+                  "does not exist: rotation.current_output must be the output of the ceremony that made the current root",
+                  root_path.string());
+    }
+    old_root_ = pki::certificate_from_pem(*text, root_path.string());
+    auto expected = plan_.root.subject.to_x509_name();
+    if (X509_NAME_cmp(X509_get_subject_name(old_root_.get()), expected.get()) != 0) {
+      throw Error(ExitCode::invalid_input,
+                  "has subject '" + pki::subject_string(old_root_.get()) + "' but the plan's root is '" +
+                      plan_.root.subject.to_string() + "'",
+                  root_path.string());
+    }
+    const std::string& pin = plan_.rotation->current_root_sha256;
+    if (!pin.empty() && pki::sha256_fingerprint(old_root_.get()) != pin) {
+      throw Error(ExitCode::invalid_input,
+                  "has SHA-256 " + pki::sha256_fingerprint(old_root_.get()) +
+                      ", not the root the plan pins in rotation.current_root_sha256",
+                  root_path.string());
+    }
+    if (!pki::verify_chain(old_root_.get(), {}, {old_root_.get()}, now_).ok) {
+      throw Error(ExitCode::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
+    }
+    auto path_len = pki::basic_constraints(old_root_.get()).path_len;
+    if (plan_.rotation->cross_sign && path_len && *path_len < 2) {
+      throw Error(ExitCode::invalid_input,
+                  "has pathLen " + std::to_string(*path_len) +
+                      ": a new root cross-signed by it would put two CAs below it, so peers that trust only this "
+                      "root would refuse the new intermediates; set rotation.cross_sign to false",
+                  root_path.string());
+    }
+    result_.old_root = record_of(old_root_.get());
+    std::vector<std::string> problems;
+    for (const auto& mesh : plan_.meshes) {
+      for (const auto& cluster : mesh.clusters) {
+        ClusterRef c{&mesh, &cluster};
+        clusters_.push_back(c);
+        auto missing = ol::missing_layout_files(current_ / mesh.name / cluster.name, layout_options(c));
+        if (!missing.empty()) problems.push_back((current_ / mesh.name / cluster.name / missing.front()).string() + ": missing");
+      }
+    }
+    if (!problems.empty()) {
+      throw MultiError(ExitCode::invalid_input,
+                       std::to_string(problems.size()) + " cluster bundle" + (problems.size() == 1 ? " is" : "s are") +
+                           " missing from the current output; run `meshca ceremony run` for the current plan first",
+                       problems);
+    }
+  }
+
+  void record_opening(const std::string& confirmation) {
+    const RotationPlan& r = *plan_.rotation;
+    transcript_->record("open", {{"session", "rotation"},
+                                 {"plan", plan_.name},
+                                 {"plan_file", plan_.source.string()},
+                                 {"plan_digest", result_.plan_digest},
+                                 {"ceremony_time", format_rfc3339(now_)},
+                                 {"out", out_.string()},
+                                 {"current_output", current_.string()},
+                                 {"versions", opt_.versions},
+                                 {"operator", opt_.operator_name},
+                                 {"witnesses", opt_.witnesses},
+                                 {"old_root", to_json(result_.old_root)},
+                                 {"new_root_key", hsm::describe_key_reference(r.new_root.key)},
+                                 {"cross_sign", r.cross_sign},
+                                 {"clusters", clusters_.size()}});
+    transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation}});
+  }
+
+  void open_new_root_key() {
+    emit(CeremonyEvent::Kind::step, "opening the new root key");
+    new_key_ = hsm::open_key_store(plan_.rotation->new_root.key, hsm::KeyPresence::create_if_missing, opt_.key_context);
+    result_.new_root_key_store = new_key_->description();
+    result_.new_root_key_generated = new_key_->generated();
+    if (pki::key_matches_certificate(new_key_->public_key(), old_root_.get())) {
+      throw Error(ExitCode::invalid_input, "rotation.new_root.key holds the current root's key; a rotation needs a new key",
+                  plan_.source.string());
+    }
+    transcript_->record("new-root-key", {{"store", new_key_->description()}, {"generated", new_key_->generated()}});
+    emit(CeremonyEvent::Kind::root_key,
+         std::string(new_key_->generated() ? "generated " : "loaded ") + new_key_->description());
+  }
+
+  void issue_new_root() {
+    const RootPlan& spec = plan_.rotation->new_root;
+    new_root_ = pki::issue_certificate(root_profile(spec, now_), new_key_->public_key(), nullptr, new_key_->signing_key());
+    auto warnings = verify_before_writing({.cert = new_root_.get(),
+                                           .subject_key = new_key_->public_key(),
+                                           .issuer = new_root_.get(),
+                                           .anchor = new_root_.get(),
+                                           .anchor_signature = pki::AnchorSignature::check,
+                                           .role = pki::CaRole::root,
+                                           .what = "new root certificate",
+                                           .profile = plan_.profile});
+    result_.new_root = record_of(new_root_.get());
+    transcript_->record("new-root-certificate",
+                        {{"certificate", to_json(result_.new_root)}, {"profile", profile_json(plan_.profile, warnings)}});
+    emit(CeremonyEvent::Kind::root_certificate,
+         "issued new root certificate " + result_.new_root.subject + " (serial " + result_.new_root.serial + ")");
+  }
+
+  // The new root's name and key, certified by the old root: a peer that
+  // trusts only the old root can build new-intermediate -> cross -> old.
+  void cross_sign_new_root() {
+    emit(CeremonyEvent::Kind::step, "opening the current root key to cross-sign the new root");
+    // Kept open until the run ends: when both roots live in one token, closing
+    // this store would finalise the module under the new root's session.
+    old_key_ = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
+    hsm::KeyStore* old_key = old_key_.get();
+    if (!pki::key_matches_certificate(old_key->public_key(), old_root_.get())) {
+      throw Error(ExitCode::key_store, "the plan's root key is not the key of the current root certificate; cannot cross-sign",
+                  (current_ / kRootDir / ol::kRootCertFile).string());
+    }
+    auto profile = root_profile(plan_.rotation->new_root, now_);
+    // Nothing the old root certifies may outlive it.
+    profile.not_before = std::max(profile.not_before, pki::not_before(old_root_.get()));
+    profile.not_after = std::min(profile.not_after, pki::not_after(old_root_.get()));
+    cross_ = pki::issue_certificate(profile, new_key_->public_key(), old_root_.get(), old_key->signing_key());
+    auto warnings = verify_before_writing({.cert = cross_.get(),
+                                           .subject_key = new_key_->public_key(),
+                                           .issuer = old_root_.get(),
+                                           .anchor = old_root_.get(),
+                                           .role = pki::CaRole::intermediate,
+                                           .certifies_cas = true,
+                                           .what = "cross-signed new root",
+                                           .profile = plan_.profile});
+    result_.cross_signed = record_of(cross_.get());
+    transcript_->record("cross-signed-root", {{"certificate", to_json(*result_.cross_signed)},
+                                              {"issuer_key", old_key->description()},
+                                              {"profile", profile_json(plan_.profile, warnings)}});
+    emit(CeremonyEvent::Kind::root_certificate, "cross-signed the new root with the current root (serial " +
+                                                    result_.cross_signed->serial + ")");
+  }
+
+  // Cluster 0 first: its bundles are the reference every other cluster's
+  // phases are checked against.
+  void rotate_clusters() {
+    result_.clusters.resize(clusters_.size());
+    reference_ = rotate_cluster(0, new_key_->signing_key(), nullptr);
+    check_interop(clusters_[0], reference_, reference_);
+    parallel_for(clusters_.size() - 1, opt_.jobs, [&]() -> ItemWork {
+      std::shared_ptr<EVP_PKEY> own_signer = new_key_->worker_signing_key();
+      return [this, own_signer](std::size_t n) {
+        auto reports = rotate_cluster(n + 1, own_signer.get(), own_signer ? nullptr : &sign_mutex_);
+        check_interop(clusters_[n + 1], reference_, reports);
+      };
+    });
+    sync_filesystem(staging_->path());
+    transcript_->record("verified", interop_json());
+  }
+
+  PhaseReports rotate_cluster(std::size_t index, EVP_PKEY* signer, std::mutex* shared_signer) {
+    const ClusterRef& c = clusters_[index];
+    fs::path current_dir = current_ / c.mesh->name / c.cluster->name;
+    ol::IstioBundle current = ol::read_layout_bundle(current_dir, layout_options(c));
+    std::vector<const X509*> current_chain;
+    for (std::size_t i = 1; i < current.cert_chain.size(); ++i) current_chain.push_back(current.cert_chain[i].get());
+    if (!pki::verify_chain(current.ca_cert.get(), current_chain, {old_root_.get()}, now_).ok) {
+      throw Error(ExitCode::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
+    }
+
+    auto key = pki::generate_key(c.cluster->intermediate.algorithm);
+    pki::X509Ptr cert = sign_intermediate(c, key.get(), signer ? signer : new_key_->signing_key(), shared_signer);
+    const X509* old_root = old_root_.get();
+    const X509* new_root = new_root_.get();
+    std::vector<const X509*> phase2_chain = cross_ ? std::vector<const X509*>{cross_.get(), old_root}
+                                                   : std::vector<const X509*>{new_root};
+    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, {old_root, new_root});
+    write_phase(2, c, cert.get(), key.get(), phase2_chain, {new_root, old_root});
+    write_phase(3, c, cert.get(), key.get(), {new_root}, {new_root});
+
+    PhaseReports reports;
+    reports[0] = verified_report(c, current_dir, 0);
+    for (int phase = 1; phase < kPhaseCount; ++phase) {
+      reports[phase] = verified_report(c, staging_->path() / rotation_phase_dir(phase) / c.mesh->name / c.cluster->name, phase);
+    }
+    record_cluster(index, record_of(current.ca_cert.get()), record_of(cert.get()));
+    return reports;
+  }
+
+  pki::X509Ptr sign_intermediate(const ClusterRef& c, const EVP_PKEY* key, EVP_PKEY* signer, std::mutex* shared_signer) {
+    auto profile = intermediate_profile(*c.mesh, *c.cluster, now_);
+    pki::X509Ptr cert;
+    if (shared_signer) {
+      std::lock_guard lock(*shared_signer);
+      cert = pki::issue_certificate(profile, key, new_root_.get(), signer);
+    } else {
+      cert = pki::issue_certificate(profile, key, new_root_.get(), signer);
+    }
+    verify_before_writing({.cert = cert.get(),
+                           .subject_key = key,
+                           .issuer = new_root_.get(),
+                           .anchor = new_root_.get(),
+                           .what = "new intermediate for " + c.name(),
+                           .profile = c.mesh->profile});
+    return cert;
+  }
+
+  void write_phase(int phase, const ClusterRef& c, const X509* cert, const EVP_PKEY* key,
+                   const std::vector<const X509*>& chain, const std::vector<const X509*>& roots) {
+    fs::path relative = fs::path(rotation_phase_dir(phase)) / c.mesh->name / c.cluster->name;
+    fs::path dir = staging_->path() / relative;
+    ensure_directory(dir, kPrivateDirMode);
+    auto digests = ol::write_layouts(dir, ol::make_istio_bundle(cert, key, chain, roots), layout_options(c));
+    std::lock_guard lock(record_mutex_);
+    for (const auto& [file, digest] : digests) written_[(relative / file).string()] = digest;
+  }
+
+  // The verify engine's verdict on one bundle; a FAIL is never published.
+  ol::BundleReport verified_report(const ClusterRef& c, const fs::path& dir, int phase) {
+    auto sources = ol::load_bundle_sources(dir);
+    ol::BundleReport report = ol::check_bundle(sources.front(), {.at = now_, .trust_domain = c.mesh->trust_domain});
+    if (report.failed()) {
+      std::string why;
+      for (const auto& f : report.findings)
+        if (f.severity == pki::Severity::fail) why += (why.empty() ? "" : "; ") + f.check + ": " + f.message;
+      throw Error(phase == 0 ? ExitCode::invalid_input : ExitCode::internal,
+                  phase_name(phase) + " bundle of " + c.name() + " fails verification: " + why, dir.string());
+    }
+    std::lock_guard lock(record_mutex_);
+    ++result_.bundles_verified;
+    return report;
+  }
+
+  // `reports` (one cluster) against the reference cluster, for every checked
+  // pair of phases, both directions.
+  void check_interop(const ClusterRef& c, const PhaseReports& reference, const PhaseReports& reports) {
+    for (const auto& pair : checked_pairs(cross_ != nullptr)) {
+      for (bool flipped : {false, true}) {
+        const auto& a = flipped ? reports[pair.a] : reference[pair.a];
+        const auto& b = flipped ? reference[pair.b] : reports[pair.b];
+        auto trust = ol::cross_cluster_trust({a, b});
+        bool a_accepts_b = !trust.empty() && trust.front().a_accepts_b;
+        bool b_accepts_a = !trust.empty() && trust.front().b_accepts_a;
+        if (pair.mutual && !(a_accepts_b && b_accepts_a)) {
+          throw Error(ExitCode::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
+                                              " would not accept each other's workloads (" + clusters_[0].name() +
+                                              " and " + c.name() + "); nothing was published");
+        }
+        if (!pair.mutual && (a_accepts_b || b_accepts_a)) {
+          throw Error(ExitCode::internal, phase_name(pair.a) + " and " + phase_name(pair.b) +
+                                              " still accept each other: phase 3 would not retire the old root");
+        }
+      }
+    }
+  }
+
+  nlohmann::json interop_json() {
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& pair : checked_pairs(cross_ != nullptr)) {
+      PhaseInterop p{pair.a, pair.b, pair.mutual, pair.mutual, pair.mutual};
+      result_.interop.push_back(p);
+      pairs.push_back({{"phases", {pair.a, pair.b}}, {"mutual_trust", pair.mutual}});
+    }
+    return {{"bundles", result_.bundles_verified}, {"clusters", clusters_.size()}, {"interop", pairs}};
+  }
+
+  void record_cluster(std::size_t index, CertificateRecord current, CertificateRecord issued) {
+    const ClusterRef& c = clusters_[index];
+    std::lock_guard lock(record_mutex_);
+    result_.clusters[index] = {c.mesh->name, c.cluster->name, current, issued};
+    transcript_->record("intermediate", {{"mesh", c.mesh->name},
+                                         {"cluster", c.cluster->name},
+                                         {"action", "rotated"},
+                                         {"current", to_json(current)},
+                                         {"certificate", to_json(issued)},
+                                         {"key", std::string(pki::key_algorithm_name(c.cluster->intermediate.algorithm))},
+                                         {"profile", profile_json(c.mesh->profile, {})}},
+                        Sync::deferred);
+    ++done_;
+    if (opt_.on_event) {
+      opt_.on_event({CeremonyEvent::Kind::cluster_issued,
+                     c.name() + ": phases written, new intermediate " + issued.subject + " (serial " + issued.serial + ")",
+                     done_, clusters_.size()});
+    }
+  }
+
+  void write_staged(const fs::path& relative, std::string_view text) {
+    fs::path path = staging_->path() / relative;
+    ensure_directory(path.parent_path(), kPrivateDirMode);
+    write_new_file_durable(path, text, kPublicFileMode);
+    written_[relative.string()] = ol::sha256_hex(text);
+  }
+
+  void write_root_and_runbook() {
+    write_staged(fs::path(kRootDir) / ol::kRootCertFile, pki::certificate_to_pem(new_root_.get()));
+    write_staged(fs::path(kRootDir) / kPreviousRootFile, pki::certificate_to_pem(old_root_.get()));
+    if (cross_) write_staged(fs::path(kRootDir) / kCrossSignedFile, pki::certificate_to_pem(cross_.get()));
+    write_staged(kRotationRunbookFile, rotation_runbook_markdown(plan_));
+    write_staged(kPlanCopy, plan_.text);
+  }
+
+  void close_and_publish() {
+    result_.files_checksummed = ol::write_checksums(staging_->path());
+    auto sums = read_file(staging_->path() / ol::kChecksumsFile);
+    written_[ol::kChecksumsFile] = ol::sha256_hex(sums);
+    transcript_->record("close", {{"outcome", "completed"}, {"files", written_}, {"rotated", clusters_.size()}});
+    result_.transcript_head = transcript_->head();
+    transcript_.reset();
+    staging_->publish(out_);
+    emit(CeremonyEvent::Kind::step, "published " + out_.string());
+  }
+
+  const Plan& plan_;
+  const RotationOptions& opt_;
+  fs::path out_;
+  fs::path current_;
+  UnixTime now_;
+  std::unique_ptr<StagingDirectory> staging_;
+  std::unique_ptr<TranscriptWriter> transcript_;
+  std::unique_ptr<hsm::KeyStore> new_key_;
+  std::unique_ptr<hsm::KeyStore> old_key_;  // only to cross-sign
+  pki::X509Ptr old_root_;
+  pki::X509Ptr new_root_;
+  pki::X509Ptr cross_;
+  std::vector<ClusterRef> clusters_;
+  PhaseReports reference_;
+  std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
+  std::mutex record_mutex_;
+  std::mutex sign_mutex_;
+  std::size_t done_ = 0;
+  RotationResult result_;
+};
+
+}  // namespace
+
+std::string rotation_phase_dir(int phase) { return "phase-" + std::to_string(phase); }
+
+std::vector<RotationPhase> rotation_phases(const Plan& plan) {
+  if (!plan.rotation) return {};
+  const std::string old_cn = plan.root.subject.to_string();
+  const std::string new_cn = plan.rotation->new_root.subject.to_string();
+  const bool cross = plan.rotation->cross_sign;
+  const std::string& ns = plan.outputs.namespace_name;
+  auto apply = [&ns](int phase) {
+    return "in each cluster, apply its bundle: kubectl apply -f " + rotation_phase_dir(phase) +
+           "/<mesh>/<cluster>/cacerts.yaml (namespace " + ns + "), then restart istiod (kubectl rollout restart "
+           "deployment/istiod -n " + ns + ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
+  };
+  std::vector<RotationPhase> phases;
+  phases.push_back(
+      {1,
+       "trust both roots",
+       old_cn + " (current) + " + new_cn + " (new)",
+       "unchanged: the current intermediate, then " + old_cn,
+       "the current intermediate and key, unchanged",
+       {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
+        "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
+        "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
+        apply(1),
+        "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"},
+       "every proxy in every cluster trusts both roots (istioctl proxy-config secret POD shows two ROOTCA "
+       "certificates)"});
+  phases.push_back(
+      {2,
+       "issue from the new root",
+       new_cn + " + " + old_cn,
+       cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn
+             : "the new intermediate, then " + new_cn,
+       "a new intermediate and key, signed by the new root",
+       {apply(2),
+        "restart gateways and workloads so their certificates come from the new intermediate"},
+       "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
+       "certificate lifetime (24h by default) after the last restart"});
+  phases.push_back({3,
+                    "retire the old root",
+                    new_cn + " only",
+                    "the phase-2 intermediate, then " + new_cn,
+                    "the phase-2 intermediate and key, unchanged",
+                    {apply(3), "restart gateways and workloads so no proxy trusts the old root any more",
+                     "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"},
+                    "the rotation is complete; a cluster still on the current output (phase 0) can no longer "
+                    "talk to a phase-3 cluster, so never skip a phase"});
+  return phases;
+}
+
+std::string rotation_runbook_markdown(const Plan& plan) {
+  std::string md = "# Root rotation: " + plan.name + "\n\n";
+  if (!plan.rotation) return md + "The plan has no rotation section.\n";
+  md += "From **" + plan.root.subject.to_string() + "** to **" + plan.rotation->new_root.subject.to_string() +
+        "**. Apply one phase to every cluster before starting the next: clusters in adjacent phases trust each "
+        "other (meshca verified it before writing this directory), clusters two phases apart may not.\n";
+  for (const auto& p : rotation_phases(plan)) {
+    md += "\n## Phase " + std::to_string(p.number) + ": " + p.title + " (`" + rotation_phase_dir(p.number) + "/`)\n\n";
+    md += "- `root-cert.pem`: " + p.root_cert + "\n";
+    md += "- `cert-chain.pem`: " + p.cert_chain + "\n";
+    md += "- `ca-cert.pem` / `ca-key.pem`: " + p.intermediate + "\n\n";
+    for (std::size_t i = 0; i < p.steps.size(); ++i) md += std::to_string(i + 1) + ". " + p.steps[i] + "\n";
+    md += "\nNext phase when: " + p.done_when + ".\n";
+  }
+  return md;
+}
+
+RotationResult run_rotation(const Plan& plan, const RotationOptions& options) { return Rotation(plan, options).run(); }
+
+}  // namespace meshca::ceremony

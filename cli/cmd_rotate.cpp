@@ -1,0 +1,75 @@
+// meshca rotate phases
+#include <iostream>
+
+#include "ceremony/plan_parser.hpp"
+#include "ceremony/rotation.hpp"
+#include "cli/signing_session.hpp"
+
+namespace meshca::cli {
+namespace {
+
+constexpr const char* kRotateUsage =
+    "usage: meshca rotate <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  phases PLAN --out DIR   write every cluster's bundle for each phase of the plan's root rotation\n"
+    "                          (Istio's multi-root procedure: trust both roots, issue from the new root,\n"
+    "                          retire the old root), verified to interoperate phase by phase";
+
+constexpr const char* kPhasesUsage =
+    "usage: meshca rotate phases PLAN --out DIR\n"
+    "\n"
+    "Reads the plan's rotation section (the root in service and its successor) and the current output\n"
+    "(rotation.current_output), creates or loads the new root key, issues the new root (and, with\n"
+    "cross_sign, the new root certified by the old one) and a new intermediate per cluster, and writes\n"
+    "DIR/phase-1, phase-2 and phase-3, each with every cluster's bundle, plus DIR/PHASES.md (what to do\n"
+    "in each phase), DIR/root/, SHA256SUMS and a transcript. Before publishing DIR (whole, or not at all)\n"
+    "it verifies every bundle and that clusters in adjacent phases accept each other's workloads.";
+
+void print_rotation_summary(const ceremony::RotationResult& r, const std::filesystem::path& out, std::ostream& os) {
+  os << "\ncurrent root: " << r.old_root.subject << " (sha256 " << r.old_root.sha256 << ")\n"
+     << "new root:     " << r.new_root.subject << " (serial " << r.new_root.serial << ")\n"
+     << "  key:        " << r.new_root_key_store << (r.new_root_key_generated ? " [generated in this run]" : "") << "\n"
+     << "  sha256:     " << r.new_root.sha256 << "\n"
+     << "  valid:      " << format_rfc3339(r.new_root.not_before) << " .. " << format_rfc3339(r.new_root.not_after) << "\n";
+  if (r.cross_signed) {
+    os << "cross-signed: " << r.cross_signed->subject << " by the current root (serial " << r.cross_signed->serial
+       << ", until " << format_rfc3339(r.cross_signed->not_after) << ")\n";
+  }
+  os << "\n" << r.clusters.size() << " cluster" << (r.clusters.size() == 1 ? "" : "s") << " rotated; "
+     << r.bundles_verified << " bundles verified (phases 0-3)\n";
+  for (const auto& p : r.interop) {
+    os << "  phase " << p.a << (p.expected ? " <-> " : "  x  ") << "phase " << p.b << ": "
+       << (p.expected ? "accept each other's workloads" : "refuse each other (the old root is retired)") << "\n";
+  }
+  os << "\nnext: follow " << (out / ceremony::kRotationRunbookFile).string() << ", one phase at a time\n"
+     << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed << " files)\n"
+     << "plan digest: " << r.plan_digest << "\n"
+     << "transcript: " << (out / "transcript.jsonl").string() << " (head " << r.transcript_head << ")\n";
+}
+
+int rotate_phases(const Args& args, Terminal& term) {
+  po::options_description options("meshca rotate phases");
+  add_signing_session_options(options);
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kPhasesUsage)) return 0;
+  UnixTime now = now_utc();
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  ceremony::RotationOptions opt;
+  std::unique_ptr<ProgressReporter> progress;
+  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
+  auto result = ceremony::run_rotation(plan, opt);
+  progress.reset();
+  print_rotation_summary(result, opt.out_dir, term.out);
+  return 0;
+}
+
+}  // namespace
+
+int run_rotate(const Args& args, Terminal& term) {
+  return dispatch_subcommand("rotate", kRotateUsage, {{"phases", rotate_phases}}, args, term);
+}
+
+}  // namespace meshca::cli

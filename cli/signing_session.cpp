@@ -1,0 +1,39 @@
+#include "cli/signing_session.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+namespace meshca::cli {
+
+void add_signing_session_options(po::options_description& options) {
+  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
+      "out,o", po::value<std::string>()->required(), "output directory (created 0700 when missing)")(
+      "quiet,q", "no progress lines on stderr")(
+      "expect-digest", po::value<std::string>(), "refuse the plan unless its digest (meshca plan digest) is this")(
+      "yes,y", "unattended: do not ask the operator to confirm the plan digest (recorded in the transcript)")(
+      "operator", po::value<std::string>(), "name of the operator, for the transcript")(
+      "witness", po::value<std::vector<std::string>>()->composing(), "name of a witness (repeatable)")(
+      "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)");
+}
+
+void fill_signing_session(const po::variables_map& vm, const std::filesystem::path& plan_dir, Terminal& term,
+                          UnixTime now, std::unique_ptr<ProgressReporter>& progress,
+                          ceremony::SigningSessionOptions& session) {
+  session.out_dir = vm["out"].as<std::string>();
+  session.now = now;
+  session.key_context = {plan_dir, term.prompt};
+  if (vm.count("expect-digest")) session.expected_digest = vm["expect-digest"].as<std::string>();
+  session.assume_yes = vm.count("yes") > 0;
+  session.confirm = terminal_confirm();
+  if (vm.count("operator")) session.operator_name = vm["operator"].as<std::string>();
+  if (vm.count("witness")) session.witnesses = vm["witness"].as<std::vector<std::string>>();
+  session.versions = component_versions();
+  session.jobs = vm["jobs"].as<unsigned>();
+  if (vm.count("quiet")) return;
+  progress = std::make_unique<ProgressReporter>(term.err, ::isatty(STDERR_FILENO) == 1);
+  ProgressReporter* reporter = progress.get();
+  session.on_event = [reporter](const ceremony::CeremonyEvent& e) { reporter->on_event(e); };
+}
+
+}  // namespace meshca::cli
