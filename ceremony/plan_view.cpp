@@ -65,7 +65,9 @@ void collect_warnings(const Plan& plan, const PlanView& view, std::vector<Policy
     w.push_back({"root", "root validity is longer than " + std::to_string(kMaxRootYears) + " years; plan a rotation long before then"});
   }
   if (root.path_len > 1) {
-    w.push_back({"root", "path_len " + std::to_string(root.path_len) + " allows CAs below the per-cluster intermediates; meshca needs 1"});
+    w.push_back({"root", "path_len " + std::to_string(root.path_len) +
+                             " allows CAs below the per-cluster intermediates; meshca needs 1 (2 only leaves room for a "
+                             "cross-signed successor root, see rotation.cross_sign)"});
   }
   std::map<std::string, std::vector<std::string>> cluster_meshes;
   for (const auto& mesh : plan.meshes) {
@@ -124,6 +126,88 @@ std::string md_escape(std::string_view s) {
   return out;
 }
 
+// ---- root rotation --------------------------------------------------------
+
+std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
+  if (!plan.rotation) return std::nullopt;
+  const RotationPlan& r = *plan.rotation;
+  RotationView view;
+  view.fields.emplace_back("current output", r.current_output.string());
+  view.fields.emplace_back("current root", plan.root.subject.to_string() + (r.current_root_sha256.empty()
+                                                                                  ? " (not pinned)"
+                                                                                  : " (SHA-256 " + r.current_root_sha256 + ")"));
+  CertificateView new_root{"new-root", "root", "", "", {}};
+  new_root.fields.emplace_back("key", std::string(pki::key_algorithm_name(r.new_root.key.algorithm)));
+  new_root.fields.emplace_back("key location", key_location(r.new_root.key));
+  add_common_fields(new_root, root_profile(r.new_root, at), r.new_root.validity.to_string());
+  for (const auto& [k, v] : new_root.fields) view.fields.emplace_back("new root " + k, v);
+  view.fields.emplace_back("cross-signed new root",
+                           r.cross_sign ? "yes: the current root's key also certifies the new root "
+                                          "(root/cross-signed-root-cert.pem), sent in phase 2's cert-chain.pem for "
+                                          "peers that trust only the current root"
+                                        : "no");
+  view.fields.emplace_back("output", "OUT/phase-1, OUT/phase-2, OUT/phase-3 (every cluster's bundle per phase), "
+                                     "OUT/PHASES.md, OUT/root/");
+  view.phases = rotation_phases(plan);
+  return view;
+}
+
+void render_rotation_text(std::ostream& os, const RotationView& r) {
+  os << "\nROOT ROTATION (meshca rotate phases PLAN --out DIR)\n";
+  for (const auto& [k, val] : r.fields) os << "  " << k << std::string(k.size() < 26 ? 26 - k.size() : 1, ' ') << val << "\n";
+  for (const auto& p : r.phases) {
+    os << "  Phase " << p.number << ": " << p.title << " (" << rotation_phase_dir(p.number) << "/)\n"
+       << "    root-cert.pem   " << p.root_cert << "\n"
+       << "    cert-chain.pem  " << p.cert_chain << "\n"
+       << "    ca-cert.pem     " << p.intermediate << "\n";
+    for (std::size_t i = 0; i < p.steps.size(); ++i) os << "    " << i + 1 << ". " << p.steps[i] << "\n";
+    os << "    next phase when: " << p.done_when << "\n";
+  }
+}
+
+void render_rotation_markdown(std::ostream& os, const RotationView& r) {
+  os << "\n## Root rotation\n\n`meshca rotate phases PLAN --out DIR` writes one directory per phase.\n\n"
+     << "| field | value |\n| --- | --- |\n";
+  for (const auto& [k, val] : r.fields) os << "| " << k << " | " << md_escape(val) << " |\n";
+  for (const auto& p : r.phases) {
+    os << "\n### Phase " << p.number << ": " << md_escape(p.title) << " (`" << rotation_phase_dir(p.number) << "/`)\n\n"
+       << "- root-cert.pem: " << md_escape(p.root_cert) << "\n- cert-chain.pem: " << md_escape(p.cert_chain)
+       << "\n- ca-cert.pem: " << md_escape(p.intermediate) << "\n\n";
+    for (std::size_t i = 0; i < p.steps.size(); ++i) os << i + 1 << ". " << md_escape(p.steps[i]) << "\n";
+    os << "\nNext phase when: " << md_escape(p.done_when) << "\n";
+  }
+}
+
+nlohmann::json rotation_json(const RotationView& r) {
+  nlohmann::json phases = nlohmann::json::array();
+  for (const auto& p : r.phases) {
+    phases.push_back({{"number", p.number},
+                      {"directory", rotation_phase_dir(p.number)},
+                      {"title", p.title},
+                      {"root_cert", p.root_cert},
+                      {"cert_chain", p.cert_chain},
+                      {"intermediate", p.intermediate},
+                      {"steps", p.steps},
+                      {"done_when", p.done_when}});
+  }
+  nlohmann::json fields = nlohmann::json::object();
+  for (const auto& [k, val] : r.fields) fields[k] = val;
+  return {{"fields", fields}, {"phases", phases}};
+}
+
+void render_rotation_html(std::ostream& os, const RotationView& r) {
+  os << "<h2>Root rotation</h2>\n<table>\n";
+  for (const auto& [k, val] : r.fields) os << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(val) << "</td></tr>\n";
+  os << "</table>\n";
+  for (const auto& p : r.phases) {
+    os << "<h3>Phase " << p.number << ": " << html_escape(p.title) << " (<code>" << rotation_phase_dir(p.number)
+       << "/</code>)</h3>\n<ul><li>root-cert.pem: " << html_escape(p.root_cert) << "</li><li>cert-chain.pem: "
+       << html_escape(p.cert_chain) << "</li><li>ca-cert.pem: " << html_escape(p.intermediate) << "</li></ul>\n<ol>";
+    for (const auto& step : p.steps) os << "<li>" << html_escape(step) << "</li>";
+    os << "</ol>\n<p>Next phase when: " << html_escape(p.done_when) << ".</p>\n";
+  }
+}
+
 std::string render_text(const PlanView& v) {
   std::ostringstream os;
   os << "Plan " << v.name << (v.description.empty() ? "" : ": " + v.description) << "\n"
@@ -150,6 +234,7 @@ std::string render_text(const PlanView& v) {
   os << "\nPolicy warnings (" << v.warnings.size() << ")\n";
   for (const auto& w : v.warnings) os << "  WARN " << w.subject << ": " << w.message << "\n";
   if (v.warnings.empty()) os << "  none\n";
+  if (v.rotation) render_rotation_text(os, *v.rotation);
   return os.str();
 }
 
@@ -166,6 +251,7 @@ std::string render_markdown(const PlanView& v) {
   os << "\n## Policy warnings\n\n";
   for (const auto& w : v.warnings) os << "- **" << w.subject << "**: " << md_escape(w.message) << "\n";
   if (v.warnings.empty()) os << "None.\n";
+  if (v.rotation) render_rotation_markdown(os, *v.rotation);
   return os.str();
 }
 
@@ -186,6 +272,7 @@ std::string render_json(const PlanView& v) {
   }
   j["warnings"] = nlohmann::json::array();
   for (const auto& w : v.warnings) j["warnings"].push_back({{"subject", w.subject}, {"message", w.message}});
+  if (v.rotation) j["rotation"] = rotation_json(*v.rotation);
   return j.dump(2) + "\n";
 }
 
@@ -271,6 +358,7 @@ std::string render_html(const PlanView& v) {
     for (const auto& [k, val] : c.fields) os << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(val) << "</td></tr>\n";
     os << "</table>\n";
   }
+  if (v.rotation) render_rotation_html(os, *v.rotation);
   os << "</body></html>\n";
   return os.str();
 }
@@ -321,6 +409,7 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       view.certificates.push_back(std::move(v));
     }
   }
+  view.rotation = rotation_view(plan, at);
   collect_warnings(plan, view, view.warnings);
   return view;
 }
@@ -359,6 +448,9 @@ std::vector<FieldChange> plan_diff(const PlanView& before, const PlanView& after
     }
   };
   compare_fields("plan", before.settings, after.settings);
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  compare_fields("rotation", before.rotation ? before.rotation->fields : Fields{},
+                 after.rotation ? after.rotation->fields : Fields{});
   std::map<std::string, const CertificateView*> old_certs, new_certs;
   for (const auto& c : before.certificates) old_certs[c.id] = &c;
   for (const auto& c : after.certificates) new_certs[c.id] = &c;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/plan.hpp"
+#include "ceremony/rotation.hpp"
 
 namespace meshca::ceremony {
 
@@ -33,6 +34,13 @@ struct PolicyWarning {
   std::string message;
 };
 
+// The plan's root rotation: the successor root as it will be issued, and
+// what the operator does in each phase (rotation.hpp).
+struct RotationView {
+  std::vector<std::pair<std::string, std::string>> fields;  // in display order
+  std::vector<RotationPhase> phases;
+};
+
 struct PlanView {
   std::string name, description, organization;
   std::string digest;
@@ -41,6 +49,7 @@ struct PlanView {
   std::vector<std::pair<std::string, std::string>> meshes;    // name, trust domain
   std::vector<CertificateView> certificates;                // root first
   std::vector<PolicyWarning> warnings;
+  std::optional<RotationView> rotation;
 };
 
 PlanView plan_view(const Plan& plan, UnixTime at);
