@@ -94,12 +94,26 @@ constexpr std::string_view kFileStore =
     "      path: keys/root.pem\n"
     "      passphrase: env:MESHCA_ROOT_PASS\n";
 
+// A rotation section spliced in before `outputs:` (it takes lines 21-27 and
+// moves the rest down by seven).
+constexpr std::string_view kRotation =
+    "rotation:\n"                                                                 // 21
+    "  current_output: out\n"                                                     // 22
+    "  new_root:\n"                                                               // 23
+    "    subject: {CN: Test Root CA 2031, O: Acme Corp, C: US}\n"                 // 24
+    "    key: {algorithm: ecdsa-p384, store: file, file: {path: keys/root-2031.pem}}\n"  // 25
+    "    validity: 10y\n"                                                         // 26
+    "  cross_sign: false\n"                                                       // 27
+    "outputs:\n";
+
 constexpr std::string_view kRemoved = "# removed\n";
 
 struct Edit {
   std::string from;
   std::string to;
 };
+
+Edit with_rotation() { return {"outputs:\n", std::string(kRotation)}; }
 
 // The base plan with each edit applied; every `from` must occur exactly once.
 std::string plan_with(const std::vector<Edit>& edits) {
@@ -387,6 +401,33 @@ const std::vector<BadPlan>& bad_plans() {
       {"CommentOnlyDocument", {{std::string(kBasePlan), "# nothing here\n"}}, 0, "", "the plan is empty"},
       {"DocumentIsAList", {{std::string(kBasePlan), "- apiVersion: meshca/v1\n"}}, 1, "",
        "must be a mapping, found a list"},
+
+      // Root rotation.
+      {"RotationUnknownField", {with_rotation(), {"  cross_sign: false\n", "  cross_sign: false\n  old_root: x\n"}}, 28,
+       "rotation.old_root", "unknown field"},
+      {"RotationWithoutNewRoot", {with_rotation(), {"  new_root:\n", "  new_rooot:\n"}}, 23, "rotation.new_rooot",
+       "unknown field"},
+      {"RotationWithoutCurrentOutput", {with_rotation(), {"  current_output: out\n", std::string(kRemoved)}}, 23,
+       "rotation.current_output", "missing required field"},
+      {"RotationNewRootKeepsTheSubject", {with_rotation(), {"CN: Test Root CA 2031,", "CN: Test Root CA,"}}, 24,
+       "rotation.new_root.subject", "is the current root's subject"},
+      {"RotationNewRootKeepsTheKey", {with_rotation(), {"path: keys/root-2031.pem", "path: keys/root.pem"}}, 24,
+       "rotation.new_root.key", "names the current root's key"},
+      {"RotationNewRootWithoutKey",
+       {with_rotation(), {"    key: {algorithm: ecdsa-p384, store: file, file: {path: keys/root-2031.pem}}\n", std::string(kRemoved)}},
+       24, "rotation.new_root.key", "missing required field"},
+      {"RotationNewRootBadAlgorithm", {with_rotation(), {"{algorithm: ecdsa-p384, store: file, file", "{algorithm: dsa, store: file, file"}},
+       25, "rotation.new_root.key.algorithm", "unknown algorithm 'dsa'"},
+      {"RotationNewRootPathLenZero", {with_rotation(), {"    validity: 10y\n", "    validity: 10y\n    path_len: 0\n"}}, 27,
+       "rotation.new_root.path_len", "0 forbids"},
+      {"RotationPinNotAFingerprint", {with_rotation(), {"  current_output: out\n", "  current_output: out\n  current_root_sha256: abc\n"}},
+       23, "rotation.current_root_sha256", "must be the SHA-256 fingerprint"},
+      {"RotationCrossSignNotABoolean", {with_rotation(), {"  cross_sign: false\n", "  cross_sign: maybe\n"}}, 27,
+       "rotation.cross_sign", "must be true or false"},
+      {"RotationCrossSignBelowPathLenTwo", {with_rotation(), {"  cross_sign: false\n", "  cross_sign: true\n"}}, 27,
+       "rotation.cross_sign", "needs the current root's pathLen to be 2 or more (root.path_len is 1)"},
+      {"RotationNewRootShorterThanIntermediates", {with_rotation(), {"    validity: 10y\n", "    validity: 180d\n"}}, 35,
+       "meshes[0].clusters[0].intermediate.validity", "must lie inside the new root's validity (rotation.new_root)"},
   };
   return cases;
 }
@@ -410,6 +451,29 @@ TEST_P(PlanValidationBadPlan, ReportsLineFieldAndMessage) {
 
 INSTANTIATE_TEST_SUITE_P(PlanValidation, PlanValidationBadPlan, ::testing::ValuesIn(bad_plans()),
                          [](const ::testing::TestParamInfo<BadPlan>& param_info) { return param_info.param.name; });
+
+// ---------------------------------------------------------------------------
+// A valid rotation section.
+
+TEST(PlanValidationRotation, ResolvesTheNewRootAndInheritsPathLen) {
+  Plan plan = parse_plan(plan_with({with_rotation(), {"  path_len: 1\n", "  path_len: 2\n"},
+                                    {"  cross_sign: false\n", "  cross_sign: true\n  current_root_sha256: \"" +
+                                                                    std::string(64, 'a') + "\"\n"}}),
+                         "plan.yaml", kBaseDir, now());
+  ASSERT_TRUE(plan.rotation.has_value());
+  const RotationPlan& r = *plan.rotation;
+  EXPECT_EQ(r.current_output, "out");
+  EXPECT_TRUE(r.cross_sign);
+  EXPECT_EQ(r.current_root_sha256.size(), 95u);  // 32 bytes "AA:AA:..."
+  EXPECT_TRUE(r.current_root_sha256.starts_with("AA:AA:"));
+  EXPECT_EQ(r.new_root.subject.to_string(), "C=US, O=Acme Corp, CN=Test Root CA 2031");
+  EXPECT_EQ(r.new_root.key.file.path, "keys/root-2031.pem");
+  EXPECT_EQ(r.new_root.path_len, 2);  // the current root's, as none is given
+  EXPECT_TRUE(r.new_root.key_usage.key_cert_sign);
+  EXPECT_TRUE(r.new_root.key_usage.crl_sign);
+  EXPECT_FALSE(plan_with({}).find("rotation") != std::string::npos);
+  EXPECT_FALSE(parse_plan(plan_with({}), "plan.yaml", kBaseDir, now()).rotation.has_value());
+}
 
 // ---------------------------------------------------------------------------
 // Collecting every finding.
