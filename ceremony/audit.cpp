@@ -117,7 +117,7 @@ class Auditor {
   }
 
   bool check_root() {
-    const fs::path path = out_ / "root" / ol::kRootCertFile;
+    const fs::path path = out_ / kRootDir / ol::kRootCertFile;
     auto pem = read_file_if_exists(path);
     if (!pem) {
       add(pki::Severity::fail, "root", "root", "OUT/root/root-cert.pem is missing");

@@ -34,6 +34,11 @@ struct PlanApproval {
   bool assume_yes = false;      // unattended: no confirmation (recorded as such)
 };
 
+// Every signing session's output directory holds its root certificate(s)
+// under OUT/root/ and the plan exactly as run in OUT/plan.yaml.
+inline constexpr const char* kRootDir = "root";
+inline constexpr const char* kPlanCopy = "plan.yaml";
+
 struct CeremonyEvent {
   enum class Kind { step, root_key, root_certificate, cluster_issued, cluster_skipped };
   Kind kind;

@@ -21,10 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace ol = output_layout;
 
-constexpr const char* kRootDir = "root";
 constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
 constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
-constexpr const char* kPlanCopy = "plan.yaml";
 // Phase 0 is the current output, as the clusters run it today.
 constexpr int kPhaseCount = kRotationPhases + 1;
 

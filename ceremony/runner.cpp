@@ -23,8 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ol = output_layout;
 
-constexpr const char* kRootDir = "root";
-constexpr const char* kPlanCopy = "plan.yaml";
 // Bundles made durable by one filesystem sync. Larger batches amortise the
 // sync further but hold more finished work back from publication.
 constexpr std::size_t kPublishBatch = 32;
