@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/plan_digest.hpp"
+#include "ceremony/rotation.hpp"
 #include "ceremony/runner.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
@@ -26,7 +27,8 @@ namespace ol = output_layout;
 struct TranscriptFacts {
   std::string plan_digest;
   std::map<std::string, std::string> certificate_sha256;  // "mesh/cluster" -> fingerprint
-  std::string root_sha256;
+  std::map<std::string, std::string> current_sha256;      // rotation: the intermediate it replaced
+  std::string root_sha256;                                // the root issued (the new root in a rotation)
 };
 
 TranscriptFacts read_facts(const fs::path& path) {
@@ -42,10 +44,12 @@ TranscriptFacts read_facts(const fs::path& path) {
     const auto& d = record["details"];
     std::string step = record.value("step", "");
     if (step == "open") facts.plan_digest = d.value("plan_digest", "");
-    if (step == "root-certificate" && d.contains("certificate")) facts.root_sha256 = d["certificate"].value("sha256", "");
-    if (step == "intermediate" && d.contains("certificate")) {
-      facts.certificate_sha256[d.value("mesh", "") + "/" + d.value("cluster", "")] = d["certificate"].value("sha256", "");
+    if ((step == "root-certificate" || step == "new-root-certificate") && d.contains("certificate")) {
+      facts.root_sha256 = d["certificate"].value("sha256", "");
     }
+    const std::string id = d.value("mesh", "") + "/" + d.value("cluster", "");
+    if (step == "intermediate" && d.contains("certificate")) facts.certificate_sha256[id] = d["certificate"].value("sha256", "");
+    if (step == "intermediate" && d.contains("current")) facts.current_sha256[id] = d["current"].value("sha256", "");
   }
   return facts;
 }
@@ -57,11 +61,15 @@ class Auditor {
 
   AuditReport run() {
     check_digest_and_transcript();
-    if (check_root()) {
-      for (const auto& mesh : plan_.meshes)
-        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster);
+    if (plan_.rotation && fs::exists(out_ / kRotationRunbookFile)) {
+      audit_rotation();
+      return std::move(report_);
     }
-    check_for_strays();
+    if (check_root(plan_.root, "root")) {
+      for (const auto& mesh : plan_.meshes)
+        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, {out_, root_.get(), "", &facts_.certificate_sha256, {}, true});
+    }
+    check_for_strays(out_, {"root", kRetiredDir});
     return std::move(report_);
   }
 
@@ -116,40 +124,58 @@ class Auditor {
            "validity " + format_rfc3339(nb) + " .. " + format_rfc3339(na) + " does not match the plan's " + spec.to_string());
   }
 
-  bool check_root() {
-    const fs::path path = out_ / kRootDir / ol::kRootCertFile;
-    auto pem = read_file_if_exists(path);
+  pki::X509Ptr load_certificate(const fs::path& relative, const std::string& subject) {
+    auto pem = read_file_if_exists(out_ / relative);
     if (!pem) {
-      add(pki::Severity::fail, "root", "root", "OUT/root/root-cert.pem is missing");
-      return false;
+      add(pki::Severity::fail, "root", subject, "OUT/" + relative.string() + " is missing");
+      return nullptr;
     }
     try {
-      root_ = pki::certificate_from_pem(*pem, path.string());
+      return pki::certificate_from_pem(*pem, (out_ / relative).string());
     } catch (const Error& e) {
-      add(pki::Severity::fail, "root", "root", e.what());
-      return false;
+      add(pki::Severity::fail, "root", subject, e.what());
+      return nullptr;
     }
-    auto expected = plan_.root.subject.to_x509_name();
-    expect(X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) == 0, "root", "root",
-           "subject " + plan_.root.subject.to_string(), "subject " + pki::subject_string(root_.get()) + " is not the plan's");
-    expect(pki::key_algorithm_of(X509_get0_pubkey(root_.get())) == plan_.root.key.algorithm, "root", "root",
-           "key " + std::string(pki::key_algorithm_name(plan_.root.key.algorithm)),
+  }
+
+  // OUT/root/root-cert.pem against `spec` (the plan's root, or in a rotation
+  // the new root); it becomes root_.
+  bool check_root(const RootPlan& spec, const std::string& subject) {
+    root_ = load_certificate(fs::path(kRootDir) / ol::kRootCertFile, subject);
+    if (!root_) return false;
+    auto expected = spec.subject.to_x509_name();
+    expect(X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) == 0, "root", subject,
+           "subject " + spec.subject.to_string(), "subject " + pki::subject_string(root_.get()) + " is not the plan's");
+    expect(pki::key_algorithm_of(X509_get0_pubkey(root_.get())) == spec.key.algorithm, "root", subject,
+           "key " + std::string(pki::key_algorithm_name(spec.key.algorithm)),
            "key is " + pki::describe_key(X509_get0_pubkey(root_.get())) + ", not the plan's");
     auto bc = pki::basic_constraints(root_.get());
-    expect(bc.path_len == plan_.root.path_len, "root", "root", "pathLen as planned", "pathLen differs from the plan");
-    expect(pki::lint_ca_certificate(root_.get(), root_.get(), pki::CaRole::root).empty(), "root", "root",
+    expect(bc.path_len == spec.path_len, "root", subject, "pathLen as planned", "pathLen differs from the plan");
+    expect(pki::lint_ca_certificate(root_.get(), root_.get(), pki::CaRole::root).empty(), "root", subject,
            "self-signed, lints clean", "fails the CA lints (run meshca verify for details)");
-    check_validity(root_.get(), plan_.root.validity, "root");
+    check_validity(root_.get(), spec.validity, subject);
     if (!facts_.root_sha256.empty()) {
-      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", "root",
+      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", subject,
              "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
     }
     return true;
   }
 
-  void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster) {
-    const std::string id = mesh.name + "/" + cluster.name;
-    const fs::path dir = out_ / mesh.name / cluster.name;
+  // Where a cluster's bundle is expected and what it must hold.
+  struct BundleExpectation {
+    fs::path base;                                        // OUT, or OUT/phase-N
+    const X509* issuer_root;                              // the root its intermediate chains to
+    std::string label;                                    // "" or "phase-N/"
+    const std::map<std::string, std::string>* recorded;  // fingerprints the transcript recorded
+    std::vector<const X509*> trusted;                     // root-cert.pem in order; empty: not checked
+    // False for intermediates an earlier ceremony issued (rotation phase 1):
+    // their validity came from the plan of that day.
+    bool planned_validity = true;
+  };
+
+  void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster, const BundleExpectation& want) {
+    const std::string id = want.label + mesh.name + "/" + cluster.name;
+    const fs::path dir = want.base / mesh.name / cluster.name;
     const auto layouts = layout_options(mesh, cluster, digest_);
     auto missing = ol::missing_layout_files(dir, layouts);
     if (!missing.empty()) {
@@ -172,21 +198,66 @@ class Auditor {
            "key is " + pki::describe_key(b.ca_key.get()) + ", not the plan's " + std::string(pki::key_algorithm_name(planned.algorithm)));
     expect(pki::key_matches_certificate(b.ca_key.get(), b.ca_cert.get()), "key", id, "ca-key.pem matches ca-cert.pem",
            "ca-key.pem does not match ca-cert.pem");
-    auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {root_.get()});
+    auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {want.issuer_root});
     expect(verdict.ok, "chain", id, "chains to the root (strict)", "does not chain to this root: " + verdict.error);
+    if (!want.trusted.empty()) {
+      bool same = b.roots.size() == want.trusted.size();
+      for (std::size_t i = 0; same && i < b.roots.size(); ++i) same = X509_cmp(b.roots[i].get(), want.trusted[i]) == 0;
+      expect(same, "trusted-roots", id, "root-cert.pem holds the phase's roots in order",
+             "root-cert.pem does not hold the roots this phase must trust");
+    }
     auto nc = pki::name_constraints(b.ca_cert.get());
-    bool want = planned.name_constraints == NameConstraintsMode::trust_domain;
-    expect(nc.present == want && (!want || nc.permitted_uri == std::vector<std::string>{mesh.trust_domain}),
-           "name-constraints", id, want ? "URI:" + mesh.trust_domain : "none, as planned",
+    bool want_nc = planned.name_constraints == NameConstraintsMode::trust_domain;
+    expect(nc.present == want_nc && (!want_nc || nc.permitted_uri == std::vector<std::string>{mesh.trust_domain}),
+           "name-constraints", id, want_nc ? "URI:" + mesh.trust_domain : "none, as planned",
            "name constraints differ from the plan");
-    check_validity(b.ca_cert.get(), planned.validity, id);
-    auto recorded = facts_.certificate_sha256.find(id);
-    expect(recorded != facts_.certificate_sha256.end() && recorded->second == pki::sha256_fingerprint(b.ca_cert.get()),
+    if (want.planned_validity) check_validity(b.ca_cert.get(), planned.validity, id);
+    const std::string cluster_id = mesh.name + "/" + cluster.name;
+    auto recorded = want.recorded->find(cluster_id);
+    expect(recorded != want.recorded->end() && recorded->second == pki::sha256_fingerprint(b.ca_cert.get()),
            "recorded", id, "the certificate the transcript recorded",
            "ca-cert.pem is not the certificate the transcript recorded for this cluster (swapped or re-issued outside the ceremony)");
   }
 
-  void check_for_strays() {
+  // A rotation output: the new root, the previous (and cross-signed) root,
+  // and every cluster's bundle in each phase with that phase's trust.
+  void audit_rotation() {
+    const RotationPlan& r = *plan_.rotation;
+    if (!check_root(r.new_root, "new root")) return;
+    auto previous = load_certificate(fs::path(kRootDir) / "previous-root-cert.pem", "previous root");
+    if (!previous) return;
+    auto expected = plan_.root.subject.to_x509_name();
+    expect(X509_NAME_cmp(X509_get_subject_name(previous.get()), expected.get()) == 0, "root", "previous root",
+           "subject " + plan_.root.subject.to_string(), "is not the plan's current root");
+    if (!r.current_root_sha256.empty()) {
+      expect(pki::sha256_fingerprint(previous.get()) == r.current_root_sha256, "root", "previous root",
+             "the root the plan pins", "not the root the plan pins in rotation.current_root_sha256");
+    }
+    std::vector<const X509*> phase2_trust{root_.get(), previous.get()};
+    if (r.cross_sign) {
+      auto cross = load_certificate(fs::path(kRootDir) / "cross-signed-root-cert.pem", "cross-signed root");
+      if (cross) {
+        expect(pki::signed_by(cross.get(), previous.get()) &&
+                   pki::key_matches_certificate(X509_get0_pubkey(root_.get()), cross.get()),
+               "cross-sign", "cross-signed root", "the new root's key, certified by the previous root",
+               "is not the new root certified by the previous root");
+      }
+    }
+    const std::vector<std::vector<const X509*>> trust{
+        {previous.get(), root_.get()}, phase2_trust, {root_.get()}};
+    for (int phase = 1; phase <= kRotationPhases; ++phase) {
+      BundleExpectation want{out_ / rotation_phase_dir(phase), phase == 1 ? previous.get() : root_.get(),
+                             rotation_phase_dir(phase) + "/",
+                             phase == 1 ? &facts_.current_sha256 : &facts_.certificate_sha256, trust[phase - 1],
+                             phase != 1};
+      for (const auto& mesh : plan_.meshes)
+        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, want);
+      check_for_strays(want.base, {});
+    }
+    check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
+  }
+
+  void check_for_strays(const fs::path& base, const std::set<std::string>& reserved, bool top_only = false) {
     std::set<std::string> planned_meshes;
     std::set<std::string> planned;
     for (const auto& mesh : plan_.meshes) {
@@ -194,10 +265,10 @@ class Auditor {
       for (const auto& c : mesh.clusters) planned.insert(mesh.name + "/" + c.name);
     }
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(out_, ec)) {
+    for (const auto& entry : fs::directory_iterator(base, ec)) {
       std::string name = entry.path().filename().string();
-      if (!entry.is_directory() || name == "root" || name == kRetiredDir || name.starts_with(".")) continue;
-      if (!planned_meshes.count(name)) {
+      if (!entry.is_directory() || reserved.count(name) || name.starts_with(".")) continue;
+      if (top_only || !planned_meshes.count(name)) {
         add(pki::Severity::fail, "stray", name, "a mesh directory the plan does not name");
         continue;
       }

@@ -7,6 +7,10 @@
 // every cluster of the plan present, complete, issued as planned (subject,
 // key algorithm, validity, name constraints, chain to this root) and the very
 // certificate the transcript recorded; no bundle the plan does not name.
+// For the output of `meshca rotate phases` (a plan with a rotation section
+// and OUT/PHASES.md) it checks the new root against rotation.new_root, the
+// previous and cross-signed roots, and every cluster in each phase: chained
+// to the right root, trusting exactly that phase's roots, and recorded.
 #pragma once
 
 #include <filesystem>

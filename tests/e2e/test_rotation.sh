@@ -47,6 +47,9 @@ pass
 [ -f rot/PHASES.md ] && [ -f rot/root/cross-signed-root-cert.pem ] || fail "PHASES.md or the cross-signed root is missing"
 (cd rot && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match"
 expect_exit 0 "$MESHCA" transcript verify rot/transcript.jsonl --out rot
+expect_exit 0 "$MESHCA" audit rot rot.yaml
+expect_in "$WORK/last.out" "PASS cross-sign cross-signed root"
+expect_in "$WORK/last.out" "PASS trusted-roots phase-3/prod/west"
 pass
 
 # The cross-signed certificate: the new root's name and key, issued by the old root.
@@ -109,6 +112,12 @@ expect_mtls 1 2 ok
 expect_mtls 2 3 ok
 expect_mtls 0 2 ok        # the cross-signed root at work
 expect_mtls 0 3 refused
+
+# The auditor notices a phase that trusts the wrong roots.
+cp -a rot tampered
+cp tampered/phase-2/prod/east/root-cert.pem tampered/phase-3/prod/east/root-cert.pem
+expect_exit 1 "$MESHCA" audit tampered rot.yaml
+expect_in "$WORK/last.out" "FAIL trusted-roots phase-3/prod/east: root-cert.pem does not hold the roots this phase must trust"
 
 # ---- refusals: nothing written, distinct exit codes -----------------------
 expect_exit 5 "$MESHCA" rotate phases rot.yaml --out rot --yes
