@@ -740,12 +740,13 @@ class PlanParser {
   // tell the roots apart (chain building picks by subject and key id).
   void check_new_root_differs(const YAML::Node& node, const Plan& plan, const RootPlan& new_root) {
     if (!d_.ok()) return;
+    auto at = [&node](const char* key) { return node.IsMap() && node[key] ? node[key] : node; };
     if (new_root.subject.to_string() == plan.root.subject.to_string()) {
-      d_.error(node, "rotation.new_root.subject",
+      d_.error(at("subject"), "rotation.new_root.subject",
                "is the current root's subject; give the new root its own name (e.g. a new year in the CN)");
     }
     if (hsm::describe_key_reference(new_root.key) == hsm::describe_key_reference(plan.root.key)) {
-      d_.error(node, "rotation.new_root.key", "names the current root's key; a rotation needs a new key");
+      d_.error(at("key"), "rotation.new_root.key", "names the current root's key; a rotation needs a new key");
     }
   }
 

@@ -411,7 +411,7 @@ const std::vector<BadPlan>& bad_plans() {
        "rotation.current_output", "missing required field"},
       {"RotationNewRootKeepsTheSubject", {with_rotation(), {"CN: Test Root CA 2031,", "CN: Test Root CA,"}}, 24,
        "rotation.new_root.subject", "is the current root's subject"},
-      {"RotationNewRootKeepsTheKey", {with_rotation(), {"path: keys/root-2031.pem", "path: keys/root.pem"}}, 24,
+      {"RotationNewRootKeepsTheKey", {with_rotation(), {"path: keys/root-2031.pem", "path: keys/root.pem"}}, 25,
        "rotation.new_root.key", "names the current root's key"},
       {"RotationNewRootWithoutKey",
        {with_rotation(), {"    key: {algorithm: ecdsa-p384, store: file, file: {path: keys/root-2031.pem}}\n", std::string(kRemoved)}},
