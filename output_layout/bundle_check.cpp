@@ -1,6 +1,7 @@
 #include "output_layout/bundle_check.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "output_layout/istio_cacerts.hpp"
@@ -738,6 +739,21 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
     return std::find(r.trusted_root_fingerprints.begin(), r.trusted_root_fingerprints.end(), fp) !=
            r.trusted_root_fingerprints.end();
   };
+  // Bundles of one fleet share a handful of root sets: a verdict depends on
+  // the peer's roots and the bundle, so compute it once per (root set,
+  // bundle), not once per pair.
+  std::map<std::pair<std::string, std::size_t>, bool> verdicts;
+  auto root_set = [](const BundleReport& r) {
+    std::string key;
+    for (const auto& fp : r.trusted_root_fingerprints) key += fp + ";";
+    return key;
+  };
+  auto accepted = [&](std::size_t peer, std::size_t bundle) {
+    auto key = std::make_pair(root_set(reports[peer]), bundle);
+    auto it = verdicts.find(key);
+    if (it == verdicts.end()) it = verdicts.emplace(key, accepts(*reports[peer].trust, *reports[bundle].trust)).first;
+    return it->second;
+  };
   for (std::size_t i = 0; i < reports.size(); ++i) {
     for (std::size_t j = i + 1; j < reports.size(); ++j) {
       const auto& a = reports[i];
@@ -746,8 +762,8 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
       TrustPair p;
       p.a = i;
       p.b = j;
-      p.a_accepts_b = accepts(*a.trust, *b.trust);
-      p.b_accepts_a = accepts(*b.trust, *a.trust);
+      p.a_accepts_b = accepted(i, j);
+      p.b_accepts_a = accepted(j, i);
       for (std::size_t k = 0; k < a.trusted_root_fingerprints.size(); ++k)
         if (holds(b, a.trusted_root_fingerprints[k])) p.shared_roots.push_back(a.trusted_root_subjects[k]);
       out.push_back(std::move(p));
