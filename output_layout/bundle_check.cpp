@@ -718,20 +718,13 @@ BundleReport check_bundle(const BundleSource& source, const BundleCheckOptions& 
   return Checker(source, options).run();
 }
 
-namespace {
-
-// Whether a peer holding `peer`'s roots accepts workloads of `bundle`: the
-// bundle's CA certificate verifies strictly through its own chain to one of
-// the peer's roots (OpenSSL builds the path, so a cross-signed root counts).
-bool accepts(const TrustMaterial& peer, const TrustMaterial& bundle) {
+bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle) {
   std::vector<const X509*> untrusted;
   for (const auto& c : bundle.chain) untrusted.push_back(c.get());
   std::vector<const X509*> roots;
   for (const auto& r : peer.roots) roots.push_back(r.get());
   return pki::verify_chain(bundle.ca_cert.get(), untrusted, roots, std::max(peer.at, bundle.at)).ok;
 }
-
-}  // namespace
 
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports) {
   std::vector<TrustPair> out;
@@ -751,7 +744,7 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
   auto accepted = [&](std::size_t peer, std::size_t bundle) {
     auto key = std::make_pair(root_set(reports[peer]), bundle);
     auto it = verdicts.find(key);
-    if (it == verdicts.end()) it = verdicts.emplace(key, accepts(*reports[peer].trust, *reports[bundle].trust)).first;
+    if (it == verdicts.end()) it = verdicts.emplace(key, accepts_workloads(*reports[peer].trust, *reports[bundle].trust)).first;
     return it->second;
   };
   for (std::size_t i = 0; i < reports.size(); ++i) {

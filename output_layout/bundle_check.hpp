@@ -76,6 +76,11 @@ struct TrustPair {
   std::vector<std::string> shared_roots;  // subjects of roots both trust
 };
 
+// Whether a peer holding `peer`'s roots accepts workloads of `bundle`: the
+// bundle's CA certificate verifies strictly through its own chain to one of
+// the peer's roots (OpenSSL builds the path, so a cross-signed root counts).
+bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle);
+
 // One entry per pair of bundles whose certificates loaded.
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports);
 

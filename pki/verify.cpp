@@ -1,16 +1,68 @@
 #include "pki/verify.hpp"
 
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 
 namespace meshca::pki {
 
+namespace {
+
+// Verdicts of signature checks already made in this process, by the SHA-256
+// of the certificate and of the issuer's public key: the verify engine and
+// the lints ask the same question about the same pair many times (a P-384
+// verification costs about a millisecond). Bounded; thread-safe.
+class SignatureVerdicts {
+ public:
+  std::optional<bool> find(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto it = verdicts_.find(key);
+    if (it == verdicts_.end()) return std::nullopt;
+    return it->second;
+  }
+  void store(std::string key, bool verdict) {
+    std::lock_guard lock(mutex_);
+    if (verdicts_.size() >= kMaxEntries) verdicts_.clear();
+    verdicts_.emplace(std::move(key), verdict);
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 1 << 16;
+  std::mutex mutex_;
+  std::unordered_map<std::string, bool> verdicts_;
+};
+
+SignatureVerdicts& signature_verdicts() {
+  static SignatureVerdicts verdicts;
+  return verdicts;
+}
+
+// The certificate's and the issuer key's SHA-256, or "" when either fails.
+std::string signature_question(const X509* cert, const X509* issuer) {
+  unsigned char md[2 * EVP_MAX_MD_SIZE];
+  unsigned int cert_len = 0, key_len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &cert_len) != 1 ||
+      X509_pubkey_digest(issuer, EVP_sha256(), md + cert_len, &key_len) != 1) {
+    drain_openssl_errors();
+    return {};
+  }
+  return std::string(reinterpret_cast<const char*>(md), cert_len + key_len);
+}
+
+}  // namespace
+
 bool signed_by(const X509* cert, const X509* issuer) {
-  // A software copy of the issuer key: token-backed key objects cannot always
-  // verify (see shared/research/pkcs11.md).
-  PKeyPtr issuer_key = public_key_copy(X509_get0_pubkey(issuer));
-  int rc = X509_verify(const_cast<X509*>(cert), issuer_key.get());
+  std::string question = signature_question(cert, issuer);
+  if (!question.empty()) {
+    if (auto known = signature_verdicts().find(question)) return *known;
+  }
+  // A certificate's key is always a software key (never a token object).
+  int rc = X509_verify(const_cast<X509*>(cert), X509_get0_pubkey(issuer));
   drain_openssl_errors();
+  if (!question.empty()) signature_verdicts().store(std::move(question), rc == 1);
   return rc == 1;
 }
 
