@@ -121,6 +121,14 @@ struct MeshPlan {
   OutputPlan outputs{};                   // the plan's outputs with this mesh's overrides
 };
 
+// `revocation:` in the plan: whether every bundle carries `ca-crl.pem` (a
+// CRL of its intermediate and one of the root, the complete set Istio needs)
+// and how long each CRL is valid before `meshca crl refresh` must reissue it.
+struct RevocationPlan {
+  bool crl = false;
+  Duration next_update{.years = 0, .days = 30, .hours = 0};  // nextUpdate = thisUpdate + this
+};
+
 // A root rotation (`rotation:` in the plan). The plan's `root` is the root in
 // service; `new_root` replaces it through Istio's multi-root procedure
 // (ceremony/rotation.hpp): phase 1 trusts both roots with the existing
@@ -153,6 +161,7 @@ struct Plan {
   OutputPlan outputs;                    // plan-wide; each mesh holds its resolved copy
   std::string profile{kDefaultProfile};  // plan-wide certificate profile (the root's)
   std::optional<RotationPlan> rotation;
+  RevocationPlan revocation;
 
   std::size_t cluster_count() const;
 };

@@ -327,7 +327,7 @@ class PlanParser {
       return;
     }
     MapReader top(d_, doc, "", {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs",
-                                "rotation"});
+                                "rotation", "revocation"});
     if (!top.valid()) return;
     if (auto v = top.string("apiVersion", true); v && *v != kApiVersion) {
       d_.error(top.get("apiVersion"), "apiVersion", "unsupported version '" + *v + "'; this meshca reads " + std::string(kApiVersion));
@@ -345,6 +345,10 @@ class PlanParser {
     if (top.has("outputs")) read_outputs(top.get("outputs"), "outputs", plan.outputs);
     if (auto m = top.required("meshes")) read_meshes(*m, plan, defaults);
     if (top.has("rotation")) read_rotation(top.get("rotation"), plan);
+    if (top.has("revocation")) {
+      read_revocation(top.get("revocation"), plan.revocation);
+      check_crl_signers(top.get("revocation"), plan);
+    }
     check_hierarchy(plan);
     check_layouts(plan);
   }
@@ -697,6 +701,45 @@ class PlanParser {
       if (auto p = m.required("pkcs11")) read_pkcs11_key(*p, m.field("pkcs11"), key.pkcs11);
     } else {
       d_.error(m.get("store"), m.field("store"), "'" + *store + "' is not a key store; use pkcs11 or file");
+    }
+  }
+
+  // ---- revocation ----------------------------------------------------------
+
+  void read_revocation(const YAML::Node& node, RevocationPlan& revocation) {
+    MapReader m(d_, node, "revocation", {"crl", "next_update"});
+    if (!m.valid()) return;
+    revocation.crl = m.boolean("crl").value_or(false);
+    auto text = m.string("next_update", false);
+    if (!text) return;
+    std::string error;
+    auto duration = parse_duration(*text, error);
+    if (!duration) {
+      d_.error(m.get("next_update"), m.field("next_update"), error);
+      return;
+    }
+    const std::int64_t seconds = add_duration(now_, *duration) - now_;
+    constexpr std::int64_t kHour = 3600, kYear = 366 * 86400;
+    if (seconds < kHour || seconds > kYear) {
+      d_.error(m.get("next_update"), m.field("next_update"),
+               "must be between 1h and 1y: peers refuse a stale CRL, so `meshca crl refresh` must run before it passes");
+      return;
+    }
+    revocation.next_update = *duration;
+  }
+
+  // A CRL signed by a CA without cRLSign is rejected by every peer.
+  void check_crl_signers(const YAML::Node& node, const Plan& plan) {
+    if (!plan.revocation.crl || !d_.ok()) return;
+    const YAML::Node at = node.IsMap() && node["crl"] ? node["crl"] : node;
+    if (!plan.root.key_usage.crl_sign) {
+      d_.error(at, "revocation.crl", "profile '" + plan.profile + "' gives the root no cRLSign key usage, so it cannot sign CRLs");
+    }
+    for (const auto& mesh : plan.meshes) {
+      if (!mesh.clusters.empty() && !mesh.clusters.front().intermediate.key_usage.crl_sign) {
+        d_.error(at, "revocation.crl",
+                 "profile '" + mesh.profile + "' of mesh '" + mesh.name + "' gives intermediates no cRLSign key usage, so they cannot sign CRLs");
+      }
     }
   }
 

@@ -6,6 +6,7 @@
 
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
+#include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -44,6 +45,7 @@ class Ceremony {
     try {
       open_root_key();
       establish_root_certificate();
+      prepare_crls();
       check_existing_bundles();
       issue_pending_clusters();
       record_plan_and_checksums();
@@ -125,7 +127,8 @@ class Ceremony {
     emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
     refuse_root_key_inside(plan_.root.key, plan_.base_dir, out_);
     ensure_directory(out_, kPrivateDirMode);
-    std::size_t stale = remove_stale_temp_files({out_ / kPlanCopy, out_ / ol::kChecksumsFile, out_ / kRootDir / ol::kRootCertFile});
+    std::size_t stale = remove_stale_temp_files({out_ / kPlanCopy, out_ / ol::kChecksumsFile, out_ / kRootDir / ol::kRootCertFile,
+                                                  out_ / kRootDir / kRootCrlFile, out_ / kRevocationLedgerFile});
     stale += clean_staging_area(out_);
     if (stale > 0) {
       emit(CeremonyEvent::Kind::step, "removed " + std::to_string(stale) + " leftover staging entr" + (stale == 1 ? "y" : "ies") + " of an interrupted run");
@@ -235,6 +238,25 @@ class Ceremony {
     emit(CeremonyEvent::Kind::root_certificate, "issued root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
   }
 
+  // With revocation.crl the root's CRL is reused while it is fresh and
+  // signed by this root, and issued (from the ledger) otherwise.
+  void prepare_crls() {
+    if (!plan_.revocation.crl) return;
+    ledger_ = RevocationLedger::load(out_);
+    if (auto pem = current_root_crl(out_, root_.get(), now_)) {
+      root_crl_ = *pem;
+      return;
+    }
+    root_crl_ = issue_ledger_crl(*ledger_, root_.get(), key_store_->signing_key(), plan_.revocation, now_);
+    const fs::path path = out_ / kRootDir / kRootCrlFile;
+    write_file_atomic(path, root_crl_, kPublicFileMode, Replace::allowed);
+    note_written(path);
+    transcript_->record("crl", {{"issuer", "root"},
+                                {"number", ledger_->crl_numbers[pki::sha256_fingerprint(root_.get())]},
+                                {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}});
+    emit(CeremonyEvent::Kind::step, "issued the root CRL (" + path.string() + ")");
+  }
+
   // Why an existing bundle does not match the plan, or "" when it does.
   std::string bundle_mismatch(const PendingCluster& p) {
     ol::IstioBundle b;
@@ -303,10 +325,15 @@ class Ceremony {
       return [this, &to_issue, own_signer](std::size_t n) { issue_cluster(to_issue[n], own_signer.get()); };
     });
     publish_batch(std::move(batch_));
+    if (kept_without_crl_ > 0) {
+      emit(CeremonyEvent::Kind::step, std::to_string(kept_without_crl_) +
+                                          " kept bundle(s) have no ca-crl.pem yet: run `meshca crl refresh` to give every bundle its CRLs");
+    }
   }
 
   void keep_existing(std::size_t index) {
     const auto& p = pending_[index];
+    if (ledger_ && !fs::exists(p.dir / ol::kCaCrlFile)) ++kept_without_crl_;
     auto cert = ol::read_layout_ca_certificate(p.dir, layout_options(*p.mesh, *p.cluster));
     result_.clusters[index] = {p.mesh->name, p.cluster->name, false, std::nullopt, p.dir, record_of(cert.get())};
     transcript_->record("intermediate", {{"mesh", p.mesh->name},
@@ -346,6 +373,10 @@ class Ceremony {
                                            .profile = p.mesh->profile});
 
     auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
+    if (ledger_) {
+      std::lock_guard lock(ledger_mutex_);
+      files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + root_crl_;
+    }
     StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get()), std::move(warnings)};
     staged.digests = ol::write_layouts(staged.staging->path(), files, layout_options(*p.mesh, *p.cluster));
     std::vector<StagedBundle> full_batch;
@@ -406,6 +437,10 @@ class Ceremony {
   }
 
   void record_plan_and_checksums() {
+    if (ledger_) {
+      ledger_->save(out_);
+      note_written(out_ / kRevocationLedgerFile);
+    }
     write_file_atomic(out_ / kPlanCopy, plan_.text, kPublicFileMode, Replace::allowed);
     note_written(out_ / kPlanCopy);
     std::error_code ignored;
@@ -434,6 +469,10 @@ class Ceremony {
   std::mutex publish_mutex_; // one batch is synced and renamed at a time
   std::vector<StagedBundle> batch_;
   pki::X509Ptr root_;
+  std::optional<RevocationLedger> ledger_;  // with revocation.crl
+  std::string root_crl_;                     // OUT/root/root-crl.pem as every new bundle carries it
+  std::mutex ledger_mutex_;
+  std::size_t kept_without_crl_ = 0;
   CeremonyResult result_;
 };
 

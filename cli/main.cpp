@@ -13,6 +13,8 @@
 namespace meshca::cli {
 int run_export(const Args& args, Terminal& term);  // cli/cmd_export.cpp
 int run_rotate(const Args& args, Terminal& term);  // cli/cmd_rotate.cpp
+int run_revoke(const Args& args, Terminal& term);  // cli/cmd_revoke.cpp
+int run_crl(const Args& args, Terminal& term);     // cli/cmd_revoke.cpp
 }  // namespace meshca::cli
 
 namespace {
@@ -28,7 +30,11 @@ constexpr const char* kUsage =
     "  ceremony run            generate/load the root key, sign every intermediate, write bundles\n"
   "  rotate phases PLAN --out DIR\n"
   "                          the plan's root rotation: one verified directory per Istio multi-root phase\n"
-    "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
+    "  revoke PLAN --out DIR (--serial HEX | --cert FILE) --reason R\n"
+  "                          revoke a certificate; reissue the CRLs (ca-crl.pem) that list it\n"
+  "  crl refresh PLAN --out DIR\n"
+  "                          reissue every CRL before its nextUpdate passes\n"
+  "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
     "  verify DIR|SECRET...    check bundles the way istiod and a verifying peer do\n"
     "  inspect FILE|DIR|SECRET show every certificate and the chain as a tree\n"
     "  check-expiry DIR...     exit 1 when a certificate expires within --within\n"
@@ -80,7 +86,8 @@ int main(int argc, char** argv) {
         {"hsm", cli::run_hsm},           {"verify", cli::run_verify},
         {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
         {"transcript", cli::run_transcript}, {"audit", cli::run_audit},
-        {"export", cli::run_export},     {"rotate", cli::run_rotate}};
+        {"export", cli::run_export},     {"rotate", cli::run_rotate},
+        {"revoke", cli::run_revoke},     {"crl", cli::run_crl}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

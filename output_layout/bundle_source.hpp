@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "core/secure_buffer.hpp"
+#include "output_layout/istio_cacerts.hpp"
 
 namespace meshca::output_layout {
 
-inline constexpr const char* kCaCrlFile = "ca-crl.pem";
 inline constexpr const char* kTlsCertFile = "tls.crt";
 inline constexpr const char* kTlsKeyFile = "tls.key";
 inline constexpr const char* kTlsCaFile = "ca.crt";

@@ -31,12 +31,13 @@ IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, 
 }
 
 SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretManifestOptions& options) {
+  ManifestData data{{kCaCertFile, files.ca_cert},
+                    {kCaKeyFile, files.ca_key.view()},
+                    {kCertChainFile, files.cert_chain},
+                    {kRootCertFile, files.root_cert}};
+  if (!files.ca_crl.empty()) data.emplace_back(kCaCrlFile, files.ca_crl);
   return render_secret("Istio plugged-in CA for this cluster. Contains a private key: keep it sealed.",
-                       {options.name, options.namespace_name, options.labels, options.annotations}, "Opaque",
-                       {{kCaCertFile, files.ca_cert},
-                        {kCaKeyFile, files.ca_key.view()},
-                        {kCertChainFile, files.cert_chain},
-                        {kRootCertFile, files.root_cert}});
+                       {options.name, options.namespace_name, options.labels, options.annotations}, "Opaque", data);
 }
 
 std::map<std::string, std::string> write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
@@ -50,6 +51,7 @@ std::map<std::string, std::string> write_istio_bundle(const std::filesystem::pat
   write(kCaKeyFile, files.ca_key.view(), kPrivateFileMode);
   write(kCertChainFile, files.cert_chain, kPublicFileMode);
   write(kRootCertFile, files.root_cert, kPublicFileMode);
+  if (!files.ca_crl.empty()) write(kCaCrlFile, files.ca_crl, kPublicFileMode);
   if (manifest != nullptr) {
     SecureBuffer secret = render_cacerts_secret(files, *manifest);
     write(kSecretManifestFile, secret.view(), kPrivateFileMode);

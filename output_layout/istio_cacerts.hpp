@@ -5,7 +5,8 @@
 //   ca-key.pem      its private key, unencrypted PKCS#8, mode 0600
 //   cert-chain.pem  intermediate, then up to and including the root
 //   root-cert.pem   every trusted root (several during a root rotation)
-//   cacerts.yaml    Secret "cacerts" with the four files base64-encoded (0600)
+//   ca-crl.pem      CRLs of the intermediate and the root (when the plan asks)
+//   cacerts.yaml    Secret "cacerts" with the files base64-encoded (0600)
 //
 // Writers put files into a staging directory that the caller publishes
 // atomically; the reader loads a bundle directory back for resume checks
@@ -28,6 +29,8 @@ inline constexpr const char* kCaKeyFile = "ca-key.pem";
 inline constexpr const char* kCertChainFile = "cert-chain.pem";
 inline constexpr const char* kRootCertFile = "root-cert.pem";
 inline constexpr const char* kSecretManifestFile = "cacerts.yaml";
+// CRLs of the chain (intermediate, then root) when the plan enables them.
+inline constexpr const char* kCaCrlFile = "ca-crl.pem";
 
 // The PEM text of a bundle, exactly as written.
 struct IstioBundleFiles {
@@ -35,6 +38,7 @@ struct IstioBundleFiles {
   SecureBuffer ca_key;
   std::string cert_chain;
   std::string root_cert;
+  std::string ca_crl;  // "" when the plan has no CRLs
 };
 
 // `chain` is the intermediate's issuers from its issuer up to the root.
@@ -64,6 +68,7 @@ struct IstioBundle {
   pki::PKeyPtr ca_key;
   std::vector<pki::X509Ptr> cert_chain;
   std::vector<pki::X509Ptr> roots;
+  std::string ca_crl;  // ca-crl.pem as found ("" when absent)
   bool has_manifest = false;
 };
 

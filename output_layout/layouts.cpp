@@ -240,6 +240,11 @@ std::map<std::string, std::string> write_layouts(const fs::path& dir, const Isti
     write_new_file_durable(target, bytes.view(), spec->private_file ? kPrivateFileMode : kPublicFileMode, Sync::deferred);
     digests[spec->path] = sha256_hex(bytes.view());
   }
+  // Istio reads the CRLs only from its cacerts bundle.
+  if (!files.ca_crl.empty() && options.has(Layout::istio_cacerts)) {
+    write_new_file_durable(dir / kCaCrlFile, files.ca_crl, kPublicFileMode, Sync::deferred);
+    digests[kCaCrlFile] = sha256_hex(files.ca_crl);
+  }
   return digests;
 }
 
@@ -270,6 +275,9 @@ IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options
   bundle.ca_key = pki::private_key_from_pem(files.ca_key.view(), where(Content::key));
   bundle.cert_chain = pki::certificates_from_pem(files.cert_chain, where(Content::chain));
   bundle.roots = pki::certificates_from_pem(files.root_cert, where(Content::roots));
+  if (options.has(Layout::istio_cacerts)) {
+    if (auto crl = read_file_if_exists(dir / kCaCrlFile, kMaxBundleFile)) bundle.ca_crl = std::move(*crl);
+  }
   return bundle;
 }
 

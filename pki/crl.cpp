@@ -1,8 +1,12 @@
 #include "pki/crl.hpp"
 
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
+
+#include "core/error.hpp"
 #include "pki/certificate.hpp"
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
@@ -52,6 +56,76 @@ ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const 
   return verify_path(target, {untrusted, roots, crls, at, 0, AnchorSignature::check});
 }
 
+namespace {
+
+using Asn1EnumeratedPtr = Handle<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
+using BignumPtr = Handle<BIGNUM, BN_free>;
+
+constexpr std::pair<RevocationReason, std::string_view> kReasonNames[] = {
+    {RevocationReason::unspecified, "unspecified"},
+    {RevocationReason::key_compromise, "keyCompromise"},
+    {RevocationReason::ca_compromise, "cACompromise"},
+    {RevocationReason::affiliation_changed, "affiliationChanged"},
+    {RevocationReason::superseded, "superseded"},
+    {RevocationReason::cessation_of_operation, "cessationOfOperation"},
+    {RevocationReason::privilege_withdrawn, "privilegeWithdrawn"},
+};
+
+Asn1IntegerPtr serial_from_hex(const std::string& hex) {
+  BIGNUM* raw = nullptr;
+  int digits = hex.empty() ? 0 : BN_hex2bn(&raw, hex.c_str());
+  BignumPtr bn(raw);
+  if (digits != static_cast<int>(hex.size())) {
+    throw Error(ExitCode::invalid_input, "'" + hex + "' is not a hexadecimal serial number");
+  }
+  return Asn1IntegerPtr(check(BN_to_ASN1_INTEGER(bn.get(), nullptr), "BN_to_ASN1_INTEGER"));
+}
+
+void add_revoked(X509_CRL* crl, const ASN1_INTEGER* serial, UnixTime when, RevocationReason reason) {
+  X509RevokedPtr entry(check(X509_REVOKED_new(), "X509_REVOKED_new"));
+  check(X509_REVOKED_set_serialNumber(entry.get(), const_cast<ASN1_INTEGER*>(serial)), "X509_REVOKED_set_serialNumber");
+  check(X509_REVOKED_set_revocationDate(entry.get(), unix_to_asn1_time(when).get()), "X509_REVOKED_set_revocationDate");
+  if (reason != RevocationReason::unspecified) {
+    Asn1EnumeratedPtr code(check(ASN1_ENUMERATED_new(), "ASN1_ENUMERATED_new"));
+    check(ASN1_ENUMERATED_set(code.get(), static_cast<long>(reason)), "ASN1_ENUMERATED_set");
+    check(X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, code.get(), 0, 0), "X509_REVOKED_add1_ext_i2d");
+  }
+  check(X509_CRL_add0_revoked(crl, entry.get()), "X509_CRL_add0_revoked");
+  (void)entry.release();
+}
+
+std::string canonical_serial(std::string_view hex) {
+  std::string out;
+  for (char c : hex) {
+    if (c == ':') continue;
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  auto first = out.find_first_not_of('0');
+  return first == std::string::npos ? "0" : out.substr(first);
+}
+
+}  // namespace
+
+std::optional<RevocationReason> parse_revocation_reason(std::string_view name) {
+  for (const auto& [reason, text] : kReasonNames)
+    if (text == name) return reason;
+  return std::nullopt;
+}
+
+std::string_view revocation_reason_name(RevocationReason reason) {
+  for (const auto& [r, text] : kReasonNames)
+    if (r == reason) return text;
+  return "unspecified";
+}
+
+std::string revocation_reason_choices() {
+  std::string s;
+  for (const auto& [reason, text] : kReasonNames) s += (s.empty() ? "" : ", ") + std::string(text);
+  return s;
+}
+
+bool same_serial(std::string_view a_hex, std::string_view b_hex) { return canonical_serial(a_hex) == canonical_serial(b_hex); }
+
 X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* signer) {
   X509CrlPtr crl(check(X509_CRL_new(), "X509_CRL_new"));
   check(X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2), "X509_CRL_set_version");
@@ -59,13 +133,10 @@ X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* si
   check(X509_CRL_set1_lastUpdate(crl.get(), unix_to_asn1_time(profile.this_update).get()), "X509_CRL_set1_lastUpdate");
   check(X509_CRL_set1_nextUpdate(crl.get(), unix_to_asn1_time(profile.next_update).get()), "X509_CRL_set1_nextUpdate");
   for (const X509* cert : profile.revoked) {
-    X509RevokedPtr entry(check(X509_REVOKED_new(), "X509_REVOKED_new"));
-    check(X509_REVOKED_set_serialNumber(entry.get(), const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(cert))),
-          "X509_REVOKED_set_serialNumber");
-    check(X509_REVOKED_set_revocationDate(entry.get(), unix_to_asn1_time(profile.this_update).get()),
-          "X509_REVOKED_set_revocationDate");
-    check(X509_CRL_add0_revoked(crl.get(), entry.get()), "X509_CRL_add0_revoked");
-    (void)entry.release();
+    add_revoked(crl.get(), X509_get0_serialNumber(cert), profile.this_update, RevocationReason::unspecified);
+  }
+  for (const auto& e : profile.entries) {
+    add_revoked(crl.get(), serial_from_hex(e.serial_hex).get(), e.revoked_at, e.reason);
   }
   // AKI (keyid of the issuer) and CRL number, as RFC 5280 5.2 asks.
   X509V3_CTX ctx;
@@ -75,7 +146,7 @@ X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* si
   if (aki) check(X509_CRL_add_ext(crl.get(), aki.get(), -1), "X509_CRL_add_ext");
   drain_openssl_errors();
   Asn1IntegerPtr number(check(ASN1_INTEGER_new(), "ASN1_INTEGER_new"));
-  check(ASN1_INTEGER_set(number.get(), 1), "ASN1_INTEGER_set");
+  check(ASN1_INTEGER_set(number.get(), profile.number), "ASN1_INTEGER_set");
   check(X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0), "X509_CRL_add1_ext_i2d");
   check(X509_CRL_sort(crl.get()), "X509_CRL_sort");
   if (X509_CRL_sign(crl.get(), signer, signature_digest(signer)) <= 0) throw_openssl("signing the CRL failed");

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/time.hpp"
@@ -41,13 +42,42 @@ ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const 
                                     const std::vector<const X509*>& roots, const std::vector<const X509_CRL*>& crls,
                                     UnixTime at);
 
+// RFC 5280 5.3.1 reason codes meshca accepts (certificateHold is left out:
+// a hold cannot be expressed in a plan-driven, append-only ledger).
+enum class RevocationReason {
+  unspecified = 0,
+  key_compromise = 1,
+  ca_compromise = 2,
+  affiliation_changed = 3,
+  superseded = 4,
+  cessation_of_operation = 5,
+  privilege_withdrawn = 9,
+};
+// "keyCompromise" ... as RFC 5280 spells them; nullopt for anything else.
+std::optional<RevocationReason> parse_revocation_reason(std::string_view name);
+std::string_view revocation_reason_name(RevocationReason reason);
+std::string revocation_reason_choices();
+
+// One entry of a CRL: a serial number (hex, as serial_hex prints it).
+struct RevokedSerial {
+  std::string serial_hex;
+  UnixTime revoked_at = 0;
+  RevocationReason reason = RevocationReason::unspecified;
+};
+
 struct CrlProfile {
   UnixTime this_update = 0;
   UnixTime next_update = 0;
-  std::vector<const X509*> revoked;  // certificates to list (their serials)
+  std::vector<const X509*> revoked;  // certificates to list (their serials), revoked at this_update
+  std::vector<RevokedSerial> entries{};  // serials to list with their own time and reason
+  long number = 1;                     // the cRLNumber extension
 };
 
-// A v2 CRL signed by `signer` as `issuer`, with an AKI and a CRL number.
+// The serial number of `cert` and of an entry compare equal ("0A" == "A").
+bool same_serial(std::string_view a_hex, std::string_view b_hex);
+
+// A v2 CRL signed by `signer` as `issuer`, with an AKI, a CRL number and a
+// reasonCode on each entry whose reason is not `unspecified`.
 X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* signer);
 std::string crl_to_pem(const X509_CRL* crl);
 

@@ -29,6 +29,7 @@ meshes:
   - name: m
     trust_domain: m.internal
     clusters: [{name: c, intermediate: {not_before: 2030-01-01T00:00:00Z, not_after: 2031-01-01T00:00:00Z}}]
+revocation: {crl: true, next_update: 7d}
 )";
 
 std::string reference() {

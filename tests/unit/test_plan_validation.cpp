@@ -402,6 +402,20 @@ const std::vector<BadPlan>& bad_plans() {
       {"DocumentIsAList", {{std::string(kBasePlan), "- apiVersion: meshca/v1\n"}}, 1, "",
        "must be a mapping, found a list"},
 
+      // Revocation.
+      {"RevocationUnknownField", {{"outputs:\n", "revocation: {crl: true, lifetime: 7d}\noutputs:\n"}}, 21,
+       "revocation.lifetime", "unknown field"},
+      {"RevocationCrlNotABoolean", {{"outputs:\n", "revocation: {crl: yes please}\noutputs:\n"}}, 21, "revocation.crl",
+       "must be true or false"},
+      {"RevocationNextUpdateZero", {{"outputs:\n", "revocation: {crl: true, next_update: 0d}\noutputs:\n"}}, 21,
+       "revocation.next_update", "longer than zero"},
+      {"RevocationNextUpdateTooLong", {{"outputs:\n", "revocation: {crl: true, next_update: 2y}\noutputs:\n"}}, 21,
+       "revocation.next_update", "must be between 1h and 1y"},
+      {"RevocationWithoutCrlSignProfile",
+       {{"organization: Acme Corp\n", "profile: istio-tools-certs\n"},
+        {"outputs:\n", "revocation: {crl: true}\noutputs:\n"}},
+       21, "revocation.crl", "cannot sign CRLs"},
+
       // Root rotation.
       {"RotationUnknownField", {with_rotation(), {"  cross_sign: false\n", "  cross_sign: false\n  old_root: x\n"}}, 28,
        "rotation.old_root", "unknown field"},
@@ -451,6 +465,20 @@ TEST_P(PlanValidationBadPlan, ReportsLineFieldAndMessage) {
 
 INSTANTIATE_TEST_SUITE_P(PlanValidation, PlanValidationBadPlan, ::testing::ValuesIn(bad_plans()),
                          [](const ::testing::TestParamInfo<BadPlan>& param_info) { return param_info.param.name; });
+
+// ---------------------------------------------------------------------------
+// A valid revocation section.
+
+TEST(PlanValidationRevocation, DefaultsAndExplicitLifetime) {
+  Plan without = parse_plan(plan_with({}), "plan.yaml", kBaseDir, now());
+  EXPECT_FALSE(without.revocation.crl);
+  Plan with = parse_plan(plan_with({{"outputs:\n", "revocation: {crl: true, next_update: 12h}\noutputs:\n"}}), "plan.yaml",
+                         kBaseDir, now());
+  EXPECT_TRUE(with.revocation.crl);
+  EXPECT_EQ(with.revocation.next_update.hours, 12);
+  Plan defaulted = parse_plan(plan_with({{"outputs:\n", "revocation: {crl: true}\noutputs:\n"}}), "plan.yaml", kBaseDir, now());
+  EXPECT_EQ(defaulted.revocation.next_update.days, 30);
+}
 
 // ---------------------------------------------------------------------------
 // A valid rotation section.

@@ -1,0 +1,387 @@
+#include "ceremony/revocation.hpp"
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "ceremony/transcript.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "output_layout/bundle_source.hpp"
+#include "output_layout/checksums.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "output_layout/layouts.hpp"
+#include "pki/certificate.hpp"
+#include "pki/pem_scan.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ol = output_layout;
+
+constexpr int kLedgerVersion = 1;
+
+bool issued_by(const X509* cert, const X509* ca) {
+  return X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(ca)) == 0 && pki::signed_by(cert, ca);
+}
+
+std::string canonical_serial_text(std::string_view hex) {
+  std::string out;
+  for (char c : hex) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+// The first CRL block of `pem`, or null.
+pki::X509CrlPtr first_crl(std::string_view pem) {
+  for (const auto& block : pki::scan_pem(pem).blocks) {
+    if (auto crl = pki::crl_from_der(block)) return crl;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- ledger
+
+RevocationLedger RevocationLedger::load(const fs::path& out) {
+  RevocationLedger ledger;
+  const fs::path path = out / kRevocationLedgerFile;
+  auto text = read_file_if_exists(path);
+  if (!text) return ledger;
+  auto damaged = [&](const std::string& why) { return Error(ExitCode::invalid_input, "damaged revocation ledger: " + why, path.string()); };
+  auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (!doc.is_object() || doc.value("version", 0) != kLedgerVersion) throw damaged("not a meshca ledger of version 1");
+  try {
+    for (const auto& [issuer, number] : doc.at("crl_numbers").items()) ledger.crl_numbers[issuer] = number.get<long>();
+    for (const auto& e : doc.at("revoked")) {
+      LedgerEntry entry{e.at("issuer").get<std::string>(), e.at("issuer_sha256").get<std::string>(),
+                        e.at("serial").get<std::string>(), e.value("subject", ""), pki::RevocationReason::unspecified, 0};
+      auto reason = pki::parse_revocation_reason(e.at("reason").get<std::string>());
+      if (!reason) throw damaged("unknown reason '" + e.at("reason").get<std::string>() + "'");
+      entry.reason = *reason;
+      std::string error;
+      auto when = parse_rfc3339(e.at("revoked_at").get<std::string>(), error);
+      if (!when) throw damaged("revoked_at: " + error);
+      entry.revoked_at = *when;
+      ledger.revoked.push_back(std::move(entry));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw damaged(e.what());
+  }
+  return ledger;
+}
+
+void RevocationLedger::save(const fs::path& out) const {
+  nlohmann::json doc{{"version", kLedgerVersion}, {"crl_numbers", crl_numbers}, {"revoked", nlohmann::json::array()}};
+  for (const auto& e : revoked) {
+    doc["revoked"].push_back({{"issuer", e.issuer},
+                              {"issuer_sha256", e.issuer_sha256},
+                              {"serial", e.serial},
+                              {"subject", e.subject},
+                              {"reason", std::string(pki::revocation_reason_name(e.reason))},
+                              {"revoked_at", format_rfc3339(e.revoked_at)}});
+  }
+  write_file_atomic(out / kRevocationLedgerFile, doc.dump(2) + "\n", kPublicFileMode, Replace::allowed);
+}
+
+const LedgerEntry* RevocationLedger::find(const std::string& issuer_sha256, const std::string& serial) const {
+  for (const auto& e : revoked)
+    if (e.issuer_sha256 == issuer_sha256 && pki::same_serial(e.serial, serial)) return &e;
+  return nullptr;
+}
+
+long RevocationLedger::next_crl_number(const X509* issuer) { return ++crl_numbers[pki::sha256_fingerprint(issuer)]; }
+
+std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer, const RevocationPlan& plan,
+                             UnixTime now) {
+  pki::CrlProfile profile{.this_update = now, .next_update = add_duration(now, plan.next_update), .revoked = {}};
+  const std::string fingerprint = pki::sha256_fingerprint(issuer);
+  for (const auto& e : ledger.revoked)
+    if (e.issuer_sha256 == fingerprint) profile.entries.push_back({e.serial, e.revoked_at, e.reason});
+  profile.number = ledger.next_crl_number(issuer);
+  auto crl = pki::issue_crl(profile, issuer, signer);
+  if (!pki::crl_signed_by(crl.get(), issuer)) {
+    throw Error(ExitCode::key_store, "the CRL of " + pki::subject_string(issuer) +
+                                         " does not verify with its public key; the key store signed with another key");
+  }
+  return pki::crl_to_pem(crl.get());
+}
+
+std::optional<std::string> current_root_crl(const fs::path& out, const X509* root, UnixTime now) {
+  auto pem = read_file_if_exists(out / kRootDir / kRootCrlFile);
+  auto crl = pem ? first_crl(*pem) : nullptr;
+  if (!crl || !pki::crl_signed_by(crl.get(), root)) return std::nullopt;
+  auto next = pki::crl_next_update(crl.get());
+  if (!next || *next <= now) return std::nullopt;
+  return pem;
+}
+
+// ---------------------------------------------------------------- revoke / refresh
+
+namespace {
+
+class Revocation {
+ public:
+  Revocation(const Plan& plan, const RevocationOptions& options)
+      : plan_(plan), opt_(options), out_(options.out_dir), now_(options.now ? options.now : now_utc()) {}
+
+  RevocationResult run() {
+    if (!plan_.revocation.crl) {
+      throw Error(ExitCode::invalid_input,
+                  "the plan does not enable CRLs; set revocation.crl: true (docs/plan-reference.md) before revoking",
+                  plan_.source.string());
+    }
+    auto approved = approve_plan(plan_, opt_, opt_.target ? "revoke the certificate" : "reissue every CRL");
+    result_.plan_digest = approved.digest;
+    load_output();
+    ledger_ = RevocationLedger::load(out_);
+    std::optional<LedgerEntry> entry;
+    if (opt_.target) {
+      entry = resolve(*opt_.target);
+      if (ledger_.find(entry->issuer_sha256, entry->serial)) {
+        result_.already_revoked = true;
+        result_.revoked = *ledger_.find(entry->issuer_sha256, entry->serial);
+        return std::move(result_);
+      }
+    }
+    open_transcript(approved.method, entry);
+    try {
+      if (entry) {
+        ledger_.revoked.push_back(*entry);
+        result_.revoked = entry;
+      }
+      reissue_crls(!entry || entry->issuer == "root", entry ? entry->issuer : "");
+      ledger_.save(out_);
+      note_written(out_ / kRevocationLedgerFile);
+      result_.files_checksummed = ol::write_checksums(out_);
+      note_written(out_ / ol::kChecksumsFile);
+    } catch (const Error& e) {
+      close_transcript("failed", e.what());
+      throw;
+    }
+    close_transcript("completed", "");
+    return std::move(result_);
+  }
+
+ private:
+  struct Bundle {
+    const MeshPlan* mesh;
+    const ClusterPlan* cluster;
+    fs::path dir;
+    ol::IstioBundle files;
+    std::string id() const { return mesh->name + "/" + cluster->name; }
+  };
+
+  ol::LayoutOptions layouts(const Bundle& b) const { return layout_options(*b.mesh, *b.cluster, result_.plan_digest); }
+
+  void load_output() {
+    const fs::path root_path = out_ / kRootDir / ol::kRootCertFile;
+    auto pem = read_file_if_exists(root_path);
+    if (!pem) throw Error(ExitCode::invalid_input, "does not exist: OUT must be this plan's ceremony output", root_path.string());
+    root_ = pki::certificate_from_pem(*pem, root_path.string());
+    auto expected = plan_.root.subject.to_x509_name();
+    if (X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) != 0) {
+      throw Error(ExitCode::invalid_input, "is not the plan's root (" + plan_.root.subject.to_string() + ")", root_path.string());
+    }
+    for (const auto& mesh : plan_.meshes) {
+      for (const auto& cluster : mesh.clusters) {
+        Bundle b{&mesh, &cluster, out_ / mesh.name / cluster.name, {}};
+        b.files = ol::read_layout_bundle(b.dir, layouts(b));
+        if (!issued_by(b.files.ca_cert.get(), root_.get())) {
+          throw Error(ExitCode::invalid_input, "the intermediate was not issued by OUT's root", b.dir.string());
+        }
+        bundles_.push_back(std::move(b));
+      }
+    }
+  }
+
+  const Bundle* bundle_named(const std::string& id) const {
+    for (const auto& b : bundles_)
+      if (b.id() == id) return &b;
+    return nullptr;
+  }
+
+  LedgerEntry entry_for(const X509* cert, const std::string& issuer, const X509* issuer_cert) const {
+    return {issuer, pki::sha256_fingerprint(issuer_cert), pki::serial_hex(cert), pki::subject_string(cert),
+            opt_.target->reason, now_};
+  }
+
+  LedgerEntry resolve(const RevokeTarget& t) const {
+    if (t.cert) return resolve_certificate(t);
+    std::string serial = canonical_serial_text(*t.serial);
+    if (serial.empty()) throw Error(ExitCode::usage, "--serial: '" + *t.serial + "' is not a hexadecimal serial number");
+    if (pki::same_serial(serial, pki::serial_hex(root_.get()))) refuse_root();
+    if (t.issuer.empty() || t.issuer == "root") {
+      for (const auto& b : bundles_) {
+        if (pki::same_serial(serial, pki::serial_hex(b.files.ca_cert.get()))) return entry_for(b.files.ca_cert.get(), "root", root_.get());
+      }
+      if (t.issuer.empty()) {
+        throw Error(ExitCode::invalid_input,
+                    "no intermediate of this plan has serial " + serial +
+                        "; for a workload certificate name its issuer with --issuer MESH/CLUSTER (or --issuer root for "
+                        "an intermediate that was renewed away)");
+      }
+      return {"root", pki::sha256_fingerprint(root_.get()), serial, "", t.reason, now_};
+    }
+    const Bundle* b = bundle_named(t.issuer);
+    if (!b) throw Error(ExitCode::usage, "--issuer " + t.issuer + ": no such cluster in the plan (write root or mesh/cluster)");
+    return {b->id(), pki::sha256_fingerprint(b->files.ca_cert.get()), serial, "", t.reason, now_};
+  }
+
+  LedgerEntry resolve_certificate(const RevokeTarget& t) const {
+    auto cert = pki::certificate_from_pem(ol::read_input_file(*t.cert), t.cert->string());
+    if (X509_cmp(cert.get(), root_.get()) == 0) refuse_root();
+    LedgerEntry entry;
+    if (issued_by(cert.get(), root_.get())) {
+      entry = entry_for(cert.get(), "root", root_.get());
+    } else {
+      const Bundle* issuer = nullptr;
+      for (const auto& b : bundles_)
+        if (issued_by(cert.get(), b.files.ca_cert.get())) issuer = &b;
+      if (!issuer) {
+        throw Error(ExitCode::invalid_input, "was not issued by this plan's root or by any intermediate in " + out_.string(),
+                    t.cert->string());
+      }
+      entry = entry_for(cert.get(), issuer->id(), issuer->files.ca_cert.get());
+    }
+    if (!t.issuer.empty() && t.issuer != entry.issuer) {
+      throw Error(ExitCode::usage, "--issuer " + t.issuer + " contradicts the certificate, which " + entry.issuer + " issued");
+    }
+    return entry;
+  }
+
+  [[noreturn]] void refuse_root() const {
+    throw Error(ExitCode::invalid_input,
+                "that is the root certificate: a root is not revoked, it is replaced (meshca rotate phases)");
+  }
+
+  // With `root_too` the root CRL is reissued (root key store) and every
+  // bundle rewritten; otherwise only `issuer`'s bundle gets a new CRL.
+  void reissue_crls(bool root_too, const std::string& issuer) {
+    std::string root_crl;
+    if (root_too) {
+      auto store = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
+      if (!pki::key_matches_certificate(store->public_key(), root_.get())) {
+        throw Error(ExitCode::key_store, "the plan's root key is not the key of OUT/root/root-cert.pem");
+      }
+      root_crl = issue_ledger_crl(ledger_, root_.get(), store->signing_key(), plan_.revocation, now_);
+      const fs::path path = out_ / kRootDir / kRootCrlFile;
+      write_file_atomic(path, root_crl, kPublicFileMode, Replace::allowed);
+      note_written(path);
+      result_.root_crl_issued = true;
+      record_crl("root", root_.get());
+    } else {
+      root_crl = current_root_crl();
+    }
+    for (const auto& b : bundles_) {
+      if (!root_too && b.id() != issuer) continue;
+      rewrite_bundle(b, root_crl);
+    }
+  }
+
+  std::string current_root_crl() const {
+    if (auto pem = ceremony::current_root_crl(out_, root_.get(), now_)) return *pem;
+    throw Error(ExitCode::invalid_input, "is missing, stale or not signed by the root; run `meshca crl refresh` first",
+                (out_ / kRootDir / kRootCrlFile).string());
+  }
+
+  // The bundle with a new ca-crl.pem (its own CRL, then the root's), staged
+  // whole and swapped in: there is never a moment without a complete bundle.
+  void rewrite_bundle(const Bundle& b, const std::string& root_crl) {
+    std::vector<const X509*> chain;
+    for (std::size_t i = 1; i < b.files.cert_chain.size(); ++i) chain.push_back(b.files.cert_chain[i].get());
+    std::vector<const X509*> roots;
+    for (const auto& r : b.files.roots) roots.push_back(r.get());
+    auto files = ol::make_istio_bundle(b.files.ca_cert.get(), b.files.ca_key.get(), chain, roots);
+    files.ca_crl = issue_ledger_crl(ledger_, b.files.ca_cert.get(), b.files.ca_key.get(), plan_.revocation, now_) + root_crl;
+    record_crl(b.id(), b.files.ca_cert.get());
+
+    StagingDirectory staging(out_);
+    auto digests = ol::write_layouts(staging.path(), files, layouts(b));
+    sync_filesystem(staging.path());
+    fs::path archive = out_ / kStagingDirName / ("replaced-" + random_suffix());
+    staging.replace_synced(b.dir, archive);
+    fsync_directory(b.dir.parent_path());
+    std::error_code ignored;
+    fs::remove_all(archive, ignored);
+    for (const auto& [file, digest] : digests) written_[b.id() + "/" + file] = digest;
+    ++result_.bundles_rewritten;
+  }
+
+  static std::string random_suffix() {
+    std::random_device rd;
+    return std::to_string(rd()) + std::to_string(rd());
+  }
+
+  void open_transcript(const std::string& confirmation, const std::optional<LedgerEntry>& entry) {
+    transcript_ = std::make_unique<TranscriptWriter>(out_ / kTranscriptFile);
+    transcript_->record("open", {{"session", entry ? "revocation" : "crl-refresh"},
+                                 {"plan", plan_.name},
+                                 {"plan_file", plan_.source.string()},
+                                 {"plan_digest", result_.plan_digest},
+                                 {"ceremony_time", format_rfc3339(now_)},
+                                 {"out", out_.string()},
+                                 {"versions", opt_.versions},
+                                 {"operator", opt_.operator_name},
+                                 {"witnesses", opt_.witnesses},
+                                 {"root_key", hsm::describe_key_reference(plan_.root.key)}});
+    transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation}});
+    if (entry) {
+      transcript_->record("revoke", {{"issuer", entry->issuer},
+                                     {"issuer_sha256", entry->issuer_sha256},
+                                     {"serial", entry->serial},
+                                     {"subject", entry->subject},
+                                     {"reason", std::string(pki::revocation_reason_name(entry->reason))},
+                                     {"revoked_at", format_rfc3339(entry->revoked_at)}});
+    }
+  }
+
+  void record_crl(const std::string& issuer, const X509* cert) {
+    transcript_->record("crl", {{"issuer", issuer},
+                                {"number", ledger_.crl_numbers[pki::sha256_fingerprint(cert)]},
+                                {"this_update", format_rfc3339(now_)},
+                                {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}},
+                        Sync::deferred);
+  }
+
+  void note_written(const fs::path& path) {
+    std::string content = read_file(path, 64 * 1024 * 1024);
+    written_[fs::relative(path, out_).string()] = ol::sha256_hex(content);
+  }
+
+  void close_transcript(const std::string& outcome, const std::string& error) {
+    if (!transcript_) return;
+    nlohmann::json details{{"outcome", outcome}, {"files", written_}, {"bundles_rewritten", result_.bundles_rewritten}};
+    if (!error.empty()) details["error"] = error;
+    try {
+      transcript_->record("close", std::move(details));
+    } catch (const Error&) {
+      if (outcome == "completed") throw;
+    }
+    result_.transcript_head = transcript_->head();
+  }
+
+  const Plan& plan_;
+  const RevocationOptions& opt_;
+  fs::path out_;
+  UnixTime now_;
+  pki::X509Ptr root_;
+  std::vector<Bundle> bundles_;
+  RevocationLedger ledger_;
+  std::unique_ptr<TranscriptWriter> transcript_;
+  std::map<std::string, std::string> written_;
+  RevocationResult result_;
+};
+
+}  // namespace
+
+RevocationResult run_revocation(const Plan& plan, const RevocationOptions& options) {
+  return Revocation(plan, options).run();
+}
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,103 @@
+// meshca revoke, meshca crl refresh
+#include <iostream>
+
+#include "ceremony/plan_parser.hpp"
+#include "ceremony/revocation.hpp"
+#include "cli/signing_session.hpp"
+
+namespace meshca::cli {
+namespace {
+
+constexpr const char* kRevokeUsage =
+    "usage: meshca revoke PLAN --out DIR (--serial HEX | --cert FILE) --reason REASON [--issuer root|MESH/CLUSTER]\n"
+    "\n"
+    "Records the certificate in DIR/revocations.json and reissues the CRLs that list it: revoking an\n"
+    "intermediate (issued by the root) opens the root key and writes a new root CRL into every bundle's\n"
+    "ca-crl.pem; revoking a workload certificate reissues its intermediate's CRL (no root key needed).\n"
+    "Bundles are rewritten atomically; the transcript records the session. The plan must set\n"
+    "revocation.crl: true.";
+
+constexpr const char* kCrlUsage =
+    "usage: meshca crl <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  refresh PLAN --out DIR  reissue the root CRL and every intermediate's CRL (fresh thisUpdate and\n"
+    "                          nextUpdate, same revocations), and rewrite every bundle's ca-crl.pem";
+
+void print_revocation(const ceremony::RevocationResult& r, const std::filesystem::path& out, std::ostream& os) {
+  if (r.revoked) {
+    const auto& e = *r.revoked;
+    os << (r.already_revoked ? "already revoked: " : "revoked: ") << (e.subject.empty() ? "serial " + e.serial : e.subject)
+       << " (serial " << e.serial << ", issuer " << e.issuer << ", reason " << pki::revocation_reason_name(e.reason)
+       << ", " << format_rfc3339(e.revoked_at) << ")\n";
+    if (r.already_revoked) {
+      os << "nothing was written\n";
+      return;
+    }
+  }
+  if (r.root_crl_issued) os << "root CRL: " << (out / "root" / ceremony::kRootCrlFile).string() << "\n";
+  os << r.bundles_rewritten << " bundle" << (r.bundles_rewritten == 1 ? "" : "s") << " rewritten with a new ca-crl.pem\n"
+     << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed << " files)\n"
+     << "transcript: " << (out / "transcript.jsonl").string() << " (head " << r.transcript_head << ")\n";
+}
+
+int run_session(const po::variables_map& vm, Terminal& term, std::optional<ceremony::RevokeTarget> target) {
+  UnixTime now = now_utc();
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  ceremony::RevocationOptions opt;
+  std::unique_ptr<ProgressReporter> progress;
+  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
+  opt.target = std::move(target);
+  auto result = ceremony::run_revocation(plan, opt);
+  progress.reset();
+  print_revocation(result, opt.out_dir, term.out);
+  return 0;
+}
+
+ceremony::RevokeTarget revoke_target(const po::variables_map& vm) {
+  ceremony::RevokeTarget t;
+  if (vm.count("serial") == vm.count("cert")) throw Error(ExitCode::usage, "give exactly one of --serial HEX and --cert FILE");
+  if (vm.count("serial")) t.serial = vm["serial"].as<std::string>();
+  if (vm.count("cert")) t.cert = vm["cert"].as<std::string>();
+  if (vm.count("issuer")) t.issuer = vm["issuer"].as<std::string>();
+  const std::string reason = vm["reason"].as<std::string>();
+  auto parsed = pki::parse_revocation_reason(reason);
+  if (!parsed) {
+    throw Error(ExitCode::usage, "--reason: '" + reason + "' is not a reason; use one of " + pki::revocation_reason_choices());
+  }
+  t.reason = *parsed;
+  return t;
+}
+
+int crl_refresh(const Args& args, Terminal& term) {
+  po::options_description options("meshca crl refresh");
+  add_signing_session_options(options);
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca crl refresh PLAN --out DIR")) return 0;
+  return run_session(vm, term, std::nullopt);
+}
+
+}  // namespace
+
+int run_revoke(const Args& args, Terminal& term) {
+  po::options_description options("meshca revoke");
+  add_signing_session_options(options);
+  options.add_options()("serial", po::value<std::string>(), "serial number (hex) of the certificate to revoke")(
+      "cert", po::value<std::string>(), "the certificate to revoke (PEM)")(
+      "reason", po::value<std::string>()->required(),
+      ("RFC 5280 reason: " + pki::revocation_reason_choices()).c_str())(
+      "issuer", po::value<std::string>(), "root, or MESH/CLUSTER for a workload certificate named by --serial");
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kRevokeUsage)) return 0;
+  return run_session(vm, term, revoke_target(vm));
+}
+
+int run_crl(const Args& args, Terminal& term) {
+  return dispatch_subcommand("crl", kCrlUsage, {{"refresh", crl_refresh}}, args, term);
+}
+
+}  // namespace meshca::cli
