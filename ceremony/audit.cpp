@@ -252,7 +252,7 @@ class Auditor {
                              phase != 1};
       for (const auto& mesh : plan_.meshes)
         for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, want);
-      check_for_strays(want.base, {});
+      check_for_strays(want.base, {kRootDir});
     }
     check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
   }

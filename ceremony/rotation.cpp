@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "ceremony/profiles.hpp"
+#include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -75,6 +76,7 @@ class Rotation {
     open_new_root_key();
     issue_new_root();
     if (rotation.cross_sign) cross_sign_new_root();
+    prepare_crls();
     rotate_clusters();
     write_root_and_runbook();
     close_and_publish();
@@ -255,6 +257,36 @@ class Rotation {
                                                     result_.cross_signed->serial + ")");
   }
 
+  // With revocation.crl the new PKI starts its own ledger: the new root's
+  // CRL and each new intermediate's (no entries yet). Phase 2 with a
+  // cross-signed root also carries the current root's CRL, since its chain
+  // runs through the current root.
+  void prepare_crls() {
+    if (!plan_.revocation.crl) return;
+    ledger_.emplace();
+    new_root_crl_ = issue_ledger_crl(*ledger_, new_root_.get(), new_key_->signing_key(), plan_.revocation, now_);
+    if (cross_) {
+      auto current = current_root_crl(current_, old_root_.get(), now_);
+      if (!current) {
+        throw Error(ExitCode::invalid_input,
+                    "is missing or stale, and phase 2's chain runs through the current root; run `meshca crl refresh` "
+                    "on the current output first",
+                    (current_ / kRootDir / kRootCrlFile).string());
+      }
+      old_root_crl_ = *current;
+    }
+    transcript_->record("crl", {{"issuer", "new root"},
+                                {"number", 1},
+                                {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}});
+  }
+
+  // ca-crl.pem of a new intermediate (phases 2 and 3), "" without CRLs.
+  std::string new_intermediate_crl(const X509* cert, EVP_PKEY* key) {
+    if (!ledger_) return {};
+    std::lock_guard lock(ledger_mutex_);
+    return issue_ledger_crl(*ledger_, cert, key, plan_.revocation, now_) + new_root_crl_;
+  }
+
   // Cluster 0 first: its bundles are the reference every other cluster's
   // phases are checked against.
   void rotate_clusters() {
@@ -288,9 +320,10 @@ class Rotation {
     const X509* new_root = new_root_.get();
     std::vector<const X509*> phase2_chain = cross_ ? std::vector<const X509*>{cross_.get(), old_root}
                                                    : std::vector<const X509*>{new_root};
-    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, {old_root, new_root});
-    write_phase(2, c, cert.get(), key.get(), phase2_chain, {new_root, old_root});
-    write_phase(3, c, cert.get(), key.get(), {new_root}, {new_root});
+    const std::string crl = new_intermediate_crl(cert.get(), key.get());
+    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, {old_root, new_root}, current.ca_crl);
+    write_phase(2, c, cert.get(), key.get(), phase2_chain, {new_root, old_root}, crl.empty() ? crl : crl + old_root_crl_);
+    write_phase(3, c, cert.get(), key.get(), {new_root}, {new_root}, crl);
 
     PhaseReports reports;
     reports[0] = verified_report(c, current_dir, 0);
@@ -320,11 +353,13 @@ class Rotation {
   }
 
   void write_phase(int phase, const ClusterRef& c, const X509* cert, const EVP_PKEY* key,
-                   const std::vector<const X509*>& chain, const std::vector<const X509*>& roots) {
+                   const std::vector<const X509*>& chain, const std::vector<const X509*>& roots, const std::string& crl) {
     fs::path relative = fs::path(rotation_phase_dir(phase)) / c.mesh->name / c.cluster->name;
     fs::path dir = staging_->path() / relative;
     ensure_directory(dir, kPrivateDirMode);
-    auto digests = ol::write_layouts(dir, ol::make_istio_bundle(cert, key, chain, roots), layout_options(c));
+    auto files = ol::make_istio_bundle(cert, key, chain, roots);
+    files.ca_crl = crl;
+    auto digests = ol::write_layouts(dir, files, layout_options(c));
     std::lock_guard lock(record_mutex_);
     for (const auto& [file, digest] : digests) written_[(relative / file).string()] = digest;
   }
@@ -415,6 +450,17 @@ class Rotation {
     write_staged(fs::path(kRootDir) / ol::kRootCertFile, pki::certificate_to_pem(new_root_.get()));
     write_staged(fs::path(kRootDir) / kPreviousRootFile, pki::certificate_to_pem(old_root_.get()));
     if (cross_) write_staged(fs::path(kRootDir) / kCrossSignedFile, pki::certificate_to_pem(cross_.get()));
+    // Phase 3 is the new PKI as a ceremony output: a plan whose root is the
+    // new root adopts it with `meshca ceremony run NEXT.yaml --out phase-3`.
+    const fs::path phase3 = rotation_phase_dir(kRotationPhases);
+    write_staged(phase3 / kRootDir / ol::kRootCertFile, pki::certificate_to_pem(new_root_.get()));
+    if (ledger_) {
+      write_staged(fs::path(kRootDir) / kRootCrlFile, new_root_crl_);
+      write_staged(phase3 / kRootDir / kRootCrlFile, new_root_crl_);
+      ledger_->save(staging_->path() / phase3);
+      written_[(phase3 / kRevocationLedgerFile).string()] =
+          ol::sha256_hex(read_file(staging_->path() / phase3 / kRevocationLedgerFile));
+    }
     write_staged(kRotationRunbookFile, rotation_runbook_markdown(plan_));
     write_staged(kPlanCopy, plan_.text);
   }
@@ -442,6 +488,10 @@ class Rotation {
   pki::X509Ptr old_root_;
   pki::X509Ptr new_root_;
   pki::X509Ptr cross_;
+  std::optional<RevocationLedger> ledger_;  // with revocation.crl: the new PKI's
+  std::string new_root_crl_;
+  std::string old_root_crl_;  // phase 2 with a cross-signed root
+  std::mutex ledger_mutex_;
   std::vector<ClusterRef> clusters_;
   PhaseReports reference_;
   std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256

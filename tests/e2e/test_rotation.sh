@@ -148,4 +148,35 @@ issue_workload out1/prod/east s0 server
 issue_workload r1/phase-2/prod/west c2 client
 if handshake out1/prod/east s0 r1/phase-2/prod/west c2; then fail "phase 0 accepted phase 2 without a cross-signed root"; fi
 pass
+
+# ---- with CRLs: every phase carries a complete CRL set; phase 3 is adoptable
+write_file_plan curc.yaml keys/rootc.pem "Fleet Root 2026" "$MESH"
+sed -i '0,/  validity: 10y/s//  validity: 10y\n  path_len: 2/' curc.yaml
+printf 'revocation: {crl: true, next_update: 7d}\n' >>curc.yaml
+expect_exit 0 "$MESHCA" ceremony run curc.yaml --out outc --yes
+rotation_plan curc.yaml rotc.yaml outc keys/newc.pem true
+expect_exit 0 "$MESHCA" rotate phases rotc.yaml --out rc --yes
+for p in 1 2 3; do
+  d=rc/phase-$p/prod/east
+  want=2; [ $p = 2 ] && want=3  # phase 2's chain also runs through the current root
+  [ "$(grep -c 'BEGIN X509 CRL' $d/ca-crl.pem)" -eq $want ] || fail "phase $p ca-crl.pem holds the wrong number of CRLs"
+  openssl verify -x509_strict -crl_check_all -CAfile $d/root-cert.pem -untrusted $d/cert-chain.pem -CRLfile $d/ca-crl.pem \
+    $d/ca-cert.pem >/dev/null || fail "phase $p fails crl_check_all"
+  pass
+done
+expect_exit 0 "$MESHCA" audit rc rotc.yaml
+# The successor plan (root = the new root) adopts phase 3 as its output.
+python3 - <<'PY'
+import yaml
+plan = yaml.safe_load(open("rotc.yaml"))
+rotation = plan.pop("rotation")
+plan["root"] = rotation["new_root"]
+plan["root"]["path_len"] = 2
+plan["metadata"]["name"] = "e2e-next"
+yaml.safe_dump(plan, open("next.yaml", "w"), sort_keys=False)
+PY
+MESHCA_ROOT_PASS=$MESHCA_NEW_ROOT_PASS expect_exit 0 "$MESHCA" ceremony run next.yaml --out rc/phase-3 --yes
+expect_in "$WORK/last.out" "0 bundles issued, 0 renewed, 2 kept"
+MESHCA_ROOT_PASS=$MESHCA_NEW_ROOT_PASS expect_exit 0 "$MESHCA" revoke next.yaml --out rc/phase-3 --cert rc/phase-3/prod/west/ca-cert.pem --reason superseded --yes
+expect_in "$WORK/last.out" "2 bundles rewritten"
 finish
