@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "ceremony/expiry.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
 
@@ -48,6 +49,34 @@ void add_common_fields(CertificateView& v, const pki::CertificateProfile& p, con
                         p.permitted_uri_hosts.empty() ? "none" : "critical, permitted URI:" + p.permitted_uri_hosts.front());
 }
 
+std::int64_t longest_intermediate_validity(const Plan& plan, UnixTime at) {
+  std::int64_t longest = 0;
+  for (const auto& mesh : plan.meshes) {
+    for (const auto& c : mesh.clusters) {
+      auto window = c.intermediate.validity.resolve(at);
+      longest = std::max<std::int64_t>(longest, window.not_after - window.not_before);
+    }
+  }
+  return longest;
+}
+
+// The root is due for rotation before an intermediate is due for renewal:
+// the first renewals already fall into the rotation.
+void warn_rotation_before_renewals(const PlanView& view, std::vector<PolicyWarning>& w) {
+  std::string error;
+  auto date = [&](const CertificateView& c, const char* field) {
+    return parse_rfc3339(c.field(field).substr(0, 20), error).value_or(0);
+  };
+  const UnixTime rotate_by = date(view.certificates.front(), "rotate by");
+  for (const auto& c : view.certificates) {
+    if (c.role != "intermediate" || date(c, "renew by") <= rotate_by) continue;
+    w.push_back({"root", "must be rotated by " + format_rfc3339(rotate_by) + ", before " + c.id +
+                             " is even due for renewal (" + c.field("renew by").substr(0, 20) +
+                             "): give the root a longer validity or the intermediates a shorter one"});
+    return;
+  }
+}
+
 void collect_warnings(const Plan& plan, const PlanView& view, std::vector<PolicyWarning>& w) {
   const auto& root = plan.root;
   if (root.key.algorithm == pki::KeyAlgorithm::rsa_2048) {
@@ -69,6 +98,7 @@ void collect_warnings(const Plan& plan, const PlanView& view, std::vector<Policy
                              " allows CAs below the per-cluster intermediates; meshca needs 1 (2 only leaves room for a "
                              "cross-signed successor root, see rotation.cross_sign)"});
   }
+  warn_rotation_before_renewals(view, w);
   std::map<std::string, std::vector<std::string>> cluster_meshes;
   for (const auto& mesh : plan.meshes) {
     for (const auto& c : mesh.clusters) {
@@ -390,6 +420,9 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   add_common_fields(root, root_p, plan.root.validity.to_string());
   root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
   root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
+  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after,
+                                                                      longest_intermediate_validity(plan, at))) +
+                                            " (" + std::string(kRootRotationRule) + "), with meshca rotate phases");
   view.certificates.push_back(std::move(root));
 
   for (const auto& mesh : plan.meshes) {
@@ -406,6 +439,9 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       std::string out = "OUT/" + v.id + "/{ca-cert,ca-key,cert-chain,root-cert}.pem";
       if (plan.outputs.has_layout(kLayoutK8sSecret)) out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
       v.fields.emplace_back("output", out);
+      v.fields.emplace_back("renew by", format_rfc3339(intermediate_renew_by(p.not_before, p.not_after)) + " (" +
+                                            std::string(kIntermediateRenewalRule) + "), with meshca ceremony run PLAN --out OUT --renew " +
+                                            v.id);
       view.certificates.push_back(std::move(v));
     }
   }

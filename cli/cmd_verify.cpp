@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "ceremony/expiry.hpp"
 #include "cli/terminal.hpp"
 #include "core/time.hpp"
 #include "output_layout/bundle_check.hpp"
@@ -382,7 +383,11 @@ int inspect(const Args& args, Terminal& term) {
 constexpr const char* kExpiryUsage =
     "usage: meshca check-expiry DIR|SECRET.yaml|FILE... [--within 30d] [--at TIME] [--json]\n"
     "\n"
-    "Exits 1 when any certificate of any bundle expires within the window (or has expired).";
+    "Lists every certificate with its notAfter and the date it must be replaced by: an intermediate\n"
+    "(or leaf) at two thirds of its lifetime and at the latest 30 days before notAfter; a root at\n"
+    "notAfter minus the longer of 1 year and the longest intermediate validity beside it plus 90 days\n"
+    "(a rotation takes months). Status: EXPIRED, EXPIRING (within --within), RENEW (the date has\n"
+    "passed), OK. Exits 1 when any certificate is not OK.";
 
 int check_expiry(const Args& args, Terminal& term) {
   po::options_description options("meshca check-expiry");
@@ -401,8 +406,8 @@ int check_expiry(const Args& args, Terminal& term) {
   UnixTime horizon = add_duration(at, *window);
 
   struct Row {
-    std::string source, files, subject, status, not_after;
-    std::int64_t days_left;
+    std::string source, files, subject, role, status, not_after, renew_by;
+    std::int64_t days_left = 0;
   };
   std::vector<Row> rows;
   bool any = false;
@@ -411,12 +416,30 @@ int check_expiry(const Args& args, Terminal& term) {
       CertCollection all;
       collect(src, all);
       if (all.certs.empty()) throw Error(ExitCode::invalid_input, "no certificate found", src.label);
+      // A root's rotate-by date depends on the intermediates it must still cover.
+      std::int64_t longest_intermediate = 0;
       for (const auto& c : all.certs) {
-        UnixTime na = pki::not_after(c.cert.get());
-        std::string status = na <= at ? "EXPIRED" : na <= horizon ? "EXPIRING" : "OK";
-        any |= status != "OK";
-        rows.push_back({src.label, join(c.files), pki::subject_string(c.cert.get()), status, format_rfc3339(na),
-                        pki::days_between(at, na)});
+        if (pki::is_self_signed(c.cert.get())) continue;
+        longest_intermediate =
+            std::max<std::int64_t>(longest_intermediate, pki::not_after(c.cert.get()) - pki::not_before(c.cert.get()));
+      }
+      for (const auto& c : all.certs) {
+        const X509* cert = c.cert.get();
+        UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
+        bool root = pki::is_self_signed(cert);
+        UnixTime renew_by = root ? ceremony::root_rotate_by(nb, na, longest_intermediate) : ceremony::intermediate_renew_by(nb, na);
+        auto status = ceremony::expiry_status(at, horizon, renew_by, na);
+        any |= status != ceremony::ExpiryStatus::ok;
+        Row row;
+        row.source = src.label;
+        row.files = join(c.files);
+        row.subject = pki::subject_string(cert);
+        row.role = root ? "root" : pki::basic_constraints(cert).ca ? "intermediate" : "leaf";
+        row.status = std::string(ceremony::expiry_status_name(status));
+        row.not_after = format_rfc3339(na);
+        row.renew_by = format_rfc3339(renew_by);
+        row.days_left = pki::days_between(at, na);
+        rows.push_back(std::move(row));
       }
     }
   }
@@ -431,19 +454,25 @@ int check_expiry(const Args& args, Terminal& term) {
       j["certificates"].push_back({{"source", r.source},
                                    {"files", r.files},
                                    {"subject", r.subject},
+                                   {"role", r.role},
                                    {"status", r.status},
                                    {"not_after", r.not_after},
+                                   {"renew_by", r.renew_by},
                                    {"days_left", r.days_left}});
     term.out << j.dump(2) << "\n";
   } else {
     for (const auto& r : rows) {
       term.out << std::left << std::setw(9) << r.status << r.files << ": " << r.subject << " notAfter " << r.not_after
-               << " (" << r.days_left << " days)\n";
+               << " (" << r.days_left << " days); " << (r.role == "root" ? "rotate by " : "renew by ") << r.renew_by << "\n";
     }
     std::size_t n = static_cast<std::size_t>(std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.status != "OK"; }));
     term.out << rows.size() << " certificate" << (rows.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at)
              << " for expiry before " << format_rfc3339(horizon) << ": "
-             << (any ? std::to_string(n) + " expire within " + window->to_string() : "none expires") << "\n";
+             << (any ? std::to_string(n) + " need action" : "none needs action") << "\n";
+    if (any) {
+      term.out << "renew an intermediate with: meshca ceremony run PLAN --out OUT --renew MESH/CLUSTER (or --renew-expiring "
+               << window->to_string() << "); rotate a root with: meshca rotate phases PLAN --out DIR\n";
+    }
   }
   return any ? static_cast<int>(ExitCode::check_failed) : 0;
 }

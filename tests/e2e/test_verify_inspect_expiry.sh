@@ -78,7 +78,8 @@ expect_in "$WORK/last.out" "2024-01-01T00:00:00Z .. 2026-01-01T00:00:00Z (31 day
 expect_exit 3 "$MESHCA" inspect nothing-here.pem
 
 # check-expiry: the intermediate ends 31 days after --at.
-expect_exit 0 "$MESHCA" check-expiry golden --within 30d --at $AT
+# 31 days before notAfter the 2-year intermediate is long past its renew-by date (two thirds of its life).
+expect_exit 1 "$MESHCA" check-expiry golden --within 30d --at $AT
 golden expiry-30d.golden "$WORK/last.out"
 expect_exit 1 "$MESHCA" check-expiry golden golden.yaml leaf.pem --within 31d --at $AT
 golden expiry-31d.golden "$WORK/last.out"

@@ -34,6 +34,19 @@ TEST(PlanView, ResolvesEveryCertificateWithAbsoluteTimes) {
   EXPECT_EQ(view.digest.size(), 64u);
 }
 
+TEST(PlanView, StatesWhenEachCertificateMustBeReplaced) {
+  auto view = plan_view(template_plan("two-meshes"), at());
+  // Root 20y, longest intermediate 2y: rotate 2 years + 90 days before notAfter.
+  EXPECT_EQ(view.certificates.front().field("rotate by").substr(0, 20), "2044-08-25T12:00:00Z");
+  EXPECT_NE(view.certificates.front().field("rotate by").find("meshca rotate phases"), std::string::npos);
+  // 180 days: renew after 120 days, with the command that does it.
+  const auto& staging = view.certificates.back();
+  EXPECT_EQ(staging.field("renew by").substr(0, 20), "2027-03-24T12:00:00Z");
+  EXPECT_NE(staging.field("renew by").find("--renew staging/ap-south-1"), std::string::npos);
+  auto json = nlohmann::json::parse(render_plan_view(view, ViewFormat::json));
+  EXPECT_TRUE(json["certificates"][0]["fields"].contains("rotate by"));
+}
+
 bool has_warning(const PlanView& v, const std::string& subject, const std::string& fragment) {
   for (const auto& w : v.warnings)
     if (w.subject == subject && w.message.find(fragment) != std::string::npos) return true;
