@@ -4,6 +4,9 @@
 
 #include "ceremony/plan_digest.hpp"
 #include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/secure_buffer.hpp"
+#include "output_layout/checksums.hpp"
 #include "pki/certificate.hpp"
 
 namespace meshca::ceremony {
@@ -44,6 +47,41 @@ ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const 
   }
   approved.method = "typed by the operator";
   return approved;
+}
+
+SessionTranscript::SessionTranscript(const std::filesystem::path& file, const std::filesystem::path& out, const Plan& plan,
+                                     const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now,
+                                     nlohmann::json session_facts)
+    : writer_(file), out_(out) {
+  nlohmann::json details{{"plan", plan.name},
+                         {"plan_file", plan.source.string()},
+                         {"plan_digest", approved.digest},
+                         {"ceremony_time", format_rfc3339(now)},
+                         {"out", options.out_dir.string()},
+                         {"versions", options.versions},
+                         {"operator", options.operator_name},
+                         {"witnesses", options.witnesses}};
+  details.update(session_facts);
+  writer_.record("open", std::move(details));
+  writer_.record("confirm", {{"plan_digest", approved.digest}, {"method", approved.method}});
+}
+
+void SessionTranscript::note_written(const std::filesystem::path& path) {
+  std::string content = read_file(path, 64 * 1024 * 1024);
+  written_[std::filesystem::relative(path, out_).string()] = output_layout::sha256_hex(content);
+  cleanse(content);
+}
+
+std::string SessionTranscript::close(const std::string& outcome, const std::string& error, nlohmann::json facts) {
+  nlohmann::json details{{"outcome", outcome}, {"files", written_}};
+  if (!error.empty()) details["error"] = error;
+  details.update(facts);
+  try {
+    writer_.record("close", std::move(details));
+  } catch (const Error&) {
+    if (outcome == "completed") throw;
+  }
+  return writer_.head();
 }
 
 CertificateRecord record_of(const X509* cert) {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/plan.hpp"
+#include "ceremony/transcript.hpp"
 #include "hsm/key_store.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
@@ -68,6 +69,33 @@ struct ApprovedPlan {
 // ceremony"). Error(invalid_input) for another digest, Error(usage) when
 // nobody confirmed; nothing has been signed or written at that point.
 ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const std::string& action);
+
+// A signing session's part of the transcript: it opens with who ran which
+// plan when (plus the session's own facts), records how the operator
+// confirmed the digest, collects the SHA-256 of every file the session
+// writes, and closes with them, on a failure too: the auditor sees every
+// attempt. Not thread-safe: callers serialise record() and note_*().
+class SessionTranscript {
+ public:
+  SessionTranscript(const std::filesystem::path& file, const std::filesystem::path& out, const Plan& plan,
+                    const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now,
+                    nlohmann::json session_facts);
+
+  void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now) {
+    writer_.record(step, std::move(details), sync);
+  }
+  // A file of OUT, digested as it is on disk now.
+  void note_written(const std::filesystem::path& path);
+  void note_digest(const std::string& relative_path, const std::string& sha256) { written_[relative_path] = sha256; }
+  // The "close" record; returns the transcript head. When the session
+  // failed, a failure to write this record does not hide the original error.
+  std::string close(const std::string& outcome, const std::string& error, nlohmann::json facts = nlohmann::json::object());
+
+ private:
+  TranscriptWriter writer_;
+  std::filesystem::path out_;
+  std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
+};
 
 struct CertificateRecord {
   std::string subject;

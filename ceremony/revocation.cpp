@@ -149,7 +149,7 @@ class Revocation {
         return std::move(result_);
       }
     }
-    open_transcript(approved.method, entry);
+    open_transcript(approved, entry);
     try {
       if (entry) {
         ledger_.revoked.push_back(*entry);
@@ -309,7 +309,7 @@ class Revocation {
     fsync_directory(b.dir.parent_path());
     std::error_code ignored;
     fs::remove_all(archive, ignored);
-    for (const auto& [file, digest] : digests) written_[b.id() + "/" + file] = digest;
+    for (const auto& [file, digest] : digests) transcript_->note_digest(b.id() + "/" + file, digest);
     ++result_.bundles_rewritten;
   }
 
@@ -318,19 +318,11 @@ class Revocation {
     return std::to_string(rd()) + std::to_string(rd());
   }
 
-  void open_transcript(const std::string& confirmation, const std::optional<LedgerEntry>& entry) {
-    transcript_ = std::make_unique<TranscriptWriter>(out_ / kTranscriptFile);
-    transcript_->record("open", {{"session", entry ? "revocation" : "crl-refresh"},
-                                 {"plan", plan_.name},
-                                 {"plan_file", plan_.source.string()},
-                                 {"plan_digest", result_.plan_digest},
-                                 {"ceremony_time", format_rfc3339(now_)},
-                                 {"out", out_.string()},
-                                 {"versions", opt_.versions},
-                                 {"operator", opt_.operator_name},
-                                 {"witnesses", opt_.witnesses},
-                                 {"root_key", hsm::describe_key_reference(plan_.root.key)}});
-    transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation}});
+  void open_transcript(const ApprovedPlan& approved, const std::optional<LedgerEntry>& entry) {
+    transcript_ = std::make_unique<SessionTranscript>(
+        out_ / kTranscriptFile, out_, plan_, opt_, approved, now_,
+        nlohmann::json{{"session", entry ? "revocation" : "crl-refresh"},
+                       {"root_key", hsm::describe_key_reference(plan_.root.key)}});
     if (entry) {
       transcript_->record("revoke", {{"issuer", entry->issuer},
                                      {"issuer_sha256", entry->issuer_sha256},
@@ -349,21 +341,11 @@ class Revocation {
                         Sync::deferred);
   }
 
-  void note_written(const fs::path& path) {
-    std::string content = read_file(path, 64 * 1024 * 1024);
-    written_[fs::relative(path, out_).string()] = ol::sha256_hex(content);
-  }
+  void note_written(const fs::path& path) { transcript_->note_written(path); }
 
   void close_transcript(const std::string& outcome, const std::string& error) {
     if (!transcript_) return;
-    nlohmann::json details{{"outcome", outcome}, {"files", written_}, {"bundles_rewritten", result_.bundles_rewritten}};
-    if (!error.empty()) details["error"] = error;
-    try {
-      transcript_->record("close", std::move(details));
-    } catch (const Error&) {
-      if (outcome == "completed") throw;
-    }
-    result_.transcript_head = transcript_->head();
+    result_.transcript_head = transcript_->close(outcome, error, {{"bundles_rewritten", result_.bundles_rewritten}});
   }
 
   const Plan& plan_;
@@ -373,8 +355,7 @@ class Revocation {
   pki::X509Ptr root_;
   std::vector<Bundle> bundles_;
   RevocationLedger ledger_;
-  std::unique_ptr<TranscriptWriter> transcript_;
-  std::map<std::string, std::string> written_;
+  std::unique_ptr<SessionTranscript> transcript_;
   RevocationResult result_;
 };
 

@@ -71,8 +71,7 @@ class Rotation {
     result_.plan_digest = approved.digest;
     prepare_output_directory();
     survey_current_output();
-    transcript_ = std::make_unique<TranscriptWriter>(staging_->path() / kTranscriptFile);
-    record_opening(approved.method);
+    record_opening(approved);
     open_new_root_key();
     issue_new_root();
     if (rotation.cross_sign) cross_sign_new_root();
@@ -173,23 +172,16 @@ class Rotation {
     }
   }
 
-  void record_opening(const std::string& confirmation) {
+  void record_opening(const ApprovedPlan& approved) {
     const RotationPlan& r = *plan_.rotation;
-    transcript_->record("open", {{"session", "rotation"},
-                                 {"plan", plan_.name},
-                                 {"plan_file", plan_.source.string()},
-                                 {"plan_digest", result_.plan_digest},
-                                 {"ceremony_time", format_rfc3339(now_)},
-                                 {"out", out_.string()},
-                                 {"current_output", current_.string()},
-                                 {"versions", opt_.versions},
-                                 {"operator", opt_.operator_name},
-                                 {"witnesses", opt_.witnesses},
-                                 {"old_root", to_json(result_.old_root)},
-                                 {"new_root_key", hsm::describe_key_reference(r.new_root.key)},
-                                 {"cross_sign", r.cross_sign},
-                                 {"clusters", clusters_.size()}});
-    transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation}});
+    transcript_ = std::make_unique<SessionTranscript>(
+        staging_->path() / kTranscriptFile, staging_->path(), plan_, opt_, approved, now_,
+        nlohmann::json{{"session", "rotation"},
+                       {"current_output", current_.string()},
+                       {"old_root", to_json(result_.old_root)},
+                       {"new_root_key", hsm::describe_key_reference(r.new_root.key)},
+                       {"cross_sign", r.cross_sign},
+                       {"clusters", clusters_.size()}});
   }
 
   void open_new_root_key() {
@@ -361,7 +353,7 @@ class Rotation {
     files.ca_crl = crl;
     auto digests = ol::write_layouts(dir, files, layout_options(c));
     std::lock_guard lock(record_mutex_);
-    for (const auto& [file, digest] : digests) written_[(relative / file).string()] = digest;
+    for (const auto& [file, digest] : digests) transcript_->note_digest((relative / file).string(), digest);
   }
 
   // The verify engine's verdict on one bundle; a FAIL is never published.
@@ -443,7 +435,7 @@ class Rotation {
     fs::path path = staging_->path() / relative;
     ensure_directory(path.parent_path(), kPrivateDirMode);
     write_new_file_durable(path, text, kPublicFileMode);
-    written_[relative.string()] = ol::sha256_hex(text);
+    transcript_->note_digest(relative.string(), ol::sha256_hex(text));
   }
 
   void write_root_and_runbook() {
@@ -458,8 +450,7 @@ class Rotation {
       write_staged(fs::path(kRootDir) / kRootCrlFile, new_root_crl_);
       write_staged(phase3 / kRootDir / kRootCrlFile, new_root_crl_);
       ledger_->save(staging_->path() / phase3);
-      written_[(phase3 / kRevocationLedgerFile).string()] =
-          ol::sha256_hex(read_file(staging_->path() / phase3 / kRevocationLedgerFile));
+      transcript_->note_written(staging_->path() / phase3 / kRevocationLedgerFile);
     }
     write_staged(kRotationRunbookFile, rotation_runbook_markdown(plan_));
     write_staged(kPlanCopy, plan_.text);
@@ -467,10 +458,8 @@ class Rotation {
 
   void close_and_publish() {
     result_.files_checksummed = ol::write_checksums(staging_->path());
-    auto sums = read_file(staging_->path() / ol::kChecksumsFile);
-    written_[ol::kChecksumsFile] = ol::sha256_hex(sums);
-    transcript_->record("close", {{"outcome", "completed"}, {"files", written_}, {"rotated", clusters_.size()}});
-    result_.transcript_head = transcript_->head();
+    transcript_->note_written(staging_->path() / ol::kChecksumsFile);
+    result_.transcript_head = transcript_->close("completed", "", {{"rotated", clusters_.size()}});
     transcript_.reset();
     staging_->publish(out_);
     emit(CeremonyEvent::Kind::step, "published " + out_.string());
@@ -482,7 +471,7 @@ class Rotation {
   fs::path current_;
   UnixTime now_;
   std::unique_ptr<StagingDirectory> staging_;
-  std::unique_ptr<TranscriptWriter> transcript_;
+  std::unique_ptr<SessionTranscript> transcript_;
   std::unique_ptr<hsm::KeyStore> new_key_;
   std::unique_ptr<hsm::KeyStore> old_key_;  // only to cross-sign
   pki::X509Ptr old_root_;
@@ -494,7 +483,6 @@ class Rotation {
   std::mutex ledger_mutex_;
   std::vector<ClusterRef> clusters_;
   PhaseReports reference_;
-  std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
   std::mutex record_mutex_;
   std::mutex sign_mutex_;
   std::size_t done_ = 0;

@@ -36,9 +36,8 @@ class Ceremony {
   }
 
   CeremonyResult run() {
-    auto approved = approve_plan(plan_, opt_, "start the ceremony");
-    result_.plan_digest = approved.digest;
-    confirmation_ = approved.method;
+    approved_ = approve_plan(plan_, opt_, "start the ceremony");
+    result_.plan_digest = approved_.digest;
     prepare_output_directory();
     survey_existing_output();
     open_transcript();
@@ -79,48 +78,21 @@ class Ceremony {
   }
 
   void open_transcript() {
-    transcript_ = std::make_unique<TranscriptWriter>(out_ / kTranscriptFile);
-    nlohmann::json details{{"plan", plan_.name},
-                           {"plan_file", plan_.source.string()},
-                           {"plan_digest", result_.plan_digest},
-                           {"ceremony_time", format_rfc3339(now_)},
-                           {"out", out_.string()},
-                           {"versions", opt_.versions},
-                           {"operator", opt_.operator_name},
-                           {"witnesses", opt_.witnesses},
-                           {"root_key", hsm::describe_key_reference(plan_.root.key)},
-                           {"clusters", total_}};
-    transcript_->record("open", std::move(details));
-    transcript_->record("confirm", {{"plan_digest", result_.plan_digest}, {"method", confirmation_}});
-  }
-
-  std::pair<std::string, std::string> digest_of(const fs::path& path) const {
-    std::string content = read_file(path, 64 * 1024 * 1024);
-    std::pair<std::string, std::string> entry{fs::relative(path, out_).string(), ol::sha256_hex(content)};
-    cleanse(content);
-    return entry;
+    transcript_ = std::make_unique<SessionTranscript>(
+        out_ / kTranscriptFile, out_, plan_, opt_, approved_, now_,
+        nlohmann::json{{"root_key", hsm::describe_key_reference(plan_.root.key)}, {"clusters", total_}});
   }
 
   fs::path retired_dir(const PendingCluster& p) const {
     return out_ / kRetiredDir / p.mesh->name / p.cluster->name / p.previous->serial;
   }
 
-  void note_written(const fs::path& path) {
-    auto [relative, digest] = digest_of(path);
-    written_[relative] = digest;
-  }
+  void note_written(const fs::path& path) { transcript_->note_written(path); }
 
   void close_transcript(const std::string& outcome, const std::string& error) {
     if (!transcript_) return;
-    nlohmann::json details{{"outcome", outcome}, {"files", written_}};
-    if (!error.empty()) details["error"] = error;
-    details["issued"] = std::count_if(result_.clusters.begin(), result_.clusters.end(), [](const auto& c) { return c.issued; });
-    try {
-      transcript_->record("close", std::move(details));
-    } catch (const Error&) {
-      if (outcome == "completed") throw;  // on a failure path the original error matters more
-    }
-    result_.transcript_head = transcript_->head();
+    auto issued = std::count_if(result_.clusters.begin(), result_.clusters.end(), [](const auto& c) { return c.issued; });
+    result_.transcript_head = transcript_->close(outcome, error, {{"issued", issued}});
   }
 
   void prepare_output_directory() {
@@ -415,7 +387,7 @@ class Ceremony {
     std::lock_guard lock(record_mutex_);
     for (auto& b : batch) {
       const auto& p = pending_[b.index];
-      for (const auto& [file, digest] : b.digests) written_[p.mesh->name + "/" + p.cluster->name + "/" + file] = digest;
+      for (const auto& [file, digest] : b.digests) transcript_->note_digest(p.mesh->name + "/" + p.cluster->name + "/" + file, digest);
       result_.clusters[b.index] = {p.mesh->name, p.cluster->name, true, p.previous, p.dir, b.record};
       nlohmann::json details{{"mesh", p.mesh->name},
                              {"cluster", p.cluster->name},
@@ -460,10 +432,9 @@ class Ceremony {
   bool have_root_cert_ = false;
   std::vector<PendingCluster> pending_;
   std::unique_ptr<hsm::KeyStore> key_store_;
-  std::unique_ptr<TranscriptWriter> transcript_;
-  std::string confirmation_;  // how the operator confirmed the plan digest
-  std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
-  std::mutex record_mutex_;  // transcript, events, written_ and results from workers
+  ApprovedPlan approved_;
+  std::unique_ptr<SessionTranscript> transcript_;
+  std::mutex record_mutex_;  // transcript, events and results from workers
   std::mutex sign_mutex_;    // the key store's shared signing key
   std::mutex batch_mutex_;   // batch_
   std::mutex publish_mutex_; // one batch is synced and renamed at a time
