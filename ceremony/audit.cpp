@@ -14,6 +14,8 @@
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
+#include "pki/crl.hpp"
+#include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
 
 namespace meshca::ceremony {
@@ -212,6 +214,7 @@ class Auditor {
            "name-constraints", id, want_nc ? "URI:" + mesh.trust_domain : "none, as planned",
            "name constraints differ from the plan");
     if (want.planned_validity) check_validity(b.ca_cert.get(), planned.validity, id);
+    if (plan_.revocation.crl) check_crls(b, want.issuer_root, id, mesh.name + "/" + cluster.name);
     const std::string cluster_id = mesh.name + "/" + cluster.name;
     auto recorded = want.recorded->find(cluster_id);
     expect(recorded != want.recorded->end() && recorded->second == pki::sha256_fingerprint(b.ca_cert.get()),
@@ -255,6 +258,34 @@ class Auditor {
       check_for_strays(want.base, {kRootDir});
     }
     check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
+  }
+
+  // revocation.crl: ca-crl.pem holds a CRL signed by the intermediate and
+  // one signed by the root it chains to (the complete set Istio needs), and
+  // neither has passed its nextUpdate.
+  void check_crls(const ol::IstioBundle& b, const X509* root, const std::string& id, const std::string& cluster_id) {
+    if (b.ca_crl.empty()) {
+      add(pki::Severity::fail, "crl", id, "ca-crl.pem is missing, but the plan enables CRLs (run meshca crl refresh)");
+      return;
+    }
+    bool by_intermediate = false, by_root = false, fresh = true, revoked = false;
+    for (const auto& block : pki::scan_pem(b.ca_crl).blocks) {
+      auto crl = pki::crl_from_der(block);
+      if (!crl) continue;
+      by_intermediate |= pki::crl_signed_by(crl.get(), b.ca_cert.get());
+      bool root_signed = pki::crl_signed_by(crl.get(), root);
+      by_root |= root_signed;
+      revoked |= root_signed && pki::crl_revokes(crl.get(), b.ca_cert.get());
+      auto next = pki::crl_next_update(crl.get());
+      fresh &= next && *next > now_utc();
+    }
+    expect(by_intermediate && by_root && fresh, "crl", id, "ca-crl.pem: CRLs of the intermediate and the root, fresh",
+           std::string("ca-crl.pem lacks a CRL ") + (!by_intermediate ? "of the intermediate" : !by_root ? "of the root" : "that is fresh") +
+               " (run meshca crl refresh)");
+    if (revoked) {
+      add(pki::Severity::warn, "crl", id,
+          "the root's CRL revokes this intermediate: its workloads are refused; renew it (meshca ceremony run --renew " + cluster_id + ")");
+    }
   }
 
   void check_for_strays(const fs::path& base, const std::set<std::string>& reserved, bool top_only = false) {

@@ -7,6 +7,8 @@
 // every cluster of the plan present, complete, issued as planned (subject,
 // key algorithm, validity, name constraints, chain to this root) and the very
 // certificate the transcript recorded; no bundle the plan does not name.
+// With revocation.crl, every bundle's ca-crl.pem holds fresh CRLs of its
+// intermediate and its root, and a revoked intermediate is a WARN.
 // For the output of `meshca rotate phases` (a plan with a rotation section
 // and OUT/PHASES.md) it checks the new root against rotation.new_root, the
 // previous and cross-signed roots, and every cluster in each phase: chained

@@ -64,6 +64,8 @@ expect_in "$WORK/last.out" "revokes O=E2E Corp, OU=prod, CN=west Intermediate CA
 expect_exit 0 "$MESHCA" verify out/prod/east
 expect_exit 0 "$MESHCA" transcript verify out/transcript.jsonl --out out
 expect_exit 0 "$MESHCA" audit out plan.yaml
+expect_in "$WORK/last.out" "PASS crl prod/east: ca-crl.pem: CRLs of the intermediate and the root, fresh"
+expect_in "$WORK/last.out" "WARN crl prod/west: the root's CRL revokes this intermediate"
 (cd out && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match after the revocation"
 pass
 # Idempotent, and refusals with distinct exit codes.
@@ -109,6 +111,10 @@ expect_exit 0 "$MESHCA" verify out/prod/east out/prod/west
 write_file_plan plain.yaml keys/plain.pem "Plain Root" "$MESH"
 expect_exit 0 "$MESHCA" ceremony run plain.yaml --out plain --yes
 [ ! -e plain/prod/east/ca-crl.pem ] || fail "a plan without CRLs wrote ca-crl.pem"
+# The same output audited against a plan that enables CRLs: the auditor sees they are missing.
+cp plain.yaml plain-crl.yaml && printf 'revocation: {crl: true}\n' >>plain-crl.yaml
+expect_exit 1 "$MESHCA" audit plain plain-crl.yaml
+expect_in "$WORK/last.out" "FAIL crl prod/east: ca-crl.pem is missing"
 expect_exit 3 "$MESHCA" revoke plain.yaml --out plain --cert plain/prod/east/ca-cert.pem --reason superseded --yes
 expect_in "$WORK/last.err" "the plan does not enable CRLs"
 finish
