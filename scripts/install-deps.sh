@@ -16,6 +16,13 @@ packages=(
   dpkg-dev lintian man-db
   python3 python3-yaml
 )
+# The layout tests compare manifests with kubectl's offline rendering and
+# validate cert-manager manifests with an npm package. Some machines already
+# carry kubectl/node from elsewhere (a second kubectl package would collide).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
+command -v npm >/dev/null || packages+=(nodejs npm)
+# --docs: what regenerating the documentation's screenshots needs.
+[ "${1:-}" = "--docs" ] && packages+=(chromium fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do
