@@ -101,7 +101,9 @@ class Auditor {
       for (const auto& p : report.interrupted) {
         add(pki::Severity::warn, "transcript", std::string(kTranscriptFile) + ":" + std::to_string(p.line), p.message);
       }
-      for (const auto& p : report.file_problems) add(pki::Severity::fail, "file-digest", "", p.message);
+      for (const auto& p : report.file_problems) {
+        add(pki::Severity::fail, "file-digest", p.file, p.message);
+      }
       if (report.complete() && report.file_problems.empty()) {
         add(pki::Severity::pass, "transcript", kTranscriptFile,
             "hash chain intact, " + std::to_string(report.files.size()) + " recorded files unchanged, head " + report.head);

@@ -157,9 +157,9 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
     for (const auto& [file, digest] : report.files) {
       auto content = read_file_if_exists(out_dir / file, 256 * 1024 * 1024);
       if (!content) {
-        report.file_problems.push_back({0, file + ": missing (recorded " + digest.substr(0, 16) + "...)"});
+        report.file_problems.push_back({file, "missing (recorded " + digest.substr(0, 16) + "...)"});
       } else if (output_layout::sha256_hex(*content) != digest) {
-        report.file_problems.push_back({0, file + ": SHA-256 differs from the transcript (the file was changed)"});
+        report.file_problems.push_back({file, "SHA-256 differs from the transcript (the file was changed)"});
       }
       if (content) cleanse(*content);
     }

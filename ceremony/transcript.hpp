@@ -52,6 +52,12 @@ struct TranscriptProblem {
   std::string message;
 };
 
+// An output file whose content no longer matches the digest the transcript recorded.
+struct RecordedFileProblem {
+  std::string file;  // relative to OUT
+  std::string message;
+};
+
 struct TranscriptReport {
   std::size_t lines = 0;
   std::size_t sessions = 0;
@@ -60,7 +66,7 @@ struct TranscriptReport {
   std::vector<TranscriptProblem> problems;     // edits, removals, reorderings, damage: empty when the chain verifies
   std::vector<TranscriptProblem> interrupted;  // sessions cut short (crash, kill) and later resumed: a warning
   std::optional<TranscriptProblem> unclosed;   // the last session has no closing record
-  std::vector<TranscriptProblem> file_problems;
+  std::vector<RecordedFileProblem> file_problems;
 
   // The chain verifies and the last session was closed.
   bool complete() const { return problems.empty() && !unclosed; }

@@ -35,7 +35,7 @@ int transcript_verify(const Args& args, Terminal& term) {
   }
   if (report.unclosed) term.out << "FAIL " << path << ":" << report.unclosed->line << ": " << report.unclosed->message << "\n";
   for (const auto& p : report.interrupted) term.out << "WARN " << path << ":" << p.line << ": " << p.message << "\n";
-  for (const auto& p : report.file_problems) term.out << "FAIL " << out << "/" << p.message << "\n";
+  for (const auto& p : report.file_problems) term.out << "FAIL " << out << "/" << p.file << ": " << p.message << "\n";
   bool ok = report.complete() && report.file_problems.empty();
   term.out << (ok ? "PASS " : "FAIL ") << path << ": " << report.lines << " lines, " << report.sessions << " session"
            << (report.sessions == 1 ? "" : "s") << ", head " << report.head;

@@ -39,7 +39,7 @@ cp -a out tampered
 cp other/prod/east/ca-cert.pem other/prod/east/ca-key.pem tampered/prod/east/
 expect_exit 1 "$MESHCA" audit tampered plan.yaml
 expect_in last.out "FAIL recorded prod/east"
-expect_in last.out "FAIL file-digest : prod/east/ca-cert.pem"
+expect_in last.out "FAIL file-digest prod/east/ca-cert.pem: SHA-256 differs from the transcript"
 rm -rf tampered
 
 # A certificate from another PKI does not even chain.
