@@ -335,8 +335,13 @@ std::string render_svg(const PlanView& v) {
   int width = kMargin * 2 + columns * (kBoxW + kGap) - kGap;
   int height = kMargin * 2 + 2 * kRowH + kBoxH;
   std::ostringstream os;
-  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-     << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  // A small fleet's tree shrinks to the page width; a large one keeps its
+  // legible size and scrolls sideways inside its own box.
+  constexpr int kMaxScaledColumns = 12;
+  os << "<div style=\"overflow-x:auto\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\""
+     << height << "\" viewBox=\"0 0 " << width << " " << height << "\""
+     << (columns <= kMaxScaledColumns ? " style=\"max-width:100%;height:auto\"" : "")
+     << " font-family=\"sans-serif\" font-size=\"11\">\n";
   auto box = [&](int x, int y, const std::string& line1, const std::string& line2, const char* fill) {
     os << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << kBoxW << "\" height=\"" << kBoxH << "\" rx=\"6\" fill=\"" << fill
        << "\" stroke=\"#333\"/>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 19 << "\" text-anchor=\"middle\" font-weight=\"bold\">"
@@ -364,7 +369,7 @@ std::string render_svg(const PlanView& v) {
       line(mesh_x + kBoxW / 2, kMargin + kRowH + kBoxH, kMargin + i * (kBoxW + kGap) + kBoxW / 2, kMargin + 2 * kRowH);
     }
   }
-  os << "</svg>\n";
+  os << "</svg></div>\n";
   return os.str();
 }
 

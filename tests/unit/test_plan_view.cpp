@@ -87,6 +87,8 @@ TEST(PlanView, RendersEveryFormat) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://", html.find("</svg>")), std::string::npos);  // no external resources
   EXPECT_TRUE(html.ends_with("</html>\n"));
+  // Six clusters: the tree scales to the page width instead of being cut off.
+  EXPECT_NE(html.find("viewBox=\"0 0 1280 306\" style=\"max-width:100%;height:auto\""), std::string::npos);
 
   auto md = render_plan_view(view, ViewFormat::markdown);
   EXPECT_NE(md.find("## Intermediate CA `staging/eu-west-1`"), std::string::npos);
