@@ -68,12 +68,19 @@ SessionTranscript::SessionTranscript(const std::filesystem::path& file, const st
 
 void SessionTranscript::note_written(const std::filesystem::path& path) {
   std::string content = read_file(path, 64 * 1024 * 1024);
-  written_[std::filesystem::relative(path, out_).string()] = output_layout::sha256_hex(content);
+  written_[path.lexically_relative(out_).string()] = output_layout::sha256_hex(content);
   cleanse(content);
 }
 
 std::string SessionTranscript::close(const std::string& outcome, const std::string& error, nlohmann::json facts) {
-  nlohmann::json details{{"outcome", outcome}, {"files", written_}};
+  // The file list is the largest record of a big ceremony: its entries move
+  // from the map into the record one by one instead of existing twice.
+  nlohmann::json files = nlohmann::json::object();
+  while (!written_.empty()) {
+    auto entry = written_.extract(written_.begin());
+    files.emplace(std::move(entry.key()), std::move(entry.mapped()));
+  }
+  nlohmann::json details{{"outcome", outcome}, {"files", std::move(files)}};
   if (!error.empty()) details["error"] = error;
   details.update(facts);
   try {

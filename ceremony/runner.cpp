@@ -27,6 +27,8 @@ namespace ol = output_layout;
 // Bundles made durable by one filesystem sync. Larger batches amortise the
 // sync further but hold more finished work back from publication.
 constexpr std::size_t kPublishBatch = 32;
+// Full batches waiting for the publisher before the workers stop issuing.
+constexpr std::size_t kPublishQueue = 4;
 
 class Ceremony {
  public:
@@ -292,11 +294,18 @@ class Ceremony {
         to_issue.push_back(i);
       }
     }
+    // Publishing waits on the disk; it runs beside the workers, one batch at
+    // a time. Leaving this scope by an exception drops the batches not yet
+    // published: they stay staging leftovers, issued again by the next run.
+    SerialExecutor publisher(kPublishQueue);
+    publisher_ = &publisher;
     parallel_for(to_issue.size(), opt_.jobs, [&]() -> ItemWork {
       std::shared_ptr<EVP_PKEY> own_signer = key_store_->worker_signing_key();
       return [this, &to_issue, own_signer](std::size_t n) { issue_cluster(to_issue[n], own_signer.get()); };
     });
-    publish_batch(std::move(batch_));
+    submit_batch(std::move(batch_));
+    publisher.finish();
+    publisher_ = nullptr;
     if (kept_without_crl_ > 0) {
       emit(CeremonyEvent::Kind::step, std::to_string(kept_without_crl_) +
                                           " kept bundle(s) have no ca-crl.pem yet: run `meshca crl refresh` to give every bundle its CRLs");
@@ -357,7 +366,13 @@ class Ceremony {
       batch_.push_back(std::move(staged));
       if (batch_.size() >= kPublishBatch) full_batch.swap(batch_);
     }
-    if (!full_batch.empty()) publish_batch(std::move(full_batch));
+    submit_batch(std::move(full_batch));
+  }
+
+  void submit_batch(std::vector<StagedBundle> batch) {
+    if (batch.empty()) return;
+    auto shared = std::make_shared<std::vector<StagedBundle>>(std::move(batch));
+    publisher_->submit([this, shared] { publish_batch(std::move(*shared)); });
   }
 
   // One syncfs makes every staged file durable; then each bundle is renamed
@@ -365,8 +380,6 @@ class Ceremony {
   // once. After a crash an unpublished bundle is only a staging leftover,
   // removed and issued again by the next run.
   void publish_batch(std::vector<StagedBundle> batch) {
-    if (batch.empty()) return;
-    std::lock_guard publishing(publish_mutex_);
     sync_filesystem(out_ / kStagingDirName);
     std::set<fs::path> parents;
     for (auto& b : batch) {
@@ -437,8 +450,8 @@ class Ceremony {
   std::mutex record_mutex_;  // transcript, events and results from workers
   std::mutex sign_mutex_;    // the key store's shared signing key
   std::mutex batch_mutex_;   // batch_
-  std::mutex publish_mutex_; // one batch is synced and renamed at a time
   std::vector<StagedBundle> batch_;
+  SerialExecutor* publisher_ = nullptr;  // while clusters are issued
   pki::X509Ptr root_;
   std::optional<RevocationLedger> ledger_;  // with revocation.crl
   std::string root_crl_;                     // OUT/root/root-crl.pem as every new bundle carries it

@@ -91,21 +91,22 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   line["step"] = step;
   line["details"] = std::move(details);
   line["prev"] = head_;
-  std::string text = line.dump();
-  std::string data = text + "\n";
+  const std::string text = line.dump();
+  line = nullptr;  // a closing record can hold thousands of file digests: one copy at a time
   // A line is appended whole or not at all: a short write (full disk, size
   // limit) is cut back, so the chain stays verifiable and a re-run resumes.
   const off_t before = ::lseek(fd_, 0, SEEK_END);
-  std::string_view rest = data;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd_, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : ENOSPC;
-      if (before >= 0) (void)!::ftruncate(fd_, before);
-      throw Error(ExitCode::output, std::string("cannot append to the transcript: ") + std::strerror(err), path_.string());
+  for (std::string_view rest : {std::string_view(text), std::string_view("\n")}) {
+    while (!rest.empty()) {
+      ssize_t n = ::write(fd_, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = n < 0 ? errno : ENOSPC;
+        if (before >= 0) (void)!::ftruncate(fd_, before);
+        throw Error(ExitCode::output, std::string("cannot append to the transcript: ") + std::strerror(err), path_.string());
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
     }
-    rest.remove_prefix(static_cast<std::size_t>(n));
   }
   if (sync == Sync::now && ::fsync(fd_) != 0) {
     throw Error(ExitCode::output, std::string("cannot sync the transcript: ") + std::strerror(errno), path_.string());

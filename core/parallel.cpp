@@ -34,4 +34,54 @@ void parallel_for(std::size_t count, unsigned jobs, const std::function<ItemWork
   if (failure) std::rethrow_exception(failure);
 }
 
+SerialExecutor::SerialExecutor(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)), thread_([this] { run(); }) {}
+
+SerialExecutor::~SerialExecutor() { stop(true); }
+
+void SerialExecutor::submit(std::function<void()> task) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return failure_ || waiting_.size() < capacity_; });
+  if (failure_) std::rethrow_exception(failure_);
+  waiting_.push_back(std::move(task));
+  changed_.notify_all();
+}
+
+void SerialExecutor::finish() {
+  stop(false);
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void SerialExecutor::stop(bool drop_waiting) {
+  {
+    std::lock_guard lock(mutex_);
+    if (drop_waiting) waiting_.clear();
+    closing_ = true;
+    changed_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void SerialExecutor::run() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return closing_ || !waiting_.empty(); });
+      if (waiting_.empty()) return;  // closing, and nothing left to run
+      task = std::move(waiting_.front());
+      waiting_.pop_front();
+      changed_.notify_all();
+    }
+    try {
+      task();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      failure_ = std::current_exception();
+      waiting_.clear();
+      changed_.notify_all();
+      return;
+    }
+  }
+}
+
 }  // namespace meshca

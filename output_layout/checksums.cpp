@@ -34,7 +34,9 @@ std::size_t write_checksums(const std::filesystem::path& out) {
   if (ec) fail();
   for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) fail();
-    const auto rel = std::filesystem::relative(it->path(), out).string();
+    // Lexical: the iterator's paths all start with `out`, and std::filesystem::relative
+    // would resolve both paths through the filesystem for every file.
+    const auto rel = it->path().lexically_relative(out).string();
     if (it->is_directory() && rel == kStagingDirName) {
       it.disable_recursion_pending();
       continue;
@@ -46,6 +48,9 @@ std::size_t write_checksums(const std::filesystem::path& out) {
   if (ec) fail();
   std::sort(files.begin(), files.end());
   std::string sums;
+  std::size_t size = 0;
+  for (const auto& rel : files) size += 64 + 2 + rel.size() + 1;
+  sums.reserve(size);  // one allocation: a large fleet's list is megabytes
   for (const auto& rel : files) {
     std::string content = read_file(out / rel, 64 * 1024 * 1024);
     sums += sha256_hex(content) + "  " + rel + "\n";

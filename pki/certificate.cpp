@@ -61,8 +61,20 @@ void add_key_usage(X509* cert, const KeyUsageBits& bits) {
   add_extension(cert, NID_key_usage, true, ku.get());
 }
 
-void add_key_ids(X509* cert, const EVP_PKEY* subject_key, const X509* issuer) {
-  std::string ski = key_identifier(subject_key);
+// RFC 7093 method 1 over the subjectPublicKey bits: the leftmost 160 bits of their SHA-256.
+std::string key_identifier_of(const X509_PUBKEY* pub) {
+  const unsigned char* bits = nullptr;
+  int len = 0;
+  check(X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, pub), "X509_PUBKEY_get0_param");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  check(EVP_Digest(bits, static_cast<size_t>(len), digest, nullptr, EVP_sha256(), nullptr), "EVP_Digest");
+  return std::string(reinterpret_cast<char*>(digest), 20);
+}
+
+// The subject key is already set on `cert`: its encoding there is what the
+// identifier is computed over (encoding the key again costs more than the hash).
+void add_key_ids(X509* cert, const X509* issuer) {
+  std::string ski = key_identifier_of(X509_get_X509_PUBKEY(cert));
   Asn1OctetStringPtr ski_octets(check(ASN1_OCTET_STRING_new(), "ASN1_OCTET_STRING_new"));
   check(ASN1_OCTET_STRING_set(ski_octets.get(), reinterpret_cast<const unsigned char*>(ski.data()),
                               static_cast<int>(ski.size())),
@@ -167,12 +179,7 @@ std::string key_identifier(const EVP_PKEY* key) {
   X509_PUBKEY* pub = nullptr;
   check(X509_PUBKEY_set(&pub, const_cast<EVP_PKEY*>(key)), "X509_PUBKEY_set");
   Handle<X509_PUBKEY, X509_PUBKEY_free> pub_owner(pub);
-  const unsigned char* bits = nullptr;
-  int len = 0;
-  check(X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, pub), "X509_PUBKEY_get0_param");
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  check(EVP_Digest(bits, static_cast<size_t>(len), digest, nullptr, EVP_sha256(), nullptr), "EVP_Digest");
-  return std::string(reinterpret_cast<char*>(digest), 20);
+  return key_identifier_of(pub);
 }
 
 X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* subject_public_key,
@@ -194,7 +201,7 @@ X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* sub
 
   add_basic_constraints(cert.get(), profile);
   add_key_usage(cert.get(), profile.key_usage);
-  add_key_ids(cert.get(), subject_public_key, issuer);
+  add_key_ids(cert.get(), issuer);
   add_name_constraints(cert.get(), profile.permitted_uri_hosts);
   add_dns_names(cert.get(), profile.dns_names);
 

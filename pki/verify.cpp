@@ -108,8 +108,15 @@ ChainVerdict verify_chain(const X509* target, const std::vector<const X509*>& un
 bool key_matches_certificate(const EVP_PKEY* key, const X509* cert) {
   const EVP_PKEY* cert_key = X509_get0_pubkey(cert);
   if (cert_key == nullptr) return false;
-  PKeyPtr software = public_key_copy(key);
-  int rc = EVP_PKEY_eq(software.get(), cert_key);
+  // Software keys compare directly. A token's key (libp11) may not compare
+  // with a provider key, so anything but a match is decided again on a
+  // software copy of its public half.
+  int rc = EVP_PKEY_eq(key, cert_key);
+  if (rc != 1) {
+    drain_openssl_errors();
+    PKeyPtr software = public_key_copy(key);
+    rc = EVP_PKEY_eq(software.get(), cert_key);
+  }
   drain_openssl_errors();
   return rc == 1;
 }
