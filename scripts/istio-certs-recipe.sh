@@ -1,7 +1,7 @@
 # Istio's tools/certs recipe (Makefile.selfsigned.mk + common.mk), replayed
 # with the same openssl commands, for tests and benchmarks that compare meshca
 # with what Istio's docs tell users to run. Source it, then:
-#   istio_recipe_root DIR [rsa-4096|ecdsa-p256]        DIR/root-{key,cert}.pem
+#   istio_recipe_root DIR [rsa-4096|ecdsa-p256|ecdsa-p384]  DIR/root-{key,cert}.pem
 #   istio_recipe_cluster ROOT_DIR DIR [ALG]             DIR/{ca-cert,ca-key,cert-chain,root-cert}.pem
 # The recipe's choices are kept as they are: keyUsage without cRLSign, a DNS
 # SAN on the intermediate, pathlen:0, SHA-256.
@@ -35,6 +35,7 @@ _istio_recipe_key() {  # _istio_recipe_key FILE ALG
   case ${2:-rsa-4096} in
     rsa-*) openssl genrsa -out "$1" "${2#rsa-}" 2>/dev/null ;;
     ecdsa-p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null ;;
+    ecdsa-p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$1" 2>/dev/null ;;
     *) echo "istio recipe: unknown algorithm $2" >&2; return 1 ;;
   esac
 }
