@@ -19,6 +19,7 @@
 
 #include "ceremony/plan.hpp"
 #include "ceremony/transcript.hpp"
+#include "core/error.hpp"
 #include "hsm/key_store.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
@@ -96,6 +97,19 @@ class SessionTranscript {
   std::filesystem::path out_;
   std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256
 };
+
+// Runs a session's steps, then closes its transcript: "completed", or
+// "failed" with the error, which then goes on to the caller.
+template <typename Steps, typename Close>
+void run_recorded_session(Steps&& steps, Close&& close_transcript) {
+  try {
+    steps();
+  } catch (const Error& e) {
+    close_transcript("failed", e.what());
+    throw;
+  }
+  close_transcript("completed", "");
+}
 
 struct CertificateRecord {
   std::string subject;

@@ -150,21 +150,19 @@ class Revocation {
       }
     }
     open_transcript(approved, entry);
-    try {
-      if (entry) {
-        ledger_.revoked.push_back(*entry);
-        result_.revoked = entry;
-      }
-      reissue_crls(!entry || entry->issuer == "root", entry ? entry->issuer : "");
-      ledger_.save(out_);
-      note_written(out_ / kRevocationLedgerFile);
-      result_.files_checksummed = ol::write_checksums(out_);
-      note_written(out_ / ol::kChecksumsFile);
-    } catch (const Error& e) {
-      close_transcript("failed", e.what());
-      throw;
-    }
-    close_transcript("completed", "");
+    run_recorded_session(
+        [&] {
+          if (entry) {
+            ledger_.revoked.push_back(*entry);
+            result_.revoked = entry;
+          }
+          reissue_crls(!entry || entry->issuer == "root", entry ? entry->issuer : "");
+          ledger_.save(out_);
+          note_written(out_ / kRevocationLedgerFile);
+          result_.files_checksummed = ol::write_checksums(out_);
+          note_written(out_ / ol::kChecksumsFile);
+        },
+        [&](const std::string& outcome, const std::string& error) { close_transcript(outcome, error); });
     return std::move(result_);
   }
 

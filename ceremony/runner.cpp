@@ -43,18 +43,16 @@ class Ceremony {
     prepare_output_directory();
     survey_existing_output();
     open_transcript();
-    try {
-      open_root_key();
-      establish_root_certificate();
-      prepare_crls();
-      check_existing_bundles();
-      issue_pending_clusters();
-      record_plan_and_checksums();
-    } catch (const Error& e) {
-      close_transcript("failed", e.what());
-      throw;
-    }
-    close_transcript("completed", "");
+    run_recorded_session(
+        [&] {
+          open_root_key();
+          establish_root_certificate();
+          prepare_crls();
+          check_existing_bundles();
+          issue_pending_clusters();
+          record_plan_and_checksums();
+        },
+        [&](const std::string& outcome, const std::string& error) { close_transcript(outcome, error); });
     return std::move(result_);
   }
 
