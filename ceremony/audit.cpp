@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ceremony/output_tree.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/rotation.hpp"
 #include "ceremony/runner.hpp"
@@ -58,8 +59,8 @@ TranscriptFacts read_facts(const fs::path& path) {
 
 class Auditor {
  public:
-  Auditor(const Plan& plan, const fs::path& out)
-      : plan_(plan), out_(out), digest_(plan_digest(plan.text, plan.source.string())) {}
+  Auditor(const Plan& plan, const fs::path& out, const AuditOptions& options)
+      : plan_(plan), out_(out), options_(options), digest_(plan_digest(plan.text, plan.source.string())) {}
 
   AuditReport run() {
     check_digest_and_transcript();
@@ -71,7 +72,8 @@ class Auditor {
       for (const auto& mesh : plan_.meshes)
         for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, {out_, root_.get(), "", &facts_.certificate_sha256, {}, true});
     }
-    check_for_strays(out_, {"root", kRetiredDir});
+    for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
+    check_checksums(out_);
     return std::move(report_);
   }
 
@@ -107,6 +109,12 @@ class Auditor {
       if (report.complete() && report.file_problems.empty()) {
         add(pki::Severity::pass, "transcript", kTranscriptFile,
             "hash chain intact, " + std::to_string(report.files.size()) + " recorded files unchanged, head " + report.head);
+      }
+      if (!options_.expect_head.empty()) {
+        expect(report.head == options_.expect_head, "transcript-head", kTranscriptFile,
+               "the chain ends at the head the witnesses wrote down",
+               "the chain ends at " + report.head + ", not at the expected head " + options_.expect_head +
+                   " (records were appended or removed since)");
       }
       facts_ = read_facts(transcript);
       expect(facts_.plan_digest == digest, "plan-digest", kTranscriptFile, "the ceremony ran the approved plan " + digest,
@@ -188,7 +196,10 @@ class Auditor {
     }
     ol::IstioBundle b;
     try {
-      b = ol::read_layout_bundle(dir, layouts);
+      b = ol::read_layout_bundle(dir, layouts, ol::ManifestCheck::skip);
+      for (const auto& [file, why] : ol::mismatched_layout_files(dir, layouts)) {
+        add(pki::Severity::fail, "manifest", id, fs::path(file).lexically_relative(dir).string() + " " + why);
+      }
     } catch (const Error& e) {
       add(pki::Severity::fail, "bundle", id, e.what());
       return;
@@ -260,6 +271,7 @@ class Auditor {
       check_for_strays(want.base, {kRootDir});
     }
     check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
+    check_checksums(out_);
   }
 
   // revocation.crl: ca-crl.pem holds a CRL signed by the intermediate and
@@ -290,6 +302,39 @@ class Auditor {
     }
   }
 
+  // SHA256SUMS lists exactly the files of `base`, with their digests.
+  void check_checksums(const fs::path& base) {
+    const std::string label = (base == out_ ? std::string() : base.lexically_relative(out_).string() + "/") + ol::kChecksumsFile;
+    auto text = read_file_if_exists(base / ol::kChecksumsFile);
+    if (!text) {
+      add(pki::Severity::fail, "checksums", label, "missing");
+      return;
+    }
+    ol::FileDigests listed;
+    try {
+      listed = ol::parse_checksums(*text, label);
+    } catch (const Error& e) {
+      add(pki::Severity::fail, "checksums", label, e.what());
+      return;
+    }
+    const auto on_disk = ol::output_file_digests(base);
+    std::size_t problems = 0;
+    for (const auto& [file, digest] : listed) {
+      auto actual = on_disk.find(file);
+      if (actual == on_disk.end() || actual->second != digest) {
+        add(pki::Severity::fail, "checksums", file, actual == on_disk.end() ? "listed in SHA256SUMS but missing" : "differs from its SHA256SUMS entry");
+        ++problems;
+      }
+    }
+    for (const auto& [file, digest] : on_disk) {
+      if (!listed.count(file)) {
+        add(pki::Severity::fail, "checksums", file, "is not listed in SHA256SUMS");
+        ++problems;
+      }
+    }
+    if (problems == 0) add(pki::Severity::pass, "checksums", label, std::to_string(listed.size()) + " files, every digest matches");
+  }
+
   void check_for_strays(const fs::path& base, const std::set<std::string>& reserved, bool top_only = false) {
     std::set<std::string> planned_meshes;
     std::set<std::string> planned;
@@ -314,6 +359,7 @@ class Auditor {
 
   const Plan& plan_;
   fs::path out_;
+  AuditOptions options_;
   std::string digest_;
   AuditReport report_;
   TranscriptFacts facts_;
@@ -328,9 +374,9 @@ bool AuditReport::ok() const {
   return true;
 }
 
-AuditReport audit_output(const Plan& plan, const fs::path& out) {
+AuditReport audit_output(const Plan& plan, const fs::path& out, const AuditOptions& options) {
   if (!fs::is_directory(out)) throw Error(ExitCode::invalid_input, "is not an output directory", out.string());
-  return Auditor(plan, out).run();
+  return Auditor(plan, out, options).run();
 }
 
 }  // namespace meshca::ceremony

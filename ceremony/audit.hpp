@@ -6,7 +6,10 @@
 // and file digests; the root (subject, algorithm, validity, self-signature);
 // every cluster of the plan present, complete, issued as planned (subject,
 // key algorithm, validity, name constraints, chain to this root) and the very
-// certificate the transcript recorded; no bundle the plan does not name.
+// certificate the transcript recorded; every manifest carrying exactly the
+// PEM files beside it; SHA256SUMS equal to the files; nothing in OUT that the
+// plan does not explain (output_tree_problems) and no file the transcript did
+// not record.
 // With revocation.crl, every bundle's ca-crl.pem holds fresh CRLs of its
 // intermediate and its root, and a revoked intermediate is a WARN.
 // For the output of `meshca rotate phases` (a plan with a rotation section
@@ -36,6 +39,12 @@ struct AuditReport {
   bool ok() const;
 };
 
-AuditReport audit_output(const Plan& plan, const std::filesystem::path& out);
+struct AuditOptions {
+  // The transcript head the witnesses wrote down: the chain must end there
+  // (a forged record appended to a valid chain is otherwise undetectable).
+  std::string expect_head;
+};
+
+AuditReport audit_output(const Plan& plan, const std::filesystem::path& out, const AuditOptions& options = {});
 
 }  // namespace meshca::ceremony

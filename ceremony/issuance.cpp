@@ -72,7 +72,15 @@ void SessionTranscript::note_written(const std::filesystem::path& path) {
   cleanse(content);
 }
 
-std::string SessionTranscript::close(const std::string& outcome, const std::string& error, nlohmann::json facts) {
+LockRequest lock_request(const SigningSessionOptions& options, const std::string& command) {
+  return {command, options.wait_for_lock, options.on_lock_wait};
+}
+
+std::string SessionTranscript::close(const std::string& outcome, const std::string& error, nlohmann::json facts,
+                                     const output_layout::FileDigests* manifest) {
+  if (manifest != nullptr) {
+    for (const auto& [file, digest] : *manifest) written_[file] = digest;  // OUT as the session leaves it
+  }
   // The file list is the largest record of a big ceremony: its entries move
   // from the map into the record one by one instead of existing twice.
   nlohmann::json files = nlohmann::json::object();
@@ -81,6 +89,7 @@ std::string SessionTranscript::close(const std::string& outcome, const std::stri
     files.emplace(std::move(entry.key()), std::move(entry.mapped()));
   }
   nlohmann::json details{{"outcome", outcome}, {"files", std::move(files)}};
+  if (manifest != nullptr) details["manifest"] = "complete";
   if (!error.empty()) details["error"] = error;
   details.update(facts);
   try {

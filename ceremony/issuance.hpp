@@ -20,7 +20,9 @@
 #include "ceremony/plan.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
+#include "core/output_lock.hpp"
 #include "hsm/key_store.hpp"
+#include "output_layout/checksums.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
 
@@ -59,7 +61,13 @@ struct SigningSessionOptions : PlanApproval {
   std::vector<std::string> witnesses;
   std::map<std::string, std::string> versions;  // meshca, OpenSSL, libp11 ...
   unsigned jobs = 0;  // worker threads for per-cluster issuance; 0: one per core
+  // Another writer holds OUT: wait for it (--wait) instead of refusing.
+  bool wait_for_lock = false;
+  std::function<void(const std::string& holder)> on_lock_wait;
 };
+
+// The lock request of a signing session run as `command` ("meshca revoke").
+LockRequest lock_request(const SigningSessionOptions& options, const std::string& command);
 
 struct ApprovedPlan {
   std::string digest;
@@ -88,9 +96,13 @@ class SessionTranscript {
   // A file of OUT, digested as it is on disk now.
   void note_written(const std::filesystem::path& path);
   void note_digest(const std::string& relative_path, const std::string& sha256) { written_[relative_path] = sha256; }
-  // The "close" record; returns the transcript head. When the session
+  // The "close" record; returns the transcript head. With `manifest` (every
+  // file of OUT as the session leaves it, output_file_digests) the record
+  // lists all of them, marked complete, so the transcript covers files this
+  // session kept or adopted as well as those it wrote. When the session
   // failed, a failure to write this record does not hide the original error.
-  std::string close(const std::string& outcome, const std::string& error, nlohmann::json facts = nlohmann::json::object());
+  std::string close(const std::string& outcome, const std::string& error, nlohmann::json facts = nlohmann::json::object(),
+                    const output_layout::FileDigests* manifest = nullptr);
 
  private:
   TranscriptWriter writer_;
@@ -99,12 +111,12 @@ class SessionTranscript {
 };
 
 // Runs a session's steps, then closes its transcript: "completed", or
-// "failed" with the error, which then goes on to the caller.
+// "failed" with the error (of any kind), which then goes on to the caller.
 template <typename Steps, typename Close>
 void run_recorded_session(Steps&& steps, Close&& close_transcript) {
   try {
     steps();
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     close_transcript("failed", e.what());
     throw;
   }

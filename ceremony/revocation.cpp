@@ -1,9 +1,9 @@
 #include "ceremony/revocation.hpp"
 
-#include <random>
 
 #include <nlohmann/json.hpp>
 
+#include "ceremony/output_tree.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -58,6 +58,13 @@ RevocationLedger RevocationLedger::load(const fs::path& out) {
   if (!doc.is_object() || doc.value("version", 0) != kLedgerVersion) throw damaged("not a meshca ledger of version 1");
   try {
     for (const auto& [issuer, number] : doc.at("crl_numbers").items()) ledger.crl_numbers[issuer] = number.get<long>();
+    if (doc.contains("pending")) {
+      const auto& p = doc.at("pending");
+      std::string error;
+      auto started = parse_rfc3339(p.at("started").get<std::string>(), error);
+      if (!started) throw damaged("pending.started: " + error);
+      ledger.pending = PendingCrlSession{p.at("session").get<std::string>(), p.at("target").get<std::string>(), *started};
+    }
     for (const auto& e : doc.at("revoked")) {
       LedgerEntry entry{e.at("issuer").get<std::string>(), e.at("issuer_sha256").get<std::string>(),
                         e.at("serial").get<std::string>(), e.value("subject", ""), pki::RevocationReason::unspecified, 0};
@@ -78,6 +85,9 @@ RevocationLedger RevocationLedger::load(const fs::path& out) {
 
 void RevocationLedger::save(const fs::path& out) const {
   nlohmann::json doc{{"version", kLedgerVersion}, {"crl_numbers", crl_numbers}, {"revoked", nlohmann::json::array()}};
+  if (pending) {
+    doc["pending"] = {{"session", pending->session}, {"target", pending->target}, {"started", format_rfc3339(pending->started)}};
+  }
   for (const auto& e : revoked) {
     doc["revoked"].push_back({{"issuer", e.issuer},
                               {"issuer_sha256", e.issuer_sha256},
@@ -98,18 +108,30 @@ const LedgerEntry* RevocationLedger::find(const std::string& issuer_sha256, cons
 long RevocationLedger::next_crl_number(const X509* issuer) { return ++crl_numbers[pki::sha256_fingerprint(issuer)]; }
 
 std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer, const RevocationPlan& plan,
-                             UnixTime now) {
+                             UnixTime now, std::optional<long> reserved) {
   pki::CrlProfile profile{.this_update = now, .next_update = add_duration(now, plan.next_update), .revoked = {}};
   const std::string fingerprint = pki::sha256_fingerprint(issuer);
   for (const auto& e : ledger.revoked)
     if (e.issuer_sha256 == fingerprint) profile.entries.push_back({e.serial, e.revoked_at, e.reason});
-  profile.number = ledger.next_crl_number(issuer);
+  profile.number = reserved ? *reserved : ledger.next_crl_number(issuer);
   auto crl = pki::issue_crl(profile, issuer, signer);
   if (!pki::crl_signed_by(crl.get(), issuer)) {
     throw Error(ExitCode::key_store, "the CRL of " + pki::subject_string(issuer) +
                                          " does not verify with its public key; the key store signed with another key");
   }
   return pki::crl_to_pem(crl.get());
+}
+
+void refuse_unfinished_revocation(const fs::path& out) {
+  auto ledger = RevocationLedger::load(out);
+  if (!ledger.pending) return;
+  const auto& p = *ledger.pending;
+  throw Error(ExitCode::output,
+              "holds an unfinished " + p.session + " session" + (p.target.empty() ? "" : " (" + p.target + ")") +
+                  ", started " + format_rfc3339(p.started) +
+                  ": its CRLs may not all be published. Finish it first: meshca revoke PLAN --out " + out.string() +
+                  " --resume",
+              (out / kRevocationLedgerFile).string());
 }
 
 std::optional<std::string> current_root_crl(const fs::path& out, const X509* root, UnixTime now) {
@@ -136,10 +158,15 @@ class Revocation {
                   "the plan does not enable CRLs; set revocation.crl: true (docs/plan-reference.md) before revoking",
                   plan_.source.string());
     }
-    auto approved = approve_plan(plan_, opt_, opt_.target ? "revoke the certificate" : "reissue every CRL");
+    auto approved = approve_plan(plan_, opt_, opt_.resume ? "finish the unfinished revocation session" : opt_.target ? "revoke the certificate" : "reissue every CRL");
     result_.plan_digest = approved.digest;
+    lock_ = lock_output_directory(out_, lock_request(opt_, opt_.resume ? "meshca revoke --resume" : opt_.target ? "meshca revoke" : "meshca crl refresh"));
+    refuse_output_tree_problems(plan_, out_);
+    clean_staging_area(out_);  // the lock holder removes what a dead run left
     load_output();
     ledger_ = RevocationLedger::load(out_);
+    if (opt_.resume) return resume(approved);
+    if (ledger_.pending) refuse_unfinished_revocation(out_);
     std::optional<LedgerEntry> entry;
     if (opt_.target) {
       entry = resolve(*opt_.target);
@@ -152,19 +179,49 @@ class Revocation {
     open_transcript(approved, entry);
     run_recorded_session(
         [&] {
+          // Write-ahead: the revocation and the session's intent are durable
+          // in the ledger before any CRL that carries them is published.
           if (entry) {
             ledger_.revoked.push_back(*entry);
             result_.revoked = entry;
           }
-          reissue_crls(!entry || entry->issuer == "root", entry ? entry->issuer : "");
+          ledger_.pending = PendingCrlSession{entry ? "revocation" : "crl-refresh", entry ? describe(*entry) : "", now_};
           ledger_.save(out_);
-          note_written(out_ / kRevocationLedgerFile);
-          result_.files_checksummed = ol::write_checksums(out_);
-          note_written(out_ / ol::kChecksumsFile);
+          reissue_crls(!entry || entry->issuer == "root", entry ? entry->issuer : "");
+          finish_session();
         },
         [&](const std::string& outcome, const std::string& error) { close_transcript(outcome, error); });
     return std::move(result_);
   }
+
+  // `revoke --resume`: every CRL reissued from the ledger (which holds the
+  // unfinished session's revocation), then the session is cleared.
+  RevocationResult resume(const ApprovedPlan& approved) {
+    if (!ledger_.pending) {
+      throw Error(ExitCode::usage, "--resume: no unfinished revocation session is recorded; nothing to resume",
+                  (out_ / kRevocationLedgerFile).string());
+    }
+    open_transcript(approved, std::nullopt);
+    transcript_->record("resume", {{"session", ledger_.pending->session},
+                                   {"target", ledger_.pending->target},
+                                   {"started", format_rfc3339(ledger_.pending->started)}});
+    run_recorded_session([&] {
+          reissue_crls(true, "");
+          finish_session();
+        },
+        [&](const std::string& outcome, const std::string& error) { close_transcript(outcome, error); });
+    return std::move(result_);
+  }
+
+  void finish_session() {
+    ledger_.pending.reset();
+    ledger_.save(out_);
+    manifest_ = ol::write_checksums(out_);
+    result_.files_checksummed = manifest_.size();
+    note_written(out_ / ol::kChecksumsFile);
+  }
+
+  static std::string describe(const LedgerEntry& e) { return "serial " + e.serial + ", issuer " + e.issuer; }
 
  private:
   struct Bundle {
@@ -261,24 +318,32 @@ class Revocation {
   // With `root_too` the root CRL is reissued (root key store) and every
   // bundle rewritten; otherwise only `issuer`'s bundle gets a new CRL.
   void reissue_crls(bool root_too, const std::string& issuer) {
+    // Write-ahead: every CRL number this session uses is reserved in the
+    // ledger, durably, before the first CRL is published.
+    std::map<const X509*, long> reserved;
+    if (root_too) reserved[root_.get()] = ledger_.next_crl_number(root_.get());
+    for (const auto& b : bundles_) {
+      if (root_too || b.id() == issuer) reserved[b.files.ca_cert.get()] = ledger_.next_crl_number(b.files.ca_cert.get());
+    }
+    ledger_.save(out_);
     std::string root_crl;
     if (root_too) {
       auto store = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
       if (!pki::key_matches_certificate(store->public_key(), root_.get())) {
         throw Error(ExitCode::key_store, "the plan's root key is not the key of OUT/root/root-cert.pem");
       }
-      root_crl = issue_ledger_crl(ledger_, root_.get(), store->signing_key(), plan_.revocation, now_);
+      root_crl = issue_ledger_crl(ledger_, root_.get(), store->signing_key(), plan_.revocation, now_, reserved.at(root_.get()));
       const fs::path path = out_ / kRootDir / kRootCrlFile;
       write_file_atomic(path, root_crl, kPublicFileMode, Replace::allowed);
       note_written(path);
       result_.root_crl_issued = true;
-      record_crl("root", root_.get());
+      record_crl("root", reserved.at(root_.get()));
     } else {
       root_crl = current_root_crl();
     }
     for (const auto& b : bundles_) {
       if (!root_too && b.id() != issuer) continue;
-      rewrite_bundle(b, root_crl);
+      rewrite_bundle(b, root_crl, reserved.at(b.files.ca_cert.get()));
     }
   }
 
@@ -290,30 +355,24 @@ class Revocation {
 
   // The bundle with a new ca-crl.pem (its own CRL, then the root's), staged
   // whole and swapped in: there is never a moment without a complete bundle.
-  void rewrite_bundle(const Bundle& b, const std::string& root_crl) {
+  void rewrite_bundle(const Bundle& b, const std::string& root_crl, long number) {
     std::vector<const X509*> chain;
     for (std::size_t i = 1; i < b.files.cert_chain.size(); ++i) chain.push_back(b.files.cert_chain[i].get());
     std::vector<const X509*> roots;
     for (const auto& r : b.files.roots) roots.push_back(r.get());
     auto files = ol::make_istio_bundle(b.files.ca_cert.get(), b.files.ca_key.get(), chain, roots);
-    files.ca_crl = issue_ledger_crl(ledger_, b.files.ca_cert.get(), b.files.ca_key.get(), plan_.revocation, now_) + root_crl;
-    record_crl(b.id(), b.files.ca_cert.get());
+    files.ca_crl = issue_ledger_crl(ledger_, b.files.ca_cert.get(), b.files.ca_key.get(), plan_.revocation, now_, number) + root_crl;
+    record_crl(b.id(), number);
 
+    // The bundle's files are the same but for ca-crl.pem (and the manifests
+    // that carry it); the superseded CRL is reproducible from the ledger.
     StagingDirectory staging(out_);
     auto digests = ol::write_layouts(staging.path(), files, layouts(b));
     sync_filesystem(staging.path());
-    fs::path archive = out_ / kStagingDirName / ("replaced-" + random_suffix());
-    staging.replace_synced(b.dir, archive);
+    staging.exchange_synced(b.dir);
     fsync_directory(b.dir.parent_path());
-    std::error_code ignored;
-    fs::remove_all(archive, ignored);
     for (const auto& [file, digest] : digests) transcript_->note_digest(b.id() + "/" + file, digest);
     ++result_.bundles_rewritten;
-  }
-
-  static std::string random_suffix() {
-    std::random_device rd;
-    return std::to_string(rd()) + std::to_string(rd());
   }
 
   void open_transcript(const ApprovedPlan& approved, const std::optional<LedgerEntry>& entry) {
@@ -331,9 +390,9 @@ class Revocation {
     }
   }
 
-  void record_crl(const std::string& issuer, const X509* cert) {
+  void record_crl(const std::string& issuer, long number) {
     transcript_->record("crl", {{"issuer", issuer},
-                                {"number", ledger_.crl_numbers[pki::sha256_fingerprint(cert)]},
+                                {"number", number},
                                 {"this_update", format_rfc3339(now_)},
                                 {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}},
                         Sync::deferred);
@@ -343,7 +402,8 @@ class Revocation {
 
   void close_transcript(const std::string& outcome, const std::string& error) {
     if (!transcript_) return;
-    result_.transcript_head = transcript_->close(outcome, error, {{"bundles_rewritten", result_.bundles_rewritten}});
+    result_.transcript_head = transcript_->close(outcome, error, {{"bundles_rewritten", result_.bundles_rewritten}},
+                                                 outcome == "completed" ? &manifest_ : nullptr);
   }
 
   const Plan& plan_;
@@ -355,6 +415,8 @@ class Revocation {
   RevocationLedger ledger_;
   std::unique_ptr<SessionTranscript> transcript_;
   RevocationResult result_;
+  OutputLock lock_;
+  ol::FileDigests manifest_;
 };
 
 }  // namespace

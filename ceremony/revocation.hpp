@@ -38,9 +38,23 @@ struct LedgerEntry {
   UnixTime revoked_at = 0;
 };
 
+// A revocation or CRL-refresh session that has recorded its intent in the
+// ledger and not yet published every CRL it owes (write-ahead). While it is
+// there, no other command issues CRLs from this ledger: `meshca revoke
+// --resume` finishes it.
+struct PendingCrlSession {
+  std::string session;  // "revocation" or "crl-refresh"
+  std::string target;   // "serial 1A2B (issuer root)" or ""
+  UnixTime started = 0;
+};
+
 struct RevocationLedger {
   std::vector<LedgerEntry> revoked;
-  std::map<std::string, long> crl_numbers;  // issuer fingerprint -> last CRL number issued
+  // Issuer fingerprint -> last CRL number issued or reserved. A number is
+  // recorded here before a CRL carrying it is published, so no number is
+  // ever used for two different CRLs, even across a crash.
+  std::map<std::string, long> crl_numbers;
+  std::optional<PendingCrlSession> pending;
 
   // OUT/revocations.json, or an empty ledger when it does not exist.
   // Error(invalid_input) naming the file when it is damaged.
@@ -55,8 +69,14 @@ struct RevocationLedger {
 // The CRL of `issuer` (signed by `signer`) listing the ledger's entries for
 // it, valid from `now` for the plan's next_update; checked (signature,
 // issuer, freshness) before it is returned as PEM.
+// The number is `reserved` when the caller recorded it in the ledger ahead
+// of time (write-ahead), and otherwise the issuer's next number.
 std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer,
-                             const RevocationPlan& plan, UnixTime now);
+                             const RevocationPlan& plan, UnixTime now, std::optional<long> reserved = std::nullopt);
+
+// Error(output) naming the session when OUT's ledger holds an unfinished
+// revocation session: nothing may issue CRLs until it is resumed.
+void refuse_unfinished_revocation(const std::filesystem::path& out);
 
 // OUT/root/root-crl.pem when it is signed by `root` and still fresh at `now`.
 std::optional<std::string> current_root_crl(const std::filesystem::path& out, const X509* root, UnixTime now);
@@ -70,6 +90,10 @@ struct RevokeTarget {
 
 struct RevocationOptions : SigningSessionOptions {
   std::optional<RevokeTarget> target;  // nullopt: `meshca crl refresh`
+  // `meshca revoke --resume`: finish the unfinished session the ledger
+  // records (every CRL reissued from the ledger, which already holds its
+  // revocation), then clear it.
+  bool resume = false;
 };
 
 struct RevocationResult {

@@ -113,6 +113,11 @@ class Rotation {
     fs::path parent = fs::absolute(out_).parent_path();
     ensure_directory(parent, kPrivateDirMode);
     refuse_root_key_inside(plan_.rotation->new_root.key, plan_.base_dir, out_);
+    // One writer: the staging area beside OUT belongs to whoever holds the
+    // parent directory; the current output is read under a shared lock, so
+    // no revocation or renewal changes it while the rotation reads it.
+    lock_ = OutputLock::exclusive(parent, lock_request(opt_, "meshca rotate phases"));
+    current_lock_ = OutputLock::shared(current_ / kOutputLockFile, lock_request(opt_, "meshca rotate phases"));
     clean_staging_area(parent);
     staging_ = std::make_unique<StagingDirectory>(parent);
   }
@@ -457,9 +462,10 @@ class Rotation {
   }
 
   void close_and_publish() {
-    result_.files_checksummed = ol::write_checksums(staging_->path());
+    const auto manifest = ol::write_checksums(staging_->path());
+    result_.files_checksummed = manifest.size();
     transcript_->note_written(staging_->path() / ol::kChecksumsFile);
-    result_.transcript_head = transcript_->close("completed", "", {{"rotated", clusters_.size()}});
+    result_.transcript_head = transcript_->close("completed", "", {{"rotated", clusters_.size()}}, &manifest);
     transcript_.reset();
     staging_->publish(out_);
     emit(CeremonyEvent::Kind::step, "published " + out_.string());
@@ -470,6 +476,8 @@ class Rotation {
   fs::path out_;
   fs::path current_;
   UnixTime now_;
+  OutputLock lock_;
+  OutputLock current_lock_;
   std::unique_ptr<StagingDirectory> staging_;
   std::unique_ptr<SessionTranscript> transcript_;
   std::unique_ptr<hsm::KeyStore> new_key_;

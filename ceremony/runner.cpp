@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ceremony/plan_digest.hpp"
+#include "ceremony/output_tree.hpp"
 #include "ceremony/profiles.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
@@ -40,6 +41,9 @@ class Ceremony {
   CeremonyResult run() {
     approved_ = approve_plan(plan_, opt_, "start the ceremony");
     result_.plan_digest = approved_.digest;
+    refuse_root_key_inside(plan_.root.key, plan_.base_dir, out_);
+    // One writer per OUT, from before anything in it is read or cleaned.
+    lock_ = lock_output_directory(out_, lock_request(opt_, "meshca ceremony run"));
     prepare_output_directory();
     survey_existing_output();
     open_transcript();
@@ -92,13 +96,16 @@ class Ceremony {
   void close_transcript(const std::string& outcome, const std::string& error) {
     if (!transcript_) return;
     auto issued = std::count_if(result_.clusters.begin(), result_.clusters.end(), [](const auto& c) { return c.issued; });
-    result_.transcript_head = transcript_->close(outcome, error, {{"issued", issued}});
+    result_.transcript_head =
+        transcript_->close(outcome, error, {{"issued", issued}}, outcome == "completed" ? &manifest_ : nullptr);
   }
 
   void prepare_output_directory() {
     emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
-    refuse_root_key_inside(plan_.root.key, plan_.base_dir, out_);
-    ensure_directory(out_, kPrivateDirMode);
+    // Nothing in OUT is read or cleaned before it is known to hold only
+    // what belongs there (no links, nothing foreign).
+    refuse_output_tree_problems(plan_, out_);
+    // Only the lock holder cleans, and what it finds was left by a dead run.
     std::size_t stale = remove_stale_temp_files({out_ / kPlanCopy, out_ / ol::kChecksumsFile, out_ / kRootDir / ol::kRootCertFile,
                                                   out_ / kRootDir / kRootCrlFile, out_ / kRevocationLedgerFile});
     stale += clean_staging_area(out_);
@@ -111,8 +118,9 @@ class Ceremony {
   void survey_existing_output() {
     std::error_code ec;
     root_cert_path_ = out_ / kRootDir / ol::kRootCertFile;
-    have_root_cert_ = fs::exists(root_cert_path_, ec);
+    have_root_cert_ = fs::exists(fs::symlink_status(root_cert_path_, ec));
     std::vector<std::string> conflicts;
+    refuse_unfinished_revocation(out_);
     for (const auto& mesh : plan_.meshes) {
       for (const auto& cluster : mesh.clusters) {
         fs::path dir = cluster_dir(mesh, cluster);
@@ -128,6 +136,16 @@ class Ceremony {
     }
     refuse_conflicts(conflicts);
     select_renewals();
+    // A renewal archives the old bundle before publishing the new one, and
+    // never overwrites an archive: every path it needs is free before the
+    // key store is opened.
+    for (const auto& p : pending_) {
+      if (p.renew && fs::exists(fs::symlink_status(retired_dir(p), ec))) {
+        conflicts.push_back(retired_dir(p).string() + ": already exists; renewing " + p.mesh->name + "/" + p.cluster->name +
+                            " would archive its bundle there (move the existing archive away first)");
+      }
+    }
+    refuse_conflicts(conflicts);
   }
 
   // Marks the bundles the operator asked to renew, by name or by expiry.
@@ -220,6 +238,7 @@ class Ceremony {
       return;
     }
     root_crl_ = issue_ledger_crl(*ledger_, root_.get(), key_store_->signing_key(), plan_.revocation, now_);
+    ledger_->save(out_);  // write-ahead: the CRL number is recorded before the CRL is published
     const fs::path path = out_ / kRootDir / kRootCrlFile;
     write_file_atomic(path, root_crl_, kPublicFileMode, Replace::allowed);
     note_written(path);
@@ -378,6 +397,12 @@ class Ceremony {
   // once. After a crash an unpublished bundle is only a staging leftover,
   // removed and issued again by the next run.
   void publish_batch(std::vector<StagedBundle> batch) {
+    if (ledger_) {
+      // Write-ahead: the batch's CRL numbers are in the ledger before any
+      // bundle carrying those CRLs is published.
+      std::lock_guard lock(ledger_mutex_);
+      ledger_->save(out_);
+    }
     sync_filesystem(out_ / kStagingDirName);
     std::set<fs::path> parents;
     for (auto& b : batch) {
@@ -428,7 +453,8 @@ class Ceremony {
     note_written(out_ / kPlanCopy);
     std::error_code ignored;
     fs::remove(out_ / kStagingDirName, ignored);  // only succeeds when empty
-    result_.files_checksummed = ol::write_checksums(out_);
+    manifest_ = ol::write_checksums(out_);
+    result_.files_checksummed = manifest_.size();
     note_written(out_ / ol::kChecksumsFile);
     emit(CeremonyEvent::Kind::step, "wrote " + (out_ / ol::kChecksumsFile).string() + " (" + std::to_string(result_.files_checksummed) + " files)");
   }
@@ -456,6 +482,8 @@ class Ceremony {
   std::mutex ledger_mutex_;
   std::size_t kept_without_crl_ = 0;
   CeremonyResult result_;
+  OutputLock lock_;
+  ol::FileDigests manifest_;  // every file of OUT as the run leaves it
 };
 
 }  // namespace

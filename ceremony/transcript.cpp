@@ -53,6 +53,31 @@ void check_record(const std::string& line, std::size_t number, std::uint64_t exp
   }
 }
 
+// Every recorded file against OUT; with a complete manifest, every file of
+// OUT against the record.
+void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport& report) {
+  auto on_disk = output_layout::output_file_digests(out_dir);
+  if (auto sums = read_file_if_exists(out_dir / output_layout::kChecksumsFile)) {
+    on_disk[output_layout::kChecksumsFile] = output_layout::sha256_hex(*sums);
+  }
+  for (const auto& [file, digest] : report.files) {
+    auto actual = on_disk.find(file);
+    if (actual == on_disk.end()) {
+      report.file_problems.push_back({file, "missing (recorded " + digest.substr(0, 16) + "...)"});
+    } else if (actual->second != digest) {
+      report.file_problems.push_back({file, "SHA-256 differs from the transcript (the file was changed)"});
+    }
+  }
+  if (!report.complete_manifest) return;
+  for (const auto& [file, digest] : on_disk) {
+    if (!report.files.count(file)) {
+      report.file_problems.push_back(
+          {file, "no closed session recorded this file: it was added after the last session, or published by a session "
+                 "that never closed (a re-run of that session checks and records it)"});
+    }
+  }
+}
+
 }  // namespace
 
 TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(path), head_(kGenesis) {
@@ -95,6 +120,7 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   line = nullptr;  // a closing record can hold thousands of file digests: one copy at a time
   // A line is appended whole or not at all: a short write (full disk, size
   // limit) is cut back, so the chain stays verifiable and a re-run resumes.
+  durable_step("transcript-append", path_);
   const off_t before = ::lseek(fd_, 0, SEEK_END);
   for (std::string_view rest : {std::string_view(text), std::string_view("\n")}) {
     while (!rest.empty()) {
@@ -142,6 +168,12 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
       ++report.sessions;
     } else if (step == "close") {
       open_session = false;
+      // A complete manifest is the whole of OUT at that moment; a failed
+      // session's list adds to what came before.
+      if (record["details"].value("manifest", "") == "complete") {
+        report.files.clear();
+        report.complete_manifest = true;
+      }
       if (record["details"].contains("files") && record["details"]["files"].is_object()) {
         for (const auto& [file, digest] : record["details"]["files"].items()) {
           if (digest.is_string()) report.files[file] = digest.get<std::string>();
@@ -154,17 +186,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
     report.unclosed = TranscriptProblem{open_line, "the session opened here has no closing record: the ceremony was interrupted (re-run it to resume) or the transcript truncated"};
   }
   report.head = prev;
-  if (!out_dir.empty()) {
-    for (const auto& [file, digest] : report.files) {
-      auto content = read_file_if_exists(out_dir / file, 256 * 1024 * 1024);
-      if (!content) {
-        report.file_problems.push_back({file, "missing (recorded " + digest.substr(0, 16) + "...)"});
-      } else if (output_layout::sha256_hex(*content) != digest) {
-        report.file_problems.push_back({file, "SHA-256 differs from the transcript (the file was changed)"});
-      }
-      if (content) cleanse(*content);
-    }
-  }
+  if (!out_dir.empty()) check_recorded_files(out_dir, report);
   return report;
 }
 

@@ -3,11 +3,17 @@
 //
 // A run appends a session: an opening record (plan digest, versions, key
 // store, operator and witnesses), one record per step and per certificate,
-// and a closing record with the SHA-256 of every file the run wrote. Lines
+// and a closing record. A session that completes records the SHA-256 of
+// every file of OUT as it leaves it (`"manifest": "complete"`): what it
+// wrote and what it kept or adopted, including bundles an earlier session
+// published but never recorded because it was killed. A failed session
+// records the files it wrote. Lines
 // are fsynced as they are written, so an interrupted ceremony leaves a
 // truthful, if unclosed, record. verify_transcript() recomputes the chain and
 // reports an edited, deleted, inserted, reordered or truncated line by
-// number, and output files whose digest no longer matches.
+// number; with OUT, every recorded file that changed or is missing and, once
+// a complete manifest was recorded, every file of OUT no closed session
+// recorded.
 #pragma once
 
 #include <filesystem>
@@ -62,7 +68,8 @@ struct TranscriptReport {
   std::size_t lines = 0;
   std::size_t sessions = 0;
   std::string head;                            // SHA-256 of the last line
-  std::map<std::string, std::string> files;    // path -> digest, from closing records
+  std::map<std::string, std::string> files;    // path -> digest OUT must hold, from closing records
+  bool complete_manifest = false;              // a closing record listed every file of OUT
   std::vector<TranscriptProblem> problems;     // edits, removals, reorderings, damage: empty when the chain verifies
   std::vector<TranscriptProblem> interrupted;  // sessions cut short (crash, kill) and later resumed: a warning
   std::optional<TranscriptProblem> unclosed;   // the last session has no closing record
@@ -72,7 +79,8 @@ struct TranscriptReport {
   bool complete() const { return problems.empty() && !unclosed; }
 };
 
-// Checks the chain; with `out_dir`, also recomputes every file digest.
+// Checks the chain; with `out_dir`, also recomputes every file digest and
+// looks for files no session recorded.
 TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir = {});
 
 }  // namespace meshca::ceremony

@@ -10,12 +10,17 @@ namespace {
 
 constexpr const char* kRevokeUsage =
     "usage: meshca revoke PLAN --out DIR (--serial HEX | --cert FILE) --reason REASON [--issuer root|MESH/CLUSTER]\n"
+    "       meshca revoke PLAN --out DIR --resume\n"
     "\n"
     "Records the certificate in DIR/revocations.json and reissues the CRLs that list it: revoking an\n"
     "intermediate (issued by the root) opens the root key and writes a new root CRL into every bundle's\n"
     "ca-crl.pem; revoking a workload certificate reissues its intermediate's CRL (no root key needed).\n"
     "Bundles are rewritten atomically; the transcript records the session. The plan must set\n"
-    "revocation.crl: true.";
+    "revocation.crl: true.\n"
+    "\n"
+    "The revocation is recorded in the ledger before any CRL is published. A session that was cut\n"
+    "short (crash, kill, full disk) stays recorded as unfinished, and every command that issues CRLs\n"
+    "refuses to run until --resume has reissued every CRL from the ledger.";
 
 constexpr const char* kCrlUsage =
     "usage: meshca crl <subcommand> [options]\n"
@@ -41,13 +46,14 @@ void print_revocation(const ceremony::RevocationResult& r, const std::filesystem
      << "transcript: " << (out / "transcript.jsonl").string() << " (head " << r.transcript_head << ")\n";
 }
 
-int run_session(const po::variables_map& vm, Terminal& term, std::optional<ceremony::RevokeTarget> target) {
+int run_session(const po::variables_map& vm, Terminal& term, std::optional<ceremony::RevokeTarget> target, bool resume = false) {
   UnixTime now = now_utc();
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
   ceremony::RevocationOptions opt;
   std::unique_ptr<ProgressReporter> progress;
   fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
   opt.target = std::move(target);
+  opt.resume = resume;
   auto result = ceremony::run_revocation(plan, opt);
   progress.reset();
   print_revocation(result, opt.out_dir, term.out);
@@ -86,13 +92,21 @@ int run_revoke(const Args& args, Terminal& term) {
   add_signing_session_options(options);
   options.add_options()("serial", po::value<std::string>(), "serial number (hex) of the certificate to revoke")(
       "cert", po::value<std::string>(), "the certificate to revoke (PEM)")(
-      "reason", po::value<std::string>()->required(),
+      "resume", "finish the unfinished revocation session recorded in DIR/revocations.json")(
+      "reason", po::value<std::string>(),
       ("RFC 5280 reason: " + pki::revocation_reason_choices()).c_str())(
       "issuer", po::value<std::string>(), "root, or MESH/CLUSTER for a workload certificate named by --serial");
   po::positional_options_description positionals;
   positionals.add("plan", 1);
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out, kRevokeUsage)) return 0;
+  if (vm.count("resume")) {
+    if (vm.count("serial") || vm.count("cert") || vm.count("reason")) {
+      throw Error(ExitCode::usage, "--resume takes no --serial, --cert or --reason: it finishes the recorded session");
+    }
+    return run_session(vm, term, std::nullopt, true);
+  }
+  if (!vm.count("reason")) throw Error(ExitCode::usage, "--reason is required (" + pki::revocation_reason_choices() + ")");
   return run_session(vm, term, revoke_target(vm));
 }
 

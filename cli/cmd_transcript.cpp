@@ -12,17 +12,19 @@ namespace meshca::cli {
 namespace {
 
 constexpr const char* kTranscriptUsage =
-    "usage: meshca transcript verify TRANSCRIPT [--out DIR]\n"
+    "usage: meshca transcript verify TRANSCRIPT [--out DIR] [--expect-head HEX]\n"
     "\n"
     "Recomputes the hash chain of a ceremony transcript (edited, removed, inserted, reordered\n"
     "or truncated lines are reported by number) and, with --out, the SHA-256 of every file the\n"
-    "ceremony recorded. Prints the head hash to compare with the one the witnesses wrote down.";
+    "ceremony recorded, and that OUT holds no file the transcript did not record. Prints the head\n"
+    "hash; with --expect-head (the head the witnesses wrote down) the chain must end exactly there.";
 
 int transcript_verify(const Args& args, Terminal& term) {
   po::options_description options("meshca transcript verify");
   options.add_options()("help,h", "this help")("transcript", po::value<std::string>()->required(),
                                                "the transcript.jsonl file")(
-      "out,o", po::value<std::string>(), "the ceremony's output directory: also check every recorded file digest");
+      "out,o", po::value<std::string>(), "the ceremony's output directory: also check every recorded file digest")(
+      "expect-head", po::value<std::string>(), "fail unless the chain ends at this head (what the witnesses wrote down)");
   po::positional_options_description positionals;
   positionals.add("transcript", 1);
   po::variables_map vm;
@@ -37,6 +39,11 @@ int transcript_verify(const Args& args, Terminal& term) {
   for (const auto& p : report.interrupted) term.out << "WARN " << path << ":" << p.line << ": " << p.message << "\n";
   for (const auto& p : report.file_problems) term.out << "FAIL " << out << "/" << p.file << ": " << p.message << "\n";
   bool ok = report.complete() && report.file_problems.empty();
+  if (vm.count("expect-head") && vm["expect-head"].as<std::string>() != report.head) {
+    term.out << "FAIL " << path << ": the chain ends at " << report.head << ", not at the expected head "
+             << vm["expect-head"].as<std::string>() << " (records were appended or removed since)\n";
+    ok = false;
+  }
   term.out << (ok ? "PASS " : "FAIL ") << path << ": " << report.lines << " lines, " << report.sessions << " session"
            << (report.sessions == 1 ? "" : "s") << ", head " << report.head;
   if (!out.empty()) term.out << "; " << report.files.size() << " recorded files checked";
@@ -50,19 +57,22 @@ int run_audit(const Args& args, Terminal& term) {
   po::options_description options("meshca audit");
   options.add_options()("help,h", "this help")("out", po::value<std::string>()->required(), "the ceremony's output directory")(
       "plan", po::value<std::string>()->required(), "the approved plan")("json", "JSON output")(
-      "quiet,q", "print only failures and the summary");
+      "quiet,q", "print only failures and the summary")(
+      "expect-head", po::value<std::string>(), "fail unless the transcript's chain ends at this head (what the witnesses wrote down)");
   po::positional_options_description positionals;
   positionals.add("out", 1).add("plan", 1);
   po::variables_map vm;
   const char* usage =
-      "usage: meshca audit OUT PLAN [--json]\n\n"
+      "usage: meshca audit OUT PLAN [--json] [--expect-head HEX]\n\n"
       "Checks that OUT holds exactly what the approved PLAN describes, as the transcript recorded it:\n"
       "plan digest, transcript chain and file digests, root, every planned bundle (subject, key, validity,\n"
       "name constraints, chain, the recorded certificate) and no bundle the plan does not name.\n"
       "Exit 1 when anything fails.";
   if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
-  auto report = ceremony::audit_output(plan, vm["out"].as<std::string>());
+  ceremony::AuditOptions audit_options;
+  if (vm.count("expect-head")) audit_options.expect_head = vm["expect-head"].as<std::string>();
+  auto report = ceremony::audit_output(plan, vm["out"].as<std::string>(), audit_options);
   std::size_t failures = 0;
   nlohmann::json json = nlohmann::json::array();
   for (const auto& f : report.findings) {

@@ -14,7 +14,8 @@ void add_signing_session_options(po::options_description& options) {
       "yes,y", "unattended: do not ask the operator to confirm the plan digest (recorded in the transcript)")(
       "operator", po::value<std::string>(), "name of the operator, for the transcript")(
       "witness", po::value<std::vector<std::string>>()->composing(), "name of a witness (repeatable)")(
-      "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)");
+      "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)")(
+      "wait", "when another meshca run holds the output directory, wait for it instead of refusing (exit 5)");
 }
 
 void fill_signing_session(const po::variables_map& vm, const std::filesystem::path& plan_dir, Terminal& term,
@@ -30,6 +31,11 @@ void fill_signing_session(const po::variables_map& vm, const std::filesystem::pa
   if (vm.count("witness")) session.witnesses = vm["witness"].as<std::vector<std::string>>();
   session.versions = component_versions();
   session.jobs = vm["jobs"].as<unsigned>();
+  session.wait_for_lock = vm.count("wait") > 0;
+  std::ostream* err = &term.err;
+  session.on_lock_wait = [err](const std::string& holder) {
+    *err << "meshca: the output directory is in use by " << holder << "; waiting for it to finish\n";
+  };
   if (vm.count("quiet")) return;
   progress = std::make_unique<ProgressReporter>(term.err, ::isatty(STDERR_FILENO) == 1);
   ProgressReporter* reporter = progress.get();

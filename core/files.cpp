@@ -60,10 +60,19 @@ void write_all(int fd, std::string_view bytes, const fs::path& path) {
 void fsync_path(const fs::path& path, int flags) {
   FileDescriptor fd(::open(path.c_str(), flags | O_CLOEXEC));
   if (fd.get() < 0) throw_io("cannot open for fsync", path, errno);
+  durable_step("fsync", path);
   if (::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
 }
 
+DurableStepHook g_durable_step_hook = nullptr;
+
 }  // namespace
+
+void set_durable_step_hook(DurableStepHook hook) { g_durable_step_hook = hook; }
+
+void durable_step(std::string_view what, const fs::path& path) {
+  if (g_durable_step_hook != nullptr) g_durable_step_hook(what, path);
+}
 
 void write_new_file_durable(const fs::path& path, std::string_view bytes, unsigned mode, Sync sync) {
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
@@ -72,7 +81,10 @@ void write_new_file_durable(const fs::path& path, std::string_view bytes, unsign
   if (::fchmod(fd.get(), mode) != 0) throw_io("cannot set permissions", path, errno);
   try {
     write_all(fd.get(), bytes, path);
-    if (sync == Sync::now && ::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
+    if (sync == Sync::now) {
+      durable_step("fsync", path);
+      if (::fsync(fd.get()) != 0) throw_io("fsync failed", path, errno);
+    }
     if (::close(fd.release()) != 0) throw_io("close failed", path, errno);
   } catch (...) {
     ::unlink(path.c_str());
@@ -85,6 +97,7 @@ void fsync_directory(const fs::path& dir) { fsync_path(dir, O_RDONLY | O_DIRECTO
 void sync_filesystem(const fs::path& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) throw_io("cannot open for syncfs", path, errno);
+  durable_step("syncfs", path);
   if (::syncfs(fd.get()) != 0) throw_io("syncfs failed", path, errno);
 }
 
@@ -92,6 +105,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mo
   const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const fs::path temp = parent / ("." + path.filename().string() + ".tmp-" + random_suffix());
   write_new_file_durable(temp, bytes, mode);
+  durable_step("rename", path);
   int rc = replace == Replace::allowed
                ? ::rename(temp.c_str(), path.c_str())
                : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
@@ -170,6 +184,7 @@ void StagingDirectory::publish(const fs::path& target) {
 }
 
 void StagingDirectory::publish_synced(const fs::path& target) {
+  durable_step("rename", target);
   if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST || errno == ENOTEMPTY) {
       throw Error(ExitCode::output, "refusing to overwrite an existing directory", target.string());
@@ -180,15 +195,25 @@ void StagingDirectory::publish_synced(const fs::path& target) {
 }
 
 void StagingDirectory::replace_synced(const fs::path& target, const fs::path& archive) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(archive, ec))) {
+    throw Error(ExitCode::output, "already exists; an archive is never overwritten, so the bundle was not replaced",
+                archive.string());
+  }
   ensure_directory(archive.parent_path(), kPrivateDirMode);
+  durable_step("rename", archive);
+  if (::renameat2(AT_FDCWD, target.c_str(), AT_FDCWD, archive.c_str(), RENAME_NOREPLACE) != 0) {
+    throw_io("cannot archive the bundle being replaced", archive, errno);
+  }
+  publish_synced(target);
+}
+
+void StagingDirectory::exchange_synced(const fs::path& target) {
+  durable_step("rename", target);
   if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
-    throw_io("cannot swap the renewed bundle into place", target, errno);
+    throw_io("cannot swap the rewritten bundle into place", target, errno);
   }
-  // path_ now holds the previous bundle.
-  if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, archive.c_str(), RENAME_NOREPLACE) != 0) {
-    throw_io("cannot archive the replaced bundle", archive, errno);
-  }
-  published_ = true;
+  // path_ now holds the previous contents; the destructor removes them.
 }
 
 std::size_t remove_stale_temp_files(const std::vector<fs::path>& paths) {

@@ -71,11 +71,19 @@ class StagingDirectory {
   // Only the rename: for batches whose contents were already made durable
   // with sync_filesystem(). The caller fsyncs the parent directories.
   void publish_synced(const fs::path& target);
-  // Atomically swaps the staged bundle with the existing directory `target`
-  // (RENAME_EXCHANGE: there is never a moment without a bundle), then moves
-  // the previous contents to `archive` (which must not exist). The caller
-  // fsyncs the parent directories.
+  // Replaces the existing directory `target` and keeps what it held:
+  // archive first, publish second. `archive` must not exist (checked before
+  // anything moves; exit 5). `target` is renamed to `archive`, then the
+  // staged directory to `target`, each without replacing anything. A stop
+  // between the two renames leaves the old bundle archived and no bundle at
+  // `target`, which the next run issues afresh. Nothing is ever deleted. The
+  // caller fsyncs the parent directories.
   void replace_synced(const fs::path& target, const fs::path& archive);
+  // Swaps the staged directory with `target` (RENAME_EXCHANGE); the staging
+  // path then holds the previous contents, removed with this object. For
+  // rewrites whose previous contents are superseded copies (a bundle whose
+  // only new file is its CRL); the caller fsyncs the parent directory.
+  void exchange_synced(const fs::path& target);
 
  private:
   fs::path path_;
@@ -92,5 +100,14 @@ std::size_t remove_stale_temp_files(const std::vector<fs::path>& paths);
 std::size_t clean_staging_area(const fs::path& out_dir);
 
 inline constexpr std::string_view kStagingDirName = ".meshca-tmp";
+
+// Every durable step meshca takes (each fsync, syncfs, rename, transcript
+// append and ledger write) is announced here first, in program order. The
+// shipped binary installs no hook; the crash-point test binary
+// (tests/crashpoint) installs one that stops the process hard at the N-th
+// step, so crash safety is proven by walking every step deterministically.
+using DurableStepHook = void (*)(std::string_view what, const fs::path& path);
+void set_durable_step_hook(DurableStepHook hook);
+void durable_step(std::string_view what, const fs::path& path);
 
 }  // namespace meshca

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/output_lock.hpp"
 #include "core/secure_buffer.hpp"
 #include "pki/handles.hpp"
 
@@ -26,8 +27,8 @@ std::string sha256_hex(std::string_view bytes) {
   return hex;
 }
 
-std::size_t write_checksums(const std::filesystem::path& out) {
-  std::vector<std::string> files;
+FileDigests output_file_digests(const std::filesystem::path& out) {
+  FileDigests digests;
   std::error_code ec;
   auto fail = [&] { throw Error(ExitCode::output, "cannot list the output directory: " + ec.message(), out.string()); };
   std::filesystem::recursive_directory_iterator it(out, ec);
@@ -41,23 +42,45 @@ std::size_t write_checksums(const std::filesystem::path& out) {
       it.disable_recursion_pending();
       continue;
     }
-    // The transcript grows after the checksums are written; it carries its
-    // own hash chain and records the digest of SHA256SUMS instead.
-    if (it->is_regular_file() && rel != kChecksumsFile && rel != "transcript.jsonl") files.push_back(rel);
-  }
-  if (ec) fail();
-  std::sort(files.begin(), files.end());
-  std::string sums;
-  std::size_t size = 0;
-  for (const auto& rel : files) size += 64 + 2 + rel.size() + 1;
-  sums.reserve(size);  // one allocation: a large fleet's list is megabytes
-  for (const auto& rel : files) {
-    std::string content = read_file(out / rel, 64 * 1024 * 1024);
-    sums += sha256_hex(content) + "  " + rel + "\n";
+    if (!it->is_regular_file() || rel == kChecksumsFile || rel == "transcript.jsonl" || rel == kOutputLockFile) continue;
+    std::string content = read_file(it->path(), 64 * 1024 * 1024);
+    digests.emplace(rel, sha256_hex(content));
     cleanse(content);
   }
-  write_file_atomic(out / kChecksumsFile, sums, kPublicFileMode, Replace::allowed);
-  return files.size();
+  if (ec) fail();
+  return digests;
+}
+
+std::string checksums_text(const FileDigests& digests) {
+  std::string sums;
+  std::size_t size = 0;
+  for (const auto& [rel, digest] : digests) size += digest.size() + 2 + rel.size() + 1;
+  sums.reserve(size);  // one allocation: a large fleet's list is megabytes
+  for (const auto& [rel, digest] : digests) sums += digest + "  " + rel + "\n";
+  return sums;
+}
+
+FileDigests parse_checksums(std::string_view text, const std::string& where) {
+  FileDigests digests;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    ++line_no;
+    if (line.size() < 67 || line.substr(64, 2) != "  " ||
+        line.substr(0, 64).find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+      throw Error(ExitCode::invalid_input, "line " + std::to_string(line_no) + " is not '<sha256>  <path>'", where);
+    }
+    digests[std::string(line.substr(66))] = std::string(line.substr(0, 64));
+  }
+  return digests;
+}
+
+FileDigests write_checksums(const std::filesystem::path& out) {
+  FileDigests digests = output_file_digests(out);
+  write_file_atomic(out / kChecksumsFile, checksums_text(digests), kPublicFileMode, Replace::allowed);
+  return digests;
 }
 
 }  // namespace meshca::output_layout

@@ -161,6 +161,18 @@ const FileSpec* material_file(Layout layout, Content content) {
 
 constexpr std::size_t kMaxBundleFile = 1024 * 1024;
 
+// The plan digest a manifest was labelled with (its meshca.io/plan-digest
+// annotation, or the digest SPIRE's server.conf names), or "".
+std::string recorded_plan_digest(std::string_view text) {
+  for (std::string_view key : {std::string_view("meshca.io/plan-digest: \""), std::string_view("(made by meshca, plan ")}) {
+    for (auto at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+      auto value = text.substr(at + key.size(), 64);
+      if (value.size() == 64 && value.find_first_not_of("0123456789abcdef") == std::string_view::npos) return std::string(value);
+    }
+  }
+  return {};
+}
+
 // The material of the primary layout, as IstioBundleFiles.
 IstioBundleFiles read_material(const fs::path& dir, const LayoutOptions& options) {
   Layout primary = primary_layout(options);
@@ -248,26 +260,59 @@ std::map<std::string, std::string> write_layouts(const fs::path& dir, const Isti
   return digests;
 }
 
-IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options) {
-  IstioBundleFiles files = read_material(dir, options);
+namespace {
+
+// Each selected file that is not what meshca renders from the primary
+// layout's material: a material file of another layout that disagrees, or
+// a manifest that does not carry exactly these files (rendered under the
+// plan digest it was made with: a kept bundle keeps the digest of the plan
+// that issued it). With `manifests` false only material files are compared.
+std::vector<std::pair<std::string, std::string>> disagreeing_files(const fs::path& dir, const LayoutOptions& options,
+                                                                   const IstioBundleFiles& files, bool manifests) {
   const std::string primary(layout_name(primary_layout(options)));  // for messages
-  IstioBundle bundle;
+  std::vector<std::pair<std::string, std::string>> problems;
   for (const FileSpec* spec : selected_files(options)) {
-    if (!is_material(spec->content)) {
-      std::error_code ec;
-      bundle.has_manifest |= fs::is_regular_file(dir / spec->path, ec);
-      continue;
-    }
-    SecureBuffer expected = render(spec->content, files, options);
+    const bool material = is_material(spec->content);
+    std::error_code ec;
+    if (!material && (!manifests || !fs::exists(fs::symlink_status(dir / spec->path, ec)))) continue;
     std::string actual = read_file(dir / spec->path, kMaxBundleFile);
+    LayoutOptions as_made = options;
+    if (!material) as_made.plan_digest = recorded_plan_digest(actual);
+    SecureBuffer expected = render(spec->content, files, as_made);
     bool same = actual == expected.view();
     cleanse(actual);
-    if (!same) {
-      throw Error(ExitCode::invalid_input,
-                  "differs from the " + primary + " layout's files: every layout of a bundle must hold the same "
-                  "certificates and key",
-                  (dir / spec->path).string());
-    }
+    if (same) continue;
+    problems.emplace_back((dir / spec->path).string(),
+                          material ? "differs from the " + primary + " layout's files: every layout of a bundle must hold the same "
+                                     "certificates and key"
+                                   : std::string("does not hold this bundle's files: a manifest must carry exactly the certificates, "
+                                                 "key and CRLs beside it (swapped or edited)"));
+  }
+  return problems;
+}
+
+IstioBundleFiles read_bundle_files(const fs::path& dir, const LayoutOptions& options) {
+  IstioBundleFiles files = read_material(dir, options);
+  if (options.has(Layout::istio_cacerts)) {
+    if (auto crl = read_file_if_exists(dir / kCaCrlFile, kMaxBundleFile)) files.ca_crl = std::move(*crl);
+  }
+  return files;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> mismatched_layout_files(const fs::path& dir, const LayoutOptions& options) {
+  return disagreeing_files(dir, options, read_bundle_files(dir, options), true);
+}
+
+IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options, ManifestCheck manifests) {
+  IstioBundleFiles files = read_bundle_files(dir, options);
+  auto problems = disagreeing_files(dir, options, files, manifests == ManifestCheck::verify);
+  if (!problems.empty()) throw Error(ExitCode::invalid_input, problems.front().second, problems.front().first);
+  IstioBundle bundle;
+  for (const FileSpec* spec : selected_files(options)) {
+    std::error_code ec;
+    bundle.has_manifest |= !is_material(spec->content) && fs::is_regular_file(dir / spec->path, ec);
   }
   const Layout from = primary_layout(options);
   auto where = [&](Content c) { return (dir / material_file(from, c)->path).string(); };

@@ -74,9 +74,18 @@ std::map<std::string, std::string> write_layouts(const std::filesystem::path& di
 
 // Loads a cluster's bundle from the first selected layout (in the order of
 // all_layouts()) and checks that the certificate and key files of every
-// other selected layout hold exactly the same bytes. Error(invalid_input)
-// naming the file on damage or disagreement.
-IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOptions& options);
+// other selected layout hold exactly the same bytes and (ManifestCheck::verify)
+// that every manifest present is exactly what meshca renders from them, under
+// the plan digest the manifest names. Error(invalid_input) naming the file on
+// damage or disagreement.
+enum class ManifestCheck { verify, skip };
+IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOptions& options,
+                               ManifestCheck manifests = ManifestCheck::verify);
+
+// Every file of the bundle in `dir` that disagrees with its primary layout's
+// material (path, why): for an audit that reports them all.
+std::vector<std::pair<std::string, std::string>> mismatched_layout_files(const std::filesystem::path& dir,
+                                                                      const LayoutOptions& options);
 
 // The cluster's intermediate certificate, from the first selected layout.
 pki::X509Ptr read_layout_ca_certificate(const std::filesystem::path& dir, const LayoutOptions& options);

@@ -126,7 +126,7 @@ if [ -n "$CAN_MOUNT" ]; then
   mount --bind ro-src ro && MOUNTS+=("$WORK/ro") && mount -o remount,bind,ro ro
   touch ro/probe 2>/dev/null && fail "the read-only bind mount is writable"
   run_meshca ro
-  expect_fault ro "ro/transcript.jsonl" "Read-only file system"
+  expect_fault ro "ro/.meshca-lock" "Read-only file system"
   [ -z "$(ls -A ro-src)" ] || fail "a read-only output directory got files: $(ls -A ro-src)"
   run_meshca ro/sub/out
   expect_fault ro/sub/out "ro/sub" "Read-only file system"
@@ -160,44 +160,45 @@ expect_fault is-a-file "is-a-file" "not a directory"
 rm is-a-file
 rerun_ok is-a-file
 
-# ---- 4. Symlinks planted in the output are never followed.
+# ---- 4. Symlinks planted in the output are refused before anything is read,
+# cleaned or written (and before the key store is opened).
 mkdir -p attacker
 attacker_empty() { [ -z "$(ls -A attacker)" ] || fail "$1: meshca wrote through a symlink: $(ls -A attacker)"; pass; }
 # at a cluster's bundle directory
 mkdir -p sl-cluster/prod && ln -s ../../attacker sl-cluster/prod/c1
 run_meshca sl-cluster
-expect_fault sl-cluster "sl-cluster/prod/c1" "not made by this plan"
+expect_fault sl-cluster "sl-cluster/prod/c1" "is a symbolic link"
 attacker_empty "bundle directory symlink"
 rm sl-cluster/prod/c1 && rerun_ok sl-cluster
 [ ! -L sl-cluster/prod/c1 ] || fail "sl-cluster/prod/c1 is still a symlink"
 # at a mesh directory
 mkdir -p sl-mesh && ln -s ../attacker sl-mesh/prod
 run_meshca sl-mesh
-expect_fault sl-mesh "sl-mesh/prod" "not a directory"
+expect_fault sl-mesh "sl-mesh/prod" "is a symbolic link"
 attacker_empty "mesh directory symlink"
 rm sl-mesh/prod && rerun_ok sl-mesh
 # at root/root-cert.pem (dangling, pointing outside)
 mkdir -p sl-root/root && ln -s ../../attacker/evil.pem sl-root/root/root-cert.pem
 run_meshca sl-root
-expect_fault sl-root "sl-root/root/root-cert.pem" "refusing to overwrite"
+expect_fault sl-root "sl-root/root/root-cert.pem" "is a symbolic link"
 attacker_empty "root-cert.pem symlink"
 rm sl-root/root/root-cert.pem && rerun_ok sl-root
 # at the private staging area
 mkdir -p sl-staging && ln -s ../attacker sl-staging/.meshca-tmp
 run_meshca sl-staging
-expect_fault sl-staging "sl-staging/.meshca-tmp" "not a directory"
+expect_fault sl-staging "sl-staging/.meshca-tmp" "is a symbolic link"
 attacker_empty "staging area symlink"
 rm sl-staging/.meshca-tmp && rerun_ok sl-staging
 # at the transcript
 mkdir -p sl-transcript && ln -s ../attacker/transcript.jsonl sl-transcript/transcript.jsonl
 run_meshca sl-transcript
-expect_fault sl-transcript "sl-transcript/transcript.jsonl" "Too many levels of symbolic links"
+expect_fault sl-transcript "sl-transcript/transcript.jsonl" "is a symbolic link"
 attacker_empty "transcript symlink"
 rm sl-transcript/transcript.jsonl && rerun_ok sl-transcript
 # the output directory itself
 ln -s attacker sl-out
 run_meshca sl-out
-expect_fault sl-out "sl-out" "not a directory"
+expect_fault sl-out "sl-out" "is a symbolic link"
 attacker_empty "output directory symlink"
 
 # ---- 5. Too few file descriptors: whichever open fails, a clean exit naming it.

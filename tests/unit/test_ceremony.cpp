@@ -160,10 +160,11 @@ TEST_F(CeremonyTest, WrongPassphraseIsKeyStoreErrorAndWritesNothing) {
   std::filesystem::create_directories(out());
   ::setenv("MESHCA_UNIT_PASS", "not the passphrase", 1);
   EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
-  // Only the transcript, which records the failed attempt and verifies.
-  std::vector<std::string> entries;
-  for (const auto& e : std::filesystem::directory_iterator(out())) entries.push_back(e.path().filename());
-  EXPECT_EQ(entries, std::vector<std::string>{"transcript.jsonl"});
+  // Only the transcript, which records the failed attempt and verifies, and
+  // the writer's lock file.
+  std::set<std::string> entries;
+  for (const auto& e : std::filesystem::directory_iterator(out())) entries.insert(e.path().filename());
+  EXPECT_EQ(entries, (std::set<std::string>{".meshca-lock", "transcript.jsonl"}));
   auto report = verify_transcript(out() / "transcript.jsonl");
   EXPECT_TRUE(report.problems.empty());
   EXPECT_NE(read_file(out() / "transcript.jsonl").find("\"outcome\":\"failed\""), std::string::npos);
