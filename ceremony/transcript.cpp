@@ -81,7 +81,10 @@ void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport
 }  // namespace
 
 TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(path), head_(kGenesis) {
-  if (std::filesystem::exists(path)) {
+  std::error_code ec;
+  // An empty file is a transcript whose first record was never appended (a
+  // stop right after it was created): it starts afresh.
+  if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0) {
     auto report = verify_transcript(path);
     // An unclosed last session is an interrupted run being resumed; only a
     // broken chain stops the ceremony.
