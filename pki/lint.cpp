@@ -37,8 +37,12 @@ void lint_encoding(Linter& l, const X509* cert) {
   bool nonzero = bn && !BN_is_zero(bn.get());
   // DER octets: magnitude plus a leading zero when the top bit is set.
   int octets = bn ? BN_num_bytes(bn.get()) + (BN_num_bits(bn.get()) % 8 == 0 ? 1 : 0) : 0;
-  l.expect(positive && nonzero && octets <= 20, "serial",
-           "serial number must be positive, non-zero and at most 20 octets (RFC 5280 4.1.2.2)",
+  // Split in two because the consumers differ: Go's crypto/x509 refuses a
+  // negative serial outright, a zero or overlong one only breaks RFC 5280.
+  l.expect(positive, "serial", "serial number is negative; RFC 5280 4.1.2.2 requires a positive integer",
+           "reissue with a random positive serial of at most 20 octets");
+  l.expect(!positive || (nonzero && octets <= 20), "serial-length",
+           "serial number must be non-zero and at most 20 octets (RFC 5280 4.1.2.2)",
            "reissue with a random positive serial of at most 20 octets");
 
   int sig_nid = X509_get_signature_nid(cert);
@@ -68,8 +72,10 @@ void lint_ca_extensions(Linter& l, const X509* cert, CaRole role) {
              "reissue with pathlen:0", Severity::warn);
   }
   auto ku = key_usage(cert);
-  l.expect(ku.present && ku.critical && ku.bits.key_cert_sign, "key-usage",
-           "keyUsage must be present, critical and include keyCertSign (RFC 5280 4.2.1.3)",
+  l.expect(ku.present && ku.bits.key_cert_sign, "key-usage",
+           "keyUsage must be present and include keyCertSign (RFC 5280 4.2.1.3)",
+           "reissue with 'keyUsage = critical, keyCertSign, cRLSign'");
+  l.expect(!ku.present || ku.critical, "key-usage-critical", "keyUsage must be critical (RFC 5280 4.2.1.3)",
            "reissue with 'keyUsage = critical, keyCertSign, cRLSign'");
   l.expect(!ku.present || ku.bits.crl_sign, "key-usage-crl-sign",
            "keyUsage lacks cRLSign: this CA cannot sign the CRLs Istio checks (ca-crl.pem)",
@@ -92,7 +98,7 @@ void lint_ca_extensions(Linter& l, const X509* cert, CaRole role) {
            "reissue without extendedKeyUsage");
 
   auto nc = name_constraints(cert);
-  l.expect(!nc.present || nc.critical, "name-constraints", "nameConstraints must be critical (RFC 5280 4.2.1.10)",
+  l.expect(!nc.present || nc.critical, "name-constraints-critical", "nameConstraints must be critical (RFC 5280 4.2.1.10)",
            "reissue with 'nameConstraints = critical, ...'");
 }
 
