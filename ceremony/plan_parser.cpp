@@ -233,9 +233,11 @@ struct IntermediateOverrides {
   std::vector<std::pair<std::string, std::string>> subject;  // templates, merged per attribute
   std::optional<NameConstraintsMode> name_constraints;
   std::optional<SourceLocation> validity_at;
+  ValueSources sources;  // of the fields set above, subject per attribute
 
   // `top` wins field by field (subject attribute by attribute).
   void overlay(const IntermediateOverrides& top) {
+    for (const auto& [field, source] : top.sources) sources[field] = source;
     if (top.algorithm) algorithm = top.algorithm;
     if (top.validity) validity = top.validity;
     if (top.validity_at) validity_at = top.validity_at;
@@ -251,15 +253,31 @@ struct IntermediateOverrides {
   }
 };
 
-// The intermediate defaults a profile gives, below the plan's own.
-IntermediateOverrides profile_defaults(const ProfileSpec& profile) {
+// The intermediate defaults a profile gives (key, validity, subject).
+IntermediateOverrides profile_defaults(const ProfileSpec& profile, const ValueSource& source) {
   IntermediateOverrides o;
   o.algorithm = profile.algorithm;
   o.validity = profile.validity;
   o.subject = profile.subject;
-  o.name_constraints = NameConstraintsMode::none;
+  o.sources["key.algorithm"] = source;
+  o.sources["validity"] = source;
+  for (const auto& [attr, value] : profile.subject) o.sources["subject." + attr] = source;
   return o;
 }
+
+// The profile named at one level (plan-wide or a mesh's), with the source
+// its values carry.
+struct ChosenProfile {
+  ProfileSpec spec;
+  ValueSource source;
+};
+
+// What the plan-wide level gives each mesh.
+struct PlanLevel {
+  ChosenProfile profile;            // plan-wide, or the built-in default
+  IntermediateOverrides defaults;   // `defaults.intermediate` over the built-in name_constraints
+  IntermediateOverrides resolved;   // the profile's intermediate defaults, then `defaults`
+};
 
 class PlanParser {
  public:
@@ -337,13 +355,22 @@ class PlanParser {
     }
     if (auto m = top.required("metadata")) read_metadata(*m, plan);
     plan.organization = top.string("organization", false).value_or("");
-    const ProfileSpec plan_profile = read_profile_choice(top, plan.profile);
-    IntermediateOverrides defaults;
-    if (top.has("defaults")) read_defaults(top.get("defaults"), defaults);
+    const bool plan_names_profile = top.has("profile");
+    const ChosenProfile plan_profile{
+        read_profile_choice(top, plan.profile),
+        plan_names_profile ? ValueSource{SourceLevel::plan_profile, "profile " + plan.profile + " (plan-wide)"}
+                           : ValueSource{SourceLevel::builtin, "profile " + plan.profile + " (built-in default)"}};
+    // Precedence, lowest first: the plan-wide (or built-in) profile, then
+    // the plan's `defaults`; meshes and clusters overlay their own below.
+    PlanLevel plan_level{plan_profile, {}, profile_defaults(plan_profile.spec, plan_profile.source)};
+    plan_level.defaults.name_constraints = NameConstraintsMode::none;
+    plan_level.defaults.sources["name_constraints"] = {SourceLevel::builtin, "built-in default"};
+    if (top.has("defaults")) read_defaults(top.get("defaults"), plan_level.defaults);
+    plan_level.resolved.overlay(plan_level.defaults);
     if (auto r = top.required("root")) read_root(*r, "root", plan.root);
     apply_root_profile(plan_profile, plan.root);
     if (top.has("outputs")) read_outputs(top.get("outputs"), "outputs", plan.outputs);
-    if (auto m = top.required("meshes")) read_meshes(*m, plan, defaults);
+    if (auto m = top.required("meshes")) read_meshes(*m, plan, plan_level);
     if (top.has("rotation")) read_rotation(top.get("rotation"), plan);
     if (top.has("revocation")) {
       read_revocation(top.get("revocation"), plan.revocation);
@@ -375,11 +402,17 @@ class PlanParser {
     return {};
   }
 
-  void apply_root_profile(const ProfileSpec& profile, RootPlan& root) {
-    root.key_usage = profile.root.key_usage;
-    if (root_path_len_given_) return;
-    root.path_len_unlimited = !profile.root.path_len.has_value();
-    if (profile.root.path_len) root.path_len = *profile.root.path_len;
+  // The plan-wide profile decides the root's keyUsage, and its pathLen
+  // unless root.path_len is given.
+  void apply_root_profile(const ChosenProfile& profile, RootPlan& root) {
+    root.key_usage = profile.spec.root.key_usage;
+    root.sources["key_usage"] = profile.source;
+    if (root_path_len_given_) {
+      root.sources["path_len"] = {SourceLevel::root, "root.path_len"};
+      return;
+    }
+    root.path_len = profile.spec.root.path_len;
+    root.sources["path_len"] = profile.source;
   }
 
   void read_profile_document(const YAML::Node& doc, ProfileSpec& p) {
@@ -506,22 +539,37 @@ class PlanParser {
 
   void read_defaults(const YAML::Node& node, IntermediateOverrides& defaults) {
     MapReader m(d_, node, "defaults", {"intermediate"});
-    if (m.has("intermediate")) read_intermediate(m.get("intermediate"), "defaults.intermediate", defaults);
+    if (m.has("intermediate")) {
+      read_intermediate(m.get("intermediate"), "defaults.intermediate", defaults,
+                        {SourceLevel::plan_defaults, "defaults.intermediate"});
+    }
   }
 
-  void read_intermediate(const YAML::Node& node, const std::string& path, IntermediateOverrides& o) {
+  // An `intermediate` section (plan defaults, mesh or cluster) overlaid on
+  // `o`: every field it sets wins and records `source`.
+  void read_intermediate(const YAML::Node& node, const std::string& path, IntermediateOverrides& o,
+                         const ValueSource& source) {
     MapReader m(d_, node, path, {"key", "validity", "not_before", "not_after", "subject", "name_constraints"});
     if (!m.valid()) return;
     if (m.has("key")) {
       MapReader key(d_, m.get("key"), m.field("key"), {"algorithm"});
-      if (auto alg = read_algorithm(key)) o.algorithm = alg;
+      if (auto alg = read_algorithm(key)) {
+        o.algorithm = alg;
+        o.sources["key.algorithm"] = source;
+      }
     }
     if (auto v = read_validity(m, false)) {
       o.validity = v;
       o.validity_at = d_.location(m.node());
+      o.sources["validity"] = source;
     }
-    if (m.has("subject")) merge_subject(m.get("subject"), m.field("subject"), o.subject, true);
+    if (m.has("subject")) {
+      for (const auto& attr : merge_subject(m.get("subject"), m.field("subject"), o.subject, true)) {
+        o.sources["subject." + attr] = source;
+      }
+    }
     if (auto nc = m.string("name_constraints", false)) {
+      o.sources["name_constraints"] = source;
       if (*nc == "trust_domain") {
         o.name_constraints = NameConstraintsMode::trust_domain;
       } else if (*nc == "none") {
@@ -607,10 +655,12 @@ class PlanParser {
   }
 
   // Subject attributes; `templates` allows {mesh}-style placeholders.
-  void merge_subject(const YAML::Node& node, const std::string& path,
-                     std::vector<std::pair<std::string, std::string>>& attrs, bool templates) {
+  // Returns the attributes it set.
+  std::vector<std::string> merge_subject(const YAML::Node& node, const std::string& path,
+                                         std::vector<std::pair<std::string, std::string>>& attrs, bool templates) {
+    std::vector<std::string> set;
     MapReader m(d_, node, path, pki::DistinguishedName::known_attributes());
-    if (!m.valid()) return;
+    if (!m.valid()) return set;
     for (const auto& attr : pki::DistinguishedName::known_attributes()) {
       auto value = m.string(attr, false);
       if (!value) continue;
@@ -626,7 +676,9 @@ class PlanParser {
       } else {
         attrs.emplace_back(attr, *value);
       }
+      set.push_back(attr);
     }
+    return set;
   }
 
   // "" when every {name} in `tmpl` is a placeholder expand_subject knows.
@@ -678,7 +730,7 @@ class PlanParser {
       root_path_len_given_ = m.has("path_len");
       root_path_len_at_ = m.get("path_len").Mark();
     }
-    if (m.has("path_len") && root.path_len < 1) {
+    if (m.has("path_len") && root.path_len.value_or(1) < 1) {
       d_.error(m.get("path_len"), m.field("path_len"),
                "0 forbids the per-cluster intermediate CAs below the root; use 1 (or more)");
     }
@@ -759,9 +811,9 @@ class PlanParser {
       rotation.current_root_sha256 = fingerprint;
     }
     rotation.cross_sign = m.boolean("cross_sign").value_or(false);
-    if (rotation.cross_sign && !plan.root.path_len_unlimited && plan.root.path_len < 2) {
+    if (rotation.cross_sign && plan.root.path_len && *plan.root.path_len < 2) {
       d_.error(m.get("cross_sign"), m.field("cross_sign"),
-               "needs the current root's pathLen to be 2 or more (root.path_len is " + std::to_string(plan.root.path_len) +
+               "needs the current root's pathLen to be 2 or more (root.path_len is " + path_len_text(plan.root.path_len) +
                    "): a peer that trusts only the current root follows it -> cross-signed new root -> intermediate, "
                    "two CAs below it. The three phases work without cross_sign");
     }
@@ -770,9 +822,11 @@ class PlanParser {
       // The profile decides the root's keyUsage; pathLen follows the current
       // root unless the new root sets its own.
       rotation.new_root.key_usage = plan.root.key_usage;
+      rotation.new_root.sources = plan.root.sources;
       if (!r->IsMap() || !(*r)["path_len"]) {
         rotation.new_root.path_len = plan.root.path_len;
-        rotation.new_root.path_len_unlimited = plan.root.path_len_unlimited;
+      } else {
+        rotation.new_root.sources["path_len"] = {SourceLevel::root, "rotation.new_root.path_len"};
       }
       check_new_root_differs(*r, plan, rotation.new_root);
     }
@@ -903,7 +957,7 @@ class PlanParser {
     }
   }
 
-  void read_meshes(const YAML::Node& node, Plan& plan, const IntermediateOverrides& defaults) {
+  void read_meshes(const YAML::Node& node, Plan& plan, const PlanLevel& plan_level) {
     if (!node.IsSequence() || node.size() == 0) {
       d_.error(node, "meshes", "must be a non-empty list of meshes");
       return;
@@ -911,15 +965,26 @@ class PlanParser {
     std::map<std::string, std::string> mesh_names, trust_domains;
     for (std::size_t i = 0; i < node.size(); ++i) {
       std::string path = index_path("meshes", i);
-      MapReader m(d_, node[i], path, {"name", "trust_domain", "profile", "outputs", "clusters"});
+      MapReader m(d_, node[i], path, {"name", "trust_domain", "profile", "outputs", "intermediate", "clusters"});
       if (!m.valid()) continue;
       MeshPlan mesh;
       mesh.profile = plan.profile;
       mesh.outputs = plan.outputs;
       if (m.has("outputs")) read_outputs(m.get("outputs"), m.field("outputs"), mesh.outputs);
-      const ProfileSpec profile = read_profile_choice(m, mesh.profile);
-      IntermediateOverrides mesh_defaults = profile_defaults(profile);
-      mesh_defaults.overlay(defaults);
+      // A mesh's own profile replaces the plan-wide one and overrides the
+      // plan's defaults; the mesh's own `intermediate` overrides its profile.
+      IntermediateOverrides mesh_defaults = plan_level.resolved;
+      ChosenProfile profile = plan_level.profile;
+      if (m.has("profile")) {
+        profile.spec = read_profile_choice(m, mesh.profile);
+        profile.source = {SourceLevel::mesh_profile, "profile " + mesh.profile + " (" + m.field("profile") + ")"};
+        mesh_defaults = plan_level.defaults;
+        mesh_defaults.overlay(profile_defaults(profile.spec, profile.source));
+      }
+      if (m.has("intermediate")) {
+        read_intermediate(m.get("intermediate"), m.field("intermediate"), mesh_defaults,
+                          {SourceLevel::mesh, m.field("intermediate")});
+      }
       if (auto name = m.string("name", true)) {
         mesh.name = *name;
         if (!is_dns1123_label(*name)) {
@@ -946,7 +1011,7 @@ class PlanParser {
   }
 
   void read_clusters(const YAML::Node& node, const std::string& path, const Plan& plan, MeshPlan& mesh,
-                     const IntermediateOverrides& defaults, const ProfileSpec& profile) {
+                     const IntermediateOverrides& defaults, const ChosenProfile& profile) {
     if (!node.IsSequence() || node.size() == 0) {
       d_.error(node, path, "must be a non-empty list of clusters");
       return;
@@ -968,13 +1033,18 @@ class PlanParser {
         }
       }
       IntermediateOverrides merged = defaults;
-      if (m.has("intermediate")) read_intermediate(m.get("intermediate"), m.field("intermediate"), merged);
+      if (m.has("intermediate")) {
+        read_intermediate(m.get("intermediate"), m.field("intermediate"), merged,
+                          {SourceLevel::cluster, m.field("intermediate")});
+      }
       cluster.intermediate.algorithm = *merged.algorithm;
       cluster.intermediate.validity = *merged.validity;
       cluster.intermediate.name_constraints = *merged.name_constraints;
-      cluster.intermediate.path_len = profile.intermediate.path_len;
-      cluster.intermediate.key_usage = profile.intermediate.key_usage;
-      cluster.intermediate.dns_names = profile.intermediate.dns_names;
+      cluster.intermediate.path_len = profile.spec.intermediate.path_len;
+      cluster.intermediate.key_usage = profile.spec.intermediate.key_usage;
+      cluster.intermediate.dns_names = profile.spec.intermediate.dns_names;
+      cluster.intermediate.sources = merged.sources;
+      for (const char* field : {"path_len", "key_usage", "dns_names"}) cluster.intermediate.sources[field] = profile.source;
       cluster.intermediate.subject = expand_subject(merged.subject, plan, mesh, cluster, m);
       mesh.clusters.push_back(std::move(cluster));
     }
@@ -1095,10 +1165,10 @@ class PlanParser {
                    "' gives its intermediates pathLen 0: SPIRE signs its own server CA below the upstream "
                    "intermediate; use profile: spire (pathLen 1)");
     }
-    if (!plan.root.path_len_unlimited && plan.root.path_len < 2 && !spire_root_reported_) {
+    if (plan.root.path_len && *plan.root.path_len < 2 && !spire_root_reported_) {
       spire_root_reported_ = true;
       d_.error(root_path_len_given_ ? root_path_len_at_ : root_algorithm_at_, "root.path_len",
-               "is " + std::to_string(plan.root.path_len) + ", but " + mesh_path +
+               "is " + path_len_text(plan.root.path_len) + ", but " + mesh_path +
                    " writes the spire layout: root -> intermediate -> SPIRE server CA needs root.path_len: 2");
     }
   }
