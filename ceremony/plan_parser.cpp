@@ -10,6 +10,7 @@
 #include <set>
 
 #include "ceremony/profiles.hpp"
+#include "ceremony/readable_text.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "hsm/pkcs11_uri.hpp"
@@ -32,25 +33,19 @@ constexpr int kMaxPathLen = 8;
 std::optional<std::pair<int, int>> first_invalid_utf8(std::string_view text) {
   int line = 0, column = 0;
   for (std::size_t i = 0; i < text.size();) {
-    auto b = static_cast<unsigned char>(text[i]);
-    std::size_t len = b < 0x80 ? 1 : (b >= 0xC2 && b <= 0xDF) ? 2 : (b >= 0xE0 && b <= 0xEF) ? 3 : (b >= 0xF0 && b <= 0xF4) ? 4 : 0;
-    bool ok = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (ok && len > 2) {
-      auto b1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(b == 0xE0 && b1 < 0xA0) && !(b == 0xED && b1 > 0x9F) && !(b == 0xF0 && b1 < 0x90) && !(b == 0xF4 && b1 > 0x8F);
-    }
+    Utf8Char c = decode_utf8(text, i);
     // YAML's printable set excludes C0 controls other than tab, CR and LF
     // (yaml-cpp 0.7 loops forever on a NUL inside a document).
-    if (ok && len == 1 && ((b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f)) ok = false;
-    if (!ok) return std::pair{line, column};
-    if (b == '\n') {
+    bool control = (c.code_point < 0x20 && c.code_point != '\t' && c.code_point != '\n' && c.code_point != '\r') ||
+                   c.code_point == 0x7f;
+    if (!c.ok || control) return std::pair{line, column};
+    if (c.code_point == '\n') {
       ++line;
       column = 0;
     } else {
       ++column;
     }
-    i += len;
+    i += c.length;
   }
   return std::nullopt;
 }
@@ -145,7 +140,7 @@ class MapReader {
       }
       std::string key = it->first.Scalar();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        d_.error(it->first, join_path(path_, key), "unknown field; expected one of: " + list(known));
+        d_.error(it->first, join_path(path_, escape_unreadable(key, false)), "unknown field; expected one of: " + list(known));
         continue;
       }
       if (!seen.insert(key).second) {
@@ -182,6 +177,12 @@ class MapReader {
     }
     if (v.Scalar().empty()) {
       d_.error(v, field(key), "must not be empty");
+      return std::nullopt;
+    }
+    // Every string an operator or auditor reads: names, subjects, trust
+    // domains, labels. Only a description may hold line breaks and tabs.
+    if (auto bad = first_unreadable(v.Scalar(), key == "description")) {
+      d_.error(v, field(key), unreadable_problem(*bad));
       return std::nullopt;
     }
     return v.Scalar();
@@ -700,10 +701,8 @@ class PlanParser {
                         !std::isupper(static_cast<unsigned char>(value[1])))) {
       return "'" + value + "' is not a two-letter ISO 3166 country code (e.g. US)";
     }
-    if (value.size() > 64 && !templates) return "longer than the 64 characters X.509 allows (RFC 5280 upper bound)";
-    for (char c : value) {
-      if (static_cast<unsigned char>(c) < 0x20) return "contains a control character";
-    }
+    if (character_count(value) > 64 && !templates) return "longer than the 64 characters X.509 allows (RFC 5280 upper bound)";
+    if (auto bad = first_unreadable(value, false)) return unreadable_problem(*bad);
     if (!templates && value.find('{') != std::string::npos) {
       return "placeholders such as {mesh} are only allowed in intermediate subjects";
     }
@@ -718,7 +717,8 @@ class PlanParser {
     if (auto s = m.required("subject")) {
       std::vector<std::pair<std::string, std::string>> attrs;
       merge_subject(*s, m.field("subject"), attrs, false);
-      if (s->IsMap() && std::none_of(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "CN"; })) {
+      // A CN that is present but refused is reported once, as refused.
+      if (s->IsMap() && !(*s)["CN"]) {
         d_.error(*s, m.field("subject.CN"), "missing required field");
       }
       root.subject = pki::DistinguishedName::canonical(attrs);
@@ -1079,7 +1079,7 @@ class PlanParser {
         continue;
       }
       if (value.empty()) continue;  // e.g. {organization} when the plan has none
-      if (value.size() > 64) {
+      if (character_count(value) > 64) {
         d_.error(at.node(), at.field("intermediate.subject." + attr),
                  "expands to '" + value + "', longer than the 64 characters X.509 allows");
         continue;
@@ -1205,11 +1205,12 @@ std::string trust_domain_problem(std::string_view s) {
   const std::string quoted = "'" + std::string(s) + "'";
   if (s.starts_with("spiffe://")) return quoted + " must be the bare trust domain, without spiffe://";
   if (s.empty() || s.size() > 255) return quoted + " must be 1 to 255 characters";
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
     if (!ok) {
-      return quoted + " contains '" + std::string(1, c) +
-             "'; a SPIFFE trust domain holds only lowercase letters, digits, '.', '-' and '_' (no scheme, port or path)";
+      return escape_unreadable(quoted, false) + " contains " + describe_character_at(s, i) +
+             "; a SPIFFE trust domain holds only lowercase letters, digits, '.', '-' and '_' (no scheme, port or path)";
     }
   }
   if (s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) {

@@ -8,6 +8,7 @@
 #include "ceremony/expiry.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
+#include "ceremony/readable_text.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -389,8 +390,8 @@ std::string render_svg(const PlanView& v) {
   auto box = [&](int x, int y, const std::string& line1, const std::string& line2, const char* fill) {
     os << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << kBoxW << "\" height=\"" << kBoxH << "\" rx=\"6\" fill=\"" << fill
        << "\" stroke=\"#333\"/>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 19 << "\" text-anchor=\"middle\" font-weight=\"bold\">"
-       << html_escape(line1.substr(0, 32)) << "</text>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 35
-       << "\" text-anchor=\"middle\">" << html_escape(line2.substr(0, 36)) << "</text>\n";
+       << html_escape(truncate_characters(line1, 32)) << "</text>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 35
+       << "\" text-anchor=\"middle\">" << html_escape(truncate_characters(line2, 36)) << "</text>\n";
   };
   auto line = [&](int x1, int y1, int x2, int y2) {
     os << "<line x1=\"" << x1 << "\" y1=\"" << y1 << "\" x2=\"" << x2 << "\" y2=\"" << y2 << "\" stroke=\"#666\"/>\n";
@@ -519,15 +520,17 @@ std::optional<ViewFormat> parse_view_format(std::string_view name) {
   return it->second;
 }
 
+// The parser refuses unreadable characters; a view escapes any that reach
+// it all the same (a Plan built in code, a future field), in every format.
 std::string render_plan_view(const PlanView& view, ViewFormat format) {
   switch (format) {
-    case ViewFormat::text: return render_text(view);
-    case ViewFormat::markdown: return render_markdown(view);
-    case ViewFormat::json: return render_json(view);
-    case ViewFormat::html: return render_html(view);
-    case ViewFormat::dot: return render_dot(view);
+    case ViewFormat::text: return escape_unreadable(render_text(view), true);
+    case ViewFormat::markdown: return escape_unreadable(render_markdown(view), true);
+    case ViewFormat::json: return escape_unreadable_json(render_json(view));
+    case ViewFormat::html: return escape_unreadable(render_html(view), true);
+    case ViewFormat::dot: return escape_unreadable(render_dot(view), true, "\\\\");
   }
-  return render_text(view);
+  return escape_unreadable(render_text(view), true);
 }
 
 std::vector<FieldChange> plan_diff(const PlanView& before, const PlanView& after) {
@@ -574,7 +577,7 @@ std::string render_diff_text(const std::vector<FieldChange>& changes) {
     }
   }
   if (changes.empty()) os << "no semantic differences\n";
-  return os.str();
+  return escape_unreadable(os.str(), true);
 }
 
 nlohmann::json diff_to_json(const std::vector<FieldChange>& changes) {
