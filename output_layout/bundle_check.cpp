@@ -313,10 +313,14 @@ class Checker {
       std::string kind = block.label == "PRIVATE KEY"       ? "PKCS#8"
                          : block.label == "RSA PRIVATE KEY" ? "PKCS#1"
                                                             : "SEC1";
-      if (!alg) {
+      if (!pki::consumers_accept_key(key_.get())) {
         add("key-algorithm", file,
-            "the CA key is " + pki::describe_key(key_.get()) + "; accepted: ECDSA P-256/P-384, RSA 2048/3072/4096",
-            "issue a new CA with an accepted key algorithm");
+            "the CA key is " + pki::describe_key(key_.get()) +
+                "; istiod, Go crypto/x509 and Envoy accept RSA 2048-16384 bits and ECDSA P-256/P-384/P-521",
+            "issue a new CA with ECDSA P-256/P-384 or RSA 2048/3072/4096");
+      } else if (!alg) {
+        add("key-algorithm-policy", file,
+            "the CA key is " + pki::describe_key(key_.get()) + "; meshca issues ECDSA P-256/P-384, RSA 2048/3072/4096");
       }
       pass("key-format", file, "one unencrypted " + kind + " key (" + pki::describe_key(key_.get()) + ")");
     }

@@ -1,5 +1,6 @@
 #include "pki/lint.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 
 #include "pki/certificate.hpp"
@@ -54,10 +55,13 @@ void lint_encoding(Linter& l, const X509* cert) {
            "reissue signed with SHA-256 or SHA-384");
 
   const EVP_PKEY* key = X509_get0_pubkey(cert);
-  l.expect(key && key_algorithm_of(key).has_value(), "key-algorithm",
-           "subject key " + (key ? describe_key(key) : std::string("unreadable")) +
-               " is not one of ECDSA P-256/P-384 or RSA 2048/3072/4096",
-           "reissue with an accepted key algorithm");
+  const std::string described = key ? describe_key(key) : std::string("unreadable");
+  l.expect(key && consumers_accept_key(key), "key-algorithm",
+           "subject key " + described + " is refused by Go crypto/x509 or Envoy (RSA 2048-16384 bits, ECDSA P-256/P-384/P-521)",
+           "reissue with ECDSA P-256/P-384 or RSA 2048/3072/4096");
+  l.expect(!key || !consumers_accept_key(key) || key_algorithm_of(key).has_value(), "key-algorithm-policy",
+           "subject key " + described + " is not one of ECDSA P-256/P-384 or RSA 2048/3072/4096",
+           "reissue with ECDSA P-256/P-384 or RSA 2048/3072/4096");
 }
 
 void lint_ca_extensions(Linter& l, const X509* cert, CaRole role) {
@@ -124,6 +128,16 @@ void lint_issuer_relation(Linter& l, const X509* cert, const X509* issuer, CaRol
 }
 
 }  // namespace
+
+bool consumers_accept_key(const EVP_PKEY* key) {
+  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) return EVP_PKEY_get_bits(key) >= 2048 && EVP_PKEY_get_bits(key) <= 16384;
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
+  char group[64] = {};
+  std::size_t length = 0;
+  if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) return false;
+  const std::string_view name(group, length);
+  return name == "prime256v1" || name == "secp384r1" || name == "secp521r1";
+}
 
 std::string_view severity_name(Severity s) {
   switch (s) {

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <fstream>
 #include <set>
@@ -459,6 +460,30 @@ TEST(BundleCheck, IntermediateOutlivingItsRootIsAWarningNotAFailure) {
     ASSERT_NE(find_verify_check(f.check), nullptr) << f.check;
     EXPECT_EQ(f.severity, find_verify_check(f.check)->severity) << f.check;
     EXPECT_FALSE(f.fix.empty()) << f.check;
+  }
+}
+
+
+// A P-521 CA: outside meshca's own set, yet Go's crypto/x509, Envoy and
+// OpenSSL accept it, so verify WARNs; a brainpool key nobody in a mesh
+// accepts FAILs (the pre-issuance lint refuses both).
+TEST(BundleCheck, KeyAlgorithmsOutsideMeshcasSetWarnUnlessConsumersRefuseThem) {
+  auto root_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  auto root = pki::issue_certificate(ca_profile("Root", 1, kNow - kDay, kNow + 10 * kYear), root_key.get(), nullptr,
+                                     root_key.get());
+  for (const char* curve : {"P-521", "brainpoolP256r1"}) {
+    pki::PKeyPtr key(EVP_EC_gen(curve));
+    ASSERT_TRUE(key) << curve;
+    auto inter = pki::issue_certificate(ca_profile(std::string("Inter ") + curve, 0, kNow - kDay, kNow + kYear),
+                                        key.get(), root.get(), root_key.get());
+    auto r = check(source_of(make_istio_bundle(inter.get(), key.get(), {root.get()}, {root.get()})), "any.example");
+    EXPECT_TRUE(pki::has_failure(pki::lint_ca_certificate(inter.get(), root.get(), pki::CaRole::intermediate)));
+    if (std::string(curve) == "P-521") {
+      EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
+      EXPECT_TRUE(has(r, Severity::warn, "key-algorithm-policy", "P-521")) << dump(r);
+    } else {
+      EXPECT_TRUE(has(r, Severity::fail, "key-algorithm")) << dump(r);
+    }
   }
 }
 
