@@ -356,20 +356,9 @@ class PlanParser {
     }
     if (auto m = top.required("metadata")) read_metadata(*m, plan);
     plan.organization = top.string("organization", false).value_or("");
-    const bool plan_names_profile = top.has("profile");
-    const ChosenProfile plan_profile{
-        read_profile_choice(top, plan.profile),
-        plan_names_profile ? ValueSource{SourceLevel::plan_profile, "profile " + plan.profile + " (plan-wide)"}
-                           : ValueSource{SourceLevel::builtin, "profile " + plan.profile + " (built-in default)"}};
-    // Precedence, lowest first: the plan-wide (or built-in) profile, then
-    // the plan's `defaults`; meshes and clusters overlay their own below.
-    PlanLevel plan_level{plan_profile, {}, profile_defaults(plan_profile.spec, plan_profile.source)};
-    plan_level.defaults.name_constraints = NameConstraintsMode::none;
-    plan_level.defaults.sources["name_constraints"] = {SourceLevel::builtin, "built-in default"};
-    if (top.has("defaults")) read_defaults(top.get("defaults"), plan_level.defaults);
-    plan_level.resolved.overlay(plan_level.defaults);
+    const PlanLevel plan_level = read_plan_level(top, plan);
     if (auto r = top.required("root")) read_root(*r, "root", plan.root);
-    apply_root_profile(plan_profile, plan.root);
+    apply_root_profile(plan_level.profile, plan.root);
     if (top.has("outputs")) read_outputs(top.get("outputs"), "outputs", plan.outputs);
     if (auto m = top.required("meshes")) read_meshes(*m, plan, plan_level);
     if (top.has("rotation")) read_rotation(top.get("rotation"), plan);
@@ -379,6 +368,22 @@ class PlanParser {
     }
     check_hierarchy(plan);
     check_layouts(plan);
+  }
+
+  // The plan-wide `profile` and `defaults`. Precedence, lowest first: the
+  // plan-wide (or built-in) profile, then `defaults.intermediate`; meshes
+  // and clusters overlay their own (read_meshes).
+  PlanLevel read_plan_level(MapReader& top, Plan& plan) {
+    const bool named = top.has("profile");
+    ChosenProfile profile{read_profile_choice(top, plan.profile), {}};
+    profile.source = named ? ValueSource{SourceLevel::plan_profile, "profile " + plan.profile + " (plan-wide)"}
+                           : ValueSource{SourceLevel::builtin, "profile " + plan.profile + " (built-in default)"};
+    PlanLevel level{profile, {}, profile_defaults(profile.spec, profile.source)};
+    level.defaults.name_constraints = NameConstraintsMode::none;
+    level.defaults.sources["name_constraints"] = {SourceLevel::builtin, "built-in default"};
+    if (top.has("defaults")) read_defaults(top.get("defaults"), level.defaults);
+    level.resolved.overlay(level.defaults);
+    return level;
   }
 
   // ---- certificate profiles ----------------------------------------------
