@@ -323,6 +323,10 @@ TEST(PlanPrecedence, MeshProfileLinkerdWinsOverPlanWideDefaults) {
   EXPECT_EQ(json["certificates"][1]["sources"]["validity"]["from"], "profile linkerd (meshes[0].profile)");
   EXPECT_EQ(json["certificates"][1]["sources"]["validity"]["level"], "mesh profile");
   EXPECT_EQ(json["certificates"][0]["sources"]["basic constraints"]["from"], "profile meshca (built-in default)");
+  EXPECT_NE(render_plan_view(view, ViewFormat::markdown).find("| validity | 1y | profile linkerd (meshes[0].profile) |"),
+            std::string::npos);
+  EXPECT_NE(render_plan_view(view, ViewFormat::html).find("<td class=\"from\">from profile linkerd (meshes[0].profile)</td>"),
+            std::string::npos);
 }
 
 // Issue 16: a plan-wide profile applies to the root; the model holds what
