@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/rotation.hpp"
@@ -163,7 +164,8 @@ class Auditor {
            "key is " + pki::describe_key(X509_get0_pubkey(root_.get())) + ", not the plan's");
     auto bc = pki::basic_constraints(root_.get());
     expect(bc.path_len == spec.path_len, "root", subject, "pathLen as planned", "pathLen differs from the plan");
-    expect(pki::lint_ca_certificate(root_.get(), root_.get(), pki::CaRole::root).empty(), "root", subject,
+    auto findings = pki::lint_ca_certificate(root_.get(), root_.get(), pki::CaRole::root);
+    expect(lints_acceptable(plan_.profile, findings), "root", subject,
            "self-signed, lints clean", "fails the CA lints (run meshca verify for details)");
     check_validity(root_.get(), spec.validity, subject);
     if (!facts_.root_sha256.empty()) {

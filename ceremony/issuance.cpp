@@ -130,12 +130,16 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   if (c.certifies_cas) {
     std::erase_if(findings, [](const pki::LintFinding& f) { return f.check == "path-length"; });
   }
-  if (c.profile == kDefaultProfile ? !findings.empty() : pki::has_failure(findings)) {
+  if (!lints_acceptable(c.profile, findings)) {
     throw Error(ExitCode::internal, "the " + c.what + " fails lints: " + describe_findings(findings));
   }
   std::vector<std::string> warnings;
   for (const auto& f : findings) warnings.push_back(f.check + ": " + f.message);
   return warnings;
+}
+
+bool lints_acceptable(std::string_view profile, const std::vector<pki::LintFinding>& findings) {
+  return profile == kDefaultProfile ? findings.empty() : !pki::has_failure(findings);
 }
 
 void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::path& base_dir,

@@ -158,6 +158,11 @@ struct IssuedCertificateCheck {
 };
 std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& check);
 
+// The one lint gate, for issuing and for auditing what was issued: meshca's
+// own profile allows no finding; another profile departs from meshca's
+// defaults on purpose, so only a FAIL counts.
+bool lints_acceptable(std::string_view profile, const std::vector<pki::LintFinding>& findings);
+
 // Error(output) when `key` is a key file inside `out_dir`: a root private key
 // must never enter an output directory, which leaves the room.
 void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::path& base_dir,

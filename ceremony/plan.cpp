@@ -26,6 +26,23 @@ std::string ValiditySpec::to_string() const {
   return s;
 }
 
+std::string_view source_level_name(SourceLevel level) {
+  switch (level) {
+    case SourceLevel::builtin: return "built-in";
+    case SourceLevel::plan_profile: return "plan profile";
+    case SourceLevel::plan_defaults: return "plan defaults";
+    case SourceLevel::mesh_profile: return "mesh profile";
+    case SourceLevel::mesh: return "mesh";
+    case SourceLevel::cluster: return "cluster";
+    case SourceLevel::root: return "root";
+  }
+  return "built-in";
+}
+
+std::string path_len_text(const std::optional<int>& path_len) {
+  return path_len ? std::to_string(*path_len) : "unlimited";
+}
+
 bool OutputPlan::has_layout(std::string_view layout) const {
   return std::find(layouts.begin(), layouts.end(), layout) != layouts.end();
 }

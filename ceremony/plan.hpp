@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,16 +42,36 @@ struct ValiditySpec {
   std::string to_string() const;
 };
 
+// Where a resolved value came from. Plan precedence, most specific wins:
+// built-in defaults < the plan-wide profile < plan-wide `defaults` < the
+// mesh's own profile < the mesh's `intermediate` < the cluster's
+// `intermediate` (docs/plan-reference.md, "Precedence").
+enum class SourceLevel { builtin, plan_profile, plan_defaults, mesh_profile, mesh, cluster, root };
+std::string_view source_level_name(SourceLevel level);
+
+struct ValueSource {
+  SourceLevel level = SourceLevel::builtin;
+  std::string where;  // "profile meshca (built-in default)", "defaults.intermediate", "meshes[0].clusters[1].intermediate"
+  bool operator==(const ValueSource&) const = default;
+};
+
+// Field name ("path_len", "key.algorithm", "subject.CN", ...) -> where its
+// resolved value came from.
+using ValueSources = std::map<std::string, ValueSource>;
+
 struct RootPlan {
   pki::DistinguishedName subject;
   hsm::RootKeyRef key;
   ValiditySpec validity;
-  int path_len = 1;
-  // From the plan-wide certificate profile (templates/profiles/): a profile
-  // may leave the root's pathLen unlimited when the plan does not set one.
-  bool path_len_unlimited = false;
+  // The plan's root.path_len, else the plan-wide profile's: nullopt means no
+  // pathLenConstraint (unlimited), exactly what the certificate carries.
+  std::optional<int> path_len = 1;
   pki::KeyUsageBits key_usage{.digital_signature = false, .key_cert_sign = true, .crl_sign = true};
+  ValueSources sources;  // path_len, key_usage
 };
+
+// "1", "2", ... or "unlimited" (no pathLenConstraint).
+std::string path_len_text(const std::optional<int>& path_len);
 
 enum class NameConstraintsMode { none, trust_domain };
 
@@ -63,6 +84,9 @@ struct IntermediatePlan {
   std::optional<int> path_len = 0;
   pki::KeyUsageBits key_usage{.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
   std::vector<std::string> dns_names;
+  // key.algorithm, validity, subject.<attr>, name_constraints, path_len,
+  // key_usage, dns_names.
+  ValueSources sources;
 };
 
 // The built-in profile whose certificates follow DESIGN.md exactly and pass

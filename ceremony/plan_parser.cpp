@@ -10,6 +10,7 @@
 #include <set>
 
 #include "ceremony/profiles.hpp"
+#include "ceremony/readable_text.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "hsm/pkcs11_uri.hpp"
@@ -32,25 +33,19 @@ constexpr int kMaxPathLen = 8;
 std::optional<std::pair<int, int>> first_invalid_utf8(std::string_view text) {
   int line = 0, column = 0;
   for (std::size_t i = 0; i < text.size();) {
-    auto b = static_cast<unsigned char>(text[i]);
-    std::size_t len = b < 0x80 ? 1 : (b >= 0xC2 && b <= 0xDF) ? 2 : (b >= 0xE0 && b <= 0xEF) ? 3 : (b >= 0xF0 && b <= 0xF4) ? 4 : 0;
-    bool ok = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (ok && len > 2) {
-      auto b1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(b == 0xE0 && b1 < 0xA0) && !(b == 0xED && b1 > 0x9F) && !(b == 0xF0 && b1 < 0x90) && !(b == 0xF4 && b1 > 0x8F);
-    }
+    Utf8Char c = decode_utf8(text, i);
     // YAML's printable set excludes C0 controls other than tab, CR and LF
     // (yaml-cpp 0.7 loops forever on a NUL inside a document).
-    if (ok && len == 1 && ((b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f)) ok = false;
-    if (!ok) return std::pair{line, column};
-    if (b == '\n') {
+    bool control = (c.code_point < 0x20 && c.code_point != '\t' && c.code_point != '\n' && c.code_point != '\r') ||
+                   c.code_point == 0x7f;
+    if (!c.ok || control) return std::pair{line, column};
+    if (c.code_point == '\n') {
       ++line;
       column = 0;
     } else {
       ++column;
     }
-    i += len;
+    i += c.length;
   }
   return std::nullopt;
 }
@@ -145,7 +140,7 @@ class MapReader {
       }
       std::string key = it->first.Scalar();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        d_.error(it->first, join_path(path_, key), "unknown field; expected one of: " + list(known));
+        d_.error(it->first, join_path(path_, escape_unreadable(key, false)), "unknown field; expected one of: " + list(known));
         continue;
       }
       if (!seen.insert(key).second) {
@@ -182,6 +177,12 @@ class MapReader {
     }
     if (v.Scalar().empty()) {
       d_.error(v, field(key), "must not be empty");
+      return std::nullopt;
+    }
+    // Every string an operator or auditor reads: names, subjects, trust
+    // domains, labels. Only a description may hold line breaks and tabs.
+    if (auto bad = first_unreadable(v.Scalar(), key == "description")) {
+      d_.error(v, field(key), unreadable_problem(*bad));
       return std::nullopt;
     }
     return v.Scalar();
@@ -233,9 +234,11 @@ struct IntermediateOverrides {
   std::vector<std::pair<std::string, std::string>> subject;  // templates, merged per attribute
   std::optional<NameConstraintsMode> name_constraints;
   std::optional<SourceLocation> validity_at;
+  ValueSources sources;  // of the fields set above, subject per attribute
 
   // `top` wins field by field (subject attribute by attribute).
   void overlay(const IntermediateOverrides& top) {
+    for (const auto& [field, source] : top.sources) sources[field] = source;
     if (top.algorithm) algorithm = top.algorithm;
     if (top.validity) validity = top.validity;
     if (top.validity_at) validity_at = top.validity_at;
@@ -251,15 +254,31 @@ struct IntermediateOverrides {
   }
 };
 
-// The intermediate defaults a profile gives, below the plan's own.
-IntermediateOverrides profile_defaults(const ProfileSpec& profile) {
+// The intermediate defaults a profile gives (key, validity, subject).
+IntermediateOverrides profile_defaults(const ProfileSpec& profile, const ValueSource& source) {
   IntermediateOverrides o;
   o.algorithm = profile.algorithm;
   o.validity = profile.validity;
   o.subject = profile.subject;
-  o.name_constraints = NameConstraintsMode::none;
+  o.sources["key.algorithm"] = source;
+  o.sources["validity"] = source;
+  for (const auto& [attr, value] : profile.subject) o.sources["subject." + attr] = source;
   return o;
 }
+
+// The profile named at one level (plan-wide or a mesh's), with the source
+// its values carry.
+struct ChosenProfile {
+  ProfileSpec spec;
+  ValueSource source;
+};
+
+// What the plan-wide level gives each mesh.
+struct PlanLevel {
+  ChosenProfile profile;            // plan-wide, or the built-in default
+  IntermediateOverrides defaults;   // `defaults.intermediate` over the built-in name_constraints
+  IntermediateOverrides resolved;   // the profile's intermediate defaults, then `defaults`
+};
 
 class PlanParser {
  public:
@@ -337,13 +356,11 @@ class PlanParser {
     }
     if (auto m = top.required("metadata")) read_metadata(*m, plan);
     plan.organization = top.string("organization", false).value_or("");
-    const ProfileSpec plan_profile = read_profile_choice(top, plan.profile);
-    IntermediateOverrides defaults;
-    if (top.has("defaults")) read_defaults(top.get("defaults"), defaults);
+    const PlanLevel plan_level = read_plan_level(top, plan);
     if (auto r = top.required("root")) read_root(*r, "root", plan.root);
-    apply_root_profile(plan_profile, plan.root);
+    apply_root_profile(plan_level.profile, plan.root);
     if (top.has("outputs")) read_outputs(top.get("outputs"), "outputs", plan.outputs);
-    if (auto m = top.required("meshes")) read_meshes(*m, plan, defaults);
+    if (auto m = top.required("meshes")) read_meshes(*m, plan, plan_level);
     if (top.has("rotation")) read_rotation(top.get("rotation"), plan);
     if (top.has("revocation")) {
       read_revocation(top.get("revocation"), plan.revocation);
@@ -351,6 +368,22 @@ class PlanParser {
     }
     check_hierarchy(plan);
     check_layouts(plan);
+  }
+
+  // The plan-wide `profile` and `defaults`. Precedence, lowest first: the
+  // plan-wide (or built-in) profile, then `defaults.intermediate`; meshes
+  // and clusters overlay their own (read_meshes).
+  PlanLevel read_plan_level(MapReader& top, Plan& plan) {
+    const bool named = top.has("profile");
+    ChosenProfile profile{read_profile_choice(top, plan.profile), {}};
+    profile.source = named ? ValueSource{SourceLevel::plan_profile, "profile " + plan.profile + " (plan-wide)"}
+                           : ValueSource{SourceLevel::builtin, "profile " + plan.profile + " (built-in default)"};
+    PlanLevel level{profile, {}, profile_defaults(profile.spec, profile.source)};
+    level.defaults.name_constraints = NameConstraintsMode::none;
+    level.defaults.sources["name_constraints"] = {SourceLevel::builtin, "built-in default"};
+    if (top.has("defaults")) read_defaults(top.get("defaults"), level.defaults);
+    level.resolved.overlay(level.defaults);
+    return level;
   }
 
   // ---- certificate profiles ----------------------------------------------
@@ -375,11 +408,17 @@ class PlanParser {
     return {};
   }
 
-  void apply_root_profile(const ProfileSpec& profile, RootPlan& root) {
-    root.key_usage = profile.root.key_usage;
-    if (root_path_len_given_) return;
-    root.path_len_unlimited = !profile.root.path_len.has_value();
-    if (profile.root.path_len) root.path_len = *profile.root.path_len;
+  // The plan-wide profile decides the root's keyUsage, and its pathLen
+  // unless root.path_len is given.
+  void apply_root_profile(const ChosenProfile& profile, RootPlan& root) {
+    root.key_usage = profile.spec.root.key_usage;
+    root.sources["key_usage"] = profile.source;
+    if (root_path_len_given_) {
+      root.sources["path_len"] = {SourceLevel::root, "root.path_len"};
+      return;
+    }
+    root.path_len = profile.spec.root.path_len;
+    root.sources["path_len"] = profile.source;
   }
 
   void read_profile_document(const YAML::Node& doc, ProfileSpec& p) {
@@ -506,22 +545,37 @@ class PlanParser {
 
   void read_defaults(const YAML::Node& node, IntermediateOverrides& defaults) {
     MapReader m(d_, node, "defaults", {"intermediate"});
-    if (m.has("intermediate")) read_intermediate(m.get("intermediate"), "defaults.intermediate", defaults);
+    if (m.has("intermediate")) {
+      read_intermediate(m.get("intermediate"), "defaults.intermediate", defaults,
+                        {SourceLevel::plan_defaults, "defaults.intermediate"});
+    }
   }
 
-  void read_intermediate(const YAML::Node& node, const std::string& path, IntermediateOverrides& o) {
+  // An `intermediate` section (plan defaults, mesh or cluster) overlaid on
+  // `o`: every field it sets wins and records `source`.
+  void read_intermediate(const YAML::Node& node, const std::string& path, IntermediateOverrides& o,
+                         const ValueSource& source) {
     MapReader m(d_, node, path, {"key", "validity", "not_before", "not_after", "subject", "name_constraints"});
     if (!m.valid()) return;
     if (m.has("key")) {
       MapReader key(d_, m.get("key"), m.field("key"), {"algorithm"});
-      if (auto alg = read_algorithm(key)) o.algorithm = alg;
+      if (auto alg = read_algorithm(key)) {
+        o.algorithm = alg;
+        o.sources["key.algorithm"] = source;
+      }
     }
     if (auto v = read_validity(m, false)) {
       o.validity = v;
       o.validity_at = d_.location(m.node());
+      o.sources["validity"] = source;
     }
-    if (m.has("subject")) merge_subject(m.get("subject"), m.field("subject"), o.subject, true);
+    if (m.has("subject")) {
+      for (const auto& attr : merge_subject(m.get("subject"), m.field("subject"), o.subject, true)) {
+        o.sources["subject." + attr] = source;
+      }
+    }
     if (auto nc = m.string("name_constraints", false)) {
+      o.sources["name_constraints"] = source;
       if (*nc == "trust_domain") {
         o.name_constraints = NameConstraintsMode::trust_domain;
       } else if (*nc == "none") {
@@ -607,10 +661,12 @@ class PlanParser {
   }
 
   // Subject attributes; `templates` allows {mesh}-style placeholders.
-  void merge_subject(const YAML::Node& node, const std::string& path,
-                     std::vector<std::pair<std::string, std::string>>& attrs, bool templates) {
+  // Returns the attributes it set.
+  std::vector<std::string> merge_subject(const YAML::Node& node, const std::string& path,
+                                         std::vector<std::pair<std::string, std::string>>& attrs, bool templates) {
+    std::vector<std::string> set;
     MapReader m(d_, node, path, pki::DistinguishedName::known_attributes());
-    if (!m.valid()) return;
+    if (!m.valid()) return set;
     for (const auto& attr : pki::DistinguishedName::known_attributes()) {
       auto value = m.string(attr, false);
       if (!value) continue;
@@ -626,7 +682,9 @@ class PlanParser {
       } else {
         attrs.emplace_back(attr, *value);
       }
+      set.push_back(attr);
     }
+    return set;
   }
 
   // "" when every {name} in `tmpl` is a placeholder expand_subject knows.
@@ -648,10 +706,8 @@ class PlanParser {
                         !std::isupper(static_cast<unsigned char>(value[1])))) {
       return "'" + value + "' is not a two-letter ISO 3166 country code (e.g. US)";
     }
-    if (value.size() > 64 && !templates) return "longer than the 64 characters X.509 allows (RFC 5280 upper bound)";
-    for (char c : value) {
-      if (static_cast<unsigned char>(c) < 0x20) return "contains a control character";
-    }
+    if (character_count(value) > 64 && !templates) return "longer than the 64 characters X.509 allows (RFC 5280 upper bound)";
+    if (auto bad = first_unreadable(value, false)) return unreadable_problem(*bad);
     if (!templates && value.find('{') != std::string::npos) {
       return "placeholders such as {mesh} are only allowed in intermediate subjects";
     }
@@ -666,7 +722,8 @@ class PlanParser {
     if (auto s = m.required("subject")) {
       std::vector<std::pair<std::string, std::string>> attrs;
       merge_subject(*s, m.field("subject"), attrs, false);
-      if (s->IsMap() && std::none_of(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "CN"; })) {
+      // A CN that is present but refused is reported once, as refused.
+      if (s->IsMap() && !(*s)["CN"]) {
         d_.error(*s, m.field("subject.CN"), "missing required field");
       }
       root.subject = pki::DistinguishedName::canonical(attrs);
@@ -678,7 +735,7 @@ class PlanParser {
       root_path_len_given_ = m.has("path_len");
       root_path_len_at_ = m.get("path_len").Mark();
     }
-    if (m.has("path_len") && root.path_len < 1) {
+    if (m.has("path_len") && root.path_len.value_or(1) < 1) {
       d_.error(m.get("path_len"), m.field("path_len"),
                "0 forbids the per-cluster intermediate CAs below the root; use 1 (or more)");
     }
@@ -759,9 +816,9 @@ class PlanParser {
       rotation.current_root_sha256 = fingerprint;
     }
     rotation.cross_sign = m.boolean("cross_sign").value_or(false);
-    if (rotation.cross_sign && !plan.root.path_len_unlimited && plan.root.path_len < 2) {
+    if (rotation.cross_sign && plan.root.path_len && *plan.root.path_len < 2) {
       d_.error(m.get("cross_sign"), m.field("cross_sign"),
-               "needs the current root's pathLen to be 2 or more (root.path_len is " + std::to_string(plan.root.path_len) +
+               "needs the current root's pathLen to be 2 or more (root.path_len is " + path_len_text(plan.root.path_len) +
                    "): a peer that trusts only the current root follows it -> cross-signed new root -> intermediate, "
                    "two CAs below it. The three phases work without cross_sign");
     }
@@ -770,9 +827,11 @@ class PlanParser {
       // The profile decides the root's keyUsage; pathLen follows the current
       // root unless the new root sets its own.
       rotation.new_root.key_usage = plan.root.key_usage;
+      rotation.new_root.sources = plan.root.sources;
       if (!r->IsMap() || !(*r)["path_len"]) {
         rotation.new_root.path_len = plan.root.path_len;
-        rotation.new_root.path_len_unlimited = plan.root.path_len_unlimited;
+      } else {
+        rotation.new_root.sources["path_len"] = {SourceLevel::root, "rotation.new_root.path_len"};
       }
       check_new_root_differs(*r, plan, rotation.new_root);
     }
@@ -903,7 +962,7 @@ class PlanParser {
     }
   }
 
-  void read_meshes(const YAML::Node& node, Plan& plan, const IntermediateOverrides& defaults) {
+  void read_meshes(const YAML::Node& node, Plan& plan, const PlanLevel& plan_level) {
     if (!node.IsSequence() || node.size() == 0) {
       d_.error(node, "meshes", "must be a non-empty list of meshes");
       return;
@@ -911,15 +970,26 @@ class PlanParser {
     std::map<std::string, std::string> mesh_names, trust_domains;
     for (std::size_t i = 0; i < node.size(); ++i) {
       std::string path = index_path("meshes", i);
-      MapReader m(d_, node[i], path, {"name", "trust_domain", "profile", "outputs", "clusters"});
+      MapReader m(d_, node[i], path, {"name", "trust_domain", "profile", "outputs", "intermediate", "clusters"});
       if (!m.valid()) continue;
       MeshPlan mesh;
       mesh.profile = plan.profile;
       mesh.outputs = plan.outputs;
       if (m.has("outputs")) read_outputs(m.get("outputs"), m.field("outputs"), mesh.outputs);
-      const ProfileSpec profile = read_profile_choice(m, mesh.profile);
-      IntermediateOverrides mesh_defaults = profile_defaults(profile);
-      mesh_defaults.overlay(defaults);
+      // A mesh's own profile replaces the plan-wide one and overrides the
+      // plan's defaults; the mesh's own `intermediate` overrides its profile.
+      IntermediateOverrides mesh_defaults = plan_level.resolved;
+      ChosenProfile profile = plan_level.profile;
+      if (m.has("profile")) {
+        profile.spec = read_profile_choice(m, mesh.profile);
+        profile.source = {SourceLevel::mesh_profile, "profile " + mesh.profile + " (" + m.field("profile") + ")"};
+        mesh_defaults = plan_level.defaults;
+        mesh_defaults.overlay(profile_defaults(profile.spec, profile.source));
+      }
+      if (m.has("intermediate")) {
+        read_intermediate(m.get("intermediate"), m.field("intermediate"), mesh_defaults,
+                          {SourceLevel::mesh, m.field("intermediate")});
+      }
       if (auto name = m.string("name", true)) {
         mesh.name = *name;
         if (!is_dns1123_label(*name)) {
@@ -946,7 +1016,7 @@ class PlanParser {
   }
 
   void read_clusters(const YAML::Node& node, const std::string& path, const Plan& plan, MeshPlan& mesh,
-                     const IntermediateOverrides& defaults, const ProfileSpec& profile) {
+                     const IntermediateOverrides& defaults, const ChosenProfile& profile) {
     if (!node.IsSequence() || node.size() == 0) {
       d_.error(node, path, "must be a non-empty list of clusters");
       return;
@@ -968,13 +1038,18 @@ class PlanParser {
         }
       }
       IntermediateOverrides merged = defaults;
-      if (m.has("intermediate")) read_intermediate(m.get("intermediate"), m.field("intermediate"), merged);
+      if (m.has("intermediate")) {
+        read_intermediate(m.get("intermediate"), m.field("intermediate"), merged,
+                          {SourceLevel::cluster, m.field("intermediate")});
+      }
       cluster.intermediate.algorithm = *merged.algorithm;
       cluster.intermediate.validity = *merged.validity;
       cluster.intermediate.name_constraints = *merged.name_constraints;
-      cluster.intermediate.path_len = profile.intermediate.path_len;
-      cluster.intermediate.key_usage = profile.intermediate.key_usage;
-      cluster.intermediate.dns_names = profile.intermediate.dns_names;
+      cluster.intermediate.path_len = profile.spec.intermediate.path_len;
+      cluster.intermediate.key_usage = profile.spec.intermediate.key_usage;
+      cluster.intermediate.dns_names = profile.spec.intermediate.dns_names;
+      cluster.intermediate.sources = merged.sources;
+      for (const char* field : {"path_len", "key_usage", "dns_names"}) cluster.intermediate.sources[field] = profile.source;
       cluster.intermediate.subject = expand_subject(merged.subject, plan, mesh, cluster, m);
       mesh.clusters.push_back(std::move(cluster));
     }
@@ -1009,7 +1084,7 @@ class PlanParser {
         continue;
       }
       if (value.empty()) continue;  // e.g. {organization} when the plan has none
-      if (value.size() > 64) {
+      if (character_count(value) > 64) {
         d_.error(at.node(), at.field("intermediate.subject." + attr),
                  "expands to '" + value + "', longer than the 64 characters X.509 allows");
         continue;
@@ -1095,10 +1170,10 @@ class PlanParser {
                    "' gives its intermediates pathLen 0: SPIRE signs its own server CA below the upstream "
                    "intermediate; use profile: spire (pathLen 1)");
     }
-    if (!plan.root.path_len_unlimited && plan.root.path_len < 2 && !spire_root_reported_) {
+    if (plan.root.path_len && *plan.root.path_len < 2 && !spire_root_reported_) {
       spire_root_reported_ = true;
       d_.error(root_path_len_given_ ? root_path_len_at_ : root_algorithm_at_, "root.path_len",
-               "is " + std::to_string(plan.root.path_len) + ", but " + mesh_path +
+               "is " + path_len_text(plan.root.path_len) + ", but " + mesh_path +
                    " writes the spire layout: root -> intermediate -> SPIRE server CA needs root.path_len: 2");
     }
   }
@@ -1135,11 +1210,12 @@ std::string trust_domain_problem(std::string_view s) {
   const std::string quoted = "'" + std::string(s) + "'";
   if (s.starts_with("spiffe://")) return quoted + " must be the bare trust domain, without spiffe://";
   if (s.empty() || s.size() > 255) return quoted + " must be 1 to 255 characters";
-  for (char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
     if (!ok) {
-      return quoted + " contains '" + std::string(1, c) +
-             "'; a SPIFFE trust domain holds only lowercase letters, digits, '.', '-' and '_' (no scheme, port or path)";
+      return escape_unreadable(quoted, false) + " contains " + describe_character_at(s, i) +
+             "; a SPIFFE trust domain holds only lowercase letters, digits, '.', '-' and '_' (no scheme, port or path)";
     }
   }
   if (s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) {

@@ -8,6 +8,7 @@
 #include "ceremony/expiry.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/profiles.hpp"
+#include "ceremony/readable_text.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -33,9 +34,15 @@ std::string key_location(const hsm::RootKeyRef& key) {
 std::string key_usage_text(const pki::KeyUsageBits& ku) {
   std::string s = "critical";
   if (ku.digital_signature) s += ", digitalSignature";
+  if (ku.non_repudiation) s += ", nonRepudiation";
+  if (ku.key_encipherment) s += ", keyEncipherment";
   if (ku.key_cert_sign) s += ", keyCertSign";
   if (ku.crl_sign) s += ", cRLSign";
   return s;
+}
+
+std::string basic_constraints_text(const std::optional<int>& path_len) {
+  return path_len ? "critical, CA:TRUE, pathlen:" + std::to_string(*path_len) : "critical, CA:TRUE (no pathlen: unlimited)";
 }
 
 void add_common_fields(CertificateView& v, const pki::CertificateProfile& p, const std::string& validity) {
@@ -43,10 +50,35 @@ void add_common_fields(CertificateView& v, const pki::CertificateProfile& p, con
   v.fields.emplace_back("validity", validity);
   v.fields.emplace_back("not before", format_rfc3339(p.not_before));
   v.fields.emplace_back("not after", format_rfc3339(p.not_after));
-  v.fields.emplace_back("basic constraints", "critical, CA:TRUE, pathlen:" + std::to_string(p.path_len.value_or(0)));
+  v.fields.emplace_back("basic constraints", basic_constraints_text(p.path_len));
   v.fields.emplace_back("key usage", key_usage_text(p.key_usage));
   v.fields.emplace_back("name constraints",
                         p.permitted_uri_hosts.empty() ? "none" : "critical, permitted URI:" + p.permitted_uri_hosts.front());
+}
+
+// "CN, OU from profile linkerd (meshes[0].profile); C from defaults.intermediate"
+ValueSource subject_source(const ValueSources& sources) {
+  std::vector<std::pair<ValueSource, std::string>> groups;  // source -> attributes, in first-seen order
+  for (const auto& [field, source] : sources) {
+    if (!field.starts_with("subject.")) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == source; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {source, ""});
+    it->second += (it->second.empty() ? "" : ", ") + field.substr(8);
+  }
+  if (groups.size() == 1) return groups.front().first;
+  ValueSource mixed{SourceLevel::builtin, ""};
+  for (const auto& [source, attrs] : groups) {
+    mixed.level = std::max(mixed.level, source.level);
+    mixed.where += (mixed.where.empty() ? "" : "; ") + attrs + " from " + source.where;
+  }
+  return mixed;
+}
+
+void add_sources(CertificateView& v, const ValueSources& sources,
+                 const std::vector<std::pair<std::string, std::string>>& view_field_of) {
+  for (const auto& [view_field, plan_field] : view_field_of) {
+    if (auto it = sources.find(plan_field); it != sources.end()) v.sources[view_field] = it->second;
+  }
 }
 
 std::int64_t longest_intermediate_validity(const Plan& plan, UnixTime at) {
@@ -93,8 +125,8 @@ void collect_warnings(const Plan& plan, const PlanView& view, std::vector<Policy
   if (root_na - root_nb > static_cast<std::int64_t>(kMaxRootYears) * 366 * kDay) {
     w.push_back({"root", "root validity is longer than " + std::to_string(kMaxRootYears) + " years; plan a rotation long before then"});
   }
-  if (root.path_len > 1) {
-    w.push_back({"root", "path_len " + std::to_string(root.path_len) +
+  if (!root.path_len || *root.path_len > 1) {
+    w.push_back({"root", "path_len " + path_len_text(root.path_len) +
                              " allows CAs below the per-cluster intermediates; meshca needs 1 (2 only leaves room for a "
                              "cross-signed successor root, see rotation.cross_sign)"});
   }
@@ -166,7 +198,7 @@ std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
   view.fields.emplace_back("current root", plan.root.subject.to_string() + (r.current_root_sha256.empty()
                                                                                   ? " (not pinned)"
                                                                                   : " (SHA-256 " + r.current_root_sha256 + ")"));
-  CertificateView new_root{"new-root", "root", "", "", {}};
+  CertificateView new_root{"new-root", "root", "", "", {}, {}};
   new_root.fields.emplace_back("key", std::string(pki::key_algorithm_name(r.new_root.key.algorithm)));
   new_root.fields.emplace_back("key location", key_location(r.new_root.key));
   add_common_fields(new_root, root_profile(r.new_root, at), r.new_root.validity.to_string());
@@ -247,7 +279,11 @@ std::string render_text(const PlanView& v) {
   for (const auto& [k, val] : v.settings) os << k << ": " << val << "\n";
   for (const auto& c : v.certificates) {
     os << "\n" << (c.role == "root" ? "ROOT CA" : "INTERMEDIATE CA " + c.id) << "\n";
-    for (const auto& [k, val] : c.fields) os << "  " << k << std::string(k.size() < 18 ? 18 - k.size() : 1, ' ') << val << "\n";
+    for (const auto& [k, val] : c.fields) {
+      os << "  " << k << std::string(k.size() < 18 ? 18 - k.size() : 1, ' ') << val;
+      if (auto it = c.sources.find(k); it != c.sources.end()) os << "  [from " << it->second.where << "]";
+      os << "\n";
+    }
   }
   os << "\nHierarchy\n  " << v.certificates.front().field("subject") << "\n";
   for (std::size_t m = 0; m < v.meshes.size(); ++m) {
@@ -275,8 +311,12 @@ std::string render_markdown(const PlanView& v) {
   os << "- Plan digest: `" << v.digest << "`\n- Times resolved as if the ceremony ran at " << format_rfc3339(v.resolved_at) << "\n";
   for (const auto& [k, val] : v.settings) os << "- " << k << ": " << md_escape(val) << "\n";
   for (const auto& c : v.certificates) {
-    os << "\n## " << (c.role == "root" ? "Root CA" : "Intermediate CA `" + c.id + "`") << "\n\n| field | value |\n| --- | --- |\n";
-    for (const auto& [k, val] : c.fields) os << "| " << k << " | " << md_escape(val) << " |\n";
+    os << "\n## " << (c.role == "root" ? "Root CA" : "Intermediate CA `" + c.id + "`")
+       << "\n\n| field | value | from |\n| --- | --- | --- |\n";
+    for (const auto& [k, val] : c.fields) {
+      auto it = c.sources.find(k);
+      os << "| " << k << " | " << md_escape(val) << " | " << (it == c.sources.end() ? "" : md_escape(it->second.where)) << " |\n";
+    }
   }
   os << "\n## Policy warnings\n\n";
   for (const auto& w : v.warnings) os << "- **" << w.subject << "**: " << md_escape(w.message) << "\n";
@@ -298,7 +338,12 @@ std::string render_json(const PlanView& v) {
   for (const auto& [name, td] : v.meshes) j["meshes"].push_back({{"name", name}, {"trust_domain", td}});
   j["certificates"] = nlohmann::json::array();
   for (const auto& c : v.certificates) {
-    j["certificates"].push_back({{"id", c.id}, {"role", c.role}, {"mesh", c.mesh}, {"cluster", c.cluster}, {"fields", fields_json(c.fields)}});
+    nlohmann::json sources = nlohmann::json::object();
+    for (const auto& [k, source] : c.sources) {
+      sources[k] = {{"from", source.where}, {"level", source_level_name(source.level)}};
+    }
+    j["certificates"].push_back({{"id", c.id}, {"role", c.role}, {"mesh", c.mesh}, {"cluster", c.cluster},
+                                 {"fields", fields_json(c.fields)}, {"sources", sources}});
   }
   j["warnings"] = nlohmann::json::array();
   for (const auto& w : v.warnings) j["warnings"].push_back({{"subject", w.subject}, {"message", w.message}});
@@ -345,8 +390,8 @@ std::string render_svg(const PlanView& v) {
   auto box = [&](int x, int y, const std::string& line1, const std::string& line2, const char* fill) {
     os << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << kBoxW << "\" height=\"" << kBoxH << "\" rx=\"6\" fill=\"" << fill
        << "\" stroke=\"#333\"/>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 19 << "\" text-anchor=\"middle\" font-weight=\"bold\">"
-       << html_escape(line1.substr(0, 32)) << "</text>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 35
-       << "\" text-anchor=\"middle\">" << html_escape(line2.substr(0, 36)) << "</text>\n";
+       << html_escape(truncate_characters(line1, 32)) << "</text>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 35
+       << "\" text-anchor=\"middle\">" << html_escape(truncate_characters(line2, 36)) << "</text>\n";
   };
   auto line = [&](int x1, int y1, int x2, int y2) {
     os << "<line x1=\"" << x1 << "\" y1=\"" << y1 << "\" x2=\"" << x2 << "\" y2=\"" << y2 << "\" stroke=\"#666\"/>\n";
@@ -390,7 +435,11 @@ std::string render_html(const PlanView& v) {
   for (const auto& c : v.certificates) {
     os << "<h2>" << (c.role == "root" ? std::string("Root CA") : "Intermediate CA <code>" + html_escape(c.id) + "</code>")
        << "</h2>\n<table>\n";
-    for (const auto& [k, val] : c.fields) os << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(val) << "</td></tr>\n";
+    for (const auto& [k, val] : c.fields) {
+      auto it = c.sources.find(k);
+      os << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(val) << "</td><td class=\"from\">"
+         << (it == c.sources.end() ? "" : "from " + html_escape(it->second.where)) << "</td></tr>\n";
+    }
     os << "</table>\n";
   }
   if (v.rotation) render_rotation_html(os, *v.rotation);
@@ -418,11 +467,12 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   for (const auto& l : plan.outputs.layouts) layouts += (layouts.empty() ? "" : ", ") + l;
   view.settings = {{"organization", plan.organization}, {"output layouts", layouts}, {"secret namespace", plan.outputs.namespace_name}};
 
-  CertificateView root{"root", "root", "", "", {}};
+  CertificateView root{"root", "root", "", "", {}, {}};
   auto root_p = root_profile(plan.root, at);
   root.fields.emplace_back("key", std::string(pki::key_algorithm_name(plan.root.key.algorithm)));
   root.fields.emplace_back("key location", key_location(plan.root.key));
   add_common_fields(root, root_p, plan.root.validity.to_string());
+  add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
   root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
   root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
   root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after,
@@ -433,11 +483,15 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   for (const auto& mesh : plan.meshes) {
     view.meshes.emplace_back(mesh.name, mesh.trust_domain);
     for (const auto& c : mesh.clusters) {
-      CertificateView v{mesh.name + "/" + c.name, "intermediate", mesh.name, c.name, {}};
+      CertificateView v{mesh.name + "/" + c.name, "intermediate", mesh.name, c.name, {}, {}};
       auto p = intermediate_profile(mesh, c, at);
       v.fields.emplace_back("key", std::string(pki::key_algorithm_name(c.intermediate.algorithm)));
       v.fields.emplace_back("key location", "generated in software during the ceremony; written only to OUT/" + v.id + "/ca-key.pem (0600)");
       add_common_fields(v, p, c.intermediate.validity.to_string());
+      add_sources(v, c.intermediate.sources,
+                  {{"key", "key.algorithm"}, {"validity", "validity"}, {"basic constraints", "path_len"},
+                   {"key usage", "key_usage"}, {"name constraints", "name_constraints"}});
+      v.sources["subject"] = subject_source(c.intermediate.sources);
       v.fields.emplace_back("trust domain", mesh.trust_domain);
       v.fields.emplace_back("issuer", plan.root.subject.to_string());
       v.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " by the root key");
@@ -466,15 +520,17 @@ std::optional<ViewFormat> parse_view_format(std::string_view name) {
   return it->second;
 }
 
+// The parser refuses unreadable characters; a view escapes any that reach
+// it all the same (a Plan built in code, a future field), in every format.
 std::string render_plan_view(const PlanView& view, ViewFormat format) {
   switch (format) {
-    case ViewFormat::text: return render_text(view);
-    case ViewFormat::markdown: return render_markdown(view);
-    case ViewFormat::json: return render_json(view);
-    case ViewFormat::html: return render_html(view);
-    case ViewFormat::dot: return render_dot(view);
+    case ViewFormat::text: return escape_unreadable(render_text(view), true);
+    case ViewFormat::markdown: return escape_unreadable(render_markdown(view), true);
+    case ViewFormat::json: return escape_unreadable_json(render_json(view));
+    case ViewFormat::html: return escape_unreadable(render_html(view), true);
+    case ViewFormat::dot: return escape_unreadable(render_dot(view), true, "\\\\");
   }
-  return render_text(view);
+  return escape_unreadable(render_text(view), true);
 }
 
 std::vector<FieldChange> plan_diff(const PlanView& before, const PlanView& after) {
@@ -521,7 +577,7 @@ std::string render_diff_text(const std::vector<FieldChange>& changes) {
     }
   }
   if (changes.empty()) os << "no semantic differences\n";
-  return os.str();
+  return escape_unreadable(os.str(), true);
 }
 
 nlohmann::json diff_to_json(const std::vector<FieldChange>& changes) {

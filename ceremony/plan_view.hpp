@@ -5,9 +5,13 @@
 // ran at `at`, extensions, output paths) plus the policy warnings an auditor
 // should weigh. The renderers print that view as text, Markdown, JSON, a
 // Graphviz diagram or one self-contained HTML page with an inline SVG tree;
-// plan_diff() compares two views field by field.
+// plan_diff() compares two views field by field. Each resolved field names
+// where its value came from (text, Markdown, JSON, HTML). Every format
+// escapes what is not printable (control, bidirectional and invisible
+// characters) so the auditor reads what the certificates will hold.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +30,9 @@ struct CertificateView {
   std::string role;  // "root" | "intermediate"
   std::string mesh, cluster;
   std::vector<std::pair<std::string, std::string>> fields;  // in display order
+  // Where the plan's precedence took a field's value from (plan.hpp
+  // SourceLevel), for the fields that have more than one possible source.
+  std::map<std::string, ValueSource> sources;
   const std::string& field(const std::string& name) const;
 };
 

@@ -9,7 +9,7 @@ pki::CertificateProfile root_profile(const RootPlan& root, UnixTime ceremony_tim
   p.not_before = window.not_before;
   p.not_after = window.not_after;
   p.is_ca = true;
-  if (!root.path_len_unlimited) p.path_len = root.path_len;
+  p.path_len = root.path_len;
   p.key_usage = root.key_usage;
   return p;
 }

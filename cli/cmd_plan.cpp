@@ -55,7 +55,7 @@ int plan_validate(const Args& args, Terminal& term) {
            << (plan.meshes.size() == 1 ? "" : "es") << ", " << plan.cluster_count() << " cluster"
            << (plan.cluster_count() == 1 ? "" : "s") << "\n";
   term.out << "  root: " << plan.root.subject.to_string() << "; " << hsm::describe_key_reference(plan.root.key) << "; validity "
-           << plan.root.validity.to_string() << "; pathLen " << plan.root.path_len << "\n";
+           << plan.root.validity.to_string() << "; pathLen " << ceremony::path_len_text(plan.root.path_len) << "\n";
   for (const auto& mesh : plan.meshes) {
     term.out << "  mesh " << mesh.name << " (trust domain " << mesh.trust_domain << ")\n";
     for (const auto& c : mesh.clusters) {

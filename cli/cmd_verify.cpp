@@ -148,6 +148,8 @@ constexpr const char* kVerifyUsage =
     "files and layout, strict PEM, the CA key, chain order and root, OpenSSL strict verification,\n"
     "CA lints, validity, pathLen and name constraints, ca-crl.pem, and a workload certificate issued\n"
     "like istiod does. Each finding is one line: PASS/WARN/FAIL, check, file, reason, fix.\n"
+    "FAIL only for what istiod, Envoy, Go crypto/x509 or openssl -x509_strict refuse, or what breaks\n"
+    "the bundle; what is only policy is WARN (the table of checks: docs/verification.md).\n"
     "With several bundles, also reports which clusters trust each other. Exit 1 when anything fails.";
 
 void print_finding(std::ostream& out, const ol::BundleFinding& f) {

@@ -4,7 +4,9 @@
 #include <map>
 #include <set>
 
+#include "core/error.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/verify_checks.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
@@ -51,12 +53,15 @@ class Checker {
   }
 
  private:
-  void add(Severity s, const std::string& check, const std::string& file, const std::string& message,
-           const std::string& fix = {}) {
-    report_.findings.push_back({s, check, file, message, s == Severity::pass ? std::string() : fix});
+  // A WARN or FAIL finding: its severity comes from the verdict table
+  // (verify_checks.hpp), never from the call site.
+  void add(const std::string& check, const std::string& file, const std::string& message, const std::string& fix = {}) {
+    const VerifyCheck* rule = find_verify_check(check);
+    if (rule == nullptr) throw Error(ExitCode::internal, "verify check '" + check + "' is missing from the verdict table");
+    report_.findings.push_back({rule->severity, check, file, message, fix.empty() ? std::string(rule->fix) : fix});
   }
   void pass(const std::string& check, const std::string& file, const std::string& message) {
-    add(Severity::pass, check, file, message);
+    report_.findings.push_back({Severity::pass, check, file, message, {}});
   }
   std::string display(const std::string& name) const {
     const BundleFile* f = src_.file(name);
@@ -65,11 +70,11 @@ class Checker {
 
   // ---- layout --------------------------------------------------------------
   bool check_layout() {
-    for (const auto& note : src_.notes) add(Severity::fail, "source", src_.label, note, "fix the file so it can be read");
+    for (const auto& note : src_.notes) add("source", src_.label, note, "fix the file so it can be read");
     std::vector<std::string> required;
     switch (src_.layout) {
       case BundleLayout::none:
-        add(Severity::fail, "layout", src_.label,
+        add("layout", src_.label,
             "no bundle files found: expected ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem "
             "(or tls.crt, tls.key, ca.crt for a kubernetes.io/tls secret)",
             "point meshca verify at a cacerts directory or Secret manifest");
@@ -77,7 +82,7 @@ class Checker {
       case BundleLayout::mixed: {
         std::string present;
         for (const auto& [name, f] : src_.files) present += (present.empty() ? "" : ", ") + name;
-        add(Severity::fail, "layout", src_.label,
+        add("layout", src_.label,
             "mixes the istio-cacerts files and the kubernetes.io/tls files (" + present +
                 "): istiod picks one set and silently ignores the other",
             "keep exactly one layout: ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem "
@@ -107,7 +112,7 @@ class Checker {
                               ? ": without the CA key istiod falls back to a self-signed CA of its own, and this "
                                 "cluster cannot talk to the others"
                               : ": istiod refuses a partial plugged-in CA bundle";
-        add(Severity::fail, "layout", display(name), name + " is missing" + why,
+        add("layout", display(name), name + " is missing" + why,
             "provide all of " + join(required) + " from the same CA");
       }
     }
@@ -124,7 +129,7 @@ class Checker {
       if (src_.manifest_mismatches.empty()) {
         pass("manifest", display(kSecretManifestFile), "the Secret manifest holds exactly the bundle's files");
       } else {
-        add(Severity::fail, "manifest", display(kSecretManifestFile),
+        add("manifest", display(kSecretManifestFile),
             "the Secret manifest differs from the files beside it: " + join(src_.manifest_mismatches),
             "regenerate cacerts.yaml from the files (or the files from the manifest)");
       }
@@ -153,7 +158,7 @@ class Checker {
         case pki::PemIssueKind::no_final_newline: fix = "append a newline: echo >> FILE"; break;
         case pki::PemIssueKind::empty: fix = "fill the file with the PEM it should hold"; break;
       }
-      add(fatal ? Severity::fail : Severity::warn, "pem", file, issue.message, fix);
+      add(fatal ? "pem" : "pem-text", file, issue.message, fix);
     }
   }
 
@@ -166,7 +171,7 @@ class Checker {
     auto scan = pki::scan_pem(f->bytes.view());
     report_pem_issues(scan, out.display);
     if (scan.blocks.empty() && !scan.has(pki::PemIssueKind::empty)) {
-      add(Severity::fail, "pem", out.display, "no PEM block found: this is not a certificate file",
+      add("pem", out.display, "no PEM block found: this is not a certificate file",
           "put the PEM certificates " + name + " should hold into it");
     }
     bool clean = !scan.has(pki::PemIssueKind::truncated) && !scan.has(pki::PemIssueKind::bad_base64) &&
@@ -177,7 +182,7 @@ class Checker {
       if (!block.decoded) continue;  // already reported
       if (block.label != "CERTIFICATE") {
         clean = false;
-        add(Severity::fail, "pem", out.display,
+        add("pem", out.display,
             "block " + std::to_string(n) + " (line " + std::to_string(block.line) + ") is a '" + block.label +
                 "', not a CERTIFICATE" +
                 (pki::is_private_key_label(block.label) ? ": a private key in a public file" : ""),
@@ -188,7 +193,7 @@ class Checker {
       auto cert = pki::certificate_from_der(block);
       if (!cert) {
         clean = false;
-        add(Severity::fail, "pem", out.display,
+        add("pem", out.display,
             "certificate " + std::to_string(n) + " (line " + std::to_string(block.line) +
                 ") is corrupted: its bytes are not a valid X.509 certificate",
             "copy the file again from its source; it was cut or edited");
@@ -209,7 +214,7 @@ class Checker {
     if (!ca.certs.empty()) ca_cert_ = pki::duplicate(ca.certs.front().get());
     if (src_.layout == BundleLayout::istio_cacerts) {
       if (ca.certs.size() > 1) {
-        add(Severity::warn, "ca-cert", ca.display,
+        add("ca-cert", ca.display,
             "holds " + std::to_string(ca.certs.size()) + " certificates; istiod uses only the first as its CA",
             "keep only the CA certificate in ca-cert.pem and put its issuers in cert-chain.pem");
       }
@@ -263,13 +268,13 @@ class Checker {
     bool refused = false;
     for (const auto& block : scan.blocks) {
       if (block.label == "EC PARAMETERS") {
-        add(Severity::fail, "key-format", file,
+        add("key-format", file,
             "an EC PARAMETERS block (line " + std::to_string(block.line) +
                 ") precedes the key: istiod reads the first PEM block as the key and refuses it",
             "drop the parameters block (" + convert + ")");
         refused = true;
       } else if (pki::is_encrypted_key_block(block)) {
-        add(Severity::fail, "key-format", file,
+        add("key-format", file,
             "the private key is encrypted (" + block.label + "): istiod cannot read a passphrase-protected CA key",
             "store it unencrypted inside the sealed Secret: openssl pkey -in " + key_name_ + " -out plain.pem");
         refused = true;
@@ -277,18 +282,18 @@ class Checker {
       } else if (pki::is_private_key_label(block.label)) {
         ++key_blocks;
       } else {
-        add(Severity::fail, "key-format", file,
+        add("key-format", file,
             "unexpected '" + block.label + "' block at line " + std::to_string(block.line) + " in the key file",
             "keep exactly one PRIVATE KEY block in " + key_name_);
         refused = true;
       }
     }
     if (key_blocks == 0 && !refused && !scan.has(pki::PemIssueKind::empty)) {
-      add(Severity::fail, "key-format", file, "no private key block found", "put the CA's private key in " + key_name_);
+      add("key-format", file, "no private key block found", "put the CA's private key in " + key_name_);
       return;
     }
     if (key_blocks > 1) {
-      add(Severity::fail, "key-format", file,
+      add("key-format", file,
           "holds " + std::to_string(key_blocks) + " private keys; istiod expects exactly one",
           "keep only the key of the CA certificate");
       refused = true;
@@ -299,7 +304,7 @@ class Checker {
       if (!block.decoded) return;  // reported by the PEM scan
       key_ = pki::private_key_from_block(block);
       if (!key_) {
-        add(Severity::fail, "key-format", file,
+        add("key-format", file,
             "the " + block.label + " block is corrupted: it does not parse as a private key",
             "copy the key again from its source");
         return;
@@ -308,10 +313,14 @@ class Checker {
       std::string kind = block.label == "PRIVATE KEY"       ? "PKCS#8"
                          : block.label == "RSA PRIVATE KEY" ? "PKCS#1"
                                                             : "SEC1";
-      if (!alg) {
-        add(Severity::fail, "key-algorithm", file,
-            "the CA key is " + pki::describe_key(key_.get()) + "; accepted: ECDSA P-256/P-384, RSA 2048/3072/4096",
-            "issue a new CA with an accepted key algorithm");
+      if (!pki::consumers_accept_key(key_.get())) {
+        add("key-algorithm", file,
+            "the CA key is " + pki::describe_key(key_.get()) +
+                "; istiod, Go crypto/x509 and Envoy accept RSA 2048-16384 bits and ECDSA P-256/P-384/P-521",
+            "issue a new CA with ECDSA P-256/P-384 or RSA 2048/3072/4096");
+      } else if (!alg) {
+        add("key-algorithm-policy", file,
+            "the CA key is " + pki::describe_key(key_.get()) + "; meshca issues ECDSA P-256/P-384, RSA 2048/3072/4096");
       }
       pass("key-format", file, "one unencrypted " + kind + " key (" + pki::describe_key(key_.get()) + ")");
     }
@@ -322,7 +331,7 @@ class Checker {
     if (pki::key_matches_certificate(key_.get(), ca_cert_.get())) {
       pass("key-match", display(key_name_), "the private key matches " + ca_cert_name_);
     } else {
-      add(Severity::fail, "key-match", display(key_name_),
+      add("key-match", display(key_name_),
           "the private key does not match " + ca_cert_name_ + " (" + pki::subject_string(ca_cert_.get()) +
               "): istiod would sign workload certificates nobody can verify",
           "pair " + ca_cert_name_ + " with the key it was issued for");
@@ -352,7 +361,7 @@ class Checker {
       std::string where;
       for (std::size_t i = 1; i < chain_.size(); ++i)
         if (same(chain_[i].get(), ca_cert_.get())) where = " (it is certificate " + std::to_string(i + 1) + ")";
-      add(Severity::fail, "chain-order", file,
+      add("chain-order", file,
           "cert-chain.pem starts with " + pki::subject_string(chain_.front().get()) + ", not with ca-cert.pem (" +
               pki::subject_string(ca_cert_.get()) + ")" + where,
           "order it as ca-cert.pem first, then each issuer, ending with the root: cat ca-cert.pem ISSUERS... "
@@ -361,7 +370,7 @@ class Checker {
     for (std::size_t i = 0; ordered && i + 1 < chain_.size(); ++i) {
       if (!issued_by(chain_[i].get(), chain_[i + 1].get())) {
         ordered = false;
-        add(Severity::fail, "chain-order", file,
+        add("chain-order", file,
             "certificate " + std::to_string(i + 1) + " (" + pki::subject_string(chain_[i].get()) +
                 ") is not signed by the next one, certificate " + std::to_string(i + 2) + " (" +
                 pki::subject_string(chain_[i + 1].get()) + ")",
@@ -380,7 +389,7 @@ class Checker {
         if (self_signed_root(c.get())) root = c.get();
     }
     if (root == nullptr) {
-      add(Severity::fail, "chain-root", file,
+      add("chain-root", file,
           "the chain ends at " + pki::subject_string(chain_.back().get()) +
               ", which is not a self-signed root: peers of other clusters cannot build the path to the root",
           src_.layout == BundleLayout::istio_cacerts ? "append the root certificate: cat root-cert.pem >> cert-chain.pem"
@@ -398,7 +407,7 @@ class Checker {
       } else {
         std::string held;
         for (const auto& r : roots_) held += (held.empty() ? "" : "; ") + pki::subject_string(r.get());
-        add(Severity::fail, "chain-root", display(root_name_),
+        add("chain-root", display(root_name_),
             "the chain's root " + report_.chain_root_subject + " (SHA-256 " +
                 report_.chain_root_fingerprint.substr(0, 23) + "...) is not in " + root_name_ + ", which holds " +
                 (held.empty() ? "no certificate" : held) + ": the root belongs to another PKI",
@@ -413,7 +422,7 @@ class Checker {
     if (verdict.ok) {
       pass("chain-verify", file, "OpenSSL X509_verify_cert (strict) accepts " + ca_cert_name_ + " up to " + root_name_);
     } else {
-      add(Severity::fail, "chain-verify", file, "OpenSSL strict verification fails: " + verdict.error,
+      add("chain-verify", file, "OpenSSL strict verification fails: " + verdict.error,
           "openssl verify -x509_strict -CAfile " + root_name_ + " -untrusted " + chain_name_ + " " + ca_cert_name_ +
               " shows the same; fix the findings above");
     }
@@ -428,7 +437,7 @@ class Checker {
       if (f.severity == Severity::pass) continue;
       if (drop_path_length && f.check == "path-length") continue;
       any = true;
-      add(f.severity, f.check, file, who + ": " + f.message, f.fix);
+      add(f.check, file, who + ": " + f.message, f.fix);
     }
     if (!any) pass("ca-lints", file, who + ": CA certificate lints pass");
   }
@@ -464,7 +473,7 @@ class Checker {
     }
     for (const auto& r : roots_) {
       if (!self_signed_root(r.get())) {
-        add(Severity::fail, "root-self-signed", display(root_name_),
+        add("root-self-signed", display(root_name_),
             pki::subject_string(r.get()) + " is not a self-signed root certificate",
             "keep only self-signed root certificates in " + root_name_);
         seen.insert(pki::sha256_fingerprint(r.get()));
@@ -481,17 +490,17 @@ class Checker {
       if (!seen.insert(pki::sha256_fingerprint(cert)).second) return;
       UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
       std::string who = pki::subject_string(cert);
-      Severity bad = extra_root ? Severity::warn : Severity::fail;
+      const std::string bad = extra_root ? "extra-root-validity" : "validity";
       if (at_ < nb) {
-        add(bad, "validity", file, who + " is not valid yet: notBefore " + format_rfc3339(nb),
+        add(bad, file, who + " is not valid yet: notBefore " + format_rfc3339(nb),
             "check the clock of the machine that issued it, or wait until " + format_rfc3339(nb));
       } else if (at_ > na) {
-        add(bad, "validity", file, who + " expired on " + format_rfc3339(na),
+        add(bad, file, who + " expired on " + format_rfc3339(na),
             extra_root ? "remove the expired root from " + root_name_ : "issue a new certificate (meshca rotate)");
       } else {
         auto days = pki::days_between(at_, na);
         if (days < kExpiryWarningDays) {
-          add(Severity::warn, "validity", file,
+          add("expiry-soon", file,
               who + " expires in " + std::to_string(days) + " day" + (days == 1 ? "" : "s") + " (" +
                   format_rfc3339(na) + ")",
               "renew it now (meshca rotate)");
@@ -519,14 +528,14 @@ class Checker {
       if (self_signed_root(chain_[i].get()) && i + 1 != chain_.size()) continue;
       if (bc.path_len && static_cast<std::size_t>(*bc.path_len) < below) {
         ok = false;
-        add(Severity::fail, "path-length", display(chain_name_),
+        add("chain-path-length", display(chain_name_),
             pki::subject_string(chain_[i].get()) + " allows " + std::to_string(*bc.path_len) +
                 " intermediate CA(s) below it (pathLen) but the chain has " + std::to_string(below),
             "reissue " + pki::subject_string(chain_[i].get()) + " with pathlen:" + std::to_string(below) +
                 " or shorten the chain");
       }
     }
-    if (ok) pass("path-length", display(chain_name_), "pathLen constraints allow this chain and workload certificates");
+    if (ok) pass("chain-path-length", display(chain_name_), "pathLen constraints allow this chain and workload certificates");
   }
 
   // ---- name constraints ----------------------------------------------------------
@@ -560,7 +569,7 @@ class Checker {
       for (const auto& p : nc.permitted_uri) allowed |= uri_host_permitted(p, trust_domain_);
       if (!allowed) {
         ok = false;
-        add(Severity::fail, "name-constraints", display(chain_name_),
+        add("name-constraints", display(chain_name_),
             pki::subject_string(c.get()) + " permits only URI:" + join(nc.permitted_uri) +
                 "; SPIFFE IDs of trust domain " + trust_domain_ + " would be rejected by every peer",
             "issue the intermediate for trust domain " + trust_domain_ + " or check --trust-domain");
@@ -586,7 +595,7 @@ class Checker {
       if (!block.decoded) continue;
       auto crl = pki::crl_from_der(block);
       if (!crl) {
-        add(Severity::fail, "crl", file,
+        add("crl", file,
             "block at line " + std::to_string(block.line) + " ('" + block.label + "') is not a valid X509 CRL",
             "keep only CRLs in ca-crl.pem");
         continue;
@@ -603,7 +612,7 @@ class Checker {
       std::string issuer = pki::crl_issuer_string(crl.get());
       if (signer == nullptr) {
         ok = false;
-        add(Severity::fail, "crl", file,
+        add("crl", file,
             "the CRL issued by " + issuer + " is not signed by any certificate of the chain",
             "remove it or replace it with the CRL of the right CA");
         continue;
@@ -611,7 +620,7 @@ class Checker {
       auto ku = pki::key_usage(signer);
       if (ku.present && !ku.bits.crl_sign) {
         ok = false;
-        add(Severity::fail, "crl", file,
+        add("crl", file,
             issuer + " signed a CRL but its keyUsage lacks cRLSign: peers reject the CRL",
             "reissue the CA with cRLSign in keyUsage");
       }
@@ -619,22 +628,22 @@ class Checker {
       auto next_update = pki::crl_next_update(crl.get());
       if (this_update > at_) {
         ok = false;
-        add(Severity::fail, "crl", file,
+        add("crl", file,
             "the CRL of " + issuer + " is not valid yet (thisUpdate " + format_rfc3339(this_update) + ")",
             "reissue the CRL with a current thisUpdate");
       } else if (!next_update) {
-        add(Severity::warn, "crl", file, "the CRL of " + issuer + " has no nextUpdate",
+        add("crl-next-update", file, "the CRL of " + issuer + " has no nextUpdate",
             "reissue the CRL with a nextUpdate (openssl ca -gencrl -crldays N)");
       } else if (*next_update < at_) {
         ok = false;
-        add(Severity::fail, "crl", file,
+        add("crl", file,
             "the CRL of " + issuer + " is stale: nextUpdate " + format_rfc3339(*next_update) + " has passed",
             "issue a fresh CRL (openssl ca -gencrl) and update ca-crl.pem");
       }
       for (const auto& c : chain_) {
         if (issued_by(c.get(), signer) && !same(c.get(), signer) && pki::crl_revokes(crl.get(), c.get())) {
           ok = false;
-          add(Severity::fail, "crl", file,
+          add("crl", file,
               "the CRL of " + issuer + " revokes " + pki::subject_string(c.get()) + " (serial " +
                   pki::serial_hex(c.get()) + "), a certificate of this bundle's own chain",
               "this CA is revoked: issue a new intermediate, or remove it from the CRL if revoked by mistake");
@@ -647,7 +656,7 @@ class Checker {
       for (const auto& crl : crls) has |= pki::crl_signed_by(crl.get(), c.get());
       if (!has) {
         ok = false;
-        add(Severity::fail, "crl", file,
+        add("crl", file,
             "no CRL signed by " + pki::subject_string(c.get()) +
                 ": ca-crl.pem must hold one CRL from every certificate of the chain, root included",
             "add the CRL of " + pki::subject_string(c.get()) + " (openssl ca -gencrl) to ca-crl.pem");
@@ -659,7 +668,7 @@ class Checker {
       auto verdict = pki::verify_chain_with_crls(ca_cert_.get(), raw(chain_), raw(roots_), raw_crls, at_);
       if (!verdict.ok) {
         ok = false;
-        add(Severity::fail, "crl", file, "OpenSSL verification with every CRL fails: " + verdict.error,
+        add("crl", file, "OpenSSL verification with every CRL fails: " + verdict.error,
             "openssl verify -crl_check_all shows the same");
       }
     }
@@ -675,7 +684,7 @@ class Checker {
     try {
       leaf = pki::issue_workload_leaf(ca_cert_.get(), key_.get(), id, at_);
     } catch (const Error& e) {
-      add(Severity::fail, "workload-peer", display(key_name_),
+      add("workload-peer", display(key_name_),
           "istiod could not sign a workload certificate with this key: " + e.message(), "check the CA key");
       return;
     }
@@ -683,7 +692,7 @@ class Checker {
     for (auto purpose : {pki::PeerPurpose::tls_server, pki::PeerPurpose::tls_client}) {
       auto verdict = pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, purpose);
       if (!verdict.ok) {
-        add(Severity::fail, "workload-peer", display(chain_name_),
+        add("workload-peer", display(chain_name_),
             std::string("a workload certificate for ") + id + " issued by this CA is rejected by a peer as a TLS " +
                 (purpose == pki::PeerPurpose::tls_server ? "server" : "client") + ": " + verdict.error + origin,
             "fix the findings above; a peer checks exactly this");

@@ -9,8 +9,10 @@
 // certificate, chain order and its self-signed root in root-cert.pem,
 // OpenSSL strict chain verification, validity at a given time, pathLen and
 // name constraints, ca-crl.pem, and an in-memory workload certificate issued
-// like istiod does and verified as a peer would. It never prints; it throws
-// only for internal errors. cross_cluster_trust() compares several reports:
+// like istiod does and verified as a peer would. Every finding's severity
+// comes from the verdict table of verify_checks.hpp: FAIL only for what a
+// real consumer refuses or what breaks the bundle, WARN for policy. It never
+// prints; it throws only for internal errors. cross_cluster_trust() compares several reports:
 // which clusters accept each other's workloads.
 #pragma once
 

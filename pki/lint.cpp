@@ -1,5 +1,6 @@
 #include "pki/lint.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 
 #include "pki/certificate.hpp"
@@ -37,8 +38,12 @@ void lint_encoding(Linter& l, const X509* cert) {
   bool nonzero = bn && !BN_is_zero(bn.get());
   // DER octets: magnitude plus a leading zero when the top bit is set.
   int octets = bn ? BN_num_bytes(bn.get()) + (BN_num_bits(bn.get()) % 8 == 0 ? 1 : 0) : 0;
-  l.expect(positive && nonzero && octets <= 20, "serial",
-           "serial number must be positive, non-zero and at most 20 octets (RFC 5280 4.1.2.2)",
+  // Split in two because the consumers differ: Go's crypto/x509 refuses a
+  // negative serial outright, a zero or overlong one only breaks RFC 5280.
+  l.expect(positive, "serial", "serial number is negative; RFC 5280 4.1.2.2 requires a positive integer",
+           "reissue with a random positive serial of at most 20 octets");
+  l.expect(!positive || (nonzero && octets <= 20), "serial-length",
+           "serial number must be non-zero and at most 20 octets (RFC 5280 4.1.2.2)",
            "reissue with a random positive serial of at most 20 octets");
 
   int sig_nid = X509_get_signature_nid(cert);
@@ -50,10 +55,13 @@ void lint_encoding(Linter& l, const X509* cert) {
            "reissue signed with SHA-256 or SHA-384");
 
   const EVP_PKEY* key = X509_get0_pubkey(cert);
-  l.expect(key && key_algorithm_of(key).has_value(), "key-algorithm",
-           "subject key " + (key ? describe_key(key) : std::string("unreadable")) +
-               " is not one of ECDSA P-256/P-384 or RSA 2048/3072/4096",
-           "reissue with an accepted key algorithm");
+  const std::string described = key ? describe_key(key) : std::string("unreadable");
+  l.expect(key && consumers_accept_key(key), "key-algorithm",
+           "subject key " + described + " is refused by Go crypto/x509 or Envoy (RSA 2048-16384 bits, ECDSA P-256/P-384/P-521)",
+           "reissue with ECDSA P-256/P-384 or RSA 2048/3072/4096");
+  l.expect(!key || !consumers_accept_key(key) || key_algorithm_of(key).has_value(), "key-algorithm-policy",
+           "subject key " + described + " is not one of ECDSA P-256/P-384 or RSA 2048/3072/4096",
+           "reissue with ECDSA P-256/P-384 or RSA 2048/3072/4096");
 }
 
 void lint_ca_extensions(Linter& l, const X509* cert, CaRole role) {
@@ -68,8 +76,10 @@ void lint_ca_extensions(Linter& l, const X509* cert, CaRole role) {
              "reissue with pathlen:0", Severity::warn);
   }
   auto ku = key_usage(cert);
-  l.expect(ku.present && ku.critical && ku.bits.key_cert_sign, "key-usage",
-           "keyUsage must be present, critical and include keyCertSign (RFC 5280 4.2.1.3)",
+  l.expect(ku.present && ku.bits.key_cert_sign, "key-usage",
+           "keyUsage must be present and include keyCertSign (RFC 5280 4.2.1.3)",
+           "reissue with 'keyUsage = critical, keyCertSign, cRLSign'");
+  l.expect(!ku.present || ku.critical, "key-usage-critical", "keyUsage must be critical (RFC 5280 4.2.1.3)",
            "reissue with 'keyUsage = critical, keyCertSign, cRLSign'");
   l.expect(!ku.present || ku.bits.crl_sign, "key-usage-crl-sign",
            "keyUsage lacks cRLSign: this CA cannot sign the CRLs Istio checks (ca-crl.pem)",
@@ -92,7 +102,7 @@ void lint_ca_extensions(Linter& l, const X509* cert, CaRole role) {
            "reissue without extendedKeyUsage");
 
   auto nc = name_constraints(cert);
-  l.expect(!nc.present || nc.critical, "name-constraints", "nameConstraints must be critical (RFC 5280 4.2.1.10)",
+  l.expect(!nc.present || nc.critical, "name-constraints-critical", "nameConstraints must be critical (RFC 5280 4.2.1.10)",
            "reissue with 'nameConstraints = critical, ...'");
 }
 
@@ -118,6 +128,16 @@ void lint_issuer_relation(Linter& l, const X509* cert, const X509* issuer, CaRol
 }
 
 }  // namespace
+
+bool consumers_accept_key(const EVP_PKEY* key) {
+  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) return EVP_PKEY_get_bits(key) >= 2048 && EVP_PKEY_get_bits(key) <= 16384;
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
+  char group[64] = {};
+  std::size_t length = 0;
+  if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) return false;
+  const std::string_view name(group, length);
+  return name == "prime256v1" || name == "secp384r1" || name == "secp521r1";
+}
 
 std::string_view severity_name(Severity s) {
   switch (s) {

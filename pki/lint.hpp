@@ -44,4 +44,11 @@ std::vector<LintFinding> lint_ca_certificate_alone(const X509* cert, CaRole role
 
 bool has_failure(const std::vector<LintFinding>& findings);
 
+// Whether the TLS stacks of a mesh accept `key` in a CA certificate: RSA of
+// 2048 to 16384 bits (Go 1.24 refuses RSA below 1024, OpenSSL's default
+// security level below 2048, BoringSSL above 16384), ECDSA P-256, P-384 or
+// P-521 (what Go's crypto/x509 and BoringSSL verify). meshca itself issues
+// only the narrower set of key_algorithm_of().
+bool consumers_accept_key(const EVP_PKEY* key);
+
 }  // namespace meshca::pki

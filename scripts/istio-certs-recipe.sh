@@ -5,8 +5,14 @@
 #   istio_recipe_cluster ROOT_DIR DIR [ALG]             DIR/{ca-cert,ca-key,cert-chain,root-cert}.pem
 # The recipe's choices are kept as they are: keyUsage without cRLSign, a DNS
 # SAN on the intermediate, pathlen:0, SHA-256.
+# common.mk's variables are read from the environment with its defaults:
+# ROOTCA_DAYS (3650), ROOTCA_ORG (Istio), ROOTCA_CN (Root CA),
+# INTERMEDIATE_DAYS (730), INTERMEDIATE_ORG (Istio), INTERMEDIATE_CN
+# (Intermediate CA), INTERMEDIATE_SAN_DNS (istiod.istio-system.svc). Users
+# often raise INTERMEDIATE_DAYS to the root's: the intermediate then outlives
+# the root by the seconds between the two openssl commands.
 
-_istio_recipe_conf() {  # _istio_recipe_conf FILE CN PATHLEN_SUFFIX LOCALITY
+_istio_recipe_conf() {  # _istio_recipe_conf FILE ORG CN PATHLEN_SUFFIX LOCALITY
   cat >"$1" <<CONF
 [ req ]
 encrypt_key = no
@@ -19,15 +25,15 @@ x509_extensions = req_ext
 distinguished_name = req_dn
 [ req_ext ]
 subjectKeyIdentifier = hash
-basicConstraints = critical, CA:true$3
+basicConstraints = critical, CA:true$4
 keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign
-${4:+subjectAltName=@san
+${5:+subjectAltName=@san
 [ san ]
-DNS.1 = istiod.istio-system.svc}
+DNS.1 = ${INTERMEDIATE_SAN_DNS:-istiod.istio-system.svc}}
 [ req_dn ]
-O = Istio
-CN = $2
-${4:+L = $4}
+O = $2
+CN = $3
+${5:+L = $5}
 CONF
 }
 
@@ -43,10 +49,10 @@ _istio_recipe_key() {  # _istio_recipe_key FILE ALG
 istio_recipe_root() {
   local dir=$1
   mkdir -p "$dir"
-  _istio_recipe_conf "$dir/root-ca.conf" "Root CA" "" ""
+  _istio_recipe_conf "$dir/root-ca.conf" "${ROOTCA_ORG:-Istio}" "${ROOTCA_CN:-Root CA}" "" ""
   _istio_recipe_key "$dir/root-key.pem" "${2:-rsa-4096}"
   openssl req -sha256 -new -key "$dir/root-key.pem" -config "$dir/root-ca.conf" -out "$dir/root-cert.csr"
-  openssl x509 -req -sha256 -days 3650 -signkey "$dir/root-key.pem" -extensions req_ext -extfile "$dir/root-ca.conf" \
+  openssl x509 -req -sha256 -days "${ROOTCA_DAYS:-3650}" -signkey "$dir/root-key.pem" -extensions req_ext -extfile "$dir/root-ca.conf" \
     -in "$dir/root-cert.csr" -out "$dir/root-cert.pem" 2>/dev/null
   rm "$dir/root-ca.conf" "$dir/root-cert.csr"
 }
@@ -54,10 +60,11 @@ istio_recipe_root() {
 istio_recipe_cluster() {
   local root=$1 dir=$2
   mkdir -p "$dir"
-  _istio_recipe_conf "$dir/intermediate.conf" "Intermediate CA" ", pathlen:0" "$(basename "$dir")"
+  _istio_recipe_conf "$dir/intermediate.conf" "${INTERMEDIATE_ORG:-Istio}" "${INTERMEDIATE_CN:-Intermediate CA}" ", pathlen:0" \
+    "$(basename "$dir")"
   _istio_recipe_key "$dir/ca-key.pem" "${3:-rsa-4096}"
   openssl req -new -config "$dir/intermediate.conf" -key "$dir/ca-key.pem" -out "$dir/cluster-ca.csr"
-  openssl x509 -req -sha256 -days 730 -CA "$root/root-cert.pem" -CAkey "$root/root-key.pem" -CAcreateserial \
+  openssl x509 -req -sha256 -days "${INTERMEDIATE_DAYS:-730}" -CA "$root/root-cert.pem" -CAkey "$root/root-key.pem" -CAcreateserial \
     -CAserial "$dir/root-cert.srl" -extensions req_ext -extfile "$dir/intermediate.conf" -in "$dir/cluster-ca.csr" \
     -out "$dir/ca-cert.pem" 2>/dev/null
   cat "$dir/ca-cert.pem" "$root/root-cert.pem" >"$dir/cert-chain.pem"

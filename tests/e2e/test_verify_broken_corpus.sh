@@ -177,8 +177,8 @@ pass
 broken junk
 { cat Inter.pem; echo "this line is junk"; printf '%s' "$(cat Root.pem)"; } >junk/cert-chain.pem
 expect_exit 0 "$MESHCA" verify junk
-expect_finding "$WORK/last.out" WARN pem "text outside any PEM block at line"
-expect_finding "$WORK/last.out" WARN pem "does not end with a newline"
+expect_finding "$WORK/last.out" WARN pem-text "text outside any PEM block at line"
+expect_finding "$WORK/last.out" WARN pem-text "does not end with a newline"
 
 # Usage errors.
 expect_exit 2 "$MESHCA" verify

@@ -93,7 +93,7 @@ expect_exit 2 "$MESHCA" check-expiry golden --within soon
 
 # verify at the same fixed time agrees: valid, the intermediate expiring soon is a WARN.
 expect_exit 0 "$MESHCA" verify golden --at 2025-12-20T00:00:00Z --trust-domain golden.example
-expect_finding "$WORK/last.out" WARN validity "expires in 12 days"
+expect_finding "$WORK/last.out" WARN expiry-soon "expires in 12 days"
 expect_exit 1 "$MESHCA" verify golden --at 2026-01-02T00:00:00Z
 expect_finding "$WORK/last.out" FAIL validity "expired on 2026-01-01T00:00:00Z"
 finish

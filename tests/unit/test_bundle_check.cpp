@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "output_layout/bundle_check.hpp"
 #include "output_layout/bundle_source.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/verify_checks.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
@@ -159,7 +163,7 @@ TEST(BundleCheck, MeshcaBundlePassesWithoutWarnings) {
   EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
   EXPECT_EQ(r.count(Severity::warn), 0u) << dump(r);
   for (const char* c : {"layout", "pem", "key-format", "key-match", "chain-order", "chain-root", "chain-verify",
-                        "ca-lints", "validity", "path-length", "name-constraints", "workload-peer"})
+                        "ca-lints", "validity", "chain-path-length", "name-constraints", "workload-peer"})
     EXPECT_TRUE(has(r, Severity::pass, c)) << c << "\n" << dump(r);
   EXPECT_EQ(r.chain_root_fingerprint, pki::sha256_fingerprint(pki.root.get()));
   EXPECT_EQ(r.trust_domain, "prod.example");
@@ -215,7 +219,7 @@ TEST(BundleCheck, EachBreakageHasItsOwnFinding) {
     auto expired = check_bundle(src, {.at = kNow + 2 * kYear, .trust_domain = "prod.example"});
     EXPECT_TRUE(has(expired, Severity::fail, "validity", "expired on"));
     auto soon = check_bundle(src, {.at = kNow + kYear - 10 * kDay, .trust_domain = "prod.example"});
-    EXPECT_TRUE(has(soon, Severity::warn, "validity", "expires in 10 days")) << dump(soon);
+    EXPECT_TRUE(has(soon, Severity::warn, "expiry-soon", "expires in 10 days")) << dump(soon);
     EXPECT_EQ(soon.count(Severity::fail), 0u) << dump(soon);
   }
 }
@@ -379,6 +383,108 @@ TEST(BundleSource, SecretManifestDataAndStringData) {
   }
   EXPECT_THROW(load_bundle_sources(tmp.path() / "plain.pem"), Error);
   EXPECT_THROW(load_bundle_sources(tmp.path() / "absent"), Error);
+}
+
+
+// ---- the verdict table -------------------------------------------------------------
+
+// The rows of the table under "| check | severity | consumer | fix |" in
+// docs/verification.md, cells trimmed, backticks around the id removed.
+std::vector<std::vector<std::string>> docs_check_table() {
+  std::ifstream in(std::string(MESHCA_SOURCE_DIR) + "/docs/verification.md");
+  std::vector<std::vector<std::string>> rows;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "| check | severity | consumer | fix |") {
+      inside = true;
+      continue;
+    }
+    if (!inside || line.starts_with("| ---")) continue;
+    if (!line.starts_with("| ")) break;
+    std::vector<std::string> cells;
+    std::stringstream cells_text(line.substr(2, line.size() - 4));
+    for (std::string cell; std::getline(cells_text, cell, '|');) {
+      cell = cell.substr(cell.find_first_not_of(' '), cell.find_last_not_of(' ') - cell.find_first_not_of(' ') + 1);
+      cells.push_back(cell);
+    }
+    if (!cells.empty() && cells[0].size() > 2 && cells[0].front() == '`') cells[0] = cells[0].substr(1, cells[0].size() - 2);
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+TEST(VerifyChecks, DocsTableEqualsCode) {
+  auto docs = docs_check_table();
+  std::string expected;
+  for (const auto& c : kVerifyChecks) {
+    expected += "| `" + std::string(c.id) + "` | " + std::string(pki::severity_name(c.severity)) + " | " +
+                std::string(c.consumer) + " | " + std::string(c.fix) + " |\n";
+  }
+  ASSERT_EQ(docs.size(), kVerifyChecks.size()) << "docs/verification.md should hold these rows:\n" << expected;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const auto& c = kVerifyChecks[i];
+    std::vector<std::string> code_row{std::string(c.id), std::string(pki::severity_name(c.severity)),
+                                      std::string(c.consumer), std::string(c.fix)};
+    EXPECT_EQ(docs[i], code_row) << "row " << i + 1 << "; docs/verification.md should hold:\n" << expected;
+  }
+}
+
+TEST(VerifyChecks, IdsAreUniqueAndEveryRowIsAVerdict) {
+  std::set<std::string_view> ids;
+  for (const auto& c : kVerifyChecks) {
+    EXPECT_TRUE(ids.insert(c.id).second) << c.id;
+    EXPECT_NE(c.severity, Severity::pass) << c.id;
+    EXPECT_FALSE(c.consumer.empty() || c.fix.empty()) << c.id;
+    EXPECT_EQ(find_verify_check(c.id), &c);
+  }
+  EXPECT_EQ(find_verify_check("no-such-check"), nullptr);
+}
+
+// Istio's recipe with INTERMEDIATE_DAYS = the root's days: the intermediate
+// outlives the root by seconds. OpenSSL's strict verification accepts it,
+// istiod serves it: verify WARNs; the pre-issuance lint still refuses it.
+TEST(BundleCheck, IntermediateOutlivingItsRootIsAWarningNotAFailure) {
+  auto root_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p256);
+  auto root = pki::issue_certificate(ca_profile("Root", 1, kNow - kDay, kNow + kYear), root_key.get(), nullptr,
+                                     root_key.get());
+  auto inter_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p256);
+  auto inter = pki::issue_certificate(ca_profile("Inter", 0, kNow - kDay + 5, kNow + kYear + 5), inter_key.get(),
+                                      root.get(), root_key.get());
+  auto r = check(source_of(make_istio_bundle(inter.get(), inter_key.get(), {root.get()}, {root.get()})), "any.example");
+  EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
+  EXPECT_TRUE(has(r, Severity::warn, "validity-nesting", "is not inside the issuer's")) << dump(r);
+  EXPECT_TRUE(has(r, Severity::pass, "chain-verify")) << dump(r);
+  EXPECT_TRUE(pki::has_failure(pki::lint_ca_certificate(inter.get(), root.get(), pki::CaRole::intermediate)));
+  for (const auto& f : r.findings) {
+    if (f.severity == Severity::pass) continue;
+    ASSERT_NE(find_verify_check(f.check), nullptr) << f.check;
+    EXPECT_EQ(f.severity, find_verify_check(f.check)->severity) << f.check;
+    EXPECT_FALSE(f.fix.empty()) << f.check;
+  }
+}
+
+
+// A P-521 CA: outside meshca's own set, yet Go's crypto/x509, Envoy and
+// OpenSSL accept it, so verify WARNs; a brainpool key nobody in a mesh
+// accepts FAILs (the pre-issuance lint refuses both).
+TEST(BundleCheck, KeyAlgorithmsOutsideMeshcasSetWarnUnlessConsumersRefuseThem) {
+  auto root_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  auto root = pki::issue_certificate(ca_profile("Root", 1, kNow - kDay, kNow + 10 * kYear), root_key.get(), nullptr,
+                                     root_key.get());
+  for (const char* curve : {"P-521", "brainpoolP256r1"}) {
+    pki::PKeyPtr key(EVP_EC_gen(curve));
+    ASSERT_TRUE(key) << curve;
+    auto inter = pki::issue_certificate(ca_profile(std::string("Inter ") + curve, 0, kNow - kDay, kNow + kYear),
+                                        key.get(), root.get(), root_key.get());
+    auto r = check(source_of(make_istio_bundle(inter.get(), key.get(), {root.get()}, {root.get()})), "any.example");
+    EXPECT_TRUE(pki::has_failure(pki::lint_ca_certificate(inter.get(), root.get(), pki::CaRole::intermediate)));
+    if (std::string(curve) == "P-521") {
+      EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
+      EXPECT_TRUE(has(r, Severity::warn, "key-algorithm-policy", "P-521")) << dump(r);
+    } else {
+      EXPECT_TRUE(has(r, Severity::fail, "key-algorithm")) << dump(r);
+    }
+  }
 }
 
 }  // namespace

@@ -442,6 +442,26 @@ const std::vector<BadPlan>& bad_plans() {
        "rotation.cross_sign", "needs the current root's pathLen to be 2 or more (root.path_len is 1)"},
       {"RotationNewRootShorterThanIntermediates", {with_rotation(), {"    validity: 10y\n", "    validity: 180d\n"}}, 35,
        "meshes[0].clusters[0].intermediate.validity", "must lie inside the new root's validity (rotation.new_root)"},
+      // Names an auditor can read (issue 15): invisible, bidirectional and
+      // control characters are refused with the code point named.
+      {"RootSubjectRightToLeftOverride", {{"CN: Test Root CA,", "CN: \"Test \\u202ERoot CA\","}}, 7, "root.subject.CN",
+       "contains U+202E RIGHT-TO-LEFT OVERRIDE at character 6"},
+      {"MeshNameZeroWidthSpace", {{"  - name: prod\n", "  - name: \"pr\\u200Bod\"\n"}}, 25, "meshes[0].name",
+       "contains U+200B ZERO WIDTH SPACE at character 3"},
+      {"ClusterNameRightToLeftMark", {{"      - name: west\n", "      - name: \"we\\u200Fst\"\n"}}, 29,
+       "meshes[0].clusters[1].name", "contains U+200F RIGHT-TO-LEFT MARK"},
+      {"TrustDomainWordJoiner", {{"prod.example.org\n", "\"prod.example\\u2060.org\"\n"}}, 26, "meshes[0].trust_domain",
+       "contains U+2060 WORD JOINER"},
+      {"DefaultsSubjectSoftHyphen", {{"OU: \"{mesh}\"", "OU: \"{mesh}\\u00AD\""}}, 20, "defaults.intermediate.subject.OU",
+       "contains U+00AD SOFT HYPHEN"},
+      {"OrganizationTagCharacter", {{"organization: Acme Corp\n", "organization: \"Acme\\U000E0041 Corp\"\n"}}, 5,
+       "organization", "contains U+E0041 TAG character"},
+      {"PlanNameEscapeControl", {{"  name: test-plan\n", "  name: \"test\\eplan\"\n"}}, 4, "metadata.name",
+       "contains U+001B control character"},
+      {"ClusterSubjectFirstStrongIsolate", {{"      - name: west\n", "      - name: west\n        intermediate: {subject: {CN: \"\\u2068w\"}}\n"}},
+       30, "meshes[0].clusters[1].intermediate.subject.CN", "contains U+2068 FIRST STRONG ISOLATE"},
+      {"UnknownKeyIsEscapedInTheMessage", {{"organization: Acme Corp\n", "\"colo\\u202Eur\": blue\n"}}, 5,
+       "colo\\u{202E}ur", "unknown field"},
   };
   return cases;
 }
@@ -896,6 +916,11 @@ TEST(PlanValidationNames, Dns1123Label) {
     EXPECT_FALSE(is_dns1123_label(bad)) << bad;
   }
   EXPECT_FALSE(is_dns1123_label(std::string(64, 'a')));
+}
+
+TEST(PlanValidationGood, DescriptionMayHoldLineBreaksAndTabs) {
+  Plan plan = parse_ok(plan_with({{"  name: test-plan\n", "  name: test-plan\n  description: \"line one\\n\\tline two\"\n"}}));
+  EXPECT_EQ(plan.description, "line one\n\tline two");
 }
 
 TEST(PlanValidationNames, TrustDomain) {

@@ -4,6 +4,7 @@
 
 #include "ceremony/plan_parser.hpp"
 #include "ceremony/plan_view.hpp"
+#include "ceremony/readable_text.hpp"
 #include "templates/embedded.hpp"
 
 namespace meshca::ceremony {
@@ -117,6 +118,69 @@ TEST(PlanDiff, ReportsAddedRemovedAndChangedFields) {
   auto j = diff_to_json(changes);
   EXPECT_EQ(j.size(), changes.size());
   EXPECT_NE(render_diff_text(changes).find("~ prod/us-east-1: key: ecdsa-p256 -> ecdsa-p384"), std::string::npos);
+}
+
+
+// ---- names an auditor can read (issue 15) -------------------------------------
+
+// The parser refuses these characters; a view escapes any that reach it
+// anyway, in every format, and never prints the raw character.
+TEST(PlanView, EscapesUnreadableCharactersInEveryFormat) {
+  const std::string rlo = "\u202E";  // RIGHT-TO-LEFT OVERRIDE
+  Plan plan = template_plan("two-meshes");
+  plan.name = "plan" + rlo;
+  plan.description = "approved" + rlo + "by";
+  plan.meshes[0].name = "pr" + rlo + "od";
+  plan.meshes[0].trust_domain = "td" + rlo + ".example";
+  plan.meshes[0].clusters[0].name = "ea\u200Bst";  // ZERO WIDTH SPACE
+  plan.meshes[0].clusters[0].intermediate.subject = pki::DistinguishedName::canonical({{"CN", "CA" + rlo + "1"}});
+  auto view = plan_view(plan, at());
+  const std::vector<std::pair<ViewFormat, std::string>> formats{{ViewFormat::text, "\\u{202E}"},
+                                                                {ViewFormat::markdown, "\\u{202E}"},
+                                                                {ViewFormat::html, "\\u{202E}"},
+                                                                {ViewFormat::dot, "\\\\u{202E}"},
+                                                                {ViewFormat::json, "\\u202E"}};
+  for (const auto& [format, escape] : formats) {
+    std::string shown = render_plan_view(view, format);
+    SCOPED_TRACE(shown.substr(0, 300));
+    EXPECT_EQ(shown.find(rlo), std::string::npos);
+    EXPECT_EQ(shown.find("\u200B"), std::string::npos);
+    EXPECT_NE(shown.find("pr" + escape + "od"), std::string::npos);
+    EXPECT_EQ(first_unreadable(shown, true), std::nullopt);
+  }
+  // JSON keeps the values: a JSON reader gets the original strings back.
+  auto json = nlohmann::json::parse(render_plan_view(view, ViewFormat::json));
+  EXPECT_EQ(json["meshes"][0]["name"], "pr" + rlo + "od");
+  EXPECT_EQ(json["name"], "plan" + rlo);
+  EXPECT_NE(render_plan_view(view, ViewFormat::text).find("ea\\u{200B}st"), std::string::npos);
+}
+
+TEST(ReadableText, NamesCodePointsAndNeverSplitsACharacter) {
+  EXPECT_EQ(code_point_label(0x202E), "U+202E RIGHT-TO-LEFT OVERRIDE");
+  EXPECT_EQ(code_point_label(0x7), "U+0007 control character");
+  EXPECT_EQ(code_point_label(0xE9), "U+00E9");
+  EXPECT_EQ(code_point_label(0xE0041), "U+E0041 TAG character");
+  auto bad = first_unreadable("ab\u2066c", false);
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->code_point, 0x2066u);
+  EXPECT_EQ(bad->position, 3u);
+  EXPECT_EQ(first_unreadable("line\n\tnext é", true), std::nullopt);
+  EXPECT_TRUE(first_unreadable("line\nnext", false).has_value());
+  EXPECT_TRUE(first_unreadable("bad \xC3", false)->malformed);
+
+  std::string accents;
+  for (int i = 0; i < 40; ++i) accents += "é";
+  std::string cut = truncate_characters(accents, 33);
+  EXPECT_EQ(cut.size(), 66u);
+  EXPECT_EQ(character_count(cut), 33u);
+  EXPECT_EQ(first_unreadable(cut, false), std::nullopt);
+
+  // A trust domain problem quotes the whole character, never one byte of it.
+  std::string problem = trust_domain_problem("prod.ex\u00e4mple");
+  EXPECT_NE(problem.find("contains '\u00e4' (U+00E4)"), std::string::npos) << problem;
+  EXPECT_EQ(first_unreadable(problem, false), std::nullopt);
+  EXPECT_NE(trust_domain_problem("a\u202Eb").find("contains U+202E RIGHT-TO-LEFT OVERRIDE"), std::string::npos);
+  EXPECT_EQ(first_unreadable(trust_domain_problem("a\u202Eb"), false), std::nullopt);
 }
 
 }  // namespace

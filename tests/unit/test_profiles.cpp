@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <set>
+
 #include "ceremony/plan_parser.hpp"
+#include "ceremony/plan_view.hpp"
 #include "ceremony/profiles.hpp"
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "output_layout/bundle_check.hpp"
+#include "output_layout/bundle_source.hpp"
 #include "pki/certificate.hpp"
 #include "pki/lint.hpp"
 #include "templates/embedded.hpp"
@@ -167,7 +172,7 @@ meshes:
 TEST(ProfilesInPlans, PlanAndMeshProfilesResolve) {
   Plan plan = parse_plan(kPlan, "plan.yaml", "/plans", kNow);
   EXPECT_EQ(plan.profile, "istio-tools-certs");
-  EXPECT_TRUE(plan.root.path_len_unlimited);  // no root.path_len in the plan
+  EXPECT_FALSE(plan.root.path_len.has_value());  // no root.path_len in the plan
   EXPECT_FALSE(plan.root.key_usage.crl_sign);
   const auto& tools = plan.meshes[0].clusters[0].intermediate;
   EXPECT_EQ(plan.meshes[0].profile, "istio-tools-certs");
@@ -192,7 +197,7 @@ TEST(ProfilesInPlans, ThePlansRootPathLenWinsOverTheProfile) {
   std::string text = kPlan;
   text.replace(text.find("  validity: 10y\n"), 16, "  validity: 10y\n  path_len: 3\n");
   Plan plan = parse_plan(text, "plan.yaml", "/plans", kNow);
-  EXPECT_FALSE(plan.root.path_len_unlimited);
+  EXPECT_EQ(plan.root.sources.at("path_len").where, "root.path_len");
   EXPECT_EQ(plan.root.path_len, 3);
 }
 
@@ -220,6 +225,176 @@ TEST(ProfilesInPlans, CeremonyAllowsAndRecordsANonDefaultProfilesWarnings) {
   // The meshca mesh's certificate is lint-clean.
   auto plain = pki::certificate_from_pem(read_file(dir.path() / "out/plain/east/ca-cert.pem"), "plain");
   EXPECT_TRUE(pki::lint_ca_certificate(plain.get(), root.get(), pki::CaRole::intermediate).empty());
+}
+
+
+// ---- plan precedence: most specific wins ------------------------------------
+
+// Each level sets the intermediate's key, validity and CN to its own value.
+struct LevelValues {
+  SourceLevel level;
+  pki::KeyAlgorithm algorithm;
+  std::string validity;
+  std::string cn;  // for cluster "east"
+};
+const std::vector<LevelValues> kLevels{
+    {SourceLevel::builtin, pki::KeyAlgorithm::ecdsa_p256, "1y", "east Intermediate CA"},
+    {SourceLevel::plan_profile, pki::KeyAlgorithm::rsa_4096, "730d", "Intermediate CA"},
+    {SourceLevel::plan_defaults, pki::KeyAlgorithm::ecdsa_p384, "400d", "D east"},
+    {SourceLevel::mesh_profile, pki::KeyAlgorithm::ecdsa_p256, "1y", "identity.linkerd.cluster.local"},
+    {SourceLevel::mesh, pki::KeyAlgorithm::rsa_2048, "300d", "M east"},
+    {SourceLevel::cluster, pki::KeyAlgorithm::rsa_3072, "200d", "C east"},
+};
+
+// A plan where exactly `levels` say something (the built-in level always does).
+std::string precedence_plan(const std::set<SourceLevel>& levels) {
+  auto on = [&](SourceLevel l) { return levels.count(l) > 0; };
+  std::string t = "apiVersion: meshca/v1\nkind: CeremonyPlan\nmetadata: {name: precedence}\norganization: Unit Corp\n";
+  if (on(SourceLevel::plan_profile)) t += "profile: istio-tools-certs\n";
+  t += "root:\n  subject: {CN: Unit Root}\n  key: {algorithm: ecdsa-p256, store: file, file: {path: keys/root.pem}}\n"
+       "  validity: 10y\n";
+  if (on(SourceLevel::plan_defaults)) {
+    t += "defaults:\n  intermediate: {key: {algorithm: ecdsa-p384}, validity: 400d, subject: {CN: \"D {cluster}\"}}\n";
+  }
+  t += "meshes:\n  - name: prod\n    trust_domain: prod.unit.internal\n";
+  if (on(SourceLevel::mesh_profile)) t += "    profile: linkerd\n";
+  if (on(SourceLevel::mesh)) {
+    t += "    intermediate: {key: {algorithm: rsa-2048}, validity: 300d, subject: {CN: \"M {cluster}\"}}\n";
+  }
+  t += "    clusters:\n      - name: east\n";
+  if (on(SourceLevel::cluster)) {
+    t += "        intermediate: {key: {algorithm: rsa-3072}, validity: 200d, subject: {CN: \"C {cluster}\"}}\n";
+  }
+  return t;
+}
+
+std::string cn_of(const pki::DistinguishedName& name) {
+  for (const auto& [attr, value] : name.attributes)
+    if (attr == "CN") return value;
+  return {};
+}
+
+void expect_resolved_from(const std::string& text, const LevelValues& want, const std::string& what) {
+  Plan plan = parse_plan(text, "plan.yaml", "/plans", kNow);
+  const auto& inter = plan.meshes.at(0).clusters.at(0).intermediate;
+  EXPECT_EQ(inter.algorithm, want.algorithm) << what;
+  EXPECT_EQ(inter.validity.duration->to_string(), want.validity) << what;
+  EXPECT_EQ(cn_of(inter.subject), want.cn) << what;
+  for (const char* field : {"key.algorithm", "validity", "subject.CN"}) {
+    EXPECT_EQ(inter.sources.at(field).level, want.level) << what << ": " << field << " from " << inter.sources.at(field).where;
+  }
+}
+
+TEST(PlanPrecedence, EachLevelOverridesEachLowerOne) {
+  for (std::size_t high = 0; high < kLevels.size(); ++high) {
+    for (std::size_t low = 0; low < high; ++low) {
+      std::set<SourceLevel> levels{kLevels[low].level, kLevels[high].level};
+      expect_resolved_from(precedence_plan(levels), kLevels[high],
+                           std::string(source_level_name(kLevels[high].level)) + " over " +
+                               std::string(source_level_name(kLevels[low].level)));
+    }
+  }
+  std::set<SourceLevel> all;
+  for (const auto& l : kLevels) all.insert(l.level);
+  expect_resolved_from(precedence_plan(all), kLevels.back(), "every level");
+}
+
+// Issue 16: the Linkerd issuer keeps the name its profile requires although
+// the plan-wide defaults name intermediates; attributes the profile does not
+// set still come from the defaults.
+TEST(PlanPrecedence, MeshProfileLinkerdWinsOverPlanWideDefaults) {
+  std::string text = precedence_plan({SourceLevel::mesh_profile});
+  text.replace(text.find("meshes:\n"), 8,
+               "defaults:\n  intermediate: {subject: {C: US, O: Defaults Org, CN: \"{cluster} CA\"}, validity: 90d}\nmeshes:\n");
+  Plan plan = parse_plan(text, "plan.yaml", "/plans", kNow);
+  const auto& inter = plan.meshes[0].clusters[0].intermediate;
+  EXPECT_EQ(inter.subject.to_string(), "C=US, L=east, O=Unit Corp, OU=prod, CN=identity.linkerd.cluster.local");
+  EXPECT_EQ(inter.sources.at("subject.CN").where, "profile linkerd (meshes[0].profile)");
+  EXPECT_EQ(inter.sources.at("subject.C").where, "defaults.intermediate");
+  EXPECT_EQ(inter.validity.duration->to_string(), "1y");
+  EXPECT_EQ(inter.sources.at("path_len").level, SourceLevel::mesh_profile);
+
+  auto view = plan_view(plan, kNow);
+  std::string shown = render_plan_view(view, ViewFormat::text);
+  EXPECT_NE(shown.find("CN=identity.linkerd.cluster.local  [from C from defaults.intermediate; "), std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("[from profile linkerd (meshes[0].profile)]"), std::string::npos) << shown;
+  auto json = nlohmann::json::parse(render_plan_view(view, ViewFormat::json));
+  EXPECT_EQ(json["certificates"][1]["sources"]["validity"]["from"], "profile linkerd (meshes[0].profile)");
+  EXPECT_EQ(json["certificates"][1]["sources"]["validity"]["level"], "mesh profile");
+  EXPECT_EQ(json["certificates"][0]["sources"]["basic constraints"]["from"], "profile meshca (built-in default)");
+  EXPECT_NE(render_plan_view(view, ViewFormat::markdown).find("| validity | 1y | profile linkerd (meshes[0].profile) |"),
+            std::string::npos);
+  EXPECT_NE(render_plan_view(view, ViewFormat::html).find("<td class=\"from\">from profile linkerd (meshes[0].profile)</td>"),
+            std::string::npos);
+}
+
+// Issue 16: a plan-wide profile applies to the root; the model holds what
+// the root certificate will carry, and the views show it.
+TEST(PlanPrecedence, PlanWideProfileResolvesTheRoot) {
+  Plan tools = parse_plan(precedence_plan({SourceLevel::plan_profile}), "plan.yaml", "/plans", kNow);
+  EXPECT_FALSE(tools.root.path_len.has_value());
+  EXPECT_FALSE(tools.root.key_usage.crl_sign);
+  EXPECT_TRUE(tools.root.key_usage.non_repudiation);
+  EXPECT_EQ(tools.root.sources.at("path_len").where, "profile istio-tools-certs (plan-wide)");
+  EXPECT_EQ(tools.root.sources.at("key_usage").level, SourceLevel::plan_profile);
+  auto shown = render_plan_view(plan_view(tools, kNow), ViewFormat::text);
+  EXPECT_NE(shown.find("critical, CA:TRUE (no pathlen: unlimited)  [from profile istio-tools-certs (plan-wide)]"),
+            std::string::npos) << shown;
+  EXPECT_NE(shown.find("critical, digitalSignature, nonRepudiation, keyEncipherment, keyCertSign  [from profile "
+                       "istio-tools-certs (plan-wide)]"),
+            std::string::npos) << shown;
+
+  Plan plain = parse_plan(precedence_plan({}), "plan.yaml", "/plans", kNow);
+  EXPECT_EQ(plain.root.path_len, 1);
+  EXPECT_EQ(plain.root.sources.at("path_len").level, SourceLevel::builtin);
+  EXPECT_EQ(plain.meshes[0].clusters[0].intermediate.sources.at("name_constraints").where, "built-in default");
+}
+
+// Every built-in profile, plan-wide and per mesh: the ceremony issues, and
+// meshca verify passes every bundle (WARNs allowed: they are the profiles'
+// documented departures from meshca's own).
+void expect_ceremony_bundles_verify(const std::string& text, const test::TempDir& dir, const std::string& what) {
+  Plan plan = parse_plan(text, "plan.yaml", dir.path(), now_utc());
+  CeremonyOptions opt;
+  opt.assume_yes = true;
+  opt.out_dir = dir.path() / ("out-" + what);
+  opt.key_context = {dir.path(), {}};
+  auto result = run_ceremony(plan, opt);
+  ASSERT_EQ(result.clusters.size(), plan.cluster_count()) << what;
+  for (const auto& mesh : plan.meshes) {
+    for (const auto& cluster : mesh.clusters) {
+      auto sources = output_layout::load_bundle_sources(opt.out_dir / mesh.name / cluster.name);
+      ASSERT_EQ(sources.size(), 1u) << what;
+      auto report = output_layout::check_bundle(sources[0], {.at = 0, .trust_domain = mesh.trust_domain});
+      std::string failures;
+      for (const auto& f : report.findings)
+        if (f.severity == pki::Severity::fail) failures += "\n  " + f.check + ": " + f.message;
+      EXPECT_TRUE(failures.empty()) << what << " " << mesh.name << "/" << cluster.name << failures;
+    }
+  }
+}
+
+TEST(ProfilesInPlans, EveryBuiltinProfilePlanWideAndPerMeshIssuesBundlesThatVerify) {
+  ::setenv("MESHCA_UNIT_PASS", "unit test passphrase", 1);
+  test::TempDir dir;
+  const std::string head =
+      "apiVersion: meshca/v1\nkind: CeremonyPlan\nmetadata: {name: every-profile}\norganization: Unit Corp\n";
+  const std::string root =
+      "root:\n  subject: {CN: Unit Root}\n"
+      "  key: {algorithm: ecdsa-p256, store: file, file: {path: keys/root.pem, passphrase: env:MESHCA_UNIT_PASS}}\n"
+      "  validity: 10y\n";
+  std::string per_mesh = head + root + "  path_len: 2\nmeshes:\n";
+  for (const auto& name : templates::profile_names()) {
+    expect_ceremony_bundles_verify(head + "profile: " + name + "\n" + root +
+                                       "meshes:\n  - name: m\n    trust_domain: m.unit.internal\n"
+                                       "    clusters: [{name: a, intermediate: {name_constraints: trust_domain}}]\n",
+                                   dir, "plan-wide-" + name);
+    per_mesh += "  - name: " + name + "\n    trust_domain: " + name + ".unit.internal\n    profile: " + name +
+                "\n    clusters: [{name: a}]\n";
+  }
+  expect_ceremony_bundles_verify(per_mesh, dir, "per-mesh");
+  ::unsetenv("MESHCA_UNIT_PASS");
 }
 
 }  // namespace
