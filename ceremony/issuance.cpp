@@ -62,6 +62,7 @@ SessionTranscript::SessionTranscript(const std::filesystem::path& file, const st
                          {"operator", options.operator_name},
                          {"witnesses", options.witnesses}};
   details.update(session_facts);
+  if (!writer_.torn_tail().is_null()) details["cut_torn_line"] = writer_.torn_tail();
   writer_.record("open", std::move(details));
   writer_.record("confirm", {{"plan_digest", approved.digest}, {"method", approved.method}});
 }

@@ -85,6 +85,7 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
   // An empty file is a transcript whose first record was never appended (a
   // stop right after it was created): it starts afresh.
   if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0) {
+    cut_torn_tail();
     auto report = verify_transcript(path);
     // An unclosed last session is an interrupted run being resumed; only a
     // broken chain stops the ceremony.
@@ -105,6 +106,27 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
   }
 }
 
+// A line is appended with one write(2) and fsynced, so a last line without
+// its newline can only be an append torn by a crash (power loss, or a kill
+// in an older version that wrote the newline separately). It is cut off,
+// and what was cut is reported by torn_tail() for the next record, so the
+// auditor sees it; the chain before it must still verify.
+void TranscriptWriter::cut_torn_tail() {
+  std::string text = read_file(path_, 256 * 1024 * 1024);
+  if (text.back() == '\n') return;
+  const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  const std::string tail = text.substr(keep);
+  int fd = ::open(path_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(keep)) != 0 || (durable_step("fsync", path_), ::fsync(fd)) != 0) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw Error(ExitCode::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err),
+                path_.string());
+  }
+  ::close(fd);
+  torn_tail_ = nlohmann::json{{"bytes", tail.size()}, {"sha256", output_layout::sha256_hex(tail)}};
+}
+
 TranscriptWriter::~TranscriptWriter() {
   if (fd_ >= 0) {
     ::fsync(fd_);
@@ -119,13 +141,16 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   line["step"] = step;
   line["details"] = std::move(details);
   line["prev"] = head_;
-  const std::string text = line.dump();
+  std::string text = line.dump();
+  const std::string head = output_layout::sha256_hex(text);
+  text.push_back('\n');  // the line and its newline in one write
   line = nullptr;  // a closing record can hold thousands of file digests: one copy at a time
   // A line is appended whole or not at all: a short write (full disk, size
   // limit) is cut back, so the chain stays verifiable and a re-run resumes.
   durable_step("transcript-append", path_);
   const off_t before = ::lseek(fd_, 0, SEEK_END);
-  for (std::string_view rest : {std::string_view(text), std::string_view("\n")}) {
+  {
+    std::string_view rest(text);
     while (!rest.empty()) {
       ssize_t n = ::write(fd_, rest.data(), rest.size());
       if (n < 0 && errno == EINTR) continue;
@@ -140,7 +165,7 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   if (sync == Sync::now && ::fsync(fd_) != 0) {
     throw Error(ExitCode::output, std::string("cannot sync the transcript: ") + std::strerror(errno), path_.string());
   }
-  head_ = output_layout::sha256_hex(text);
+  head_ = head;
   ++next_seq_;
 }
 

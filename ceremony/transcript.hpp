@@ -45,8 +45,13 @@ class TranscriptWriter {
   void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now);
   // The SHA-256 of the last line: what witnesses write down.
   const std::string& head() const { return head_; }
+  // {bytes, sha256} of a torn last line cut off when the transcript was
+  // opened (a crash mid-append), or null.
+  const nlohmann::json& torn_tail() const { return torn_tail_; }
 
  private:
+  void cut_torn_tail();
+  nlohmann::json torn_tail_;
   std::filesystem::path path_;
   int fd_ = -1;
   std::uint64_t next_seq_ = 1;

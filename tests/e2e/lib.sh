@@ -56,6 +56,23 @@ outputs: {layouts: [istio-cacerts, k8s-secret], namespace: istio-system}
 PLAN
 }
 
+# A rotation section for a plan whose current root is a file root: the new
+# root's key is a file under NEW_KEY (passphrase MESHCA_NEW_ROOT_PASS).
+append_rotation() {  # append_rotation PLAN CURRENT_OUT NEW_KEY NEW_ROOT_CN CROSS_SIGN
+  cat >>"$1" <<ROT
+rotation:
+  current_output: $2
+  new_root:
+    subject: {CN: $4, O: E2E Corp, C: US}
+    key:
+      algorithm: ecdsa-p384
+      store: file
+      file: {path: $3, passphrase: env:MESHCA_NEW_ROOT_PASS}
+    validity: 10y
+  cross_sign: $5
+ROT
+}
+
 # check_bundle DIR TRUST_DOMAIN: everything istiod and a peer need, judged by openssl.
 check_bundle() {
   local d=$1 td=$2

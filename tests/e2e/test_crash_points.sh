@@ -32,18 +32,7 @@ MESH='  - name: prod
 write_file_plan plan.yaml keys/root.pem "Crash Root" "$MESH"
 printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>plan.yaml
 cp plan.yaml rot.yaml
-cat >>rot.yaml <<'ROT'
-rotation:
-  current_output: out
-  new_root:
-    subject: {CN: Crash Root 2031, O: E2E Corp, C: US}
-    key:
-      algorithm: ecdsa-p384
-      store: file
-      file: {path: keys/new.pem, passphrase: env:MESHCA_NEW_ROOT_PASS}
-    validity: 10y
-  cross_sign: false
-ROT
+append_rotation rot.yaml out keys/new.pem "Crash Root 2031" false
 BUNDLES=(prod/east prod/west dev/lab)
 WHAT=setup
 

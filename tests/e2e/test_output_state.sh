@@ -17,18 +17,7 @@ MESH='  - name: prod
 write_file_plan plan.yaml keys/root.pem "State Root" "$MESH"
 printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>plan.yaml
 cp plan.yaml rot.yaml
-cat >>rot.yaml <<'ROT'
-rotation:
-  current_output: out
-  new_root:
-    subject: {CN: State Root 2031, O: E2E Corp, C: US}
-    key:
-      algorithm: ecdsa-p384
-      store: file
-      file: {path: keys/new.pem, passphrase: env:MESHCA_NEW_ROOT_PASS}
-    validity: 10y
-  cross_sign: false
-ROT
+append_rotation rot.yaml out keys/new.pem "State Root 2031" false
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
 
 # ---- 1. one writer per OUT: every pairing of the writing commands ------------

@@ -13,18 +13,7 @@ MESH='  - name: prod
 # rotation_plan CURRENT_PLAN OUT_PLAN CURRENT_OUT NEW_KEY CROSS_SIGN
 rotation_plan() {
   cp "$1" "$2"
-  cat >>"$2" <<ROT
-rotation:
-  current_output: $3
-  new_root:
-    subject: {CN: Fleet Root 2031, O: E2E Corp, C: US}
-    key:
-      algorithm: ecdsa-p384
-      store: file
-      file: {path: $4, passphrase: env:MESHCA_NEW_ROOT_PASS}
-    validity: 10y
-  cross_sign: $5
-ROT
+  append_rotation "$2" "$3" "$4" "Fleet Root 2031" "$5"
 }
 
 subjects() { openssl crl2pkcs7 -nocrl -certfile "$1" | openssl pkcs7 -print_certs -noout | sed -n 's/^subject=.*CN = //p' | paste -sd, -; }

@@ -112,6 +112,29 @@ TEST_F(TranscriptTest, TruncationIsReported) {
   EXPECT_FALSE(verify_transcript(path()).problems.empty());
 }
 
+TEST_F(TranscriptTest, ATornLastLineIsCutAndReportedWhenTheTranscriptIsReopened) {
+  auto ls = lines();
+  const std::string before_tear = read_file(path());
+  const std::string torn = ls.back().substr(0, 17);
+  rewrite(ls, true);
+  {  // a crash mid-append: part of a line, no newline
+    std::string text = before_tear + torn;
+    write_file_atomic(path(), text, 0644, Replace::allowed);
+  }
+  EXPECT_FALSE(verify_transcript(path()).problems.empty());
+  {
+    TranscriptWriter resumed(path());
+    ASSERT_FALSE(resumed.torn_tail().is_null());
+    EXPECT_EQ(resumed.torn_tail()["bytes"], torn.size());
+    resumed.record("open", {{"cut_torn_line", resumed.torn_tail()}});
+    resumed.record("close", nlohmann::json::object());
+  }
+  auto report = verify_transcript(path());
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_TRUE(report.complete());
+  EXPECT_EQ(read_file(path()).substr(0, before_tear.size()), before_tear);
+}
+
 TEST_F(TranscriptTest, TamperedTranscriptIsNeverExtended) {
   auto ls = lines();
   ls[1] += " ";
