@@ -529,8 +529,7 @@ std::unique_ptr<KeyStore> generate_pkcs11_key(const Pkcs11KeyRef& ref, pki::KeyA
 }
 
 bool KeyUsage::signing_only() const {
-  return sign.value_or(false) && !decrypt.value_or(true) && !unwrap.value_or(true) && !derive.value_or(true) &&
-         !encrypt.value_or(false) && !wrap.value_or(false);
+  return sign.value_or(false) && !decrypt.value_or(true) && !unwrap.value_or(true) && !derive.value_or(true);
 }
 
 std::string KeyUsage::describe() const {

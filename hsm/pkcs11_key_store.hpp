@@ -43,7 +43,10 @@ std::unique_ptr<KeyStore> generate_pkcs11_key(const Pkcs11KeyRef& ref, pki::KeyA
 struct KeyUsage {
   std::optional<bool> sign, decrypt, unwrap, derive;  // private key
   std::optional<bool> verify, encrypt, wrap;          // public key (when there is one)
-  // Sign (and verify) only: every other usage reported false.
+  // The private key may sign and nothing else (decrypt, unwrap, derive all
+  // reported false). Public-key encrypt/wrap are reported by describe() but
+  // do not count: without a private key that decrypts or unwraps they
+  // protect nothing (the TPM module mirrors its sign bit as public CKA_ENCRYPT).
   bool signing_only() const;
   // "sign" or "sign, decrypt" (+ "unreported: ..." for attributes the token hid).
   std::string describe() const;

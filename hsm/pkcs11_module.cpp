@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 
 #include "core/error.hpp"
 #include "hsm/pkcs11_module_file.hpp"
@@ -745,18 +746,42 @@ namespace {
 struct UsageTemplate {
   const char* name;
   std::optional<bool> decrypt, unwrap, derive;  // private key
-  std::optional<bool> encrypt, wrap;            // public key
+  std::optional<bool> verify, encrypt, wrap;    // public key
 };
 
 // Narrowest first. The TPM 2.0 module maps SIGN+ENCRYPT and VERIFY+DECRYPT
 // onto one TPM attribute each and rejects templates that disagree with that
 // (its RSA signing is the TPM decrypt operation), hence the second entry.
 constexpr bool T = true, F = false;
-const UsageTemplate kTemplates[] = {
-    {"signing-only", F, F, F, F, F},
-    {"sign+decrypt (the token ties them together)", T, F, F, T, F},
-    {"token defaults beyond sign/verify", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt},
-};
+constexpr std::optional<bool> U = std::nullopt;  // left to the token
+constexpr UsageTemplate kStrict{"signing-only", F, F, F, T, F, F};
+constexpr UsageTemplate kStrictNoVerify{"signing-only (public CKA_VERIFY left to the token)", F, F, F, U, F, F};
+constexpr UsageTemplate kPrivateOnly{"signing-only private key (public key usage left to the token)", F, F, F, U, U, U};
+constexpr UsageTemplate kSignDecrypt{"sign+decrypt (the token ties them together)", T, F, F, T, T, F};
+constexpr UsageTemplate kDefaults{"token defaults beyond sign", U, U, U, U, U, U};
+// EC: the TPM accepts kPrivateOnly and signs with it. RSA: a TPM accepts
+// kPrivateOnly too but cannot sign with the key (its RSA signing is the
+// decrypt operation) nor delete it afterwards, so sign+decrypt comes first.
+const UsageTemplate kEcTemplates[] = {kStrict, kStrictNoVerify, kPrivateOnly, kSignDecrypt, kDefaults};
+const UsageTemplate kRsaTemplates[] = {kStrict, kStrictNoVerify, kSignDecrypt, kPrivateOnly, kDefaults};
+
+// Whether the token signs with a freshly generated private key: a token may
+// accept a usage template yet refuse to sign with the result (the TPM's RSA
+// keys sign through the decrypt operation). CKR of the failing call, or CKR_OK.
+CK_RV try_sign(const Session& session, CK_OBJECT_HANDLE key, bool rsa) {
+  CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS : CKM_ECDSA, nullptr, 0};
+  // For CKM_RSA_PKCS this is a SHA-256 DigestInfo; for CKM_ECDSA a 32-byte hash.
+  static const unsigned char digest_info[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+                                              0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+  std::string input = rsa ? std::string(reinterpret_cast<const char*>(digest_info), sizeof digest_info) : std::string();
+  input += std::string(32, '\x5a');
+  CK_RV rv = session.fn()->C_SignInit(session.handle(), &mechanism, key);
+  if (rv != CKR_OK) return rv;
+  std::vector<CK_BYTE> signature(1024);
+  CK_ULONG length = signature.size();
+  return session.fn()->C_Sign(session.handle(), reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
+                              signature.data(), &length);
+}
 
 bool template_rejection(CK_RV rv) {
   return rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED || rv == CKR_TEMPLATE_INCONSISTENT ||
@@ -781,11 +806,14 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
   };
 
   std::string rejected;
-  for (const UsageTemplate& usage : kTemplates) {
+  for (const UsageTemplate& usage : rsa ? std::span<const UsageTemplate>(kRsaTemplates)
+                                        : std::span<const UsageTemplate>(kEcTemplates)) {
+    const bool restricted = usage.decrypt == F && usage.unwrap == F && usage.derive == F && usage.encrypt == F &&
+                            usage.wrap == F;
+    if (signing_only_required && !restricted) break;
     std::vector<CK_ATTRIBUTE> public_tmpl{
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_PRIVATE, &no, sizeof no},
-        {CKA_VERIFY, &yes, sizeof yes},
         {CKA_ID, id_copy.data(), id_copy.size()},
     };
     std::vector<CK_ATTRIBUTE> private_tmpl{
@@ -802,6 +830,7 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
     } else {
       public_tmpl.push_back({CKA_EC_PARAMS, ec_params.data(), ec_params.size()});
     }
+    flag(public_tmpl, CKA_VERIFY, usage.verify);
     flag(public_tmpl, CKA_ENCRYPT, usage.encrypt);
     flag(public_tmpl, CKA_WRAP, usage.wrap);
     flag(private_tmpl, CKA_DECRYPT, usage.decrypt);
@@ -813,19 +842,35 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
     CK_RV rv = session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_tmpl.data(), public_tmpl.size(),
                                                private_tmpl.data(), private_tmpl.size(), &out.handles.public_key,
                                                &out.handles.private_key);
-    if (rv == CKR_OK) return out;
+    if (rv == CKR_OK) {
+      rv = try_sign(session, out.handles.private_key, rsa);
+      if (rv == CKR_OK) return out;
+      // Accepted but unusable: remove the pair and try a wider template.
+      CK_RV destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.private_key);
+      if (destroyed == CKR_OK) destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.public_key);
+      if (destroyed != CKR_OK) {
+        throw Error(ExitCode::key_store,
+                    "the token generated a " + std::string(pki::key_algorithm_name(algorithm)) + " key pair with the " +
+                        usage.name + " template but cannot sign with it (" + rv_name(rv) +
+                        "), and refused to delete it (" + rv_name(destroyed) + "): remove the objects with CKA_ID " +
+                        to_hex(id) + " with the vendor's tools");
+      }
+      rejected += (rejected.empty() ? "" : ", ") + std::string(usage.name) + ": generated but cannot sign (" +
+                  rv_name(rv) + ")";
+      continue;
+    }
     const std::string what = "the token could not generate a " + std::string(pki::key_algorithm_name(algorithm)) +
                              " key pair (C_GenerateKeyPair, " + usage.name + " template)";
     if (!template_rejection(rv)) throw_rv(what, rv);
-    if (signing_only_required) {
-      throw Error(ExitCode::key_store,
-                  what + ": " + rv_name(rv) +
-                      "; the plan requires a signing-only key (key.pkcs11.require: signing-only) and this token does "
-                      "not accept one for " + std::string(pki::key_algorithm_name(algorithm)) +
-                      ": choose another algorithm (e.g. ECDSA on a TPM) or drop the requirement to accept the "
-                      "narrowest key the token can make");
-    }
     rejected += (rejected.empty() ? "" : ", ") + std::string(usage.name) + ": " + rv_name(rv);
+  }
+  if (signing_only_required) {
+    throw Error(ExitCode::key_store,
+                "the plan requires a signing-only key (key.pkcs11.require: signing-only) and the token does not "
+                "accept a signing-only " + std::string(pki::key_algorithm_name(algorithm)) + " key template (" +
+                    rejected +
+                    "); nothing was generated or signed. Choose another algorithm or token, or drop the requirement "
+                    "to accept the narrowest key the token can make (its usage is reported)");
   }
   throw Error(ExitCode::key_store, "the token rejected every key template meshca tries for " +
                                        std::string(pki::key_algorithm_name(algorithm)) + " (" + rejected + ")");

@@ -51,7 +51,10 @@ void check_trusted(const fs::path& p, const std::string& module, bool is_module)
                     "Install the module (and its directories) owned by root: chown root:root " + p.string(),
                 module);
   }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+  // A sticky directory owned by root (/tmp) is safe above a trusted entry:
+  // others may not rename or remove what they do not own there.
+  const bool sticky_root_dir = !is_module && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0 && st.st_uid == 0;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_root_dir) {
     throw Error(ExitCode::key_store,
                 what + " is writable by group or others (mode " + octal(st.st_mode) +
                     "), so another user could replace the code meshca would run with the root key's PIN; "

@@ -4,7 +4,8 @@
 // file must be one only root (or the operator running meshca) can change:
 // the path is absolute, and the file and every directory above it (after
 // resolving symbolic links, i.e. what dlopen actually maps) are owned by root
-// or the running user and not writable by group or others. A module that
+// or the running user and not writable by group or others (a sticky
+// directory owned by root, like /tmp, is accepted above the file). A module that
 // fails is refused with Error(key_store) naming the offending path and the
 // fix; nothing is loaded. The SHA-256 of the file is computed for the
 // operator and the transcript.
