@@ -102,9 +102,12 @@ start_opencryptoki() {
 }
 
 # NSS softokn with a fresh sql: database, loaded directly with init args.
+# pkcs11-tool cannot pass init args, so the judge reaches the same database
+# through p11-kit-proxy: a module file in /etc/pkcs11/modules (p11-kit ignores
+# per-user configuration for root) carrying the same string, removed on exit.
 start_nss() {
   TOKEN_ID=nss TOKEN_NAME="NSS softokn (direct, init_args)" TOKEN_VERSION=$(pkg_version libnss3)
-  MODULE=/usr/lib/x86_64-linux-gnu/libsoftokn3.so TOKEN=acme-root
+  MODULE=/usr/lib/x86_64-linux-gnu/libsoftokn3.so TOKEN=nss-root
   export MESHCA_PIN=nss-user-4821 WRONG_PIN=nss-user-0000
   local db=$WORK/nssdb
   mkdir -p "$db"
@@ -112,6 +115,19 @@ start_nss() {
   certutil -N -d "sql:$db" -f "$WORK/nss.pw" >/dev/null
   rm -f "$WORK/nss.pw"
   INIT_ARGS="configdir='sql:$db' certPrefix='' keyPrefix='' secmod='secmod.db' flags=optimizeSpace dbTokenDescription='$TOKEN'"
+  [ -d /etc/pkcs11/modules ] || { mkdir -p /etc/pkcs11/modules; TOKEN_RESTORE+=("rmdir /etc/pkcs11/modules /etc/pkcs11 2>/dev/null"); }
+  # The other modules p11-kit registers (the TPM's among them) load through the proxy too; keep them quiet.
+  export TSS2_LOG=all+NONE TPM2_PKCS11_LOG_LEVEL=0 TPM2_PKCS11_STORE=$WORK/tpm2-store-unused
+  PROXY_CONF=/etc/pkcs11/modules/meshca-test-nss-$$.module
+  TOKEN_RESTORE=("rm -f '$PROXY_CONF'" "${TOKEN_RESTORE[@]}")
+  printf 'module: %s\nx-init-reserved: %s\ncritical: yes\n' "$MODULE" "$INIT_ARGS" >"$PROXY_CONF"
+  JUDGE_MODULE=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
+}
+
+# The same NSS database, reached by meshca through p11-kit-proxy (no init args).
+use_nss_proxy() {
+  TOKEN_ID=nss-proxy TOKEN_NAME="NSS softokn (through p11-kit-proxy)"
+  MODULE=$JUDGE_MODULE INIT_ARGS=""
 }
 
 # The lines of the pkcs11-tool object block of KIND ("Private Key Object")
@@ -124,16 +140,8 @@ object_block() {  # object_block KIND ID_HEX
     END { if (match_) printf "%s", block }'
 }
 
-# pkcs11-tool's view of the key: "Usage:" and "Access:" lines.
-tool_args() {
-  if [ -n "$INIT_ARGS" ]; then
-    # pkcs11-tool cannot pass init args; judge NSS through p11-kit-proxy is not
-    # possible as root without a system-wide module file, so read through meshca's
-    # own inventory instead (see docs/tokens.md).
-    return 1
-  fi
-  echo --module "$MODULE" --token-label "$TOKEN"
-}
+# The module pkcs11-tool loads to judge the token (p11-kit-proxy for NSS).
+tool_args() { echo --module "${JUDGE_MODULE:-$MODULE}" --token-label "$TOKEN"; }
 
 record() {  # record ALGORITHM OPERATION RESULT [CAVEAT]
   mkdir -p "$MESHCA_TOKEN_RESULTS"
@@ -168,39 +176,22 @@ signing_only() { [[ $1 == sign || $1 == "sign (public key:"* ]]; }
 
 init_flag() { [ -z "$INIT_ARGS" ] || printf '%s\n' --init-args "$INIT_ARGS"; }
 
-# The usage and access of the private key with CKA_ID $2 ($1: label for messages),
-# judged by pkcs11-tool when it can load the module, else by `hsm list --json`.
-# Prints "signing-only" or the usage list.
+# The usage of the private key with CKA_ID ID_HEX as pkcs11-tool reads it
+# ("sign", or "decrypt, sign (public key: encrypt, verify)"), after checking
+# that it is sensitive and never extractable.
 key_usage_from_tool() {  # key_usage_from_tool ID_HEX
-  local id=$1 args
-  if args=$(tool_args); then
-    # shellcheck disable=SC2086
-    pkcs11-tool $args --login --pin "$MESHCA_PIN" --list-objects >"$WORK/tool-all.txt" 2>&1 \
-      || { cat "$WORK/tool-all.txt"; fail "pkcs11-tool could not list the objects"; }
-    object_block "Private Key Object" "$id" <"$WORK/tool-all.txt" >"$WORK/tool.txt"
-    grep -q "never extractable" "$WORK/tool.txt" || { cat "$WORK/tool-all.txt"; fail "$TOKEN_NAME: key $id is extractable or not listed"; }
-    grep -q "Access:.*sensitive" "$WORK/tool.txt" || { cat "$WORK/tool.txt"; fail "$TOKEN_NAME: key $id is not sensitive"; }
-    pass
-    usage=$(sed -n 's/^ *Usage: *//p' "$WORK/tool.txt")
-    object_block "Public Key Object" "$id" <"$WORK/tool-all.txt" | sed -n 's/^ *Usage: *//p' >"$WORK/pub.txt"
-    if grep -Eq "encrypt|wrap" "$WORK/pub.txt"; then usage="$usage (public key: $(cat "$WORK/pub.txt"))"; fi
-    echo "$usage"
-  else
-    mapfile -t flags < <(init_flag)
-    "$MESHCA" hsm list --module "$MODULE" "${flags[@]}" --token "$TOKEN" --pin-source env:MESHCA_PIN --json >"$WORK/list.json"
-    python3 - "$WORK/list.json" "$id" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-for k in doc["tokens"][0]["keys"]:
-    if k["class"] == "private" and k["id"] == sys.argv[2]:
-        assert k["sensitive"] and k["never_extractable"], k
-        print(", ".join(k["usage"]))
-        break
-else:
-    sys.exit("key not listed")
-PY
-    pass
-  fi
+  local id=$1 usage
+  # shellcheck disable=SC2046
+  pkcs11-tool $(tool_args) --login --pin "$MESHCA_PIN" --list-objects >"$WORK/tool-all.txt" 2>&1 \
+    || { cat "$WORK/tool-all.txt"; fail "pkcs11-tool could not list the objects"; }
+  object_block "Private Key Object" "$id" <"$WORK/tool-all.txt" >"$WORK/tool.txt"
+  grep -q "never extractable" "$WORK/tool.txt" || { cat "$WORK/tool-all.txt"; fail "$TOKEN_NAME: key $id is extractable or not listed"; }
+  grep -q "Access:.*sensitive" "$WORK/tool.txt" || { cat "$WORK/tool.txt"; fail "$TOKEN_NAME: key $id is not sensitive"; }
+  pass
+  usage=$(sed -n 's/^ *Usage: *//p' "$WORK/tool.txt")
+  object_block "Public Key Object" "$id" <"$WORK/tool-all.txt" | sed -n 's/^ *Usage: *//p' >"$WORK/pub.txt"
+  if grep -Eq "encrypt|wrap" "$WORK/pub.txt"; then usage="$usage (public key: $(cat "$WORK/pub.txt"))"; fi
+  echo "$usage"
 }
 
 # For each algorithm: the full cycle; for each unsupported one: the capability refusal.
@@ -219,17 +210,16 @@ exercise_token() {
 
   for alg in $supported; do
     # hsm keygen, then the key's attributes judged independently.
-    expect_exit 0 "$MESHCA" hsm keygen --module "$MODULE" "${flags[@]}" --token "$TOKEN" --label "kg-$alg" \
+    expect_exit 0 "$MESHCA" hsm keygen --module "$MODULE" "${flags[@]}" --token "$TOKEN" --label "kg-$TOKEN_ID-$alg" \
       --algorithm "$alg" --pin-source env:MESHCA_PIN --json
     id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"]["id"])' last.out)
     usage=$(key_usage_from_tool "$id")
     caveat=""
-    signing_only "$usage" || caveat="private key usage: $usage (the token refuses a signing-only template)"
-    if signing_only "$usage" && [ "$usage" != "sign" ]; then caveat="usage: $usage"; fi
+    [ "$usage" = "sign" ] || caveat="usage: $usage"
     record "$alg" "hsm keygen" ok "$caveat"
 
     # A ceremony generating the key in the token (id-only reference), then a second run reusing it.
-    id=c0$(printf '%s' "$alg" | sha256sum | cut -c1-8)
+    id=c0$(printf '%s' "$TOKEN_ID-$alg" | sha256sum | cut -c1-8)
     write_token_plan "plan-$alg.yaml" "$alg" "id: \"$id\""
     expect_exit 0 "$MESHCA" plan validate "plan-$alg.yaml"
     expect_exit 0 "$MESHCA" ceremony run "plan-$alg.yaml" --out "out-$alg" --yes
@@ -258,7 +248,7 @@ exercise_token() {
       expect_in last.err "not signing-only"
       [ ! -e "strict-$alg/root" ] || fail "$TOKEN_NAME: a certificate was written although the key is not signing-only"
       pass
-      record "$alg" "require: signing-only" "refused (exit 4)" "key usage: $usage"
+      record "$alg" "require: signing-only" "refused (exit 4)" "usage: $usage"
     fi
 
     # A wrong PIN: exit 4, one attempt, no output.
