@@ -397,6 +397,10 @@ void throw_login_failure(CK_RV rv, const TokenInfo& token, const Module& module)
     case CKR_PIN_INCORRECT:
       msg = "wrong user PIN for PKCS#11 token " + token.describe() +
             " (one attempt was made and meshca does not retry; check the PIN source)";
+      if (module.vendor() == Vendor::tpm2) {
+        msg += "; on a TPM every wrong PIN counts towards the TPM-wide dictionary-attack lockout (" +
+               module.recovery_hint() + ")";
+      }
       break;
     case CKR_PIN_LOCKED:
       msg = "the user PIN of PKCS#11 token " + token.describe() + " is locked; nothing was sent to it. To unlock: " +

@@ -19,4 +19,7 @@ record rsa-2048 "require: signing-only, new key" "refused (exit 4)" "no signing-
 # The TPM's lockout recovery path, not an SO reset, is named on a wrong PIN.
 MESHCA_PIN=$WRONG_PIN expect_exit 4 "$MESHCA" hsm list --module "$MODULE" --token "$TOKEN" --pin-source env:MESHCA_PIN
 expect_in last.err "wrong user PIN"
+expect_in last.err "dictionary-attack lockout"
+expect_in last.err "tpm2_dictionarylockout --clear-lockout"
+expect_not_in last.err "SoftHSM2"
 finish
