@@ -97,8 +97,8 @@ std::string ModuleFile::describe() const {
 ModuleFile check_module_file(const std::string& path) {
   if (path.empty()) {
     throw Error(ExitCode::key_store,
-                "no PKCS#11 module given; name the token vendor's library by its absolute path (e.g. "
-                "/usr/lib/softhsm/libsofthsm2.so)");
+                "no PKCS#11 module given; name the token vendor's PKCS#11 library (.so) by its absolute path "
+                "(see docs/tokens.md for common ones)");
   }
   if (!fs::path(path).is_absolute()) {
     throw Error(ExitCode::key_store,
@@ -110,8 +110,8 @@ ModuleFile check_module_file(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw Error(ExitCode::key_store,
-                "PKCS#11 module not found; check the module path (the token vendor's .so, e.g. "
-                "/usr/lib/softhsm/libsofthsm2.so) and that the vendor package is installed",
+                "PKCS#11 module not found; check the module path (the token vendor's PKCS#11 library, .so; "
+                "docs/tokens.md lists common ones) and that the vendor package is installed",
                 path);
   }
   fs::path resolved = fs::canonical(path, ec);
