@@ -15,6 +15,12 @@
 # the table in docs/tokens.md.
 # Sourced after tests/e2e/lib.sh (WORK, MESHCA, fail, pass, expect_*).
 
+# Under the asan preset: leaks inside third-party modules are suppressed
+# (tests/tokens/lsan-modules.supp).
+module_leaks_suppressed() {
+  export LSAN_OPTIONS="suppressions=$MESHCA_SOURCE_DIR/tests/tokens/lsan-modules.supp:print_suppressions=0"
+}
+
 TOKEN_PIDS=()
 TOKEN_RESTORE=()
 token_cleanup() {
@@ -54,6 +60,7 @@ start_tpm() {
   TOKEN_ID=tpm2 TOKEN_NAME="TPM 2.0 (tpm2-pkcs11 on swtpm)" TOKEN_VERSION="tpm2-pkcs11 $(pkg_version libtpm2-pkcs11-1), swtpm $(pkg_version swtpm)"
   MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so INIT_ARGS="" TOKEN=acme-root
   export MESHCA_PIN=userpin1234 WRONG_PIN=userpin0000
+  module_leaks_suppressed
   local r=$WORK/tpm port
   mkdir -p "$r/state" "$r/store"
   swtpm_setup --tpm2 --tpmstate "$r/state" --createek --overwrite >"$r/setup.log" 2>&1 || { cat "$r/setup.log"; fail "swtpm_setup"; }
@@ -87,6 +94,11 @@ start_opencryptoki() {
   TOKEN_ID=opencryptoki TOKEN_NAME="openCryptoki soft token" TOKEN_VERSION=$(pkg_version opencryptoki)
   MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so INIT_ARGS="" TOKEN=acme-root
   export MESHCA_PIN=user1234 WRONG_PIN=user0000
+  # openCryptoki 3.8.1 leaks in its soft-token library (libpkcs11_sw.so), which
+  # it dlcloses in C_Finalize: LeakSanitizer then cannot attribute the leak to
+  # any module, so leak detection is off for this token only (ASan's other
+  # checks stay on).
+  export LSAN_OPTIONS=detect_leaks=0
   local r=$WORK/ock
   mkdir -p "$r"
   ! pgrep -x pkcsslotd >/dev/null || fail "a pkcsslotd is already running; the openCryptoki test needs its own"
@@ -109,6 +121,7 @@ start_nss() {
   TOKEN_ID=nss TOKEN_NAME="NSS softokn (direct, init_args)" TOKEN_VERSION=$(pkg_version libnss3)
   MODULE=/usr/lib/x86_64-linux-gnu/libsoftokn3.so TOKEN=nss-root
   export MESHCA_PIN=nss-user-4821 WRONG_PIN=nss-user-0000
+  module_leaks_suppressed
   local db=$WORK/nssdb
   mkdir -p "$db"
   printf '%s\n' "$MESHCA_PIN" >"$WORK/nss.pw"
