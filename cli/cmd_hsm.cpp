@@ -348,7 +348,8 @@ int run_keygen(const Args& args, Terminal& term) {
   if (vm["json"].as<bool>()) {
     Json doc{{"generated", true},
              {"description", store->description()},
-             {"module", {{"path", facts->module}, {"sha256", facts->module_sha256}}},
+             {"module", facts->module},
+             {"module_sha256", facts->module_sha256},
              {"token", {{"label", facts->token_label}, {"serial", facts->token_serial}, {"model", facts->token_model}}},
              {"key",
               {{"label", facts->key_label},
