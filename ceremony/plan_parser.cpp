@@ -870,7 +870,7 @@ class PlanParser {
   }
 
   void read_pkcs11_key(const YAML::Node& node, const std::string& path, hsm::Pkcs11KeyRef& ref) {
-    MapReader m(d_, node, path, {"uri", "module", "token", "serial", "label", "id", "pin"});
+    MapReader m(d_, node, path, {"uri", "module", "token", "serial", "label", "id", "pin", "init_args", "require"});
     if (!m.valid()) return;
     if (auto uri = m.string("uri", false)) {
       try {
@@ -889,7 +889,13 @@ class PlanParser {
       ref.id_hex = *v;
     }
     if (auto secret = read_secret(m, "pin")) ref.pin = *secret;
+    if (auto v = m.string("init_args", false)) ref.init_args = *v;
+    if (auto v = m.string("require", false)) {
+      if (*v != "signing-only") d_.error(m.get("require"), m.field("require"), "'" + *v + "' is not a requirement; the one known is signing-only");
+      ref.require_signing_only = true;
+    }
     if (ref.module.empty()) d_.error(node, m.field("module"), "missing required field (or module-path in uri)");
+    else if (!ref.module.starts_with("/")) d_.error(m.has("module") ? m.get("module") : node, m.field("module"), "must be an absolute path (a bare name would be searched for in the library path)");
     if (ref.token.empty() && ref.serial.empty()) {
       d_.error(node, m.field("token"), "missing required field: name the token by label (token) or serial (never by slot number)");
     }

@@ -198,7 +198,9 @@ class Rotation {
       throw Error(ExitCode::invalid_input, "rotation.new_root.key holds the current root's key; a rotation needs a new key",
                   plan_.source.string());
     }
-    transcript_->record("new-root-key", {{"store", new_key_->description()}, {"generated", new_key_->generated()}});
+    transcript_->record("new-root-key", {{"store", new_key_->description()},
+                                         {"generated", new_key_->generated()},
+                                         {"facts", nlohmann::json::parse(new_key_->facts_json())}});
     emit(CeremonyEvent::Kind::root_key,
          std::string(new_key_->generated() ? "generated " : "loaded ") + new_key_->description());
   }

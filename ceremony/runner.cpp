@@ -181,7 +181,9 @@ class Ceremony {
     key_store_ = hsm::open_key_store(plan_.root.key, presence, opt_.key_context);
     result_.key_store = key_store_->description();
     result_.root_key_generated = key_store_->generated();
-    transcript_->record("root-key", {{"store", key_store_->description()}, {"generated", key_store_->generated()}});
+    transcript_->record("root-key", {{"store", key_store_->description()},
+                                     {"generated", key_store_->generated()},
+                                     {"facts", nlohmann::json::parse(key_store_->facts_json())}});
     emit(CeremonyEvent::Kind::root_key, std::string(key_store_->generated() ? "generated " : "loaded ") + key_store_->description());
   }
 

@@ -5,6 +5,7 @@
 // prompt (default env:MESHCA_PIN for keygen), and a URI with pin-value= is
 // refused.
 #include <openssl/pem.h>
+#include <p11-kit/pkcs11.h>
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
@@ -100,8 +101,24 @@ hsm::KeyStoreContext store_context(Terminal& term) {
 
 // ---------------------------------------------------------------- list
 
+std::string joined(const std::vector<std::string>& items, const char* none = "-") {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : ",") + i;
+  return s.empty() ? none : s;
+}
+
+std::string pin_range(const hsm::Pkcs11TokenInfo& t) {
+  return std::to_string(t.min_pin_len) + "-" +
+         (t.max_pin_len == 0 || t.max_pin_len == CK_EFFECTIVELY_INFINITE ? std::string("any")
+                                                                           : std::to_string(t.max_pin_len));
+}
+
 void print_inventory_text(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
-  out << "module: " << inv.module << " (" << inv.library << ")\n";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", inv.file.mode);
+  out << "module: " << inv.module << " (" << inv.library << ")\n"
+      << "  file: " << inv.file.resolved << "  owner " << inv.file.owner_name << "  mode " << mode << "\n"
+      << "  sha256: " << inv.file.sha256 << "\n";
   if (inv.tokens.empty()) out << "no tokens\n";
   for (const auto& t : inv.tokens) {
     if (!t.token_initialized) {
@@ -116,7 +133,10 @@ void print_inventory_text(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
     if (t.user_pin_locked) flags += ", user PIN LOCKED";
     if (t.user_pin_final_try) flags += ", user PIN final try";
     if (t.user_pin_count_low) flags += ", user PIN count low";
-    out << "  flags: " << flags << "\n";
+    out << "  flags: " << flags << "\n"
+        << "  user PIN length: " << pin_range(t) << "\n"
+        << "  generates and signs: " << joined(t.can_generate, "none of meshca's algorithms") << "\n"
+        << "  signs with existing keys: " << joined(t.can_sign, "none of meshca's algorithms") << "\n";
     if (!t.keys_listed) continue;
     out << (t.logged_in ? "  keys (logged in):\n" : "  keys (public objects only; give --pin-source to log in):\n");
     if (t.keys.empty()) {
@@ -124,14 +144,14 @@ void print_inventory_text(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
       continue;
     }
     std::vector<std::vector<std::string>> rows{
-        {"CLASS", "TYPE", "LABEL", "ID", "SENSITIVE", "EXTRACTABLE", "ALWAYS-SENS", "NEVER-EXTR", "LOCAL"}};
+        {"CLASS", "TYPE", "LABEL", "ID", "SENSITIVE", "EXTRACTABLE", "ALWAYS-SENS", "NEVER-EXTR", "LOCAL", "USAGE"}};
     for (const auto& k : t.keys) {
       std::string type = k.key_type;
       if (k.rsa_bits) type += " " + std::to_string(*k.rsa_bits);
       if (!k.ec_curve.empty()) type += " " + k.ec_curve;
       rows.push_back({k.object_class, type, "'" + k.label + "'", k.id_hex.empty() ? "-" : k.id_hex,
                       yes_no(k.sensitive), yes_no(k.extractable), yes_no(k.always_sensitive),
-                      yes_no(k.never_extractable), yes_no(k.local)});
+                      yes_no(k.never_extractable), yes_no(k.local), joined(k.usage)});
     }
     std::vector<std::size_t> width(rows.front().size(), 0);
     for (const auto& r : rows) {
@@ -163,6 +183,9 @@ void print_inventory_json(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
                  {"user_pin_locked", t.user_pin_locked},
                  {"user_pin_count_low", t.user_pin_count_low},
                  {"user_pin_final_try", t.user_pin_final_try}}},
+               {"pin_length", {{"min", t.min_pin_len}, {"max", t.max_pin_len}}},
+               {"can_generate", t.can_generate},
+               {"can_sign", t.can_sign},
                {"logged_in", t.logged_in},
                {"keys", nullptr}};
     if (t.keys_listed) {
@@ -176,13 +199,20 @@ void print_inventory_json(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
         key["always_sensitive"] = json_opt_bool(k.always_sensitive);
         key["never_extractable"] = json_opt_bool(k.never_extractable);
         key["local"] = json_opt_bool(k.local);
+        key["usage"] = k.usage;
         keys.push_back(std::move(key));
       }
       token["keys"] = std::move(keys);
     }
     tokens.push_back(std::move(token));
   }
-  Json doc{{"module", inv.module}, {"library", inv.library}, {"tokens", std::move(tokens)}};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", inv.file.mode);
+  Json doc{{"module", inv.module},
+           {"library", inv.library},
+           {"module_file",
+            {{"path", inv.file.resolved}, {"owner", inv.file.owner_name}, {"mode", mode}, {"sha256", inv.file.sha256}}},
+           {"tokens", std::move(tokens)}};
   out << doc.dump(2) << "\n";
 }
 
@@ -192,6 +222,8 @@ int run_list(const Args& args, Terminal& term) {
   desc.add_options()("help,h", "show this help")(
       "module", po::value<std::string>(),
       "PKCS#11 module (.so) to load; default: $MESHCA_PKCS11_MODULE")(
+      "init-args", po::value<std::string>(),
+      "C_Initialize arguments for modules that need them (NSS softokn: \"configdir='sql:DIR' ...\")")(
       "token", po::value<std::string>(), "only this token (label)")("serial", po::value<std::string>(),
                                                                     "only the token with this serial")(
       "pin-source", po::value<std::string>(),
@@ -208,6 +240,7 @@ int run_list(const Args& args, Terminal& term) {
     throw Error(ExitCode::usage,
                 "--module is required (or set MESHCA_PKCS11_MODULE), e.g. --module /usr/lib/softhsm/libsofthsm2.so");
   }
+  request.init_args = opt(vm, "init-args");
   request.token = opt(vm, "token");
   request.serial = opt(vm, "serial");
   if (vm.count("pin-source") != 0) request.pin = parse_pin_source(opt(vm, "pin-source"));
@@ -249,11 +282,14 @@ int run_keygen(const Args& args, Terminal& term) {
   po::options_description desc(
       "usage: meshca hsm keygen --module M --token LABEL --label L --algorithm ALG [options]\n"
       "       meshca hsm keygen --uri 'pkcs11:token=...;object=...?module-path=...' --algorithm ALG\n\n"
-      "Generates a key pair inside the token: private key sensitive, never extractable, signing only.\n"
+      "Generates a key pair inside the token: private key sensitive, never extractable, signing-only where the\n"
+      "token allows it (the usage read back is printed).\n"
       "Refuses when an object with the label (or id) already exists.\n\nOptions");
   desc.add_options()("help,h", "show this help")("uri", po::value<std::string>(),
                                                  "RFC 7512 PKCS#11 URI naming module-path, token, object (label), id")(
       "module", po::value<std::string>(), "PKCS#11 module (.so); default: $MESHCA_PKCS11_MODULE")(
+      "init-args", po::value<std::string>(),
+      "C_Initialize arguments for modules that need them (NSS softokn: \"configdir='sql:DIR' ...\")")(
       "token", po::value<std::string>(), "token label")("serial", po::value<std::string>(), "token serial")(
       "label", po::value<std::string>(), "label (CKA_LABEL) of the new key pair")(
       "id", po::value<std::string>(), "id (CKA_ID) in hex; default: 16 random bytes")(
@@ -280,7 +316,8 @@ int run_keygen(const Args& args, Terminal& term) {
   if (ref.module.empty()) ref.module = default_module();
   if (ref.module.empty()) throw Error(ExitCode::usage, "--module (or module-path= in --uri) is required");
   if (ref.token.empty() && ref.serial.empty()) throw Error(ExitCode::usage, "--token (or --serial) is required");
-  if (ref.label.empty()) throw Error(ExitCode::usage, "--label is required");
+  ref.init_args = opt(vm, "init-args");
+  if (ref.label.empty() && ref.id_hex.empty()) throw Error(ExitCode::usage, "--label and/or --id is required");
   if (vm.count("algorithm") == 0) {
     throw Error(ExitCode::usage, "--algorithm is required: " + pki::key_algorithm_choices());
   }
@@ -312,6 +349,7 @@ int run_keygen(const Args& args, Terminal& term) {
     Json doc{{"generated", true},
              {"description", store->description()},
              {"module", facts->module},
+             {"module_sha256", facts->module_sha256},
              {"token", {{"label", facts->token_label}, {"serial", facts->token_serial}, {"model", facts->token_model}}},
              {"key",
               {{"label", facts->key_label},
@@ -321,6 +359,9 @@ int run_keygen(const Args& args, Terminal& term) {
                {"extractable", facts->extractable},
                {"always_sensitive", facts->always_sensitive},
                {"never_extractable", facts->never_extractable},
+               {"usage", facts->usage.describe()},
+               {"signing_only", facts->usage.signing_only()},
+               {"generation_template", facts->generation_template},
                {"key_identifier", key_id_hex}}},
              {"uri", uri},
              {"public_key_pem", pem}};
@@ -329,6 +370,11 @@ int run_keygen(const Args& args, Terminal& term) {
     term.out << "generated " << store->description() << "\n"
              << "  uri:            " << uri << "\n"
              << "  key identifier: " << key_id_hex << " (SKI of certificates for this key)\n"
+             << "  usage:          " << facts->usage.describe()
+             << (facts->usage.signing_only() ? " (signing-only)"
+                                             : " (NOT signing-only: the token refused the signing-only template; "
+                                               "generated with '" + facts->generation_template + "')")
+             << "\n"
              << pem;
   }
   return 0;

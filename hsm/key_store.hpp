@@ -31,6 +31,10 @@ class KeyStore {
   virtual EVP_PKEY* signing_key() = 0;
   // True when this run created the key.
   virtual bool generated() const = 0;
+  // Facts for the transcript as a JSON object text (never a secret): for a
+  // token the module's path and SHA-256, the key's usage attributes read
+  // back, and whether it is signing-only. "{}" when there is nothing to add.
+  virtual std::string facts_json() const { return "{}"; }
   // An independent signing key for one worker thread, or null when the
   // store cannot provide one (a token session): callers then serialise
   // every use of signing_key().
@@ -51,6 +55,8 @@ struct Pkcs11KeyRef {
   std::string label;   // key object label (CKA_LABEL)
   std::string id_hex;  // key object id (CKA_ID) in hex; optional
   SecretRef pin{SecretKind::env, "MESHCA_PIN"};
+  std::string init_args;            // C_Initialize pReserved (e.g. NSS softokn's configdir=...); optional
+  bool require_signing_only = false;  // `require: signing-only`: refuse a key that may decrypt/unwrap/derive
 };
 
 enum class KeyStoreKind { file, pkcs11 };

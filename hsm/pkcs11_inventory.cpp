@@ -6,8 +6,21 @@
 namespace meshca::hsm {
 namespace {
 
-Pkcs11TokenInfo token_entry(const p11::TokenInfo& t) {
+std::vector<std::string> names(const std::vector<pki::KeyAlgorithm>& algorithms) {
+  std::vector<std::string> out;
+  for (auto a : algorithms) out.emplace_back(pki::key_algorithm_name(a));
+  return out;
+}
+
+Pkcs11TokenInfo token_entry(const p11::Module& module, const p11::TokenInfo& t) {
   Pkcs11TokenInfo info;
+  info.min_pin_len = t.min_pin_len;
+  info.max_pin_len = t.max_pin_len;
+  if (t.token_initialized()) {
+    const auto list = p11::mechanisms(module, t.slot_id);
+    info.can_generate = names(p11::supported_algorithms(list, true));
+    info.can_sign = names(p11::supported_algorithms(list, false));
+  }
   info.slot_id = t.slot_id;
   info.label = t.label;
   info.serial = t.serial;
@@ -35,6 +48,13 @@ Pkcs11KeyInfo key_entry(const p11::KeyObject& k) {
   info.always_sensitive = k.always_sensitive;
   info.never_extractable = k.never_extractable;
   info.local = k.local;
+  const std::pair<const char*, std::optional<bool>> usages[] = {
+      {k.object_class == CKO_PRIVATE_KEY ? "sign" : "verify", k.can_sign},
+      {"decrypt", k.can_decrypt}, {"unwrap", k.can_unwrap}, {"derive", k.can_derive},
+      {"encrypt", k.can_encrypt}, {"wrap", k.can_wrap}};
+  for (const auto& [name, allowed] : usages) {
+    if (allowed.value_or(false)) info.usage.emplace_back(name);
+  }
   return info;
 }
 
@@ -42,7 +62,7 @@ void list_keys(const p11::Module& module, const p11::TokenInfo& token, const std
                const KeyStoreContext& ctx, Pkcs11TokenInfo& entry) {
   p11::Session session(module, token.slot_id, /*read_write=*/false);
   if (pin_ref) {
-    if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token);
+    if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
     SecureBuffer pin = resolve_secret(*pin_ref, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
                                       ctx.base_dir, static_cast<int>(ExitCode::key_store));
     session.login(pin, module, token);
@@ -58,14 +78,15 @@ void list_keys(const p11::Module& module, const p11::TokenInfo& token, const std
 }  // namespace
 
 Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStoreContext& ctx) {
-  p11::Module module(request.module);
+  p11::Module module(request.module, request.init_args);
   Pkcs11Inventory inventory;
   inventory.module = request.module;
   inventory.library = module.library_description();
+  inventory.file = module.file();
 
   if (!request.token.empty() || !request.serial.empty()) {
     p11::TokenInfo token = p11::select_token(module, request.token, request.serial);
-    Pkcs11TokenInfo entry = token_entry(token);
+    Pkcs11TokenInfo entry = token_entry(module, token);
     list_keys(module, token, request.pin, ctx, entry);
     inventory.tokens.push_back(std::move(entry));
     return inventory;
@@ -81,7 +102,7 @@ Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStor
     }
   }
   for (const auto& t : tokens) {
-    Pkcs11TokenInfo entry = token_entry(t);
+    Pkcs11TokenInfo entry = token_entry(module, t);
     if (t.token_initialized()) list_keys(module, t, request.pin, ctx, entry);
     inventory.tokens.push_back(std::move(entry));
   }

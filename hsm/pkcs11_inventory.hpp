@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hsm/key_store.hpp"
+#include "hsm/pkcs11_module_file.hpp"
 
 namespace meshca::hsm {
 
@@ -24,6 +25,7 @@ struct Pkcs11KeyInfo {
   // Attributes of private keys (nullopt when the token does not say, or for public keys).
   std::optional<bool> sensitive, extractable, always_sensitive, never_extractable;
   std::optional<bool> local;  // generated inside the token
+  std::vector<std::string> usage;  // operations the key allows: sign, decrypt, unwrap, derive / verify, encrypt, wrap
 };
 
 struct Pkcs11TokenInfo {
@@ -38,6 +40,9 @@ struct Pkcs11TokenInfo {
   bool user_pin_locked = false;
   bool user_pin_count_low = false;
   bool user_pin_final_try = false;
+  unsigned long min_pin_len = 0, max_pin_len = 0;
+  std::vector<std::string> can_generate;  // meshca algorithms the token generates and signs with
+  std::vector<std::string> can_sign;      // ... signs with (an existing key)
   bool keys_listed = false;  // false when the token was filtered out
   bool logged_in = false;    // true when private objects are included
   std::vector<Pkcs11KeyInfo> keys;
@@ -46,11 +51,13 @@ struct Pkcs11TokenInfo {
 struct Pkcs11Inventory {
   std::string module;
   std::string library;  // manufacturer / description from C_GetInfo
+  ModuleFile file;      // owner, mode, SHA-256 (the module passed check_module_file)
   std::vector<Pkcs11TokenInfo> tokens;
 };
 
 struct Pkcs11InventoryRequest {
   std::string module;
+  std::string init_args;          // C_Initialize pReserved, for modules that need it (NSS softokn)
   std::string token;              // list keys of this token only (label); empty = every token, public objects
   std::string serial;             // alternatively, the token's serial
   std::optional<SecretRef> pin;   // log in to `token` to include private keys

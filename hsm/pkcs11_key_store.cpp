@@ -4,7 +4,9 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -46,9 +48,10 @@ struct SlotsFree {
 };
 using SlotsPtr = std::unique_ptr<PKCS11_SLOT, SlotsFree>;
 
-LoadedCtxPtr load_context(const std::string& module) {
+LoadedCtxPtr load_context(const std::string& module, const std::string& init_args) {
   CtxPtr fresh(PKCS11_CTX_new());
   if (!fresh) pki::throw_openssl("libp11 could not allocate a context", ExitCode::key_store);
+  if (!init_args.empty()) PKCS11_CTX_init_args(fresh.get(), init_args.c_str());
   if (PKCS11_CTX_load(fresh.get(), module.c_str()) != 0) {
     throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(),
                 module);
@@ -114,7 +117,7 @@ struct LoadedModule {
   }
 };
 
-std::shared_ptr<LoadedModule> acquire_module(const std::string& path) {
+std::shared_ptr<LoadedModule> acquire_module(const std::string& path, const std::string& init_args) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<LoadedModule>> registry;
   std::string key = path;
@@ -123,11 +126,12 @@ std::shared_ptr<LoadedModule> acquire_module(const std::string& path) {
     auto canonical = std::filesystem::weakly_canonical(path, ec);
     if (!ec) key = canonical.string();
   }
+  key += '\n' + init_args;
   std::lock_guard<std::mutex> lock(mutex);
   if (auto existing = registry[key].lock()) return existing;
   auto loaded = std::make_shared<LoadedModule>();
-  loaded->module = std::make_unique<p11::Module>(path);
-  loaded->ctx = load_context(path);
+  loaded->module = std::make_unique<p11::Module>(path, init_args);
+  loaded->ctx = load_context(path, init_args);
   loaded->slots = enumerate_slots(loaded->ctx.get(), loaded->slot_count, path);
   registry[key] = loaded;
   return loaded;
@@ -168,9 +172,27 @@ class Pkcs11KeyStore final : public KeyStore {
   std::string description() const override {
     std::string s = "PKCS#11 token '" + facts_.token_label + "' (serial " + facts_.token_serial;
     if (!facts_.token_model.empty()) s += ", " + facts_.token_model;
-    s += ") key '" + facts_.key_label + "' id " + facts_.key_id_hex + " (" + pki::describe_key(public_.get()) +
-         ", " + key_flags_text(facts_) + ")";
+    s += ") key " + (facts_.key_label.empty() ? std::string("(no label)") : "'" + facts_.key_label + "'") + " id " +
+         facts_.key_id_hex + " (" + pki::describe_key(public_.get()) + ", " + key_flags_text(facts_) +
+         ", usage: " + facts_.usage.describe() + (facts_.usage.signing_only() ? " (signing-only)" : " (NOT signing-only)") +
+         ") module sha256 " + facts_.module_sha256;
     return s;
+  }
+  std::string facts_json() const override {
+    auto b = [](const std::optional<bool>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    nlohmann::json usage{{"sign", b(facts_.usage.sign)},       {"decrypt", b(facts_.usage.decrypt)},
+                         {"unwrap", b(facts_.usage.unwrap)},   {"derive", b(facts_.usage.derive)},
+                         {"verify", b(facts_.usage.verify)},   {"encrypt", b(facts_.usage.encrypt)},
+                         {"wrap", b(facts_.usage.wrap)}};
+    nlohmann::json j{{"module", {{"path", facts_.module}, {"sha256", facts_.module_sha256},
+                                 {"owner", facts_.module_owner}, {"mode", facts_.module_mode},
+                                 {"library", facts_.library}}},
+                     {"token", {{"label", facts_.token_label}, {"serial", facts_.token_serial}, {"model", facts_.token_model}}},
+                     {"key", {{"label", facts_.key_label}, {"id", facts_.key_id_hex},
+                              {"sensitive", facts_.sensitive}, {"never_extractable", facts_.never_extractable},
+                              {"usage", usage}, {"signing_only", facts_.usage.signing_only()}}}};
+    if (!facts_.generation_template.empty()) j["key"]["generation_template"] = facts_.generation_template;
+    return j.dump();
   }
   pki::KeyAlgorithm algorithm() const override { return facts_.algorithm; }
   const EVP_PKEY* public_key() const override { return public_.get(); }
@@ -188,7 +210,7 @@ class Pkcs11KeyStore final : public KeyStore {
   bool generated_;
 };
 
-void validate_ref(const Pkcs11KeyRef& ref, Mode mode) {
+void validate_ref(const Pkcs11KeyRef& ref) {
   if (ref.module.empty()) {
     throw Error(ExitCode::invalid_input,
                 "the PKCS#11 module path is empty; set root.key.pkcs11.module (e.g. /usr/lib/softhsm/libsofthsm2.so)");
@@ -196,10 +218,10 @@ void validate_ref(const Pkcs11KeyRef& ref, Mode mode) {
   if (ref.token.empty() && ref.serial.empty()) {
     throw Error(ExitCode::invalid_input, "name the PKCS#11 token by its label (token) and/or serial");
   }
-  if (ref.label.empty() && (mode != Mode::must_exist || ref.id_hex.empty())) {
-    throw Error(ExitCode::invalid_input, mode == Mode::must_exist
-                                             ? "name the key by its label and/or id"
-                                             : "a label is needed to generate a key in the token");
+  // A label, an id or both name the key; a key generated from an id-only
+  // reference gets that id and no label.
+  if (ref.label.empty() && ref.id_hex.empty()) {
+    throw Error(ExitCode::invalid_input, "name the key by its label and/or id (CKA_LABEL, CKA_ID)");
   }
 }
 
@@ -221,6 +243,7 @@ std::string wanted_key(const Pkcs11KeyRef& ref) {
 }
 
 void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const p11::Module& module, const p11::TokenInfo& token) {
+  p11::require_pin_length(module, token, pin.size());
   SecureBuffer c_pin(pin.view());
   c_pin.append('\0');  // libp11 takes a C string
   ERR_clear_error();
@@ -233,17 +256,20 @@ void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const p11::Module& m
     // keep the flags read before the login
   }
   if (rv == 0) rv = after.user_pin_locked() ? CKR_PIN_LOCKED : CKR_GENERAL_ERROR;
-  p11::throw_login_failure(rv, after);
+  p11::throw_login_failure(rv, after, module);
 }
 
 struct FoundKey {
   p11::KeyObject private_key;
   pki::PKeyPtr public_key;
   bool generated = false;
+  std::string generation_template;
+  KeyUsage usage;
 };
 
 FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, std::string id,
-                          pki::KeyAlgorithm algorithm, Mode mode, const p11::TokenInfo& token) {
+                          pki::KeyAlgorithm algorithm, Mode mode, const p11::Module& module,
+                          const p11::TokenInfo& token) {
   const std::string where = "token " + token.describe();
   FoundKey found;
   auto privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
@@ -274,8 +300,10 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
                       "refusing to generate a key pair that would share their label/id: choose another label",
                   where);
     }
+    p11::require_algorithm(module, token, algorithm, /*generate=*/true);
     if (id.empty()) id = random_bytes(16);
-    p11::generate_key_pair(session, algorithm, ref.label, id);
+    found.generation_template =
+        p11::generate_key_pair(session, algorithm, ref.label, id, ref.require_signing_only).template_name;
     found.generated = true;
     privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
     if (privs.size() != 1) {
@@ -305,7 +333,14 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
                     priv.label + "'; refusing to guess which one belongs to it",
                 where);
   }
+  found.usage.sign = priv.can_sign;
+  found.usage.decrypt = priv.can_decrypt;
+  found.usage.unwrap = priv.can_unwrap;
+  found.usage.derive = priv.can_derive;
   if (!pubs.empty()) {
+    found.usage.verify = pubs.front().can_sign;
+    found.usage.encrypt = pubs.front().can_encrypt;
+    found.usage.wrap = pubs.front().can_wrap;
     found.public_key = p11::software_public_key(session, pubs.front());
   } else if (priv.key_type == CKK_RSA) {
     found.public_key = p11::software_public_key(session, priv);
@@ -341,6 +376,14 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   }
   if (!priv.can_sign.value_or(false)) {
     throw Error(ExitCode::key_store, "key '" + priv.label + "' may not sign (CKA_SIGN is false)", where);
+  }
+  if (ref.require_signing_only && !found.usage.signing_only()) {
+    throw Error(ExitCode::key_store,
+                "key " + wanted_key(ref) + " (id " + p11::to_hex(priv.id) + ") is not signing-only: the token reports " +
+                    found.usage.describe() +
+                    "; the plan requires signing-only (key.pkcs11.require: signing-only), so nothing was signed. "
+                    "Generate a new key where the token allows it (`meshca hsm keygen`), or drop the requirement",
+                where);
   }
   return found;
 }
@@ -379,7 +422,7 @@ void self_test(EVP_PKEY* signing, const EVP_PKEY* public_key, const std::string&
 
 std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm, Mode mode,
                                     const KeyStoreContext& ctx) {
-  validate_ref(ref, mode);
+  validate_ref(ref);
   std::string id;
   if (!ref.id_hex.empty()) {
     auto parsed = p11::from_hex(ref.id_hex);
@@ -389,15 +432,17 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
     id = *parsed;
   }
 
-  std::shared_ptr<LoadedModule> loaded = acquire_module(ref.module);
+  std::shared_ptr<LoadedModule> loaded = acquire_module(ref.module, ref.init_args);
   const p11::Module& module = *loaded->module;
 
   p11::TokenInfo token = p11::select_token(module, ref.token, ref.serial);
   const std::string where = "token " + token.describe();
   PKCS11_SLOT* slot = loaded->slot(token.slot_id);
   if (slot == nullptr) throw Error(ExitCode::key_store, "libp11 does not see the token the module reports", where);
-  if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token);
-  if (!token.user_pin_initialized()) p11::throw_login_failure(CKR_USER_PIN_NOT_INITIALIZED, token);
+  if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
+  if (!token.user_pin_initialized()) p11::throw_login_failure(CKR_USER_PIN_NOT_INITIALIZED, token, module);
+  // Know the token before logging in: it must sign with this algorithm.
+  p11::require_algorithm(module, token, algorithm, /*generate=*/mode == Mode::must_create);
 
   // Another store of this process may have logged in to the token already
   // (the login is per application); then no PIN is asked for again.
@@ -414,7 +459,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   {
     // The login above is per application: this session shares it.
     p11::Session session(module, token.slot_id, /*read_write=*/mode != Mode::must_exist);
-    found = find_or_generate(session, ref, id, algorithm, mode, token);
+    found = find_or_generate(session, ref, id, algorithm, mode, module, token);
   }
   const p11::KeyObject& priv = found.private_key;
 
@@ -447,6 +492,14 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
 
   Pkcs11KeyFacts facts;
   facts.module = ref.module;
+  facts.module_sha256 = module.file().sha256;
+  facts.module_owner = module.file().owner_name;
+  char mode_text[8];
+  std::snprintf(mode_text, sizeof mode_text, "%04o", module.file().mode);
+  facts.module_mode = mode_text;
+  facts.library = module.library_description();
+  facts.usage = found.usage;
+  facts.generation_template = found.generation_template;
   facts.token_label = token.label;
   facts.token_serial = token.serial;
   facts.token_model = token.model;
@@ -473,6 +526,28 @@ std::unique_ptr<KeyStore> open_pkcs11_key_store(const Pkcs11KeyRef& ref, pki::Ke
 std::unique_ptr<KeyStore> generate_pkcs11_key(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm,
                                               const KeyStoreContext& ctx) {
   return open_impl(ref, algorithm, Mode::must_create, ctx);
+}
+
+bool KeyUsage::signing_only() const {
+  return sign.value_or(false) && !decrypt.value_or(true) && !unwrap.value_or(true) && !derive.value_or(true);
+}
+
+std::string KeyUsage::describe() const {
+  std::string allowed, hidden;
+  auto add = [&](const char* name, const std::optional<bool>& v) {
+    std::string& list = v ? allowed : hidden;
+    if (v && !*v) return;
+    list += (list.empty() ? "" : ", ") + std::string(name);
+  };
+  add("sign", sign);
+  add("decrypt", decrypt);
+  add("unwrap", unwrap);
+  add("derive", derive);
+  add("public encrypt", encrypt);
+  add("public wrap", wrap);
+  std::string s = allowed.empty() ? std::string("none") : allowed;
+  if (!hidden.empty()) s += "; unreported: " + hidden;
+  return s;
 }
 
 const Pkcs11KeyFacts* pkcs11_facts(const KeyStore& store) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "hsm/key_store.hpp"
@@ -37,9 +38,29 @@ std::unique_ptr<KeyStore> open_pkcs11_key_store(const Pkcs11KeyRef& ref, pki::Ke
 std::unique_ptr<KeyStore> generate_pkcs11_key(const Pkcs11KeyRef& ref, pki::KeyAlgorithm algorithm,
                                               const KeyStoreContext& ctx);
 
+// The usage attributes of a key pair as the token reports them (nullopt:
+// the token did not say).
+struct KeyUsage {
+  std::optional<bool> sign, decrypt, unwrap, derive;  // private key
+  std::optional<bool> verify, encrypt, wrap;          // public key (when there is one)
+  // The private key may sign and nothing else (decrypt, unwrap, derive all
+  // reported false). Public-key encrypt/wrap are reported by describe() but
+  // do not count: without a private key that decrypts or unwraps they
+  // protect nothing (the TPM module mirrors its sign bit as public CKA_ENCRYPT).
+  bool signing_only() const;
+  // "sign" or "sign, decrypt" (+ "unreported: ..." for attributes the token hid).
+  std::string describe() const;
+};
+
 // What a PKCS#11 store knows about its token and key (never a secret).
 struct Pkcs11KeyFacts {
   std::string module;
+  std::string module_sha256;
+  std::string module_owner;
+  std::string module_mode;
+  std::string library;  // C_GetInfo manufacturer / description
+  KeyUsage usage;
+  std::string generation_template;  // set when this run generated the key
   std::string token_label;
   std::string token_serial;
   std::string token_model;

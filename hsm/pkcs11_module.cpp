@@ -9,8 +9,10 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 
 #include "core/error.hpp"
+#include "hsm/pkcs11_module_file.hpp"
 
 namespace meshca::hsm::p11 {
 namespace {
@@ -146,7 +148,25 @@ pki::PKeyPtr pkey_from_params(const char* type, OSSL_PARAM_BLD* bld, const std::
   return pki::PKeyPtr(raw);
 }
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 }  // namespace
+
+Vendor detect_vendor(const std::string& path, const std::string& library) {
+  const std::string name = lower(std::filesystem::path(path).filename().string());
+  const std::string lib = lower(library);
+  if (name.find("softhsm") != std::string::npos || lib.find("softhsm") != std::string::npos) return Vendor::softhsm2;
+  if (name.find("tpm2") != std::string::npos || lib.find("tpm2") != std::string::npos) return Vendor::tpm2;
+  if (name.find("opencryptoki") != std::string::npos || lib.find("opencryptoki") != std::string::npos) {
+    return Vendor::opencryptoki;
+  }
+  if (name.find("p11-kit") != std::string::npos) return Vendor::p11kit;
+  if (name.find("softokn") != std::string::npos || lib.find("nss") != std::string::npos) return Vendor::nss;
+  return Vendor::other;
+}
 
 std::string rv_name(CK_RV rv) {
   for (const auto& entry : kRvNames) {
@@ -199,20 +219,8 @@ void Module::DlClose::operator()(void* handle) const {
   if (handle != nullptr) ::dlclose(handle);
 }
 
-Module::Module(const std::string& path) : path_(path) {
-  if (path.empty()) {
-    throw Error(ExitCode::key_store,
-                "no PKCS#11 module given; name the token vendor's library (e.g. /usr/lib/softhsm/libsofthsm2.so)");
-  }
-  if (path.find('/') != std::string::npos) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      throw Error(ExitCode::key_store,
-                  "PKCS#11 module not found; check the module path (the token vendor's .so, e.g. "
-                  "/usr/lib/softhsm/libsofthsm2.so) and that the vendor package is installed",
-                  path);
-    }
-  }
+Module::Module(const std::string& path, const std::string& init_args)
+    : path_(path), init_args_(init_args), file_(check_module_file(path)) {
   // RTLD_NODELETE keeps the module mapped until exit: libp11 opens the same
   // file and may unload it in another order than we do, and leak reports
   // from inside the module stay attributable.
@@ -236,15 +244,54 @@ Module::Module(const std::string& path) : path_(path) {
   CK_RV rv = get_function_list(&fn_);
   if (rv != CKR_OK || fn_ == nullptr) throw_rv("C_GetFunctionList failed", rv, path);
 
+  vendor_ = detect_vendor(path, {});
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
+  // Some modules (NSS softokn) read their configuration from pReserved.
+  std::string reserved = init_args_;
+  if (!reserved.empty()) args.pReserved = reserved.data();
   rv = fn_->C_Initialize(&args);
   if (rv == CKR_OK) {
     finalize_ = true;
   } else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-    throw_rv("the PKCS#11 module failed to initialize (for SoftHSM2 check SOFTHSM2_CONF and its tokendir)", rv,
-             path);
+    std::string hint = init_args_.empty() && rv == CKR_ARGUMENTS_BAD
+                           ? "; this module needs initialization arguments: give them as key.pkcs11.init_args in "
+                             "the plan or --init-args (for NSS softokn: \"configdir='sql:DIR' certPrefix='' "
+                             "keyPrefix='' secmod='secmod.db' flags=optimizeSpace\")"
+                           : "; " + setup_hint();
+    throw Error(ExitCode::key_store, "the PKCS#11 module failed to initialize: " + rv_name(rv) + hint, path);
   }
+  vendor_ = detect_vendor(path, library_description());
+}
+
+std::string Module::setup_hint() const {
+  switch (vendor_) {
+    case Vendor::softhsm2: return "for SoftHSM2: check that SOFTHSM2_CONF points at the right configuration and tokendir";
+    case Vendor::tpm2:
+      return "for the TPM 2.0 module: check TPM2_PKCS11_STORE (the tpm2_ptool store) and TPM2_PKCS11_TCTI, and that "
+             "the TPM and its resource manager (tpm2-abrmd) are running";
+    case Vendor::opencryptoki:
+      return "for openCryptoki: check that pkcsslotd is running and the token is initialized (pkcsconf -t)";
+    case Vendor::nss: return "for NSS softokn: check that init_args name the right configdir (sql:DIR)";
+    case Vendor::p11kit: return "for p11-kit-proxy: check the module configuration p11-kit loads (p11-kit list-modules)";
+    case Vendor::other: break;
+  }
+  return "check the token vendor's setup instructions for module " + path_;
+}
+
+std::string Module::recovery_hint() const {
+  switch (vendor_) {
+    case Vendor::tpm2:
+      return "this is the TPM's dictionary-attack lockout, not a per-token counter: wait for the TPM's recovery time "
+             "or clear it with the lockout authorization (`tpm2_dictionarylockout --clear-lockout`); an SO reset does "
+             "not help";
+    case Vendor::opencryptoki:
+      return "the security officer sets a new user PIN with the SO PIN (`pkcsconf -u -c SLOT`)";
+    case Vendor::softhsm2:
+    default: break;
+  }
+  return "the security officer resets the user PIN with the SO PIN (C_InitPIN, e.g. `pkcs11-tool --module " + path_ +
+         " --init-pin --login --login-type so`)";
 }
 
 Module::~Module() {
@@ -279,6 +326,8 @@ TokenInfo token_info(const Module& module, CK_SLOT_ID slot) {
   t.manufacturer = fixed_string(info.manufacturerID, sizeof info.manufacturerID);
   t.model = fixed_string(info.model, sizeof info.model);
   t.flags = info.flags;
+  t.min_pin_len = info.ulMinPinLen;
+  t.max_pin_len = info.ulMaxPinLen;
   return t;
 }
 
@@ -330,7 +379,7 @@ TokenInfo select_token(const Module& module, const std::string& label, const std
     msg += present.empty() ? "the module shows no initialized token" : "tokens present: " + present;
     if (uninitialized > 0) msg += " (plus " + std::to_string(uninitialized) + " empty slot(s))";
     msg += "; check the token label/serial, that the token is plugged in";
-    msg += " (for SoftHSM2: that SOFTHSM2_CONF points at the right configuration)";
+    msg += " (" + module.setup_hint() + ")";
     throw Error(ExitCode::key_store, msg, module.path());
   }
   if (matches.size() > 1) {
@@ -342,17 +391,20 @@ TokenInfo select_token(const Module& module, const std::string& label, const std
   return matches.front();
 }
 
-void throw_login_failure(CK_RV rv, const TokenInfo& token) {
+void throw_login_failure(CK_RV rv, const TokenInfo& token, const Module& module) {
   std::string msg;
   switch (rv) {
     case CKR_PIN_INCORRECT:
       msg = "wrong user PIN for PKCS#11 token " + token.describe() +
             " (one attempt was made and meshca does not retry; check the PIN source)";
+      if (module.vendor() == Vendor::tpm2) {
+        msg += "; on a TPM every wrong PIN counts towards the TPM-wide dictionary-attack lockout (" +
+               module.recovery_hint() + ")";
+      }
       break;
     case CKR_PIN_LOCKED:
-      msg = "the user PIN of PKCS#11 token " + token.describe() +
-            " is locked; the security officer must unblock it (reset the user PIN with the SO PIN) before the "
-            "ceremony";
+      msg = "the user PIN of PKCS#11 token " + token.describe() + " is locked; nothing was sent to it. To unlock: " +
+            module.recovery_hint();
       break;
     case CKR_PIN_LEN_RANGE:
     case CKR_PIN_INVALID:
@@ -366,19 +418,127 @@ void throw_login_failure(CK_RV rv, const TokenInfo& token) {
       msg = "PKCS#11 token " + token.describe() + " has no user PIN yet; initialize it with the SO PIN first";
       break;
     default:
-      msg = "login to PKCS#11 token " + token.describe() + " failed: " + rv_name(rv);
+      msg = "login to PKCS#11 token " + token.describe() + " failed: " + rv_name(rv) + "; " + module.setup_hint();
       break;
   }
   if (rv != CKR_PIN_LOCKED) {
     if (token.user_pin_locked()) {
-      msg += "; the token now reports the user PIN as LOCKED";
+      msg += "; the token now reports the user PIN as LOCKED. To unlock: " + module.recovery_hint();
     } else if ((token.flags & CKF_USER_PIN_FINAL_TRY) != 0) {
-      msg += "; WARNING: the token says the next wrong PIN locks it";
+      msg += "; WARNING: the token says the next wrong PIN locks it (recovery then: " + module.recovery_hint() + ")";
     } else if ((token.flags & CKF_USER_PIN_COUNT_LOW) != 0) {
       msg += "; the token reports that few PIN attempts remain";
     }
   }
-  throw Error(ExitCode::key_store, msg);
+  throw Error(ExitCode::key_store, msg, module.path());
+}
+
+void require_pin_length(const Module& module, const TokenInfo& token, std::size_t length) {
+  // 0/0 and CK_EFFECTIVELY_INFINITE mean "no limit" in practice.
+  const CK_ULONG max = token.max_pin_len == 0 ? CK_EFFECTIVELY_INFINITE : token.max_pin_len;
+  if (length >= token.min_pin_len && (max == CK_EFFECTIVELY_INFINITE || length <= max)) return;
+  std::string range = std::to_string(token.min_pin_len) + "-" +
+                      (max == CK_EFFECTIVELY_INFINITE ? std::string("any") : std::to_string(max));
+  throw Error(ExitCode::key_store,
+              "the PIN from the PIN source has " + std::to_string(length) + " characters but PKCS#11 token " +
+                  token.describe() + " accepts user PINs of " + range +
+                  " characters; the PIN was NOT sent (a wrong-length PIN would count as a failed login). "
+                  "Check the PIN source, or change the token's user PIN to one within its limits",
+              module.path());
+}
+
+// ---------------------------------------------------------------- capabilities
+
+std::vector<Mechanism> mechanisms(const Module& module, CK_SLOT_ID slot) {
+  CK_ULONG count = 0;
+  CK_RV rv = module.fn()->C_GetMechanismList(slot, nullptr, &count);
+  if (rv != CKR_OK) throw_rv("C_GetMechanismList failed", rv, module.path());
+  std::vector<CK_MECHANISM_TYPE> types(count);
+  if (count > 0) {
+    rv = module.fn()->C_GetMechanismList(slot, types.data(), &count);
+    if (rv != CKR_OK) throw_rv("C_GetMechanismList failed", rv, module.path());
+    types.resize(count);
+  }
+  std::vector<Mechanism> out;
+  for (CK_MECHANISM_TYPE t : types) {
+    Mechanism m{t, {}};
+    if (module.fn()->C_GetMechanismInfo(slot, t, &m.info) != CKR_OK) continue;
+    out.push_back(m);
+  }
+  return out;
+}
+
+namespace {
+
+const Mechanism* find_mechanism(const std::vector<Mechanism>& list, CK_MECHANISM_TYPE type, CK_FLAGS flag) {
+  for (const auto& m : list) {
+    if (m.type == type && (m.info.flags & flag) != 0) return &m;
+  }
+  return nullptr;
+}
+
+unsigned long algorithm_bits(pki::KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case pki::KeyAlgorithm::ecdsa_p256: return 256;
+    case pki::KeyAlgorithm::ecdsa_p384: return 384;
+    default: return rsa_bits_for(algorithm);
+  }
+}
+
+// Empty when the token can do `algorithm` (generate too, when asked); else why not.
+std::string algorithm_gap(const std::vector<Mechanism>& list, pki::KeyAlgorithm algorithm, bool generate) {
+  const bool rsa = pki::is_rsa(algorithm);
+  const CK_MECHANISM_TYPE sign = rsa ? CKM_RSA_PKCS : CKM_ECDSA;
+  const CK_MECHANISM_TYPE gen = rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
+  const Mechanism* s = find_mechanism(list, sign, CKF_SIGN);
+  if (s == nullptr) return std::string("no ") + (rsa ? "CKM_RSA_PKCS" : "CKM_ECDSA") + " signing mechanism";
+  const unsigned long bits = algorithm_bits(algorithm);
+  auto outside = [bits](const Mechanism& m) {
+    // Ranges are in bits; a few tokens report 0 or bytes for EC, which we do not second-guess.
+    return m.info.ulMaxKeySize >= 192 && (bits < m.info.ulMinKeySize || bits > m.info.ulMaxKeySize);
+  };
+  auto range = [](const Mechanism& m) {
+    return std::to_string(m.info.ulMinKeySize) + "-" + std::to_string(m.info.ulMaxKeySize) + " bits";
+  };
+  if (outside(*s)) return "signing keys of " + range(*s) + " only";
+  if (!generate) return {};
+  const Mechanism* g = find_mechanism(list, gen, CKF_GENERATE_KEY_PAIR);
+  if (g == nullptr) {
+    return std::string("no ") + (rsa ? "CKM_RSA_PKCS_KEY_PAIR_GEN" : "CKM_EC_KEY_PAIR_GEN") + " key generation";
+  }
+  if (outside(*g)) return "key generation of " + range(*g) + " only";
+  return {};
+}
+
+}  // namespace
+
+std::vector<pki::KeyAlgorithm> supported_algorithms(const std::vector<Mechanism>& list, bool generate) {
+  std::vector<pki::KeyAlgorithm> out;
+  for (auto a : {pki::KeyAlgorithm::ecdsa_p256, pki::KeyAlgorithm::ecdsa_p384, pki::KeyAlgorithm::rsa_2048,
+                 pki::KeyAlgorithm::rsa_3072, pki::KeyAlgorithm::rsa_4096}) {
+    if (algorithm_gap(list, a, generate).empty()) out.push_back(a);
+  }
+  return out;
+}
+
+std::string algorithm_list(const std::vector<pki::KeyAlgorithm>& algorithms) {
+  std::string s;
+  for (auto a : algorithms) s += (s.empty() ? "" : ", ") + std::string(pki::key_algorithm_name(a));
+  return s.empty() ? "none of meshca's algorithms" : s;
+}
+
+void require_algorithm(const Module& module, const TokenInfo& token, pki::KeyAlgorithm algorithm, bool generate) {
+  const auto list = mechanisms(module, token.slot_id);
+  const std::string gap = algorithm_gap(list, algorithm, generate);
+  if (gap.empty()) return;
+  throw Error(ExitCode::key_store,
+              "PKCS#11 token " + token.describe() + " (" + module.library_description() + ") cannot " +
+                  (generate ? "generate and sign with " : "sign with ") + std::string(pki::key_algorithm_name(algorithm)) +
+                  " keys: its mechanism list has " + gap + ". It supports: " +
+                  algorithm_list(supported_algorithms(list, generate)) +
+                  ". Change root.key.algorithm (--algorithm) to one of those, or use a token that supports " +
+                  std::string(pki::key_algorithm_name(algorithm)),
+              module.path());
 }
 
 // ---------------------------------------------------------------- Session
@@ -395,6 +555,7 @@ Session::~Session() {
 
 void Session::login(const SecureBuffer& pin, const Module& module, const TokenInfo& token) {
   // C_Login takes a non-const pointer; the module does not write through it.
+  require_pin_length(module, token, pin.size());
   auto* bytes_ptr = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data()));
   CK_RV rv = fn_->C_Login(session_, CKU_USER, bytes_ptr, pin.size());
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return;
@@ -404,7 +565,7 @@ void Session::login(const SecureBuffer& pin, const Module& module, const TokenIn
   } catch (const Error&) {
     // keep the flags we had
   }
-  throw_login_failure(rv, after);
+  throw_login_failure(rv, after, module);
 }
 
 std::vector<CK_OBJECT_HANDLE> Session::find(const std::vector<CK_ATTRIBUTE>& tmpl) const {
@@ -483,8 +644,14 @@ KeyObject Session::describe_key(CK_OBJECT_HANDLE object, CK_OBJECT_CLASS object_
     k.always_sensitive = boolean(object, CKA_ALWAYS_SENSITIVE);
     k.never_extractable = boolean(object, CKA_NEVER_EXTRACTABLE);
     k.can_sign = boolean(object, CKA_SIGN);
+    k.can_decrypt = boolean(object, CKA_DECRYPT);
+    k.can_unwrap = boolean(object, CKA_UNWRAP);
+    k.can_derive = boolean(object, CKA_DERIVE);
   } else {
     k.can_sign = boolean(object, CKA_VERIFY);
+    k.can_encrypt = boolean(object, CKA_ENCRYPT);
+    k.can_wrap = boolean(object, CKA_WRAP);
+    k.can_derive = boolean(object, CKA_DERIVE);
   }
   k.local = boolean(object, CKA_LOCAL);
   if (k.key_type == CKK_RSA) {
@@ -577,8 +744,58 @@ pki::PKeyPtr software_public_key(const Session& session, const KeyObject& key) {
   throw Error(ExitCode::key_store, what + ": unsupported key type " + key.type_name());
 }
 
-KeyPairHandles generate_key_pair(const Session& session, pki::KeyAlgorithm algorithm, const std::string& label,
-                                 const std::string& id) {
+namespace {
+
+// The usage attributes one generation attempt sets (unset ones are left to the token).
+struct UsageTemplate {
+  const char* name;
+  std::optional<bool> decrypt, unwrap, derive;  // private key
+  std::optional<bool> verify, encrypt, wrap;    // public key
+};
+
+// Narrowest first. The TPM 2.0 module maps SIGN+ENCRYPT and VERIFY+DECRYPT
+// onto one TPM attribute each and rejects templates that disagree with that
+// (its RSA signing is the TPM decrypt operation), hence the second entry.
+constexpr bool T = true, F = false;
+constexpr std::optional<bool> U = std::nullopt;  // left to the token
+constexpr UsageTemplate kStrict{"signing-only", F, F, F, T, F, F};
+constexpr UsageTemplate kStrictNoVerify{"signing-only (public CKA_VERIFY left to the token)", F, F, F, U, F, F};
+constexpr UsageTemplate kPrivateOnly{"signing-only private key (public key usage left to the token)", F, F, F, U, U, U};
+constexpr UsageTemplate kSignDecrypt{"sign+decrypt (the token ties them together)", T, F, F, T, T, F};
+constexpr UsageTemplate kDefaults{"token defaults beyond sign", U, U, U, U, U, U};
+// EC: the TPM accepts kPrivateOnly and signs with it. RSA: a TPM accepts
+// kPrivateOnly too but cannot sign with the key (its RSA signing is the
+// decrypt operation) nor delete it afterwards, so sign+decrypt comes first.
+const UsageTemplate kEcTemplates[] = {kStrict, kStrictNoVerify, kPrivateOnly, kSignDecrypt, kDefaults};
+const UsageTemplate kRsaTemplates[] = {kStrict, kStrictNoVerify, kSignDecrypt, kPrivateOnly, kDefaults};
+
+// Whether the token signs with a freshly generated private key: a token may
+// accept a usage template yet refuse to sign with the result (the TPM's RSA
+// keys sign through the decrypt operation). CKR of the failing call, or CKR_OK.
+CK_RV try_sign(const Session& session, CK_OBJECT_HANDLE key, bool rsa) {
+  CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS : CKM_ECDSA, nullptr, 0};
+  // For CKM_RSA_PKCS this is a SHA-256 DigestInfo; for CKM_ECDSA a 32-byte hash.
+  static const unsigned char digest_info[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+                                              0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+  std::string input = rsa ? std::string(reinterpret_cast<const char*>(digest_info), sizeof digest_info) : std::string();
+  input += std::string(32, '\x5a');
+  CK_RV rv = session.fn()->C_SignInit(session.handle(), &mechanism, key);
+  if (rv != CKR_OK) return rv;
+  std::vector<CK_BYTE> signature(1024);
+  CK_ULONG length = signature.size();
+  return session.fn()->C_Sign(session.handle(), reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
+                              signature.data(), &length);
+}
+
+bool template_rejection(CK_RV rv) {
+  return rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED || rv == CKR_TEMPLATE_INCONSISTENT ||
+         rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_ATTRIBUTE_TYPE_INVALID;
+}
+
+}  // namespace
+
+GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm algorithm, const std::string& label,
+                                   const std::string& id, bool signing_only_required) {
   CK_BBOOL yes = CK_TRUE;
   CK_BBOOL no = CK_FALSE;
   std::string label_copy = label;
@@ -588,45 +805,79 @@ KeyPairHandles generate_key_pair(const Session& session, pki::KeyAlgorithm algor
   CK_ULONG modulus_bits = rsa ? rsa_bits_for(algorithm) : 0;
   CK_BYTE public_exponent[] = {0x01, 0x00, 0x01};  // 65537
   std::string ec_params = rsa ? std::string() : ec_params_for(algorithm);
+  auto flag = [&](std::vector<CK_ATTRIBUTE>& tmpl, CK_ATTRIBUTE_TYPE type, const std::optional<bool>& value) {
+    if (value) tmpl.push_back({type, *value ? &yes : &no, sizeof yes});
+  };
 
-  std::vector<CK_ATTRIBUTE> public_tmpl{
-      {CKA_TOKEN, &yes, sizeof yes},
-      {CKA_PRIVATE, &no, sizeof no},
-      {CKA_VERIFY, &yes, sizeof yes},
-      {CKA_LABEL, label_copy.data(), label_copy.size()},
-      {CKA_ID, id_copy.data(), id_copy.size()},
-  };
-  if (rsa) {
-    public_tmpl.push_back({CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits});
-    public_tmpl.push_back({CKA_PUBLIC_EXPONENT, public_exponent, sizeof public_exponent});
-    public_tmpl.push_back({CKA_ENCRYPT, &no, sizeof no});
-  } else {
-    public_tmpl.push_back({CKA_EC_PARAMS, ec_params.data(), ec_params.size()});
+  std::string rejected;
+  for (const UsageTemplate& usage : rsa ? std::span<const UsageTemplate>(kRsaTemplates)
+                                        : std::span<const UsageTemplate>(kEcTemplates)) {
+    const bool restricted = usage.decrypt == F && usage.unwrap == F && usage.derive == F && usage.encrypt == F &&
+                            usage.wrap == F;
+    if (signing_only_required && !restricted) break;
+    std::vector<CK_ATTRIBUTE> public_tmpl{
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &no, sizeof no},
+        {CKA_ID, id_copy.data(), id_copy.size()},
+    };
+    std::vector<CK_ATTRIBUTE> private_tmpl{
+        {CKA_TOKEN, &yes, sizeof yes},     {CKA_PRIVATE, &yes, sizeof yes},   {CKA_SENSITIVE, &yes, sizeof yes},
+        {CKA_EXTRACTABLE, &no, sizeof no}, {CKA_SIGN, &yes, sizeof yes},      {CKA_ID, id_copy.data(), id_copy.size()},
+    };
+    if (!label_copy.empty()) {
+      public_tmpl.push_back({CKA_LABEL, label_copy.data(), label_copy.size()});
+      private_tmpl.push_back({CKA_LABEL, label_copy.data(), label_copy.size()});
+    }
+    if (rsa) {
+      public_tmpl.push_back({CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits});
+      public_tmpl.push_back({CKA_PUBLIC_EXPONENT, public_exponent, sizeof public_exponent});
+    } else {
+      public_tmpl.push_back({CKA_EC_PARAMS, ec_params.data(), ec_params.size()});
+    }
+    flag(public_tmpl, CKA_VERIFY, usage.verify);
+    flag(public_tmpl, CKA_ENCRYPT, usage.encrypt);
+    flag(public_tmpl, CKA_WRAP, usage.wrap);
+    flag(private_tmpl, CKA_DECRYPT, usage.decrypt);
+    flag(private_tmpl, CKA_UNWRAP, usage.unwrap);
+    flag(private_tmpl, CKA_DERIVE, usage.derive);
+
+    GeneratedKeyPair out;
+    out.template_name = usage.name;
+    CK_RV rv = session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_tmpl.data(), public_tmpl.size(),
+                                               private_tmpl.data(), private_tmpl.size(), &out.handles.public_key,
+                                               &out.handles.private_key);
+    if (rv == CKR_OK) {
+      rv = try_sign(session, out.handles.private_key, rsa);
+      if (rv == CKR_OK) return out;
+      // Accepted but unusable: remove the pair and try a wider template.
+      CK_RV destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.private_key);
+      if (destroyed == CKR_OK) destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.public_key);
+      if (destroyed != CKR_OK) {
+        throw Error(ExitCode::key_store,
+                    "the token generated a " + std::string(pki::key_algorithm_name(algorithm)) + " key pair with the " +
+                        usage.name + " template but cannot sign with it (" + rv_name(rv) +
+                        "), and refused to delete it (" + rv_name(destroyed) + "): remove the objects with CKA_ID " +
+                        to_hex(id) + " with the vendor's tools");
+      }
+      rejected += (rejected.empty() ? "" : ", ") + std::string(usage.name) + ": generated but cannot sign (" +
+                  rv_name(rv) + ")";
+      continue;
+    }
+    const std::string what = "the token could not generate a " + std::string(pki::key_algorithm_name(algorithm)) +
+                             " key pair (C_GenerateKeyPair, " + usage.name + " template)";
+    if (!template_rejection(rv)) throw_rv(what, rv);
+    rejected += (rejected.empty() ? "" : ", ") + std::string(usage.name) + ": " + rv_name(rv);
   }
-  std::vector<CK_ATTRIBUTE> private_tmpl{
-      {CKA_TOKEN, &yes, sizeof yes},
-      {CKA_PRIVATE, &yes, sizeof yes},
-      {CKA_SENSITIVE, &yes, sizeof yes},
-      {CKA_EXTRACTABLE, &no, sizeof no},
-      {CKA_SIGN, &yes, sizeof yes},
-      {CKA_LABEL, label_copy.data(), label_copy.size()},
-      {CKA_ID, id_copy.data(), id_copy.size()},
-  };
-  if (rsa) {
-    private_tmpl.push_back({CKA_DECRYPT, &no, sizeof no});
-  } else {
-    private_tmpl.push_back({CKA_DERIVE, &no, sizeof no});
+  if (signing_only_required) {
+    throw Error(ExitCode::key_store,
+                "the plan requires a signing-only key (key.pkcs11.require: signing-only) and the token does not "
+                "accept a signing-only " + std::string(pki::key_algorithm_name(algorithm)) + " key template (" +
+                    rejected +
+                    "); nothing was generated or signed. Choose another algorithm or token, or drop the requirement "
+                    "to accept the narrowest key the token can make (its usage is reported)");
   }
-  KeyPairHandles handles;
-  CK_RV rv = session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_tmpl.data(), public_tmpl.size(),
-                                             private_tmpl.data(), private_tmpl.size(), &handles.public_key,
-                                             &handles.private_key);
-  if (rv != CKR_OK) {
-    throw_rv("the token could not generate a " + std::string(pki::key_algorithm_name(algorithm)) +
-                 " key pair (C_GenerateKeyPair)",
-             rv);
-  }
-  return handles;
+  throw Error(ExitCode::key_store, "the token rejected every key template meshca tries for " +
+                                       std::string(pki::key_algorithm_name(algorithm)) + " (" + rejected + ")");
 }
 
 }  // namespace meshca::hsm::p11

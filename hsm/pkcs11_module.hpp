@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/secure_buffer.hpp"
+#include "hsm/pkcs11_module_file.hpp"
 #include "pki/handles.hpp"
 #include "pki/key.hpp"
 
@@ -40,17 +41,33 @@ std::string to_hex(std::string_view bytes);
 // nullopt when `hex` is not an even number of hex digits (':' separators allowed).
 std::optional<std::string> from_hex(std::string_view hex);
 
+// Which implementation a module is, for hints and recovery paths only (never
+// to change what meshca accepts).
+enum class Vendor { softhsm2, tpm2, opencryptoki, nss, p11kit, other };
+// From the module's file name and C_GetInfo's manufacturer/description.
+Vendor detect_vendor(const std::string& path, const std::string& library);
+
 class Module {
  public:
-  // Loads and initializes the module at `path`. Error(key_store) with the
-  // dlopen reason when the file is missing or is not a PKCS#11 library.
-  explicit Module(const std::string& path);
+  // Checks the file (check_module_file: absolute, owned by root or us, not
+  // writable by others), loads and initializes the module at `path`, passing
+  // `init_args` (when not empty) as CK_C_INITIALIZE_ARGS.pReserved.
+  // Error(key_store) with the reason and the fix otherwise.
+  explicit Module(const std::string& path, const std::string& init_args = {});
   ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
   CK_FUNCTION_LIST* fn() const { return fn_; }
   const std::string& path() const { return path_; }
+  const std::string& init_args() const { return init_args_; }
+  const ModuleFile& file() const { return file_; }
+  Vendor vendor() const { return vendor_; }
+  // What to check in this implementation's setup ("for SoftHSM2: check
+  // SOFTHSM2_CONF..."); vendor-neutral for an unknown module.
+  std::string setup_hint() const;
+  // How the user PIN is unblocked on this implementation.
+  std::string recovery_hint() const;
   // "SoftHSM / Implementation of PKCS11", from C_GetInfo.
   std::string library_description() const;
 
@@ -59,6 +76,9 @@ class Module {
     void operator()(void* handle) const;
   };
   std::string path_;
+  std::string init_args_;
+  ModuleFile file_;
+  Vendor vendor_ = Vendor::other;
   std::unique_ptr<void, DlClose> handle_;
   CK_FUNCTION_LIST* fn_ = nullptr;
   bool finalize_ = false;
@@ -71,6 +91,8 @@ struct TokenInfo {
   std::string manufacturer;
   std::string model;
   CK_FLAGS flags = 0;
+  CK_ULONG min_pin_len = 0;  // from C_GetTokenInfo; 0/0 when the token sets no limits
+  CK_ULONG max_pin_len = 0;
 
   bool login_required() const { return (flags & CKF_LOGIN_REQUIRED) != 0; }
   bool user_pin_initialized() const { return (flags & CKF_USER_PIN_INITIALIZED) != 0; }
@@ -88,8 +110,25 @@ TokenInfo token_info(const Module& module, CK_SLOT_ID slot);
 TokenInfo select_token(const Module& module, const std::string& label, const std::string& serial);
 
 // Turns a failed user login into the operator's message: wrong PIN, PIN
-// locked, and the token's retry-counter flags. Never includes the PIN.
-[[noreturn]] void throw_login_failure(CK_RV rv, const TokenInfo& token_after);
+// locked, and the token's retry-counter flags, with this implementation's
+// recovery path (SO reset, TPM dictionary-attack lockout). Never includes the PIN.
+[[noreturn]] void throw_login_failure(CK_RV rv, const TokenInfo& token_after, const Module& module);
+// Refuses (Error key_store) a PIN length outside the token's
+// ulMinPinLen..ulMaxPinLen, so such a PIN is never sent to count as a failure.
+void require_pin_length(const Module& module, const TokenInfo& token, std::size_t length);
+
+// What a token can do, from C_GetMechanismList / C_GetMechanismInfo.
+struct Mechanism {
+  CK_MECHANISM_TYPE type = 0;
+  CK_MECHANISM_INFO info{};
+};
+std::vector<Mechanism> mechanisms(const Module& module, CK_SLOT_ID slot);
+// meshca's algorithms the mechanisms allow signing with (and generating, when asked).
+std::vector<pki::KeyAlgorithm> supported_algorithms(const std::vector<Mechanism>& list, bool generate);
+std::string algorithm_list(const std::vector<pki::KeyAlgorithm>& algorithms);  // "ecdsa-p256, rsa-2048"
+// Refuses (Error key_store) an algorithm the token cannot sign with (or
+// generate): the message names the token, what it supports and what to change.
+void require_algorithm(const Module& module, const TokenInfo& token, pki::KeyAlgorithm algorithm, bool generate);
 
 struct KeyObject {
   CK_OBJECT_HANDLE handle = 0;
@@ -98,6 +137,8 @@ struct KeyObject {
   std::string label;
   std::string id;  // raw CKA_ID bytes
   std::optional<bool> sensitive, extractable, always_sensitive, never_extractable, local, can_sign;
+  // Usage beyond signing: decrypt/unwrap/derive (private key), encrypt/wrap/derive (public key).
+  std::optional<bool> can_decrypt, can_unwrap, can_derive, can_encrypt, can_wrap;
   std::optional<unsigned long> rsa_bits;
   std::string ec_curve;  // "P-256", "P-384", or the OID text of another curve
 
@@ -147,10 +188,19 @@ struct KeyPairHandles {
   CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
 };
 
+struct GeneratedKeyPair {
+  KeyPairHandles handles;
+  std::string template_name;  // "signing-only", or the narrower template the token needed
+};
+
 // C_GenerateKeyPair inside the token: token objects, private key sensitive,
-// not extractable, private, sign only; public key verify only. The session
-// must be read-write and logged in.
-KeyPairHandles generate_key_pair(const Session& session, pki::KeyAlgorithm algorithm, const std::string& label,
-                                 const std::string& id);
+// never extractable, private. Usage: the signing-only template first
+// (private SIGN, no DECRYPT/UNWRAP/DERIVE; public VERIFY, no ENCRYPT/WRAP);
+// when the token rejects it (a template error), and `signing_only_required`
+// is false, the next narrowest (see kTemplates). The caller reads the
+// attributes back for the truth. `label` may be empty (id-only key). The
+// session must be read-write and logged in.
+GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm algorithm, const std::string& label,
+                                   const std::string& id, bool signing_only_required);
 
 }  // namespace meshca::hsm::p11

@@ -363,8 +363,8 @@ TEST_F(Pkcs11KeyStoreTest, AmbiguousLabelIsRefusedUnlessIdPicksOne) {
     hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
     hsm::p11::Session session(module, token.slot_id, true);
     session.login(SecureBuffer(kUserPin), module, token);
-    hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_a);
-    hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_b);
+    hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_a, false);
+    hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_b, false);
   }
   std::string msg = expect_error(ExitCode::key_store, [&] {
     hsm::open_pkcs11_key_store(ref("twin"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
@@ -399,14 +399,14 @@ TEST_F(Pkcs11KeyStoreTest, MismatchedPublicKeyIsCaught) {
     hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
     hsm::p11::Session session(module, token.slot_id, true);
     session.login(SecureBuffer(kUserPin), module, token);
-    auto first = hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "mixed", std::string("\x01", 1));
-    auto second = hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "decoy", std::string("\x02", 1));
+    auto first = hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "mixed", std::string("\x01", 1), false);
+    auto second = hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "decoy", std::string("\x02", 1), false);
     // Give the decoy public key the id of the first pair and drop the real one.
     std::string id("\x01", 1);
     CK_ATTRIBUTE attr{CKA_ID, id.data(), id.size()};
-    ASSERT_EQ(session.fn()->C_SetAttributeValue(session.handle(), second.public_key, &attr, 1), CKR_OK);
-    ASSERT_EQ(session.fn()->C_DestroyObject(session.handle(), first.public_key), CKR_OK);
-    ASSERT_EQ(session.fn()->C_DestroyObject(session.handle(), second.private_key), CKR_OK);
+    ASSERT_EQ(session.fn()->C_SetAttributeValue(session.handle(), second.handles.public_key, &attr, 1), CKR_OK);
+    ASSERT_EQ(session.fn()->C_DestroyObject(session.handle(), first.handles.public_key), CKR_OK);
+    ASSERT_EQ(session.fn()->C_DestroyObject(session.handle(), second.handles.private_key), CKR_OK);
   }
   std::string msg = expect_error(ExitCode::key_store, [&] {
     hsm::open_pkcs11_key_store(ref("mixed"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
