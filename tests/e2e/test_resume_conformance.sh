@@ -8,31 +8,11 @@
 source "$(dirname "$0")/lib.sh"
 export MESHCA_ROOT_PASS='e2e resume passphrase'
 
-cat >base.yaml <<'PLAN'
-apiVersion: meshca/v1
-kind: CeremonyPlan
-metadata: {name: resume}
-organization: Resume Corp
-root:
-  subject: {CN: Resume Root, O: Resume Corp, C: US}
-  key:
-    algorithm: ecdsa-p384
-    store: file
-    file: {path: keys/root.pem, passphrase: env:MESHCA_ROOT_PASS}
-  validity: 10y
-defaults:
-  intermediate:
-    key: {algorithm: ecdsa-p256}
-    validity: 1y
-    name_constraints: trust_domain
-meshes:
-  - name: prod
+write_file_plan base.yaml keys/root.pem "Resume Root" '  - name: prod
     trust_domain: prod.resume.internal
     clusters:
       - {name: east, intermediate: {subject: {OU: Platform}}}
-      - {name: west}
-outputs: {layouts: [istio-cacerts, k8s-secret], namespace: istio-system}
-PLAN
+      - {name: west}'
 mkdir -p keys
 expect_exit 0 "$MESHCA" ceremony run base.yaml --out base-out --yes
 expect_exit 0 "$MESHCA" audit base-out base.yaml
