@@ -1,10 +1,12 @@
 #include "ceremony/audit.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "ceremony/conformance.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
 #include "ceremony/plan_digest.hpp"
@@ -69,9 +71,10 @@ class Auditor {
       audit_rotation();
       return std::move(report_);
     }
-    if (check_root(plan_.root, "root")) {
+    if (check_root(plan_.root, "root", "root")) {
+      const BundleSite site{out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get()}};
       for (const auto& mesh : plan_.meshes)
-        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, {out_, root_.get(), "", &facts_.certificate_sha256, {}, true});
+        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, site);
     }
     for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
     check_checksums(out_);
@@ -126,17 +129,6 @@ class Auditor {
            "OUT/plan.yaml is the approved plan", "OUT/plan.yaml is missing or differs from the approved plan");
   }
 
-  // The certificate's validity as the plan's spec would produce it from its
-  // notBefore (durations count from the ceremony's start).
-  void check_validity(const X509* cert, const ValiditySpec& spec, const std::string& subject) {
-    UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
-    bool ok = spec.not_before ? nb == *spec.not_before : true;
-    UnixTime expected = spec.not_after ? *spec.not_after : add_duration(nb, *spec.duration);
-    ok = ok && na == expected;
-    expect(ok, "validity", subject, "validity " + spec.to_string() + " as planned",
-           "validity " + format_rfc3339(nb) + " .. " + format_rfc3339(na) + " does not match the plan's " + spec.to_string());
-  }
-
   pki::X509Ptr load_certificate(const fs::path& relative, const std::string& subject) {
     auto pem = read_file_if_exists(out_ / relative);
     if (!pem) {
@@ -151,23 +143,19 @@ class Auditor {
     }
   }
 
+  // Conformance findings as audit findings of `subject` (PASS `good` when none).
+  void report(const ConformanceFindings& findings, const std::string& subject, const std::string& good) {
+    for (const auto& f : findings) add(pki::Severity::fail, f.check, subject, f.message());
+    if (findings.empty()) add(pki::Severity::pass, "conformance", subject, good);
+  }
+
   // OUT/root/root-cert.pem against `spec` (the plan's root, or in a rotation
   // the new root); it becomes root_.
-  bool check_root(const RootPlan& spec, const std::string& subject) {
+  bool check_root(const RootPlan& spec, const std::string& subject, const std::string& field) {
     root_ = load_certificate(fs::path(kRootDir) / ol::kRootCertFile, subject);
     if (!root_) return false;
-    auto expected = spec.subject.to_x509_name();
-    expect(X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) == 0, "root", subject,
-           "subject " + spec.subject.to_string(), "subject " + pki::subject_string(root_.get()) + " is not the plan's");
-    expect(pki::key_algorithm_of(X509_get0_pubkey(root_.get())) == spec.key.algorithm, "root", subject,
-           "key " + std::string(pki::key_algorithm_name(spec.key.algorithm)),
-           "key is " + pki::describe_key(X509_get0_pubkey(root_.get())) + ", not the plan's");
-    auto bc = pki::basic_constraints(root_.get());
-    expect(bc.path_len == spec.path_len, "root", subject, "pathLen as planned", "pathLen differs from the plan");
-    auto findings = pki::lint_ca_certificate(root_.get(), root_.get(), pki::CaRole::root);
-    expect(lints_acceptable(plan_.profile, findings), "root", subject,
-           "self-signed, lints clean", "fails the CA lints (run meshca verify for details)");
-    check_validity(root_.get(), spec.validity, subject);
+    report(root_conformance(root_.get(), spec, plan_.profile, field), subject,
+           spec.subject.to_string() + ": every field as planned, self-signed, lints clean");
     if (!facts_.root_sha256.empty()) {
       expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", subject,
              "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
@@ -175,64 +163,26 @@ class Auditor {
     return true;
   }
 
-  // Where a cluster's bundle is expected and what it must hold.
-  struct BundleExpectation {
+  // Where a cluster's bundle is expected and what it must hold besides what
+  // the conformance check asks.
+  struct BundleSite {
     fs::path base;                                        // OUT, or OUT/phase-N
-    const X509* issuer_root;                              // the root its intermediate chains to
     std::string label;                                    // "" or "phase-N/"
     const std::map<std::string, std::string>* recorded;  // fingerprints the transcript recorded
-    std::vector<const X509*> trusted;                     // root-cert.pem in order; empty: not checked
-    // False for intermediates an earlier ceremony issued (rotation phase 1):
-    // their validity came from the plan of that day.
-    bool planned_validity = true;
+    BundleExpectation want;
   };
 
-  void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster, const BundleExpectation& want) {
-    const std::string id = want.label + mesh.name + "/" + cluster.name;
-    const fs::path dir = want.base / mesh.name / cluster.name;
-    const auto layouts = layout_options(mesh, cluster, digest_);
-    auto missing = ol::missing_layout_files(dir, layouts);
-    if (!missing.empty()) {
-      add(pki::Severity::fail, "bundle", id, fs::exists(dir) ? "incomplete: " + missing.front() + " is missing" : "the plan's cluster has no bundle");
-      return;
-    }
-    ol::IstioBundle b;
-    try {
-      b = ol::read_layout_bundle(dir, layouts, ol::ManifestCheck::skip);
-      for (const auto& [file, why] : ol::mismatched_layout_files(dir, layouts)) {
-        add(pki::Severity::fail, "manifest", id, fs::path(file).lexically_relative(dir).string() + " " + why);
-      }
-    } catch (const Error& e) {
-      add(pki::Severity::fail, "bundle", id, e.what());
-      return;
-    }
-    const auto& planned = cluster.intermediate;
-    auto subject = planned.subject.to_x509_name();
-    expect(X509_NAME_cmp(X509_get_subject_name(b.ca_cert.get()), subject.get()) == 0, "subject", id,
-           planned.subject.to_string(), pki::subject_string(b.ca_cert.get()) + " is not the plan's " + planned.subject.to_string());
-    expect(pki::key_algorithm_of(b.ca_key.get()) == planned.algorithm, "key", id,
-           std::string(pki::key_algorithm_name(planned.algorithm)) + ", matching ca-cert.pem",
-           "key is " + pki::describe_key(b.ca_key.get()) + ", not the plan's " + std::string(pki::key_algorithm_name(planned.algorithm)));
-    expect(pki::key_matches_certificate(b.ca_key.get(), b.ca_cert.get()), "key", id, "ca-key.pem matches ca-cert.pem",
-           "ca-key.pem does not match ca-cert.pem");
-    auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {want.issuer_root});
-    expect(verdict.ok, "chain", id, "chains to the root (strict)", "does not chain to this root: " + verdict.error);
-    if (!want.trusted.empty()) {
-      bool same = b.roots.size() == want.trusted.size();
-      for (std::size_t i = 0; same && i < b.roots.size(); ++i) same = X509_cmp(b.roots[i].get(), want.trusted[i]) == 0;
-      expect(same, "trusted-roots", id, "root-cert.pem holds the phase's roots in order",
-             "root-cert.pem does not hold the roots this phase must trust");
-    }
-    auto nc = pki::name_constraints(b.ca_cert.get());
-    bool want_nc = planned.name_constraints == NameConstraintsMode::trust_domain;
-    expect(nc.present == want_nc && (!want_nc || nc.permitted_uri == std::vector<std::string>{mesh.trust_domain}),
-           "name-constraints", id, want_nc ? "URI:" + mesh.trust_domain : "none, as planned",
-           "name constraints differ from the plan");
-    if (want.planned_validity) check_validity(b.ca_cert.get(), planned.validity, id);
-    if (plan_.revocation.crl) check_crls(b, want.issuer_root, id, mesh.name + "/" + cluster.name);
-    const std::string cluster_id = mesh.name + "/" + cluster.name;
-    auto recorded = want.recorded->find(cluster_id);
-    expect(recorded != want.recorded->end() && recorded->second == pki::sha256_fingerprint(b.ca_cert.get()),
+  void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster, const BundleSite& site) {
+    const std::string id = site.label + mesh.name + "/" + cluster.name;
+    std::optional<ol::IstioBundle> bundle;
+    auto findings = cluster_conformance(site.base / mesh.name / cluster.name, mesh, cluster, digest_, site.want, &bundle);
+    report(findings, id, "every certificate field, file and manifest as planned; chains to the root (strict)");
+    if (!bundle) return;
+    const bool trust_ok = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.check == "trusted-roots"; });
+    if (!site.want.trusted.empty() && trust_ok) add(pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
+    if (plan_.revocation.crl) check_crls(*bundle, site.want.issuer_root, id, mesh.name + "/" + cluster.name);
+    auto recorded = site.recorded->find(mesh.name + "/" + cluster.name);
+    expect(recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()),
            "recorded", id, "the certificate the transcript recorded",
            "ca-cert.pem is not the certificate the transcript recorded for this cluster (swapped or re-issued outside the ceremony)");
   }
@@ -241,19 +191,19 @@ class Auditor {
   // and every cluster's bundle in each phase with that phase's trust.
   void audit_rotation() {
     const RotationPlan& r = *plan_.rotation;
-    if (!check_root(r.new_root, "new root")) return;
+    if (!check_root(r.new_root, "new root", "rotation.new_root")) return;
     auto previous = load_certificate(fs::path(kRootDir) / "previous-root-cert.pem", "previous root");
     if (!previous) return;
-    auto expected = plan_.root.subject.to_x509_name();
-    expect(X509_NAME_cmp(X509_get_subject_name(previous.get()), expected.get()) == 0, "root", "previous root",
-           "subject " + plan_.root.subject.to_string(), "is not the plan's current root");
+    report(root_conformance(previous.get(), plan_.root, plan_.profile), "previous root",
+           plan_.root.subject.to_string() + ": the plan's current root, every field as planned");
     if (!r.current_root_sha256.empty()) {
       expect(pki::sha256_fingerprint(previous.get()) == r.current_root_sha256, "root", "previous root",
              "the root the plan pins", "not the root the plan pins in rotation.current_root_sha256");
     }
     std::vector<const X509*> phase2_trust{root_.get(), previous.get()};
+    pki::X509Ptr cross;
     if (r.cross_sign) {
-      auto cross = load_certificate(fs::path(kRootDir) / "cross-signed-root-cert.pem", "cross-signed root");
+      cross = load_certificate(fs::path(kRootDir) / "cross-signed-root-cert.pem", "cross-signed root");
       if (cross) {
         expect(pki::signed_by(cross.get(), previous.get()) &&
                    pki::key_matches_certificate(X509_get0_pubkey(root_.get()), cross.get()),
@@ -263,14 +213,20 @@ class Auditor {
     }
     const std::vector<std::vector<const X509*>> trust{
         {previous.get(), root_.get()}, phase2_trust, {root_.get()}};
+    // cert-chain.pem after ca-cert.pem, as rotate_cluster() writes it.
+    const std::vector<std::vector<const X509*>> chains{
+        {previous.get()}, cross ? std::vector<const X509*>{cross.get(), previous.get()} : std::vector<const X509*>{root_.get()},
+        {root_.get()}};
     for (int phase = 1; phase <= kRotationPhases; ++phase) {
-      BundleExpectation want{out_ / rotation_phase_dir(phase), phase == 1 ? previous.get() : root_.get(),
-                             rotation_phase_dir(phase) + "/",
-                             phase == 1 ? &facts_.current_sha256 : &facts_.certificate_sha256, trust[phase - 1],
-                             phase != 1};
+      const BundleSite site{out_ / rotation_phase_dir(phase), rotation_phase_dir(phase) + "/",
+                            phase == 1 ? &facts_.current_sha256 : &facts_.certificate_sha256,
+                            {.issuer_root = phase == 1 ? previous.get() : root_.get(),
+                             .chain_tail = chains[phase - 1],
+                             .trusted = trust[phase - 1],
+                             .check_validity = phase != 1}};
       for (const auto& mesh : plan_.meshes)
-        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, want);
-      check_for_strays(want.base, {kRootDir});
+        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, site);
+      check_for_strays(site.base, {kRootDir});
     }
     check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
     check_checksums(out_);

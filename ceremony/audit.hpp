@@ -3,13 +3,12 @@
 //
 // audit_output() compares OUT with the plan: the plan digest against the
 // transcript's opening record and OUT/plan.yaml; the transcript's hash chain
-// and file digests; the root (subject, algorithm, validity, self-signature);
-// every cluster of the plan present, complete, issued as planned (subject,
-// key algorithm, validity, name constraints, chain to this root) and the very
-// certificate the transcript recorded; every manifest carrying exactly the
-// PEM files beside it; SHA256SUMS equal to the files; nothing in OUT that the
-// plan does not explain (output_tree_problems) and no file the transcript did
-// not record.
+// and file digests; the root and every cluster of the plan with the
+// conformance check (ceremony/conformance: every field the plan determines,
+// the chain, the layout files and manifests; every finding reported), each
+// the very certificate the transcript recorded; SHA256SUMS equal to the
+// files; nothing in OUT that the plan does not explain (output_tree_problems)
+// and no file the transcript did not record.
 // With revocation.crl, every bundle's ca-crl.pem holds fresh CRLs of its
 // intermediate and its root, and a revoked intermediate is a WARN.
 // For the output of `meshca rotate phases` (a plan with a rotation section

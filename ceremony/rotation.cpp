@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "ceremony/conformance.hpp"
 #include "ceremony/profiles.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
@@ -134,12 +135,13 @@ class Rotation {
                   root_path.string());
     }
     old_root_ = pki::certificate_from_pem(*text, root_path.string());
-    auto expected = plan_.root.subject.to_x509_name();
-    if (X509_NAME_cmp(X509_get_subject_name(old_root_.get()), expected.get()) != 0) {
-      throw Error(ExitCode::invalid_input,
-                  "has subject '" + pki::subject_string(old_root_.get()) + "' but the plan's root is '" +
-                      plan_.root.subject.to_string() + "'",
-                  root_path.string());
+    // The same conformance check as the runner's and the audit's: the root
+    // in service is the plan's root in every field.
+    if (auto findings = root_conformance(old_root_.get(), plan_.root, plan_.profile); !findings.empty()) {
+      std::vector<std::string> details;
+      for (const auto& f : findings) details.push_back(root_path.string() + ": " + f.message());
+      throw MultiError(ExitCode::invalid_input, "the current root differs from the plan's root; rotate from the plan that made it",
+                       details);
     }
     const std::string& pin = plan_.rotation->current_root_sha256;
     if (!pin.empty() && pki::sha256_fingerprint(old_root_.get()) != pin) {
@@ -160,19 +162,23 @@ class Rotation {
                   root_path.string());
     }
     result_.old_root = record_of(old_root_.get());
+    const BundleExpectation current_bundle{.issuer_root = old_root_.get(), .root_verified = true, .scope = FindingScope::first};
     std::vector<std::string> problems;
     for (const auto& mesh : plan_.meshes) {
       for (const auto& cluster : mesh.clusters) {
         ClusterRef c{&mesh, &cluster};
         clusters_.push_back(c);
-        auto missing = ol::missing_layout_files(current_ / mesh.name / cluster.name, layout_options(c));
-        if (!missing.empty()) problems.push_back((current_ / mesh.name / cluster.name / missing.front()).string() + ": missing");
+        const fs::path dir = current_ / mesh.name / cluster.name;
+        for (const auto& f : cluster_conformance(dir, mesh, cluster, result_.plan_digest, current_bundle)) {
+          problems.push_back(dir.string() + ": " + f.message());
+        }
       }
     }
     if (!problems.empty()) {
       throw MultiError(ExitCode::invalid_input,
-                       std::to_string(problems.size()) + " cluster bundle" + (problems.size() == 1 ? " is" : "s are") +
-                           " missing from the current output; run `meshca ceremony run` for the current plan first",
+                       std::to_string(problems.size()) + " cluster bundle problem" + (problems.size() == 1 ? "" : "s") +
+                           ": bundles missing from the current output or not what the plan describes; run `meshca "
+                           "ceremony run` for the current plan first (renewing what differs)",
                        problems);
     }
   }
@@ -216,6 +222,11 @@ class Rotation {
                                            .role = pki::CaRole::root,
                                            .what = "new root certificate",
                                            .profile = plan_.profile});
+    // The same check the audit applies to it afterwards: a finding here is a
+    // bug, never a certificate on disk.
+    if (auto findings = root_conformance(new_root_.get(), spec, plan_.profile, "rotation.new_root"); !findings.empty()) {
+      throw Error(ExitCode::internal, "the new root certificate does not conform to the plan: " + findings.front().message());
+    }
     result_.new_root = record_of(new_root_.get());
     transcript_->record("new-root-certificate",
                         {{"certificate", to_json(result_.new_root)}, {"profile", profile_json(plan_.profile, warnings)}});

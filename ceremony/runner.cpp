@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "ceremony/conformance.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/output_tree.hpp"
 #include "ceremony/profiles.hpp"
@@ -52,7 +53,6 @@ class Ceremony {
           open_root_key();
           establish_root_certificate();
           prepare_crls();
-          check_existing_bundles();
           issue_pending_clusters();
           record_plan_and_checksums();
         },
@@ -67,7 +67,8 @@ class Ceremony {
     fs::path dir;
     bool exists;
     bool renew = false;  // an existing bundle to be replaced by a fresh one
-    std::optional<CertificateRecord> previous;
+    std::optional<CertificateRecord> previous;  // the bundle a renewal replaces
+    std::optional<CertificateRecord> kept;      // the conforming bundle a re-run keeps
   };
 
   void emit(CeremonyEvent::Kind kind, const std::string& message) {
@@ -127,15 +128,14 @@ class Ceremony {
         bool exists = fs::exists(fs::symlink_status(dir, ec));
         if (exists && !have_root_cert_) {
           conflicts.push_back(dir.string() + ": a bundle exists but " + root_cert_path_.string() + " does not; this output directory was not made by this plan");
-        } else if (exists) {
-          auto missing = ol::missing_layout_files(dir, layout_options(mesh, cluster));
-          if (!missing.empty()) conflicts.push_back(dir.string() + ": incomplete bundle (missing " + missing.front() + ")");
         }
-        pending_.push_back({&mesh, &cluster, dir, exists, false, std::nullopt});
+        pending_.push_back({&mesh, &cluster, dir, exists, false, std::nullopt, std::nullopt});
       }
     }
     refuse_conflicts(conflicts);
+    survey_root();
     select_renewals();
+    check_existing_bundles();
     // A renewal archives the old bundle before publishing the new one, and
     // never overwrites an archive: every path it needs is free before the
     // key store is opened.
@@ -152,9 +152,8 @@ class Ceremony {
   void select_renewals() {
     std::set<std::string> named(opt_.renew.begin(), opt_.renew.end());
     for (auto& p : pending_) {
-      std::string id = p.mesh->name + "/" + p.cluster->name;
-      bool asked = named.erase(id) > 0;
-      if (!p.exists) continue;
+      bool asked = named.erase(p.mesh->name + "/" + p.cluster->name) > 0;
+      if (!p.exists || (!asked && !opt_.renew_expiring)) continue;
       auto cert = ol::read_layout_ca_certificate(p.dir, layout_options(*p.mesh, *p.cluster));
       bool expiring = opt_.renew_expiring && pki::not_after(cert.get()) <= add_duration(now_, *opt_.renew_expiring);
       if (asked || expiring) {
@@ -165,6 +164,22 @@ class Ceremony {
     if (!named.empty()) {
       throw Error(ExitCode::usage, "--renew " + *named.begin() + ": no such cluster in the plan (write it as mesh/cluster)");
     }
+  }
+
+  // An existing root must be the plan's root in every field. A re-run
+  // cannot renew a root (every bundle chains to it): that is a rotation.
+  void survey_root() {
+    if (!have_root_cert_) return;
+    root_ = pki::certificate_from_pem(read_file(root_cert_path_), root_cert_path_.string());
+    auto findings = root_conformance(root_.get(), plan_.root, plan_.profile);
+    if (findings.empty()) return;
+    std::vector<std::string> details;
+    for (const auto& f : findings) details.push_back(root_cert_path_.string() + ": " + f.message());
+    throw MultiError(ExitCode::output,
+                     "the existing root certificate differs from the plan's root in " + std::to_string(findings.size()) +
+                         " field(s); nothing was written (a re-run never replaces a root: restore the plan's root, "
+                         "or replace the root with meshca rotate phases)",
+                     details);
   }
 
   void refuse_conflicts(const std::vector<std::string>& conflicts) {
@@ -202,13 +217,9 @@ class Ceremony {
 
   void establish_root_certificate() {
     if (have_root_cert_) {
-      root_ = pki::certificate_from_pem(read_file(root_cert_path_), root_cert_path_.string());
+      // survey_root() found it to be the plan's root in every field.
       if (!pki::key_matches_certificate(key_store_->public_key(), root_.get())) {
         throw Error(ExitCode::output, "was issued for another key than the plan's root key; refusing to mix roots", root_cert_path_.string());
-      }
-      auto expected = plan_.root.subject.to_x509_name();
-      if (X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) != 0) {
-        throw Error(ExitCode::output, "has subject '" + pki::subject_string(root_.get()) + "' but the plan says '" + plan_.root.subject.to_string() + "'", root_cert_path_.string());
       }
       verify_before_writing(root_check(root_.get(), nullptr, "existing root certificate"));
       result_.root = record_of(root_.get());
@@ -250,52 +261,42 @@ class Ceremony {
     emit(CeremonyEvent::Kind::step, "issued the root CRL (" + path.string() + ")");
   }
 
-  // Why an existing bundle does not match the plan, or "" when it does.
-  std::string bundle_mismatch(const PendingCluster& p) {
-    ol::IstioBundle b;
-    try {
-      b = ol::read_layout_bundle(p.dir, layout_options(*p.mesh, *p.cluster));
-    } catch (const Error& e) {
-      return e.what();
-    }
-    const auto& planned = p.cluster->intermediate;
-    auto expected_subject = planned.subject.to_x509_name();
-    if (X509_NAME_cmp(X509_get_subject_name(b.ca_cert.get()), expected_subject.get()) != 0) {
-      return "ca-cert.pem subject '" + pki::subject_string(b.ca_cert.get()) + "' differs from the plan's '" + planned.subject.to_string() + "'";
-    }
-    if (pki::key_algorithm_of(b.ca_key.get()) != planned.algorithm) {
-      return "ca-key.pem is " + pki::describe_key(b.ca_key.get()) + ", the plan says " + std::string(pki::key_algorithm_name(planned.algorithm));
-    }
-    if (!pki::key_matches_certificate(b.ca_key.get(), b.ca_cert.get())) return "ca-key.pem does not match ca-cert.pem";
-    auto bc = pki::basic_constraints(b.ca_cert.get());
-    auto ku = pki::key_usage(b.ca_cert.get());
-    if (bc.path_len != planned.path_len || ku.bits.digital_signature != planned.key_usage.digital_signature ||
-        ku.bits.key_cert_sign != planned.key_usage.key_cert_sign || ku.bits.crl_sign != planned.key_usage.crl_sign) {
-      return "pathLen or keyUsage differ from profile '" + p.mesh->profile + "'";
-    }
-    if (b.cert_chain.empty() || X509_cmp(b.cert_chain.front().get(), b.ca_cert.get()) != 0) return "cert-chain.pem does not start with ca-cert.pem";
-    if (X509_cmp(b.cert_chain.back().get(), root_.get()) != 0) return "cert-chain.pem does not end at this plan's root";
-    bool root_trusted = std::any_of(b.roots.begin(), b.roots.end(), [&](const auto& r) { return X509_cmp(r.get(), root_.get()) == 0; });
-    if (!root_trusted) return "root-cert.pem does not contain this plan's root";
-    auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {root_.get()});
-    if (!verdict.ok) return "ca-cert.pem does not verify against the root: " + verdict.error;
-    auto nc = pki::name_constraints(b.ca_cert.get());
-    bool want_nc = planned.name_constraints == NameConstraintsMode::trust_domain;
-    if (nc.present != want_nc || (want_nc && nc.permitted_uri != std::vector<std::string>{p.mesh->trust_domain})) {
-      return "name constraints differ from the plan";
-    }
-    return {};
-  }
-
+  // A re-run keeps a bundle only when the conformance check finds nothing;
+  // any difference from the plan is a conflict naming every differing field,
+  // unless the operator renews that bundle. The root's self-signature was
+  // checked by survey_root()'s lints, not again per bundle. The bundles are
+  // checked on the --jobs workers: a re-run that keeps a fleet costs a
+  // fraction of issuing it.
   void check_existing_bundles() {
+    std::vector<std::size_t> existing;
+    for (std::size_t i = 0; i < pending_.size(); ++i)
+      if (pending_[i].exists && !pending_[i].renew) existing.push_back(i);  // a renewal replaces whatever is there
+    std::vector<ConformanceFindings> findings(existing.size());
+    const BundleExpectation want{
+        .issuer_root = root_.get(), .crl = plan_.revocation.crl, .root_verified = true, .scope = FindingScope::first};
+    parallel_for(existing.size(), opt_.jobs, [&]() -> ItemWork {
+      return [&](std::size_t n) {
+        auto& p = pending_[existing[n]];
+        std::optional<ol::IstioBundle> bundle;
+        findings[n] = cluster_conformance(p.dir, *p.mesh, *p.cluster, result_.plan_digest, want, &bundle);
+        if (findings[n].empty()) p.kept = record_of(bundle->ca_cert.get());
+      };
+    });
     std::vector<std::string> conflicts;
-    for (auto& p : pending_) {
-      if (!p.exists || p.renew) continue;  // a renewal replaces whatever is there
-      if (std::string why = bundle_mismatch(p); !why.empty()) {
-        conflicts.push_back(p.dir.string() + ": exists and does not match the plan: " + why);
-      }
+    for (std::size_t n = 0; n < existing.size(); ++n) {
+      if (findings[n].empty()) continue;
+      const auto& p = pending_[existing[n]];
+      std::string why;
+      for (const auto& f : findings[n]) why += (why.empty() ? "" : "; ") + f.message();
+      conflicts.push_back(p.dir.string() + ": exists and does not match the plan: " + why + " (renew it with --renew " +
+                          p.mesh->name + "/" + p.cluster->name + ")");
     }
-    refuse_conflicts(conflicts);
+    if (conflicts.empty()) return;
+    throw MultiError(ExitCode::output,
+                     std::to_string(conflicts.size()) + " existing bundle" + (conflicts.size() == 1 ? " differs" : "s differ") +
+                         " from the plan; nothing was written (renew " + (conflicts.size() == 1 ? "it" : "them") +
+                         " with --renew MESH/CLUSTER to reissue as planned, or restore the plan)",
+                     conflicts);
   }
 
   // Kept bundles are recorded in plan order; new ones are issued by a pool
@@ -325,21 +326,16 @@ class Ceremony {
     submit_batch(std::move(batch_));
     publisher.finish();
     publisher_ = nullptr;
-    if (kept_without_crl_ > 0) {
-      emit(CeremonyEvent::Kind::step, std::to_string(kept_without_crl_) +
-                                          " kept bundle(s) have no ca-crl.pem yet: run `meshca crl refresh` to give every bundle its CRLs");
-    }
   }
 
   void keep_existing(std::size_t index) {
     const auto& p = pending_[index];
-    if (ledger_ && !fs::exists(p.dir / ol::kCaCrlFile)) ++kept_without_crl_;
-    auto cert = ol::read_layout_ca_certificate(p.dir, layout_options(*p.mesh, *p.cluster));
-    result_.clusters[index] = {p.mesh->name, p.cluster->name, false, std::nullopt, p.dir, record_of(cert.get())};
+    result_.clusters[index] = {p.mesh->name, p.cluster->name, false, std::nullopt, p.dir, *p.kept};
     transcript_->record("intermediate", {{"mesh", p.mesh->name},
                                          {"cluster", p.cluster->name},
                                          {"action", "kept existing bundle"},
-                                         {"certificate", to_json(result_.clusters[index].certificate)}});
+                                         {"certificate", to_json(result_.clusters[index].certificate)}},
+                        Sync::deferred);  // durable with the next synced record, as for issued bundles
     ++done_;
     emit(CeremonyEvent::Kind::cluster_skipped, p.mesh->name + "/" + p.cluster->name + ": complete bundle kept");
   }
@@ -482,7 +478,6 @@ class Ceremony {
   std::optional<RevocationLedger> ledger_;  // with revocation.crl
   std::string root_crl_;                     // OUT/root/root-crl.pem as every new bundle carries it
   std::mutex ledger_mutex_;
-  std::size_t kept_without_crl_ = 0;
   CeremonyResult result_;
   OutputLock lock_;
   ol::FileDigests manifest_;  // every file of OUT as the run leaves it

@@ -245,7 +245,7 @@ expect_in last.out "0 bundles issued, 0 renewed, 5 kept"
 sed 's/outputs: {layouts: \[linkerd\]}/outputs: {layouts: [linkerd, spire]}/' plan.yaml >plan-more.yaml
 sed -i 's/    profile: linkerd/    profile: spire/' plan-more.yaml
 expect_exit 5 "$MESHCA" ceremony run plan-more.yaml --out out --yes
-expect_in last.err "out/ld/east: incomplete bundle (missing"
+expect_in last.err "out/ld/east: exists and does not match the plan: outputs.layouts: incomplete bundle (missing"
 [ "$(cat out/SHA256SUMS)" = "$sums" ] && (cd out && sha256sum --quiet -c SHA256SUMS) || fail "a refused run changed the output"
 pass
 

@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include "ceremony/audit.hpp"
+#include "ceremony/conformance.hpp"
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/plan_parser.hpp"
 #include "ceremony/transcript.hpp"
@@ -312,6 +314,84 @@ TEST_F(CeremonyTest, RenewingAnUnknownClusterIsAUsageError) {
   opt.renew = {"prod/zzz"};
   EXPECT_EQ(code_of([&] { run(plan(), opt); }), ExitCode::usage);
   EXPECT_NE(last_error_.find("prod/zzz"), std::string::npos);
+}
+
+// Resume semantics: a bundle that differs from the plan in anything is a
+// conflict naming the field, its old and new value, and how to renew it;
+// renewing it leaves an output the audit accepts.
+TEST_F(CeremonyTest, ChangedValidityIsAConflictNamingOldAndNewValueThenRenewalAudits) {
+  run(plan());
+  std::string changed = kPlan;
+  changed.replace(changed.find("validity: 1y"), 12, "validity: 90d");
+  auto before = tree();
+  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ExitCode::output);
+  EXPECT_NE(last_error_.find("intermediate.validity: found "), std::string::npos) << last_error_;
+  EXPECT_NE(last_error_.find("the plan says 90d"), std::string::npos) << last_error_;
+  EXPECT_NE(last_error_.find("--renew dev/a"), std::string::npos) << last_error_;
+  EXPECT_EQ(tree(), before);
+  auto opt = unattended();
+  opt.renew = {"prod/a", "prod/b", "dev/a"};
+  run(plan(changed), opt);
+  auto report = audit_output(plan(changed), out());
+  for (const auto& f : report.findings) EXPECT_NE(f.severity, pki::Severity::fail) << f.check << " " << f.subject << " " << f.message;
+}
+
+TEST_F(CeremonyTest, ChangedRootValidityIsRefusedBeforeTheKeyStoreIsOpened) {
+  run(plan());
+  std::string changed = kPlan;
+  changed.replace(changed.find("validity: 10y"), 13, "validity: 20y");
+  std::filesystem::rename(dir_.path() / "keys" / "root.pem", dir_.path() / "moved.pem");
+  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ExitCode::output);  // not key_store: refused first
+  EXPECT_NE(last_error_.find("root.validity"), std::string::npos) << last_error_;
+  EXPECT_NE(last_error_.find("rotate phases"), std::string::npos) << last_error_;
+}
+
+// Every field the plan determines, changed on its own in the plan model: the
+// conformance check of an issued bundle names exactly that field; the audit
+// scope reports it, and the runner's scope stops no earlier than it.
+TEST_F(CeremonyTest, ConformanceNamesEveryFieldThePlanDetermines) {
+  auto p = plan();
+  run(p);
+  auto root = pki::certificate_from_pem(read_file(out() / "root" / "root-cert.pem"), "root");
+  const auto digest = plan_digest(p.text, p.source.string());
+  const MeshPlan& mesh = p.meshes[0];
+  BundleExpectation want{.issuer_root = root.get()};
+  EXPECT_TRUE(cluster_conformance(out() / "prod" / "a", mesh, mesh.clusters[0], digest, want).empty());
+  struct Edit {
+    std::string field;
+    std::function<void(MeshPlan&, ClusterPlan&)> apply;
+  };
+  const std::vector<Edit> edits{
+      {"intermediate.subject", [](MeshPlan&, ClusterPlan& c) { c.intermediate.subject.attributes.emplace_back("OU", "x"); }},
+      {"intermediate.key.algorithm", [](MeshPlan&, ClusterPlan& c) { c.intermediate.algorithm = pki::KeyAlgorithm::rsa_2048; }},
+      {"intermediate.validity", [](MeshPlan&, ClusterPlan& c) { c.intermediate.validity.duration = Duration{0, 90, 0}; }},
+      {"intermediate.path_len", [](MeshPlan&, ClusterPlan& c) { c.intermediate.path_len = 1; }},
+      {"intermediate.key_usage", [](MeshPlan&, ClusterPlan& c) { c.intermediate.key_usage.digital_signature = false; }},
+      {"intermediate.dns_names", [](MeshPlan&, ClusterPlan& c) { c.intermediate.dns_names = {"istiod.istio-system.svc"}; }},
+      {"intermediate.name_constraints", [](MeshPlan&, ClusterPlan& c) { c.intermediate.name_constraints = NameConstraintsMode::none; }},
+      {"intermediate.name_constraints", [](MeshPlan& m, ClusterPlan&) { m.trust_domain = "other.unit.internal"; }},
+      {"outputs.layouts", [](MeshPlan& m, ClusterPlan&) { m.outputs.layouts.push_back("istio-tls"); }},
+      {"cacerts.yaml", [](MeshPlan& m, ClusterPlan&) { m.outputs.namespace_name = "other"; }},
+  };
+  for (const auto& edit : edits) {
+    MeshPlan m = mesh;
+    edit.apply(m, m.clusters[0]);
+    for (auto scope : {FindingScope::all, FindingScope::first}) {
+      want.scope = scope;
+      auto findings = cluster_conformance(out() / "prod" / "a", m, m.clusters[0], digest, want);
+      std::string all;
+      for (const auto& f : findings) all += f.message() + "\n";
+      EXPECT_NE(all.find(edit.field), std::string::npos) << edit.field << " not named in:\n" << all;
+    }
+  }
+  RootPlan r = p.root;
+  EXPECT_TRUE(root_conformance(root.get(), r, p.profile).empty());
+  r.path_len = 2;
+  r.validity.duration = Duration{20, 0, 0};
+  auto root_findings = root_conformance(root.get(), r, p.profile);
+  ASSERT_EQ(root_findings.size(), 2u);
+  EXPECT_EQ(root_findings[0].field, "root.validity");
+  EXPECT_EQ(root_findings[1].field, "root.path_len");
 }
 
 }  // namespace

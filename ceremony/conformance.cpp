@@ -1,0 +1,274 @@
+#include "ceremony/conformance.hpp"
+
+#include <openssl/x509v3.h>
+
+#include "ceremony/issuance.hpp"
+#include "ceremony/profiles.hpp"
+#include "core/error.hpp"
+#include "output_layout/layouts.hpp"
+#include "pki/lint.hpp"
+#include "pki/verify.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ol = output_layout;
+
+class Findings {
+ public:
+  explicit Findings(FindingScope scope) : scope_(scope) {}
+  void add(std::string check, std::string field, std::string found, std::string planned) {
+    list_.push_back({std::move(check), std::move(field), std::move(found), std::move(planned)});
+  }
+  // Whether a caller that wants only the first reason may stop here.
+  bool done() const { return scope_ == FindingScope::first && !list_.empty(); }
+  ConformanceFindings take() { return std::move(list_); }
+
+ private:
+  FindingScope scope_;
+  ConformanceFindings list_;
+};
+
+std::string key_usage_text(const pki::KeyUsageBits& k, bool other_bits = false) {
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (on) s += (s.empty() ? "" : ", ") + std::string(name);
+  };
+  add(k.digital_signature, "digitalSignature");
+  add(k.non_repudiation, "nonRepudiation");
+  add(k.key_encipherment, "keyEncipherment");
+  add(k.key_cert_sign, "keyCertSign");
+  add(k.crl_sign, "cRLSign");
+  if (other_bits) s += (s.empty() ? "" : ", ") + std::string("other bits");
+  return s.empty() ? "none" : s;
+}
+
+bool same_key_usage(const pki::KeyUsageBits& a, const pki::KeyUsageBits& b) {
+  return a.digital_signature == b.digital_signature && a.non_repudiation == b.non_repudiation &&
+         a.key_encipherment == b.key_encipherment && a.key_cert_sign == b.key_cert_sign && a.crl_sign == b.crl_sign;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& none = "none") {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s.empty() ? none : s;
+}
+
+void check_subject(Findings& f, const X509* cert, const pki::DistinguishedName& planned, const std::string& field) {
+  auto expected = planned.to_x509_name();
+  if (X509_NAME_cmp(X509_get_subject_name(cert), expected.get()) != 0) {
+    f.add("subject", field + ".subject", pki::subject_string(cert), planned.to_string());
+  }
+}
+
+void check_key(Findings& f, const EVP_PKEY* key, pki::KeyAlgorithm planned, const std::string& field) {
+  if (pki::key_algorithm_of(key) != planned) {
+    f.add("key", field + ".key.algorithm", pki::describe_key(key), std::string(pki::key_algorithm_name(planned)));
+  }
+}
+
+// Durations count from the ceremony that issued the certificate, so the
+// plan's window is resolved against the certificate's own notBefore.
+void check_validity(Findings& f, const X509* cert, const ValiditySpec& spec, const std::string& field) {
+  const UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
+  const auto want = spec.resolve(nb);
+  if (nb != want.not_before || na != want.not_after) {
+    f.add("validity", field + ".validity", format_rfc3339(nb) + " .. " + format_rfc3339(na), spec.to_string());
+  }
+}
+
+// basicConstraints (critical, CA:TRUE, pathLen) and keyUsage (critical, the
+// profile's bits exactly).
+void check_ca_extensions(Findings& f, const X509* cert, const std::optional<int>& path_len,
+                         const pki::KeyUsageBits& key_usage, const std::string& field) {
+  auto bc = pki::basic_constraints(cert);
+  std::optional<long> want_len;
+  if (path_len) want_len = *path_len;
+  if (!bc.present || !bc.critical || !bc.ca || bc.path_len != want_len) {
+    std::string found = !bc.present ? "no basicConstraints"
+                                    : std::string(bc.critical ? "critical " : "") + "CA:" + (bc.ca ? "TRUE" : "FALSE") +
+                                          ", pathLen " + (bc.path_len ? std::to_string(*bc.path_len) : "unlimited");
+    f.add("basic-constraints", field + ".path_len", found, "critical CA:TRUE, pathLen " + path_len_text(path_len));
+  }
+  auto ku = pki::key_usage(cert);
+  if (!ku.present || !ku.critical || ku.other_bits || !same_key_usage(ku.bits, key_usage)) {
+    std::string found = ku.present ? std::string(ku.critical ? "critical " : "") + key_usage_text(ku.bits, ku.other_bits)
+                                   : "no keyUsage";
+    f.add("key-usage", field + ".key_usage", found, "critical " + key_usage_text(key_usage));
+  }
+}
+
+// The DNS names of the subjectAltName, and whether it holds anything else.
+std::vector<std::string> san_dns_names(const X509* cert, bool& other) {
+  std::vector<std::string> names;
+  other = false;
+  auto* gens = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (gens == nullptr) return names;
+  for (int i = 0; i < sk_GENERAL_NAME_num(gens); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(gens, i);
+    if (g->type == GEN_DNS) {
+      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
+                         static_cast<std::size_t>(ASN1_STRING_length(g->d.dNSName)));
+    } else {
+      other = true;
+    }
+  }
+  GENERAL_NAMES_free(gens);
+  return names;
+}
+
+// What the plan adds beyond the CA extensions: SANs (a profile's extras),
+// the name constraint on the trust domain, and never an EKU.
+void check_extras(Findings& f, const X509* cert, const pki::CertificateProfile& want, const std::string& field) {
+  bool other_names = false;
+  auto dns = san_dns_names(cert, other_names);
+  if (dns != want.dns_names || other_names) {
+    f.add("san", field + ".dns_names", join(dns) + (other_names ? " (and other names)" : ""), join(want.dns_names));
+  }
+  auto nc = pki::name_constraints(cert);
+  bool want_nc = !want.permitted_uri_hosts.empty();
+  if (nc.present != want_nc || nc.permitted_uri != want.permitted_uri_hosts || nc.other_subtrees != 0 ||
+      (want_nc && !nc.critical)) {
+    std::string found = nc.present ? join(nc.permitted_uri) + (nc.other_subtrees ? " (and other subtrees)" : "") : "none";
+    f.add("name-constraints", field + ".name_constraints", found,
+          want_nc ? "permitted URI " + join(want.permitted_uri_hosts) : "none");
+  }
+  if ((X509_get_extension_flags(const_cast<X509*>(cert)) & EXFLAG_XKUSAGE) != 0) {
+    f.add("eku", field + ".extended_key_usage", "an extendedKeyUsage extension", "none");
+  }
+}
+
+std::string chain_text(const std::vector<const X509*>& certs) {
+  std::vector<std::string> names;
+  for (const X509* c : certs) names.push_back(pki::subject_string(c));
+  return join(names, "nothing");
+}
+
+bool same_certificates(const std::vector<pki::X509Ptr>& found, const std::vector<const X509*>& want) {
+  if (found.size() != want.size()) return false;
+  for (std::size_t i = 0; i < found.size(); ++i)
+    if (X509_cmp(found[i].get(), want[i]) != 0) return false;
+  return true;
+}
+
+std::vector<const X509*> raw(const std::vector<pki::X509Ptr>& certs, std::size_t from = 0) {
+  std::vector<const X509*> out;
+  for (std::size_t i = from; i < certs.size(); ++i) out.push_back(certs[i].get());
+  return out;
+}
+
+// Issuer, strict chain to the root, and the chain and trust files.
+void check_chain(Findings& f, const ol::IstioBundle& b, const BundleExpectation& want) {
+  auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {want.issuer_root}, 0,
+                                   want.root_verified ? pki::AnchorSignature::already_verified : pki::AnchorSignature::check);
+  if (!verdict.ok) {
+    f.add("chain", "root", "issued by " + pki::issuer_string(b.ca_cert.get()) + ": " + verdict.error,
+          "chains to " + pki::subject_string(want.issuer_root) + " (strict)");
+  }
+  std::vector<const X509*> chain{b.ca_cert.get()};
+  if (want.chain_tail.empty()) {
+    chain.push_back(want.issuer_root);
+  } else {
+    chain.insert(chain.end(), want.chain_tail.begin(), want.chain_tail.end());
+  }
+  if (!same_certificates(b.cert_chain, chain)) {
+    f.add("chain", "cert-chain.pem", chain_text(raw(b.cert_chain)), chain_text(chain));
+  }
+  std::vector<const X509*> trusted = want.trusted.empty() ? std::vector<const X509*>{want.issuer_root} : want.trusted;
+  if (!same_certificates(b.roots, trusted)) {
+    // An explicit list is a rotation phase's trust.
+    f.add("trusted-roots", "",
+          std::string("root-cert.pem does not hold ") + (want.trusted.empty() ? "exactly the plan's root" : "the roots this phase must trust") +
+              ": found " + chain_text(raw(b.roots)) + ", expected " + chain_text(trusted),
+          "");
+  }
+}
+
+}  // namespace
+
+std::string ConformanceFinding::message() const {
+  if (field.empty()) return found;
+  if (planned.empty()) return field + ": " + found;
+  return field + ": found " + found + ", the plan says " + planned;
+}
+
+ConformanceFindings root_conformance(const X509* root, const RootPlan& spec, std::string_view profile,
+                                     const std::string& field_prefix) {
+  Findings f(FindingScope::all);
+  check_subject(f, root, spec.subject, field_prefix);
+  check_key(f, X509_get0_pubkey(root), spec.key.algorithm, field_prefix);
+  check_validity(f, root, spec.validity, field_prefix);
+  check_ca_extensions(f, root, spec.path_len, spec.key_usage, field_prefix);
+  auto lints = pki::lint_ca_certificate(root, root, pki::CaRole::root);
+  if (!lints_acceptable(profile, lints)) {
+    f.add("lints", field_prefix, "fails the CA lints of profile " + std::string(profile) + " (run meshca verify for details)", "");
+  }
+  return f.take();
+}
+
+ConformanceFindings bundle_conformance(const ol::IstioBundle& b, const MeshPlan& mesh, const ClusterPlan& cluster,
+                                       const BundleExpectation& want) {
+  Findings f(want.scope);
+  const X509* cert = b.ca_cert.get();
+  const auto& planned = cluster.intermediate;
+  // What intermediate_profile() would put into this certificate, had it
+  // issued it at the certificate's own notBefore.
+  const auto profile = intermediate_profile(mesh, cluster, pki::not_before(cert));
+  check_subject(f, cert, planned.subject, "intermediate");
+  check_key(f, X509_get0_pubkey(cert), planned.algorithm, "intermediate");
+  if (want.check_validity) check_validity(f, cert, planned.validity, "intermediate");
+  check_ca_extensions(f, cert, profile.path_len, profile.key_usage, "intermediate");
+  check_extras(f, cert, profile, "intermediate");
+  if (f.done()) return f.take();
+  if (!pki::key_matches_certificate(b.ca_key.get(), cert)) {
+    f.add("key", "ca-key.pem", "a key that does not match ca-cert.pem", "");
+    if (f.done()) return f.take();
+  }
+  check_chain(f, b, want);
+  if (want.crl && b.ca_crl.empty()) {
+    f.add("crl", "revocation.crl", "no ca-crl.pem", "ca-crl.pem with the CRLs of the intermediate and the root");
+  }
+  return f.take();
+}
+
+ConformanceFindings cluster_conformance(const fs::path& dir, const MeshPlan& mesh, const ClusterPlan& cluster,
+                                        const std::string& plan_digest, const BundleExpectation& want,
+                                        std::optional<ol::IstioBundle>* bundle_out) {
+  const auto layouts = layout_options(mesh, cluster, plan_digest);
+  Findings f(want.scope);
+  std::error_code ec;
+  auto missing = ol::missing_layout_files(dir, layouts);
+  if (!missing.empty()) {
+    bool exists = fs::exists(fs::symlink_status(dir, ec));
+    if (exists) {
+      f.add("bundle", "outputs.layouts", "incomplete bundle (missing " + missing.front() + ")", "");
+    } else {
+      f.add("bundle", "", "the plan's cluster has no bundle", "");
+    }
+    return f.take();
+  }
+  ol::IstioBundle b;
+  try {
+    // Stopping early, the reader's own manifest check names the first
+    // disagreement; otherwise every disagreeing file is listed.
+    b = ol::read_layout_bundle(dir, layouts, want.scope == FindingScope::first ? ol::ManifestCheck::verify : ol::ManifestCheck::skip);
+    if (want.scope == FindingScope::all) {
+      for (const auto& [file, why] : ol::mismatched_layout_files(dir, layouts)) {
+        f.add("manifest", fs::path(file).lexically_relative(dir).string(), why, "");
+      }
+    }
+  } catch (const Error& e) {
+    f.add("bundle", "", e.what(), "");
+    return f.take();
+  }
+  if (!f.done()) {
+    for (auto& finding : bundle_conformance(b, mesh, cluster, want)) {
+      f.add(std::move(finding.check), std::move(finding.field), std::move(finding.found), std::move(finding.planned));
+    }
+  }
+  if (bundle_out != nullptr) *bundle_out = std::move(b);
+  return f.take();
+}
+
+}  // namespace meshca::ceremony

@@ -1,0 +1,91 @@
+// The one answer to "does this output match the plan?".
+//
+// The ceremony runner (may a bundle be kept on a re-run?), `meshca audit`
+// (does OUT hold what the plan says?) and the rotation survey (is the
+// current output the plan's?) all ask it here, so they cannot drift apart.
+//
+// Each function answers one question and returns findings, never a bool:
+// every certificate field the plan determines that the output does not
+// carry, with the value found and the value planned. An empty list means the
+// output conforms. What the plan determines is exactly what
+// root_profile() / intermediate_profile() (ceremony/profiles) put into a
+// certificate, resolved against the certificate's own notBefore (durations
+// count from the ceremony that issued it), plus the key algorithm and size,
+// the issuer and chain, the layout files and their manifests.
+//
+// Guarantees: a bundle for which cluster_conformance() finds nothing is
+// accepted by `meshca audit` for the same plan as far as the certificates,
+// files and manifests go (the audit adds the transcript, the CRLs and the
+// checksums). Nothing here prints, writes or throws for a non-conforming
+// output; only an unexpected internal failure throws meshca::Error.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ceremony/plan.hpp"
+#include "output_layout/istio_cacerts.hpp"
+
+namespace meshca::ceremony {
+
+struct ConformanceFinding {
+  std::string check;    // audit check id: "subject", "key", "validity", "basic-constraints", "key-usage", ...
+  std::string field;    // the plan's field: "intermediate.validity", "root.subject", "outputs.layouts", ...
+  std::string found;    // what the output holds
+  std::string planned;  // what the plan says ("" when the finding is not about one value)
+  // "intermediate.validity: found 2026-01-01T00:00:00Z .. 2026-07-01T00:00:00Z, the plan says 90d"
+  std::string message() const;
+};
+using ConformanceFindings = std::vector<ConformanceFinding>;
+
+// The runner needs only to know whether a bundle may be kept and why not;
+// the audit wants everything. `first` stops after the first check that
+// finds something (the cheap field comparisons still report every differing
+// field, since the operator must see them all to choose --renew).
+enum class FindingScope { all, first };
+
+// OUT/root/root-cert.pem (or a rotation's new root) against the plan's root:
+// subject, key algorithm and size, validity, basicConstraints and pathLen,
+// keyUsage, self-signature and the CA lints of `profile`.
+ConformanceFindings root_conformance(const X509* root, const RootPlan& spec, std::string_view profile,
+                                     const std::string& field_prefix = "root");
+
+// What a cluster's bundle must hold besides its own fields.
+struct BundleExpectation {
+  const X509* issuer_root = nullptr;  // the root its intermediate chains to
+  // cert-chain.pem after ca-cert.pem; empty: exactly {issuer_root}.
+  std::vector<const X509*> chain_tail{};
+  // root-cert.pem, in order; empty: exactly {issuer_root}.
+  std::vector<const X509*> trusted{};
+  // False for intermediates an earlier ceremony issued (rotation phase 1):
+  // their validity came from the plan of that day.
+  bool check_validity = true;
+  // The plan's revocation.crl: ca-crl.pem must be there (its CRLs are
+  // judged by the audit, which passes false and checks them itself).
+  bool crl = false;
+  // The issuer root's self-signature was already checked by the caller.
+  bool root_verified = false;
+  FindingScope scope = FindingScope::all;
+};
+
+// The bundle's certificates against the plan's cluster: subject, key
+// algorithm and size, key match, validity as resolved, basicConstraints and
+// pathLen, keyUsage, no extended key usage, SANs (profile extras), name
+// constraints, issuer, strict chain to the root, cert-chain.pem and
+// root-cert.pem.
+ConformanceFindings bundle_conformance(const output_layout::IstioBundle& bundle, const MeshPlan& mesh,
+                                       const ClusterPlan& cluster, const BundleExpectation& want);
+
+// The bundle in `dir` as the plan's layouts ask for it: every file present
+// and readable, every manifest carrying exactly the PEM files beside it
+// (under the plan digest it names), then bundle_conformance(). `bundle`
+// receives what was read (for the CRL checks of the audit) when it could be.
+ConformanceFindings cluster_conformance(const std::filesystem::path& dir, const MeshPlan& mesh,
+                                        const ClusterPlan& cluster, const std::string& plan_digest,
+                                        const BundleExpectation& want,
+                                        std::optional<output_layout::IstioBundle>* bundle = nullptr);
+
+}  // namespace meshca::ceremony
