@@ -76,18 +76,24 @@ int plan_init(const Args& args, Terminal& term) {
   return 0;
 }
 
-int plan_validate(const Args& args, Terminal& term) {
-  po::options_description options("meshca plan validate");
+// Parses the arguments of a command that takes one PLAN and no option;
+// false when --help was shown.
+bool parse_plan_only(const Args& args, Terminal& term, const char* usage, po::variables_map& vm) {
+  po::options_description options;
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
   po::positional_options_description positionals;
   positionals.add("plan", 1);
+  return parse_command_line(args, options, positionals, vm, term.out, usage);
+}
+
+int plan_validate(const Args& args, Terminal& term) {
   po::variables_map vm;
   const char* usage =
       "usage: meshca plan validate PLAN\n\n"
       "Checks a plan strictly and reports every error in one run, in line order, each with file:line:column\n"
       "and field path (exit 3); a valid plan is summarized with its policy warnings.\n\n"
       "example: meshca plan validate plan.yaml";
-  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
+  if (!parse_plan_only(args, term, usage, vm)) return 0;
   const UnixTime now = now_utc();
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
   term.out << plan.source.string() << ": valid plan '" << plan.name << "': " << plan.meshes.size() << " mesh"
@@ -114,17 +120,13 @@ int plan_validate(const Args& args, Terminal& term) {
 }
 
 int plan_digest(const Args& args, Terminal& term) {
-  po::options_description options("meshca plan digest");
-  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
   po::variables_map vm;
   const char* usage =
       "usage: meshca plan digest PLAN\n\nPrints the SHA-256 of the plan's canonical form: key order, comments and "
       "layout do not change it,\nany change of a value does. The plan must be valid. Pass it to "
       "`meshca ceremony run --expect-digest`.\n\n"
       "example: meshca plan digest plan.yaml";
-  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
+  if (!parse_plan_only(args, term, usage, vm)) return 0;
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
   term.out << ceremony::plan_digest(plan.text, plan.source.string()) << "  " << plan.source.string() << "\n";
   return 0;
