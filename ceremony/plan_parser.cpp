@@ -942,6 +942,13 @@ class PlanParser {
     if (!m.valid()) return;
     if (auto uri = m.string("uri", false)) {
       try {
+        // The URI parser's own hint names the hsm commands' --pin-source,
+        // which the commands that read a plan do not have.
+        if (uri->find("pin-value=") != std::string::npos) {
+          throw Error(ExitCode::invalid_input,
+                      "PIN values are not accepted in URIs (pin-value=); remove it and name where the PIN comes from "
+                      "in " + m.field("pin") + " (env:NAME, file:PATH or prompt) or with pin-source=file:PATH in the URI");
+        }
         ref = hsm::parse_pkcs11_uri(*uri);
       } catch (const Error& e) {
         d_.error(m.get("uri"), m.field("uri"), e.message());

@@ -13,7 +13,7 @@ groups=$("$MESHCA" --help | awk '/^commands:/ {on=1; next} /^$/ {on=0} on && /^ 
 [ -n "$groups" ] || fail "meshca --help lists no commands"
 subcommands() { "$MESHCA" "$1" --help 2>/dev/null | awk '/^(sub)?commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ && $1 ~ /^[a-z-]+$/ {print $1}' | sort -u; }
 
-# Known gaps in commands owned elsewhere (cli/cmd_verify.cpp, cli/cmd_hsm.cpp),
+# Known gaps in code owned elsewhere (cli/cmd_verify.cpp, cli/cmd_hsm.cpp),
 # as LEAF/CHECK: reported as XFAIL on every run, never hidden; an XPASS says
 # the entry can go.
 known_gaps=" verify/example inspect/example check-expiry/example hsm:list/example hsm:keygen/example hsm:keygen/usage hsm:list/usage "
@@ -94,6 +94,36 @@ for leaf in "${leaves[@]}"; do
     check_named_options accepted.txt last.err "${extra[@]}"
   done
 done
+# Messages from the libraries reach the user through a command too: a plan
+# whose PKCS#11 URI carries a PIN (the hint must name the plan's pin field,
+# not the hsm commands' --pin-source).
+cat >uri-pin.yaml <<'PLAN'
+apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: conformance}
+root:
+  subject: {CN: Conformance Root, C: US}
+  key:
+    algorithm: ecdsa-p384
+    store: pkcs11
+    pkcs11: {uri: "pkcs11:token=acme-root;object=root-key?pin-value=123456&module-path=/usr/lib/softhsm/libsofthsm2.so"}
+  validity: 10y
+meshes:
+  - {name: prod, trust_domain: prod.example, clusters: [{name: east}]}
+PLAN
+for leaf in plan:validate ceremony:run; do
+  read -r -a cmd <<<"${leaf/:/ }"
+  CMD="meshca ${cmd[*]}"
+  "$MESHCA" "${cmd[@]}" --help >help.txt
+  { grep -oE -- '--[a-z][a-z0-9-]*' help.txt; echo --help; echo --version; } | sort -u >accepted.txt
+  args=(uri-pin.yaml)
+  [ "$leaf" = ceremony:run ] && args+=(--out out --yes)
+  expect_exit 3 "$MESHCA" "${cmd[@]}" "${args[@]}"
+  expect_not_in last.err "123456"
+  bad=$(grep -oE -- '--[a-z][a-z0-9-]*' last.err | sort -u | grep -vxF -f accepted.txt || true)
+  if [ -z "$bad" ]; then pass; else violation "$leaf" uri-pin-hint "$CMD on a URI with pin-value names $bad, which it does not accept"; fi
+done
+
 for gap in $known_gaps; do
   [[ "$KNOWN_SEEN" == *" $gap "* ]] || echo "XPASS: known gap $gap is fixed: remove it from known_gaps"
 done
