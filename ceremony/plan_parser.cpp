@@ -270,12 +270,14 @@ struct IntermediateOverrides {
   std::optional<ValiditySpec> validity;
   std::vector<std::pair<std::string, std::string>> subject;  // templates, merged per attribute
   std::optional<NameConstraintsMode> name_constraints;
-  std::optional<SourceLocation> validity_at;
+  std::optional<SourceLocation> validity_at;   // where `validity` (or not_after) is written
+  std::optional<SourceLocation> algorithm_at;  // where key.algorithm is written
   ValueSources sources;  // of the fields set above, subject per attribute
 
   // `top` wins field by field (subject attribute by attribute).
   void overlay(const IntermediateOverrides& top) {
     for (const auto& [field, source] : top.sources) sources[field] = source;
+    if (top.algorithm) algorithm_at = top.algorithm_at;  // a profile's algorithm is written nowhere in the plan
     if (top.algorithm) algorithm = top.algorithm;
     if (top.validity) validity = top.validity;
     if (top.validity) validity_at = top.validity_at;  // a profile's validity is written nowhere in the plan
@@ -629,6 +631,7 @@ class PlanParser {
       MapReader key(d_, m.get("key"), m.field("key"), {"algorithm"});
       if (auto alg = read_algorithm(key)) {
         o.algorithm = alg;
+        o.algorithm_at = d_.location(key.get("algorithm"));
         o.sources["key.algorithm"] = source;
       }
     }
@@ -1119,6 +1122,8 @@ class PlanParser {
       }
       validity_origin_[cpath] = {merged.validity_at ? mark_of(*merged.validity_at) : YAML::Mark::null_mark(),
                                  merged.sources["validity"]};
+      algorithm_origin_[cpath] = {merged.algorithm_at ? mark_of(*merged.algorithm_at) : YAML::Mark::null_mark(),
+                                  merged.sources["key.algorithm"]};
       cluster.intermediate.algorithm = *merged.algorithm;
       cluster.intermediate.validity = *merged.validity;
       cluster.intermediate.name_constraints = *merged.name_constraints;
@@ -1195,46 +1200,17 @@ class PlanParser {
     std::map<std::string, std::string> subjects;
     if (auto s = plan.root.subject.to_string(); !s.empty()) subjects.emplace(s, "root");
     if (plan.rotation) subjects.emplace(plan.rotation->new_root.subject.to_string(), "rotation.new_root");
-    // A validity written once (defaults, a mesh, a profile) and too long is
-    // one finding at the line that writes it, naming every cluster it
-    // affects; only a cluster's own validity is reported at the cluster.
-    struct Overlong {
-      YAML::Mark at;
-      std::string path;
-      std::string message;
-      std::vector<std::string> clusters;
-    };
-    std::vector<Overlong> overlong;
+    SharedFindings overlong;
     for (const auto& mesh : plan.meshes) {
       for (const auto& cluster : mesh.clusters) {
         const YAML::Mark mark = mark_of(cluster.location);
         for (const auto& [name, root] : issuers) {
           const auto w = cluster.intermediate.validity.resolve(now_);
           if (w.not_before >= root.not_before && w.not_after <= root.not_after) continue;
-          const std::string message = "the intermediate (" + format_rfc3339(w.not_before) + " .. " +
-                                      format_rfc3339(w.not_after) + ") must lie inside " + name + " (" +
-                                      format_rfc3339(root.not_before) + " .. " + format_rfc3339(root.not_after) + ")";
-          const auto origin = validity_origin_.find(cluster.field_path);
-          const bool own = origin == validity_origin_.end() || origin->second.source.level == SourceLevel::cluster;
-          if (own) {
-            const YAML::Mark at = origin == validity_origin_.end() ? mark : origin->second.at;
-            d_.error(at, cluster.field_path + ".intermediate.validity", message);
-            continue;
-          }
-          const ValidityOrigin& from = origin->second;
-          const std::string path = from.source.level == SourceLevel::plan_defaults || from.source.level == SourceLevel::mesh
-                                       ? from.source.where + ".validity"
-                                       : cluster.field_path + ".intermediate.validity";
-          const std::string id = mesh.name + "/" + cluster.name;
-          auto same = std::find_if(overlong.begin(), overlong.end(),
-                                   [&](const Overlong& o) { return o.path == path && o.message == message; });
-          if (same != overlong.end()) {
-            same->clusters.push_back(id);
-          } else {
-            overlong.push_back({from.at.is_null() ? mark : from.at, path,
-                                message + (from.at.is_null() ? " (the validity comes from " + from.source.where + ")" : ""),
-                                {id}});
-          }
+          overlong.add(validity_origin_, "validity", mesh, cluster,
+                       "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
+                           ") must lie inside " + name + " (" + format_rfc3339(root.not_before) + " .. " +
+                           format_rfc3339(root.not_after) + ")");
         }
         if (!subjects_sound) continue;
         std::string subject = cluster.intermediate.subject.to_string();
@@ -1245,14 +1221,68 @@ class PlanParser {
         }
       }
     }
-    for (const auto& o : overlong) {
-      std::string names;
-      for (const auto& c : o.clusters) names += (names.empty() ? "" : ", ") + c;
-      d_.error(o.at, o.path,
-               o.message + "; this affects " + std::to_string(o.clusters.size()) + " cluster" +
-                   (o.clusters.size() == 1 ? "" : "s") + ": " + names);
-    }
+    overlong.report(d_);
   }
+
+  // Where a cluster's resolved value is written, and which level of the
+  // plan it comes from.
+  struct FieldOrigin {
+    YAML::Mark at = YAML::Mark::null_mark();
+    ValueSource source;
+  };
+  using FieldOrigins = std::map<std::string, FieldOrigin>;  // by cluster field path
+
+  // Findings about a cluster's resolved value. A value written once
+  // (defaults, a mesh's intermediate, a profile) is one finding at the line
+  // that writes it, naming every cluster it affects; a cluster's own value
+  // is reported at the cluster.
+  class SharedFindings {
+   public:
+    void add(const FieldOrigins& origins, const std::string& field, const MeshPlan& mesh, const ClusterPlan& cluster,
+             const std::string& message) {
+      const auto origin = origins.find(cluster.field_path);
+      const bool known = origin != origins.end();
+      const std::string own_path = cluster.field_path + ".intermediate." + field;
+      if (!known || origin->second.source.level == SourceLevel::cluster) {
+        findings_.push_back({known && !origin->second.at.is_null() ? origin->second.at : mark_of(cluster.location), own_path,
+                             message, {}});
+        return;
+      }
+      const FieldOrigin& from = origin->second;
+      const bool written = from.source.level == SourceLevel::plan_defaults || from.source.level == SourceLevel::mesh;
+      const std::string path = written ? from.source.where + "." + field : own_path;
+      const std::string id = mesh.name + "/" + cluster.name;
+      auto same = std::find_if(findings_.begin(), findings_.end(),
+                               [&](const Finding& f) { return !f.clusters.empty() && f.path == path && f.message == message; });
+      if (same != findings_.end()) {
+        same->clusters.push_back(id);
+        return;
+      }
+      findings_.push_back({from.at.is_null() ? mark_of(cluster.location) : from.at, path,
+                           message + (from.at.is_null() ? " (the " + field + " comes from " + from.source.where + ")" : ""),
+                           {id}});
+    }
+
+    void report(Diagnostics& d) const {
+      for (const auto& f : findings_) {
+        std::string names;
+        for (const auto& c : f.clusters) names += (names.empty() ? "" : ", ") + c;
+        d.error(f.at, f.path,
+                f.clusters.empty() ? f.message
+                                   : f.message + "; this affects " + std::to_string(f.clusters.size()) + " cluster" +
+                                         (f.clusters.size() == 1 ? "" : "s") + ": " + names);
+      }
+    }
+
+   private:
+    struct Finding {
+      YAML::Mark at;
+      std::string path;
+      std::string message;
+      std::vector<std::string> clusters;  // empty: the cluster's own value
+    };
+    std::vector<Finding> findings_;
+  };
 
   // What the ecosystems behind some layouts require of the certificates.
   void check_layouts(const Plan& plan) {
@@ -1261,12 +1291,14 @@ class PlanParser {
       const MeshPlan& mesh = plan.meshes[i];
       const std::string mesh_path = index_path("meshes", i);
       if (mesh.outputs.has_layout(kLayoutLinkerd)) {
+        SharedFindings not_p256;
         for (const auto& cluster : mesh.clusters) {
           if (cluster.intermediate.algorithm == pki::KeyAlgorithm::ecdsa_p256) continue;
-          d_.error(mark_of(cluster.location), cluster.field_path + ".intermediate.key.algorithm",
-                   "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" + mesh.name +
-                       "' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256");
+          not_p256.add(algorithm_origin_, "key.algorithm", mesh, cluster,
+                       "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" +
+                           mesh.name + "' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256");
         }
+        not_p256.report(d_);
         if (plan.root.key.algorithm != pki::KeyAlgorithm::ecdsa_p256 && !root_reported) {
           root_reported = true;
           d_.error(root_algorithm_at_, "root.key.algorithm",
@@ -1315,13 +1347,8 @@ class PlanParser {
   YAML::Mark root_path_len_at_ = YAML::Mark::null_mark();
   YAML::Mark root_algorithm_at_ = YAML::Mark::null_mark();
   bool spire_root_reported_ = false;
-  // Per cluster field path: where its intermediate validity is written and
-  // which level of the plan it comes from.
-  struct ValidityOrigin {
-    YAML::Mark at = YAML::Mark::null_mark();
-    ValueSource source;
-  };
-  std::map<std::string, ValidityOrigin> validity_origin_;
+  FieldOrigins validity_origin_;   // each cluster's intermediate validity
+  FieldOrigins algorithm_origin_;  // each cluster's intermediate key algorithm
 };
 
 }  // namespace
