@@ -89,7 +89,7 @@ struct IntermediatePlan {
   ValueSources sources;
 };
 
-// The built-in profile whose certificates follow DESIGN.md exactly and pass
+// The built-in profile whose certificates follow docs/architecture.md ("Certificates by default") exactly and pass
 // every lint with no finding.
 inline constexpr std::string_view kDefaultProfile = "meshca";
 

@@ -1,5 +1,6 @@
 #include "ceremony/plan_parser.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -61,14 +62,44 @@ class Diagnostics {
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
     std::string where = file_;
     if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-    errors_.push_back(where + ": " + (path.empty() ? "" : path + ": ") + message);
+    errors_.push_back({mark.is_null() ? -1 : mark.line, mark.is_null() ? -1 : mark.column, path,
+                       where + ": " + (path.empty() ? "" : path + ": ") + message});
   }
   SourceLocation location(const YAML::Node& node) const {
     auto m = node.Mark();
     return {file_, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1};
   }
   bool ok() const { return errors_.empty(); }
-  std::vector<std::string>& errors() { return errors_; }
+
+  // Every finding, in the order of the lines they point at (the order the
+  // operator fixes them in); findings about the whole document come first.
+  std::vector<std::string> errors() const {
+    std::vector<Finding> sorted = errors_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Finding& a, const Finding& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    std::vector<std::string> text;
+    for (const auto& f : sorted) text.push_back(f.text);
+    return text;
+  }
+
+  // True when a finding's field path has a component ending in one of
+  // `fields` ("validity" matches root.validity and defaults.intermediate.
+  // validity): a cross-field check that depends on those fields has nothing
+  // sound to compare and stays silent, while independent checks still run.
+  bool any_error_in(std::initializer_list<std::string_view> fields) const {
+    for (const auto& f : errors_) {
+      for (std::string_view field : fields) {
+        for (auto pos = f.path.find(field); pos != std::string::npos; pos = f.path.find(field, pos + 1)) {
+          const auto end = pos + field.size();
+          const bool starts = pos == 0 || f.path[pos - 1] == '.' || f.path[pos - 1] == ']';
+          const bool ends = end == f.path.size() || f.path[end] == '.' || f.path[end] == '[';
+          if (starts && ends) return true;
+        }
+      }
+    }
+    return false;
+  }
 
   // Records the fields a mapping accepts ("meshes[].clusters[].name"), so
   // the documentation can be checked against the parser.
@@ -85,8 +116,14 @@ class Diagnostics {
   const std::set<std::string>& accepted() const { return accepted_; }
 
  private:
+  struct Finding {
+    int line;  // -1: about the whole document
+    int column;
+    std::string path;
+    std::string text;
+  };
   std::string file_;
-  std::vector<std::string> errors_;
+  std::vector<Finding> errors_;
   std::set<std::string> accepted_;
 };
 
@@ -233,15 +270,17 @@ struct IntermediateOverrides {
   std::optional<ValiditySpec> validity;
   std::vector<std::pair<std::string, std::string>> subject;  // templates, merged per attribute
   std::optional<NameConstraintsMode> name_constraints;
-  std::optional<SourceLocation> validity_at;
+  std::optional<SourceLocation> validity_at;   // where `validity` (or not_after) is written
+  std::optional<SourceLocation> algorithm_at;  // where key.algorithm is written
   ValueSources sources;  // of the fields set above, subject per attribute
 
   // `top` wins field by field (subject attribute by attribute).
   void overlay(const IntermediateOverrides& top) {
     for (const auto& [field, source] : top.sources) sources[field] = source;
+    if (top.algorithm) algorithm_at = top.algorithm_at;  // a profile's algorithm is written nowhere in the plan
     if (top.algorithm) algorithm = top.algorithm;
     if (top.validity) validity = top.validity;
-    if (top.validity_at) validity_at = top.validity_at;
+    if (top.validity) validity_at = top.validity_at;  // a profile's validity is written nowhere in the plan
     if (top.name_constraints) name_constraints = top.name_constraints;
     for (const auto& entry : top.subject) {  // not a structured binding: clang 14 cannot capture one
       auto it = std::find_if(subject.begin(), subject.end(), [&](const auto& p) { return p.first == entry.first; });
@@ -327,14 +366,45 @@ class PlanParser {
     }
     try {
       return YAML::Load(std::string(text));
+    } catch (const YAML::DeepRecursion& e) {
+      // yaml-cpp words this "bad file"; say what is actually wrong.
+      d_.error(e.mark, "", std::string("the ") + what + " nests collections deeper than the YAML parser allows (" +
+                               std::to_string(e.depth()) + " levels); a plan needs fewer than ten");
+      fail(what);
     } catch (const YAML::Exception& e) {
-      d_.error(e.mark, "", "YAML syntax error: " + e.msg);
+      if (auto tab = indenting_tab(text, e.mark)) {
+        d_.error(*tab, "", "a tab character in the indentation (YAML indents with spaces only; yaml-cpp says: " + e.msg + ")");
+      } else {
+        d_.error(e.mark, "", "YAML syntax error: " + e.msg);
+      }
       fail(what);
     }
   }
 
+  // The first tab in the leading whitespace of a line up to the one the
+  // parser stopped at: YAML forbids tabs there, and the parser's own message
+  // ("illegal block entry", "illegal map value", ...) does not say so.
+  static std::optional<YAML::Mark> indenting_tab(std::string_view text, const YAML::Mark& stop) {
+    int line = 0;
+    for (std::size_t start = 0; start <= text.size();) {
+      if (!stop.is_null() && line > stop.line) break;
+      const auto end = std::min(text.find('\n', start), text.size());
+      for (std::size_t i = start; i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '-'); ++i) {
+        if (text[i] == '\t') {
+          YAML::Mark mark;
+          mark.line = line;
+          mark.column = static_cast<int>(i - start);
+          return mark;
+        }
+      }
+      start = end + 1;
+      ++line;
+    }
+    return std::nullopt;
+  }
+
   [[noreturn]] void fail(const char* what) {
-    auto& errors = d_.errors();
+    const auto errors = d_.errors();
     std::string summary = std::string("the ") + what + " has " + std::to_string(errors.size()) + " error" +
                           (errors.size() == 1 ? "" : "s");
     throw MultiError(ExitCode::invalid_input, summary, errors);
@@ -561,12 +631,14 @@ class PlanParser {
       MapReader key(d_, m.get("key"), m.field("key"), {"algorithm"});
       if (auto alg = read_algorithm(key)) {
         o.algorithm = alg;
+        o.algorithm_at = d_.location(key.get("algorithm"));
         o.sources["key.algorithm"] = source;
       }
     }
     if (auto v = read_validity(m, false)) {
       o.validity = v;
-      o.validity_at = d_.location(m.node());
+      // Where the value is written: the operator edits that line.
+      o.validity_at = d_.location(m.has("validity") ? m.get("validity") : m.has("not_after") ? m.get("not_after") : m.node());
       o.sources["validity"] = source;
     }
     if (m.has("subject")) {
@@ -787,7 +859,7 @@ class PlanParser {
 
   // A CRL signed by a CA without cRLSign is rejected by every peer.
   void check_crl_signers(const YAML::Node& node, const Plan& plan) {
-    if (!plan.revocation.crl || !d_.ok()) return;
+    if (!plan.revocation.crl || d_.any_error_in({"profile", "revocation", "crl"})) return;
     const YAML::Node at = node.IsMap() && node["crl"] ? node["crl"] : node;
     if (!plan.root.key_usage.crl_sign) {
       d_.error(at, "revocation.crl", "profile '" + plan.profile + "' gives the root no cRLSign key usage, so it cannot sign CRLs");
@@ -841,13 +913,12 @@ class PlanParser {
   // A rotation to the same name or the same key would leave peers unable to
   // tell the roots apart (chain building picks by subject and key id).
   void check_new_root_differs(const YAML::Node& node, const Plan& plan, const RootPlan& new_root) {
-    if (!d_.ok()) return;
     auto at = [&node](const char* key) { return node.IsMap() && node[key] ? node[key] : node; };
-    if (new_root.subject.to_string() == plan.root.subject.to_string()) {
+    if (!d_.any_error_in({"subject"}) && new_root.subject.to_string() == plan.root.subject.to_string()) {
       d_.error(at("subject"), "rotation.new_root.subject",
                "is the current root's subject; give the new root its own name (e.g. a new year in the CN)");
     }
-    if (hsm::describe_key_reference(new_root.key) == hsm::describe_key_reference(plan.root.key)) {
+    if (!d_.any_error_in({"key"}) && hsm::describe_key_reference(new_root.key) == hsm::describe_key_reference(plan.root.key)) {
       d_.error(at("key"), "rotation.new_root.key", "names the current root's key; a rotation needs a new key");
     }
   }
@@ -874,6 +945,13 @@ class PlanParser {
     if (!m.valid()) return;
     if (auto uri = m.string("uri", false)) {
       try {
+        // The URI parser's own hint names the hsm commands' --pin-source,
+        // which the commands that read a plan do not have.
+        if (uri->find("pin-value=") != std::string::npos) {
+          throw Error(ExitCode::invalid_input,
+                      "PIN values are not accepted in URIs (pin-value=); remove it and name where the PIN comes from "
+                      "in " + m.field("pin") + " (env:NAME, file:PATH or prompt) or with pin-source=file:PATH in the URI");
+        }
         ref = hsm::parse_pkcs11_uri(*uri);
       } catch (const Error& e) {
         d_.error(m.get("uri"), m.field("uri"), e.message());
@@ -1048,6 +1126,10 @@ class PlanParser {
         read_intermediate(m.get("intermediate"), m.field("intermediate"), merged,
                           {SourceLevel::cluster, m.field("intermediate")});
       }
+      validity_origin_[cpath] = {merged.validity_at ? mark_of(*merged.validity_at) : YAML::Mark::null_mark(),
+                                 merged.sources["validity"]};
+      algorithm_origin_[cpath] = {merged.algorithm_at ? mark_of(*merged.algorithm_at) : YAML::Mark::null_mark(),
+                                  merged.sources["key.algorithm"]};
       cluster.intermediate.algorithm = *merged.algorithm;
       cluster.intermediate.validity = *merged.validity;
       cluster.intermediate.name_constraints = *merged.name_constraints;
@@ -1106,30 +1188,37 @@ class PlanParser {
   // Cross-field rules: each intermediate inside the root's validity, unique
   // subjects, a root that can actually have intermediates below it.
   void check_hierarchy(const Plan& plan) {
-    if (!d_.ok()) return;
+    // Each rule runs unless a field it compares was itself wrong (then the
+    // comparison would only repeat that finding in other words).
+    const bool validities_sound = !d_.any_error_in({"validity", "not_before", "not_after", "profile"});
+    const bool subjects_sound =
+        !d_.any_error_in({"subject", "name", "trust_domain", "organization", "profile"});
+    if (!validities_sound && !subjects_sound) return;
     // Every intermediate is issued under the root in service and, in a
     // rotation, again under the new root: it must fit inside both.
-    std::vector<std::pair<std::string, ValiditySpec::Window>> issuers{{"the root's validity", plan.root.validity.resolve(now_)}};
+    std::vector<std::pair<std::string, ValiditySpec::Window>> issuers;
+    if (validities_sound) {
+      issuers.emplace_back("the root's validity", plan.root.validity.resolve(now_));
+      if (plan.rotation) {
+        issuers.emplace_back("the new root's validity (rotation.new_root)", plan.rotation->new_root.validity.resolve(now_));
+      }
+    }
     std::map<std::string, std::string> subjects;
     if (auto s = plan.root.subject.to_string(); !s.empty()) subjects.emplace(s, "root");
-    if (plan.rotation) {
-      issuers.emplace_back("the new root's validity (rotation.new_root)", plan.rotation->new_root.validity.resolve(now_));
-      subjects.emplace(plan.rotation->new_root.subject.to_string(), "rotation.new_root");
-    }
+    if (plan.rotation) subjects.emplace(plan.rotation->new_root.subject.to_string(), "rotation.new_root");
+    SharedFindings overlong;
     for (const auto& mesh : plan.meshes) {
       for (const auto& cluster : mesh.clusters) {
-        auto w = cluster.intermediate.validity.resolve(now_);
-        YAML::Mark mark;
-        mark.line = cluster.location.line - 1;
-        mark.column = cluster.location.column - 1;
+        const YAML::Mark mark = mark_of(cluster.location);
         for (const auto& [name, root] : issuers) {
-          if (w.not_before < root.not_before || w.not_after > root.not_after) {
-            d_.error(mark, cluster.field_path + ".intermediate.validity",
-                     "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
-                         ") must lie inside " + name + " (" + format_rfc3339(root.not_before) + " .. " +
-                         format_rfc3339(root.not_after) + ")");
-          }
+          const auto w = cluster.intermediate.validity.resolve(now_);
+          if (w.not_before >= root.not_before && w.not_after <= root.not_after) continue;
+          overlong.add(validity_origin_, "validity", mesh, cluster,
+                       "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
+                           ") must lie inside " + name + " (" + format_rfc3339(root.not_before) + " .. " +
+                           format_rfc3339(root.not_after) + ")");
         }
+        if (!subjects_sound) continue;
         std::string subject = cluster.intermediate.subject.to_string();
         if (auto [it, fresh] = subjects.emplace(subject, cluster.field_path); !fresh) {
           d_.error(mark, cluster.field_path + ".intermediate.subject",
@@ -1138,7 +1227,68 @@ class PlanParser {
         }
       }
     }
+    overlong.report(d_);
   }
+
+  // Where a cluster's resolved value is written, and which level of the
+  // plan it comes from.
+  struct FieldOrigin {
+    YAML::Mark at = YAML::Mark::null_mark();
+    ValueSource source;
+  };
+  using FieldOrigins = std::map<std::string, FieldOrigin>;  // by cluster field path
+
+  // Findings about a cluster's resolved value. A value written once
+  // (defaults, a mesh's intermediate, a profile) is one finding at the line
+  // that writes it, naming every cluster it affects; a cluster's own value
+  // is reported at the cluster.
+  class SharedFindings {
+   public:
+    void add(const FieldOrigins& origins, const std::string& field, const MeshPlan& mesh, const ClusterPlan& cluster,
+             const std::string& message) {
+      const auto origin = origins.find(cluster.field_path);
+      const bool known = origin != origins.end();
+      const std::string own_path = cluster.field_path + ".intermediate." + field;
+      if (!known || origin->second.source.level == SourceLevel::cluster) {
+        findings_.push_back({known && !origin->second.at.is_null() ? origin->second.at : mark_of(cluster.location), own_path,
+                             message, {}});
+        return;
+      }
+      const FieldOrigin& from = origin->second;
+      const bool written = from.source.level == SourceLevel::plan_defaults || from.source.level == SourceLevel::mesh;
+      const std::string path = written ? from.source.where + "." + field : own_path;
+      const std::string id = mesh.name + "/" + cluster.name;
+      auto same = std::find_if(findings_.begin(), findings_.end(),
+                               [&](const Finding& f) { return !f.clusters.empty() && f.path == path && f.message == message; });
+      if (same != findings_.end()) {
+        same->clusters.push_back(id);
+        return;
+      }
+      findings_.push_back({from.at.is_null() ? mark_of(cluster.location) : from.at, path,
+                           message + (from.at.is_null() ? " (the " + field + " comes from " + from.source.where + ")" : ""),
+                           {id}});
+    }
+
+    void report(Diagnostics& d) const {
+      for (const auto& f : findings_) {
+        std::string names;
+        for (const auto& c : f.clusters) names += (names.empty() ? "" : ", ") + c;
+        d.error(f.at, f.path,
+                f.clusters.empty() ? f.message
+                                   : f.message + "; this affects " + std::to_string(f.clusters.size()) + " cluster" +
+                                         (f.clusters.size() == 1 ? "" : "s") + ": " + names);
+      }
+    }
+
+   private:
+    struct Finding {
+      YAML::Mark at;
+      std::string path;
+      std::string message;
+      std::vector<std::string> clusters;  // empty: the cluster's own value
+    };
+    std::vector<Finding> findings_;
+  };
 
   // What the ecosystems behind some layouts require of the certificates.
   void check_layouts(const Plan& plan) {
@@ -1147,12 +1297,14 @@ class PlanParser {
       const MeshPlan& mesh = plan.meshes[i];
       const std::string mesh_path = index_path("meshes", i);
       if (mesh.outputs.has_layout(kLayoutLinkerd)) {
+        SharedFindings not_p256;
         for (const auto& cluster : mesh.clusters) {
           if (cluster.intermediate.algorithm == pki::KeyAlgorithm::ecdsa_p256) continue;
-          d_.error(mark_of(cluster.location), cluster.field_path + ".intermediate.key.algorithm",
-                   "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" + mesh.name +
-                       "' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256");
+          not_p256.add(algorithm_origin_, "key.algorithm", mesh, cluster,
+                       "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" +
+                           mesh.name + "' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256");
         }
+        not_p256.report(d_);
         if (plan.root.key.algorithm != pki::KeyAlgorithm::ecdsa_p256 && !root_reported) {
           root_reported = true;
           d_.error(root_algorithm_at_, "root.key.algorithm",
@@ -1201,6 +1353,8 @@ class PlanParser {
   YAML::Mark root_path_len_at_ = YAML::Mark::null_mark();
   YAML::Mark root_algorithm_at_ = YAML::Mark::null_mark();
   bool spire_root_reported_ = false;
+  FieldOrigins validity_origin_;   // each cluster's intermediate validity
+  FieldOrigins algorithm_origin_;  // each cluster's intermediate key algorithm
 };
 
 }  // namespace

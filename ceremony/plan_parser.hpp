@@ -1,4 +1,4 @@
-// Strict YAML plan parsing and validation (plan format v1, DESIGN.md).
+// Strict YAML plan parsing and validation (plan format v1, docs/plan-reference.md).
 //
 // Unknown keys, wrong types, missing fields, duplicates, bad names, bad
 // durations and impossible hierarchies are all collected in one pass; the

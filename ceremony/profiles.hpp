@@ -7,7 +7,7 @@
 // (pathLen, keyUsage, intermediate defaults); root_profile() and
 // intermediate_profile() turn those into pki::CertificateProfile, the single
 // place that decides what a certificate contains. Built-in profiles:
-//   meshca             DESIGN.md defaults; every lint passes with no finding
+//   meshca             the defaults of docs/architecture.md; every lint passes with no finding
 //   istio-tools-certs  Istio's tools/certs Makefile recipe, for teams migrating
 //   linkerd            what `step` makes for Linkerd (trust anchor + issuer)
 //   spire              meshca with pathLen 1 on intermediates (SPIRE upstream CA)

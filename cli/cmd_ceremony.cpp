@@ -14,6 +14,16 @@ constexpr const char* kCeremonyUsage =
     "subcommands:\n"
     "  run PLAN --out DIR   run the ceremony the plan describes and write every bundle under DIR";
 
+constexpr const char* kRunUsage =
+    "usage: meshca ceremony run PLAN --out DIR [options]\n"
+    "\n"
+    "Runs the ceremony the plan describes: creates or loads the root key, issues the root and one\n"
+    "intermediate per cluster, verifies each before writing it, and writes every bundle, SHA256SUMS and\n"
+    "the transcript under DIR. A re-run keeps complete bundles and refuses conflicting ones. Secrets come\n"
+    "from the references in the plan (env:NAME, file:PATH, prompt), never from the command line.\n"
+    "\n"
+    "example: MESHCA_ROOT_PASS=... meshca ceremony run plan.yaml --out out/ --expect-digest HEX";
+
 void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::path& out, std::ostream& os) {
   os << "\nroot CA: " << r.root.subject << "\n"
      << "  key:      " << r.key_store << (r.root_key_generated ? " [generated in this run]" : "") << "\n"
@@ -52,7 +62,7 @@ int ceremony_run(const Args& args, Terminal& term) {
   po::positional_options_description positionals;
   positionals.add("plan", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca ceremony run PLAN --out DIR")) return 0;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kRunUsage)) return 0;
 
   UnixTime now = now_utc();
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);

@@ -24,7 +24,10 @@ int run_export(const Args& args, Terminal& term) {
   positionals.add("out", 1);
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out,
-                          "usage: meshca export OUT --cluster MESH/CLUSTER --tar FILE")) {
+                          "usage: meshca export OUT --cluster MESH/CLUSTER --tar FILE\n\n"
+                          "Packs one cluster's bundle into a deterministic tar (it holds the private key: keep it sealed)\n"
+                          "and prints its SHA-256 in sha256sum format.\n\n"
+                          "example: meshca export out/ --cluster prod/us-east-1 --tar us-east-1.tar")) {
     return 0;
   }
   const std::string id = vm["cluster"].as<std::string>();

@@ -1,5 +1,7 @@
 // meshca plan init | validate
+#include <algorithm>
 #include <iostream>
+#include <string_view>
 
 #include "ceremony/plan_digest.hpp"
 #include "ceremony/plan_parser.hpp"
@@ -21,15 +23,46 @@ constexpr const char* kPlanUsage =
     "  show PLAN [--format F]            everything the ceremony will do: text|markdown|json|html|dot\n"
     "  diff OLD NEW [--json]             semantic differences between two plans";
 
+// A template's one-line description: its first comment line, which reads
+// "# meshca ceremony plan: <what it is>." and may run onto the next lines.
+std::string template_summary(std::string_view text) {
+  constexpr std::string_view kLead = "# meshca ceremony plan: ";
+  std::string summary;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = std::min(text.find('\n', start), text.size());
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    if (summary.empty()) {
+      if (!line.starts_with(kLead)) break;
+      summary = line.substr(kLead.size());
+    } else if (line.starts_with("# ") && !summary.ends_with(".")) {
+      summary += " " + std::string(line.substr(2));
+    } else {
+      break;
+    }
+  }
+  if (auto dot = summary.find(". "); dot != std::string::npos) summary.erase(dot + 1);
+  return summary.empty() ? "(no description)" : summary;
+}
+
 int plan_init(const Args& args, Terminal& term) {
   po::options_description options("meshca plan init");
   options.add_options()("help,h", "this help")(
       "template,t", po::value<std::string>()->default_value(std::string(templates::kDefaultPlanTemplate)),
       "example plan to print")("list", "list the example plans");
   po::variables_map vm;
-  if (!parse_command_line(args, options, {}, vm, term.out, "usage: meshca plan init [--template NAME] > plan.yaml")) return 0;
+  const char* usage =
+      "usage: meshca plan init [--template NAME] [--list] > plan.yaml\n\n"
+      "Prints an example plan to start from (redirect it to a file); --list names the examples with what each shows.\n\n"
+      "example: meshca plan init --template two-meshes > plan.yaml";
+  if (!parse_command_line(args, options, {}, vm, term.out, usage)) return 0;
   if (vm.count("list")) {
-    for (const auto& name : templates::plan_template_names()) term.out << name << "\n";
+    std::size_t width = 0;
+    for (const auto& name : templates::plan_template_names()) width = std::max(width, name.size());
+    for (const auto& name : templates::plan_template_names()) {
+      term.out << name << std::string(width + 3 - name.size(), ' ') << template_summary(*templates::plan_template(name)) << "\n";
+    }
     return 0;
   }
   auto name = vm["template"].as<std::string>();
@@ -43,14 +76,26 @@ int plan_init(const Args& args, Terminal& term) {
   return 0;
 }
 
-int plan_validate(const Args& args, Terminal& term) {
-  po::options_description options("meshca plan validate");
+// Parses the arguments of a command that takes one PLAN and no option;
+// false when --help was shown.
+bool parse_plan_only(const Args& args, Terminal& term, const char* usage, po::variables_map& vm) {
+  po::options_description options;
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
   po::positional_options_description positionals;
   positionals.add("plan", 1);
+  return parse_command_line(args, options, positionals, vm, term.out, usage);
+}
+
+int plan_validate(const Args& args, Terminal& term) {
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca plan validate PLAN")) return 0;
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
+  const char* usage =
+      "usage: meshca plan validate PLAN\n\n"
+      "Checks a plan strictly and reports every error in one run, in line order, each with file:line:column\n"
+      "and field path (exit 3); a valid plan is summarized with its policy warnings.\n\n"
+      "example: meshca plan validate plan.yaml";
+  if (!parse_plan_only(args, term, usage, vm)) return 0;
+  const UnixTime now = now_utc();
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
   term.out << plan.source.string() << ": valid plan '" << plan.name << "': " << plan.meshes.size() << " mesh"
            << (plan.meshes.size() == 1 ? "" : "es") << ", " << plan.cluster_count() << " cluster"
            << (plan.cluster_count() == 1 ? "" : "s") << "\n";
@@ -67,20 +112,21 @@ int plan_validate(const Args& args, Terminal& term) {
                << "\n";
     }
   }
+  // The same policy warnings `plan show` prints: valid is not the same as wise.
+  const auto warnings = ceremony::plan_view(plan, now).warnings;
+  term.out << "  policy warnings: " << warnings.size() << "\n";
+  for (const auto& w : warnings) term.out << "    WARN " << w.subject << ": " << w.message << "\n";
   return 0;
 }
 
 int plan_digest(const Args& args, Terminal& term) {
-  po::options_description options("meshca plan digest");
-  options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
   po::variables_map vm;
   const char* usage =
       "usage: meshca plan digest PLAN\n\nPrints the SHA-256 of the plan's canonical form: key order, comments and "
       "layout do not change it,\nany change of a value does. The plan must be valid. Pass it to "
-      "`meshca ceremony run --expect-digest`.";
-  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
+      "`meshca ceremony run --expect-digest`.\n\n"
+      "example: meshca plan digest plan.yaml";
+  if (!parse_plan_only(args, term, usage, vm)) return 0;
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
   term.out << ceremony::plan_digest(plan.text, plan.source.string()) << "  " << plan.source.string() << "\n";
   return 0;
@@ -94,7 +140,12 @@ int plan_show(const Args& args, Terminal& term) {
   po::positional_options_description positionals;
   positionals.add("plan", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca plan show PLAN [--format F] [--at TIME]")) return 0;
+  const char* usage =
+      "usage: meshca plan show PLAN [--format F] [--at TIME]\n\n"
+      "Everything the ceremony will do, for the auditor: every certificate with where each value comes from,\n"
+      "output paths and policy warnings.\n\n"
+      "example: meshca plan show plan.yaml --format markdown > plan.md";
+  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
   auto format = ceremony::parse_view_format(vm["format"].as<std::string>());
   if (!format) throw Error(ExitCode::usage, "--format must be text, markdown, json, html or dot");
   UnixTime at = now_utc();
@@ -116,7 +167,8 @@ int plan_diff(const Args& args, Terminal& term) {
   po::positional_options_description positionals;
   positionals.add("old", 1).add("new", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca plan diff OLD NEW [--json]\n\nExit 1 when the plans differ.")) return 0;
+  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca plan diff OLD NEW [--json]\n\nThe semantic differences between two plans, certificate by certificate; "
+                          "exit 1 when they differ.\n\nexample: meshca plan diff approved.yaml plan.yaml")) return 0;
   UnixTime now = now_utc();
   auto before = ceremony::plan_view(ceremony::load_plan(vm["old"].as<std::string>(), now), now);
   auto after = ceremony::plan_view(ceremony::load_plan(vm["new"].as<std::string>(), now), now);

@@ -20,7 +20,9 @@ constexpr const char* kRevokeUsage =
     "\n"
     "The revocation is recorded in the ledger before any CRL is published. A session that was cut\n"
     "short (crash, kill, full disk) stays recorded as unfinished, and every command that issues CRLs\n"
-    "refuses to run until --resume has reissued every CRL from the ledger.";
+    "refuses to run until --resume has reissued every CRL from the ledger.\n"
+    "\n"
+    "example: meshca revoke plan.yaml --out out/ --cert out/prod/east/ca-cert.pem --reason keyCompromise";
 
 constexpr const char* kCrlUsage =
     "usage: meshca crl <subcommand> [options]\n"
@@ -28,6 +30,14 @@ constexpr const char* kCrlUsage =
     "subcommands:\n"
     "  refresh PLAN --out DIR  reissue the root CRL and every intermediate's CRL (fresh thisUpdate and\n"
     "                          nextUpdate, same revocations), and rewrite every bundle's ca-crl.pem";
+
+constexpr const char* kRefreshUsage =
+    "usage: meshca crl refresh PLAN --out DIR [options]\n"
+    "\n"
+    "Reissues the root CRL and every intermediate's CRL with a fresh thisUpdate and nextUpdate (the same\n"
+    "revocations) and rewrites every bundle's ca-crl.pem; run it before the plan's next_update passes.\n"
+    "\n"
+    "example: MESHCA_ROOT_PASS=... meshca crl refresh plan.yaml --out out/";
 
 void print_revocation(const ceremony::RevocationResult& r, const std::filesystem::path& out, std::ostream& os) {
   if (r.revoked) {
@@ -81,7 +91,7 @@ int crl_refresh(const Args& args, Terminal& term) {
   po::positional_options_description positionals;
   positionals.add("plan", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, "usage: meshca crl refresh PLAN --out DIR")) return 0;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kRefreshUsage)) return 0;
   return run_session(vm, term, std::nullopt);
 }
 

@@ -24,7 +24,9 @@ constexpr const char* kPhasesUsage =
     "cross_sign, the new root certified by the old one) and a new intermediate per cluster, and writes\n"
     "DIR/phase-1, phase-2 and phase-3, each with every cluster's bundle, plus DIR/PHASES.md (what to do\n"
     "in each phase), DIR/root/, SHA256SUMS and a transcript. Before publishing DIR (whole, or not at all)\n"
-    "it verifies every bundle and that clusters in adjacent phases accept each other's workloads.";
+    "it verifies every bundle and that clusters in adjacent phases accept each other's workloads.\n"
+    "\n"
+    "example: MESHCA_ROOT_PASS=... MESHCA_NEW_ROOT_PASS=... meshca rotate phases plan.yaml --out rotation/";
 
 void print_rotation_summary(const ceremony::RotationResult& r, const std::filesystem::path& out, std::ostream& os) {
   os << "\ncurrent root: " << r.old_root.subject << " (sha256 " << r.old_root.sha256 << ")\n"

@@ -1,4 +1,5 @@
 // The auditor's commands after a ceremony: meshca transcript verify, meshca audit
+#include <algorithm>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -7,9 +8,17 @@
 #include "ceremony/plan_parser.hpp"
 #include "ceremony/transcript.hpp"
 #include "cli/terminal.hpp"
+#include "core/files.hpp"
 
 namespace meshca::cli {
 namespace {
+
+constexpr const char* kTranscriptGroupUsage =
+    "usage: meshca transcript <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  verify TRANSCRIPT [--out DIR] [--expect-head HEX]\n"
+    "                          check a ceremony transcript's hash chain, its file digests and how each session ended";
 
 constexpr const char* kTranscriptUsage =
     "usage: meshca transcript verify TRANSCRIPT [--out DIR] [--expect-head HEX]\n"
@@ -17,7 +26,46 @@ constexpr const char* kTranscriptUsage =
     "Recomputes the hash chain of a ceremony transcript (edited, removed, inserted, reordered\n"
     "or truncated lines are reported by number) and, with --out, the SHA-256 of every file the\n"
     "ceremony recorded, and that OUT holds no file the transcript did not record. Prints the head\n"
-    "hash; with --expect-head (the head the witnesses wrote down) the chain must end exactly there.";
+    "hash and how each session ended; with --expect-head (the head the witnesses wrote down) the chain\n"
+    "must end exactly there.\n"
+    "\n"
+    "example: meshca transcript verify out/transcript.jsonl --out out/ --expect-head HEX";
+
+// How each session of a transcript ended, from its closing records: a chain
+// that verifies can still record sessions that failed, and "PASS ... 3
+// sessions" must not read as three successful ceremonies.
+struct SessionOutcomes {
+  std::size_t completed = 0;
+  std::vector<std::pair<std::size_t, std::string>> failed;  // line of the closing record, what went wrong
+};
+
+SessionOutcomes session_outcomes(const std::string& path) {
+  SessionOutcomes outcomes;
+  std::string text;
+  try {
+    text = read_file(path, 1024 * 1024 * 1024);
+  } catch (const Error&) {
+    return outcomes;  // verify_transcript has reported why it cannot be read
+  }
+  std::size_t line = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    auto end = std::min(text.find('\n', start), text.size());
+    ++line;
+    auto record = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
+                                        text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+    start = end + 1;
+    if (!record.is_object() || record.value("step", "") != "close" || !record["details"].is_object()) continue;
+    const auto& details = record["details"];
+    const std::string outcome = details.value("outcome", "");
+    if (outcome == "completed") {
+      ++outcomes.completed;
+    } else {
+      std::string why = details.value("error", "");
+      outcomes.failed.emplace_back(line, outcome + (why.empty() ? "" : ": " + why));
+    }
+  }
+  return outcomes;
+}
 
 int transcript_verify(const Args& args, Terminal& term) {
   po::options_description options("meshca transcript verify");
@@ -44,8 +92,18 @@ int transcript_verify(const Args& args, Terminal& term) {
              << vm["expect-head"].as<std::string>() << " (records were appended or removed since)\n";
     ok = false;
   }
+  const auto outcomes = session_outcomes(path);
+  for (const auto& [line, what] : outcomes.failed) {
+    term.out << "NOTE " << path << ":" << line << ": this session did not complete (" << what
+             << "); the record of it is intact\n";
+  }
   term.out << (ok ? "PASS " : "FAIL ") << path << ": " << report.lines << " lines, " << report.sessions << " session"
-           << (report.sessions == 1 ? "" : "s") << ", head " << report.head;
+           << (report.sessions == 1 ? "" : "s") << " (" << outcomes.completed << " completed, " << outcomes.failed.size()
+           << " failed";
+  if (report.sessions > outcomes.completed + outcomes.failed.size()) {
+    term.out << ", " << report.sessions - outcomes.completed - outcomes.failed.size() << " not closed";
+  }
+  term.out << "), head " << report.head;
   if (!out.empty()) term.out << "; " << report.files.size() << " recorded files checked";
   term.out << "\n";
   return ok ? 0 : static_cast<int>(ExitCode::check_failed);
@@ -67,7 +125,8 @@ int run_audit(const Args& args, Terminal& term) {
       "Checks that OUT holds exactly what the approved PLAN describes, as the transcript recorded it:\n"
       "plan digest, transcript chain and file digests, root, every planned bundle (subject, key, validity,\n"
       "name constraints, chain, the recorded certificate) and no bundle the plan does not name.\n"
-      "Exit 1 when anything fails.";
+      "Exit 1 when anything fails.\n\n"
+      "example: meshca audit out/ plan.yaml --expect-head HEX";
   if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
   ceremony::AuditOptions audit_options;
@@ -93,7 +152,7 @@ int run_audit(const Args& args, Terminal& term) {
 }
 
 int run_transcript(const Args& args, Terminal& term) {
-  return dispatch_subcommand("transcript", kTranscriptUsage, {{"verify", transcript_verify}}, args, term);
+  return dispatch_subcommand("transcript", kTranscriptGroupUsage, {{"verify", transcript_verify}}, args, term);
 }
 
 }  // namespace meshca::cli

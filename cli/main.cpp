@@ -71,9 +71,14 @@ int main(int argc, char** argv) {
   cli::Terminal term{std::cout, std::cerr, cli::terminal_prompt()};
   try {
     cli::reject_secret_arguments(args);
-    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    if (args.empty()) {
+      // A usage error: the usage goes where errors go, not into a pipe.
+      term.err << kUsage;
+      return static_cast<int>(ExitCode::usage);
+    }
+    if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
       term.out << kUsage;
-      return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+      return 0;
     }
     if (args[0] == "--version") {
       auto versions = cli::component_versions();

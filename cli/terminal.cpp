@@ -5,7 +5,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <vector>
 #include <ostream>
 
 namespace meshca::cli {
@@ -103,18 +105,101 @@ void report_error(std::ostream& err, const Error& e) {
   }
 }
 
+namespace {
+
+// The names given to positionals (PLAN, OUT, ...), in order.
+std::vector<std::string> positional_names(const po::positional_options_description& positionals) {
+  std::vector<std::string> names;
+  const unsigned count = std::min(positionals.max_total_count(), 8u);
+  for (unsigned i = 0; i < count; ++i) {
+    const std::string& name = positionals.name_for_position(i);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+// "plan" -> "PLAN", the way the usage line writes an argument.
+std::string metavariable(const std::string& name) {
+  std::string upper;
+  for (char c : name) upper.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return upper;
+}
+
+// The usage line(s): `usage` up to its first blank line.
+std::string usage_lines(const std::string& usage) {
+  auto blank = usage.find("\n\n");
+  return usage.substr(0, blank);
+}
+
+// Boost names a positional by its internal option ("the option '--plan' is
+// required"); the user only ever saw PLAN in the usage line.
+std::string with_metavariables(std::string message, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    for (const std::string& quoted : {"'--" + name + "'", "--" + name}) {
+      for (auto pos = message.find(quoted); pos != std::string::npos; pos = message.find(quoted, pos)) {
+        message.replace(pos, quoted.size(), metavariable(name));
+      }
+    }
+  }
+  return message;
+}
+
+}  // namespace
+
+std::string usage_line(const std::string& usage) { return usage_lines(usage); }
+
 bool parse_command_line(const Args& args, const po::options_description& options,
                         const po::positional_options_description& positionals, po::variables_map& vm,
                         std::ostream& out, const std::string& usage) {
+  const auto names = positional_names(positionals);
   try {
     po::store(po::command_line_parser(args).options(options).positional(positionals).run(), vm);
     if (vm.count("help")) {
-      out << usage << "\n\n" << options << "\n";
+      // Positionals are arguments, not options: listed by their usage-line
+      // names, and left out of the option table.
+      po::options_description visible("options");
+      std::string arguments;
+      for (const auto& option : options.options()) {
+        const std::string& name = option->long_name();
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+          visible.add(option);
+        } else {
+          std::string meta = metavariable(name);
+          arguments += "  " + meta + std::string(meta.size() < 22 ? 22 - meta.size() : 1, ' ') + option->description() + "\n";
+        }
+      }
+      out << usage << "\n";
+      if (!arguments.empty()) out << "\narguments:\n" << arguments;
+      out << "\n" << visible << "\n";
       return false;
     }
+    // Every missing required argument at once, in the usage line's order:
+    // the arguments, then the required options.
+    std::vector<std::string> missing;
+    for (const auto& name : names) {
+      const auto* option = options.find_nothrow(name, false);
+      if (option != nullptr && option->semantic()->is_required() && !vm.count(name)) missing.push_back(metavariable(name));
+    }
+    for (const auto& option : options.options()) {
+      const std::string& name = option->long_name();
+      if (std::find(names.begin(), names.end(), name) == names.end() && option->semantic()->is_required() &&
+          !vm.count(name)) {
+        missing.push_back("--" + name);
+      }
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+      throw MultiError(ExitCode::usage, "missing " + list, {usage_lines(usage)});
+    }
     po::notify(vm);
+  } catch (const po::required_option& e) {
+    std::string name = e.get_option_name();
+    while (name.starts_with("-")) name.erase(0, 1);
+    const bool positional = std::find(names.begin(), names.end(), name) != names.end();
+    throw MultiError(ExitCode::usage, "missing " + (positional ? metavariable(name) : "--" + name), {usage_lines(usage)});
   } catch (const po::error& e) {
-    throw Error(ExitCode::usage, std::string(e.what()) + " (see --help)");
+    throw MultiError(ExitCode::usage, with_metavariables(e.what(), names) + " (see --help)", {usage_lines(usage)});
   }
   return true;
 }
@@ -122,9 +207,12 @@ bool parse_command_line(const Args& args, const po::options_description& options
 int dispatch_subcommand(const std::string& group, const char* usage,
                         const std::vector<std::pair<std::string, Subcommand>>& subcommands, const Args& args,
                         Terminal& term) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+  if (args.empty()) {
+    throw MultiError(ExitCode::usage, "missing the subcommand of meshca " + group, {usage_lines(usage)});
+  }
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     term.out << usage << "\n";
-    return args.empty() ? static_cast<int>(ExitCode::usage) : 0;
+    return 0;
   }
   for (const auto& [name, run] : subcommands) {
     if (args[0] == name) return run(Args(args.begin() + 1, args.end()), term);
@@ -133,16 +221,25 @@ int dispatch_subcommand(const std::string& group, const char* usage,
 }
 
 void reject_secret_arguments(const Args& args) {
+  // The hint must name something that works for this command: only the hsm
+  // commands have --pin-source; every other command reads its secrets from
+  // the references the plan holds.
+  const bool hsm = !args.empty() && args[0] == "hsm";
+  const std::string where = hsm ? "use --pin-source env:NAME, file:PATH or prompt"
+                                 : "the plan says where each secret comes from (root.key.file.passphrase, "
+                                   "root.key.pkcs11.pin: env:NAME, file:PATH or prompt; see docs/plan-reference.md)";
   static const char* kSecretOptions[] = {"--pin", "--passphrase", "--password", "--so-pin", "--pass"};
   for (const auto& arg : args) {
     for (const char* option : kSecretOptions) {
       std::string name(option);
       if (arg == name || arg.starts_with(name + "=")) {
-        throw Error(ExitCode::usage, name + " is not accepted: secrets never go on the command line (visible in ps and shell history); use --pin-source env:NAME, file:PATH or prompt");
+        throw Error(ExitCode::usage,
+                    name + " is not accepted: secrets never go on the command line (visible in ps and shell history); " + where);
       }
     }
     if (arg.find("pin-value=") != std::string::npos) {
-      throw Error(ExitCode::usage, "a PKCS#11 URI with pin-value is not accepted on the command line; use pin-source or --pin-source");
+      throw Error(ExitCode::usage, "a PKCS#11 URI with pin-value is not accepted on the command line; " +
+                                       (hsm ? "use pin-source=env:NAME in the URI or --pin-source" : where));
     }
   }
 }

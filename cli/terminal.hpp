@@ -30,13 +30,21 @@ std::map<std::string, std::string> component_versions();
 void report_error(std::ostream& err, const Error& e);
 
 // Parses `args` against `options` (+ positionals); unknown options and
-// missing values become Error(usage). Returns false when --help was shown.
+// missing values become a usage error (exit 2) that repeats the usage line
+// and names a missing positional the way the usage line does (PLAN, not
+// --plan). --help prints `usage`, the arguments, then the other options with
+// their defaults; returns false when it did.
 bool parse_command_line(const Args& args, const po::options_description& options,
                         const po::positional_options_description& positionals, po::variables_map& vm,
                         std::ostream& out, const std::string& usage);
 
+// The usage line(s) of a command's usage text (up to its first blank line):
+// what a usage error repeats.
+std::string usage_line(const std::string& usage);
+
 // Runs the subcommand `args[0]` of command group `group` from `subcommands`;
-// no arguments or --help prints `usage` (exit 2 and 0 respectively).
+// --help prints `usage` (exit 0); no subcommand is a usage error (exit 2)
+// repeating the usage line.
 using Subcommand = int (*)(const Args&, Terminal&);
 int dispatch_subcommand(const std::string& group, const char* usage,
                         const std::vector<std::pair<std::string, Subcommand>>& subcommands, const Args& args,

@@ -12,7 +12,7 @@
 
 namespace meshca {
 
-// Process exit codes, as documented in DESIGN.md and README.md.
+// Process exit codes, as documented in docs/architecture.md and README.md.
 enum class ExitCode : int {
   ok = 0,
   check_failed = 1,

@@ -12,16 +12,30 @@ namespace meshca {
 
 SecretRef SecretRef::parse(std::string_view text) {
   if (text == "prompt") return {SecretKind::prompt, {}};
+  // A reference that is not a valid name or path is most likely the secret
+  // itself written in the wrong place (`pin: env:987654`): refuse it, and
+  // never repeat it in the message (it would land in logs and transcripts).
   if (text.starts_with("env:") && text.size() > 4) {
     std::string name(text.substr(4));
+    const bool starts_well = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
     for (char c : name) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
-        throw Error(ExitCode::invalid_input, "environment variable name may hold only letters, digits and '_'");
+      if (!starts_well || !(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+        throw Error(ExitCode::invalid_input,
+                    "env: must name an environment variable (a letter or '_', then letters, digits and '_'); "
+                    "the value given is not one and is not repeated here, in case it is the secret itself");
       }
     }
     return {SecretKind::env, name};
   }
-  if (text.starts_with("file:") && text.size() > 5) return {SecretKind::file, std::string(text.substr(5))};
+  if (text.starts_with("file:") && text.size() > 5) {
+    for (char c : text.substr(5)) {
+      if (std::iscntrl(static_cast<unsigned char>(c))) {
+        throw Error(ExitCode::invalid_input,
+                    "file: must name a file; the value given holds a control character and is not repeated here");
+      }
+    }
+    return {SecretKind::file, std::string(text.substr(5))};
+  }
   throw Error(ExitCode::invalid_input,
               "a secret must be a reference: env:NAME, file:PATH or prompt (secrets are never written in the plan)");
 }

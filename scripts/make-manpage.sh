@@ -8,7 +8,7 @@ version=$("$bin" --version | awk '{print $2}')
 
 # command groups and their subcommands, as `meshca <group> --help` lists them
 groups=$("$bin" --help | awk '/^commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ {print $1}' | sort -u)
-subcommands() { "$bin" "$1" --help 2>/dev/null | awk '/^(sub)?commands:/ {on=1; next} /^$/ {on=0} on && $1 ~ /^[a-z-]+$/ {print $1}' | sort -u; }
+subcommands() { "$bin" "$1" --help 2>/dev/null | awk '/^(sub)?commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ && $1 ~ /^[a-z-]+$/ {print $1}' | sort -u; }
 
 roff_escape() { sed -e 's/\\/\\\\/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/" -e 's/-/\\-/g'; }
 

@@ -92,7 +92,7 @@ check_bundle() {
   [ "$(head -1 "$d/ca-key.pem")" = "-----BEGIN PRIVATE KEY-----" ] || fail "$d/ca-key.pem is not PKCS#8"
   [ "$(grep -c BEGIN "$d/ca-key.pem")" -eq 1 ] || fail "$d/ca-key.pem has more than one block"
   pass
-  # Extensions as DESIGN.md specifies.
+  # Extensions as docs/architecture.md ("Certificates by default") specifies.
   local ext
   ext=$(openssl x509 -in "$d/ca-cert.pem" -noout -ext basicConstraints,keyUsage,nameConstraints,extendedKeyUsage)
   grep -q "Basic Constraints: critical" <<<"$ext" || fail "basicConstraints not critical in $d"

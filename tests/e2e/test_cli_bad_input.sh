@@ -21,12 +21,23 @@ expect_in last.err "unknown command 'frobnicate'"
 expect_exit 2 "$MESHCA" ceremony run plan.yaml
 expect_in last.err "--out"
 expect_exit 2 "$MESHCA" ceremony run plan.yaml --out o --bogus
+# A missing argument is named as the usage line names it, and the usage follows.
+expect_exit 2 "$MESHCA" plan validate
+expect_in last.err "missing PLAN"
+expect_in last.err "usage: meshca plan validate PLAN"
+expect_not_in last.err "--plan"
+# plan validate shows the policy warnings plan show prints.
+"$MESHCA" plan init >warn.yaml
+expect_exit 0 "$MESHCA" plan validate warn.yaml
+expect_in last.out "policy warnings: "
 expect_exit 2 "$MESHCA" plan init --template nope
 expect_in last.err "single-mesh"
 
 # Every embedded example plan validates.
 expect_exit 0 "$MESHCA" plan init --list
-for t in $(cat last.out); do
+cp last.out templates.txt
+for t in $(awk '{print $1}' templates.txt); do
+  grep -qE "^$t +[a-z]" templates.txt || fail "plan init --list shows no description for $t"
   "$MESHCA" plan init --template "$t" >"$t.yaml" || fail "plan init --template $t"
   expect_exit 0 "$MESHCA" plan validate "$t.yaml"
 done
@@ -72,6 +83,10 @@ MESHCA_ROOT_PASS='not the passphrase' expect_exit 4 "$MESHCA" ceremony run plan.
 expect_in last.err "wrong passphrase"
 [ "$(ls -A second | grep -vx .meshca-lock)" = transcript.jsonl ] || fail "wrong passphrase left files in second/: $(ls -A second)"
 expect_exit 0 "$MESHCA" transcript verify second/transcript.jsonl
+# The chain is intact, but the summary must not read as a successful session.
+expect_in last.out "1 session (0 completed, 1 failed)"
+expect_in last.out "NOTE second/transcript.jsonl:"
+expect_in last.out "did not complete (failed: "
 expect_not_in second/transcript.jsonl "not the passphrase"
 env -u MESHCA_ROOT_PASS "$MESHCA" ceremony run plan.yaml --out third --yes </dev/null >/dev/null 2>last.err && fail "ran without a passphrase"
 expect_in last.err "MESHCA_ROOT_PASS is not set"

@@ -1,5 +1,5 @@
-// Strict plan parsing and validation (ceremony/plan_parser.hpp, DESIGN.md
-// "The plan (v1)").
+// Strict plan parsing and validation (ceremony/plan_parser.hpp,
+// docs/plan-reference.md).
 //
 // Bad plans are one valid base plan with a single defect spliced in; each
 // case names the line, the field path and a fragment of the message the
@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -336,7 +337,7 @@ const std::vector<BadPlan>& bad_plans() {
 
       // The hierarchy as a whole.
       {"IntermediateOutlivesRoot", {{"  validity: 10y\n", "  validity: 1y\n"}, {"    validity: 1y\n", "    validity: 2y\n"}},
-       28, "meshes[0].clusters[0].intermediate.validity", "must lie inside the root's validity"},
+       19, "defaults.intermediate.validity", "must lie inside the root's validity"},  // once, where it is written
       {"ClusterOverrideOutlivesRoot", {{"      - name: west\n", "      - {name: west, intermediate: {validity: 11y}}\n"}},
        29, "meshes[0].clusters[1].intermediate.validity", "must lie inside the root's validity"},
       {"PathLenZero", {{"  path_len: 1\n", "  path_len: 0\n"}}, 15, "root.path_len",
@@ -367,13 +368,13 @@ const std::vector<BadPlan>& bad_plans() {
        29, "meshes[0].clusters[1].intermediate.key.algorithm",
        "is rsa-2048, but mesh 'prod' writes the linkerd layout: Linkerd accepts only an ECDSA P-256 issuer key"},
       {"LinkerdWithRsaDefaults", {{"[istio-cacerts, k8s-secret]", "[linkerd]"}, {"algorithm: ecdsa-p256}", "algorithm: rsa-3072}"}},
-       28, "meshes[0].clusters[0].intermediate.key.algorithm", "Linkerd accepts only an ECDSA P-256 issuer key"},
+       18, "defaults.intermediate.key.algorithm", "Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256; this affects 2 clusters: prod/east, prod/west"},
       {"LinkerdWithP384Root", {{"[istio-cacerts, k8s-secret]", "[linkerd]"}}, 9, "root.key.algorithm",
        "so the root key must be ecdsa-p256"},
       {"LinkerdPerMeshWithRsaIntermediate",
        {{"  - name: prod\n", "  - name: prod\n    outputs: {layouts: [linkerd]}\n"},
         {"algorithm: ecdsa-p256}", "algorithm: rsa-4096}"}},
-       29, "meshes[0].clusters[0].intermediate.key.algorithm", "Linkerd accepts only an ECDSA P-256 issuer key"},
+       18, "defaults.intermediate.key.algorithm", "Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256; this affects 2 clusters"},
       {"SpireWithMeshcaProfile", {{"[istio-cacerts, k8s-secret]", "[spire]"}}, 28, "meshes[0].profile",
        "profile 'meshca' gives its intermediates pathLen 0"},
       {"SpireWithRootPathLenOne", {{"[istio-cacerts, k8s-secret]", "[spire]"}, {"  - name: prod\n", "  - name: prod\n    profile: spire\n"}},
@@ -440,8 +441,8 @@ const std::vector<BadPlan>& bad_plans() {
        "rotation.cross_sign", "must be true or false"},
       {"RotationCrossSignBelowPathLenTwo", {with_rotation(), {"  cross_sign: false\n", "  cross_sign: true\n"}}, 27,
        "rotation.cross_sign", "needs the current root's pathLen to be 2 or more (root.path_len is 1)"},
-      {"RotationNewRootShorterThanIntermediates", {with_rotation(), {"    validity: 10y\n", "    validity: 180d\n"}}, 35,
-       "meshes[0].clusters[0].intermediate.validity", "must lie inside the new root's validity (rotation.new_root)"},
+      {"RotationNewRootShorterThanIntermediates", {with_rotation(), {"    validity: 10y\n", "    validity: 180d\n"}}, 19,
+       "defaults.intermediate.validity", "must lie inside the new root's validity (rotation.new_root)"},
       // Names an auditor can read (issue 15): invisible, bidirectional and
       // control characters are refused with the code point named.
       {"RootSubjectRightToLeftOverride", {{"CN: Test Root CA,", "CN: \"Test \\u202ERoot CA\","}}, 7, "root.subject.CN",
@@ -941,6 +942,118 @@ TEST(PlanValidationNames, TrustDomain) {
   }
   // The reason quotes the offending value.
   EXPECT_TRUE(problem("a..b").starts_with("'a..b'"));
+}
+
+
+// ---------------------------------------------------------------------------
+// One run reports every independent error, in line order (issue 18, items 2,
+// 3 and 9).
+
+// The line of a detail "plan.yaml:LINE:COLUMN: ...", 0 when it has none.
+int line_of(const std::string& detail) {
+  auto colon = detail.find(':');
+  if (colon == std::string::npos) return 0;
+  return std::atoi(detail.c_str() + colon + 1);
+}
+
+std::vector<std::string> matching(const std::vector<std::string>& details, const std::string& fragment) {
+  std::vector<std::string> found;
+  for (const auto& d : details) {
+    if (d.find(fragment) != std::string::npos) found.push_back(d);
+  }
+  return found;
+}
+
+TEST(PlanValidationOnePass, BadCountryAndOverlongValidityAreReportedTogetherInLineOrder) {
+  // The country is wrong (line 7) and the defaults' validity outlives the
+  // root's 10y (line 19): independent, so both in one run.
+  auto details = rejection_of(plan_with({{"C: US}\n  key:", "C: USA}\n  key:"}, {"    validity: 1y\n", "    validity: 20y\n"}}));
+  ASSERT_EQ(details.size(), 2u) << lines(details);
+  EXPECT_NE(details[0].find("plan.yaml:7:"), std::string::npos) << details[0];
+  EXPECT_NE(details[0].find("root.subject.C"), std::string::npos) << details[0];
+  EXPECT_NE(details[1].find("plan.yaml:19:"), std::string::npos) << details[1];
+  EXPECT_NE(details[1].find("must lie inside the root's validity"), std::string::npos) << details[1];
+}
+
+TEST(PlanValidationOnePass, DetailsAreInLineOrder) {
+  // Defects written bottom-up: a bad cluster name (line 29), an unknown
+  // field (line 22), a bad metadata name (line 4).
+  auto details = rejection_of(plan_with({{"      - name: west\n", "      - name: West_1\n"},
+                                         {"  namespace: istio-system\n", "  namespace: istio-system\n  colour: red\n"},
+                                         {"  name: test-plan\n", "  name: Test_Plan\n"}}));
+  ASSERT_EQ(details.size(), 3u) << lines(details);
+  EXPECT_TRUE(std::is_sorted(details.begin(), details.end(),
+                             [](const auto& a, const auto& b) { return line_of(a) < line_of(b); }))
+      << lines(details);
+  EXPECT_EQ(line_of(details.front()), 4) << lines(details);
+}
+
+TEST(PlanValidationOnePass, DefaultsErrorIsReportedOnceWhereItIsWrittenNamingTheClusters) {
+  auto details = rejection_of(plan_with({{"    validity: 1y\n", "    validity: 20y\n"}}));
+  auto validity = matching(details, "must lie inside");
+  ASSERT_EQ(validity.size(), 1u) << lines(details);
+  EXPECT_NE(validity[0].find("plan.yaml:19:15: defaults.intermediate.validity:"), std::string::npos) << validity[0];
+  EXPECT_NE(validity[0].find("affects 2 clusters: prod/east, prod/west"), std::string::npos) << validity[0];
+  EXPECT_TRUE(matching(details, "clusters[").empty()) << "blamed on a cluster line:" << lines(details);
+}
+
+TEST(PlanValidationOnePass, AClustersOwnValidityIsReportedAtIt) {
+  auto details = rejection_of(plan_with({{"      - name: west\n", "      - name: west\n        intermediate: {validity: 20y}\n"}}));
+  ASSERT_EQ(details.size(), 1u) << lines(details);
+  EXPECT_NE(details[0].find("plan.yaml:30:34: meshes[0].clusters[1].intermediate.validity:"), std::string::npos)
+      << details[0];
+}
+
+TEST(PlanValidationOnePass, ADependentCheckStaysSilentWhenItsInputIsWrong) {
+  // The root's validity itself is wrong: "the intermediate must lie inside
+  // the root's validity" would only repeat that.
+  auto details = rejection_of(plan_with({{"  validity: 10y\n", "  validity: ten years\n"}}));
+  ASSERT_EQ(details.size(), 1u) << lines(details);
+  EXPECT_NE(details[0].find("root.validity"), std::string::npos) << details[0];
+}
+
+TEST(PlanValidationYaml, ATabInTheIndentationIsNamed) {
+  auto details = rejection_of(plan_with({{"      - name: west\n", "\t- name: west\n"}}));
+  ASSERT_EQ(details.size(), 1u) << lines(details);
+  EXPECT_NE(details[0].find("plan.yaml:29:1: a tab character in the indentation"), std::string::npos) << details[0];
+}
+
+TEST(PlanValidationYaml, NestingDeeperThanTheParserAllowsIsNamed) {
+  std::string deep = std::string(kBasePlan) + "description: " + std::string(10000, '[') + std::string(10000, ']') + "\n";
+  auto details = rejection_of(deep);
+  ASSERT_EQ(details.size(), 1u) << lines(details);
+  EXPECT_NE(details[0].find("nests collections deeper than the YAML parser allows"), std::string::npos) << details[0];
+  EXPECT_EQ(details[0].find("bad file"), std::string::npos) << details[0];
+}
+
+TEST(PlanValidationSecrets, AReferenceThatIsNoNameIsRefusedWithoutEchoingIt) {
+  for (const char* ref : {"env:987654", "env:1PIN", "env:PIN-CODE", "env:12 34"}) {
+    auto details = rejection_of(plan_with({{"passphrase: env:MESHCA_ROOT_PASS", std::string("passphrase: \"") + ref + "\""}}));
+    ASSERT_EQ(details.size(), 1u) << ref << lines(details);
+    EXPECT_NE(details[0].find("plan.yaml:13:19: root.key.file.passphrase: env: must name an environment variable"),
+              std::string::npos)
+        << details[0];
+    EXPECT_EQ(details[0].find(std::string(ref).substr(4)), std::string::npos) << "echoed: " << details[0];
+  }
+  EXPECT_NO_THROW(parse_plan(plan_with({{"passphrase: env:MESHCA_ROOT_PASS", "passphrase: env:_ROOT_PASS_2"}}),
+                             "plan.yaml", kBaseDir, now()));
+}
+
+TEST(PlanValidationNames, TrustDomainProblemNeverSplitsACharacter) {
+  // "é" is two bytes: the message shows it whole (or escaped), never one half.
+  const std::string problem = trust_domain_problem("caf\xc3\xa9.example");
+  ASSERT_FALSE(problem.empty());
+  for (std::size_t i = 0; i < problem.size(); ++i) {
+    const auto c = static_cast<unsigned char>(problem[i]);
+    if (c == 0xc3) {
+      ASSERT_LT(i + 1, problem.size()) << problem;
+      EXPECT_EQ(static_cast<unsigned char>(problem[i + 1]), 0xa9) << problem;
+    }
+    if (c == 0xa9) {
+      ASSERT_GT(i, 0u) << problem;
+      EXPECT_EQ(static_cast<unsigned char>(problem[i - 1]), 0xc3) << problem;
+    }
+  }
 }
 
 }  // namespace
