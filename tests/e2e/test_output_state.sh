@@ -159,7 +159,7 @@ cp out.killed/prod/east/cacerts.yaml out.killed/prod/north/cacerts.yaml
 expect_exit 1 "$MESHCA" transcript verify out.killed/transcript.jsonl --out out.killed
 expect_in last.out "prod/north/ca-cert.pem: no closed session recorded this file"
 expect_exit 1 "$MESHCA" audit out.killed grown.yaml
-expect_in last.out "FAIL manifest prod/north: cacerts.yaml does not hold this bundle's files"
+expect_in last.out "FAIL manifest prod/north: cacerts.yaml: does not hold this bundle's files"
 expect_exit 5 "$MESHCA" ceremony run grown.yaml --out out.killed --yes
 expect_in last.err "cacerts.yaml: does not hold this bundle's files"
 # Untampered, the re-run adopts the killed session's bundle and records it.
