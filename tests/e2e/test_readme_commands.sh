@@ -111,7 +111,8 @@ check_expiry_as_written() {
 }
 check_expiry_as_written
 run_readme "--renew prod/us-east-1" "--renew prod/us-east-1=>--renew prod/us-east-1 --yes"
-run_readme "meshca transcript verify out/transcript.jsonl --out out/"
+head=$(tail -n 1 out/transcript.jsonl | tr -d '\n' | sha256sum | cut -c1-64)  # what the witnesses wrote down
+run_readme "meshca transcript verify out/transcript.jsonl --out out/" "HEAD=>$head"
 expect_in last.out "2 sessions (2 completed, 0 failed)"
 run_readme "meshca verify out/prod/us-east-1 out/prod/eu-west-1"
 run_readme "meshca inspect out/prod/us-east-1"
