@@ -59,7 +59,11 @@ void add_common_fields(CertificateView& v, const pki::CertificateProfile& p, con
 // "CN, OU from profile linkerd (meshes[0].profile); C from defaults.intermediate"
 ValueSource subject_source(const ValueSources& sources) {
   std::vector<std::pair<ValueSource, std::string>> groups;  // source -> attributes, in first-seen order
-  for (const auto& [field, source] : sources) {
+  for (const auto& entry : sources) {
+    // Plain references, not a structured binding: clang 14 (the fuzz
+    // build) cannot capture a binding in the lambda below.
+    const std::string& field = entry.first;
+    const ValueSource& source = entry.second;
     if (!field.starts_with("subject.")) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == source; });
     if (it == groups.end()) it = groups.insert(groups.end(), {source, ""});

@@ -198,7 +198,8 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
       open_session = false;
       // A complete manifest is the whole of OUT at that moment; a failed
       // session's list adds to what came before.
-      if (record["details"].value("manifest", "") == "complete") {
+      const auto& details = record["details"];
+      if (details.is_object() && details.contains("manifest") && details["manifest"] == "complete") {
         report.files.clear();
         report.complete_manifest = true;
       }
