@@ -136,7 +136,8 @@ for md in "$REPO/README.md" "$REPO"/docs/*.md; do
     pass
   done < <(grep -oE '\]\([^) ]+\)' "$md" | sed -E 's/^\]\((.*)\)$/\1/')
 done
-if git -C "$REPO" grep -n -e "shared/DESIGN" -e "\.\./shared/" -- ':!tests/e2e/test_readme_commands.sh' >grep.out 2>/dev/null; then
+outside_doc="shared""/DESIGN"  # spelled in two parts so this file does not match its own search
+if git -C "$REPO" grep -n -e "$outside_doc" -e "\.\./shared/" -- ':!tests/e2e/test_readme_commands.sh' >grep.out 2>/dev/null; then
   cat grep.out >&2
   fail "the repository points at ../shared, which is not part of it"
 fi
