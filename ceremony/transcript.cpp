@@ -117,13 +117,17 @@ void TranscriptWriter::cut_torn_tail() {
   const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
   const std::string tail = text.substr(keep);
   int fd = ::open(path_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(keep)) != 0 || (durable_step("fsync", path_), ::fsync(fd)) != 0) {
-    int err = errno;
-    if (fd >= 0) ::close(fd);
+  bool ok = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(keep)) == 0;
+  if (ok) {
+    durable_step("fsync", path_);
+    ok = ::fsync(fd) == 0;
+  }
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
     throw Error(ExitCode::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err),
                 path_.string());
   }
-  ::close(fd);
   torn_tail_ = nlohmann::json{{"bytes", tail.size()}, {"sha256", output_layout::sha256_hex(tail)}};
 }
 

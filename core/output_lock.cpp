@@ -74,30 +74,34 @@ OutputLock::~OutputLock() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 
+namespace {
+
+// Takes `operation` (LOCK_EX or LOCK_SH) on `fd`. When another process
+// holds the lock: Error(output) with `busy` + the holder, or with `wait`,
+// block until it is free.
+void take_flock(int fd, int operation, const fs::path& lock_file, const LockRequest& request, const std::string& busy) {
+  auto failed = [&] {
+    return Error(ExitCode::output, std::string("cannot lock the output directory: ") + std::strerror(errno), lock_file.string());
+  };
+  if (::flock(fd, operation | LOCK_NB) == 0) return;
+  if (errno != EWOULDBLOCK) throw failed();
+  const std::string holder = describe_holder(fd);
+  if (!request.wait) throw Error(ExitCode::output, busy + holder + "; wait for it to finish (or pass --wait)", lock_file.parent_path().string());
+  if (request.on_wait) request.on_wait(holder);
+  while (::flock(fd, operation) != 0) {
+    if (errno != EINTR) throw failed();
+  }
+}
+
+}  // namespace
+
 OutputLock OutputLock::exclusive(const fs::path& lock_file, const LockRequest& request) {
   int fd = open_lock_file(lock_file);
   if (fd < 0) {
     throw Error(ExitCode::output, std::string("cannot open the output lock: ") + std::strerror(errno), lock_file.string());
   }
   OutputLock lock(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) {
-      throw Error(ExitCode::output, std::string("cannot lock the output directory: ") + std::strerror(errno), lock_file.string());
-    }
-    const std::string holder = describe_holder(fd);
-    if (!request.wait) {
-      throw Error(ExitCode::output,
-                  "the output directory is in use by " + holder +
-                      "; one writer at a time: wait for it to finish (or pass --wait)",
-                  lock_file.parent_path().string());
-    }
-    if (request.on_wait) request.on_wait(holder);
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        throw Error(ExitCode::output, std::string("cannot lock the output directory: ") + std::strerror(errno), lock_file.string());
-      }
-    }
-  }
+  take_flock(fd, LOCK_EX, lock_file, request, "one writer at a time: the output directory is in use by ");
   if (!is_directory_fd(fd)) write_holder(fd, request.command);
   return lock;
 }
@@ -106,18 +110,7 @@ OutputLock OutputLock::shared(const fs::path& lock_file, const LockRequest& requ
   int fd = open_lock_file(lock_file);
   if (fd < 0) return {};
   OutputLock lock(fd);
-  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
-    const std::string holder = describe_holder(fd);
-    if (!request.wait) {
-      throw Error(ExitCode::output,
-                  "is being written by " + holder + "; wait for it to finish (or pass --wait)",
-                  lock_file.parent_path().string());
-    }
-    if (request.on_wait) request.on_wait(holder);
-    while (::flock(fd, LOCK_SH) != 0) {
-      if (errno != EINTR) throw Error(ExitCode::output, std::string("cannot lock: ") + std::strerror(errno), lock_file.string());
-    }
-  }
+  take_flock(fd, LOCK_SH, lock_file, request, "is being written by ");
   return lock;
 }
 
