@@ -8,17 +8,25 @@ namespace {
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kMinimumIntermediateMargin = 30 * kDay;
 constexpr std::int64_t kMinimumRootMargin = 365 * kDay;
-constexpr std::int64_t kRotationDuration = 90 * kDay;
+constexpr std::int64_t kMinimumCrlMargin = kDay;
+
+// The last third of [start, end), but at least `minimum_margin` before end.
+UnixTime two_thirds(UnixTime start, UnixTime end, std::int64_t minimum_margin) {
+  return std::max(start, end - std::max(minimum_margin, (end - start) / 3));
+}
 
 }  // namespace
 
 UnixTime intermediate_renew_by(UnixTime not_before, UnixTime not_after) {
-  const std::int64_t lifetime = not_after - not_before;
-  return std::max(not_before, not_after - std::max(kMinimumIntermediateMargin, lifetime / 3));
+  return two_thirds(not_before, not_after, kMinimumIntermediateMargin);
 }
 
-UnixTime root_rotate_by(UnixTime not_before, UnixTime not_after, std::int64_t longest_intermediate_seconds) {
-  return std::max(not_before, not_after - std::max(kMinimumRootMargin, longest_intermediate_seconds + kRotationDuration));
+UnixTime root_rotate_by(UnixTime not_before, UnixTime not_after) {
+  return two_thirds(not_before, not_after, kMinimumRootMargin);
+}
+
+UnixTime crl_refresh_by(UnixTime this_update, UnixTime next_update) {
+  return two_thirds(this_update, next_update, kMinimumCrlMargin);
 }
 
 std::string_view expiry_status_name(ExpiryStatus status) {

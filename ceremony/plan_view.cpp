@@ -85,17 +85,6 @@ void add_sources(CertificateView& v, const ValueSources& sources,
   }
 }
 
-std::int64_t longest_intermediate_validity(const Plan& plan, UnixTime at) {
-  std::int64_t longest = 0;
-  for (const auto& mesh : plan.meshes) {
-    for (const auto& c : mesh.clusters) {
-      auto window = c.intermediate.validity.resolve(at);
-      longest = std::max<std::int64_t>(longest, window.not_after - window.not_before);
-    }
-  }
-  return longest;
-}
-
 // The root is due for rotation before an intermediate is due for renewal:
 // the first renewals already fall into the rotation.
 void warn_rotation_before_renewals(const PlanView& view, std::vector<PolicyWarning>& w) {
@@ -479,8 +468,7 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
   root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
   root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
-  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after,
-                                                                      longest_intermediate_validity(plan, at))) +
+  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after)) +
                                             " (" + std::string(kRootRotationRule) + "), with meshca rotate phases");
   view.certificates.push_back(std::move(root));
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "core/error.hpp"
 #include "hsm/pkcs11_inventory.hpp"
 #include "hsm/pkcs11_key_store.hpp"
@@ -36,14 +37,35 @@ namespace {
 constexpr const char* kModuleEnv = "MESHCA_PKCS11_MODULE";
 
 const char* const kHsmUsage =
-    "usage: meshca hsm <command> [options]\n"
+    "usage: meshca hsm <subcommand> [options]\n"
     "\n"
-    "commands:\n"
+    "subcommands:\n"
     "  list     show the tokens of a PKCS#11 module and the keys on them\n"
     "  keygen   generate a key pair inside a token (sensitive, never extractable)\n"
     "\n"
-    "Run `meshca hsm <command> --help` for its options. PINs are never taken from\n"
-    "the command line: use --pin-source env:NAME | file:PATH | prompt.\n";
+    "Run `meshca hsm <subcommand> --help` for its options. PINs are never taken from\n"
+    "the command line: use --pin-source env:NAME | file:PATH | prompt.\n"
+    "\n"
+    "example: meshca hsm list --module /usr/lib/softhsm/libsofthsm2.so";
+
+const char* const kListUsage =
+    "usage: meshca hsm list --module MODULE [--token LABEL | --serial S] [--pin-source SRC] [--json]\n"
+    "\n"
+    "Shows the tokens of a PKCS#11 module and their keys (no secret values): per token its label,\n"
+    "serial, flags and PIN limits, per key its label, id, algorithm and the attributes that matter\n"
+    "for a CA key (sensitive, extractable, usage). --module defaults to $MESHCA_PKCS11_MODULE.\n"
+    "\n"
+    "example: MESHCA_PIN=... meshca hsm list --module /usr/lib/softhsm/libsofthsm2.so --token meshca --pin-source env:MESHCA_PIN";
+
+const char* const kKeygenUsage =
+    "usage: meshca hsm keygen --module MODULE --token LABEL --label L --algorithm ALG [options]\n"
+    "       meshca hsm keygen --uri 'pkcs11:token=...;object=...?module-path=...' --algorithm ALG\n"
+    "\n"
+    "Generates a key pair inside the token: private key sensitive, never extractable, signing-only where the\n"
+    "token allows it (the usage read back is printed). Refuses when an object with the label (or id) already\n"
+    "exists. --module defaults to $MESHCA_PKCS11_MODULE.\n"
+    "\n"
+    "example: MESHCA_PIN=... meshca hsm keygen --module /usr/lib/softhsm/libsofthsm2.so --token meshca --label root-2026 --algorithm ecdsa-p384";
 
 using Json = nlohmann::ordered_json;
 
@@ -63,15 +85,11 @@ void reject_pin_options(const Args& args) {
   }
 }
 
-po::variables_map parse(const Args& args, const po::options_description& desc) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(ExitCode::usage, std::string(e.what()) + " (see --help)");
-  }
-  return vm;
+// A required argument the option table cannot mark as required (it may come
+// from the --uri or the environment): the same "missing ..." and usage line
+// as parse_command_line gives.
+[[noreturn]] void missing(const char* usage, const std::string& what) {
+  throw MultiError(ExitCode::usage, "missing " + what, {usage_line(usage)});
 }
 
 std::string opt(const po::variables_map& vm, const char* name) {
@@ -217,8 +235,7 @@ void print_inventory_json(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
 }
 
 int run_list(const Args& args, Terminal& term) {
-  po::options_description desc("usage: meshca hsm list [options]\n\nShows the tokens of a PKCS#11 module and their keys "
-                               "(no secret values).\n\nOptions");
+  po::options_description desc("meshca hsm list");
   desc.add_options()("help,h", "show this help")(
       "module", po::value<std::string>(),
       "PKCS#11 module (.so) to load; default: $MESHCA_PKCS11_MODULE")(
@@ -229,17 +246,11 @@ int run_list(const Args& args, Terminal& term) {
       "pin-source", po::value<std::string>(),
       "log in to list private keys too: env:NAME | file:PATH | prompt (needs --token when the module has "
       "several tokens)")("json", po::bool_switch(), "print JSON");
-  po::variables_map vm = parse(args, desc);
-  if (vm.count("help") != 0) {
-    term.out << desc << "\n";
-    return 0;
-  }
+  po::variables_map vm;
+  if (!parse_command_line(args, desc, {}, vm, term.out, kListUsage)) return 0;
   hsm::Pkcs11InventoryRequest request;
   request.module = vm.count("module") != 0 ? opt(vm, "module") : default_module();
-  if (request.module.empty()) {
-    throw Error(ExitCode::usage,
-                "--module is required (or set MESHCA_PKCS11_MODULE), e.g. --module /usr/lib/softhsm/libsofthsm2.so");
-  }
+  if (request.module.empty()) missing(kListUsage, "--module (or set MESHCA_PKCS11_MODULE)");
   request.init_args = opt(vm, "init-args");
   request.token = opt(vm, "token");
   request.serial = opt(vm, "serial");
@@ -279,12 +290,7 @@ std::string public_key_pem(const EVP_PKEY* key) {
 }
 
 int run_keygen(const Args& args, Terminal& term) {
-  po::options_description desc(
-      "usage: meshca hsm keygen --module M --token LABEL --label L --algorithm ALG [options]\n"
-      "       meshca hsm keygen --uri 'pkcs11:token=...;object=...?module-path=...' --algorithm ALG\n\n"
-      "Generates a key pair inside the token: private key sensitive, never extractable, signing-only where the\n"
-      "token allows it (the usage read back is printed).\n"
-      "Refuses when an object with the label (or id) already exists.\n\nOptions");
+  po::options_description desc("meshca hsm keygen");
   desc.add_options()("help,h", "show this help")("uri", po::value<std::string>(),
                                                  "RFC 7512 PKCS#11 URI naming module-path, token, object (label), id")(
       "module", po::value<std::string>(), "PKCS#11 module (.so); default: $MESHCA_PKCS11_MODULE")(
@@ -296,11 +302,8 @@ int run_keygen(const Args& args, Terminal& term) {
       "algorithm", po::value<std::string>(), ("key algorithm: " + pki::key_algorithm_choices()).c_str())(
       "pin-source", po::value<std::string>(), "user PIN: env:NAME | file:PATH | prompt (default env:MESHCA_PIN)")(
       "json", po::bool_switch(), "print JSON");
-  po::variables_map vm = parse(args, desc);
-  if (vm.count("help") != 0) {
-    term.out << desc << "\n";
-    return 0;
-  }
+  po::variables_map vm;
+  if (!parse_command_line(args, desc, {}, vm, term.out, kKeygenUsage)) return 0;
 
   hsm::Pkcs11KeyRef ref;
   bool pin_from_uri = false;
@@ -314,13 +317,17 @@ int run_keygen(const Args& args, Terminal& term) {
   merge(ref.label, opt(vm, "label"), "label");
   merge(ref.id_hex, opt(vm, "id"), "id");
   if (ref.module.empty()) ref.module = default_module();
-  if (ref.module.empty()) throw Error(ExitCode::usage, "--module (or module-path= in --uri) is required");
-  if (ref.token.empty() && ref.serial.empty()) throw Error(ExitCode::usage, "--token (or --serial) is required");
-  ref.init_args = opt(vm, "init-args");
-  if (ref.label.empty() && ref.id_hex.empty()) throw Error(ExitCode::usage, "--label and/or --id is required");
-  if (vm.count("algorithm") == 0) {
-    throw Error(ExitCode::usage, "--algorithm is required: " + pki::key_algorithm_choices());
+  std::vector<std::string> absent;
+  if (ref.module.empty()) absent.emplace_back("--module (or module-path= in --uri)");
+  if (ref.token.empty() && ref.serial.empty()) absent.emplace_back("--token (or --serial)");
+  if (ref.label.empty() && ref.id_hex.empty()) absent.emplace_back("--label and/or --id");
+  if (vm.count("algorithm") == 0) absent.emplace_back("--algorithm (" + pki::key_algorithm_choices() + ")");
+  if (!absent.empty()) {
+    std::string list;
+    for (const auto& a : absent) list += (list.empty() ? "" : ", ") + a;
+    missing(kKeygenUsage, list);
   }
+  ref.init_args = opt(vm, "init-args");
   auto algorithm = pki::parse_key_algorithm(opt(vm, "algorithm"));
   if (!algorithm) throw Error(ExitCode::usage, "--algorithm must be one of " + pki::key_algorithm_choices());
   if (vm.count("pin-source") != 0) {
@@ -384,19 +391,7 @@ int run_keygen(const Args& args, Terminal& term) {
 
 int run_hsm(const Args& args, Terminal& term) {
   reject_pin_options(args);
-  if (args.empty()) {
-    term.err << kHsmUsage;
-    throw Error(ExitCode::usage, "meshca hsm: a command is required (list, keygen)");
-  }
-  const std::string& command = args.front();
-  const Args rest(args.begin() + 1, args.end());
-  if (command == "--help" || command == "-h" || command == "help") {
-    term.out << kHsmUsage;
-    return 0;
-  }
-  if (command == "list") return run_list(rest, term);
-  if (command == "keygen") return run_keygen(rest, term);
-  throw Error(ExitCode::usage, "meshca hsm: unknown command '" + command + "' (list, keygen; see meshca hsm --help)");
+  return dispatch_subcommand("hsm", kHsmUsage, {{"list", run_list}, {"keygen", run_keygen}}, args, term);
 }
 
 }  // namespace meshca::cli

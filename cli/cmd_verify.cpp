@@ -10,9 +10,12 @@
 #include "cli/terminal.hpp"
 #include "core/time.hpp"
 #include "output_layout/bundle_check.hpp"
+#include "output_layout/bundle_discovery.hpp"
 #include "output_layout/bundle_source.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/verify_checks.hpp"
 #include "pki/certificate.hpp"
+#include "pki/crl.hpp"
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
 #include "pki/pem_scan.hpp"
@@ -31,27 +34,14 @@ UnixTime parse_at(const po::variables_map& vm) {
   return *t;
 }
 
-// A DIR, a Secret manifest, or (for inspect and check-expiry) a plain PEM file.
-std::vector<ol::BundleSource> load_inputs(const std::string& path, bool allow_pem_file) {
-  std::error_code ec;
-  if (allow_pem_file && std::filesystem::is_regular_file(path, ec)) {
-    std::string text = ol::read_input_file(path);
-    if (!ol::looks_like_secret_manifest(text)) {
-      ol::BundleSource src;
-      src.label = path;
-      src.kind = "file";
-      ol::BundleFile f;
-      f.display = path;
-      f.bytes.append(text);
-      cleanse(text);
-      src.files[std::filesystem::path(path).filename().string()] = std::move(f);
-      std::vector<ol::BundleSource> one;
-      one.push_back(std::move(src));
-      return one;
-    }
-    cleanse(text);
-  }
-  return ol::load_bundle_sources(path);
+// What the paths name (ol::discover_inputs: directories of bundles, an OUT,
+// a root directory, Secret manifests, and for inspect and check-expiry PEM
+// files); what was skipped is printed as a note.
+std::vector<ol::BundleSource> load_inputs(const po::variables_map& vm, const char* option, ol::InputUse use,
+                                          std::ostream& notes) {
+  auto found = ol::discover_inputs(vm[option].as<std::vector<std::string>>(), use);
+  for (const auto& note : found.notes) notes << "note: " << note << "\n";
+  return std::move(found.sources);
 }
 
 // Every certificate of a source, with the files it appears in.
@@ -59,8 +49,14 @@ struct SeenCert {
   pki::X509Ptr cert;
   std::vector<std::string> files;
 };
+struct SeenCrl {
+  pki::X509CrlPtr crl;
+  std::string der;  // to recognise the same CRL in another file (the root's is in every bundle)
+  std::vector<std::string> files;
+};
 struct CertCollection {
   std::vector<SeenCert> certs;
+  std::vector<SeenCrl> crls;
   std::vector<std::string> notes;                        // PEM problems
   std::vector<std::pair<std::string, std::string>> keys;  // file, description
 };
@@ -89,9 +85,23 @@ void collect(const ol::BundleSource& src, CertCollection& out) {
         out.keys.emplace_back(f->display, what);
         continue;
       }
+      if (block.label == "X509 CRL" && block.decoded) {
+        if (auto crl = pki::crl_from_der(block)) {
+          std::string der(block.der.view());
+          auto same = std::find_if(out.crls.begin(), out.crls.end(), [&](const SeenCrl& c) { return c.der == der; });
+          if (same == out.crls.end()) {
+            out.crls.push_back({std::move(crl), std::move(der), {f->display}});
+          } else if (std::find(same->files.begin(), same->files.end(), f->display) == same->files.end()) {
+            same->files.push_back(f->display);
+          }
+        } else {
+          out.notes.push_back(f->display + ": block at line " + std::to_string(block.line) + " is not a valid X509 CRL");
+        }
+        continue;
+      }
       auto cert = pki::certificate_from_der(block);
       if (!cert) {
-        if (block.decoded && block.label != "X509 CRL")
+        if (block.decoded)
           out.notes.push_back(f->display + ": block at line " + std::to_string(block.line) + " ('" + block.label +
                               "') is not a certificate");
         continue;
@@ -114,6 +124,20 @@ std::string join(const std::vector<std::string>& v, const std::string& sep = ", 
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
   return s;
+}
+
+// The paths the user named, for a message about all of them.
+std::string named(const po::variables_map& vm, const char* option) {
+  return join(vm[option].as<std::vector<std::string>>());
+}
+
+// The first few of many files ("a, b, c and 1997 more"): the root of an OUT
+// is in every bundle.
+std::string some_of(const std::vector<std::string>& files) {
+  constexpr std::size_t kShown = 3;
+  if (files.size() <= kShown + 1) return join(files);
+  std::vector<std::string> first(files.begin(), files.begin() + kShown);
+  return join(first) + " and " + std::to_string(files.size() - kShown) + " more";
 }
 
 json summary_json(const pki::CertificateSummary& s) {
@@ -142,7 +166,7 @@ json summary_json(const pki::CertificateSummary& s) {
 // ---------------------------------------------------------------------------- verify
 
 constexpr const char* kVerifyUsage =
-    "usage: meshca verify DIR|SECRET.yaml... [--trust-domain TD] [--at TIME] [--json] [--problems-only]\n"
+    "usage: meshca verify DIR|OUT|SECRET.yaml... [--trust-domain TD] [--at TIME] [--json] [--problems-only]\n"
     "\n"
     "Checks each bundle the way istiod loads a plugged-in CA and a peer verifies its workloads:\n"
     "files and layout, strict PEM, the CA key, chain order and root, OpenSSL strict verification,\n"
@@ -150,7 +174,82 @@ constexpr const char* kVerifyUsage =
     "like istiod does. Each finding is one line: PASS/WARN/FAIL, check, file, reason, fix.\n"
     "FAIL only for what istiod, Envoy, Go crypto/x509 or openssl -x509_strict refuse, or what breaks\n"
     "the bundle; what is only policy is WARN (the table of checks: docs/verification.md).\n"
-    "With several bundles, also reports which clusters trust each other. Exit 1 when anything fails.";
+    "An OUT or mesh directory means every bundle below it and the root directory (OUT/root: the root\n"
+    "CA and root-crl.pem); retired/ is skipped. With several bundles, also reports which clusters\n"
+    "trust each other (roots named with their SHA-256): bundles that claim one trust domain must\n"
+    "accept each other's workloads both ways, or verify fails. Exit 1 when anything fails.\n"
+    "\n"
+    "example: meshca verify out/ --problems-only";
+
+// A root is always named with its fingerprint: two roots may share a subject.
+std::string root_name(const std::string& subject, const std::string& fingerprint) {
+  return (subject.empty() ? std::string("(empty subject)") : subject) + " [SHA-256 " + fingerprint + "]";
+}
+
+std::string shared_roots_text(const ol::TrustPair& p) {
+  std::string text;
+  for (std::size_t i = 0; i < p.shared_roots.size(); ++i)
+    text += (text.empty() ? "" : "; ") + root_name(p.shared_roots[i], p.shared_root_fingerprints[i]);
+  return text;
+}
+
+// Up to this many bundles every pair gets a line; above it, pairs that
+// trust each other are summed up per shared root set and only the others
+// are listed (a fleet of 1,000 clusters has half a million pairs).
+constexpr std::size_t kListEveryPairUpTo = 12;
+
+void print_pair(std::ostream& out, const std::vector<ol::BundleReport>& reports, const ol::TrustPair& p) {
+  const auto& a = reports[p.a];
+  const auto& b = reports[p.b];
+  const std::string verdict =
+      p.failed() ? std::string(pki::severity_name(ol::find_verify_check("cross-cluster")->severity)) + " " : "";
+  if (p.a_accepts_b && p.b_accepts_a) {
+    out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared_roots.size() == 1 ? " " : "s ")
+        << shared_roots_text(p) << ")";
+    if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain)
+      out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain
+          << ": authorization policies must name both";
+    out << "\n";
+  } else if (p.a_accepts_b || p.b_accepts_a) {
+    const auto& from = p.a_accepts_b ? b : a;  // the side whose workloads are accepted
+    const auto& to = p.a_accepts_b ? a : b;
+    out << to.label << " <-  " << from.label << ": " << verdict << "one way only: " << to.label << " accepts "
+        << from.label << "'s workloads, not the reverse (" << from.label << "'s root-cert.pem lacks "
+        << root_name(to.chain_root_subject, to.chain_root_fingerprint) << ")";
+    if (p.must_talk) out << "; both are in trust domain " << a.trust_domain << ", so both ways are needed";
+    out << "\n";
+  } else {
+    out << a.label << "  x  " << b.label << ": " << verdict << "cannot talk: no shared root ("
+        << root_name(a.chain_root_subject, a.chain_root_fingerprint) << " vs "
+        << root_name(b.chain_root_subject, b.chain_root_fingerprint) << ")";
+    if (p.must_talk)
+      out << "; both claim trust domain " << a.trust_domain
+          << ": give both bundles the same root (or one that holds the other's root during a rotation)";
+    out << "\n";
+  }
+}
+
+void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>& reports,
+                         const std::vector<ol::TrustPair>& pairs) {
+  out << "== cross-cluster trust\n";
+  for (const auto& r : reports)
+    if (!r.trust && r.layout != ol::bundle_layout_name(ol::BundleLayout::root_ca))
+      out << r.label << ": certificates did not load, left out\n";
+  bool every_pair = reports.size() <= kListEveryPairUpTo;
+  std::map<std::string, std::size_t> mutual_by_roots;
+  for (const auto& p : pairs) {
+    bool mutual = p.a_accepts_b && p.b_accepts_a;
+    if (every_pair || !mutual || p.failed()) {
+      print_pair(out, reports, p);
+    } else {
+      ++mutual_by_roots[shared_roots_text(p)];
+    }
+  }
+  for (const auto& [roots, count] : mutual_by_roots)
+    out << count << " pair" << (count == 1 ? "" : "s") << " in mutual trust (shared root" << " " << roots
+        << "): not listed one by one (--json lists every pair)\n";
+  out << "\n";
+}
 
 void print_finding(std::ostream& out, const ol::BundleFinding& f) {
   out << std::left << std::setw(5) << pki::severity_name(f.severity) << std::setw(20) << f.check << " " << f.file
@@ -175,21 +274,29 @@ int verify(const Args& args, Terminal& term) {
   if (vm.count("trust-domain")) opts.trust_domain = vm["trust-domain"].as<std::string>();
   bool as_json = vm.count("json") != 0, problems_only = vm.count("problems-only") != 0;
 
+  // A path that names nothing is a FAIL of its own; the others are checked.
   std::vector<ol::BundleReport> reports;
+  ol::InputDiscovery discovery(ol::InputUse::bundles);
   for (const auto& path : vm["bundle"].as<std::vector<std::string>>()) {
     try {
-      for (const auto& src : load_inputs(path, false)) reports.push_back(ol::check_bundle(src, opts));
+      discovery.add(path);
     } catch (const Error& e) {
       ol::BundleReport r;
       r.label = path;
       r.layout = "none";
       r.findings.push_back({pki::Severity::fail, "source", e.where().empty() ? path : e.where(), e.message(),
-                            "name a bundle directory or a Secret manifest"});
+                            "name a bundle directory, a root directory, an OUT or a Secret manifest"});
       reports.push_back(std::move(r));
     }
   }
+  auto found = discovery.take();
+  for (const auto& note : found.notes) term.err << "note: " << note << "\n";
+  if (found.sources.empty() && reports.empty()) throw Error(ExitCode::invalid_input, "nothing to check");
+  for (const auto& src : found.sources) reports.push_back(ol::check_bundle(src, opts));
   auto pairs = ol::cross_cluster_trust(reports);
-  bool failed = std::any_of(reports.begin(), reports.end(), [](const auto& r) { return r.failed(); });
+  std::size_t bad = static_cast<std::size_t>(std::count_if(reports.begin(), reports.end(), [](const auto& r) { return r.failed(); }));
+  std::size_t bad_pairs = static_cast<std::size_t>(std::count_if(pairs.begin(), pairs.end(), [](const auto& p) { return p.failed(); }));
+  bool failed = bad != 0 || bad_pairs != 0;
 
   if (as_json) {
     json j;
@@ -226,7 +333,10 @@ int verify(const Args& args, Terminal& term) {
                                     {"a_accepts_b", p.a_accepts_b},
                                     {"b_accepts_a", p.b_accepts_a},
                                     {"mutual", p.a_accepts_b && p.b_accepts_a},
-                                    {"shared_roots", p.shared_roots}});
+                                    {"must_talk", p.must_talk},
+                                    {"ok", !p.failed()},
+                                    {"shared_roots", p.shared_roots},
+                                    {"shared_root_fingerprints", p.shared_root_fingerprints}});
     }
     term.out << j.dump(2) << "\n";
     return failed ? static_cast<int>(ExitCode::check_failed) : 0;
@@ -236,51 +346,38 @@ int verify(const Args& args, Terminal& term) {
     term.out << "== " << r.label << " (" << r.layout << ")\n";
     for (const auto& f : r.findings)
       if (!problems_only || f.severity != pki::Severity::pass) print_finding(term.out, f);
+    if (!r.chain_root_fingerprint.empty())
+      term.out << r.label << ": root " << root_name(r.chain_root_subject, r.chain_root_fingerprint) << "\n";
     term.out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn)
              << " warn, " << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
   }
-  if (reports.size() > 1) {
-    term.out << "== cross-cluster trust\n";
-    for (const auto& r : reports)
-      if (!r.trust) term.out << r.label << ": certificates did not load, left out\n";
-    for (const auto& p : pairs) {
-      const auto& a = reports[p.a];
-      const auto& b = reports[p.b];
-      if (p.a_accepts_b && p.b_accepts_a) {
-        std::string shared;
-        for (const auto& root : p.shared_roots) shared += (shared.empty() ? "" : "; ") + root;
-        term.out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared_roots.size() == 1 ? " " : "s ")
-                 << shared << ")";
-        if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain)
-          term.out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain
-                   << ": authorization policies must name both";
-        term.out << "\n";
-      } else if (p.a_accepts_b || p.b_accepts_a) {
-        const auto& from = p.a_accepts_b ? b : a;  // the side whose workloads are accepted
-        const auto& to = p.a_accepts_b ? a : b;
-        term.out << to.label << " <-  " << from.label << ": one way only: " << to.label << " accepts "
-                 << from.label << "'s workloads, not the reverse (" << from.label << "'s root-cert.pem lacks "
-                 << to.chain_root_subject << ")\n";
-      } else {
-        term.out << a.label << "  x  " << b.label << ": cannot talk: no shared root (" << a.chain_root_subject
-                 << " vs " << b.chain_root_subject << ")\n";
-      }
-    }
-    term.out << "\n";
-  }
-  std::size_t bad = static_cast<std::size_t>(std::count_if(reports.begin(), reports.end(), [](const auto& r) { return r.failed(); }));
+  if (reports.size() > 1) print_cross_cluster(term.out, reports, pairs);
   term.out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at "
-           << format_rfc3339(opts.at) << ": " << (failed ? std::to_string(bad) + " failed" : "all pass") << "\n";
+           << format_rfc3339(opts.at) << ": ";
+  if (!failed) {
+    term.out << "all pass\n";
+  } else {
+    std::string what;
+    if (bad != 0) what = std::to_string(bad) + " failed";
+    if (bad_pairs != 0)
+      what += (what.empty() ? "" : "; ") + std::to_string(bad_pairs) + " pair" + (bad_pairs == 1 ? "" : "s") +
+              " of one trust domain cannot talk";
+    term.out << what << "\n";
+  }
   return failed ? static_cast<int>(ExitCode::check_failed) : 0;
 }
 
 // ---------------------------------------------------------------------------- inspect
 
 constexpr const char* kInspectUsage =
-    "usage: meshca inspect FILE|DIR|SECRET.yaml... [--at TIME] [--json]\n"
+    "usage: meshca inspect FILE|DIR|OUT|SECRET.yaml... [--at TIME] [--json]\n"
     "\n"
     "Shows every certificate (subject, issuer, serial, key, validity and days left, CA/pathLen,\n"
-    "keyUsage, EKU, SANs, name constraints, SKI/AKI, SHA-256 fingerprint) and the chain as a tree.";
+    "keyUsage, EKU, SANs, name constraints, SKI/AKI, SHA-256 fingerprint), every CRL (issuer,\n"
+    "thisUpdate, nextUpdate, how many it revokes) and the chain as a tree; a certificate found in several\n"
+    "files is shown once. An OUT or mesh directory means every bundle below it and the root.\n"
+    "\n"
+    "example: meshca inspect out/prod/east";
 
 void print_tree(std::ostream& out, const std::vector<pki::CertificateNode>& nodes, const CertCollection& all,
                 const std::string& prefix, bool top) {
@@ -316,11 +413,9 @@ int inspect(const Args& args, Terminal& term) {
   UnixTime at = parse_at(vm);
   CertCollection all;
   std::vector<std::string> labels;
-  for (const auto& path : vm["input"].as<std::vector<std::string>>()) {
-    for (const auto& src : load_inputs(path, true)) {
-      collect(src, all);
-      labels.push_back(src.label + (src.kind == "file" ? "" : " (" + std::string(ol::bundle_layout_name(src.layout)) + ")"));
-    }
+  for (const auto& src : load_inputs(vm, "input", ol::InputUse::certificates, term.err)) {
+    collect(src, all);
+    labels.push_back(src.label + (src.kind == "file" ? "" : " (" + std::string(ol::bundle_layout_name(src.layout)) + ")"));
   }
   std::vector<const X509*> raw;
   for (const auto& c : all.certs) raw.push_back(c.cert.get());
@@ -339,9 +434,18 @@ int inspect(const Args& args, Terminal& term) {
     j["keys"] = json::array();
     for (const auto& [file, what] : all.keys) j["keys"].push_back({{"file", file}, {"key", what}});
     j["tree"] = tree_json(tree, all);
+    j["crls"] = json::array();
+    for (const auto& c : all.crls) {
+      auto next_update = pki::crl_next_update(c.crl.get());
+      j["crls"].push_back({{"files", c.files},
+                           {"issuer", pki::crl_issuer_string(c.crl.get())},
+                           {"this_update", format_rfc3339(pki::crl_this_update(c.crl.get()))},
+                           {"next_update", next_update ? json(format_rfc3339(*next_update)) : json(nullptr)},
+                           {"revoked", pki::crl_revoked_count(c.crl.get())}});
+    }
     j["notes"] = all.notes;
     term.out << j.dump(2) << "\n";
-    return all.certs.empty() ? static_cast<int>(ExitCode::invalid_input) : 0;
+    return all.certs.empty() && all.crls.empty() ? static_cast<int>(ExitCode::invalid_input) : 0;
   }
 
   for (const auto& l : labels) term.out << "# " << l << "\n";
@@ -371,25 +475,37 @@ int inspect(const Args& args, Terminal& term) {
     row("SHA-256", s.sha256_fingerprint);
   }
   for (const auto& [file, what] : all.keys) term.out << "\nkey " << file << ": " << what << "\n";
+  for (const auto& c : all.crls) {
+    auto next_update = pki::crl_next_update(c.crl.get());
+    term.out << "\nCRL " << join(c.files) << ": issuer " << pki::crl_issuer_string(c.crl.get()) << ", thisUpdate "
+             << format_rfc3339(pki::crl_this_update(c.crl.get())) << ", nextUpdate "
+             << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", "
+             << pki::crl_revoked_count(c.crl.get()) << " revoked\n";
+  }
   if (!all.certs.empty()) {
     term.out << "\nchain (issuer above subject):\n";
     print_tree(term.out, tree, all, "", true);
   }
   for (const auto& note : all.notes) term.out << "note: " << note << "\n";
-  if (all.certs.empty()) throw Error(ExitCode::invalid_input, "no certificate found");
+  if (all.certs.empty() && all.crls.empty()) throw Error(ExitCode::invalid_input, "no certificate or CRL found", named(vm, "input"));
   return 0;
 }
 
 // ---------------------------------------------------------------------------- check-expiry
 
 constexpr const char* kExpiryUsage =
-    "usage: meshca check-expiry DIR|SECRET.yaml|FILE... [--within 30d] [--at TIME] [--json]\n"
+    "usage: meshca check-expiry DIR|OUT|SECRET.yaml|FILE... [--within 30d] [--at TIME] [--json]\n"
     "\n"
-    "Lists every certificate with its notAfter and the date it must be replaced by: an intermediate\n"
-    "(or leaf) at two thirds of its lifetime and at the latest 30 days before notAfter; a root at\n"
-    "notAfter minus the longer of 1 year and the longest intermediate validity beside it plus 90 days\n"
-    "(a rotation takes months). Status: EXPIRED, EXPIRING (within --within), RENEW (the date has\n"
-    "passed), OK. Exits 1 when any certificate is not OK.";
+    "Lists every certificate and CRL once with its end date and the date it must be replaced by:\n"
+    "an intermediate (or leaf) at two thirds of its lifetime and at the latest 30 days before\n"
+    "notAfter; a root at two thirds of its lifetime and at the latest 1 year before notAfter (the same\n"
+    "date meshca plan show prints); a CRL at two thirds of its period and at the latest 1 day before\n"
+    "nextUpdate (--within does not apply to CRLs). An OUT or mesh directory means every bundle below\n"
+    "it and the root; retired/ is skipped. Status: EXPIRED, EXPIRING (within --within), RENEW (the\n"
+    "date has passed), OK.\n"
+    "Exits 1 when anything is not OK.\n"
+    "\n"
+    "example: meshca check-expiry out/ --within 30d";
 
 int check_expiry(const Args& args, Terminal& term) {
   po::options_description options("meshca check-expiry");
@@ -411,39 +527,51 @@ int check_expiry(const Args& args, Terminal& term) {
     std::string source, files, subject, role, status, not_after, renew_by;
     std::int64_t days_left = 0;
   };
+  // Each certificate and CRL once, however many bundles carry it (the root
+  // is in every bundle of an OUT); its dates depend on it alone
+  // (ceremony/expiry), so it has one date wherever it was read.
+  CertCollection all;
+  for (const auto& src : load_inputs(vm, "input", ol::InputUse::certificates, term.err)) collect(src, all);
+  if (all.certs.empty() && all.crls.empty()) throw Error(ExitCode::invalid_input, "no certificate or CRL found", named(vm, "input"));
   std::vector<Row> rows;
   bool any = false;
-  for (const auto& path : vm["input"].as<std::vector<std::string>>()) {
-    for (const auto& src : load_inputs(path, true)) {
-      CertCollection all;
-      collect(src, all);
-      if (all.certs.empty()) throw Error(ExitCode::invalid_input, "no certificate found", src.label);
-      // A root's rotate-by date depends on the intermediates it must still cover.
-      std::int64_t longest_intermediate = 0;
-      for (const auto& c : all.certs) {
-        if (pki::is_self_signed(c.cert.get())) continue;
-        longest_intermediate =
-            std::max<std::int64_t>(longest_intermediate, pki::not_after(c.cert.get()) - pki::not_before(c.cert.get()));
-      }
-      for (const auto& c : all.certs) {
-        const X509* cert = c.cert.get();
-        UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
-        bool root = pki::is_self_signed(cert);
-        UnixTime renew_by = root ? ceremony::root_rotate_by(nb, na, longest_intermediate) : ceremony::intermediate_renew_by(nb, na);
-        auto status = ceremony::expiry_status(at, horizon, renew_by, na);
-        any |= status != ceremony::ExpiryStatus::ok;
-        Row row;
-        row.source = src.label;
-        row.files = join(c.files);
-        row.subject = pki::subject_string(cert);
-        row.role = root ? "root" : pki::basic_constraints(cert).ca ? "intermediate" : "leaf";
-        row.status = std::string(ceremony::expiry_status_name(status));
-        row.not_after = format_rfc3339(na);
-        row.renew_by = format_rfc3339(renew_by);
-        row.days_left = pki::days_between(at, na);
-        rows.push_back(std::move(row));
-      }
+  auto add_row = [&](Row row, UnixTime due_by, UnixTime end, UnixTime until) {
+    auto status = ceremony::expiry_status(at, until, due_by, end);
+    any |= status != ceremony::ExpiryStatus::ok;
+    row.status = std::string(ceremony::expiry_status_name(status));
+    row.not_after = format_rfc3339(end);
+    row.renew_by = format_rfc3339(due_by);
+    row.days_left = pki::days_between(at, end);
+    rows.push_back(std::move(row));
+  };
+  for (const auto& c : all.certs) {
+    const X509* cert = c.cert.get();
+    UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
+    bool root = pki::is_self_signed(cert);
+    Row row;
+    row.source = c.files.front();
+    row.files = some_of(c.files);
+    row.subject = pki::subject_string(cert);
+    row.role = root ? "root" : pki::basic_constraints(cert).ca ? "intermediate" : "leaf";
+    add_row(std::move(row), root ? ceremony::root_rotate_by(nb, na) : ceremony::intermediate_renew_by(nb, na), na,
+            horizon);
+  }
+  for (const auto& c : all.crls) {
+    auto next_update = pki::crl_next_update(c.crl.get());
+    if (!next_update) {
+      term.err << "note: " << c.files.front() << ": the CRL of " << pki::crl_issuer_string(c.crl.get())
+               << " has no nextUpdate: it never goes stale, nothing to check\n";
+      continue;
     }
+    Row row;
+    row.source = c.files.front();
+    row.files = some_of(c.files);
+    row.subject = pki::crl_issuer_string(c.crl.get());
+    row.role = "crl";
+    // A CRL lives days or weeks, usually less than --within: its own
+    // refresh-by date says when it is due, the window does not apply.
+    add_row(std::move(row), ceremony::crl_refresh_by(pki::crl_this_update(c.crl.get()), *next_update), *next_update,
+            at);
   }
   if (vm.count("json")) {
     json j;
@@ -464,16 +592,20 @@ int check_expiry(const Args& args, Terminal& term) {
     term.out << j.dump(2) << "\n";
   } else {
     for (const auto& r : rows) {
-      term.out << std::left << std::setw(9) << r.status << r.files << ": " << r.subject << " notAfter " << r.not_after
-               << " (" << r.days_left << " days); " << (r.role == "root" ? "rotate by " : "renew by ") << r.renew_by << "\n";
+      bool crl = r.role == "crl";
+      term.out << std::left << std::setw(9) << r.status << r.files << ": " << (crl ? "CRL of " : "") << r.subject
+               << (crl ? " nextUpdate " : " notAfter ") << r.not_after << " (" << r.days_left << " days); "
+               << (r.role == "root" ? "rotate by " : crl ? "refresh by " : "renew by ") << r.renew_by << "\n";
     }
     std::size_t n = static_cast<std::size_t>(std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.status != "OK"; }));
-    term.out << rows.size() << " certificate" << (rows.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at)
+    term.out << rows.size() << " certificate" << (rows.size() == 1 ? "" : "s") << (all.crls.empty() ? "" : " and CRL")
+             << (all.crls.empty() || rows.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at)
              << " for expiry before " << format_rfc3339(horizon) << ": "
              << (any ? std::to_string(n) + " need action" : "none needs action") << "\n";
     if (any) {
       term.out << "renew an intermediate with: meshca ceremony run PLAN --out OUT --renew MESH/CLUSTER (or --renew-expiring "
-               << window->to_string() << "); rotate a root with: meshca rotate phases PLAN --out DIR\n";
+               << window->to_string() << "); rotate a root with: meshca rotate phases PLAN --out DIR"
+               << (all.crls.empty() ? "" : "; refresh CRLs with: meshca crl refresh PLAN --out OUT") << "\n";
     }
   }
   return any ? static_cast<int>(ExitCode::check_failed) : 0;

@@ -39,6 +39,10 @@ class Checker {
 
   BundleReport run() {
     if (!check_layout()) return std::move(report_);
+    if (src_.layout == BundleLayout::root_ca) {
+      check_root_directory();
+      return std::move(report_);
+    }
     load_certificates();
     check_key();
     check_key_match();
@@ -96,6 +100,10 @@ class Checker {
         chain_name_ = kCertChainFile;
         root_name_ = kRootCertFile;
         break;
+      case BundleLayout::root_ca:
+        required = {kRootCertFile};
+        ca_cert_name_ = chain_name_ = root_name_ = kRootCertFile;
+        break;
       case BundleLayout::kubernetes_tls:
         required = {kTlsCertFile, kTlsKeyFile, kTlsCaFile};
         ca_cert_name_ = kTlsCertFile;
@@ -117,7 +125,11 @@ class Checker {
       }
     }
     if (complete) {
-      if (src_.layout == BundleLayout::kubernetes_tls) {
+      if (src_.layout == BundleLayout::root_ca) {
+        pass("layout", src_.label,
+             std::string("root directory: checked as a root CA (root-cert.pem") +
+                 (src_.file(kRootCrlFile) ? " and its CRL root-crl.pem)" : ")"));
+      } else if (src_.layout == BundleLayout::kubernetes_tls) {
         pass("layout", src_.label,
              "kubernetes.io/tls layout (tls.crt, tls.key, ca.crt), checked with the cacerts rules: tls.crt is the "
              "CA certificate and its chain, ca.crt the trusted roots");
@@ -253,6 +265,26 @@ class Checker {
     for (const auto& r : roots_) t->roots.push_back(pki::duplicate(r.get()));
     t->at = at_;
     report_.trust = std::move(t);
+  }
+
+  // ---- a root directory ---------------------------------------------------------
+  // The root alone: strict PEM, self-signed, the root CA lints, validity and
+  // root-crl.pem. There is no key, chain or workload to check.
+  void check_root_directory() {
+    auto roots = load_cert_file(root_name_);
+    roots_ = std::move(roots.certs);
+    roots_loaded_ = roots.present;
+    for (const auto& r : roots_) {
+      report_.trusted_root_fingerprints.push_back(pki::sha256_fingerprint(r.get()));
+      report_.trusted_root_subjects.push_back(pki::subject_string(r.get()));
+    }
+    if (!roots_.empty()) {
+      report_.chain_root_fingerprint = report_.trusted_root_fingerprints.front();
+      report_.chain_root_subject = report_.trusted_root_subjects.front();
+    }
+    check_lints();
+    check_validity();
+    check_crl_file(kRootCrlFile, roots_);
   }
 
   // ---- the private key -------------------------------------------------------
@@ -561,6 +593,7 @@ class Checker {
       trust_domain_from_default_ = true;
     }
     report_.trust_domain = trust_domain_;
+    report_.trust_domain_claimed = !trust_domain_from_default_ || !permitted_all.empty();
     bool ok = true;
     for (const auto& c : chain_) {
       auto nc = pki::name_constraints(c.get());
@@ -584,8 +617,12 @@ class Checker {
   }
 
   // ---- ca-crl.pem ---------------------------------------------------------------
-  void check_crl() {
-    const BundleFile* f = src_.file(kCaCrlFile);
+  void check_crl() { check_crl_file(kCaCrlFile, chain_); }
+
+  // Every CRL of `name` is signed by one of `cas`, fresh, and revokes none
+  // of them; every CA of `cas` has its CRL there.
+  void check_crl_file(const char* name, const std::vector<pki::X509Ptr>& cas) {
+    const BundleFile* f = src_.file(name);
     if (f == nullptr) return;
     std::string file = f->display;
     auto scan = pki::scan_pem(f->bytes.view());
@@ -597,17 +634,17 @@ class Checker {
       if (!crl) {
         add("crl", file,
             "block at line " + std::to_string(block.line) + " ('" + block.label + "') is not a valid X509 CRL",
-            "keep only CRLs in ca-crl.pem");
+            std::string("keep only CRLs in ") + name);
         continue;
       }
       crls.push_back(std::move(crl));
     }
-    if (crls.empty() || chain_.empty()) return;
+    if (crls.empty() || cas.empty()) return;
     bool ok = true;
     // Every CRL is signed by a certificate of the chain, fresh, and revokes none of it.
     for (const auto& crl : crls) {
       const X509* signer = nullptr;
-      for (const auto& c : chain_)
+      for (const auto& c : cas)
         if (pki::crl_signed_by(crl.get(), c.get())) signer = c.get();
       std::string issuer = pki::crl_issuer_string(crl.get());
       if (signer == nullptr) {
@@ -638,9 +675,9 @@ class Checker {
         ok = false;
         add("crl", file,
             "the CRL of " + issuer + " is stale: nextUpdate " + format_rfc3339(*next_update) + " has passed",
-            "issue a fresh CRL (openssl ca -gencrl) and update ca-crl.pem");
+            std::string("issue a fresh CRL (meshca crl refresh, or openssl ca -gencrl) and update ") + name);
       }
-      for (const auto& c : chain_) {
+      for (const auto& c : cas) {
         if (issued_by(c.get(), signer) && !same(c.get(), signer) && pki::crl_revokes(crl.get(), c.get())) {
           ok = false;
           add("crl", file,
@@ -651,15 +688,15 @@ class Checker {
       }
     }
     // ... and every certificate of the chain, root included, has its CRL.
-    for (const auto& c : chain_) {
+    for (const auto& c : cas) {
       bool has = false;
       for (const auto& crl : crls) has |= pki::crl_signed_by(crl.get(), c.get());
       if (!has) {
         ok = false;
         add("crl", file,
             "no CRL signed by " + pki::subject_string(c.get()) +
-                ": ca-crl.pem must hold one CRL from every certificate of the chain, root included",
-            "add the CRL of " + pki::subject_string(c.get()) + " (openssl ca -gencrl) to ca-crl.pem");
+                ": " + name + " must hold one CRL from every certificate of the chain, root included",
+            "add the CRL of " + pki::subject_string(c.get()) + " (openssl ca -gencrl) to " + name);
       }
     }
     if (ok && ca_cert_ && !roots_.empty()) {
@@ -766,8 +803,12 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
       p.b = j;
       p.a_accepts_b = accepted(i, j);
       p.b_accepts_a = accepted(j, i);
-      for (std::size_t k = 0; k < a.trusted_root_fingerprints.size(); ++k)
-        if (holds(b, a.trusted_root_fingerprints[k])) p.shared_roots.push_back(a.trusted_root_subjects[k]);
+      for (std::size_t k = 0; k < a.trusted_root_fingerprints.size(); ++k) {
+        if (!holds(b, a.trusted_root_fingerprints[k])) continue;
+        p.shared_roots.push_back(a.trusted_root_subjects[k]);
+        p.shared_root_fingerprints.push_back(a.trusted_root_fingerprints[k]);
+      }
+      p.must_talk = a.trust_domain_claimed && b.trust_domain_claimed && a.trust_domain == b.trust_domain;
       out.push_back(std::move(p));
     }
   }

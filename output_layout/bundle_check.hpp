@@ -63,6 +63,9 @@ struct BundleReport {
   std::vector<std::string> trusted_root_fingerprints;  // root-cert.pem
   std::vector<std::string> trusted_root_subjects;
   std::string trust_domain;  // as checked
+  // The bundle claims trust_domain (--trust-domain, or its URI name
+  // constraints) rather than the "cluster.local" default.
+  bool trust_domain_claimed = false;
   std::shared_ptr<const TrustMaterial> trust;  // null when the certificates did not load
 
   std::size_t count(pki::Severity s) const;
@@ -75,7 +78,12 @@ struct TrustPair {
   std::size_t a = 0, b = 0;          // indexes into the reports
   bool a_accepts_b = false;          // b's CA certificate and chain verify (strict) under a's root-cert.pem
   bool b_accepts_a = false;
-  std::vector<std::string> shared_roots;  // subjects of roots both trust
+  std::vector<std::string> shared_roots;              // subjects of roots both trust
+  std::vector<std::string> shared_root_fingerprints;  // their SHA-256, in the same order
+  // Both claim one trust domain: one mesh, whose clusters must accept each
+  // other's workloads both ways. Anything less is a failure.
+  bool must_talk = false;
+  bool failed() const { return must_talk && !(a_accepts_b && b_accepts_a); }
 };
 
 // Whether a peer holding `peer`'s roots accepts workloads of `bundle`: the
@@ -83,7 +91,8 @@ struct TrustPair {
 // the peer's roots (OpenSSL builds the path, so a cross-signed root counts).
 bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle);
 
-// One entry per pair of bundles whose certificates loaded.
+// One entry per pair of bundles whose certificates loaded (root directories
+// have no workloads and take no part).
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports);
 
 }  // namespace meshca::output_layout

@@ -129,7 +129,9 @@ BundleSource load_directory(const fs::path& dir) {
   BundleSource src;
   src.kind = "directory";
   src.label = dir.string();
-  for (const auto& name : known_files()) {
+  const bool root = is_root_directory(dir);
+  const std::vector<std::string> names = root ? std::vector<std::string>{kRootCertFile, kRootCrlFile} : known_files();
+  for (const auto& name : names) {
     fs::path p = dir / name;
     std::error_code ec;
     if (!fs::exists(p, ec)) continue;
@@ -144,6 +146,10 @@ BundleSource load_directory(const fs::path& dir) {
       continue;
     }
     src.files[name] = std::move(f);
+  }
+  if (root) {
+    src.layout = BundleLayout::root_ca;
+    return src;
   }
   src.layout = detect_layout(names_of(src.files));
   std::error_code ec;
@@ -174,6 +180,7 @@ std::string_view bundle_layout_name(BundleLayout layout) {
     case BundleLayout::istio_cacerts: return "istio-cacerts";
     case BundleLayout::kubernetes_tls: return "kubernetes.io/tls";
     case BundleLayout::mixed: return "mixed";
+    case BundleLayout::root_ca: return "root";
     case BundleLayout::none: return "none";
   }
   return "none";
@@ -194,6 +201,29 @@ BundleLayout detect_layout(const std::vector<std::string>& file_names) {
   if (tls) return BundleLayout::kubernetes_tls;
   if (istio) return BundleLayout::istio_cacerts;
   return BundleLayout::none;
+}
+
+bool is_root_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || !fs::exists(dir / kRootCertFile, ec)) return false;
+  for (const auto& name : known_files())
+    if (name != kRootCertFile && fs::exists(dir / name, ec)) return false;
+  // "out/root/" names "root" too.
+  fs::path normal = dir.lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();
+  return normal.filename() == kRootDirectory || fs::exists(dir / kRootCrlFile, ec);
+}
+
+BundleSource pem_file_source(const fs::path& path, std::string bytes) {
+  BundleSource src;
+  src.label = path.string();
+  src.kind = "file";
+  BundleFile f;
+  f.display = path.string();
+  f.bytes.append(bytes);
+  cleanse(bytes);
+  src.files[path.filename().string()] = std::move(f);
+  return src;
 }
 
 std::string read_input_file(const fs::path& path, std::size_t max_bytes) {

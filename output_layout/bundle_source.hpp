@@ -26,8 +26,12 @@ namespace meshca::output_layout {
 inline constexpr const char* kTlsCertFile = "tls.crt";
 inline constexpr const char* kTlsKeyFile = "tls.key";
 inline constexpr const char* kTlsCaFile = "ca.crt";
+// meshca's OUT/root: the root certificate and, once a revocation happened, its CRL.
+inline constexpr const char* kRootDirectory = "root";
+inline constexpr const char* kRootCrlFile = "root-crl.pem";
 
-enum class BundleLayout { istio_cacerts, kubernetes_tls, mixed, none };
+// root_ca: a root directory (see is_root_directory), checked as a root CA.
+enum class BundleLayout { istio_cacerts, kubernetes_tls, mixed, root_ca, none };
 std::string_view bundle_layout_name(BundleLayout layout);
 
 struct BundleFile {
@@ -37,7 +41,7 @@ struct BundleFile {
 
 struct BundleSource {
   std::string label;   // what the user named: a directory, "file.yaml" or "file.yaml#ns/name"
-  std::string kind;    // "directory" | "secret"
+  std::string kind;    // "directory" | "secret" | "file" (a PEM file, for inspect and check-expiry)
   BundleLayout layout = BundleLayout::none;
   std::map<std::string, BundleFile> files;  // by file name (ca-cert.pem, tls.crt, ...)
   std::vector<std::string> notes;           // container problems (bad base64, unreadable file)
@@ -49,7 +53,12 @@ struct BundleSource {
   const BundleFile* file(const std::string& name) const;
 };
 
-// A directory, or a file holding one or more Secrets. Throws
+// A directory holding root-cert.pem and no file of a cluster bundle, named
+// `root` (meshca's OUT/root) or holding root-crl.pem: a root CA, not a
+// partial bundle (a cluster directory missing its other files stays one).
+bool is_root_directory(const std::filesystem::path& dir);
+
+// A directory (a bundle, or a root directory), or a file holding one or more Secrets. Throws
 // Error(invalid_input) when the path does not exist, is not readable, or is a
 // file that holds no Secret.
 std::vector<BundleSource> load_bundle_sources(const std::filesystem::path& path);
@@ -62,5 +71,9 @@ std::string read_input_file(const std::filesystem::path& path, std::size_t max_b
 bool looks_like_secret_manifest(std::string_view text);
 
 BundleLayout detect_layout(const std::vector<std::string>& file_names);
+
+// A plain PEM file as a source of its own (kind "file", layout none), for
+// the commands that read any certificate file.
+BundleSource pem_file_source(const std::filesystem::path& path, std::string bytes);
 
 }  // namespace meshca::output_layout

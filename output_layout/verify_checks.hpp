@@ -107,6 +107,9 @@ inline constexpr std::array kVerifyChecks{
                 "reissue the CRL with a nextUpdate"},
     VerifyCheck{"workload-peer", pki::Severity::fail, "Envoy, Go crypto/x509: a peer refuses workload certificates this CA issues",
                 "fix the findings above; a peer checks exactly this"},
+    VerifyCheck{"cross-cluster", pki::Severity::fail,
+                "Envoy, Go crypto/x509: clusters that claim one trust domain refuse each other's workloads without a shared root",
+                "give every cluster of the trust domain the same root (both roots in root-cert.pem during a rotation)"},
 };
 
 // The rule of `id`; nullptr for an id the table does not know.

@@ -50,6 +50,11 @@ bool crl_revokes(const X509_CRL* crl, const X509* cert) {
   return false;
 }
 
+std::size_t crl_revoked_count(const X509_CRL* crl) {
+  int n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(const_cast<X509_CRL*>(crl)));
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const X509*>& untrusted,
                                     const std::vector<const X509*>& roots, const std::vector<const X509_CRL*>& crls,
                                     UnixTime at) {

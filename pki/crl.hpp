@@ -35,6 +35,8 @@ bool crl_signed_by(const X509_CRL* crl, const X509* issuer);
 
 // True when the CRL lists the certificate's serial number.
 bool crl_revokes(const X509_CRL* crl, const X509* cert);
+// How many serial numbers the CRL lists.
+std::size_t crl_revoked_count(const X509_CRL* crl);
 
 // verify_chain with every CRL in the store and X509_V_FLAG_CRL_CHECK |
 // X509_V_FLAG_CRL_CHECK_ALL: what `openssl verify -crl_check_all` says.

@@ -129,7 +129,7 @@ generated() {  # generated LABEL WANT FRAGMENT CMD...
   if reasons=$(check_run "$label" "$want" "$fragment" "" "$MESHCA" "$@"); then pass
   else problem "$label: $(echo "$reasons" | tr '\n' ';')"; fi
 }
-generated key-only.pem 3 "no certificate found" inspect "$gen/key-only.pem"
+generated key-only.pem 3 "no certificate or CRL found" inspect "$gen/key-only.pem"
 expect_in "$WORK/last.out" "PRIVATE KEY (ECDSA P-256)"
 generated key-truncated.pem 3 "$gen/key-truncated.pem: the PRIVATE KEY block starting at line 1 is truncated" inspect "$gen/key-truncated.pem"
 generated cert-then-truncated-key.pem 0 "$gen/cert-then-key.pem: the PRIVATE KEY block starting at line" inspect "$gen/cert-then-key.pem"

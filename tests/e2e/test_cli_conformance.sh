@@ -13,20 +13,8 @@ groups=$("$MESHCA" --help | awk '/^commands:/ {on=1; next} /^$/ {on=0} on && /^ 
 [ -n "$groups" ] || fail "meshca --help lists no commands"
 subcommands() { "$MESHCA" "$1" --help 2>/dev/null | awk '/^(sub)?commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ && $1 ~ /^[a-z-]+$/ {print $1}' | sort -u; }
 
-# Known gaps in code owned elsewhere (cli/cmd_verify.cpp, cli/cmd_hsm.cpp),
-# as LEAF/CHECK: reported as XFAIL on every run, never hidden; an XPASS says
-# the entry can go.
-known_gaps=" verify/example inspect/example check-expiry/example hsm:list/example hsm:keygen/example hsm:keygen/usage hsm:list/usage "
-# violation LEAF CHECK MESSAGE: fails, unless it is a known gap.
-violation() {
-  if [[ "$known_gaps" == *" $1/$2 "* ]]; then
-    echo "XFAIL: $3 (known gap $1/$2)"
-    KNOWN_SEEN+=" $1/$2 "
-  else
-    fail "$3"
-  fi
-}
-KNOWN_SEEN=""
+# violation LEAF CHECK MESSAGE: a conformance failure.
+violation() { fail "$3 ($1/$2)"; }
 
 # Every --option a message names must be in the command's option table, or
 # be one the user typed (the message is refusing it).
@@ -124,8 +112,5 @@ for leaf in plan:validate ceremony:run; do
   if [ -z "$bad" ]; then pass; else violation "$leaf" uri-pin-hint "$CMD on a URI with pin-value names $bad, which it does not accept"; fi
 done
 
-for gap in $known_gaps; do
-  [[ "$KNOWN_SEEN" == *" $gap "* ]] || echo "XPASS: known gap $gap is fixed: remove it from known_gaps"
-done
 echo "walked ${#leaves[@]} commands: ${leaves[*]}"
 finish

@@ -91,25 +91,41 @@ cat b/root/root-cert.pem >edited/root-cert.pem
 expect_exit 1 "$MESHCA" verify edited
 expect_in "$WORK/last.out" "FAIL manifest"
 
-# Cross-cluster: same root talks, different roots cannot.
-expect_exit 0 "$MESHCA" verify a/prod/east a/prod/west a/dev/lab b/prod/east
-expect_in "$WORK/last.out" "a/prod/east <-> a/prod/west: mutual trust (shared root C=US, O=E2E Corp, CN=Fleet A Root)"
+# Cross-cluster: same root talks, different roots cannot. a/prod/east and
+# b/prod/east both claim trust domain prod.e2e.internal (their name
+# constraints): clusters of one mesh that cannot talk are a failure, and the
+# two roots, whose subjects differ only in CN here, are named with SHA-256.
+fp_a=$(openssl x509 -in a/root/root-cert.pem -noout -fingerprint -sha256 | cut -d= -f2)
+fp_b=$(openssl x509 -in b/root/root-cert.pem -noout -fingerprint -sha256 | cut -d= -f2)
+expect_exit 1 "$MESHCA" verify a/prod/east a/prod/west a/dev/lab b/prod/east
+expect_in "$WORK/last.out" "a/prod/east <-> a/prod/west: mutual trust (shared root C=US, O=E2E Corp, CN=Fleet A Root [SHA-256 $fp_a])"
 expect_in "$WORK/last.out" "different trust domains prod.e2e.internal / dev.e2e.internal"
-expect_in "$WORK/last.out" "a/prod/east  x  b/prod/east: cannot talk: no shared root"
-expect_exit 0 "$MESHCA" verify --json a/prod/east b/prod/east
-jq -e '.ok and (.cross_cluster | length) == 1 and (.cross_cluster[0].mutual | not) and
-       ([.bundles[].counts.warn] | add) == 0' "$WORK/last.out" >/dev/null \
+expect_in "$WORK/last.out" "a/prod/east  x  b/prod/east: FAIL cannot talk: no shared root (C=US, O=E2E Corp, CN=Fleet A Root [SHA-256 $fp_a] vs C=US, O=E2E Corp, CN=Fleet B Root [SHA-256 $fp_b]); both claim trust domain prod.e2e.internal"
+expect_in "$WORK/last.out" "a/dev/lab  x  b/prod/east: cannot talk"
+expect_not_in "$WORK/last.out" "a/dev/lab  x  b/prod/east: FAIL"
+expect_in "$WORK/last.out" "4 bundles checked at"
+expect_in "$WORK/last.out" "2 pairs of one trust domain cannot talk"
+expect_exit 1 "$MESHCA" verify --json a/prod/east b/prod/east
+jq -e '(.ok | not) and (.cross_cluster | length) == 1 and (.cross_cluster[0].mutual | not) and
+       .cross_cluster[0].must_talk and (.cross_cluster[0].ok | not) and
+       ([.bundles[].ok] | all) and ([.bundles[].counts.warn] | add) == 0' "$WORK/last.out" >/dev/null \
   || { cat "$WORK/last.out"; fail "unexpected JSON cross-cluster report"; }
 pass
+# Different trust domains under different roots: separate meshes, no failure.
+expect_exit 0 "$MESHCA" verify a/dev/lab b/prod/east
+expect_in "$WORK/last.out" "a/dev/lab  x  b/prod/east: cannot talk: no shared root"
 
-# A root rotation bundle: root-cert.pem holds both roots, so B's workloads are accepted one way.
+# A root rotation bundle: root-cert.pem holds both roots, so B's workloads are
+# accepted one way; one trust domain needs both ways.
 mkdir rotating
 cp a/prod/east/{ca-cert.pem,ca-key.pem,cert-chain.pem} rotating/
 cat a/prod/east/root-cert.pem b/root/root-cert.pem >rotating/root-cert.pem
-expect_exit 0 "$MESHCA" verify rotating b/prod/east
-expect_in "$WORK/last.out" "rotating <-  b/prod/east: one way only"
+expect_exit 1 "$MESHCA" verify rotating b/prod/east
+expect_in "$WORK/last.out" "rotating <-  b/prod/east: FAIL one way only"
+expect_in "$WORK/last.out" "both are in trust domain prod.e2e.internal, so both ways are needed"
 
-# A PEM file is not a bundle.
-expect_exit 1 "$MESHCA" verify a/root/root-cert.pem
+# A PEM file is not a bundle (a root directory's files name that root: see
+# test_verify_directories.sh).
+expect_exit 1 "$MESHCA" verify a/prod/east/ca-cert.pem
 expect_in "$WORK/last.out" "a PEM file, not a bundle"
 finish

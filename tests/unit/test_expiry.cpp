@@ -24,15 +24,21 @@ TEST(Expiry, IntermediateRenewsAtTheLatestThirtyDaysBeforeNotAfter) {
   EXPECT_EQ(intermediate_renew_by(nb, nb + kDay), nb);
 }
 
-TEST(Expiry, RootRotatesBeforeItCanNoLongerCoverAnIntermediate) {
+TEST(Expiry, RootRotatesAtTwoThirdsAndAYearBeforeNotAfterAtTheLatest) {
   UnixTime nb = at("2026-01-01T00:00:00Z");
-  UnixTime na = nb + 20 * 365 * kDay;
-  // A 1-year intermediate: 1 year + 90 days before notAfter.
-  EXPECT_EQ(root_rotate_by(nb, na, 365 * kDay), na - 455 * kDay);
-  // Short intermediates: never later than one year before notAfter.
-  EXPECT_EQ(root_rotate_by(nb, na, 30 * kDay), na - 365 * kDay);
-  // A root too short for its intermediates is due at once.
-  EXPECT_EQ(root_rotate_by(nb, nb + 400 * kDay, 365 * kDay), nb);
+  // A 30-year root: at two thirds of its life.
+  EXPECT_EQ(root_rotate_by(nb, nb + 30 * 365 * kDay), nb + 20 * 365 * kDay);
+  // A 2-year root: never later than one year before notAfter.
+  EXPECT_EQ(root_rotate_by(nb, nb + 2 * 365 * kDay), nb + 365 * kDay);
+  // A root shorter than a year is due at once.
+  EXPECT_EQ(root_rotate_by(nb, nb + 300 * kDay), nb);
+}
+
+TEST(Expiry, CrlRefreshesAtTwoThirdsOfItsPeriodAndADayBeforeNextUpdateAtTheLatest) {
+  UnixTime tu = at("2026-01-01T00:00:00Z");
+  EXPECT_EQ(crl_refresh_by(tu, tu + 30 * kDay), tu + 20 * kDay);
+  EXPECT_EQ(crl_refresh_by(tu, tu + 2 * kDay), tu + kDay);
+  EXPECT_EQ(crl_refresh_by(tu, tu + 3600), tu);
 }
 
 TEST(Expiry, StatusOrdersExpiredExpiringRenewOk) {
