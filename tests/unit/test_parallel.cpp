@@ -31,6 +31,11 @@ TEST(ParallelFor, FirstFailureStopsTheWorkersAndIsRethrown) {
                               return [&](std::size_t i) {
                                 ++ran;
                                 if (i == 10) throw std::runtime_error("item 10");
+                                // Items take time, as real ones do: otherwise, on a loaded
+                                // machine, the other worker can run all 10,000 while the
+                                // failing one waits to be scheduled, and nothing is left
+                                // to stop.
+                                if (i > 10) std::this_thread::sleep_for(std::chrono::milliseconds(1));
                               };
                             }),
                std::runtime_error);
