@@ -40,25 +40,6 @@ SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretMa
                        {options.name, options.namespace_name, options.labels, options.annotations}, "Opaque", data);
 }
 
-std::map<std::string, std::string> write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
-                                                      const SecretManifestOptions* manifest) {
-  std::map<std::string, std::string> digests;
-  auto write = [&](const char* name, std::string_view bytes, unsigned mode) {
-    write_new_file_durable(dir / name, bytes, mode, Sync::deferred);
-    digests[name] = sha256_hex(bytes);
-  };
-  write(kCaCertFile, files.ca_cert, kPublicFileMode);
-  write(kCaKeyFile, files.ca_key.view(), kPrivateFileMode);
-  write(kCertChainFile, files.cert_chain, kPublicFileMode);
-  write(kRootCertFile, files.root_cert, kPublicFileMode);
-  if (!files.ca_crl.empty()) write(kCaCrlFile, files.ca_crl, kPublicFileMode);
-  if (manifest != nullptr) {
-    SecureBuffer secret = render_cacerts_secret(files, *manifest);
-    write(kSecretManifestFile, secret.view(), kPrivateFileMode);
-  }
-  return digests;
-}
-
 std::vector<std::string> missing_bundle_files(const std::filesystem::path& dir, bool expect_manifest) {
   std::vector<std::string> missing;
   std::vector<const char*> names{kCaCertFile, kCaKeyFile, kCertChainFile, kRootCertFile};

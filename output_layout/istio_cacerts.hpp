@@ -55,13 +55,6 @@ struct SecretManifestOptions {
 // A `kind: Secret` manifest (type Opaque) whose data decode to the files.
 SecureBuffer render_cacerts_secret(const IstioBundleFiles& files, const SecretManifestOptions& options);
 
-// Writes the bundle (and, when `manifest` is set, cacerts.yaml) into `dir`,
-// which must exist and be empty (a staging directory), without fsync: the
-// caller makes the staging area durable before publishing it. Returns the
-// SHA-256 of each file written, by file name.
-std::map<std::string, std::string> write_istio_bundle(const std::filesystem::path& dir, const IstioBundleFiles& files,
-                                                      const SecretManifestOptions* manifest);
-
 // A bundle loaded from disk.
 struct IstioBundle {
   pki::X509Ptr ca_cert;

@@ -26,9 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const Error&) {
     return 0;  // refused with a message
   }
-  // Known finding F2: pin-source=file:////x reads as the path "//x", which
-  // formats back as file://x (a host): the round trip breaks.
-  if (fuzz::ignore_known_findings() && ref.pin.kind == SecretKind::file && ref.pin.value.starts_with("//")) return 0;
   std::string again;
   try {
     again = hsm::format_pkcs11_uri(ref);

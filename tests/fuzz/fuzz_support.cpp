@@ -26,14 +26,6 @@ std::filesystem::path& scratch_dir() {
 
 }  // namespace
 
-bool ignore_known_findings() {
-  static const bool ignore = [] {
-    const char* v = std::getenv("MESHCA_FUZZ_IGNORE_KNOWN");
-    return v != nullptr && std::string(v) == "1";
-  }();
-  return ignore;
-}
-
 std::filesystem::path write_scratch_file(const char* name, const std::uint8_t* data, std::size_t size) {
   std::filesystem::path path = scratch_dir() / name;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -17,11 +17,6 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// Findings reported to the lead but not fixed yet are checked like any
-// other unless MESHCA_FUZZ_IGNORE_KNOWN=1, which lets a long run explore past
-// them. Each use names the finding (see tests/fuzz/README.md).
-bool ignore_known_findings();
-
 // For readers that take a path: writes the input to `name` inside a private
 // directory of this process (created on first use under $TMPDIR, removed at
 // exit) and returns the file's path.
