@@ -56,7 +56,7 @@ max_len() {
 
 # Seeds that need a private key: generated here, in the working corpus only.
 generate_key_seeds() {  # generate_key_seeds TARGET DIR
-  local target=$1 dir=$2 t="$WORK/keys"
+  local target=$1 dir=$2 t="$WORK/keys-$1"  # one per target: targets may run side by side
   mkdir -p "$t"
   case "$target" in
     fuzz_pem)
