@@ -14,6 +14,8 @@
 # run resumes until SECONDS are used up. Prints total executions and crashes
 # per target; exits 1 when any target crashed.
 # Extra libFuzzer flags can be passed in FUZZ_ARGS (e.g. FUZZ_ARGS=-jobs=2).
+# FUZZ_PARALLEL=N runs N targets at a time (default 1; each libFuzzer process
+# uses one core, so CI runs as many as there are cores).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +56,7 @@ max_len() {
 
 # Seeds that need a private key: generated here, in the working corpus only.
 generate_key_seeds() {  # generate_key_seeds TARGET DIR
-  local target=$1 dir=$2 t="$WORK/keys"
+  local target=$1 dir=$2 t="$WORK/keys-$1"  # one per target: targets may run side by side
   mkdir -p "$t"
   case "$target" in
     fuzz_pem)
@@ -93,7 +95,6 @@ generate_key_seeds() {  # generate_key_seeds TARGET DIR
   rm -rf "$t"
 }
 
-declare -A TOTAL_EXECS TOTAL_CRASHES
 any_crash=0
 
 run_target() {
@@ -128,22 +129,28 @@ run_target() {
     left=$((SECONDS_EACH - (SECONDS - start)))
   done
   local crashes=$(( $(find "$out" -type f | wc -l) - before_crashes ))
-  TOTAL_EXECS[$target]=$execs
-  TOTAL_CRASHES[$target]=$crashes
-  [ "$crashes" -eq 0 ] || any_crash=1
+  echo "$execs $crashes" >"$WORK/$target/result"
   printf '%-22s %10d executions in %4ds, %d crash%s (seeds %d, corpus now %d)%s\n' "$target" "$execs" \
     "$((SECONDS - start))" "$crashes" "$([ "$crashes" -eq 1 ] && echo "" || echo "es")" "$seeds" \
     "$(find "$corpus" -type f | wc -l)" "$([ "$crashes" -eq 0 ] || echo "; inputs in $out/")"
 }
 
-for t in "${selected[@]}"; do run_target "$t"; done
+parallel=${FUZZ_PARALLEL:-1}
+running=0
+for t in "${selected[@]}"; do
+  run_target "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$parallel" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
 
-if [ ${#selected[@]} -gt 1 ]; then
-  total=0 crashes=0
-  for t in "${selected[@]}"; do
-    total=$((total + TOTAL_EXECS[$t]))
-    crashes=$((crashes + TOTAL_CRASHES[$t]))
-  done
-  echo "total: $total executions, $crashes crashes"
-fi
+total=0 crashes=0
+for t in "${selected[@]}"; do
+  [ -f "$WORK/$t/result" ] || { echo "fuzz.sh: $t did not finish" >&2; any_crash=1; continue; }
+  read -r e c <"$WORK/$t/result"
+  total=$((total + e))
+  crashes=$((crashes + c))
+  [ "$c" -eq 0 ] || any_crash=1
+done
+[ ${#selected[@]} -le 1 ] || echo "total: $total executions, $crashes crashes"
 exit "$any_crash"

@@ -15,6 +15,11 @@ packages=(
   swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus libtpm2-pkcs11-1 libtpm2-pkcs11-tools
   opencryptoki libnss3 libnss3-tools p11-kit iproute2
   clang libclang-rt-14-dev
+  # CI's style stage (.ci/style-check: git clang-format, clang-tidy).
+  clang-format clang-tidy
+  # Compiler cache for developers' repeated builds (-DCMAKE_CXX_COMPILER_LAUNCHER=ccache);
+  # the presets do not use it: a fresh CI machine starts with an empty cache.
+  ccache
   time libxml2-utils
   dpkg-dev lintian man-db
   python3 python3-yaml
