@@ -1,14 +1,14 @@
-#include "ceremony/plan_view.hpp"
+#include "plan/plan_view.hpp"
 
 #include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 
-#include "ceremony/expiry.hpp"
-#include "ceremony/plan_digest.hpp"
-#include "ceremony/profiles.hpp"
-#include "ceremony/readable_text.hpp"
+#include "plan/expiry.hpp"
+#include "plan/plan_digest.hpp"
+#include "plan/profiles.hpp"
+#include "plan/readable_text.hpp"
 
 namespace meshca::ceremony {
 namespace {
