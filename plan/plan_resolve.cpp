@@ -130,13 +130,19 @@ class Resolver {
     return level;
   }
 
-  // The plan-wide profile decides a root's keyUsage, and its pathLen
-  // unless the root gives path_len.
-  static RootPlan root(const RootSection& s, const ChosenProfile& profile) {
+  // What a root section itself decides: its name, key and validity.
+  static RootPlan as_written(const RootSection& s) {
     RootPlan root;
     root.subject = s.subject;
     root.key = s.key;
     root.validity = s.validity;
+    return root;
+  }
+
+  // The plan-wide profile decides a root's keyUsage, and its pathLen
+  // unless the root gives path_len.
+  static RootPlan root(const RootSection& s, const ChosenProfile& profile) {
+    RootPlan root = as_written(s);
     root.key_usage = profile.spec.root.key_usage;
     root.sources["key_usage"] = profile.source;
     if (s.path_len_given) {
@@ -158,9 +164,7 @@ class Resolver {
     r.cross_sign = s.cross_sign;
     if (!s.new_root) return r;
     const RootPlan& current = out_.plan.root;
-    r.new_root.subject = s.new_root->subject;
-    r.new_root.key = s.new_root->key;
-    r.new_root.validity = s.new_root->validity;
+    r.new_root = as_written(*s.new_root);
     r.new_root.key_usage = current.key_usage;
     r.new_root.sources = current.sources;
     if (s.new_root->path_len_written) {

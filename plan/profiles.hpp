@@ -3,7 +3,7 @@
 // A profile is a YAML file in templates/profiles/ (embedded into the
 // binary), chosen by `profile:` in the plan (plan-wide: the root and every
 // mesh) or per mesh (that mesh's intermediates). It is parsed as strictly as
-// a plan. The plan parser resolves it into RootPlan / IntermediatePlan
+// a plan. Plan reading (plan_resolve.hpp) resolves it into RootPlan / IntermediatePlan
 // (pathLen, keyUsage, intermediate defaults); root_profile() and
 // intermediate_profile() turn those into pki::CertificateProfile, the single
 // place that decides what a certificate contains. Built-in profiles:
