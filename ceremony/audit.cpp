@@ -9,7 +9,7 @@
 #include "ceremony/conformance.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
-#include "ceremony/plan_digest.hpp"
+#include "plan/plan_digest.hpp"
 #include "ceremony/rotation.hpp"
 #include "ceremony/runner.hpp"
 #include "ceremony/transcript.hpp"

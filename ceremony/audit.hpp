@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 #include "pki/lint.hpp"
 
 namespace meshca::ceremony {

@@ -3,7 +3,7 @@
 #include <openssl/x509v3.h>
 
 #include "ceremony/issuance.hpp"
-#include "ceremony/profiles.hpp"
+#include "plan/profiles.hpp"
 #include "core/error.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/lint.hpp"

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 #include "output_layout/istio_cacerts.hpp"
 
 namespace meshca::ceremony {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ceremony/plan_digest.hpp"
+#include "plan/plan_digest.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/secure_buffer.hpp"

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/output_lock.hpp"

@@ -26,32 +26,10 @@
 #include <vector>
 
 #include "ceremony/issuance.hpp"
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
+#include "plan/rotation_phases.hpp"
 
 namespace meshca::ceremony {
-
-inline constexpr int kRotationPhases = 3;
-inline constexpr const char* kRotationRunbookFile = "PHASES.md";
-
-// One phase of the procedure, for the operator.
-struct RotationPhase {
-  int number = 0;
-  std::string title;
-  std::string root_cert;   // what root-cert.pem trusts
-  std::string cert_chain;  // what cert-chain.pem holds
-  std::string intermediate;
-  std::vector<std::string> steps;  // what to do, in order
-  std::string done_when;           // when the next phase may start
-};
-
-// The phases of the plan's rotation (empty without a rotation section).
-std::vector<RotationPhase> rotation_phases(const Plan& plan);
-
-// The phases as a Markdown runbook (written to OUT/PHASES.md).
-std::string rotation_runbook_markdown(const Plan& plan);
-
-// `phase-N` below the rotation output.
-std::string rotation_phase_dir(int phase);
 
 struct RotationOptions : SigningSessionOptions {};
 

@@ -5,9 +5,9 @@
 #include <set>
 
 #include "ceremony/conformance.hpp"
-#include "ceremony/plan_digest.hpp"
+#include "plan/plan_digest.hpp"
 #include "ceremony/output_tree.hpp"
-#include "ceremony/profiles.hpp"
+#include "plan/profiles.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"

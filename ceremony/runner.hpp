@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "ceremony/issuance.hpp"
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 #include "hsm/key_store.hpp"
 
 namespace meshca::ceremony {

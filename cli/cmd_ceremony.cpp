@@ -1,7 +1,7 @@
 // meshca ceremony run
 #include <iostream>
 
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "ceremony/runner.hpp"
 #include "cli/signing_session.hpp"
 

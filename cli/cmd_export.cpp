@@ -7,7 +7,7 @@
 // an existing file.
 #include <iostream>
 
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "cli/terminal.hpp"
 #include "core/files.hpp"
 #include "output_layout/checksums.hpp"

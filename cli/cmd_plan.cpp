@@ -3,9 +3,9 @@
 #include <iostream>
 #include <string_view>
 
-#include "ceremony/plan_digest.hpp"
-#include "ceremony/plan_parser.hpp"
-#include "ceremony/plan_view.hpp"
+#include "plan/plan_digest.hpp"
+#include "plan/plan_reader.hpp"
+#include "plan/plan_view.hpp"
 #include "cli/terminal.hpp"
 #include "pki/key.hpp"
 #include "templates/embedded.hpp"

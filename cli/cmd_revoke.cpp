@@ -1,7 +1,7 @@
 // meshca revoke, meshca crl refresh
 #include <iostream>
 
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "ceremony/revocation.hpp"
 #include "cli/signing_session.hpp"
 

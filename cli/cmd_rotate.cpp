@@ -1,7 +1,7 @@
 // meshca rotate phases
 #include <iostream>
 
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "ceremony/rotation.hpp"
 #include "cli/signing_session.hpp"
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/audit.hpp"
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "ceremony/transcript.hpp"
 #include "cli/terminal.hpp"
 #include "core/files.hpp"

@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "ceremony/expiry.hpp"
+#include "plan/expiry.hpp"
 #include "cli/terminal.hpp"
 #include "core/time.hpp"
 #include "output_layout/bundle_check.hpp"

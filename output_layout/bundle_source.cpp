@@ -1,6 +1,6 @@
 #include "output_layout/bundle_source.hpp"
 
-#include "output_layout/yaml_documents.hpp"
+#include "core/yaml_documents.hpp"
 
 #include <yaml-cpp/yaml.h>
 

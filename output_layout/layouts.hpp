@@ -26,6 +26,7 @@
 
 #include "core/secure_buffer.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "pki/key.hpp"
 
 namespace meshca::output_layout {
 
@@ -34,6 +35,25 @@ enum class Layout { istio_cacerts, k8s_secret, istio_tls, linkerd, cert_manager,
 std::string_view layout_name(Layout layout);
 std::optional<Layout> parse_layout(std::string_view name);
 const std::vector<Layout>& all_layouts();
+
+// What the software that reads a layout requires of the certificates in
+// it, declared beside the layout and checked against the plan before any
+// key exists (plan/plan_validate.cpp). Each reason ends the finding.
+struct LayoutRequirements {
+  // The key algorithm of the intermediate the layout installs as its issuer.
+  std::optional<pki::KeyAlgorithm> intermediate_algorithm = {};
+  std::string_view intermediate_algorithm_reason = {};
+  // The key algorithm of the root that signs it.
+  std::optional<pki::KeyAlgorithm> root_algorithm = {};
+  std::string_view root_algorithm_reason = {};
+  // The least pathLen of the intermediate and of the root (no pathLen,
+  // unlimited, satisfies any).
+  int min_intermediate_path_len = 0;
+  std::string_view intermediate_path_len_reason = {};
+  int min_root_path_len = 0;
+  std::string_view root_path_len_reason = {};
+};
+const LayoutRequirements& layout_requirements(Layout layout);
 
 struct CertManagerOptions {
   std::string kind = "ClusterIssuer";  // or "Issuer"

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ceremony/plan_digest.hpp"
-#include "ceremony/plan_parser.hpp"
-#include "ceremony/plan_view.hpp"
+#include "plan/plan_digest.hpp"
+#include "plan/plan_reader.hpp"
+#include "plan/plan_view.hpp"
 #include "core/error.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 

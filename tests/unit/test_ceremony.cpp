@@ -5,8 +5,8 @@
 
 #include "ceremony/audit.hpp"
 #include "ceremony/conformance.hpp"
-#include "ceremony/plan_digest.hpp"
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_digest.hpp"
+#include "plan/plan_reader.hpp"
 #include "ceremony/transcript.hpp"
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "ceremony/profiles.hpp"
+#include "plan/profiles.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 #include "pki/lint.hpp"

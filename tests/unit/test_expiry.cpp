@@ -1,7 +1,7 @@
 // The renewal rule shared by plan show and check-expiry (ceremony/expiry.hpp).
 #include <gtest/gtest.h>
 
-#include "ceremony/expiry.hpp"
+#include "plan/expiry.hpp"
 #include "tests/unit/time_support.hpp"
 
 namespace meshca::ceremony {

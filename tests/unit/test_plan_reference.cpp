@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "templates/embedded.hpp"
 
 namespace meshca::ceremony {

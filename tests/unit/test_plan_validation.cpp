@@ -1,4 +1,4 @@
-// Strict plan parsing and validation (ceremony/plan_parser.hpp,
+// Strict plan parsing and validation (plan/plan_reader.hpp,
 // docs/plan-reference.md).
 //
 // Bad plans are one valid base plan with a single defect spliced in; each
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "ceremony/plan_parser.hpp"
+#include "plan/plan_reader.hpp"
 #include "core/error.hpp"
 #include "templates/embedded.hpp"
 #include "tests/unit/time_support.hpp"

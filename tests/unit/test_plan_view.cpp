@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ceremony/plan_parser.hpp"
-#include "ceremony/plan_view.hpp"
-#include "ceremony/readable_text.hpp"
+#include "plan/plan_reader.hpp"
+#include "plan/plan_view.hpp"
+#include "plan/readable_text.hpp"
 #include "templates/embedded.hpp"
 
 namespace meshca::ceremony {

@@ -7,9 +7,9 @@
 
 #include <set>
 
-#include "ceremony/plan_parser.hpp"
-#include "ceremony/plan_view.hpp"
-#include "ceremony/profiles.hpp"
+#include "plan/plan_reader.hpp"
+#include "plan/plan_view.hpp"
+#include "plan/profiles.hpp"
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -101,7 +101,9 @@ TEST(Profiles, IstioToolsCertsProfileFollowsTheRecipe) {
   }
   EXPECT_EQ(p.algorithm, pki::KeyAlgorithm::rsa_4096);
   EXPECT_EQ(p.validity.duration->to_string(), "730d");
-  EXPECT_EQ(p.subject, (std::vector<std::pair<std::string, std::string>>{{"L", "{cluster}"}, {"O", "Istio"}, {"CN", "Intermediate CA"}}));
+  std::vector<std::pair<std::string, std::string>> subject;
+  for (const auto& [attr, tmpl] : p.subject) subject.emplace_back(attr, tmpl.text);
+  EXPECT_EQ(subject, (std::vector<std::pair<std::string, std::string>>{{"L", "{cluster}"}, {"O", "Istio"}, {"CN", "Intermediate CA"}}));
 }
 
 TEST(Profiles, CustomProfileParses) {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "ceremony/plan_digest.hpp"
+#include "plan/plan_digest.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"

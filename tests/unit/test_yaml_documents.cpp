@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "output_layout/yaml_documents.hpp"
+#include "core/yaml_documents.hpp"
 
-namespace meshca::output_layout {
+namespace meshca {
 namespace {
 
 TEST(YamlDocuments, SplitsOnMarkersAndKeepsLineNumbers) {
@@ -27,4 +27,4 @@ TEST(YamlDocuments, OneDocumentWithoutMarkersAndInlineMarkers) {
 }
 
 }  // namespace
-}  // namespace meshca::output_layout
+}  // namespace meshca

@@ -1,4 +1,4 @@
-#include "ceremony/readable_text.hpp"
+#include "plan/readable_text.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,11 +1,11 @@
-// Text an auditor can read: what the plan parser refuses and what every
+// Text an auditor can read: what plan decoding refuses and what every
 // view escapes.
 //
 // An auditor approves a plan by reading it. Control characters,
 // bidirectional overrides (U+202E RIGHT-TO-LEFT OVERRIDE makes "abc" display
 // as "cba"), zero-width and other invisible characters let a name read
 // differently from what the certificate will hold. first_unreadable() finds
-// them so the parser can refuse them with the code point named;
+// them so the plan decoder can refuse them with the code point named;
 // escape_unreadable() makes any that reach a view visible. Input is UTF-8;
 // a byte that is not well-formed UTF-8 counts as unreadable too, and nothing
 // here ever splits a character.
@@ -42,7 +42,7 @@ std::optional<UnreadableChar> first_unreadable(std::string_view text, bool allow
 // "U+202E RIGHT-TO-LEFT OVERRIDE", "U+0007 control character", "U+00E9".
 std::string code_point_label(char32_t code_point);
 
-// The parser's message for an unreadable character:
+// The decoder's message for an unreadable character:
 // "contains U+202E RIGHT-TO-LEFT OVERRIDE at character 4: ...".
 std::string unreadable_problem(const UnreadableChar& c);
 

@@ -1,4 +1,4 @@
-#include "ceremony/expiry.hpp"
+#include "plan/expiry.hpp"
 
 #include <algorithm>
 

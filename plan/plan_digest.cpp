@@ -1,4 +1,4 @@
-#include "ceremony/plan_digest.hpp"
+#include "plan/plan_digest.hpp"
 
 #include <yaml-cpp/yaml.h>
 

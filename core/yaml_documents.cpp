@@ -1,6 +1,6 @@
-#include "output_layout/yaml_documents.hpp"
+#include "core/yaml_documents.hpp"
 
-namespace meshca::output_layout {
+namespace meshca {
 namespace {
 
 bool is_marker(std::string_view line, std::string_view marker) {
@@ -54,4 +54,4 @@ std::vector<YamlDocument> split_yaml_documents(std::string_view stream) {
   return docs;
 }
 
-}  // namespace meshca::output_layout
+}  // namespace meshca

@@ -1,4 +1,4 @@
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 
 #include <algorithm>
 

@@ -3,7 +3,7 @@
 // A profile is a YAML file in templates/profiles/ (embedded into the
 // binary), chosen by `profile:` in the plan (plan-wide: the root and every
 // mesh) or per mesh (that mesh's intermediates). It is parsed as strictly as
-// a plan. The plan parser resolves it into RootPlan / IntermediatePlan
+// a plan. Plan reading (plan_resolve.hpp) resolves it into RootPlan / IntermediatePlan
 // (pathLen, keyUsage, intermediate defaults); root_profile() and
 // intermediate_profile() turn those into pki::CertificateProfile, the single
 // place that decides what a certificate contains. Built-in profiles:
@@ -14,10 +14,11 @@
 // See docs/plan-reference.md ("Certificate profiles").
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 #include "pki/certificate.hpp"
 
 namespace meshca::ceremony {
@@ -32,6 +33,10 @@ pki::CertificateProfile intermediate_profile(const MeshPlan& mesh, const Cluster
 // Strict parsing of a profile document: MultiError(invalid_input) whose
 // details read "source:line:column: field.path: what is wrong".
 ProfileSpec parse_profile(std::string_view yaml_text, const std::string& source_name, UnixTime now);
+
+// The fields the strict profile decoder accepted while reading `yaml_text`
+// (see accepted_fields in plan_reader.hpp).
+std::set<std::string> accepted_profile_fields(std::string_view yaml_text);
 
 // A built-in profile by name; Error(invalid_input) when there is none.
 ProfileSpec builtin_profile(std::string_view name, UnixTime now);

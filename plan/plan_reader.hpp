@@ -1,9 +1,17 @@
-// Strict YAML plan parsing and validation (plan format v1, docs/plan-reference.md).
+// Reading a plan (plan format v1, docs/plan-reference.md), in three stages:
+//
+//   decode    YAML -> PlanDocument, every field typed and located
+//             (plan_decode.hpp)
+//   resolve   profiles, defaults and subject templates -> the Plan, with
+//             where each value came from (plan_resolve.hpp, a pure function)
+//   validate  rules between fields and what the layouts require
+//             (plan_validate.hpp)
 //
 // Unknown keys, wrong types, missing fields, duplicates, bad names, bad
 // durations and impossible hierarchies are all collected in one pass; the
 // result is either a fully resolved Plan or a MultiError (exit 3) whose
-// details each read "file:line:column: field.path: what is wrong".
+// details each read "file:line:column: field.path: what is wrong", in line
+// order.
 #pragma once
 
 #include <filesystem>
@@ -11,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "ceremony/plan.hpp"
+#include "plan/plan.hpp"
 
 namespace meshca::ceremony {
 
@@ -20,7 +28,7 @@ namespace meshca::ceremony {
 Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir,
                 UnixTime now);
 
-// The fields the strict parser accepted while reading `yaml_text`, valid or
+// The fields the strict decoder accepted while reading `yaml_text`, valid or
 // not, as paths such as "meshes[].clusters[].name": the test that keeps
 // docs/plan-reference.md complete compares the two.
 enum class DocumentKind { plan, profile };

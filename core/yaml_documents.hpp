@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace meshca::output_layout {
+namespace meshca {
 
 struct YamlDocument {
   std::string text;
@@ -20,4 +20,4 @@ struct YamlDocument {
 // The documents that hold something other than blank lines and comments.
 std::vector<YamlDocument> split_yaml_documents(std::string_view stream);
 
-}  // namespace meshca::output_layout
+}  // namespace meshca

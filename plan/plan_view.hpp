@@ -20,8 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ceremony/plan.hpp"
-#include "ceremony/rotation.hpp"
+#include "plan/plan.hpp"
+#include "plan/rotation_phases.hpp"
 
 namespace meshca::ceremony {
 

@@ -1,6 +1,7 @@
 // The ceremony plan model: what the auditor approved, fully resolved.
 //
-// A Plan is what plan_parser produces from YAML after strict validation:
+// A Plan is what plan reading (plan_reader.hpp) produces from YAML after
+// strict validation:
 // every default applied, every subject template expanded, every cluster's
 // intermediate spelled out. The ceremony runner and the renderers read only
 // this model, never raw YAML.
@@ -17,6 +18,7 @@
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
+#include "plan/subject_template.hpp"
 
 namespace meshca::ceremony {
 
@@ -108,7 +110,7 @@ struct ProfileSpec {
   CaExtensionsSpec intermediate;
   pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p256;  // intermediate key default
   ValiditySpec validity;                                       // intermediate validity default
-  std::vector<std::pair<std::string, std::string>> subject;   // intermediate subject template
+  SubjectTemplates subject;                                    // intermediate subject template
 };
 
 struct ClusterPlan {

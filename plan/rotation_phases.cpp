@@ -1,0 +1,72 @@
+#include "plan/rotation_phases.hpp"
+
+namespace meshca::ceremony {
+
+std::string rotation_phase_dir(int phase) { return "phase-" + std::to_string(phase); }
+
+std::vector<RotationPhase> rotation_phases(const Plan& plan) {
+  if (!plan.rotation) return {};
+  const std::string old_cn = plan.root.subject.to_string();
+  const std::string new_cn = plan.rotation->new_root.subject.to_string();
+  const bool cross = plan.rotation->cross_sign;
+  const std::string& ns = plan.outputs.namespace_name;
+  auto apply = [&ns](int phase) {
+    return "in each cluster, apply its bundle: kubectl apply -f " + rotation_phase_dir(phase) +
+           "/<mesh>/<cluster>/cacerts.yaml (namespace " + ns + "), then restart istiod (kubectl rollout restart "
+           "deployment/istiod -n " + ns + ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
+  };
+  std::vector<RotationPhase> phases;
+  phases.push_back(
+      {1,
+       "trust both roots",
+       old_cn + " (current) + " + new_cn + " (new)",
+       "unchanged: the current intermediate, then " + old_cn,
+       "the current intermediate and key, unchanged",
+       {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
+        "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
+        "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
+        apply(1),
+        "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"},
+       "every proxy in every cluster trusts both roots (istioctl proxy-config secret POD shows two ROOTCA "
+       "certificates)"});
+  phases.push_back(
+      {2,
+       "issue from the new root",
+       new_cn + " + " + old_cn,
+       cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn
+             : "the new intermediate, then " + new_cn,
+       "a new intermediate and key, signed by the new root",
+       {apply(2),
+        "restart gateways and workloads so their certificates come from the new intermediate"},
+       "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
+       "certificate lifetime (24h by default) after the last restart"});
+  phases.push_back({3,
+                    "retire the old root",
+                    new_cn + " only",
+                    "the phase-2 intermediate, then " + new_cn,
+                    "the phase-2 intermediate and key, unchanged",
+                    {apply(3), "restart gateways and workloads so no proxy trusts the old root any more",
+                     "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"},
+                    "the rotation is complete; a cluster still on the current output (phase 0) can no longer "
+                    "talk to a phase-3 cluster, so never skip a phase"});
+  return phases;
+}
+
+std::string rotation_runbook_markdown(const Plan& plan) {
+  std::string md = "# Root rotation: " + plan.name + "\n\n";
+  if (!plan.rotation) return md + "The plan has no rotation section.\n";
+  md += "From **" + plan.root.subject.to_string() + "** to **" + plan.rotation->new_root.subject.to_string() +
+        "**. Apply one phase to every cluster before starting the next: clusters in adjacent phases trust each "
+        "other (meshca verified it before writing this directory), clusters two phases apart may not.\n";
+  for (const auto& p : rotation_phases(plan)) {
+    md += "\n## Phase " + std::to_string(p.number) + ": " + p.title + " (`" + rotation_phase_dir(p.number) + "/`)\n\n";
+    md += "- `root-cert.pem`: " + p.root_cert + "\n";
+    md += "- `cert-chain.pem`: " + p.cert_chain + "\n";
+    md += "- `ca-cert.pem` / `ca-key.pem`: " + p.intermediate + "\n\n";
+    for (std::size_t i = 0; i < p.steps.size(); ++i) md += std::to_string(i + 1) + ". " + p.steps[i] + "\n";
+    md += "\nNext phase when: " + p.done_when + ".\n";
+  }
+  return md;
+}
+
+}  // namespace meshca::ceremony
