@@ -8,6 +8,7 @@
 
 #include "ceremony/expiry.hpp"
 #include "cli/terminal.hpp"
+#include "core/parallel.hpp"
 #include "core/time.hpp"
 #include "output_layout/bundle_check.hpp"
 #include "output_layout/bundle_source.hpp"
@@ -175,19 +176,28 @@ int verify(const Args& args, Terminal& term) {
   if (vm.count("trust-domain")) opts.trust_domain = vm["trust-domain"].as<std::string>();
   bool as_json = vm.count("json") != 0, problems_only = vm.count("problems-only") != 0;
 
+  // Each bundle is judged alone, on one worker per core; the reports keep
+  // the order of the arguments.
+  const auto& paths = vm["bundle"].as<std::vector<std::string>>();
+  std::vector<std::vector<ol::BundleReport>> per_path(paths.size());
+  parallel_for(paths.size(), 0, [&]() -> ItemWork {
+    return [&](std::size_t n) {
+      const auto& path = paths[n];
+      try {
+        for (const auto& src : load_inputs(path, false)) per_path[n].push_back(ol::check_bundle(src, opts));
+      } catch (const Error& e) {
+        ol::BundleReport r;
+        r.label = path;
+        r.layout = "none";
+        r.findings.push_back({pki::Severity::fail, "source", e.where().empty() ? path : e.where(), e.message(),
+                              "name a bundle directory or a Secret manifest"});
+        per_path[n].push_back(std::move(r));
+      }
+    };
+  });
   std::vector<ol::BundleReport> reports;
-  for (const auto& path : vm["bundle"].as<std::vector<std::string>>()) {
-    try {
-      for (const auto& src : load_inputs(path, false)) reports.push_back(ol::check_bundle(src, opts));
-    } catch (const Error& e) {
-      ol::BundleReport r;
-      r.label = path;
-      r.layout = "none";
-      r.findings.push_back({pki::Severity::fail, "source", e.where().empty() ? path : e.where(), e.message(),
-                            "name a bundle directory or a Secret manifest"});
-      reports.push_back(std::move(r));
-    }
-  }
+  for (auto& found : per_path)
+    for (auto& r : found) reports.push_back(std::move(r));
   auto pairs = ol::cross_cluster_trust(reports);
   bool failed = std::any_of(reports.begin(), reports.end(), [](const auto& r) { return r.failed(); });
 
