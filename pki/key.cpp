@@ -130,30 +130,17 @@ SecureBuffer private_key_to_encrypted_pem(const EVP_PKEY* key, const SecureBuffe
   return SecureBuffer(bio_contents(bio.get()));
 }
 
-namespace {
-
-// The length of the DER element at the start of `der` (tag, length, value),
-// or 0 when the length is malformed or runs past the end.
-std::size_t der_element_length(std::string_view der) {
-  if (der.size() < 2) return 0;
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(der[i]); };
-  std::size_t header = 2, length = byte(1);
-  if (length & 0x80) {
-    const std::size_t octets = length & 0x7f;
-    if (octets == 0 || octets > 4 || der.size() < 2 + octets) return 0;
-    length = 0;
-    for (std::size_t i = 0; i < octets; ++i) length = (length << 8) | byte(2 + i);
-    header += octets;
-  }
-  return header + length <= der.size() ? header + length : 0;
-}
-
-}  // namespace
-
 PKeyPtr private_key_from_pkcs8_der(std::string_view der) {
-  // A PrivateKeyInfo is one SEQUENCE; trailing bytes make it something else
-  // (the general decoders refuse them too).
-  if (der.empty() || static_cast<unsigned char>(der[0]) != 0x30 || der_element_length(der) != der.size()) return nullptr;
+  // Exactly one PrivateKeyInfo, nothing after it (OpenSSL's decoders would
+  // take other key structures too; those take the general path).
+  {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    Pkcs8InfoPtr info(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size())));
+    if (!info || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+      drain_openssl_errors();
+      return nullptr;
+    }
+  }
   struct Decoder {
     EVP_PKEY* out = nullptr;  // where the decoder puts each key
     DecoderCtxPtr ctx{OSSL_DECODER_CTX_new_for_pkey(&out, "DER", "PrivateKeyInfo", nullptr, EVP_PKEY_KEYPAIR, nullptr, nullptr)};
