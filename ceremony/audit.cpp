@@ -15,6 +15,7 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/parallel.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
@@ -72,9 +73,7 @@ class Auditor {
       return std::move(report_);
     }
     if (check_root(plan_.root, "root", "root")) {
-      const BundleSite site{out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get()}};
-      for (const auto& mesh : plan_.meshes)
-        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, site);
+      check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get()}});
     }
     for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
     check_checksums(out_);
@@ -82,12 +81,23 @@ class Auditor {
   }
 
  private:
+  // The per-cluster checks run on worker threads, each into its own list
+  // (merged in plan order); everything else goes straight into the report.
+  using Sink = std::vector<AuditFinding>;
+  static void add(Sink& sink, pki::Severity s, const std::string& check, const std::string& subject,
+                  const std::string& message) {
+    sink.push_back({s, check, subject, message});
+  }
+  static void expect(Sink& sink, bool ok, const std::string& check, const std::string& subject, const std::string& good,
+                     const std::string& bad) {
+    add(sink, ok ? pki::Severity::pass : pki::Severity::fail, check, subject, ok ? good : bad);
+  }
   void add(pki::Severity s, const std::string& check, const std::string& subject, const std::string& message) {
-    report_.findings.push_back({s, check, subject, message});
+    add(report_.findings, s, check, subject, message);
   }
   void expect(bool ok, const std::string& check, const std::string& subject, const std::string& good,
               const std::string& bad) {
-    add(ok ? pki::Severity::pass : pki::Severity::fail, check, subject, ok ? good : bad);
+    expect(report_.findings, ok, check, subject, good, bad);
   }
 
   void check_digest_and_transcript() {
@@ -144,9 +154,12 @@ class Auditor {
   }
 
   // Conformance findings as audit findings of `subject` (PASS `good` when none).
+  static void report(Sink& sink, const ConformanceFindings& findings, const std::string& subject, const std::string& good) {
+    for (const auto& f : findings) add(sink, pki::Severity::fail, f.check, subject, f.message());
+    if (findings.empty()) add(sink, pki::Severity::pass, "conformance", subject, good);
+  }
   void report(const ConformanceFindings& findings, const std::string& subject, const std::string& good) {
-    for (const auto& f : findings) add(pki::Severity::fail, f.check, subject, f.message());
-    if (findings.empty()) add(pki::Severity::pass, "conformance", subject, good);
+    report(report_.findings, findings, subject, good);
   }
 
   // OUT/root/root-cert.pem against `spec` (the plan's root, or in a rotation
@@ -172,17 +185,31 @@ class Auditor {
     BundleExpectation want;
   };
 
-  void check_cluster(const MeshPlan& mesh, const ClusterPlan& cluster, const BundleSite& site) {
+  // Every cluster of the plan at `site`, on the worker threads (one per
+  // core): each bundle is judged alone, and its findings keep plan order.
+  void check_clusters(const BundleSite& site) {
+    std::vector<std::pair<const MeshPlan*, const ClusterPlan*>> clusters;
+    for (const auto& mesh : plan_.meshes)
+      for (const auto& cluster : mesh.clusters) clusters.emplace_back(&mesh, &cluster);
+    std::vector<Sink> found(clusters.size());
+    parallel_for(clusters.size(), 0, [&]() -> ItemWork {
+      return [&](std::size_t n) { check_cluster(found[n], *clusters[n].first, *clusters[n].second, site); };
+    });
+    for (auto& sink : found)
+      for (auto& f : sink) report_.findings.push_back(std::move(f));
+  }
+
+  void check_cluster(Sink& sink, const MeshPlan& mesh, const ClusterPlan& cluster, const BundleSite& site) const {
     const std::string id = site.label + mesh.name + "/" + cluster.name;
     std::optional<ol::IstioBundle> bundle;
     auto findings = cluster_conformance(site.base / mesh.name / cluster.name, mesh, cluster, digest_, site.want, &bundle);
-    report(findings, id, "every certificate field, file and manifest as planned; chains to the root (strict)");
+    report(sink, findings, id, "every certificate field, file and manifest as planned; chains to the root (strict)");
     if (!bundle) return;
     const bool trust_ok = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.check == "trusted-roots"; });
-    if (!site.want.trusted.empty() && trust_ok) add(pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
-    if (plan_.revocation.crl) check_crls(*bundle, site.want.issuer_root, id, mesh.name + "/" + cluster.name);
+    if (!site.want.trusted.empty() && trust_ok) add(sink, pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
+    if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, id, mesh.name + "/" + cluster.name);
     auto recorded = site.recorded->find(mesh.name + "/" + cluster.name);
-    expect(recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()),
+    expect(sink, recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()),
            "recorded", id, "the certificate the transcript recorded",
            "ca-cert.pem is not the certificate the transcript recorded for this cluster (swapped or re-issued outside the ceremony)");
   }
@@ -224,8 +251,7 @@ class Auditor {
                              .chain_tail = chains[phase - 1],
                              .trusted = trust[phase - 1],
                              .check_validity = phase != 1}};
-      for (const auto& mesh : plan_.meshes)
-        for (const auto& cluster : mesh.clusters) check_cluster(mesh, cluster, site);
+      check_clusters(site);
       check_for_strays(site.base, {kRootDir});
     }
     check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
@@ -235,9 +261,10 @@ class Auditor {
   // revocation.crl: ca-crl.pem holds a CRL signed by the intermediate and
   // one signed by the root it chains to (the complete set Istio needs), and
   // neither has passed its nextUpdate.
-  void check_crls(const ol::IstioBundle& b, const X509* root, const std::string& id, const std::string& cluster_id) {
+  static void check_crls(Sink& sink, const ol::IstioBundle& b, const X509* root, const std::string& id,
+                         const std::string& cluster_id) {
     if (b.ca_crl.empty()) {
-      add(pki::Severity::fail, "crl", id, "ca-crl.pem is missing, but the plan enables CRLs (run meshca crl refresh)");
+      add(sink, pki::Severity::fail, "crl", id, "ca-crl.pem is missing, but the plan enables CRLs (run meshca crl refresh)");
       return;
     }
     bool by_intermediate = false, by_root = false, fresh = true, revoked = false;
@@ -251,11 +278,11 @@ class Auditor {
       auto next = pki::crl_next_update(crl.get());
       fresh &= next && *next > now_utc();
     }
-    expect(by_intermediate && by_root && fresh, "crl", id, "ca-crl.pem: CRLs of the intermediate and the root, fresh",
+    expect(sink, by_intermediate && by_root && fresh, "crl", id, "ca-crl.pem: CRLs of the intermediate and the root, fresh",
            std::string("ca-crl.pem lacks a CRL ") + (!by_intermediate ? "of the intermediate" : !by_root ? "of the root" : "that is fresh") +
                " (run meshca crl refresh)");
     if (revoked) {
-      add(pki::Severity::warn, "crl", id,
+      add(sink, pki::Severity::warn, "crl", id,
           "the root's CRL revokes this intermediate: its workloads are refused; renew it (meshca ceremony run --renew " + cluster_id + ")");
     }
   }

@@ -252,7 +252,13 @@ ConformanceFindings cluster_conformance(const fs::path& dir, const MeshPlan& mes
   try {
     // Stopping early, the reader's own manifest check names the first
     // disagreement; otherwise every disagreeing file is listed.
-    b = ol::read_layout_bundle(dir, layouts, want.scope == FindingScope::first ? ol::ManifestCheck::verify : ol::ManifestCheck::skip);
+    // The roots and chain certificates expected here are held already: files
+    // that are exactly their PEM are not parsed again for every bundle.
+    std::vector<const X509*> known{want.issuer_root};
+    known.insert(known.end(), want.chain_tail.begin(), want.chain_tail.end());
+    known.insert(known.end(), want.trusted.begin(), want.trusted.end());
+    b = ol::read_layout_bundle(dir, layouts, want.scope == FindingScope::first ? ol::ManifestCheck::verify : ol::ManifestCheck::skip,
+                               known);
     if (want.scope == FindingScope::all) {
       for (const auto& [file, why] : ol::mismatched_layout_files(dir, layouts)) {
         f.add("manifest", fs::path(file).lexically_relative(dir).string(), why, "");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/error.hpp"
@@ -387,6 +388,10 @@ class Checker {
   void check_chain() {
     if (!ca_cert_ || chain_.empty() || !chain_loaded_) return;
     std::string file = display(chain_name_);
+    // Asked first (reported last): a path OpenSSL verifies has its
+    // signatures remembered, so the order checks below need not repeat them.
+    std::optional<pki::ChainVerdict> verdict;
+    if (!roots_.empty()) verdict = pki::verify_chain(ca_cert_.get(), raw(chain_), raw(roots_), at_);
     bool ordered = true;
     if (src_.layout == BundleLayout::istio_cacerts && !same(chain_.front().get(), ca_cert_.get())) {
       ordered = false;
@@ -448,13 +453,11 @@ class Checker {
       }
     }
 
-    if (roots_.empty()) return;
-    std::vector<const X509*> untrusted = raw(chain_);
-    auto verdict = pki::verify_chain(ca_cert_.get(), untrusted, raw(roots_), at_);
-    if (verdict.ok) {
+    if (!verdict) return;
+    if (verdict->ok) {
       pass("chain-verify", file, "OpenSSL X509_verify_cert (strict) accepts " + ca_cert_name_ + " up to " + root_name_);
     } else {
-      add("chain-verify", file, "OpenSSL strict verification fails: " + verdict.error,
+      add("chain-verify", file, "OpenSSL strict verification fails: " + verdict->error,
           "openssl verify -x509_strict -CAfile " + root_name_ + " -untrusted " + chain_name_ + " " + ca_cert_name_ +
               " shows the same; fix the findings above");
     }
@@ -726,7 +729,11 @@ class Checker {
       return;
     }
     std::string origin = trust_domain_from_default_ ? " (trust domain taken from the bundle; set --trust-domain)" : "";
+    // Both purposes in one verification; only when it fails, each alone for
+    // the message.
+    const bool both = pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, pki::PeerPurpose::tls_server_and_client).ok;
     for (auto purpose : {pki::PeerPurpose::tls_server, pki::PeerPurpose::tls_client}) {
+      if (both) break;
       auto verdict = pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, purpose);
       if (!verdict.ok) {
         add("workload-peer", display(chain_name_),

@@ -330,7 +330,31 @@ std::vector<std::pair<std::string, std::string>> mismatched_layout_files(const f
   return disagreeing_files(dir, options, read_bundle_files(dir, options), true);
 }
 
-IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options, ManifestCheck manifests) {
+namespace {
+
+// The certificates of a chain or trust file that consists only of
+// certificates the caller already holds, each in the very PEM meshca writes
+// for it (the bytes are fully determined, so parsing them would give back the
+// same certificates): nothing is parsed. nullopt for anything else, which is
+// then parsed and judged as usual.
+std::optional<std::vector<pki::X509Ptr>> known_certificates(std::string_view pem, const std::vector<const X509*>& known) {
+  std::vector<std::pair<std::string, const X509*>> pems;
+  for (const X509* cert : known) pems.emplace_back(pki::certificate_to_pem(cert), cert);
+  std::vector<pki::X509Ptr> certs;
+  while (!pem.empty()) {
+    auto match = std::find_if(pems.begin(), pems.end(), [&](const auto& p) { return pem.starts_with(p.first); });
+    if (match == pems.end()) return std::nullopt;
+    certs.push_back(pki::duplicate(match->second));
+    pem.remove_prefix(match->first.size());
+  }
+  if (certs.empty()) return std::nullopt;
+  return certs;
+}
+
+}  // namespace
+
+IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options, ManifestCheck manifests,
+                               const std::vector<const X509*>& known) {
   IstioBundleFiles files = read_bundle_files(dir, options);
   auto problems = disagreeing_files(dir, options, files, manifests == ManifestCheck::verify);
   if (!problems.empty()) throw Error(ExitCode::invalid_input, problems.front().second, problems.front().first);
@@ -343,8 +367,12 @@ IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options
   auto where = [&](Content c) { return (dir / material_file(from, c)->path).string(); };
   bundle.ca_cert = pki::certificate_from_pem(files.ca_cert, where(Content::chain));
   bundle.ca_key = pki::private_key_from_pem(files.ca_key.view(), where(Content::key));
-  bundle.cert_chain = pki::certificates_from_pem(files.cert_chain, where(Content::chain));
-  bundle.roots = pki::certificates_from_pem(files.root_cert, where(Content::roots));
+  std::vector<const X509*> held = known;
+  held.push_back(bundle.ca_cert.get());
+  auto chain = known_certificates(files.cert_chain, held);
+  bundle.cert_chain = chain ? std::move(*chain) : pki::certificates_from_pem(files.cert_chain, where(Content::chain));
+  auto roots = known_certificates(files.root_cert, held);
+  bundle.roots = roots ? std::move(*roots) : pki::certificates_from_pem(files.root_cert, where(Content::roots));
   if (options.has(Layout::istio_cacerts)) {
     if (auto crl = read_file_if_exists(dir / kCaCrlFile, kMaxBundleFile)) bundle.ca_crl = std::move(*crl);
   }

@@ -97,10 +97,14 @@ std::map<std::string, std::string> write_layouts(const std::filesystem::path& di
 // other selected layout hold exactly the same bytes and (ManifestCheck::verify)
 // that every manifest present is exactly what meshca renders from them, under
 // the plan digest the manifest names. Error(invalid_input) naming the file on
-// damage or disagreement.
+// damage or disagreement. A chain or trust file that is exactly the PEM
+// meshca writes for ca-cert.pem and certificates of `known` (the roots the
+// caller already holds) yields those certificates without being parsed; any
+// other content is parsed as usual, so the result is the same either way.
 enum class ManifestCheck { verify, skip };
 IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOptions& options,
-                               ManifestCheck manifests = ManifestCheck::verify);
+                               ManifestCheck manifests = ManifestCheck::verify,
+                               const std::vector<const X509*>& known = {});
 
 // Every file of the bundle in `dir` that disagrees with its primary layout's
 // material (path, why): for an audit that reports them all.

@@ -8,6 +8,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/decoder.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -60,6 +61,7 @@ using MdCtxPtr = Handle<EVP_MD_CTX, EVP_MD_CTX_free>;
 using X509SigPtr = Handle<X509_SIG, X509_SIG_free>;
 using Pkcs8InfoPtr = Handle<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>;
 using X509AlgorPtr = Handle<X509_ALGOR, X509_ALGOR_free>;
+using DecoderCtxPtr = Handle<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free>;
 
 // Throws Error(code, "<what>: <OpenSSL error queue>") and clears the queue.
 [[noreturn]] void throw_openssl(const std::string& what, ExitCode code = ExitCode::internal);

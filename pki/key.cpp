@@ -1,6 +1,7 @@
 #include "pki/key.hpp"
 
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -8,6 +9,8 @@
 #include <openssl/rsa.h>
 
 #include <array>
+
+#include "pki/pem_scan.hpp"
 
 namespace meshca::pki {
 namespace {
@@ -127,7 +130,46 @@ SecureBuffer private_key_to_encrypted_pem(const EVP_PKEY* key, const SecureBuffe
   return SecureBuffer(bio_contents(bio.get()));
 }
 
+PKeyPtr private_key_from_pkcs8_der(std::string_view der) {
+  // Exactly one PrivateKeyInfo, nothing after it (OpenSSL's decoders would
+  // take other key structures too; those take the general path).
+  {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    Pkcs8InfoPtr info(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size())));
+    if (!info || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+      drain_openssl_errors();
+      return nullptr;
+    }
+  }
+  struct Decoder {
+    EVP_PKEY* out = nullptr;  // where the decoder puts each key
+    DecoderCtxPtr ctx{OSSL_DECODER_CTX_new_for_pkey(&out, "DER", "PrivateKeyInfo", nullptr, EVP_PKEY_KEYPAIR, nullptr, nullptr)};
+  };
+  thread_local Decoder decoder;
+  if (!decoder.ctx) {
+    drain_openssl_errors();
+    return nullptr;
+  }
+  decoder.out = nullptr;
+  const auto* data = reinterpret_cast<const unsigned char*>(der.data());
+  std::size_t length = der.size();
+  const int ok = OSSL_DECODER_from_data(decoder.ctx.get(), &data, &length);
+  PKeyPtr key(decoder.out);
+  decoder.out = nullptr;
+  drain_openssl_errors();
+  if (ok != 1) return nullptr;
+  return key;
+}
+
 PKeyPtr private_key_from_pem(std::string_view pem, const std::string& where) {
+  // The common case, one "PRIVATE KEY" block and nothing else (what meshca
+  // writes), skips OpenSSL's PEM decoder set-up; anything else, and a block
+  // that does not decode, takes the general path and its error message.
+  const auto scan = scan_pem(pem);
+  if (scan.issues.empty() && scan.blocks.size() == 1 && scan.blocks.front().decoded &&
+      scan.blocks.front().label == "PRIVATE KEY" && scan.blocks.front().headers.empty()) {
+    if (auto key = private_key_from_pkcs8_der(scan.blocks.front().der.view())) return key;
+  }
   auto bio = memory_bio(pem);
   // An empty passphrase callback result makes an encrypted key fail instead
   // of prompting on the terminal from inside the library.

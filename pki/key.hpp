@@ -40,6 +40,12 @@ SecureBuffer private_key_to_encrypted_pem(const EVP_PKEY* key, const SecureBuffe
 
 // Parses an unencrypted private key PEM (PKCS#8, PKCS#1 or SEC1).
 PKeyPtr private_key_from_pem(std::string_view pem, const std::string& where);
+// Decodes `der` when it is exactly one unencrypted PKCS#8 PrivateKeyInfo
+// (nothing after it); nullptr for anything else, which the caller then
+// decodes the general way. Each thread keeps one OpenSSL decoder for it:
+// setting a decoder up costs several times more than decoding a key, and a
+// re-run or verify of a fleet reads a key per bundle.
+PKeyPtr private_key_from_pkcs8_der(std::string_view der);
 // Parses an "ENCRYPTED PRIVATE KEY" PEM. A wrong passphrase is
 // Error(key_store); a file that is not an encrypted key is Error(invalid_input).
 PKeyPtr private_key_from_encrypted_pem(std::string_view pem, const SecureBuffer& passphrase,

@@ -3,6 +3,11 @@
 #include <openssl/pem.h>
 
 #include <array>
+#include <mutex>
+#include <unordered_map>
+
+#include "pki/certificate.hpp"
+#include "pki/key.hpp"
 
 namespace meshca::pki {
 namespace {
@@ -155,13 +160,50 @@ PemScan scan_pem(std::string_view text) {
   return scan;
 }
 
+namespace {
+
+// Certificates already parsed in this process, by their exact DER: a fleet's
+// bundles repeat the same root (cert-chain.pem and root-cert.pem of every
+// bundle) and each intermediate (ca-cert.pem and cert-chain.pem), and
+// decoding a certificate's public key is the costly part of parsing it.
+// Parsed certificates are shared by reference count (as duplicate() does)
+// and never modified. Bounded; thread-safe.
+class ParsedCertificates {
+ public:
+  X509Ptr find(std::string_view der) {
+    std::lock_guard lock(mutex_);
+    auto it = parsed_.find(std::string(der));
+    if (it == parsed_.end()) return nullptr;
+    return duplicate(it->second.get());
+  }
+  void store(std::string_view der, const X509* cert) {
+    std::lock_guard lock(mutex_);
+    if (parsed_.size() >= kMaxEntries) parsed_.clear();
+    parsed_.emplace(std::string(der), duplicate(cert));
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 1024;
+  std::mutex mutex_;
+  std::unordered_map<std::string, X509Ptr> parsed_;
+};
+
+ParsedCertificates& parsed_certificates() {
+  static ParsedCertificates parsed;
+  return parsed;
+}
+
+}  // namespace
+
 X509Ptr certificate_from_der(const PemBlock& block) {
   if (!block.decoded || block.label != "CERTIFICATE") return nullptr;
+  if (auto known = parsed_certificates().find(block.der.view())) return known;
   const auto* p = reinterpret_cast<const unsigned char*>(block.der.data());
   const auto* end = p + block.der.size();
   X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(block.der.size())));
   drain_openssl_errors();
   if (!cert || p != end) return nullptr;
+  parsed_certificates().store(block.der.view(), cert.get());
   return cert;
 }
 
@@ -183,6 +225,9 @@ PKeyPtr private_key_from_block(const PemBlock& block) {
   if (block.label == "RSA PRIVATE KEY") type = EVP_PKEY_RSA;
   else if (block.label == "EC PRIVATE KEY") type = EVP_PKEY_EC;
   else if (block.label != "PRIVATE KEY") return nullptr;
+  if (type == EVP_PKEY_NONE) {
+    if (auto key = private_key_from_pkcs8_der(block.der.view())) return key;
+  }
   const auto* p = reinterpret_cast<const unsigned char*>(block.der.data());
   const auto* end = p + block.der.size();
   PKeyPtr key(type == EVP_PKEY_NONE ? d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(block.der.size()))

@@ -4,6 +4,14 @@
 // copy of the issuer's public key, the path to a trusted root verifies with
 // OpenSSL's X509_verify_cert in X509_STRICT mode, and (for bundles) the
 // private key matches. The same functions check bundles found on disk.
+//
+// Verdicts are remembered per process (bounded, thread-safe) by the SHA-256
+// of everything they depend on, so a question asked again is answered
+// without recomputing it and always with the same answer: a signature by
+// the certificate and the issuer certificate, a path by the target, the
+// untrusted certificates, roots and CRLs, the time, purpose and flags (a
+// path checked at "now" is never remembered). A verified path records the
+// signatures OpenSSL checked along it.
 #pragma once
 
 #include <string>

@@ -74,9 +74,43 @@ X509Ptr issue_workload_leaf(const X509* ca_cert, EVP_PKEY* ca_key, const std::st
   return cert;
 }
 
+namespace {
+
+// A purpose that holds when both the TLS server and the TLS client purposes
+// hold: X509_verify_cert checks the purpose of every certificate of the path
+// and nothing else depends on it (the trust setting stays the default), so
+// one verification with it passes exactly when the two verifications pass,
+// at the cost of one (the signatures are the costly part).
+constexpr int kTlsPeerPurpose = 1000;
+
+int check_tls_server_and_client(const X509_PURPOSE*, const X509* cert, int require_ca) {
+  // Strict verification accepts only 1 from a purpose check.
+  return X509_check_purpose(const_cast<X509*>(cert), X509_PURPOSE_SSL_SERVER, require_ca) == 1 &&
+                 X509_check_purpose(const_cast<X509*>(cert), X509_PURPOSE_SSL_CLIENT, require_ca) == 1
+             ? 1
+             : 0;
+}
+
+int tls_peer_purpose() {
+  // OpenSSL's purpose table is not thread-safe to extend: it is extended
+  // once, and looked up once here so that later look-ups only read it.
+  static const int id = [] {
+    check(X509_PURPOSE_add(kTlsPeerPurpose, X509_TRUST_DEFAULT, 0, check_tls_server_and_client,
+                           "meshca TLS server and client", "meshca-tls-peer", nullptr),
+          "X509_PURPOSE_add");
+    check(X509_PURPOSE_get_by_id(kTlsPeerPurpose) >= 0 ? 1 : 0, "X509_PURPOSE_get_by_id");
+    return kTlsPeerPurpose;
+  }();
+  return id;
+}
+
+}  // namespace
+
 ChainVerdict verify_as_peer(const X509* leaf, const std::vector<const X509*>& untrusted,
                             const std::vector<const X509*>& roots, UnixTime at, PeerPurpose purpose) {
-  int x509_purpose = purpose == PeerPurpose::tls_server ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT;
+  int x509_purpose = purpose == PeerPurpose::tls_server   ? X509_PURPOSE_SSL_SERVER
+                     : purpose == PeerPurpose::tls_client ? X509_PURPOSE_SSL_CLIENT
+                                                          : tls_peer_purpose();
   return verify_path(leaf, {untrusted, roots, {}, at, x509_purpose, AnchorSignature::check});
 }
 

@@ -25,7 +25,9 @@ std::string spiffe_workload_id(const std::string& trust_domain, const std::strin
 
 X509Ptr issue_workload_leaf(const X509* ca_cert, EVP_PKEY* ca_key, const std::string& spiffe_id, UnixTime at);
 
-enum class PeerPurpose { tls_server, tls_client };
+// tls_server_and_client: one verification that passes exactly when both
+// purposes pass (its error names neither: ask again for the one that fails).
+enum class PeerPurpose { tls_server, tls_client, tls_server_and_client };
 
 ChainVerdict verify_as_peer(const X509* leaf, const std::vector<const X509*>& untrusted,
                             const std::vector<const X509*>& roots, UnixTime at, PeerPurpose purpose);

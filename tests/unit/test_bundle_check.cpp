@@ -315,6 +315,58 @@ TEST(WorkloadLeaf, IssuedLikeIstiod) {
   }
 }
 
+// The one-verification peer check passes exactly when both purposes pass: an
+// intermediate whose extendedKeyUsage allows only one of them fails it.
+TEST(WorkloadLeaf, BothPurposesAtOnceAgreeWithEachAlone) {
+  for (int only : {NID_server_auth, NID_client_auth, 0}) {
+    Pki pki;
+    if (only != 0) {
+      pki::ExtKeyUsagePtr eku(sk_ASN1_OBJECT_new_null());
+      ASSERT_TRUE(sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(only)));
+      ASSERT_EQ(X509_add1_ext_i2d(pki.inter.get(), NID_ext_key_usage, eku.get(), 0, X509V3_ADD_DEFAULT), 1);
+      ASSERT_GT(X509_sign(pki.inter.get(), pki.root_key.get(), EVP_sha384()), 0);
+    }
+    auto leaf = pki::issue_workload_leaf(pki.inter.get(), pki.inter_key.get(), pki::spiffe_workload_id("prod.example"), kNow);
+    auto peer = [&](pki::PeerPurpose p) { return pki::verify_as_peer(leaf.get(), {pki.inter.get()}, {pki.root.get()}, kNow, p).ok; };
+    const bool server = peer(pki::PeerPurpose::tls_server), client = peer(pki::PeerPurpose::tls_client);
+    EXPECT_EQ(server, only != NID_client_auth) << only;
+    EXPECT_EQ(client, only != NID_server_auth) << only;
+    EXPECT_EQ(peer(pki::PeerPurpose::tls_server_and_client), server && client) << only;
+    // The engine names the purpose that fails, as with two verifications.
+    auto r = check(source_of(pki.files()));
+    if (only == 0) {
+      EXPECT_TRUE(has(r, Severity::pass, "workload-peer")) << dump(r);
+    } else {
+      EXPECT_TRUE(has(r, Severity::fail, "workload-peer", only == NID_server_auth ? "as a TLS client" : "as a TLS server")) << dump(r);
+    }
+  }
+}
+
+// A path verified once is not verified again, and a root whose
+// self-signature does not verify still fails every path through it (its
+// check is remembered, never assumed).
+TEST(Verify, RememberedVerdictsKeepEveryFailure) {
+  Pki pki;
+  auto good = pki::verify_chain(pki.inter.get(), {}, {pki.root.get()}, kNow);
+  EXPECT_TRUE(good.ok) << good.error;
+  EXPECT_TRUE(pki::verify_chain(pki.inter.get(), {}, {pki.root.get()}, kNow).ok);
+  // The same root, its signature bytes damaged: the self-signature fails.
+  pki::X509Ptr broken(X509_dup(pki.root.get()));
+  const ASN1_BIT_STRING* sig = nullptr;
+  X509_get0_signature(&sig, nullptr, broken.get());
+  auto* bytes = const_cast<unsigned char*>(ASN1_STRING_get0_data(sig));
+  bytes[ASN1_STRING_length(sig) - 2] ^= 0x01;
+  EXPECT_FALSE(pki::signed_by(broken.get(), broken.get()));
+  for (int round = 0; round < 2; ++round) {
+    auto v = pki::verify_chain(pki.inter.get(), {}, {broken.get()}, kNow);
+    EXPECT_FALSE(v.ok);
+    EXPECT_NE(v.error.find("signature"), std::string::npos) << v.error;
+  }
+  // Verified without the anchor's self-signature (the caller checked it),
+  // OpenSSL accepts the path as before.
+  EXPECT_TRUE(pki::verify_chain(pki.inter.get(), {}, {broken.get()}, kNow, pki::AnchorSignature::already_verified).ok);
+}
+
 // ---- lints and readers ---------------------------------------------------------------------
 
 TEST(Lint, AloneSkipsTheIssuerRelation) {

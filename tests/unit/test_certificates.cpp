@@ -7,6 +7,7 @@
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 #include "pki/lint.hpp"
+#include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
 
 namespace meshca::pki {
@@ -58,6 +59,38 @@ TEST(PrivateKeyPem, Pkcs8RoundTripIsOneBlockWithNewline) {
   EXPECT_EQ(text.find("-----BEGIN", 1), std::string::npos);
   auto back = private_key_from_pem(text, "test");
   EXPECT_EQ(EVP_PKEY_eq(back.get(), key.get()), 1);
+}
+
+// The one-decoder PKCS#8 path gives the key the general decoders give, for
+// every algorithm, and nothing for anything that is not exactly one
+// PrivateKeyInfo.
+TEST(PrivateKeyPem, Pkcs8DerFastPathAgreesWithTheGeneralDecoder) {
+  for (auto alg : {KeyAlgorithm::ecdsa_p256, KeyAlgorithm::ecdsa_p384, KeyAlgorithm::rsa_2048}) {
+    auto key = generate_key(alg);
+    auto pem = private_key_to_pkcs8_pem(key.get());
+    auto scan = scan_pem(pem.view());
+    ASSERT_EQ(scan.blocks.size(), 1u);
+    const std::string der(scan.blocks.front().der.view());
+    auto fast = private_key_from_pkcs8_der(der);
+    ASSERT_TRUE(fast);
+    EXPECT_EQ(EVP_PKEY_eq(fast.get(), key.get()), 1);
+    EXPECT_EQ(key_algorithm_of(fast.get()), alg);
+    EXPECT_EQ(EVP_PKEY_eq(private_key_from_pem(pem.view(), "test").get(), key.get()), 1);
+    EXPECT_FALSE(private_key_from_pkcs8_der(der + std::string(1, '\0')));  // trailing bytes
+    EXPECT_FALSE(private_key_from_pkcs8_der(der.substr(0, der.size() - 1)));  // cut
+    EXPECT_FALSE(private_key_from_pkcs8_der(""));
+    // A PEM with text around the block takes the general path, same key.
+    std::string noisy = "a comment\n" + std::string(pem.view());
+    EXPECT_EQ(EVP_PKEY_eq(private_key_from_pem(noisy, "test").get(), key.get()), 1);
+  }
+  // Traditional SEC1 DER is not a PrivateKeyInfo.
+  auto ec = generate_key(KeyAlgorithm::ecdsa_p256);
+  unsigned char* sec1 = nullptr;
+  int len = i2d_PrivateKey(ec.get(), &sec1);
+  ASSERT_GT(len, 0);
+  std::string sec1_der(reinterpret_cast<char*>(sec1), static_cast<std::size_t>(len));
+  OPENSSL_clear_free(sec1, static_cast<std::size_t>(len));
+  EXPECT_FALSE(private_key_from_pkcs8_der(sec1_der));
 }
 
 TEST(PrivateKeyPem, EncryptedRoundTripAndWrongPassphrase) {

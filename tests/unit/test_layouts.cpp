@@ -197,6 +197,43 @@ TEST_F(LayoutsTest, ReadsTheBundleBackFromWhicheverLayoutIsSelected) {
   }
 }
 
+// Chain and trust files that are exactly meshca's PEM of certificates the
+// caller holds are taken as those certificates; anything else is parsed, so
+// the bundle read is the same either way.
+TEST_F(LayoutsTest, KnownCertificatesGiveTheSameBundleAsParsing) {
+  write(every_layout());
+  const std::vector<const X509*> known{m_.root.get()};
+  auto same = [](const std::vector<pki::X509Ptr>& a, const std::vector<pki::X509Ptr>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (X509_cmp(a[i].get(), b[i].get()) != 0) return false;
+    return true;
+  };
+  IstioBundle parsed = read_layout_bundle(dir(), every_layout());
+  IstioBundle fast = read_layout_bundle(dir(), every_layout(), ManifestCheck::verify, known);
+  EXPECT_TRUE(same(parsed.cert_chain, fast.cert_chain));
+  EXPECT_TRUE(same(parsed.roots, fast.roots));
+  ASSERT_EQ(fast.cert_chain.size(), 2u);
+  EXPECT_EQ(X509_cmp(fast.cert_chain.back().get(), m_.root.get()), 0);
+  // Other bytes, same certificates (a comment line): parsed, same result.
+  // Another root in root-cert.pem: parsed, and it is that other root.
+  LayoutOptions cacerts = every_layout();
+  cacerts.layouts = {Layout::istio_cacerts};
+  Material other;
+  const std::string root_pem = pki::certificate_to_pem(other.root.get());
+  for (const std::string& roots : {"# trusted roots\n" + read("root-cert.pem"), root_pem, read("root-cert.pem") + root_pem}) {
+    fs::remove(dir() / "root-cert.pem");
+    write_file_atomic(dir() / "root-cert.pem", roots, kPublicFileMode);
+    IstioBundle a = read_layout_bundle(dir(), cacerts, ManifestCheck::skip);
+    IstioBundle b = read_layout_bundle(dir(), cacerts, ManifestCheck::skip, known);
+    EXPECT_TRUE(same(a.roots, b.roots)) << roots;
+  }
+  // A damaged chain file is still an error naming it.
+  fs::remove(dir() / "cert-chain.pem");
+  write_file_atomic(dir() / "cert-chain.pem", read("ca-cert.pem") + "-----BEGIN CERTIFICATE-----\nAAAA\n", kPublicFileMode);
+  EXPECT_THROW(read_layout_bundle(dir(), cacerts, ManifestCheck::skip, known), Error);
+}
+
 TEST_F(LayoutsTest, ALayoutThatDisagreesOrIsMissingIsNamed) {
   write(every_layout());
   EXPECT_NO_THROW(read_layout_bundle(dir(), every_layout()));
