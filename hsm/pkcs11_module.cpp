@@ -17,9 +17,9 @@
 namespace meshca::hsm::p11 {
 namespace {
 
-using ParamBldPtr = pki::Handle<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
-using ParamPtr = pki::Handle<OSSL_PARAM, OSSL_PARAM_free>;
-using Asn1ObjectPtr = pki::Handle<ASN1_OBJECT, ASN1_OBJECT_free>;
+using ParamBldPtr = pki::Ptr<OSSL_PARAM_BLD>;
+using ParamPtr = pki::Ptr<OSSL_PARAM>;
+using Asn1ObjectPtr = pki::Ptr<ASN1_OBJECT>;
 
 struct RvName {
   CK_RV rv;
