@@ -117,7 +117,7 @@ TEST_F(Pkcs11ModuleTest, ModuleOutlivesItsSetWhileAStoreHoldsItThenFinalizesOnce
   expect_error(ExitCode::internal, [this] { module(); });  // still loaded and initialized: a new set is refused
   next_command();
   pki::X509Ptr cert = self_signed(*store, "Held By The Store");
-  store.reset();  // the last holder: the module is finalized (C_Finalize) and unloaded here
+  store.reset();  // the last holder: the module is finalized (C_Finalize) here
   // Finalized: a new module object initializes it afresh (C_Initialize answers CKR_OK).
   hsm::Pkcs11Module fresh(kModule);
   EXPECT_FALSE(hsm::p11::list_tokens(fresh).empty());
