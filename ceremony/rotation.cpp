@@ -10,6 +10,7 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "core/parallel.hpp"
 #include "output_layout/bundle_check.hpp"
 #include "output_layout/checksums.hpp"
@@ -238,8 +239,9 @@ class Rotation {
   // trusts only the old root can build new-intermediate -> cross -> old.
   void cross_sign_new_root() {
     emit(CeremonyEvent::Kind::step, "opening the current root key to cross-sign the new root");
-    // Kept open until the run ends: when both roots live in one token, closing
-    // this store would finalise the module under the new root's session.
+    // Opened through the same context as the new root's store: when both
+    // roots live behind one PKCS#11 module, both stores hold that one
+    // Pkcs11Module (loaded once for the run, finalized after both close).
     old_key_ = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
     hsm::KeyStore* old_key = old_key_.get();
     if (!pki::key_matches_certificate(old_key->public_key(), old_root_.get())) {
@@ -453,7 +455,7 @@ class Rotation {
     fs::path path = staging_->path() / relative;
     ensure_directory(path.parent_path(), kPrivateDirMode);
     write_new_file_durable(path, text, kPublicFileMode);
-    transcript_->note_digest(relative.string(), ol::sha256_hex(text));
+    transcript_->note_digest(relative.string(), sha256_hex(text));
   }
 
   void write_root_and_runbook() {

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "core/secure_buffer.hpp"
 #include "core/time.hpp"
 #include "output_layout/checksums.hpp"
@@ -58,7 +59,7 @@ void check_record(const std::string& line, std::size_t number, std::uint64_t exp
 void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport& report) {
   auto on_disk = output_layout::output_file_digests(out_dir);
   if (auto sums = read_file_if_exists(out_dir / output_layout::kChecksumsFile)) {
-    on_disk[output_layout::kChecksumsFile] = output_layout::sha256_hex(*sums);
+    on_disk[output_layout::kChecksumsFile] = sha256_hex(*sums);
   }
   for (const auto& [file, digest] : report.files) {
     auto actual = on_disk.find(file);
@@ -128,7 +129,7 @@ void TranscriptWriter::cut_torn_tail() {
     throw Error(ExitCode::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err),
                 path_.string());
   }
-  torn_tail_ = nlohmann::json{{"bytes", tail.size()}, {"sha256", output_layout::sha256_hex(tail)}};
+  torn_tail_ = nlohmann::json{{"bytes", tail.size()}, {"sha256", sha256_hex(tail)}};
 }
 
 TranscriptWriter::~TranscriptWriter() {
@@ -146,7 +147,7 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   line["details"] = std::move(details);
   line["prev"] = head_;
   std::string text = line.dump();
-  const std::string head = output_layout::sha256_hex(text);
+  const std::string head = sha256_hex(text);
   text.push_back('\n');  // the line and its newline in one write
   line = nullptr;  // a closing record can hold thousands of file digests: one copy at a time
   // A line is appended whole or not at all: a short write (full disk, size
@@ -187,7 +188,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
   for (std::size_t i = 0; i < lines.size(); ++i) {
     nlohmann::json record;
     check_record(lines[i], i + 1, i + 1, prev, report, record);
-    prev = output_layout::sha256_hex(lines[i]);
+    prev = sha256_hex(lines[i]);
     if (!record.is_object() || !record.contains("step")) continue;
     std::string step = record["step"].is_string() ? record["step"].get<std::string>() : "";
     if (step == "open") {

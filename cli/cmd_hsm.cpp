@@ -114,6 +114,7 @@ hsm::KeyStoreContext store_context(Terminal& term) {
   std::error_code ec;
   ctx.base_dir = std::filesystem::current_path(ec);
   ctx.prompt = term.prompt;
+  ctx.pkcs11_modules = std::make_shared<hsm::Pkcs11Modules>();
   return ctx;
 }
 
@@ -139,18 +140,18 @@ void print_inventory_text(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
       << "  sha256: " << inv.file.sha256 << "\n";
   if (inv.tokens.empty()) out << "no tokens\n";
   for (const auto& t : inv.tokens) {
-    if (!t.token_initialized) {
+    if (!t.token_initialized()) {
       out << "\nslot " << t.slot_id << ": uninitialized token\n";
       continue;
     }
     out << "\ntoken '" << t.label << "'  serial " << t.serial << "  " << t.manufacturer << " / " << t.model
         << "  slot " << t.slot_id << "\n";
     std::string flags = "initialized";
-    if (t.login_required) flags += ", login required";
-    flags += t.user_pin_initialized ? ", user PIN initialized" : ", NO user PIN";
-    if (t.user_pin_locked) flags += ", user PIN LOCKED";
-    if (t.user_pin_final_try) flags += ", user PIN final try";
-    if (t.user_pin_count_low) flags += ", user PIN count low";
+    if (t.login_required()) flags += ", login required";
+    flags += t.user_pin_initialized() ? ", user PIN initialized" : ", NO user PIN";
+    if (t.user_pin_locked()) flags += ", user PIN LOCKED";
+    if (t.user_pin_final_try()) flags += ", user PIN final try";
+    if (t.user_pin_count_low()) flags += ", user PIN count low";
     out << "  flags: " << flags << "\n"
         << "  user PIN length: " << pin_range(t) << "\n"
         << "  generates and signs: " << joined(t.can_generate, "none of meshca's algorithms") << "\n"
@@ -195,12 +196,12 @@ void print_inventory_json(const hsm::Pkcs11Inventory& inv, std::ostream& out) {
                {"manufacturer", t.manufacturer},
                {"model", t.model},
                {"flags",
-                {{"token_initialized", t.token_initialized},
-                 {"login_required", t.login_required},
-                 {"user_pin_initialized", t.user_pin_initialized},
-                 {"user_pin_locked", t.user_pin_locked},
-                 {"user_pin_count_low", t.user_pin_count_low},
-                 {"user_pin_final_try", t.user_pin_final_try}}},
+                {{"token_initialized", t.token_initialized()},
+                 {"login_required", t.login_required()},
+                 {"user_pin_initialized", t.user_pin_initialized()},
+                 {"user_pin_locked", t.user_pin_locked()},
+                 {"user_pin_count_low", t.user_pin_count_low()},
+                 {"user_pin_final_try", t.user_pin_final_try()}}},
                {"pin_length", {{"min", t.min_pin_len}, {"max", t.max_pin_len}}},
                {"can_generate", t.can_generate},
                {"can_sign", t.can_sign},
@@ -340,8 +341,8 @@ int run_keygen(const Args& args, Terminal& term) {
   hsm::Pkcs11KeyRef result = ref;
   result.label = facts->key_label;
   result.id_hex = facts->key_id_hex;
-  result.token = facts->token_label;
-  result.serial = facts->token_serial;
+  result.token = facts->token.label;
+  result.serial = facts->token.serial;
   const std::string uri = hsm::format_pkcs11_uri(result);
   const std::string pem = public_key_pem(store->public_key());
   const std::string key_id = pki::key_identifier(store->public_key());
@@ -357,7 +358,7 @@ int run_keygen(const Args& args, Terminal& term) {
              {"description", store->description()},
              {"module", facts->module},
              {"module_sha256", facts->module_sha256},
-             {"token", {{"label", facts->token_label}, {"serial", facts->token_serial}, {"model", facts->token_model}}},
+             {"token", {{"label", facts->token.label}, {"serial", facts->token.serial}, {"model", facts->token.model}}},
              {"key",
               {{"label", facts->key_label},
                {"id", facts->key_id_hex},

@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "hsm/pkcs11_module.hpp"
+
 namespace meshca::cli {
 
 void add_signing_session_options(po::options_description& options) {
@@ -23,7 +25,9 @@ void fill_signing_session(const po::variables_map& vm, const std::filesystem::pa
                           ceremony::SigningSessionOptions& session) {
   session.out_dir = vm["out"].as<std::string>();
   session.now = now;
-  session.key_context = {plan_dir, term.prompt};
+  // One module set for the whole command: the runner, a rotation's two
+  // stores and a revocation all load each PKCS#11 module once through it.
+  session.key_context = {plan_dir, term.prompt, std::make_shared<hsm::Pkcs11Modules>()};
   if (vm.count("expect-digest")) session.expected_digest = vm["expect-digest"].as<std::string>();
   session.assume_yes = vm.count("yes") > 0;
   session.confirm = terminal_confirm();

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <random>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 
 namespace meshca {
 namespace {
@@ -39,11 +41,8 @@ class FileDescriptor {
 
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  auto value = rng();
-  for (int i = 0; i < 16; ++i, value >>= 4) s.push_back(kHex[value & 0xf]);
-  return s;
+  const std::uint64_t value = rng();
+  return to_hex({reinterpret_cast<const char*>(&value), sizeof value});
 }
 
 void write_all(int fd, std::string_view bytes, const fs::path& path) {

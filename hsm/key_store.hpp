@@ -4,7 +4,8 @@
 // verifying certificates) and an EVP_PKEY that signs. FileKeyStore keeps the
 // key in an encrypted PKCS#8 file; Pkcs11KeyStore keeps it inside a PKCS#11
 // token (libp11), where it is generated non-extractable and never leaves.
-// open_key_store() picks the store a plan's root.key section names.
+// open_key_store() picks the store a plan's root.key section names; a token
+// store gets its module from the caller's KeyStoreContext::pkcs11_modules.
 #pragma once
 
 #include <filesystem>
@@ -73,9 +74,17 @@ enum class KeyPresence {
   create_if_missing,  // generate when absent (first ceremony)
 };
 
+class Pkcs11Modules;  // hsm/pkcs11_module.hpp
+
 struct KeyStoreContext {
   std::filesystem::path base_dir;  // the plan's directory, for relative paths
   SecretPrompt prompt;             // empty when no terminal is available
+  // The PKCS#11 modules of this command, created by the command and shared
+  // by every copy of its context: each module is loaded once, when the
+  // first key store on it opens, and every store on it (the current and the
+  // new root of a rotation) gets the same Pkcs11Module. Null when the
+  // command opens no token; a PKCS#11 key reference then is Error(internal).
+  std::shared_ptr<Pkcs11Modules> pkcs11_modules = nullptr;
 };
 
 // "ecdsa-p384 in PKCS#11 token 'acme-root' key 'root-2026' via /usr/lib/...":

@@ -1,7 +1,7 @@
 #include "hsm/pkcs11_inventory.hpp"
 
 #include "core/error.hpp"
-#include "hsm/pkcs11_module.hpp"
+#include "core/hex.hpp"
 
 namespace meshca::hsm {
 namespace {
@@ -12,26 +12,13 @@ std::vector<std::string> names(const std::vector<pki::KeyAlgorithm>& algorithms)
   return out;
 }
 
-Pkcs11TokenInfo token_entry(const p11::Module& module, const p11::TokenInfo& t) {
-  Pkcs11TokenInfo info;
-  info.min_pin_len = t.min_pin_len;
-  info.max_pin_len = t.max_pin_len;
+Pkcs11TokenListing token_entry(const Pkcs11Module& module, const Pkcs11TokenInfo& t) {
+  Pkcs11TokenListing info(t);
   if (t.token_initialized()) {
     const auto list = p11::mechanisms(module, t.slot_id);
     info.can_generate = names(p11::supported_algorithms(list, true));
     info.can_sign = names(p11::supported_algorithms(list, false));
   }
-  info.slot_id = t.slot_id;
-  info.label = t.label;
-  info.serial = t.serial;
-  info.manufacturer = t.manufacturer;
-  info.model = t.model;
-  info.token_initialized = t.token_initialized();
-  info.login_required = t.login_required();
-  info.user_pin_initialized = t.user_pin_initialized();
-  info.user_pin_locked = t.user_pin_locked();
-  info.user_pin_count_low = (t.flags & CKF_USER_PIN_COUNT_LOW) != 0;
-  info.user_pin_final_try = (t.flags & CKF_USER_PIN_FINAL_TRY) != 0;
   return info;
 }
 
@@ -39,7 +26,7 @@ Pkcs11KeyInfo key_entry(const p11::KeyObject& k) {
   Pkcs11KeyInfo info;
   info.object_class = k.object_class == CKO_PRIVATE_KEY ? "private" : "public";
   info.label = k.label;
-  info.id_hex = p11::to_hex(k.id);
+  info.id_hex = to_hex(k.id);
   info.key_type = k.type_name();
   info.rsa_bits = k.rsa_bits;
   info.ec_curve = k.ec_curve;
@@ -58,8 +45,8 @@ Pkcs11KeyInfo key_entry(const p11::KeyObject& k) {
   return info;
 }
 
-void list_keys(const p11::Module& module, const p11::TokenInfo& token, const std::optional<SecretRef>& pin_ref,
-               const KeyStoreContext& ctx, Pkcs11TokenInfo& entry) {
+void list_keys(const Pkcs11Module& module, const Pkcs11TokenInfo& token, const std::optional<SecretRef>& pin_ref,
+               const KeyStoreContext& ctx, Pkcs11TokenListing& entry) {
   p11::Session session(module, token.slot_id, /*read_write=*/false);
   if (pin_ref) {
     if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
@@ -78,21 +65,26 @@ void list_keys(const p11::Module& module, const p11::TokenInfo& token, const std
 }  // namespace
 
 Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStoreContext& ctx) {
-  p11::Module module(request.module, request.init_args);
+  if (!ctx.pkcs11_modules) {
+    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)",
+                request.module);
+  }
+  std::shared_ptr<Pkcs11Module> shared_module = ctx.pkcs11_modules->open(request.module, request.init_args);
+  const Pkcs11Module& module = *shared_module;
   Pkcs11Inventory inventory;
   inventory.module = request.module;
   inventory.library = module.library_description();
   inventory.file = module.file();
 
   if (!request.token.empty() || !request.serial.empty()) {
-    p11::TokenInfo token = p11::select_token(module, request.token, request.serial);
-    Pkcs11TokenInfo entry = token_entry(module, token);
+    Pkcs11TokenInfo token = p11::select_token(module, request.token, request.serial);
+    Pkcs11TokenListing entry = token_entry(module, token);
     list_keys(module, token, request.pin, ctx, entry);
     inventory.tokens.push_back(std::move(entry));
     return inventory;
   }
 
-  std::vector<p11::TokenInfo> tokens = p11::list_tokens(module);
+  std::vector<Pkcs11TokenInfo> tokens = p11::list_tokens(module);
   if (request.pin) {
     std::size_t initialized = 0;
     for (const auto& t : tokens) initialized += t.token_initialized() ? 1 : 0;
@@ -102,7 +94,7 @@ Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStor
     }
   }
   for (const auto& t : tokens) {
-    Pkcs11TokenInfo entry = token_entry(module, t);
+    Pkcs11TokenListing entry = token_entry(module, t);
     if (t.token_initialized()) list_keys(module, t, request.pin, ctx, entry);
     inventory.tokens.push_back(std::move(entry));
   }

@@ -3,7 +3,8 @@
 // matter for a CA key (type and size, sensitive, extractable...). Never a
 // secret value: only attributes a token shows to its logged-in user.
 //
-// Uses the raw module layer (dlopen + C_GetFunctionList); one thread.
+// Uses the raw module layer on the module the caller's KeyStoreContext
+// (pkcs11_modules) loads; one thread.
 #pragma once
 
 #include <optional>
@@ -11,7 +12,7 @@
 #include <vector>
 
 #include "hsm/key_store.hpp"
-#include "hsm/pkcs11_module_file.hpp"
+#include "hsm/pkcs11_module.hpp"
 
 namespace meshca::hsm {
 
@@ -28,19 +29,12 @@ struct Pkcs11KeyInfo {
   std::vector<std::string> usage;  // operations the key allows: sign, decrypt, unwrap, derive / verify, encrypt, wrap
 };
 
-struct Pkcs11TokenInfo {
-  unsigned long slot_id = 0;
-  std::string label;
-  std::string serial;
-  std::string manufacturer;
-  std::string model;
-  bool token_initialized = false;
-  bool login_required = false;
-  bool user_pin_initialized = false;
-  bool user_pin_locked = false;
-  bool user_pin_count_low = false;
-  bool user_pin_final_try = false;
-  unsigned long min_pin_len = 0, max_pin_len = 0;
+// A token as `meshca hsm list` shows it: what the token says about itself
+// (Pkcs11TokenInfo), what it can do for meshca, and its keys.
+struct Pkcs11TokenListing : Pkcs11TokenInfo {
+  Pkcs11TokenListing() = default;
+  explicit Pkcs11TokenListing(const Pkcs11TokenInfo& token) : Pkcs11TokenInfo(token) {}
+
   std::vector<std::string> can_generate;  // meshca algorithms the token generates and signs with
   std::vector<std::string> can_sign;      // ... signs with (an existing key)
   bool keys_listed = false;  // false when the token was filtered out
@@ -52,7 +46,7 @@ struct Pkcs11Inventory {
   std::string module;
   std::string library;  // manufacturer / description from C_GetInfo
   ModuleFile file;      // owner, mode, SHA-256 (the module passed check_module_file)
-  std::vector<Pkcs11TokenInfo> tokens;
+  std::vector<Pkcs11TokenListing> tokens;
 };
 
 struct Pkcs11InventoryRequest {

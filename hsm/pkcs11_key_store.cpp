@@ -8,65 +8,16 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <filesystem>
-#include <map>
-#include <mutex>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "hsm/pkcs11_module.hpp"
 
 namespace meshca::hsm {
 namespace {
 
 enum class Mode { must_exist, create_if_missing, must_create };
-
-// ---------------------------------------------------------------- libp11 RAII
-
-struct CtxFree {
-  void operator()(PKCS11_CTX* ctx) const {
-    if (ctx != nullptr) PKCS11_CTX_free(ctx);
-  }
-};
-using CtxPtr = std::unique_ptr<PKCS11_CTX, CtxFree>;
-
-// A context whose module is loaded: unload (C_Finalize) then free.
-struct LoadedCtxFree {
-  void operator()(PKCS11_CTX* ctx) const {
-    if (ctx == nullptr) return;
-    PKCS11_CTX_unload(ctx);
-    PKCS11_CTX_free(ctx);
-  }
-};
-using LoadedCtxPtr = std::unique_ptr<PKCS11_CTX, LoadedCtxFree>;
-
-struct SlotsFree {
-  PKCS11_CTX* ctx = nullptr;
-  unsigned int count = 0;
-  void operator()(PKCS11_SLOT* slots) const {
-    if (slots != nullptr) PKCS11_release_all_slots(ctx, slots, count);
-  }
-};
-using SlotsPtr = std::unique_ptr<PKCS11_SLOT, SlotsFree>;
-
-LoadedCtxPtr load_context(const std::string& module, const std::string& init_args) {
-  CtxPtr fresh(PKCS11_CTX_new());
-  if (!fresh) pki::throw_openssl("libp11 could not allocate a context", ExitCode::key_store);
-  if (!init_args.empty()) PKCS11_CTX_init_args(fresh.get(), init_args.c_str());
-  if (PKCS11_CTX_load(fresh.get(), module.c_str()) != 0) {
-    throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(),
-                module);
-  }
-  return LoadedCtxPtr(fresh.release());
-}
-
-SlotsPtr enumerate_slots(PKCS11_CTX* ctx, unsigned int& count, const std::string& module) {
-  PKCS11_SLOT* slots = nullptr;
-  count = 0;
-  if (PKCS11_enumerate_slots(ctx, &slots, &count) != 0) {
-    throw Error(ExitCode::key_store, "libp11 could not list the slots: " + pki::drain_openssl_errors(), module);
-  }
-  return SlotsPtr(slots, SlotsFree{ctx, count});
-}
 
 // The CKR code libp11 left on the OpenSSL error queue (0 when none); clears the queue.
 CK_RV take_ckr_from_error_queue() {
@@ -76,65 +27,6 @@ CK_RV take_ckr_from_error_queue() {
     if (ERR_GET_LIB(e) == ckr_lib && rv == 0) rv = static_cast<CK_RV>(ERR_GET_REASON(e));
   }
   return rv;
-}
-
-// ---------------------------------------------------------------- shared module
-
-// One libp11 context (and one slot list) per module per process, shared by
-// every open store. libp11 calls C_CloseAllSessions when it releases a slot
-// and C_Finalize when it unloads, which would log out or shut down any other
-// store on the same module (two roots during a rotation); sharing the
-// context means that only happens when the last store is gone.
-struct LoadedModule {
-  // Destruction runs bottom-up: slots, then libp11 (C_Finalize), then our
-  // dlopen handle.
-  std::unique_ptr<p11::Module> module;
-  LoadedCtxPtr ctx;
-  unsigned int slot_count = 0;
-  SlotsPtr slots;
-
-  // The libp11 slot of `slot_id`, refreshing libp11's slot list once when a
-  // token appeared since it was enumerated.
-  PKCS11_SLOT* slot(CK_SLOT_ID slot_id) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      for (unsigned int i = 0; i < slot_count; ++i) {
-        PKCS11_SLOT* s = &slots.get()[i];
-        if (PKCS11_get_slotid_from_slot(s) == slot_id && s->token != nullptr) return s;
-      }
-      if (attempt == 0) {
-        PKCS11_SLOT* list = slots.release();
-        unsigned int count = slot_count;
-        int rc = PKCS11_update_slots(ctx.get(), &list, &count);
-        slots = SlotsPtr(list, SlotsFree{ctx.get(), count});
-        slot_count = count;
-        if (rc != 0) {
-          throw Error(ExitCode::key_store, "libp11 could not refresh the slots: " + pki::drain_openssl_errors(),
-                      module->path());
-        }
-      }
-    }
-    return nullptr;
-  }
-};
-
-std::shared_ptr<LoadedModule> acquire_module(const std::string& path, const std::string& init_args) {
-  static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<LoadedModule>> registry;
-  std::string key = path;
-  if (path.find('/') != std::string::npos) {
-    std::error_code ec;
-    auto canonical = std::filesystem::weakly_canonical(path, ec);
-    if (!ec) key = canonical.string();
-  }
-  key += '\n' + init_args;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto existing = registry[key].lock()) return existing;
-  auto loaded = std::make_shared<LoadedModule>();
-  loaded->module = std::make_unique<p11::Module>(path, init_args);
-  loaded->ctx = load_context(path, init_args);
-  loaded->slots = enumerate_slots(loaded->ctx.get(), loaded->slot_count, path);
-  registry[key] = loaded;
-  return loaded;
 }
 
 // ---------------------------------------------------------------- the store
@@ -161,18 +53,16 @@ std::string key_flags_text(const Pkcs11KeyFacts& f) {
 
 class Pkcs11KeyStore final : public KeyStore {
  public:
-  Pkcs11KeyStore(std::shared_ptr<LoadedModule> loaded, pki::PKeyPtr signing, pki::PKeyPtr public_key,
+  Pkcs11KeyStore(std::shared_ptr<Pkcs11Module> module, pki::PKeyPtr signing, pki::PKeyPtr public_key,
                  Pkcs11KeyFacts facts, bool generated)
-      : loaded_(std::move(loaded)),
+      : module_(std::move(module)),
         signing_(std::move(signing)),
         public_(std::move(public_key)),
         facts_(std::move(facts)),
         generated_(generated) {}
 
   std::string description() const override {
-    std::string s = "PKCS#11 token '" + facts_.token_label + "' (serial " + facts_.token_serial;
-    if (!facts_.token_model.empty()) s += ", " + facts_.token_model;
-    s += ") key " + (facts_.key_label.empty() ? std::string("(no label)") : "'" + facts_.key_label + "'") + " id " +
+    std::string s = "PKCS#11 token " + facts_.token.describe() + " key " + (facts_.key_label.empty() ? std::string("(no label)") : "'" + facts_.key_label + "'") + " id " +
          facts_.key_id_hex + " (" + pki::describe_key(public_.get()) + ", " + key_flags_text(facts_) +
          ", usage: " + facts_.usage.describe() + (facts_.usage.signing_only() ? " (signing-only)" : " (NOT signing-only)") +
          ") module sha256 " + facts_.module_sha256;
@@ -187,7 +77,7 @@ class Pkcs11KeyStore final : public KeyStore {
     nlohmann::json j{{"module", {{"path", facts_.module}, {"sha256", facts_.module_sha256},
                                  {"owner", facts_.module_owner}, {"mode", facts_.module_mode},
                                  {"library", facts_.library}}},
-                     {"token", {{"label", facts_.token_label}, {"serial", facts_.token_serial}, {"model", facts_.token_model}}},
+                     {"token", {{"label", facts_.token.label}, {"serial", facts_.token.serial}, {"model", facts_.token.model}}},
                      {"key", {{"label", facts_.key_label}, {"id", facts_.key_id_hex},
                               {"sensitive", facts_.sensitive}, {"never_extractable", facts_.never_extractable},
                               {"usage", usage}, {"signing_only", facts_.usage.signing_only()}}}};
@@ -201,9 +91,10 @@ class Pkcs11KeyStore final : public KeyStore {
   const Pkcs11KeyFacts& facts() const { return facts_; }
 
  private:
-  // The token key handle is released before the (shared) module: libp11
-  // frees the key objects when it releases its slots.
-  std::shared_ptr<LoadedModule> loaded_;
+  // Declared first, destroyed last: the token key handle (signing_) is
+  // released while the module, shared with the other stores on it, is
+  // still loaded.
+  std::shared_ptr<Pkcs11Module> module_;
   pki::PKeyPtr signing_;
   pki::PKeyPtr public_;
   Pkcs11KeyFacts facts_;
@@ -229,7 +120,7 @@ std::string describe_keys(const std::vector<p11::KeyObject>& keys) {
   std::string s;
   for (const auto& k : keys) {
     if (!s.empty()) s += ", ";
-    s += "'" + k.label + "' (id " + (k.id.empty() ? std::string("none") : p11::to_hex(k.id)) + ", " +
+    s += "'" + k.label + "' (id " + (k.id.empty() ? std::string("none") : to_hex(k.id)) + ", " +
          k.describe_type() + ")";
   }
   return s.empty() ? "none" : s;
@@ -242,14 +133,14 @@ std::string wanted_key(const Pkcs11KeyRef& ref) {
   return s;
 }
 
-void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const p11::Module& module, const p11::TokenInfo& token) {
+void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const Pkcs11Module& module, const Pkcs11TokenInfo& token) {
   p11::require_pin_length(module, token, pin.size());
   SecureBuffer c_pin(pin.view());
   c_pin.append('\0');  // libp11 takes a C string
   ERR_clear_error();
   if (PKCS11_login(slot, 0, c_pin.data()) == 0) return;
   CK_RV rv = take_ckr_from_error_queue();
-  p11::TokenInfo after = token;
+  Pkcs11TokenInfo after = token;
   try {
     after = p11::token_info(module, token.slot_id);
   } catch (const Error&) {
@@ -268,8 +159,8 @@ struct FoundKey {
 };
 
 FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, std::string id,
-                          pki::KeyAlgorithm algorithm, Mode mode, const p11::Module& module,
-                          const p11::TokenInfo& token) {
+                          pki::KeyAlgorithm algorithm, Mode mode, const Pkcs11Module& module,
+                          const Pkcs11TokenInfo& token) {
   const std::string where = "token " + token.describe();
   FoundKey found;
   auto privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
@@ -329,7 +220,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   }
   if (pubs.size() > 1) {
     throw Error(ExitCode::key_store,
-                std::to_string(pubs.size()) + " public keys share the id " + p11::to_hex(priv.id) + " of key '" +
+                std::to_string(pubs.size()) + " public keys share the id " + to_hex(priv.id) + " of key '" +
                     priv.label + "'; refusing to guess which one belongs to it",
                 where);
   }
@@ -346,7 +237,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
     found.public_key = p11::software_public_key(session, priv);
   } else {
     throw Error(ExitCode::key_store,
-                "private key '" + priv.label + "' (id " + p11::to_hex(priv.id) +
+                "private key '" + priv.label + "' (id " + to_hex(priv.id) +
                     ") has no public key object with the same id; meshca needs it to verify what the token signs",
                 where);
   }
@@ -368,7 +259,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   }
   if (!priv.sensitive.value_or(false) || priv.extractable.value_or(true)) {
     throw Error(ExitCode::key_store,
-                "key '" + priv.label + "' (id " + p11::to_hex(priv.id) + ") is " +
+                "key '" + priv.label + "' (id " + to_hex(priv.id) + ") is " +
                     (priv.extractable.value_or(true) ? "extractable" : "not sensitive") +
                     "; a root key must be CKA_SENSITIVE and not CKA_EXTRACTABLE so it can never leave the token: "
                     "generate a new key with `meshca hsm keygen`",
@@ -379,7 +270,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   }
   if (ref.require_signing_only && !found.usage.signing_only()) {
     throw Error(ExitCode::key_store,
-                "key " + wanted_key(ref) + " (id " + p11::to_hex(priv.id) + ") is not signing-only: the token reports " +
+                "key " + wanted_key(ref) + " (id " + to_hex(priv.id) + ") is not signing-only: the token reports " +
                     found.usage.describe() +
                     "; the plan requires signing-only (key.pkcs11.require: signing-only), so nothing was signed. "
                     "Generate a new key where the token allows it (`meshca hsm keygen`), or drop the requirement",
@@ -425,19 +316,23 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   validate_ref(ref);
   std::string id;
   if (!ref.id_hex.empty()) {
-    auto parsed = p11::from_hex(ref.id_hex);
+    auto parsed = from_hex(ref.id_hex);
     if (!parsed || parsed->empty()) {
       throw Error(ExitCode::invalid_input, "the key id must be hex bytes (e.g. 0a1b2c), got '" + ref.id_hex + "'");
     }
     id = *parsed;
   }
 
-  std::shared_ptr<LoadedModule> loaded = acquire_module(ref.module, ref.init_args);
-  const p11::Module& module = *loaded->module;
+  if (!ctx.pkcs11_modules) {
+    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)",
+                ref.module);
+  }
+  std::shared_ptr<Pkcs11Module> shared_module = ctx.pkcs11_modules->open(ref.module, ref.init_args);
+  Pkcs11Module& module = *shared_module;
 
-  p11::TokenInfo token = p11::select_token(module, ref.token, ref.serial);
+  Pkcs11TokenInfo token = p11::select_token(module, ref.token, ref.serial);
   const std::string where = "token " + token.describe();
-  PKCS11_SLOT* slot = loaded->slot(token.slot_id);
+  PKCS11_SLOT* slot = module.libp11_slot(token.slot_id);
   if (slot == nullptr) throw Error(ExitCode::key_store, "libp11 does not see the token the module reports", where);
   if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
   if (!token.user_pin_initialized()) p11::throw_login_failure(CKR_USER_PIN_NOT_INITIALIZED, token, module);
@@ -480,7 +375,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   }
   if (matches != 1) {
     throw Error(ExitCode::key_store,
-                "libp11 finds " + std::to_string(matches) + " private keys with id " + p11::to_hex(priv.id) +
+                "libp11 finds " + std::to_string(matches) + " private keys with id " + to_hex(priv.id) +
                     " where the token showed one",
                 where);
   }
@@ -500,18 +395,15 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   facts.library = module.library_description();
   facts.usage = found.usage;
   facts.generation_template = found.generation_template;
-  facts.token_label = token.label;
-  facts.token_serial = token.serial;
-  facts.token_model = token.model;
-  facts.token_manufacturer = token.manufacturer;
+  facts.token = token;
   facts.key_label = priv.label;
-  facts.key_id_hex = p11::to_hex(priv.id);
+  facts.key_id_hex = to_hex(priv.id);
   facts.algorithm = algorithm;
   facts.sensitive = priv.sensitive.value_or(false);
   facts.extractable = priv.extractable.value_or(true);
   facts.always_sensitive = priv.always_sensitive.value_or(false);
   facts.never_extractable = priv.never_extractable.value_or(false);
-  return std::make_unique<Pkcs11KeyStore>(std::move(loaded), std::move(signing), std::move(found.public_key),
+  return std::make_unique<Pkcs11KeyStore>(std::move(shared_module), std::move(signing), std::move(found.public_key),
                                           std::move(facts), found.generated);
 }
 

@@ -10,15 +10,16 @@
 // key and verifies the signature with the software copy of the public key, so
 // a mismatched key pair is caught before a ceremony relies on it.
 //
-// Several stores may be open at once (e.g. the old and the new root during a
-// rotation): stores on the same module share one libp11 context, and the
-// module is finalized when the last of them is destroyed. A store opened
-// while its token is already logged in by another store of this process
-// reuses that login and asks for no PIN.
+// The module comes from the caller (KeyStoreContext::pkcs11_modules): several
+// stores may be open at once on one module (the old and the new root during
+// a rotation), each holding the one Pkcs11Module, which is finalized when
+// the last holder is gone (hsm/pkcs11_module.hpp). A store opened while its
+// token is already logged in by another store on the module reuses that
+// login and asks for no PIN.
 //
-// Threads: a store (and the libp11 context, module and sessions behind it) is
-// meant for the one thread that opened it; neither it nor its signing key is
-// safe to use from several threads at once.
+// Threads: a store (and the module and sessions behind it) is meant for the
+// one thread that opened it; neither it nor its signing key is safe to use
+// from several threads at once.
 #pragma once
 
 #include <memory>
@@ -26,6 +27,7 @@
 #include <string>
 
 #include "hsm/key_store.hpp"
+#include "hsm/pkcs11_module.hpp"
 
 namespace meshca::hsm {
 
@@ -61,10 +63,7 @@ struct Pkcs11KeyFacts {
   std::string library;  // C_GetInfo manufacturer / description
   KeyUsage usage;
   std::string generation_template;  // set when this run generated the key
-  std::string token_label;
-  std::string token_serial;
-  std::string token_model;
-  std::string token_manufacturer;
+  Pkcs11TokenInfo token;
   std::string key_label;
   std::string key_id_hex;
   pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p384;

@@ -12,14 +12,16 @@
 #include <span>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
+#include "hsm/pkcs11_handles.hpp"
 #include "hsm/pkcs11_module_file.hpp"
 
 namespace meshca::hsm::p11 {
 namespace {
 
-using ParamBldPtr = pki::Handle<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
-using ParamPtr = pki::Handle<OSSL_PARAM, OSSL_PARAM_free>;
-using Asn1ObjectPtr = pki::Handle<ASN1_OBJECT, ASN1_OBJECT_free>;
+using ParamBldPtr = pki::Ptr<OSSL_PARAM_BLD>;
+using ParamPtr = pki::Ptr<OSSL_PARAM>;
+using Asn1ObjectPtr = pki::Ptr<ASN1_OBJECT>;
 
 struct RvName {
   CK_RV rv;
@@ -187,43 +189,83 @@ std::string fixed_string(const unsigned char* data, std::size_t size) {
   return s;
 }
 
-std::string to_hex(std::string_view bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 0x0f]);
-  }
-  return out;
-}
+}  // namespace meshca::hsm::p11
 
-std::optional<std::string> from_hex(std::string_view hex) {
-  std::string digits;
-  for (char c : hex) {
-    if (c == ':') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-    digits.push_back(c);
-  }
-  if (digits.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+namespace meshca::hsm {
 
-// ---------------------------------------------------------------- Module
+// ---------------------------------------------------------------- Pkcs11Module
 
-void Module::DlClose::operator()(void* handle) const {
+void Pkcs11Module::DlClose::operator()(void* handle) const {
   if (handle != nullptr) ::dlclose(handle);
 }
 
-Module::Module(const std::string& path, const std::string& init_args)
+// libp11's context on the module, and its slot list. libp11 dlopens the
+// path itself (the same library, already mapped) and calls C_Initialize,
+// which answers CKR_CRYPTOKI_ALREADY_INITIALIZED; libp11 accepts that.
+// PKCS11_release_all_slots closes every session of each slot
+// (C_CloseAllSessions) and PKCS11_CTX_unload calls C_Finalize: both happen
+// here only, when the module's last user is gone.
+class Pkcs11Module::Libp11 {
+ public:
+  Libp11(const std::string& path, const std::string& init_args) : ctx_(PKCS11_CTX_new()) {
+    if (!ctx_) pki::throw_openssl("libp11 could not allocate a context", ExitCode::key_store);
+    if (!init_args.empty()) PKCS11_CTX_init_args(ctx_.get(), init_args.c_str());
+    if (PKCS11_CTX_load(ctx_.get(), path.c_str()) != 0) {
+      throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(),
+                  path);
+    }
+  }
+  ~Libp11() {
+    release_slots();
+    PKCS11_CTX_unload(ctx_.get());  // the module's one C_Finalize
+  }
+  Libp11(const Libp11&) = delete;
+  Libp11& operator=(const Libp11&) = delete;
+
+  PKCS11_SLOT* slot(CK_SLOT_ID slot_id, const std::string& path) {
+    if (slots_ == nullptr) enumerate(path);
+    if (PKCS11_SLOT* s = find(slot_id)) return s;
+    // A token may have appeared (or moved to a new slot id) since.
+    if (PKCS11_update_slots(ctx_.get(), &slots_, &slot_count_) != 0) {
+      throw Error(ExitCode::key_store, "libp11 could not refresh the slots: " + pki::drain_openssl_errors(), path);
+    }
+    return find(slot_id);
+  }
+
+ private:
+  void enumerate(const std::string& path) {
+    if (PKCS11_enumerate_slots(ctx_.get(), &slots_, &slot_count_) != 0) {
+      slots_ = nullptr;
+      slot_count_ = 0;
+      throw Error(ExitCode::key_store, "libp11 could not list the slots: " + pki::drain_openssl_errors(), path);
+    }
+  }
+  PKCS11_SLOT* find(CK_SLOT_ID slot_id) const {
+    for (unsigned int i = 0; i < slot_count_; ++i) {
+      PKCS11_SLOT* s = &slots_[i];
+      if (PKCS11_get_slotid_from_slot(s) == slot_id && s->token != nullptr) return s;
+    }
+    return nullptr;
+  }
+  void release_slots() {
+    if (slots_ != nullptr) PKCS11_release_all_slots(ctx_.get(), slots_, slot_count_);
+    slots_ = nullptr;
+    slot_count_ = 0;
+  }
+
+  pki::Ptr<PKCS11_CTX> ctx_;
+  PKCS11_SLOT* slots_ = nullptr;  // an array of slot_count_, released by release_slots()
+  unsigned int slot_count_ = 0;
+};
+
+Pkcs11Module::Pkcs11Module(const std::string& path, const std::string& init_args)
     : path_(path), init_args_(init_args), file_(check_module_file(path)) {
-  // RTLD_NODELETE keeps the module mapped until exit: libp11 opens the same
-  // file and may unload it in another order than we do, and leak reports
-  // from inside the module stay attributable.
+  // The module is shared with libp11 by ownership (this object outlives
+  // every user), not by keeping it mapped. RTLD_NODELETE is for what a
+  // module leaves behind after C_Finalize: NSS softokn keeps NSPR locks in
+  // its globals, and unmapping it would turn them into leaks no
+  // LeakSanitizer suppression can name (tests/tokens/lsan-modules.supp), as
+  // would atexit handlers a module registers into code no longer mapped.
   ::dlerror();
   handle_.reset(::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
   if (!handle_) {
@@ -242,29 +284,66 @@ Module::Module(const std::string& path, const std::string& init_args)
                 path);
   }
   CK_RV rv = get_function_list(&fn_);
-  if (rv != CKR_OK || fn_ == nullptr) throw_rv("C_GetFunctionList failed", rv, path);
+  if (rv != CKR_OK || fn_ == nullptr) p11::throw_rv("C_GetFunctionList failed", rv, path);
 
-  vendor_ = detect_vendor(path, {});
+  vendor_ = p11::detect_vendor(path, {});
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
   // Some modules (NSS softokn) read their configuration from pReserved.
   std::string reserved = init_args_;
   if (!reserved.empty()) args.pReserved = reserved.data();
   rv = fn_->C_Initialize(&args);
-  if (rv == CKR_OK) {
-    finalize_ = true;
-  } else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+  if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    // Someone else in this process owns the module's state; finalizing or
+    // closing sessions here would pull it from under them.
+    throw Error(ExitCode::internal,
+                "the PKCS#11 module is already loaded and initialized in this process: meshca loads each module "
+                "once per command and hands it to every key store on it (hsm::Pkcs11Modules)",
+                path);
+  }
+  if (rv != CKR_OK) {
     std::string hint = init_args_.empty() && rv == CKR_ARGUMENTS_BAD
                            ? "; this module needs initialization arguments: give them as key.pkcs11.init_args in "
                              "the plan or --init-args (for NSS softokn: \"configdir='sql:DIR' certPrefix='' "
                              "keyPrefix='' secmod='secmod.db' flags=optimizeSpace\")"
                            : "; " + setup_hint();
-    throw Error(ExitCode::key_store, "the PKCS#11 module failed to initialize: " + rv_name(rv) + hint, path);
+    throw Error(ExitCode::key_store, "the PKCS#11 module failed to initialize: " + p11::rv_name(rv) + hint, path);
   }
-  vendor_ = detect_vendor(path, library_description());
+  try {
+    vendor_ = p11::detect_vendor(path, library_description());
+    libp11_ = std::make_unique<Libp11>(path, init_args_);
+  } catch (...) {
+    fn_->C_Finalize(nullptr);  // libp11 never took the module over
+    throw;
+  }
 }
 
-std::string Module::setup_hint() const {
+Pkcs11Module::~Pkcs11Module() {
+  // Slots, then C_Finalize (PKCS11_CTX_unload), then libp11's library
+  // reference; our own reference (handle_) goes last, with the members.
+  libp11_.reset();
+}
+
+PKCS11_SLOT* Pkcs11Module::libp11_slot(CK_SLOT_ID slot_id) { return libp11_->slot(slot_id, path_); }
+
+std::shared_ptr<Pkcs11Module> Pkcs11Modules::open(const std::string& path, const std::string& init_args) {
+  std::error_code ec;
+  const std::string resolved = std::filesystem::weakly_canonical(path, ec).string();
+  for (const auto& module : modules_) {
+    if (module->path() != path && (ec || module->file().resolved != resolved)) continue;
+    if (module->init_args() != init_args) {
+      throw Error(ExitCode::invalid_input,
+                  "the PKCS#11 module is named twice with different init_args; one module is initialized once "
+                  "per run, so give both key references the same init_args",
+                  path);
+    }
+    return module;
+  }
+  modules_.push_back(std::make_shared<Pkcs11Module>(path, init_args));
+  return modules_.back();
+}
+
+std::string Pkcs11Module::setup_hint() const {
   switch (vendor_) {
     case Vendor::softhsm2: return "for SoftHSM2: check that SOFTHSM2_CONF points at the right configuration and tokendir";
     case Vendor::tpm2:
@@ -279,7 +358,7 @@ std::string Module::setup_hint() const {
   return "check the token vendor's setup instructions for module " + path_;
 }
 
-std::string Module::recovery_hint() const {
+std::string Pkcs11Module::recovery_hint() const {
   switch (vendor_) {
     case Vendor::tpm2:
       return "this is the TPM's dictionary-attack lockout, not a per-token counter: wait for the TPM's recovery time "
@@ -294,32 +373,31 @@ std::string Module::recovery_hint() const {
          " --init-pin --login --login-type so`)";
 }
 
-Module::~Module() {
-  // libp11 may already have finalized the module (CKR_CRYPTOKI_NOT_INITIALIZED): fine.
-  if (finalize_ && fn_ != nullptr) fn_->C_Finalize(nullptr);
-}
-
-std::string Module::library_description() const {
+std::string Pkcs11Module::library_description() const {
   CK_INFO info{};
   if (fn_->C_GetInfo(&info) != CKR_OK) return "unknown PKCS#11 library";
-  std::string description = fixed_string(info.libraryDescription, sizeof info.libraryDescription);
-  std::string manufacturer = fixed_string(info.manufacturerID, sizeof info.manufacturerID);
+  std::string description = p11::fixed_string(info.libraryDescription, sizeof info.libraryDescription);
+  std::string manufacturer = p11::fixed_string(info.manufacturerID, sizeof info.manufacturerID);
   return manufacturer.empty() ? description : manufacturer + " / " + description;
 }
 
 // ---------------------------------------------------------------- tokens
 
-std::string TokenInfo::describe() const {
+std::string Pkcs11TokenInfo::describe() const {
   std::string s = "'" + label + "' (serial " + serial;
   if (!model.empty()) s += ", " + model;
   return s + ")";
 }
 
-TokenInfo token_info(const Module& module, CK_SLOT_ID slot) {
+}  // namespace meshca::hsm
+
+namespace meshca::hsm::p11 {
+
+Pkcs11TokenInfo token_info(const Pkcs11Module& module, CK_SLOT_ID slot) {
   CK_TOKEN_INFO info{};
   CK_RV rv = module.fn()->C_GetTokenInfo(slot, &info);
   if (rv != CKR_OK) throw_rv("C_GetTokenInfo failed for slot " + std::to_string(slot), rv, module.path());
-  TokenInfo t;
+  Pkcs11TokenInfo t;
   t.slot_id = slot;
   t.label = fixed_string(info.label, sizeof info.label);
   t.serial = fixed_string(info.serialNumber, sizeof info.serialNumber);
@@ -331,7 +409,7 @@ TokenInfo token_info(const Module& module, CK_SLOT_ID slot) {
   return t;
 }
 
-std::vector<TokenInfo> list_tokens(const Module& module) {
+std::vector<Pkcs11TokenInfo> list_tokens(const Pkcs11Module& module) {
   std::vector<CK_SLOT_ID> slots;
   for (int attempt = 0; attempt < 4; ++attempt) {
     CK_ULONG count = 0;
@@ -345,7 +423,7 @@ std::vector<TokenInfo> list_tokens(const Module& module) {
     slots.resize(count);
     break;
   }
-  std::vector<TokenInfo> tokens;
+  std::vector<Pkcs11TokenInfo> tokens;
   for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info{};
     CK_RV rv = module.fn()->C_GetTokenInfo(slot, &info);
@@ -356,12 +434,12 @@ std::vector<TokenInfo> list_tokens(const Module& module) {
   return tokens;
 }
 
-TokenInfo select_token(const Module& module, const std::string& label, const std::string& serial) {
+Pkcs11TokenInfo select_token(const Pkcs11Module& module, const std::string& label, const std::string& serial) {
   if (label.empty() && serial.empty()) {
     throw Error(ExitCode::key_store, "no token named: give the token label (and/or its serial)", module.path());
   }
-  std::vector<TokenInfo> tokens = list_tokens(module);
-  std::vector<TokenInfo> matches;
+  std::vector<Pkcs11TokenInfo> tokens = list_tokens(module);
+  std::vector<Pkcs11TokenInfo> matches;
   std::string present;
   std::size_t uninitialized = 0;
   for (const auto& t : tokens) {
@@ -391,7 +469,7 @@ TokenInfo select_token(const Module& module, const std::string& label, const std
   return matches.front();
 }
 
-void throw_login_failure(CK_RV rv, const TokenInfo& token, const Module& module) {
+void throw_login_failure(CK_RV rv, const Pkcs11TokenInfo& token, const Pkcs11Module& module) {
   std::string msg;
   switch (rv) {
     case CKR_PIN_INCORRECT:
@@ -433,7 +511,7 @@ void throw_login_failure(CK_RV rv, const TokenInfo& token, const Module& module)
   throw Error(ExitCode::key_store, msg, module.path());
 }
 
-void require_pin_length(const Module& module, const TokenInfo& token, std::size_t length) {
+void require_pin_length(const Pkcs11Module& module, const Pkcs11TokenInfo& token, std::size_t length) {
   // 0/0 and CK_EFFECTIVELY_INFINITE mean "no limit" in practice.
   const CK_ULONG max = token.max_pin_len == 0 ? CK_EFFECTIVELY_INFINITE : token.max_pin_len;
   if (length >= token.min_pin_len && (max == CK_EFFECTIVELY_INFINITE || length <= max)) return;
@@ -449,7 +527,7 @@ void require_pin_length(const Module& module, const TokenInfo& token, std::size_
 
 // ---------------------------------------------------------------- capabilities
 
-std::vector<Mechanism> mechanisms(const Module& module, CK_SLOT_ID slot) {
+std::vector<Mechanism> mechanisms(const Pkcs11Module& module, CK_SLOT_ID slot) {
   CK_ULONG count = 0;
   CK_RV rv = module.fn()->C_GetMechanismList(slot, nullptr, &count);
   if (rv != CKR_OK) throw_rv("C_GetMechanismList failed", rv, module.path());
@@ -527,7 +605,7 @@ std::string algorithm_list(const std::vector<pki::KeyAlgorithm>& algorithms) {
   return s.empty() ? "none of meshca's algorithms" : s;
 }
 
-void require_algorithm(const Module& module, const TokenInfo& token, pki::KeyAlgorithm algorithm, bool generate) {
+void require_algorithm(const Pkcs11Module& module, const Pkcs11TokenInfo& token, pki::KeyAlgorithm algorithm, bool generate) {
   const auto list = mechanisms(module, token.slot_id);
   const std::string gap = algorithm_gap(list, algorithm, generate);
   if (gap.empty()) return;
@@ -543,7 +621,7 @@ void require_algorithm(const Module& module, const TokenInfo& token, pki::KeyAlg
 
 // ---------------------------------------------------------------- Session
 
-Session::Session(const Module& module, CK_SLOT_ID slot, bool read_write) : fn_(module.fn()) {
+Session::Session(const Pkcs11Module& module, CK_SLOT_ID slot, bool read_write) : fn_(module.fn()) {
   CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
   CK_RV rv = fn_->C_OpenSession(slot, flags, nullptr, nullptr, &session_);
   if (rv != CKR_OK) throw_rv("cannot open a session on the PKCS#11 token", rv, module.path());
@@ -553,13 +631,13 @@ Session::~Session() {
   if (session_ != CK_INVALID_HANDLE) fn_->C_CloseSession(session_);
 }
 
-void Session::login(const SecureBuffer& pin, const Module& module, const TokenInfo& token) {
+void Session::login(const SecureBuffer& pin, const Pkcs11Module& module, const Pkcs11TokenInfo& token) {
   // C_Login takes a non-const pointer; the module does not write through it.
   require_pin_length(module, token, pin.size());
   auto* bytes_ptr = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data()));
   CK_RV rv = fn_->C_Login(session_, CKU_USER, bytes_ptr, pin.size());
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return;
-  TokenInfo after = token;
+  Pkcs11TokenInfo after = token;
   try {
     after = token_info(module, token.slot_id);
   } catch (const Error&) {

@@ -1,20 +1,34 @@
-// The raw PKCS#11 layer: a module loaded with dlopen, its function list, and
-// the calls libp11 0.4.12 does not offer (EC key generation, attribute
-// reads, token and object inventory).
+// A PKCS#11 module loaded once per command, and the raw PKCS#11 layer: the
+// calls libp11 0.4.12 does not offer (EC key generation, attribute reads,
+// token and object inventory).
 //
-// A Module dlopens the library (kept resident: RTLD_NODELETE), asks for
-// C_GetFunctionList and calls C_Initialize; a module that another user in
-// this process (libp11) has already initialized is accepted. libp11 loads
-// the same library by path, gets the same handle and therefore the same
-// module state: a login done through libp11 is visible to our sessions and
-// the reverse. Destroy a Module only after every Session on it and after
-// any libp11 context that uses the same library.
+// Pkcs11Module is the one owner of a loaded module. Its constructor checks
+// the file (check_module_file), dlopens it, asks for C_GetFunctionList,
+// calls C_Initialize, then loads libp11's context (PKCS11_CTX_load) on the
+// same path. dlopen of a path already loaded returns the same library, so
+// libp11 and the raw layer drive one module state: a login done through
+// libp11 is visible to our sessions and the reverse. Its destructor releases
+// libp11's slots and finalizes the module exactly once (PKCS11_CTX_unload
+// calls C_Finalize), then drops both library references.
 //
-// Nothing here is thread safe: one thread uses a Module and its Sessions.
-// Errors are meshca::Error(key_store) that name the module or token and
-// never include a PIN.
+// Why one owner: PKCS#11 state is per process, not per caller. A second
+// C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED, and C_Finalize or
+// C_CloseAllSessions by one user logs out and closes the sessions of every
+// other. So a command loads each module once (Pkcs11Modules, owned by the
+// command's KeyStoreContext) and hands it to every key store on it: the
+// current and the new root of a rotation share one Pkcs11Module. A second
+// Pkcs11Module for a module that is already loaded and initialized in this
+// process is refused (Error internal): the module's own "already
+// initialized" answer is the check, so there is no process-global registry.
+//
+// Destroy a Pkcs11Module after every Session and key (EVP_PKEY) from it; key
+// stores hold it by shared_ptr, so that order holds by construction.
+// Nothing here is thread safe: one thread uses a Pkcs11Module and its
+// Sessions. Errors are meshca::Error(key_store) that name the module or
+// token and never include a PIN.
 #pragma once
 
+#include <libp11.h>
 #include <p11-kit/pkcs11.h>
 
 #include <memory>
@@ -28,35 +42,24 @@
 #include "pki/handles.hpp"
 #include "pki/key.hpp"
 
-namespace meshca::hsm::p11 {
-
-// "CKR_PIN_INCORRECT", or "CKR 0x000001ab" for a code without a name here.
-std::string rv_name(CK_RV rv);
-// Throws Error(key_store, "<what>: <rv name>").
-[[noreturn]] void throw_rv(const std::string& what, CK_RV rv, const std::string& where = {});
-
-// A blank-padded fixed-size PKCS#11 text field, trailing blanks and NULs removed.
-std::string fixed_string(const unsigned char* data, std::size_t size);
-std::string to_hex(std::string_view bytes);
-// nullopt when `hex` is not an even number of hex digits (':' separators allowed).
-std::optional<std::string> from_hex(std::string_view hex);
+namespace meshca::hsm {
 
 // Which implementation a module is, for hints and recovery paths only (never
 // to change what meshca accepts).
 enum class Vendor { softhsm2, tpm2, opencryptoki, nss, p11kit, other };
-// From the module's file name and C_GetInfo's manufacturer/description.
-Vendor detect_vendor(const std::string& path, const std::string& library);
 
-class Module {
+class Pkcs11Module {
  public:
   // Checks the file (check_module_file: absolute, owned by root or us, not
   // writable by others), loads and initializes the module at `path`, passing
-  // `init_args` (when not empty) as CK_C_INITIALIZE_ARGS.pReserved.
-  // Error(key_store) with the reason and the fix otherwise.
-  explicit Module(const std::string& path, const std::string& init_args = {});
-  ~Module();
-  Module(const Module&) = delete;
-  Module& operator=(const Module&) = delete;
+  // `init_args` (when not empty) as CK_C_INITIALIZE_ARGS.pReserved, and
+  // loads libp11's context on it. Error(key_store) with the reason and the
+  // fix otherwise; Error(internal) when this process already initialized the
+  // module (another Pkcs11Module holds it).
+  explicit Pkcs11Module(const std::string& path, const std::string& init_args = {});
+  ~Pkcs11Module();
+  Pkcs11Module(const Pkcs11Module&) = delete;
+  Pkcs11Module& operator=(const Pkcs11Module&) = delete;
 
   CK_FUNCTION_LIST* fn() const { return fn_; }
   const std::string& path() const { return path_; }
@@ -71,64 +74,105 @@ class Module {
   // "SoftHSM / Implementation of PKCS11", from C_GetInfo.
   std::string library_description() const;
 
+  // libp11's slot for `slot_id` (its token present), enumerating libp11's
+  // slots on first use and once more when a token appeared since; nullptr
+  // when libp11 does not see a token there. Owned by this module.
+  PKCS11_SLOT* libp11_slot(CK_SLOT_ID slot_id);
+
  private:
   struct DlClose {
     void operator()(void* handle) const;
   };
+  class Libp11;  // libp11's context and slot list (pkcs11_module.cpp)
+
   std::string path_;
   std::string init_args_;
   ModuleFile file_;
   Vendor vendor_ = Vendor::other;
   std::unique_ptr<void, DlClose> handle_;
   CK_FUNCTION_LIST* fn_ = nullptr;
-  bool finalize_ = false;
+  std::unique_ptr<Libp11> libp11_;
 };
 
-struct TokenInfo {
+// The modules one command has loaded, each once: every key store of the
+// command gets its module here. Owned by the command (through its
+// KeyStoreContext); not thread safe.
+class Pkcs11Modules {
+ public:
+  // The module at `path` (the same object for every call naming that file),
+  // loaded on the first call. Error(invalid_input) when the same module is
+  // named with different init_args.
+  std::shared_ptr<Pkcs11Module> open(const std::string& path, const std::string& init_args);
+  std::size_t size() const { return modules_.size(); }
+
+ private:
+  std::vector<std::shared_ptr<Pkcs11Module>> modules_;
+};
+
+// What a token says about itself (C_GetTokenInfo): the one token type of
+// hsm/, used by the raw layer, the key stores' facts and `meshca hsm list`.
+struct Pkcs11TokenInfo {
   CK_SLOT_ID slot_id = 0;
   std::string label;
   std::string serial;
   std::string manufacturer;
   std::string model;
   CK_FLAGS flags = 0;
-  CK_ULONG min_pin_len = 0;  // from C_GetTokenInfo; 0/0 when the token sets no limits
+  CK_ULONG min_pin_len = 0;  // 0/0 when the token sets no limits
   CK_ULONG max_pin_len = 0;
 
+  bool token_initialized() const { return (flags & CKF_TOKEN_INITIALIZED) != 0; }
   bool login_required() const { return (flags & CKF_LOGIN_REQUIRED) != 0; }
   bool user_pin_initialized() const { return (flags & CKF_USER_PIN_INITIALIZED) != 0; }
   bool user_pin_locked() const { return (flags & CKF_USER_PIN_LOCKED) != 0; }
-  bool token_initialized() const { return (flags & CKF_TOKEN_INITIALIZED) != 0; }
+  bool user_pin_count_low() const { return (flags & CKF_USER_PIN_COUNT_LOW) != 0; }
+  bool user_pin_final_try() const { return (flags & CKF_USER_PIN_FINAL_TRY) != 0; }
   // "'acme-root' (serial 9f3c..., SoftHSM v2)"
   std::string describe() const;
 };
 
+}  // namespace meshca::hsm
+
+namespace meshca::hsm::p11 {
+
+// "CKR_PIN_INCORRECT", or "CKR 0x000001ab" for a code without a name here.
+std::string rv_name(CK_RV rv);
+// Throws Error(key_store, "<what>: <rv name>").
+[[noreturn]] void throw_rv(const std::string& what, CK_RV rv, const std::string& where = {});
+
+// A blank-padded fixed-size PKCS#11 text field, trailing blanks and NULs removed.
+std::string fixed_string(const unsigned char* data, std::size_t size);
+
+// From the module's file name and C_GetInfo's manufacturer/description.
+Vendor detect_vendor(const std::string& path, const std::string& library);
+
 // Every slot that holds a token, in the module's order.
-std::vector<TokenInfo> list_tokens(const Module& module);
-TokenInfo token_info(const Module& module, CK_SLOT_ID slot);
+std::vector<Pkcs11TokenInfo> list_tokens(const Pkcs11Module& module);
+Pkcs11TokenInfo token_info(const Pkcs11Module& module, CK_SLOT_ID slot);
 // The one token whose label and/or serial match (empty = any). Error(key_store)
 // listing the tokens present when none matches, or when several do.
-TokenInfo select_token(const Module& module, const std::string& label, const std::string& serial);
+Pkcs11TokenInfo select_token(const Pkcs11Module& module, const std::string& label, const std::string& serial);
 
 // Turns a failed user login into the operator's message: wrong PIN, PIN
 // locked, and the token's retry-counter flags, with this implementation's
 // recovery path (SO reset, TPM dictionary-attack lockout). Never includes the PIN.
-[[noreturn]] void throw_login_failure(CK_RV rv, const TokenInfo& token_after, const Module& module);
+[[noreturn]] void throw_login_failure(CK_RV rv, const Pkcs11TokenInfo& token_after, const Pkcs11Module& module);
 // Refuses (Error key_store) a PIN length outside the token's
 // ulMinPinLen..ulMaxPinLen, so such a PIN is never sent to count as a failure.
-void require_pin_length(const Module& module, const TokenInfo& token, std::size_t length);
+void require_pin_length(const Pkcs11Module& module, const Pkcs11TokenInfo& token, std::size_t length);
 
 // What a token can do, from C_GetMechanismList / C_GetMechanismInfo.
 struct Mechanism {
   CK_MECHANISM_TYPE type = 0;
   CK_MECHANISM_INFO info{};
 };
-std::vector<Mechanism> mechanisms(const Module& module, CK_SLOT_ID slot);
+std::vector<Mechanism> mechanisms(const Pkcs11Module& module, CK_SLOT_ID slot);
 // meshca's algorithms the mechanisms allow signing with (and generating, when asked).
 std::vector<pki::KeyAlgorithm> supported_algorithms(const std::vector<Mechanism>& list, bool generate);
 std::string algorithm_list(const std::vector<pki::KeyAlgorithm>& algorithms);  // "ecdsa-p256, rsa-2048"
 // Refuses (Error key_store) an algorithm the token cannot sign with (or
 // generate): the message names the token, what it supports and what to change.
-void require_algorithm(const Module& module, const TokenInfo& token, pki::KeyAlgorithm algorithm, bool generate);
+void require_algorithm(const Pkcs11Module& module, const Pkcs11TokenInfo& token, pki::KeyAlgorithm algorithm, bool generate);
 
 struct KeyObject {
   CK_OBJECT_HANDLE handle = 0;
@@ -148,7 +192,7 @@ struct KeyObject {
 
 class Session {
  public:
-  Session(const Module& module, CK_SLOT_ID slot, bool read_write);
+  Session(const Pkcs11Module& module, CK_SLOT_ID slot, bool read_write);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -157,7 +201,7 @@ class Session {
   CK_FUNCTION_LIST* fn() const { return fn_; }
 
   // C_Login as the user; exactly one attempt. Already logged in is fine.
-  void login(const SecureBuffer& pin, const Module& module, const TokenInfo& token);
+  void login(const SecureBuffer& pin, const Pkcs11Module& module, const Pkcs11TokenInfo& token);
 
   std::vector<CK_OBJECT_HANDLE> find(const std::vector<CK_ATTRIBUTE>& tmpl) const;
   // The attribute's bytes; nullopt when the token will not tell (sensitive,

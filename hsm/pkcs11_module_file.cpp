@@ -1,6 +1,5 @@
 #include "hsm/pkcs11_module_file.hpp"
 
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,10 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "core/error.hpp"
-#include "pki/handles.hpp"
+#include "core/hex.hpp"
 
 namespace meshca::hsm {
 namespace {
@@ -66,25 +66,9 @@ void check_trusted(const fs::path& p, const std::string& module, bool is_module)
 std::string sha256_file(const std::string& path, const std::string& module) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ExitCode::key_store, "cannot read the PKCS#11 module to hash it", module);
-  pki::MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) pki::throw_openssl("SHA-256");
-  std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0 && EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount())) != 1) {
-      pki::throw_openssl("SHA-256");
-    }
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) pki::throw_openssl("SHA-256");
-  static const char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(digits[md[i] >> 4]);
-    hex.push_back(digits[md[i] & 0x0f]);
-  }
-  return hex;
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw Error(ExitCode::key_store, "cannot read the PKCS#11 module to hash it", module);
+  return sha256_hex(bytes);
 }
 
 }  // namespace

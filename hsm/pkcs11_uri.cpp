@@ -7,18 +7,16 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
+#include "hsm/pkcs11_handles.hpp"
 #include "hsm/pkcs11_module.hpp"
 
 namespace meshca::hsm {
 namespace {
 
-struct UriFree {
-  void operator()(P11KitUri* uri) const {
-    if (uri != nullptr) p11_kit_uri_free(uri);
-  }
-};
-using UriPtr = std::unique_ptr<P11KitUri, UriFree>;
+using UriPtr = pki::Ptr<P11KitUri>;
 
+// p11_kit_uri_format returns malloc'd text (not OpenSSL's, so not Ptr<char>).
 struct CharFree {
   void operator()(char* p) const { std::free(p); }
 };
@@ -106,7 +104,7 @@ Pkcs11KeyRef parse_pkcs11_uri(std::string_view text) {
   ref.serial = printable_attribute(p11::fixed_string(token->serialNumber, sizeof token->serialNumber), "serial");
   ref.label = printable_attribute(attribute_bytes(uri.get(), CKA_LABEL), "object");
   std::string id = attribute_bytes(uri.get(), CKA_ID);
-  ref.id_hex = p11::to_hex(id);
+  ref.id_hex = to_hex(id);
   std::string cls = attribute_bytes(uri.get(), CKA_CLASS);
   if (!cls.empty()) {
     CK_OBJECT_CLASS value = 0;
@@ -135,7 +133,7 @@ std::string format_pkcs11_uri(const Pkcs11KeyRef& ref) {
     p11_kit_uri_set_attribute(uri.get(), &attr);
   }
   if (!ref.id_hex.empty()) {
-    auto id = p11::from_hex(ref.id_hex);
+    auto id = from_hex(ref.id_hex);
     if (!id) throw Error(ExitCode::invalid_input, "the key id must be hex bytes, got '" + ref.id_hex + "'");
     CK_ATTRIBUTE attr{CKA_ID, id->data(), id->size()};
     p11_kit_uri_set_attribute(uri.get(), &attr);

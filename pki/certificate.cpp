@@ -3,11 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdio>
 
+#include "core/hex.hpp"
 #include "pki/key.hpp"
 
 namespace meshca::pki {
@@ -66,9 +66,7 @@ std::string key_identifier_of(const X509_PUBKEY* pub) {
   const unsigned char* bits = nullptr;
   int len = 0;
   check(X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, pub), "X509_PUBKEY_get0_param");
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  check(EVP_Digest(bits, static_cast<size_t>(len), digest, nullptr, EVP_sha256(), nullptr), "EVP_Digest");
-  return std::string(reinterpret_cast<char*>(digest), 20);
+  return sha256({reinterpret_cast<const char*>(bits), static_cast<std::size_t>(len)}).substr(0, 20);
 }
 
 // The subject key is already set on `cert`: its encoding there is what the
@@ -156,12 +154,9 @@ std::string DistinguishedName::to_string() const {
 }
 
 void set_ia5_general_name(GENERAL_NAME* name, int type, std::string_view value) {
-  ASN1_IA5STRING* ia5 = check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new");
-  if (ASN1_STRING_set(ia5, value.data(), static_cast<int>(value.size())) != 1) {
-    ASN1_IA5STRING_free(ia5);
-    throw_openssl("ASN1_STRING_set");
-  }
-  GENERAL_NAME_set0_value(name, type, ia5);
+  Ptr<ASN1_IA5STRING> ia5(check(ASN1_IA5STRING_new(), "ASN1_IA5STRING_new"));
+  check(ASN1_STRING_set(ia5.get(), value.data(), static_cast<int>(value.size())), "ASN1_STRING_set");
+  GENERAL_NAME_set0_value(name, type, ia5.release());
 }
 
 GeneralNamesPtr ia5_general_names(int type, const std::vector<std::string>& values) {
@@ -178,7 +173,7 @@ GeneralNamesPtr ia5_general_names(int type, const std::vector<std::string>& valu
 std::string key_identifier(const EVP_PKEY* key) {
   X509_PUBKEY* pub = nullptr;
   check(X509_PUBKEY_set(&pub, const_cast<EVP_PKEY*>(key)), "X509_PUBKEY_set");
-  Handle<X509_PUBKEY, X509_PUBKEY_free> pub_owner(pub);
+  Ptr<X509_PUBKEY> pub_owner(pub);
   return key_identifier_of(pub);
 }
 
@@ -253,23 +248,15 @@ std::string issuer_string(const X509* cert) { return name_to_string(X509_get_iss
 
 std::string serial_hex(const X509* cert) {
   BignumPtr bn(check(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), "ASN1_INTEGER_to_BN"));
-  char* hex = check(BN_bn2hex(bn.get()), "BN_bn2hex");
-  std::string out(hex);
-  OPENSSL_free(hex);
-  return out;
+  Ptr<char> hex(check(BN_bn2hex(bn.get()), "BN_bn2hex"));
+  return hex.get();
 }
 
 std::string sha256_fingerprint(const X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   check(X509_digest(cert, EVP_sha256(), md, &len), "X509_digest");
-  std::string out;
-  char buf[4];
-  for (unsigned i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, i ? ":%02X" : "%02X", md[i]);
-    out += buf;
-  }
-  return out;
+  return to_hex_colons({reinterpret_cast<const char*>(md), len});
 }
 
 UnixTime not_before(const X509* cert) { return from_asn1_time(X509_get0_notBefore(cert)); }

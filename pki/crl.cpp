@@ -63,9 +63,6 @@ ChainVerdict verify_chain_with_crls(const X509* target, const std::vector<const 
 
 namespace {
 
-using Asn1EnumeratedPtr = Handle<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
-using BignumPtr = Handle<BIGNUM, BN_free>;
-
 constexpr std::pair<RevocationReason, std::string_view> kReasonNames[] = {
     {RevocationReason::unspecified, "unspecified"},
     {RevocationReason::key_compromise, "keyCompromise"},
@@ -91,7 +88,7 @@ void add_revoked(X509_CRL* crl, const ASN1_INTEGER* serial, UnixTime when, Revoc
   check(X509_REVOKED_set_serialNumber(entry.get(), const_cast<ASN1_INTEGER*>(serial)), "X509_REVOKED_set_serialNumber");
   check(X509_REVOKED_set_revocationDate(entry.get(), unix_to_asn1_time(when).get()), "X509_REVOKED_set_revocationDate");
   if (reason != RevocationReason::unspecified) {
-    Asn1EnumeratedPtr code(check(ASN1_ENUMERATED_new(), "ASN1_ENUMERATED_new"));
+    Ptr<ASN1_ENUMERATED> code(check(ASN1_ENUMERATED_new(), "ASN1_ENUMERATED_new"));
     check(ASN1_ENUMERATED_set(code.get(), static_cast<long>(reason)), "ASN1_ENUMERATED_set");
     check(X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, code.get(), 0, 0), "X509_REVOKED_add1_ext_i2d");
   }
@@ -146,7 +143,7 @@ X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* si
   // AKI (keyid of the issuer) and CRL number, as RFC 5280 5.2 asks.
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, const_cast<X509*>(issuer), nullptr, nullptr, crl.get(), 0);
-  Handle<X509_EXTENSION, X509_EXTENSION_free> aki(
+  X509ExtensionPtr aki(
       X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
   if (aki) check(X509_CRL_add_ext(crl.get(), aki.get(), -1), "X509_CRL_add_ext");
   drain_openssl_errors();

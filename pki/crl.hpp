@@ -19,9 +19,6 @@
 
 namespace meshca::pki {
 
-using X509CrlPtr = Handle<X509_CRL, X509_CRL_free>;
-using X509RevokedPtr = Handle<X509_REVOKED, X509_REVOKED_free>;
-
 // nullptr when the block is not one whole "X509 CRL".
 X509CrlPtr crl_from_der(const PemBlock& block);
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <ctime>
 
+#include "core/hex.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 #include "pki/verify.hpp"
@@ -32,7 +33,7 @@ std::string general_name_string(const GENERAL_NAME* gn) {
         std::snprintf(buf, sizeof buf, "IP:%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
         return buf;
       }
-      return "IP:" + hex_colon(std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(len)));
+      return "IP:" + to_hex_colons(std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(len)));
     }
     default: return "othername";
   }
@@ -73,16 +74,6 @@ Asn1TimePtr unix_to_asn1_time(UnixTime t) {
   Asn1TimePtr out(check(ASN1_TIME_new(), "ASN1_TIME_new"));
   check(ASN1_TIME_adj(out.get(), static_cast<time_t>(t), 0, 0) != nullptr ? 1 : 0, "ASN1_TIME_adj");
   check(ASN1_TIME_normalize(out.get()), "ASN1_TIME_normalize");
-  return out;
-}
-
-std::string hex_colon(std::string_view bytes) {
-  std::string out;
-  char buf[4];
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    std::snprintf(buf, sizeof buf, i ? ":%02X" : "%02X", static_cast<unsigned char>(bytes[i]));
-    out += buf;
-  }
   return out;
 }
 
@@ -136,8 +127,8 @@ CertificateSummary summarize(const X509* cert, UnixTime at) {
       s.name_constraints.push_back("excluded " +
                                    general_name_string(sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i)->base));
   }
-  s.subject_key_id = hex_colon(subject_key_id(cert));
-  s.authority_key_id = hex_colon(authority_key_id(cert));
+  s.subject_key_id = to_hex_colons(subject_key_id(cert));
+  s.authority_key_id = to_hex_colons(authority_key_id(cert));
   s.sha256_fingerprint = sha256_fingerprint(cert);
   drain_openssl_errors();
   return s;

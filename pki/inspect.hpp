@@ -57,6 +57,5 @@ std::vector<CertificateNode> certificate_tree(const std::vector<const X509*>& ce
 std::string x509_name_string(const X509_NAME* name);  // "C=US, O=Acme, CN=Root"
 UnixTime asn1_time_to_unix(const ASN1_TIME* t);
 Asn1TimePtr unix_to_asn1_time(UnixTime t);
-std::string hex_colon(std::string_view bytes);   // "AB:CD:EF"
 
 }  // namespace meshca::pki

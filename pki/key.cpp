@@ -204,12 +204,11 @@ PKeyPtr private_key_from_encrypted_pem(std::string_view pem, const SecureBuffer&
 }
 
 std::string public_key_der(const EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(const_cast<EVP_PKEY*>(key), &der);
+  unsigned char* raw = nullptr;
+  int len = i2d_PUBKEY(const_cast<EVP_PKEY*>(key), &raw);
+  Ptr<unsigned char> der(raw);
   if (len <= 0) throw_openssl("i2d_PUBKEY");
-  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  return {reinterpret_cast<const char*>(der.get()), static_cast<std::size_t>(len)};
 }
 
 PKeyPtr public_key_copy(const EVP_PKEY* key) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "hsm/pkcs11_key_store.hpp"
 #include "hsm/pkcs11_module.hpp"
 #include "hsm/pkcs11_uri.hpp"
@@ -39,21 +40,6 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   out << text;
 }
 
-// Expects `fn` to throw meshca::Error with `code`; returns the message.
-template <typename Fn>
-std::string expect_error(ExitCode code, Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.message();
-    EXPECT_EQ(e.message().find(kUserPin), std::string::npos) << "the PIN leaked into: " << e.message();
-    EXPECT_EQ(e.where().find(kUserPin), std::string::npos);
-    return e.message() + " [" + e.where() + "]";
-  }
-  ADD_FAILURE() << "no meshca::Error thrown";
-  return {};
-}
-
 class KeygenTest : public SoftHsmTest, public ::testing::WithParamInterface<KeyAlgorithm> {};
 
 // Generates a key of each algorithm in the token, signs a root and an
@@ -75,7 +61,7 @@ TEST_P(KeygenTest, GeneratesSignsAndVerifies) {
   EXPECT_TRUE(facts->never_extractable);
   EXPECT_EQ(facts->key_label, "root-key");
   EXPECT_EQ(facts->key_id_hex.size(), 32u);  // 16 random bytes
-  EXPECT_EQ(facts->token_label, kTokenLabel);
+  EXPECT_EQ(facts->token.label, kTokenLabel);
 
   const std::string description = store->description();
   EXPECT_NE(description.find("PKCS#11 token 'acme-root'"), std::string::npos) << description;
@@ -136,13 +122,13 @@ TEST_F(Pkcs11KeyStoreTest, PrivateKeyValueCannotBeRead) {
     auto store = hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context());
     id_hex = hsm::pkcs11_facts(*store)->key_id_hex;
   }
-  hsm::p11::Module module(kModule);
-  hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
+  hsm::Pkcs11Module& module = *this->module();
+  hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
   hsm::p11::Session session(module, token.slot_id, false);
   session.login(SecureBuffer(kUserPin), module, token);
   auto keys = session.find_keys(CKO_PRIVATE_KEY, "root-key");
   ASSERT_EQ(keys.size(), 1u);
-  EXPECT_EQ(hsm::p11::to_hex(keys[0].id), id_hex);
+  EXPECT_EQ(to_hex(keys[0].id), id_hex);
   EXPECT_EQ(keys[0].sensitive, true);
   EXPECT_EQ(keys[0].extractable, false);
   CK_RV rv = CKR_OK;
@@ -234,6 +220,7 @@ TEST_F(Pkcs11KeyStoreTest, PinFromFile) {
 
 TEST_F(Pkcs11KeyStoreTest, WrongPinIsReportedOnceWithoutThePin) {
   hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context()).reset();
+  next_command();  // a new run logs in again
   ::setenv("MESHCA_WRONG_PIN", "0000-wrong", 1);
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.pin = SecretRef{SecretKind::env, "MESHCA_WRONG_PIN"};
@@ -273,16 +260,12 @@ TEST_F(Pkcs11KeyStoreTest, UnknownTokenListsTheTokensPresent) {
 
 TEST_F(Pkcs11KeyStoreTest, TokenFoundBySerial) {
   add_token("second-token");
-  hsm::p11::TokenInfo second;
-  {
-    hsm::p11::Module module(kModule);
-    second = hsm::p11::select_token(module, "second-token", "");
-  }
+  hsm::Pkcs11TokenInfo second = hsm::p11::select_token(*module(), "second-token", "");
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.token.clear();
   r.serial = second.serial;
   auto store = hsm::generate_pkcs11_key(r, KeyAlgorithm::ecdsa_p256, context());
-  EXPECT_EQ(hsm::pkcs11_facts(*store)->token_label, "second-token");
+  EXPECT_EQ(hsm::pkcs11_facts(*store)->token.label, "second-token");
 }
 
 TEST_F(Pkcs11KeyStoreTest, MissingModuleIsKeyStoreError) {
@@ -326,8 +309,8 @@ TEST_F(Pkcs11KeyStoreTest, KeygenRefusesAnExistingLabel) {
   });
   EXPECT_NE(msg.find("already exists"), std::string::npos) << msg;
   // Still exactly one key pair with that label.
-  hsm::p11::Module module(kModule);
-  hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
+  hsm::Pkcs11Module& module = *this->module();
+  hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
   hsm::p11::Session session(module, token.slot_id, false);
   session.login(SecureBuffer(kUserPin), module, token);
   EXPECT_EQ(session.find_keys(CKO_PRIVATE_KEY, "root-key").size(), 1u);
@@ -359,8 +342,8 @@ TEST_F(Pkcs11KeyStoreTest, AmbiguousLabelIsRefusedUnlessIdPicksOne) {
   const std::string id_a("\x0a\x01", 2);
   const std::string id_b("\x0b\x02", 2);
   {
-    hsm::p11::Module module(kModule);
-    hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
+    hsm::Pkcs11Module& module = *this->module();
+    hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
     hsm::p11::Session session(module, token.slot_id, true);
     session.login(SecureBuffer(kUserPin), module, token);
     hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_a, false);
@@ -395,8 +378,8 @@ TEST_F(Pkcs11KeyStoreTest, MismatchedPublicKeyIsCaught) {
   // A private key whose public key object (same id) belongs to another pair:
   // the self-test signature must fail before anything is signed.
   {
-    hsm::p11::Module module(kModule);
-    hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
+    hsm::Pkcs11Module& module = *this->module();
+    hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
     hsm::p11::Session session(module, token.slot_id, true);
     session.login(SecureBuffer(kUserPin), module, token);
     auto first = hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "mixed", std::string("\x01", 1), false);

@@ -23,16 +23,7 @@ namespace fs = std::filesystem;
 using hsm::KeyPresence;
 using pki::KeyAlgorithm;
 
-std::string error_of(const std::function<void()>& fn, ExitCode want) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(want)) << e.message();
-    return e.message();
-  }
-  ADD_FAILURE() << "no meshca::Error thrown";
-  return {};
-}
+std::string error_of(const std::function<void()>& fn, ExitCode want) { return expect_error(want, fn); }
 
 class ModuleTrustTest : public SoftHsmTest {
  protected:
@@ -129,8 +120,8 @@ TEST_F(SoftHsmTest, IdOnlyReferenceGeneratesThenReusesTheKey) {
 
 TEST_F(SoftHsmTest, PinOutsideTheTokensLengthLimitsIsNeverSent) {
   // SoftHSM2 accepts 4-255 characters: a 3-character PIN is refused before C_Login.
-  hsm::p11::Module module(kModule);
-  hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
+  hsm::Pkcs11Module& module = *this->module();
+  hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
   EXPECT_EQ(token.min_pin_len, 4u);
   std::string msg = error_of([&] { hsm::p11::require_pin_length(module, token, 3); }, ExitCode::key_store);
   EXPECT_NE(msg.find("NOT sent"), std::string::npos) << msg;
@@ -139,15 +130,15 @@ TEST_F(SoftHsmTest, PinOutsideTheTokensLengthLimitsIsNeverSent) {
 }
 
 TEST_F(SoftHsmTest, CapabilitiesComeFromTheMechanismList) {
-  hsm::p11::Module module(kModule);
-  hsm::p11::TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
+  hsm::Pkcs11Module& module = *this->module();
+  hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
   auto list = hsm::p11::mechanisms(module, token.slot_id);
   EXPECT_EQ(hsm::p11::algorithm_list(hsm::p11::supported_algorithms(list, true)),
             "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096");
-  EXPECT_EQ(hsm::p11::detect_vendor(kModule, module.library_description()), hsm::p11::Vendor::softhsm2);
+  EXPECT_EQ(hsm::p11::detect_vendor(kModule, module.library_description()), hsm::Vendor::softhsm2);
   EXPECT_NE(module.setup_hint().find("SOFTHSM2_CONF"), std::string::npos);
   // A module that is not SoftHSM2 gets no SoftHSM2 hint.
-  EXPECT_EQ(hsm::p11::detect_vendor("/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so", ""), hsm::p11::Vendor::tpm2);
+  EXPECT_EQ(hsm::p11::detect_vendor("/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so", ""), hsm::Vendor::tpm2);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ void SoftHsmTest::add_token(const std::string& label) {
 }
 
 void SoftHsmTest::TearDown() {
+  modules_.reset();  // finalize the module before its token directory goes
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

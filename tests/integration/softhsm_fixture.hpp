@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
+#include "core/error.hpp"
 #include "hsm/key_store.hpp"
+#include "hsm/pkcs11_module.hpp"
 
 namespace meshca::test {
 
@@ -26,6 +29,22 @@ struct CommandResult {
 CommandResult run_command(const std::string& command);
 std::string shell_quote(const std::string& s);
 
+// Expects `fn` to throw meshca::Error with `code`, with the user PIN in
+// neither its message nor its location; returns "message [where]".
+template <typename Fn>
+std::string expect_error(ExitCode code, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.message();
+    EXPECT_EQ(e.message().find(kUserPin), std::string::npos) << "the PIN leaked into: " << e.message();
+    EXPECT_EQ(e.where().find(kUserPin), std::string::npos);
+    return e.message() + " [" + e.where() + "]";
+  }
+  ADD_FAILURE() << "no meshca::Error thrown";
+  return {};
+}
+
 class SoftHsmTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -35,11 +54,19 @@ class SoftHsmTest : public ::testing::Test {
   void add_token(const std::string& label);
 
   hsm::Pkcs11KeyRef ref(const std::string& key_label) const;
-  hsm::KeyStoreContext context() const { return {dir_, {}}; }
+  // A test is one command: its key stores share one module set, so the
+  // module is loaded once (and its login kept) until next_command().
+  hsm::KeyStoreContext context() const { return {dir_, {}, modules_}; }
+  // The SoftHSM2 module of the current command (loaded on first use).
+  std::shared_ptr<hsm::Pkcs11Module> module() const { return modules_->open(kModule, {}); }
+  // Starts another command: a new module set; the old one's module is
+  // finalized once no key store holds it.
+  void next_command() { modules_ = std::make_shared<hsm::Pkcs11Modules>(); }
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   std::filesystem::path dir_;
+  std::shared_ptr<hsm::Pkcs11Modules> modules_ = std::make_shared<hsm::Pkcs11Modules>();
 };
 
 }  // namespace meshca::test
