@@ -103,10 +103,10 @@ void check_ca_extensions(Findings& f, const X509* cert, const std::optional<int>
 std::vector<std::string> san_dns_names(const X509* cert, bool& other) {
   std::vector<std::string> names;
   other = false;
-  auto* gens = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  if (gens == nullptr) return names;
-  for (int i = 0; i < sk_GENERAL_NAME_num(gens); ++i) {
-    const GENERAL_NAME* g = sk_GENERAL_NAME_value(gens, i);
+  pki::GeneralNamesPtr gens(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  if (!gens) return names;
+  for (int i = 0; i < sk_GENERAL_NAME_num(gens.get()); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(gens.get(), i);
     if (g->type == GEN_DNS) {
       names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
                          static_cast<std::size_t>(ASN1_STRING_length(g->d.dNSName)));
@@ -114,7 +114,6 @@ std::vector<std::string> san_dns_names(const X509* cert, bool& other) {
       other = true;
     }
   }
-  GENERAL_NAMES_free(gens);
   return names;
 }
 

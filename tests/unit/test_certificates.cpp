@@ -85,11 +85,11 @@ TEST(PrivateKeyPem, Pkcs8DerFastPathAgreesWithTheGeneralDecoder) {
   }
   // Traditional SEC1 DER is not a PrivateKeyInfo.
   auto ec = generate_key(KeyAlgorithm::ecdsa_p256);
-  unsigned char* sec1 = nullptr;
-  int len = i2d_PrivateKey(ec.get(), &sec1);
+  unsigned char* raw = nullptr;
+  int len = i2d_PrivateKey(ec.get(), &raw);
   ASSERT_GT(len, 0);
-  std::string sec1_der(reinterpret_cast<char*>(sec1), static_cast<std::size_t>(len));
-  OPENSSL_clear_free(sec1, static_cast<std::size_t>(len));
+  Ptr<unsigned char> sec1(raw);
+  std::string sec1_der(reinterpret_cast<char*>(sec1.get()), static_cast<std::size_t>(len));
   EXPECT_FALSE(private_key_from_pkcs8_der(sec1_der));
 }
 
