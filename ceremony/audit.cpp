@@ -9,7 +9,6 @@
 #include "ceremony/conformance.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
-#include "plan/plan_digest.hpp"
 #include "ceremony/rotation.hpp"
 #include "ceremony/runner.hpp"
 #include "ceremony/transcript.hpp"
@@ -22,6 +21,7 @@
 #include "pki/crl.hpp"
 #include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
+#include "plan/plan_digest.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -84,8 +84,7 @@ class Auditor {
   // The per-cluster checks run on worker threads, each into its own list
   // (merged in plan order); everything else goes straight into the report.
   using Sink = std::vector<AuditFinding>;
-  static void add(Sink& sink, pki::Severity s, const std::string& check, const std::string& subject,
-                  const std::string& message) {
+  static void add(Sink& sink, pki::Severity s, const std::string& check, const std::string& subject, const std::string& message) {
     sink.push_back({s, check, subject, message});
   }
   static void expect(Sink& sink, bool ok, const std::string& check, const std::string& subject, const std::string& good,
@@ -206,11 +205,12 @@ class Auditor {
     report(sink, findings, id, "every certificate field, file and manifest as planned; chains to the root (strict)");
     if (!bundle) return;
     const bool trust_ok = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.check == "trusted-roots"; });
-    if (!site.want.trusted.empty() && trust_ok) add(sink, pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
+    if (!site.want.trusted.empty() && trust_ok)
+      add(sink, pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
     if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, id, mesh.name + "/" + cluster.name);
     auto recorded = site.recorded->find(mesh.name + "/" + cluster.name);
-    expect(sink, recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()),
-           "recorded", id, "the certificate the transcript recorded",
+    expect(sink, recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()), "recorded", id,
+           "the certificate the transcript recorded",
            "ca-cert.pem is not the certificate the transcript recorded for this cluster (swapped or re-issued outside the ceremony)");
   }
 
@@ -261,8 +261,7 @@ class Auditor {
   // revocation.crl: ca-crl.pem holds a CRL signed by the intermediate and
   // one signed by the root it chains to (the complete set Istio needs), and
   // neither has passed its nextUpdate.
-  static void check_crls(Sink& sink, const ol::IstioBundle& b, const X509* root, const std::string& id,
-                         const std::string& cluster_id) {
+  static void check_crls(Sink& sink, const ol::IstioBundle& b, const X509* root, const std::string& id, const std::string& cluster_id) {
     if (b.ca_crl.empty()) {
       add(sink, pki::Severity::fail, "crl", id, "ca-crl.pem is missing, but the plan enables CRLs (run meshca crl refresh)");
       return;
@@ -279,7 +278,10 @@ class Auditor {
       fresh &= next && *next > now_utc();
     }
     expect(sink, by_intermediate && by_root && fresh, "crl", id, "ca-crl.pem: CRLs of the intermediate and the root, fresh",
-           std::string("ca-crl.pem lacks a CRL ") + (!by_intermediate ? "of the intermediate" : !by_root ? "of the root" : "that is fresh") +
+           std::string("ca-crl.pem lacks a CRL ") +
+               (!by_intermediate ? "of the intermediate"
+                : !by_root       ? "of the root"
+                                 : "that is fresh") +
                " (run meshca crl refresh)");
     if (revoked) {
       add(sink, pki::Severity::warn, "crl", id,

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "plan/plan.hpp"
 #include "pki/lint.hpp"
+#include "plan/plan.hpp"
 
 namespace meshca::ceremony {
 

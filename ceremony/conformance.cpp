@@ -3,11 +3,11 @@
 #include <openssl/x509v3.h>
 
 #include "ceremony/issuance.hpp"
-#include "plan/profiles.hpp"
 #include "core/error.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
+#include "plan/profiles.hpp"
 
 namespace meshca::ceremony {
 namespace {

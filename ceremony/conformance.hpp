@@ -26,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include "plan/plan.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "plan/plan.hpp"
 
 namespace meshca::ceremony {
 

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
-#include "plan/plan_digest.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/secure_buffer.hpp"
 #include "output_layout/checksums.hpp"
 #include "pki/certificate.hpp"
+#include "plan/plan_digest.hpp"
 
 namespace meshca::ceremony {
 namespace {

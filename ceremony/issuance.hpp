@@ -17,7 +17,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plan/plan.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/output_lock.hpp"
@@ -25,6 +24,7 @@
 #include "output_layout/checksums.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
+#include "plan/plan.hpp"
 
 namespace meshca::ceremony {
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "ceremony/issuance.hpp"
-#include "plan/plan.hpp"
 #include "pki/crl.hpp"
+#include "plan/plan.hpp"
 
 namespace meshca::ceremony {
 

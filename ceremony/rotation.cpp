@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "ceremony/conformance.hpp"
-#include "plan/profiles.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
@@ -17,6 +16,7 @@
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
+#include "plan/profiles.hpp"
 
 namespace meshca::ceremony {
 namespace {

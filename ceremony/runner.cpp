@@ -5,9 +5,7 @@
 #include <set>
 
 #include "ceremony/conformance.hpp"
-#include "plan/plan_digest.hpp"
 #include "ceremony/output_tree.hpp"
-#include "plan/profiles.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
@@ -19,6 +17,8 @@
 #include "output_layout/layouts.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
+#include "plan/plan_digest.hpp"
+#include "plan/profiles.hpp"
 
 namespace meshca::ceremony {
 namespace {

@@ -1,9 +1,9 @@
 // meshca ceremony run
 #include <iostream>
 
-#include "plan/plan_reader.hpp"
 #include "ceremony/runner.hpp"
 #include "cli/signing_session.hpp"
+#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {

@@ -7,11 +7,11 @@
 // an existing file.
 #include <iostream>
 
-#include "plan/plan_reader.hpp"
 #include "cli/terminal.hpp"
 #include "core/files.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/tar_archive.hpp"
+#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 

@@ -65,7 +65,8 @@ const char* const kKeygenUsage =
     "token allows it (the usage read back is printed). Refuses when an object with the label (or id) already\n"
     "exists. --module defaults to $MESHCA_PKCS11_MODULE.\n"
     "\n"
-    "example: MESHCA_PIN=... meshca hsm keygen --module /usr/lib/softhsm/libsofthsm2.so --token meshca --label root-2026 --algorithm ecdsa-p384";
+    "example: MESHCA_PIN=... meshca hsm keygen --module /usr/lib/softhsm/libsofthsm2.so --token meshca --label root-2026 --algorithm "
+    "ecdsa-p384";
 
 using Json = nlohmann::ordered_json;
 

@@ -3,11 +3,11 @@
 #include <iostream>
 #include <string_view>
 
+#include "cli/terminal.hpp"
+#include "pki/key.hpp"
 #include "plan/plan_digest.hpp"
 #include "plan/plan_reader.hpp"
 #include "plan/plan_view.hpp"
-#include "cli/terminal.hpp"
-#include "pki/key.hpp"
 #include "templates/embedded.hpp"
 
 namespace meshca::cli {

@@ -1,9 +1,9 @@
 // meshca revoke, meshca crl refresh
 #include <iostream>
 
-#include "plan/plan_reader.hpp"
 #include "ceremony/revocation.hpp"
 #include "cli/signing_session.hpp"
+#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {

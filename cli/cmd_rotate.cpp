@@ -1,9 +1,9 @@
 // meshca rotate phases
 #include <iostream>
 
-#include "plan/plan_reader.hpp"
 #include "ceremony/rotation.hpp"
 #include "cli/signing_session.hpp"
+#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {

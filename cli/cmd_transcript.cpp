@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/audit.hpp"
-#include "plan/plan_reader.hpp"
 #include "ceremony/transcript.hpp"
 #include "cli/terminal.hpp"
 #include "core/files.hpp"
+#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {

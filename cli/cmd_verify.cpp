@@ -6,7 +6,6 @@
 #include <set>
 #include <sstream>
 
-#include "plan/expiry.hpp"
 #include "cli/terminal.hpp"
 #include "core/parallel.hpp"
 #include "core/time.hpp"
@@ -20,6 +19,7 @@
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
 #include "pki/pem_scan.hpp"
+#include "plan/expiry.hpp"
 
 namespace meshca::cli {
 namespace {
@@ -38,8 +38,7 @@ UnixTime parse_at(const po::variables_map& vm) {
 // What the paths name (ol::discover_inputs: directories of bundles, an OUT,
 // a root directory, Secret manifests, and for inspect and check-expiry PEM
 // files); what was skipped is printed as a note.
-std::vector<ol::BundleSource> load_inputs(const po::variables_map& vm, const char* option, ol::InputUse use,
-                                          std::ostream& notes) {
+std::vector<ol::BundleSource> load_inputs(const po::variables_map& vm, const char* option, ol::InputUse use, std::ostream& notes) {
   auto found = ol::discover_inputs(vm[option].as<std::vector<std::string>>(), use);
   for (const auto& note : found.notes) notes << "note: " << note << "\n";
   return std::move(found.sources);
@@ -128,9 +127,7 @@ std::string join(const std::vector<std::string>& v, const std::string& sep = ", 
 }
 
 // The paths the user named, for a message about all of them.
-std::string named(const po::variables_map& vm, const char* option) {
-  return join(vm[option].as<std::vector<std::string>>());
-}
+std::string named(const po::variables_map& vm, const char* option) { return join(vm[option].as<std::vector<std::string>>()); }
 
 // The first few of many files ("a, b, c and 1997 more"): the root of an OUT
 // is in every bundle.
@@ -202,27 +199,25 @@ constexpr std::size_t kListEveryPairUpTo = 12;
 void print_pair(std::ostream& out, const std::vector<ol::BundleReport>& reports, const ol::TrustPair& p) {
   const auto& a = reports[p.a];
   const auto& b = reports[p.b];
-  const std::string verdict =
-      p.failed() ? std::string(pki::severity_name(ol::find_verify_check("cross-cluster")->severity)) + " " : "";
+  const std::string verdict = p.failed() ? std::string(pki::severity_name(ol::find_verify_check("cross-cluster")->severity)) + " " : "";
   if (p.a_accepts_b && p.b_accepts_a) {
     out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared_roots.size() == 1 ? " " : "s ")
         << shared_roots_text(p) << ")";
     if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain)
-      out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain
-          << ": authorization policies must name both";
+      out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain << ": authorization policies must name both";
     out << "\n";
   } else if (p.a_accepts_b || p.b_accepts_a) {
     const auto& from = p.a_accepts_b ? b : a;  // the side whose workloads are accepted
     const auto& to = p.a_accepts_b ? a : b;
-    out << to.label << " <-  " << from.label << ": " << verdict << "one way only: " << to.label << " accepts "
-        << from.label << "'s workloads, not the reverse (" << from.label << "'s root-cert.pem lacks "
+    out << to.label << " <-  " << from.label << ": " << verdict << "one way only: " << to.label << " accepts " << from.label
+        << "'s workloads, not the reverse (" << from.label << "'s root-cert.pem lacks "
         << root_name(to.chain_root_subject, to.chain_root_fingerprint) << ")";
     if (p.must_talk) out << "; both are in trust domain " << a.trust_domain << ", so both ways are needed";
     out << "\n";
   } else {
     out << a.label << "  x  " << b.label << ": " << verdict << "cannot talk: no shared root ("
-        << root_name(a.chain_root_subject, a.chain_root_fingerprint) << " vs "
-        << root_name(b.chain_root_subject, b.chain_root_fingerprint) << ")";
+        << root_name(a.chain_root_subject, a.chain_root_fingerprint) << " vs " << root_name(b.chain_root_subject, b.chain_root_fingerprint)
+        << ")";
     if (p.must_talk)
       out << "; both claim trust domain " << a.trust_domain
           << ": give both bundles the same root (or one that holds the other's root during a rotation)";
@@ -230,8 +225,7 @@ void print_pair(std::ostream& out, const std::vector<ol::BundleReport>& reports,
   }
 }
 
-void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>& reports,
-                         const std::vector<ol::TrustPair>& pairs) {
+void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>& reports, const std::vector<ol::TrustPair>& pairs) {
   out << "== cross-cluster trust\n";
   for (const auto& r : reports)
     if (!r.trust && r.layout != ol::bundle_layout_name(ol::BundleLayout::root_ca))
@@ -247,8 +241,8 @@ void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>&
     }
   }
   for (const auto& [roots, count] : mutual_by_roots)
-    out << count << " pair" << (count == 1 ? "" : "s") << " in mutual trust (shared root" << " " << roots
-        << "): not listed one by one (--json lists every pair)\n";
+    out << count << " pair" << (count == 1 ? "" : "s") << " in mutual trust (shared root"
+        << " " << roots << "): not listed one by one (--json lists every pair)\n";
   out << "\n";
 }
 
@@ -296,9 +290,8 @@ int verify(const Args& args, Terminal& term) {
   // Each bundle is judged alone, on one worker per core; the reports keep
   // the order in which the paths named them.
   std::vector<ol::BundleReport> checked(found.sources.size());
-  parallel_for(found.sources.size(), 0, [&]() -> ItemWork {
-    return [&](std::size_t n) { checked[n] = ol::check_bundle(found.sources[n], opts); };
-  });
+  parallel_for(found.sources.size(), 0,
+               [&]() -> ItemWork { return [&](std::size_t n) { checked[n] = ol::check_bundle(found.sources[n], opts); }; });
   for (auto& r : checked) reports.push_back(std::move(r));
   auto pairs = ol::cross_cluster_trust(reports);
   std::size_t bad = static_cast<std::size_t>(std::count_if(reports.begin(), reports.end(), [](const auto& r) { return r.failed(); }));
@@ -359,8 +352,7 @@ int verify(const Args& args, Terminal& term) {
              << " warn, " << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
   }
   if (reports.size() > 1) print_cross_cluster(term.out, reports, pairs);
-  term.out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at "
-           << format_rfc3339(opts.at) << ": ";
+  term.out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(opts.at) << ": ";
   if (!failed) {
     term.out << "all pass\n";
   } else {
@@ -486,8 +478,8 @@ int inspect(const Args& args, Terminal& term) {
     auto next_update = pki::crl_next_update(c.crl.get());
     term.out << "\nCRL " << join(c.files) << ": issuer " << pki::crl_issuer_string(c.crl.get()) << ", thisUpdate "
              << format_rfc3339(pki::crl_this_update(c.crl.get())) << ", nextUpdate "
-             << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", "
-             << pki::crl_revoked_count(c.crl.get()) << " revoked\n";
+             << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", " << pki::crl_revoked_count(c.crl.get())
+             << " revoked\n";
   }
   if (!all.certs.empty()) {
     term.out << "\nchain (issuer above subject):\n";
@@ -560,8 +552,7 @@ int check_expiry(const Args& args, Terminal& term) {
     row.files = some_of(c.files);
     row.subject = pki::subject_string(cert);
     row.role = root ? "root" : pki::basic_constraints(cert).ca ? "intermediate" : "leaf";
-    add_row(std::move(row), root ? ceremony::root_rotate_by(nb, na) : ceremony::intermediate_renew_by(nb, na), na,
-            horizon);
+    add_row(std::move(row), root ? ceremony::root_rotate_by(nb, na) : ceremony::intermediate_renew_by(nb, na), na, horizon);
   }
   for (const auto& c : all.crls) {
     auto next_update = pki::crl_next_update(c.crl.get());
@@ -577,8 +568,7 @@ int check_expiry(const Args& args, Terminal& term) {
     row.role = "crl";
     // A CRL lives days or weeks, usually less than --within: its own
     // refresh-by date says when it is due, the window does not apply.
-    add_row(std::move(row), ceremony::crl_refresh_by(pki::crl_this_update(c.crl.get()), *next_update), *next_update,
-            at);
+    add_row(std::move(row), ceremony::crl_refresh_by(pki::crl_this_update(c.crl.get()), *next_update), *next_update, at);
   }
   if (vm.count("json")) {
     json j;
@@ -602,13 +592,15 @@ int check_expiry(const Args& args, Terminal& term) {
       bool crl = r.role == "crl";
       term.out << std::left << std::setw(9) << r.status << r.files << ": " << (crl ? "CRL of " : "") << r.subject
                << (crl ? " nextUpdate " : " notAfter ") << r.not_after << " (" << r.days_left << " days); "
-               << (r.role == "root" ? "rotate by " : crl ? "refresh by " : "renew by ") << r.renew_by << "\n";
+               << (r.role == "root" ? "rotate by "
+                   : crl            ? "refresh by "
+                                    : "renew by ")
+               << r.renew_by << "\n";
     }
     std::size_t n = static_cast<std::size_t>(std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.status != "OK"; }));
     term.out << rows.size() << " certificate" << (rows.size() == 1 ? "" : "s") << (all.crls.empty() ? "" : " and CRL")
-             << (all.crls.empty() || rows.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at)
-             << " for expiry before " << format_rfc3339(horizon) << ": "
-             << (any ? std::to_string(n) + " need action" : "none needs action") << "\n";
+             << (all.crls.empty() || rows.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at) << " for expiry before "
+             << format_rfc3339(horizon) << ": " << (any ? std::to_string(n) + " need action" : "none needs action") << "\n";
     if (any) {
       term.out << "renew an intermediate with: meshca ceremony run PLAN --out OUT --renew MESH/CLUSTER (or --renew-expiring "
                << window->to_string() << "); rotate a root with: meshca rotate phases PLAN --out DIR"

@@ -66,8 +66,7 @@ void list_keys(const Pkcs11Module& module, const Pkcs11TokenInfo& token, const s
 
 Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStoreContext& ctx) {
   if (!ctx.pkcs11_modules) {
-    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)",
-                request.module);
+    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)", request.module);
   }
   std::shared_ptr<Pkcs11Module> shared_module = ctx.pkcs11_modules->open(request.module, request.init_args);
   const Pkcs11Module& module = *shared_module;

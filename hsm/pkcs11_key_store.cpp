@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.hpp"
@@ -53,8 +53,7 @@ std::string key_flags_text(const Pkcs11KeyFacts& f) {
 
 class Pkcs11KeyStore final : public KeyStore {
  public:
-  Pkcs11KeyStore(std::shared_ptr<Pkcs11Module> module, pki::PKeyPtr signing, pki::PKeyPtr public_key,
-                 Pkcs11KeyFacts facts, bool generated)
+  Pkcs11KeyStore(std::shared_ptr<Pkcs11Module> module, pki::PKeyPtr signing, pki::PKeyPtr public_key, Pkcs11KeyFacts facts, bool generated)
       : module_(std::move(module)),
         signing_(std::move(signing)),
         public_(std::move(public_key)),
@@ -62,10 +61,10 @@ class Pkcs11KeyStore final : public KeyStore {
         generated_(generated) {}
 
   std::string description() const override {
-    std::string s = "PKCS#11 token " + facts_.token.describe() + " key " + (facts_.key_label.empty() ? std::string("(no label)") : "'" + facts_.key_label + "'") + " id " +
-         facts_.key_id_hex + " (" + pki::describe_key(public_.get()) + ", " + key_flags_text(facts_) +
-         ", usage: " + facts_.usage.describe() + (facts_.usage.signing_only() ? " (signing-only)" : " (NOT signing-only)") +
-         ") module sha256 " + facts_.module_sha256;
+    std::string s = "PKCS#11 token " + facts_.token.describe() + " key " +
+                    (facts_.key_label.empty() ? std::string("(no label)") : "'" + facts_.key_label + "'") + " id " + facts_.key_id_hex +
+                    " (" + pki::describe_key(public_.get()) + ", " + key_flags_text(facts_) + ", usage: " + facts_.usage.describe() +
+                    (facts_.usage.signing_only() ? " (signing-only)" : " (NOT signing-only)") + ") module sha256 " + facts_.module_sha256;
     return s;
   }
   std::string facts_json() const override {
@@ -74,13 +73,20 @@ class Pkcs11KeyStore final : public KeyStore {
                          {"unwrap", b(facts_.usage.unwrap)},   {"derive", b(facts_.usage.derive)},
                          {"verify", b(facts_.usage.verify)},   {"encrypt", b(facts_.usage.encrypt)},
                          {"wrap", b(facts_.usage.wrap)}};
-    nlohmann::json j{{"module", {{"path", facts_.module}, {"sha256", facts_.module_sha256},
-                                 {"owner", facts_.module_owner}, {"mode", facts_.module_mode},
-                                 {"library", facts_.library}}},
+    nlohmann::json j{{"module",
+                      {{"path", facts_.module},
+                       {"sha256", facts_.module_sha256},
+                       {"owner", facts_.module_owner},
+                       {"mode", facts_.module_mode},
+                       {"library", facts_.library}}},
                      {"token", {{"label", facts_.token.label}, {"serial", facts_.token.serial}, {"model", facts_.token.model}}},
-                     {"key", {{"label", facts_.key_label}, {"id", facts_.key_id_hex},
-                              {"sensitive", facts_.sensitive}, {"never_extractable", facts_.never_extractable},
-                              {"usage", usage}, {"signing_only", facts_.usage.signing_only()}}}};
+                     {"key",
+                      {{"label", facts_.key_label},
+                       {"id", facts_.key_id_hex},
+                       {"sensitive", facts_.sensitive},
+                       {"never_extractable", facts_.never_extractable},
+                       {"usage", usage},
+                       {"signing_only", facts_.usage.signing_only()}}}};
     if (!facts_.generation_template.empty()) j["key"]["generation_template"] = facts_.generation_template;
     return j.dump();
   }
@@ -120,8 +126,7 @@ std::string describe_keys(const std::vector<p11::KeyObject>& keys) {
   std::string s;
   for (const auto& k : keys) {
     if (!s.empty()) s += ", ";
-    s += "'" + k.label + "' (id " + (k.id.empty() ? std::string("none") : to_hex(k.id)) + ", " +
-         k.describe_type() + ")";
+    s += "'" + k.label + "' (id " + (k.id.empty() ? std::string("none") : to_hex(k.id)) + ", " + k.describe_type() + ")";
   }
   return s.empty() ? "none" : s;
 }
@@ -158,9 +163,8 @@ struct FoundKey {
   KeyUsage usage;
 };
 
-FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, std::string id,
-                          pki::KeyAlgorithm algorithm, Mode mode, const Pkcs11Module& module,
-                          const Pkcs11TokenInfo& token) {
+FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, std::string id, pki::KeyAlgorithm algorithm, Mode mode,
+                          const Pkcs11Module& module, const Pkcs11TokenInfo& token) {
   const std::string where = "token " + token.describe();
   FoundKey found;
   auto privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
@@ -220,8 +224,8 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   }
   if (pubs.size() > 1) {
     throw Error(ExitCode::key_store,
-                std::to_string(pubs.size()) + " public keys share the id " + to_hex(priv.id) + " of key '" +
-                    priv.label + "'; refusing to guess which one belongs to it",
+                std::to_string(pubs.size()) + " public keys share the id " + to_hex(priv.id) + " of key '" + priv.label +
+                    "'; refusing to guess which one belongs to it",
                 where);
   }
   found.usage.sign = priv.can_sign;
@@ -324,8 +328,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   }
 
   if (!ctx.pkcs11_modules) {
-    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)",
-                ref.module);
+    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)", ref.module);
   }
   std::shared_ptr<Pkcs11Module> shared_module = ctx.pkcs11_modules->open(ref.module, ref.init_args);
   Pkcs11Module& module = *shared_module;
@@ -375,8 +378,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   }
   if (matches != 1) {
     throw Error(ExitCode::key_store,
-                "libp11 finds " + std::to_string(matches) + " private keys with id " + to_hex(priv.id) +
-                    " where the token showed one",
+                "libp11 finds " + std::to_string(matches) + " private keys with id " + to_hex(priv.id) + " where the token showed one",
                 where);
   }
   pki::PKeyPtr signing(PKCS11_get_private_key(chosen));
@@ -403,8 +405,8 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   facts.extractable = priv.extractable.value_or(true);
   facts.always_sensitive = priv.always_sensitive.value_or(false);
   facts.never_extractable = priv.never_extractable.value_or(false);
-  return std::make_unique<Pkcs11KeyStore>(std::move(shared_module), std::move(signing), std::move(found.public_key),
-                                          std::move(facts), found.generated);
+  return std::make_unique<Pkcs11KeyStore>(std::move(shared_module), std::move(signing), std::move(found.public_key), std::move(facts),
+                                          found.generated);
 }
 
 }  // namespace

@@ -211,8 +211,7 @@ class Pkcs11Module::Libp11 {
     if (!ctx_) pki::throw_openssl("libp11 could not allocate a context", ExitCode::key_store);
     if (!init_args.empty()) PKCS11_CTX_init_args(ctx_.get(), init_args.c_str());
     if (PKCS11_CTX_load(ctx_.get(), path.c_str()) != 0) {
-      throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(),
-                  path);
+      throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(), path);
     }
   }
   ~Libp11() {

@@ -635,8 +635,7 @@ class Checker {
       if (!block.decoded) continue;
       auto crl = pki::crl_from_der(block);
       if (!crl) {
-        add("crl", file,
-            "block at line " + std::to_string(block.line) + " ('" + block.label + "') is not a valid X509 CRL",
+        add("crl", file, "block at line " + std::to_string(block.line) + " ('" + block.label + "') is not a valid X509 CRL",
             std::string("keep only CRLs in ") + name);
         continue;
       }
@@ -676,8 +675,7 @@ class Checker {
             "reissue the CRL with a nextUpdate (openssl ca -gencrl -crldays N)");
       } else if (*next_update < at_) {
         ok = false;
-        add("crl", file,
-            "the CRL of " + issuer + " is stale: nextUpdate " + format_rfc3339(*next_update) + " has passed",
+        add("crl", file, "the CRL of " + issuer + " is stale: nextUpdate " + format_rfc3339(*next_update) + " has passed",
             std::string("issue a fresh CRL (meshca crl refresh, or openssl ca -gencrl) and update ") + name);
       }
       for (const auto& c : cas) {
@@ -697,8 +695,8 @@ class Checker {
       if (!has) {
         ok = false;
         add("crl", file,
-            "no CRL signed by " + pki::subject_string(c.get()) +
-                ": " + name + " must hold one CRL from every certificate of the chain, root included",
+            "no CRL signed by " + pki::subject_string(c.get()) + ": " + name +
+                " must hold one CRL from every certificate of the chain, root included",
             "add the CRL of " + pki::subject_string(c.get()) + " (openssl ca -gencrl) to " + name);
       }
     }

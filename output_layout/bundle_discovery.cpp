@@ -59,8 +59,8 @@ class InputDiscovery::Walk {
       std::size_t before = out_.sources.size();
       add_directory(path, 0);
       if (out_.sources.size() == before && !skipped_any_) {
-        throw Error(ExitCode::invalid_input,
-                    "no bundle, root directory or Secret manifest found in or below this directory", path.string());
+        throw Error(ExitCode::invalid_input, "no bundle, root directory or Secret manifest found in or below this directory",
+                    path.string());
       }
       return;
     }

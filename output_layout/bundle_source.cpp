@@ -180,7 +180,8 @@ std::string_view bundle_layout_name(BundleLayout layout) {
     case BundleLayout::istio_cacerts: return "istio-cacerts";
     case BundleLayout::kubernetes_tls: return "kubernetes.io/tls";
     case BundleLayout::mixed: return "mixed";
-    case BundleLayout::root_ca: return "root";
+    case BundleLayout::root_ca:
+      return "root";
     case BundleLayout::none: return "none";
   }
   return "none";

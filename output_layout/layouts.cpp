@@ -217,24 +217,26 @@ const LayoutRequirements& layout_requirements(Layout layout) {
   static const LayoutRequirements none{};
   // Linkerd's identity controller loads only an ECDSA P-256 issuer, and
   // verifies it against the trust anchors with ECDSA P-256 / SHA-256.
-  static const LayoutRequirements linkerd{
-      .intermediate_algorithm = pki::KeyAlgorithm::ecdsa_p256,
-      .intermediate_algorithm_reason = "Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256",
-      .root_algorithm = pki::KeyAlgorithm::ecdsa_p256,
-      .root_algorithm_reason = "Linkerd requires its issuer to be signed with ECDSA P-256 and SHA-256, so the root key "
-                               "must be ecdsa-p256"};
+  static const LayoutRequirements linkerd{.intermediate_algorithm = pki::KeyAlgorithm::ecdsa_p256,
+                                          .intermediate_algorithm_reason = "Linkerd accepts only an ECDSA P-256 issuer key; use ecdsa-p256",
+                                          .root_algorithm = pki::KeyAlgorithm::ecdsa_p256,
+                                          .root_algorithm_reason =
+                                              "Linkerd requires its issuer to be signed with ECDSA P-256 and SHA-256, so the root key "
+                                              "must be ecdsa-p256"};
   // SPIRE's own server CA sits below the upstream intermediate:
   // root -> intermediate -> SPIRE server CA -> SVIDs.
   static const LayoutRequirements spire{
       .min_intermediate_path_len = 1,
-      .intermediate_path_len_reason =
-          "SPIRE signs its own server CA below the upstream intermediate; use profile: spire (pathLen 1)",
+      .intermediate_path_len_reason = "SPIRE signs its own server CA below the upstream intermediate; use profile: spire (pathLen 1)",
       .min_root_path_len = 2,
       .root_path_len_reason = "root -> intermediate -> SPIRE server CA needs root.path_len: 2"};
   switch (layout) {
-    case Layout::linkerd: return linkerd;
-    case Layout::spire: return spire;
-    default: return none;
+    case Layout::linkerd:
+      return linkerd;
+    case Layout::spire:
+      return spire;
+    default:
+      return none;
   }
 }
 

@@ -103,8 +103,7 @@ std::map<std::string, std::string> write_layouts(const std::filesystem::path& di
 // other content is parsed as usual, so the result is the same either way.
 enum class ManifestCheck { verify, skip };
 IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOptions& options,
-                               ManifestCheck manifests = ManifestCheck::verify,
-                               const std::vector<const X509*>& known = {});
+                               ManifestCheck manifests = ManifestCheck::verify, const std::vector<const X509*>& known = {});
 
 // Every file of the bundle in `dir` that disagrees with its primary layout's
 // material (path, why): for an audit that reports them all.

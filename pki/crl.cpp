@@ -143,8 +143,7 @@ X509CrlPtr issue_crl(const CrlProfile& profile, const X509* issuer, EVP_PKEY* si
   // AKI (keyid of the issuer) and CRL number, as RFC 5280 5.2 asks.
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, const_cast<X509*>(issuer), nullptr, nullptr, crl.get(), 0);
-  X509ExtensionPtr aki(
-      X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+  X509ExtensionPtr aki(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
   if (aki) check(X509_CRL_add_ext(crl.get(), aki.get(), -1), "X509_CRL_add_ext");
   drain_openssl_errors();
   Asn1IntegerPtr number(check(ASN1_INTEGER_new(), "ASN1_INTEGER_new"));

@@ -9,9 +9,9 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
-#include <openssl/decoder.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/params.h>
@@ -40,12 +40,12 @@ using Ptr = std::unique_ptr<T, DeleterFor<T>>;
 }  // namespace meshca::pki
 
 // Specialises meshca::pki::DeleterFor<type>; used at global scope.
-#define MESHCA_DELETER(type, free_function)            \
-  template <>                                          \
-  struct meshca::pki::DeleterFor<type> {               \
-    void operator()(type* p) const {                   \
-      if (p != nullptr) free_function(p);              \
-    }                                                  \
+#define MESHCA_DELETER(type, free_function) \
+  template <>                               \
+  struct meshca::pki::DeleterFor<type> {    \
+    void operator()(type* p) const {        \
+      if (p != nullptr) free_function(p);   \
+    }                                       \
   }
 
 namespace meshca::pki::detail {

@@ -166,8 +166,8 @@ PKeyPtr private_key_from_pem(std::string_view pem, const std::string& where) {
   // writes), skips OpenSSL's PEM decoder set-up; anything else, and a block
   // that does not decode, takes the general path and its error message.
   const auto scan = scan_pem(pem);
-  if (scan.issues.empty() && scan.blocks.size() == 1 && scan.blocks.front().decoded &&
-      scan.blocks.front().label == "PRIVATE KEY" && scan.blocks.front().headers.empty()) {
+  if (scan.issues.empty() && scan.blocks.size() == 1 && scan.blocks.front().decoded && scan.blocks.front().label == "PRIVATE KEY" &&
+      scan.blocks.front().headers.empty()) {
     if (auto key = private_key_from_pkcs8_der(scan.blocks.front().der.view())) return key;
   }
   auto bio = memory_bio(pem);

@@ -55,8 +55,7 @@ Verdicts<ChainVerdict>& path_verdicts() {
 std::string signature_question(const X509* cert, const X509* issuer) {
   unsigned char md[2 * EVP_MAX_MD_SIZE];
   unsigned int cert_len = 0, key_len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &cert_len) != 1 ||
-      X509_digest(issuer, EVP_sha256(), md + cert_len, &key_len) != 1) {
+  if (X509_digest(cert, EVP_sha256(), md, &cert_len) != 1 || X509_digest(issuer, EVP_sha256(), md + cert_len, &key_len) != 1) {
     drain_openssl_errors();
     return {};
   }

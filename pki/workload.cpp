@@ -95,8 +95,8 @@ int tls_peer_purpose() {
   // OpenSSL's purpose table is not thread-safe to extend: it is extended
   // once, and looked up once here so that later look-ups only read it.
   static const int id = [] {
-    check(X509_PURPOSE_add(kTlsPeerPurpose, X509_TRUST_DEFAULT, 0, check_tls_server_and_client,
-                           "meshca TLS server and client", "meshca-tls-peer", nullptr),
+    check(X509_PURPOSE_add(kTlsPeerPurpose, X509_TRUST_DEFAULT, 0, check_tls_server_and_client, "meshca TLS server and client",
+                           "meshca-tls-peer", nullptr),
           "X509_PURPOSE_add");
     check(X509_PURPOSE_get_by_id(kTlsPeerPurpose) >= 0 ? 1 : 0, "X509_PURPOSE_get_by_id");
     return kTlsPeerPurpose;

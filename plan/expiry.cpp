@@ -21,20 +21,20 @@ UnixTime intermediate_renew_by(UnixTime not_before, UnixTime not_after) {
   return two_thirds(not_before, not_after, kMinimumIntermediateMargin);
 }
 
-UnixTime root_rotate_by(UnixTime not_before, UnixTime not_after) {
-  return two_thirds(not_before, not_after, kMinimumRootMargin);
-}
+UnixTime root_rotate_by(UnixTime not_before, UnixTime not_after) { return two_thirds(not_before, not_after, kMinimumRootMargin); }
 
-UnixTime crl_refresh_by(UnixTime this_update, UnixTime next_update) {
-  return two_thirds(this_update, next_update, kMinimumCrlMargin);
-}
+UnixTime crl_refresh_by(UnixTime this_update, UnixTime next_update) { return two_thirds(this_update, next_update, kMinimumCrlMargin); }
 
 std::string_view expiry_status_name(ExpiryStatus status) {
   switch (status) {
-    case ExpiryStatus::ok: return "OK";
-    case ExpiryStatus::renew: return "RENEW";
-    case ExpiryStatus::expiring: return "EXPIRING";
-    case ExpiryStatus::expired: return "EXPIRED";
+    case ExpiryStatus::ok:
+      return "OK";
+    case ExpiryStatus::renew:
+      return "RENEW";
+    case ExpiryStatus::expiring:
+      return "EXPIRING";
+    case ExpiryStatus::expired:
+      return "EXPIRED";
   }
   return "OK";
 }

@@ -27,8 +27,7 @@
 
 namespace meshca::ceremony {
 
-inline constexpr std::string_view kIntermediateRenewalRule =
-    "two thirds of its lifetime, at the latest 30 days before notAfter";
+inline constexpr std::string_view kIntermediateRenewalRule = "two thirds of its lifetime, at the latest 30 days before notAfter";
 inline constexpr std::string_view kRootRotationRule = "two thirds of its lifetime, at the latest 1 year before notAfter";
 inline constexpr std::string_view kCrlRefreshRule = "two thirds of its period, at the latest 1 day before nextUpdate";
 

@@ -50,8 +50,8 @@ std::optional<ValiditySpec> read_validity_fields(MapReader& m, bool& any) {
 }
 
 std::string attribute_problem(const std::string& attr, const std::string& value, bool templates) {
-  if (attr == "C" && (value.size() != 2 || !std::isupper(static_cast<unsigned char>(value[0])) ||
-                      !std::isupper(static_cast<unsigned char>(value[1])))) {
+  if (attr == "C" &&
+      (value.size() != 2 || !std::isupper(static_cast<unsigned char>(value[0])) || !std::isupper(static_cast<unsigned char>(value[1])))) {
     return "'" + value + "' is not a two-letter ISO 3166 country code (e.g. US)";
   }
   if (character_count(value) > 64 && !templates) return "longer than the 64 characters X.509 allows (RFC 5280 upper bound)";
@@ -101,8 +101,8 @@ std::optional<ValiditySpec> read_validity(MapReader& m, bool required, UnixTime 
     return std::nullopt;
   }
   if (!v.not_after && add_duration(v.not_before.value_or(now), *v.duration) <= now) {
-    m.error("validity", "ends in the past (" + format_rfc3339(add_duration(v.not_before.value_or(now), *v.duration)) +
-                            ", counted from not_before)");
+    m.error("validity",
+            "ends in the past (" + format_rfc3339(add_duration(v.not_before.value_or(now), *v.duration)) + ", counted from not_before)");
     return std::nullopt;
   }
   return v;
@@ -139,8 +139,7 @@ CaExtensionsSpec read_ca_extensions(MapReader& m, int min_path_len) {
   }
   auto list = m.required("key_usage");
   if (!list) return ext;
-  static const std::vector<std::string> known{"digitalSignature", "keyCertSign", "cRLSign", "nonRepudiation",
-                                              "keyEncipherment"};
+  static const std::vector<std::string> known{"digitalSignature", "keyCertSign", "cRLSign", "nonRepudiation", "keyEncipherment"};
   if (!list->IsSequence() || list->size() == 0) {
     m.error("key_usage", "must be a non-empty list of " + comma_list(known));
     return ext;
@@ -184,8 +183,7 @@ std::vector<std::string> read_dns_names(MapReader& m) {
       start = end + 1;
     }
     if (!ok) {
-      m.findings().add(location_of(m.findings(), item), index_path(m.field("dns_names"), i),
-                       "must be a DNS name of DNS-1123 labels");
+      m.findings().add(location_of(m.findings(), item), index_path(m.field("dns_names"), i), "must be a DNS name of DNS-1123 labels");
     } else {
       names.push_back(item.Scalar());
     }

@@ -53,8 +53,7 @@ bool Findings::any_in(std::initializer_list<std::string_view> fields) const {
 
 void Findings::fail(std::string_view what) const {
   const auto errors = sorted();
-  std::string summary = "the " + std::string(what) + " has " + std::to_string(errors.size()) + " error" +
-                        (errors.size() == 1 ? "" : "s");
+  std::string summary = "the " + std::string(what) + " has " + std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s");
   throw MultiError(ExitCode::invalid_input, summary, errors);
 }
 

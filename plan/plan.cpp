@@ -4,9 +4,7 @@
 
 namespace meshca::ceremony {
 
-std::string SourceLocation::to_string() const {
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
-}
+std::string SourceLocation::to_string() const { return file + ":" + std::to_string(line) + ":" + std::to_string(column); }
 
 ValiditySpec::Window ValiditySpec::resolve(UnixTime ceremony_time) const {
   Window w{not_before.value_or(ceremony_time), 0};
@@ -28,24 +26,27 @@ std::string ValiditySpec::to_string() const {
 
 std::string_view source_level_name(SourceLevel level) {
   switch (level) {
-    case SourceLevel::builtin: return "built-in";
-    case SourceLevel::plan_profile: return "plan profile";
-    case SourceLevel::plan_defaults: return "plan defaults";
-    case SourceLevel::mesh_profile: return "mesh profile";
-    case SourceLevel::mesh: return "mesh";
-    case SourceLevel::cluster: return "cluster";
-    case SourceLevel::root: return "root";
+    case SourceLevel::builtin:
+      return "built-in";
+    case SourceLevel::plan_profile:
+      return "plan profile";
+    case SourceLevel::plan_defaults:
+      return "plan defaults";
+    case SourceLevel::mesh_profile:
+      return "mesh profile";
+    case SourceLevel::mesh:
+      return "mesh";
+    case SourceLevel::cluster:
+      return "cluster";
+    case SourceLevel::root:
+      return "root";
   }
   return "built-in";
 }
 
-std::string path_len_text(const std::optional<int>& path_len) {
-  return path_len ? std::to_string(*path_len) : "unlimited";
-}
+std::string path_len_text(const std::optional<int>& path_len) { return path_len ? std::to_string(*path_len) : "unlimited"; }
 
-bool OutputPlan::has_layout(std::string_view layout) const {
-  return std::find(layouts.begin(), layouts.end(), layout) != layouts.end();
-}
+bool OutputPlan::has_layout(std::string_view layout) const { return std::find(layouts.begin(), layouts.end(), layout) != layouts.end(); }
 
 std::size_t Plan::cluster_count() const {
   std::size_t n = 0;

@@ -109,8 +109,8 @@ struct ProfileSpec {
   CaExtensionsSpec root;
   CaExtensionsSpec intermediate;
   pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p256;  // intermediate key default
-  ValiditySpec validity;                                       // intermediate validity default
-  SubjectTemplates subject;                                    // intermediate subject template
+  ValiditySpec validity;                                        // intermediate validity default
+  SubjectTemplates subject;                                     // intermediate subject template
 };
 
 struct ClusterPlan {
@@ -144,7 +144,7 @@ struct MeshPlan {
   std::string trust_domain;
   std::vector<ClusterPlan> clusters;
   std::string profile{kDefaultProfile};  // the mesh's certificate profile
-  OutputPlan outputs{};                   // the plan's outputs with this mesh's overrides
+  OutputPlan outputs{};                  // the plan's outputs with this mesh's overrides
 };
 
 // `revocation:` in the plan: whether every bundle carries `ca-crl.pem` (a
@@ -194,8 +194,7 @@ struct Plan {
 
 // The files of one cluster's bundle as the plan's mesh asks for them: for
 // the writer, the resume check and the audit (docs/output-layouts.md).
-inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster,
-                                                   const std::string& plan_digest) {
+inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster, const std::string& plan_digest) {
   output_layout::LayoutOptions o;
   o.layouts.clear();
   for (const auto& name : mesh.outputs.layouts)

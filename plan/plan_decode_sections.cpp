@@ -53,7 +53,8 @@ void decode_pkcs11_uri(MapReader& m, hsm::Pkcs11KeyRef& ref) {
     if (uri->find("pin-value=") != std::string::npos) {
       throw Error(ExitCode::invalid_input,
                   "PIN values are not accepted in URIs (pin-value=); remove it and name where the PIN comes from "
-                  "in " + m.field("pin") + " (env:NAME, file:PATH or prompt) or with pin-source=file:PATH in the URI");
+                  "in " +
+                      m.field("pin") + " (env:NAME, file:PATH or prompt) or with pin-source=file:PATH in the URI");
     }
     ref = hsm::parse_pkcs11_uri(*uri);
   } catch (const Error& e) {
@@ -179,9 +180,7 @@ void decode_cert_manager(MapReader& cm, OutputsSection& out) {
 void decode_spire(MapReader& sp, OutputsSection& out) {
   auto dir = sp.string("directory", false);
   if (!dir) return;
-  bool plain = std::none_of(dir->begin(), dir->end(), [](char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  });
+  bool plain = std::none_of(dir->begin(), dir->end(), [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
   if (!dir->starts_with("/") || dir->size() < 2 || dir->ends_with("/") || !plain) {
     sp.error("directory",
              "must be an absolute path on the SPIRE server, without a trailing '/', quotes, backslashes or control characters");

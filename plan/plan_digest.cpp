@@ -24,8 +24,10 @@ nlohmann::json to_canonical(const YAML::Node& node) {
       for (const auto& item : node) array.push_back(to_canonical(item));
       return array;
     }
-    case YAML::NodeType::Scalar: return node.Scalar();
-    default: return nullptr;
+    case YAML::NodeType::Scalar:
+      return node.Scalar();
+    default:
+      return nullptr;
   }
 }
 

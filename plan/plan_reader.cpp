@@ -9,8 +9,7 @@
 
 namespace meshca::ceremony {
 
-Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir,
-                UnixTime now) {
+Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir, UnixTime now) {
   Findings findings(source_name);
   const PlanDocument doc = decode_plan(yaml_text, findings, now);
   ResolvedPlan resolved = resolve_plan(doc, findings, now);

@@ -25,8 +25,7 @@ namespace meshca::ceremony {
 
 // `source_name` is used in messages; `base_dir` resolves relative paths.
 // `now` is the reference time for checking durations against each other.
-Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir,
-                UnixTime now);
+Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir, UnixTime now);
 
 // The fields the strict decoder accepted while reading `yaml_text`, valid or
 // not, as paths such as "meshes[].clusters[].name": the test that keeps

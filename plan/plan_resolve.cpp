@@ -125,7 +125,8 @@ class Resolver {
     PlanLevel level{profile, {}, IntermediateOverrides::from(profile.spec, profile.source)};
     level.defaults.name_constraints = NameConstraintsMode::none;
     level.defaults.sources["name_constraints"] = {SourceLevel::builtin, "built-in default"};
-    if (doc_.defaults) level.defaults.overlay(IntermediateOverrides::from(*doc_.defaults, {SourceLevel::plan_defaults, "defaults.intermediate"}));
+    if (doc_.defaults)
+      level.defaults.overlay(IntermediateOverrides::from(*doc_.defaults, {SourceLevel::plan_defaults, "defaults.intermediate"}));
     level.resolved.overlay(level.defaults);
     return level;
   }
@@ -213,8 +214,7 @@ class Resolver {
     ClusterPlan cluster{s.name, s.path, s.at, {}};
     IntermediateOverrides merged = defaults;
     if (s.intermediate) merged.overlay(IntermediateOverrides::from(*s.intermediate, {SourceLevel::cluster, s.intermediate->path}));
-    out_.origins[s.path] = {{merged.validity_at, merged.sources["validity"]},
-                            {merged.algorithm_at, merged.sources["key.algorithm"]}};
+    out_.origins[s.path] = {{merged.validity_at, merged.sources["validity"]}, {merged.algorithm_at, merged.sources["key.algorithm"]}};
     IntermediatePlan& i = cluster.intermediate;
     i.algorithm = *merged.algorithm;
     i.validity = *merged.validity;
@@ -229,10 +229,8 @@ class Resolver {
   }
 
   pki::DistinguishedName expand_subject(const SubjectTemplates& templates, const MeshPlan& mesh, const ClusterPlan& cluster) {
-    const std::map<std::string, std::string> values{{"mesh", mesh.name},
-                                                    {"cluster", cluster.name},
-                                                    {"trust_domain", mesh.trust_domain},
-                                                    {"organization", out_.plan.organization}};
+    const std::map<std::string, std::string> values{
+        {"mesh", mesh.name}, {"cluster", cluster.name}, {"trust_domain", mesh.trust_domain}, {"organization", out_.plan.organization}};
     std::vector<std::pair<std::string, std::string>> attrs;
     for (const auto& [attr, tmpl] : templates) {
       std::string value = tmpl.expand(values);
@@ -258,8 +256,6 @@ class Resolver {
 
 }  // namespace
 
-ResolvedPlan resolve_plan(const PlanDocument& doc, Findings& findings, UnixTime now) {
-  return Resolver(doc, findings, now).run();
-}
+ResolvedPlan resolve_plan(const PlanDocument& doc, Findings& findings, UnixTime now) { return Resolver(doc, findings, now).run(); }
 
 }  // namespace meshca::ceremony

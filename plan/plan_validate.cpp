@@ -13,8 +13,8 @@ namespace {
 using output_layout::Layout;
 
 // `value` must be unique among `seen` (value -> the field path that has it).
-void check_unique(const std::optional<Located<std::string>>& value, const std::string& path,
-                  std::map<std::string, std::string>& seen, const std::string& owner, Findings& f,
+void check_unique(const std::optional<Located<std::string>>& value, const std::string& path, std::map<std::string, std::string>& seen,
+                  const std::string& owner, Findings& f,
                   const std::function<std::string(const std::string& value, const std::string& other)>& message) {
   if (!value) return;
   if (auto [it, fresh] = seen.emplace(value->value, owner); !fresh) f.add(value->at, path, message(value->value, it->second));
@@ -23,10 +23,9 @@ void check_unique(const std::optional<Located<std::string>>& value, const std::s
 void unique_names(const PlanDocument& doc, Findings& f) {
   std::map<std::string, std::string> mesh_names, trust_domains;
   for (const auto& mesh : doc.meshes) {
-    check_unique(mesh.unique_name, join_path(mesh.path, "name"), mesh_names, mesh.path, f,
-                 [](const std::string& name, const std::string& other) {
-                   return "duplicate mesh name '" + name + "' (also " + other + ")";
-                 });
+    check_unique(
+        mesh.unique_name, join_path(mesh.path, "name"), mesh_names, mesh.path, f,
+        [](const std::string& name, const std::string& other) { return "duplicate mesh name '" + name + "' (also " + other + ")"; });
     check_unique(mesh.unique_trust_domain, join_path(mesh.path, "trust_domain"), trust_domains, mesh.path, f,
                  [](const std::string& td, const std::string& other) {
                    return "trust domain '" + td + "' is already used by " + other + "; each mesh needs its own";
@@ -74,8 +73,9 @@ void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
   }
   for (const auto& mesh : plan.meshes) {
     if (!mesh.clusters.empty() && !mesh.clusters.front().intermediate.key_usage.crl_sign) {
-      f.add(at, "revocation.crl",
-            "profile '" + mesh.profile + "' of mesh '" + mesh.name + "' gives intermediates no cRLSign key usage, so they cannot sign CRLs");
+      f.add(
+          at, "revocation.crl",
+          "profile '" + mesh.profile + "' of mesh '" + mesh.name + "' gives intermediates no cRLSign key usage, so they cannot sign CRLs");
     }
   }
 }
@@ -103,8 +103,10 @@ class SharedFindings {
       return;
     }
     const bool nowhere = origin->at.line == 0;
-    findings_.push_back({nowhere ? cluster.location : origin->at, path,
-                         message + (nowhere ? " (the " + field + " comes from " + origin->source.where + ")" : ""), {id}});
+    findings_.push_back({nowhere ? cluster.location : origin->at,
+                         path,
+                         message + (nowhere ? " (the " + field + " comes from " + origin->source.where + ")" : ""),
+                         {id}});
   }
 
   void report(Findings& f) const {
@@ -113,8 +115,8 @@ class SharedFindings {
       for (const auto& c : finding.clusters) names += (names.empty() ? "" : ", ") + c;
       f.add(finding.at, finding.path,
             finding.clusters.empty() ? finding.message
-                                     : finding.message + "; this affects " + std::to_string(finding.clusters.size()) +
-                                           " cluster" + (finding.clusters.size() == 1 ? "" : "s") + ": " + names);
+                                     : finding.message + "; this affects " + std::to_string(finding.clusters.size()) + " cluster" +
+                                           (finding.clusters.size() == 1 ? "" : "s") + ": " + names);
     }
   }
 
@@ -153,9 +155,8 @@ void intermediates_inside_roots(const ResolvedPlan& resolved, Findings& f, UnixT
         const auto w = cluster.intermediate.validity.resolve(now);
         if (w.not_before >= root.not_before && w.not_after <= root.not_after) continue;
         overlong.add(origins ? &origins->validity : nullptr, "validity", mesh, cluster,
-                     "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
-                         ") must lie inside " + name + " (" + format_rfc3339(root.not_before) + " .. " +
-                         format_rfc3339(root.not_after) + ")");
+                     "the intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) + ") must lie inside " +
+                         name + " (" + format_rfc3339(root.not_before) + " .. " + format_rfc3339(root.not_after) + ")");
       }
     }
   }
@@ -172,13 +173,11 @@ void unique_subjects(const Plan& plan, Findings& f) {
       std::string subject = cluster.intermediate.subject.to_string();
       if (auto [it, fresh] = subjects.emplace(subject, cluster.field_path); !fresh) {
         f.add(cluster.location, cluster.field_path + ".intermediate.subject",
-              "resolves to '" + subject + "', the same subject as " + it->second +
-                  "; add {mesh} or {cluster} to the subject template");
+              "resolves to '" + subject + "', the same subject as " + it->second + "; add {mesh} or {cluster} to the subject template");
       }
     }
   }
 }
-
 
 // What the software behind each layout a mesh writes requires of the
 // certificates (output_layout::layout_requirements). A requirement on the
@@ -217,8 +216,8 @@ class LayoutRules {
       if (cluster.intermediate.algorithm == *c.req.intermediate_algorithm) continue;
       const ClusterOrigins* origins = origins_of(resolved_, cluster);
       wrong.add(origins ? &origins->algorithm : nullptr, "key.algorithm", c.mesh, cluster,
-                "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" +
-                    c.mesh.name + "' writes the " + c.layout + " layout: " + std::string(c.req.intermediate_algorithm_reason));
+                "is " + std::string(pki::key_algorithm_name(cluster.intermediate.algorithm)) + ", but mesh '" + c.mesh.name +
+                    "' writes the " + c.layout + " layout: " + std::string(c.req.intermediate_algorithm_reason));
     }
     wrong.report(f_);
   }
@@ -239,8 +238,7 @@ class LayoutRules {
     if (!path_len || *path_len >= c.req.min_intermediate_path_len) return;
     f_.add(first.location, c.path + ".profile",
            "mesh '" + c.mesh.name + "' writes the " + c.layout + " layout, but profile '" + c.mesh.profile +
-               "' gives its intermediates pathLen " + path_len_text(path_len) + ": " +
-               std::string(c.req.intermediate_path_len_reason));
+               "' gives its intermediates pathLen " + path_len_text(path_len) + ": " + std::string(c.req.intermediate_path_len_reason));
   }
 
   void root_path_len(const Context& c, Layout layout) {

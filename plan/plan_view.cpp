@@ -19,9 +19,12 @@ constexpr int kMaxRootYears = 25;
 
 std::string signature_algorithm(pki::KeyAlgorithm signer) {
   switch (signer) {
-    case pki::KeyAlgorithm::ecdsa_p256: return "ecdsa-with-SHA256";
-    case pki::KeyAlgorithm::ecdsa_p384: return "ecdsa-with-SHA384";
-    default: return "sha256WithRSAEncryption";
+    case pki::KeyAlgorithm::ecdsa_p256:
+      return "ecdsa-with-SHA256";
+    case pki::KeyAlgorithm::ecdsa_p384:
+      return "ecdsa-with-SHA384";
+    default:
+      return "sha256WithRSAEncryption";
   }
 }
 
@@ -78,8 +81,7 @@ ValueSource subject_source(const ValueSources& sources) {
   return mixed;
 }
 
-void add_sources(CertificateView& v, const ValueSources& sources,
-                 const std::vector<std::pair<std::string, std::string>>& view_field_of) {
+void add_sources(CertificateView& v, const ValueSources& sources, const std::vector<std::pair<std::string, std::string>>& view_field_of) {
   for (const auto& [view_field, plan_field] : view_field_of) {
     if (auto it = sources.find(plan_field); it != sources.end()) v.sources[view_field] = it->second;
   }
@@ -89,15 +91,12 @@ void add_sources(CertificateView& v, const ValueSources& sources,
 // the first renewals already fall into the rotation.
 void warn_rotation_before_renewals(const PlanView& view, std::vector<PolicyWarning>& w) {
   std::string error;
-  auto date = [&](const CertificateView& c, const char* field) {
-    return parse_rfc3339(c.field(field).substr(0, 20), error).value_or(0);
-  };
+  auto date = [&](const CertificateView& c, const char* field) { return parse_rfc3339(c.field(field).substr(0, 20), error).value_or(0); };
   const UnixTime rotate_by = date(view.certificates.front(), "rotate by");
   for (const auto& c : view.certificates) {
     if (c.role != "intermediate" || date(c, "renew by") <= rotate_by) continue;
-    w.push_back({"root", "must be rotated by " + format_rfc3339(rotate_by) + ", before " + c.id +
-                             " is even due for renewal (" + c.field("renew by").substr(0, 20) +
-                             "): give the root a longer validity or the intermediates a shorter one"});
+    w.push_back({"root", "must be rotated by " + format_rfc3339(rotate_by) + ", before " + c.id + " is even due for renewal (" +
+                             c.field("renew by").substr(0, 20) + "): give the root a longer validity or the intermediates a shorter one"});
     return;
   }
 }
@@ -105,10 +104,12 @@ void warn_rotation_before_renewals(const PlanView& view, std::vector<PolicyWarni
 void collect_warnings(const Plan& plan, const PlanView& view, std::vector<PolicyWarning>& w) {
   const auto& root = plan.root;
   if (root.key.algorithm == pki::KeyAlgorithm::rsa_2048) {
-    w.push_back({"root", "RSA-2048 root key: NIST SP 800-57 rates 112-bit security acceptable only through 2030; prefer ecdsa-p384 or rsa-3072+"});
+    w.push_back(
+        {"root", "RSA-2048 root key: NIST SP 800-57 rates 112-bit security acceptable only through 2030; prefer ecdsa-p384 or rsa-3072+"});
   }
   if (root.key.kind == hsm::KeyStoreKind::file) {
-    w.push_back({"root", "the root key lives in an encrypted file, not in an HSM: its protection is the passphrase and the file's custody"});
+    w.push_back(
+        {"root", "the root key lives in an encrypted file, not in an HSM: its protection is the passphrase and the file's custody"});
   }
   const auto& root_view = view.certificates.front();
   UnixTime root_nb = 0, root_na = 0;
@@ -131,10 +132,12 @@ void collect_warnings(const Plan& plan, const PlanView& view, std::vector<Policy
       cluster_meshes[c.name].push_back(mesh.name);
       auto window = c.intermediate.validity.resolve(view.resolved_at);
       if (window.not_after - window.not_before < kMinIntermediateDays * kDay) {
-        w.push_back({id, "intermediate validity is shorter than " + std::to_string(kMinIntermediateDays) + " days: frequent renewals, and istiod's workload certificates must not outlive it"});
+        w.push_back({id, "intermediate validity is shorter than " + std::to_string(kMinIntermediateDays) +
+                             " days: frequent renewals, and istiod's workload certificates must not outlive it"});
       }
       if (c.intermediate.name_constraints == NameConstraintsMode::none) {
-        w.push_back({id, "no name constraints: this intermediate could issue identities of any trust domain (set name_constraints: trust_domain)"});
+        w.push_back(
+            {id, "no name constraints: this intermediate could issue identities of any trust domain (set name_constraints: trust_domain)"});
       }
       if (c.intermediate.algorithm == pki::KeyAlgorithm::rsa_2048) {
         w.push_back({id, "RSA-2048 intermediate key; prefer ecdsa-p256"});
@@ -145,7 +148,8 @@ void collect_warnings(const Plan& plan, const PlanView& view, std::vector<Policy
     if (meshes.size() < 2) continue;
     std::string list;
     for (const auto& m : meshes) list += (list.empty() ? "" : ", ") + m;
-    w.push_back({"plan", "cluster name '" + cluster + "' is used in meshes " + list + ": check that each bundle goes to the right cluster"});
+    w.push_back(
+        {"plan", "cluster name '" + cluster + "' is used in meshes " + list + ": check that each bundle goes to the right cluster"});
   }
 }
 
@@ -156,21 +160,22 @@ std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
   const RotationPlan& r = *plan.rotation;
   RotationView view;
   view.fields.emplace_back("current output", r.current_output.string());
-  view.fields.emplace_back("current root", plan.root.subject.to_string() + (r.current_root_sha256.empty()
-                                                                                  ? " (not pinned)"
-                                                                                  : " (SHA-256 " + r.current_root_sha256 + ")"));
+  view.fields.emplace_back(
+      "current root",
+      plan.root.subject.to_string() + (r.current_root_sha256.empty() ? " (not pinned)" : " (SHA-256 " + r.current_root_sha256 + ")"));
   CertificateView new_root{"new-root", "root", "", "", {}, {}};
   new_root.fields.emplace_back("key", std::string(pki::key_algorithm_name(r.new_root.key.algorithm)));
   new_root.fields.emplace_back("key location", key_location(r.new_root.key));
   add_common_fields(new_root, root_profile(r.new_root, at), r.new_root.validity.to_string());
   for (const auto& [k, v] : new_root.fields) view.fields.emplace_back("new root " + k, v);
-  view.fields.emplace_back("cross-signed new root",
-                           r.cross_sign ? "yes: the current root's key also certifies the new root "
-                                          "(root/cross-signed-root-cert.pem), sent in phase 2's cert-chain.pem for "
-                                          "peers that trust only the current root"
-                                        : "no");
-  view.fields.emplace_back("output", "OUT/phase-1, OUT/phase-2, OUT/phase-3 (every cluster's bundle per phase), "
-                                     "OUT/PHASES.md, OUT/root/");
+  view.fields.emplace_back("cross-signed new root", r.cross_sign
+                                                        ? "yes: the current root's key also certifies the new root "
+                                                          "(root/cross-signed-root-cert.pem), sent in phase 2's cert-chain.pem for "
+                                                          "peers that trust only the current root"
+                                                        : "no");
+  view.fields.emplace_back("output",
+                           "OUT/phase-1, OUT/phase-2, OUT/phase-3 (every cluster's bundle per phase), "
+                           "OUT/PHASES.md, OUT/root/");
   view.phases = rotation_phases(plan);
   return view;
 }
@@ -203,8 +208,8 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
   root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
   root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
-  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after)) +
-                                            " (" + std::string(kRootRotationRule) + "), with meshca rotate phases");
+  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after)) + " (" +
+                                            std::string(kRootRotationRule) + "), with meshca rotate phases");
   view.certificates.push_back(std::move(root));
 
   for (const auto& mesh : plan.meshes) {
@@ -213,11 +218,15 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       CertificateView v{mesh.name + "/" + c.name, "intermediate", mesh.name, c.name, {}, {}};
       auto p = intermediate_profile(mesh, c, at);
       v.fields.emplace_back("key", std::string(pki::key_algorithm_name(c.intermediate.algorithm)));
-      v.fields.emplace_back("key location", "generated in software during the ceremony; written only to OUT/" + v.id + "/ca-key.pem (0600)");
+      v.fields.emplace_back("key location",
+                            "generated in software during the ceremony; written only to OUT/" + v.id + "/ca-key.pem (0600)");
       add_common_fields(v, p, c.intermediate.validity.to_string());
       add_sources(v, c.intermediate.sources,
-                  {{"key", "key.algorithm"}, {"validity", "validity"}, {"basic constraints", "path_len"},
-                   {"key usage", "key_usage"}, {"name constraints", "name_constraints"}});
+                  {{"key", "key.algorithm"},
+                   {"validity", "validity"},
+                   {"basic constraints", "path_len"},
+                   {"key usage", "key_usage"},
+                   {"name constraints", "name_constraints"}});
       v.sources["subject"] = subject_source(c.intermediate.sources);
       v.fields.emplace_back("trust domain", mesh.trust_domain);
       v.fields.emplace_back("issuer", plan.root.subject.to_string());
@@ -249,8 +258,7 @@ std::vector<FieldChange> plan_diff(const PlanView& before, const PlanView& after
   };
   compare_fields("plan", before.settings, after.settings);
   using Fields = std::vector<std::pair<std::string, std::string>>;
-  compare_fields("rotation", before.rotation ? before.rotation->fields : Fields{},
-                 after.rotation ? after.rotation->fields : Fields{});
+  compare_fields("rotation", before.rotation ? before.rotation->fields : Fields{}, after.rotation ? after.rotation->fields : Fields{});
   std::map<std::string, const CertificateView*> old_certs, new_certs;
   for (const auto& c : before.certificates) old_certs[c.id] = &c;
   for (const auto& c : after.certificates) new_certs[c.id] = &c;

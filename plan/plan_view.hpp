@@ -54,7 +54,7 @@ struct PlanView {
   UnixTime resolved_at = 0;
   std::vector<std::pair<std::string, std::string>> settings;  // plan-wide: outputs, namespace...
   std::vector<std::pair<std::string, std::string>> meshes;    // name, trust domain
-  std::vector<CertificateView> certificates;                // root first
+  std::vector<CertificateView> certificates;                  // root first
   std::vector<PolicyWarning> warnings;
   std::optional<RotationView> rotation;
 };
@@ -69,7 +69,7 @@ struct FieldChange {
   std::string id;     // certificate id
   std::string field;  // "" for added/removed certificates
   std::string before, after;
-  std::string kind;   // "added" | "removed" | "changed"
+  std::string kind;  // "added" | "removed" | "changed"
 };
 std::vector<FieldChange> plan_diff(const PlanView& before, const PlanView& after);
 std::string render_diff_text(const std::vector<FieldChange>& changes);

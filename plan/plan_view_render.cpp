@@ -14,11 +14,20 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -91,8 +100,8 @@ void render_rotation_html(std::ostream& os, const RotationView& r) {
   os << "</table>\n";
   for (const auto& p : r.phases) {
     os << "<h3>Phase " << p.number << ": " << html_escape(p.title) << " (<code>" << rotation_phase_dir(p.number)
-       << "/</code>)</h3>\n<ul><li>root-cert.pem: " << html_escape(p.root_cert) << "</li><li>cert-chain.pem: "
-       << html_escape(p.cert_chain) << "</li><li>ca-cert.pem: " << html_escape(p.intermediate) << "</li></ul>\n<ol>";
+       << "/</code>)</h3>\n<ul><li>root-cert.pem: " << html_escape(p.root_cert) << "</li><li>cert-chain.pem: " << html_escape(p.cert_chain)
+       << "</li><li>ca-cert.pem: " << html_escape(p.intermediate) << "</li></ul>\n<ol>";
     for (const auto& step : p.steps) os << "<li>" << html_escape(step) << "</li>";
     os << "</ol>\n<p>Next phase when: " << html_escape(p.done_when) << ".</p>\n";
   }
@@ -102,8 +111,7 @@ std::string render_text(const PlanView& v) {
   std::ostringstream os;
   os << "Plan " << v.name << (v.description.empty() ? "" : ": " + v.description) << "\n"
      << "digest " << v.digest << "\n"
-     << "times resolved as if the ceremony ran at " << format_rfc3339(v.resolved_at)
-     << " (durations count from the ceremony's start)\n";
+     << "times resolved as if the ceremony ran at " << format_rfc3339(v.resolved_at) << " (durations count from the ceremony's start)\n";
   for (const auto& [k, val] : v.settings) os << k << ": " << val << "\n";
   for (const auto& c : v.certificates) {
     os << "\n" << (c.role == "root" ? "ROOT CA" : "INTERMEDIATE CA " + c.id) << "\n";
@@ -121,8 +129,8 @@ std::string render_text(const PlanView& v) {
     for (const auto& c : v.certificates)
       if (c.mesh == v.meshes[m].first) clusters.push_back(&c);
     for (std::size_t i = 0; i < clusters.size(); ++i) {
-      os << "  " << (last_mesh ? "    " : "│   ") << (i + 1 == clusters.size() ? "└── " : "├── ") << clusters[i]->cluster
-         << "  " << clusters[i]->field("subject") << "\n";
+      os << "  " << (last_mesh ? "    " : "│   ") << (i + 1 == clusters.size() ? "└── " : "├── ") << clusters[i]->cluster << "  "
+         << clusters[i]->field("subject") << "\n";
     }
   }
   os << "\nPolicy warnings (" << v.warnings.size() << ")\n";
@@ -160,8 +168,11 @@ nlohmann::json fields_json(const std::vector<std::pair<std::string, std::string>
 }
 
 std::string render_json(const PlanView& v) {
-  nlohmann::json j{{"name", v.name}, {"description", v.description}, {"digest", v.digest},
-                   {"resolved_at", format_rfc3339(v.resolved_at)}, {"settings", fields_json(v.settings)}};
+  nlohmann::json j{{"name", v.name},
+                   {"description", v.description},
+                   {"digest", v.digest},
+                   {"resolved_at", format_rfc3339(v.resolved_at)},
+                   {"settings", fields_json(v.settings)}};
   j["meshes"] = nlohmann::json::array();
   for (const auto& [name, td] : v.meshes) j["meshes"].push_back({{"name", name}, {"trust_domain", td}});
   j["certificates"] = nlohmann::json::array();
@@ -170,8 +181,12 @@ std::string render_json(const PlanView& v) {
     for (const auto& [k, source] : c.sources) {
       sources[k] = {{"from", source.where}, {"level", source_level_name(source.level)}};
     }
-    j["certificates"].push_back({{"id", c.id}, {"role", c.role}, {"mesh", c.mesh}, {"cluster", c.cluster},
-                                 {"fields", fields_json(c.fields)}, {"sources", sources}});
+    j["certificates"].push_back({{"id", c.id},
+                                 {"role", c.role},
+                                 {"mesh", c.mesh},
+                                 {"cluster", c.cluster},
+                                 {"fields", fields_json(c.fields)},
+                                 {"sources", sources}});
   }
   j["warnings"] = nlohmann::json::array();
   for (const auto& w : v.warnings) j["warnings"].push_back({{"subject", w.subject}, {"message", w.message}});
@@ -185,14 +200,14 @@ std::string render_dot(const PlanView& v) {
   const auto& root = v.certificates.front();
   os << "  root [label=\"" << dot_escape(root.field("subject")) << "\\n" << dot_escape(root.field("key")) << "\", style=bold];\n";
   for (const auto& [mesh, td] : v.meshes) {
-    os << "  \"mesh:" << dot_escape(mesh) << "\" [label=\"mesh " << dot_escape(mesh) << "\\n" << dot_escape(td)
-       << "\", shape=ellipse];\n  root -> \"mesh:" << dot_escape(mesh) << "\";\n";
+    os << "  \"mesh:" << dot_escape(mesh) << "\" [label=\"mesh " << dot_escape(mesh) << "\\n"
+       << dot_escape(td) << "\", shape=ellipse];\n  root -> \"mesh:" << dot_escape(mesh) << "\";\n";
   }
   for (const auto& c : v.certificates) {
     if (c.role == "root") continue;
-    os << "  \"" << dot_escape(c.id) << "\" [label=\"" << dot_escape(c.cluster) << "\\n" << dot_escape(c.field("key"))
-       << ", until " << dot_escape(c.field("not after").substr(0, 10)) << "\"];\n  \"mesh:" << dot_escape(c.mesh)
-       << "\" -> \"" << dot_escape(c.id) << "\";\n";
+    os << "  \"" << dot_escape(c.id) << "\" [label=\"" << dot_escape(c.cluster) << "\\n"
+       << dot_escape(c.field("key")) << ", until " << dot_escape(c.field("not after").substr(0, 10))
+       << "\"];\n  \"mesh:" << dot_escape(c.mesh) << "\" -> \"" << dot_escape(c.id) << "\";\n";
   }
   os << "}\n";
   return os.str();
@@ -211,10 +226,9 @@ std::string render_svg(const PlanView& v) {
   // A small fleet's tree shrinks to the page width; a large one keeps its
   // legible size and scrolls sideways inside its own box.
   constexpr int kMaxScaledColumns = 12;
-  os << "<div style=\"overflow-x:auto\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\""
-     << height << "\" viewBox=\"0 0 " << width << " " << height << "\""
-     << (columns <= kMaxScaledColumns ? " style=\"max-width:100%;height:auto\"" : "")
-     << " font-family=\"sans-serif\" font-size=\"11\">\n";
+  os << "<div style=\"overflow-x:auto\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+     << "\" viewBox=\"0 0 " << width << " " << height << "\""
+     << (columns <= kMaxScaledColumns ? " style=\"max-width:100%;height:auto\"" : "") << " font-family=\"sans-serif\" font-size=\"11\">\n";
   auto box = [&](int x, int y, const std::string& line1, const std::string& line2, const char* fill) {
     os << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << kBoxW << "\" height=\"" << kBoxH << "\" rx=\"6\" fill=\"" << fill
        << "\" stroke=\"#333\"/>\n<text x=\"" << x + kBoxW / 2 << "\" y=\"" << y + 19 << "\" text-anchor=\"middle\" font-weight=\"bold\">"
@@ -253,12 +267,13 @@ std::string render_html(const PlanView& v) {
         "td,th{border:1px solid #bbb;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2}"
         "code{background:#f4f4f4;padding:1px 4px}.warn{color:#8a4b00}</style></head><body>\n";
   os << "<h1>Ceremony plan <code>" << html_escape(v.name) << "</code></h1>\n<p>" << html_escape(v.description) << "</p>\n";
-  os << "<p>Plan digest: <code>" << v.digest << "</code><br/>Times resolved as if the ceremony ran at "
-     << format_rfc3339(v.resolved_at) << ".</p>\n<ul>";
+  os << "<p>Plan digest: <code>" << v.digest << "</code><br/>Times resolved as if the ceremony ran at " << format_rfc3339(v.resolved_at)
+     << ".</p>\n<ul>";
   for (const auto& [k, val] : v.settings) os << "<li>" << html_escape(k) << ": " << html_escape(val) << "</li>";
   os << "</ul>\n<h2>Hierarchy</h2>\n" << render_svg(v);
   os << "<h2>Policy warnings (" << v.warnings.size() << ")</h2>\n<ul>\n";
-  for (const auto& w : v.warnings) os << "<li class=\"warn\"><b>" << html_escape(w.subject) << "</b>: " << html_escape(w.message) << "</li>\n";
+  for (const auto& w : v.warnings)
+    os << "<li class=\"warn\"><b>" << html_escape(w.subject) << "</b>: " << html_escape(w.message) << "</li>\n";
   os << "</ul>\n";
   for (const auto& c : v.certificates) {
     os << "<h2>" << (c.role == "root" ? std::string("Root CA") : "Intermediate CA <code>" + html_escape(c.id) + "</code>")
@@ -292,11 +307,16 @@ std::optional<ViewFormat> parse_view_format(std::string_view name) {
 // it all the same (a Plan built in code, a future field), in every format.
 std::string render_plan_view(const PlanView& view, ViewFormat format) {
   switch (format) {
-    case ViewFormat::text: return escape_unreadable(render_text(view), true);
-    case ViewFormat::markdown: return escape_unreadable(render_markdown(view), true);
-    case ViewFormat::json: return escape_unreadable_json(render_json(view));
-    case ViewFormat::html: return escape_unreadable(render_html(view), true);
-    case ViewFormat::dot: return escape_unreadable(render_dot(view), true, "\\\\");
+    case ViewFormat::text:
+      return escape_unreadable(render_text(view), true);
+    case ViewFormat::markdown:
+      return escape_unreadable(render_markdown(view), true);
+    case ViewFormat::json:
+      return escape_unreadable_json(render_json(view));
+    case ViewFormat::html:
+      return escape_unreadable(render_html(view), true);
+    case ViewFormat::dot:
+      return escape_unreadable(render_dot(view), true, "\\\\");
   }
   return escape_unreadable(render_text(view), true);
 }

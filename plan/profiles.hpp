@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "plan/plan.hpp"
 #include "pki/certificate.hpp"
+#include "plan/plan.hpp"
 
 namespace meshca::ceremony {
 

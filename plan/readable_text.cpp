@@ -128,8 +128,7 @@ std::string code_point_label(char32_t code_point) {
 
 std::string unreadable_problem(const UnreadableChar& c) {
   if (c.malformed) {
-    return "contains the byte 0x" + hex(c.code_point, 2) + " at character " + std::to_string(c.position) +
-           ", which is not UTF-8";
+    return "contains the byte 0x" + hex(c.code_point, 2) + " at character " + std::to_string(c.position) + ", which is not UTF-8";
   }
   return "contains " + code_point_label(c.code_point) + " at character " + std::to_string(c.position) +
          ": control, bidirectional and invisible characters would let the name read differently from what the "

@@ -29,7 +29,7 @@ struct Utf8Char {
 Utf8Char decode_utf8(std::string_view text, std::size_t offset);
 
 struct UnreadableChar {
-  char32_t code_point = 0;  // the byte itself for malformed UTF-8
+  char32_t code_point = 0;   // the byte itself for malformed UTF-8
   std::size_t position = 0;  // 1-based, in characters
   bool malformed = false;
 };

@@ -12,34 +12,32 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   const std::string& ns = plan.outputs.namespace_name;
   auto apply = [&ns](int phase) {
     return "in each cluster, apply its bundle: kubectl apply -f " + rotation_phase_dir(phase) +
-           "/<mesh>/<cluster>/cacerts.yaml (namespace " + ns + "), then restart istiod (kubectl rollout restart "
-           "deployment/istiod -n " + ns + ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
+           "/<mesh>/<cluster>/cacerts.yaml (namespace " + ns +
+           "), then restart istiod (kubectl rollout restart "
+           "deployment/istiod -n " +
+           ns + ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
   };
   std::vector<RotationPhase> phases;
-  phases.push_back(
-      {1,
-       "trust both roots",
-       old_cn + " (current) + " + new_cn + " (new)",
-       "unchanged: the current intermediate, then " + old_cn,
-       "the current intermediate and key, unchanged",
-       {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
-        "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
-        "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
-        apply(1),
-        "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"},
-       "every proxy in every cluster trusts both roots (istioctl proxy-config secret POD shows two ROOTCA "
-       "certificates)"});
-  phases.push_back(
-      {2,
-       "issue from the new root",
-       new_cn + " + " + old_cn,
-       cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn
-             : "the new intermediate, then " + new_cn,
-       "a new intermediate and key, signed by the new root",
-       {apply(2),
-        "restart gateways and workloads so their certificates come from the new intermediate"},
-       "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
-       "certificate lifetime (24h by default) after the last restart"});
+  phases.push_back({1,
+                    "trust both roots",
+                    old_cn + " (current) + " + new_cn + " (new)",
+                    "unchanged: the current intermediate, then " + old_cn,
+                    "the current intermediate and key, unchanged",
+                    {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
+                     "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
+                     "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
+                     apply(1), "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"},
+                    "every proxy in every cluster trusts both roots (istioctl proxy-config secret POD shows two ROOTCA "
+                    "certificates)"});
+  phases.push_back({2,
+                    "issue from the new root",
+                    new_cn + " + " + old_cn,
+                    cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn
+                          : "the new intermediate, then " + new_cn,
+                    "a new intermediate and key, signed by the new root",
+                    {apply(2), "restart gateways and workloads so their certificates come from the new intermediate"},
+                    "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
+                    "certificate lifetime (24h by default) after the last restart"});
   phases.push_back({3,
                     "retire the old root",
                     new_cn + " only",

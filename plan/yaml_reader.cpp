@@ -22,8 +22,7 @@ std::optional<std::pair<int, int>> first_invalid_utf8(std::string_view text) {
     Utf8Char c = decode_utf8(text, i);
     // YAML's printable set excludes C0 controls other than tab, CR and LF
     // (yaml-cpp 0.7 loops forever on a NUL inside a document).
-    bool control = (c.code_point < 0x20 && c.code_point != '\t' && c.code_point != '\n' && c.code_point != '\r') ||
-                   c.code_point == 0x7f;
+    bool control = (c.code_point < 0x20 && c.code_point != '\t' && c.code_point != '\n' && c.code_point != '\r') || c.code_point == 0x7f;
     if (!c.ok || control) return std::pair{line, column};
     if (c.code_point == '\n') {
       ++line;
@@ -59,19 +58,22 @@ SourceLocation mark_location(const Findings& findings, const YAML::Mark& mark) {
 
 std::string type_name(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "empty";
-    default: return "undefined";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "empty";
+    default:
+      return "undefined";
   }
 }
 
 }  // namespace
 
-SourceLocation location_of(const Findings& findings, const YAML::Node& node) {
-  return mark_location(findings, node.Mark());
-}
+SourceLocation location_of(const Findings& findings, const YAML::Node& node) { return mark_location(findings, node.Mark()); }
 
 YAML::Node load_yaml_document(std::string_view text, std::string_view what, Findings& f) {
   const std::string thing(what);
@@ -92,8 +94,9 @@ YAML::Node load_yaml_document(std::string_view text, std::string_view what, Find
     return YAML::Load(std::string(text));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp words this "bad file"; say what is actually wrong.
-    f.add(mark_location(f, e.mark), "", "the " + thing + " nests collections deeper than the YAML parser allows (" +
-                                            std::to_string(e.depth()) + " levels); a plan needs fewer than ten");
+    f.add(mark_location(f, e.mark), "",
+          "the " + thing + " nests collections deeper than the YAML parser allows (" + std::to_string(e.depth()) +
+              " levels); a plan needs fewer than ten");
   } catch (const YAML::Exception& e) {
     if (auto tab = indenting_tab(text, e.mark)) {
       f.add(f.location(tab->first + 1, tab->second + 1), "",
@@ -105,9 +108,7 @@ YAML::Node load_yaml_document(std::string_view text, std::string_view what, Find
   f.fail(what);
 }
 
-std::string join_path(const std::string& parent, const std::string& key) {
-  return parent.empty() ? key : parent + "." + key;
-}
+std::string join_path(const std::string& parent, const std::string& key) { return parent.empty() ? key : parent + "." + key; }
 
 std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "plan/plan_digest.hpp"
 #include "plan/plan_reader.hpp"
 #include "plan/plan_view.hpp"
-#include "core/error.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

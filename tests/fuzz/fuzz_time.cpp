@@ -47,8 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   error.clear();
   if (auto t = parse_rfc3339(text, error)) {
     // YYYY-MM-DDTHH:MM:SS: every field is DIGITs (RFC 3339 section 5.6).
-    if (!digits_at(text, 0, 4) || !digits_at(text, 5, 2) || !digits_at(text, 8, 2) || !digits_at(text, 11, 2) ||
-        !digits_at(text, 14, 2) || !digits_at(text, 17, 2))
+    if (!digits_at(text, 0, 4) || !digits_at(text, 5, 2) || !digits_at(text, 8, 2) || !digits_at(text, 11, 2) || !digits_at(text, 14, 2) ||
+        !digits_at(text, 17, 2))
       finding("an RFC 3339 time with non-digits in a date/time field was accepted", text);
     std::string printed = format_rfc3339(*t);
     std::string again_error;

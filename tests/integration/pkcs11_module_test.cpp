@@ -46,16 +46,14 @@ pki::X509Ptr self_signed(hsm::KeyStore& store, const std::string& cn) {
   return cert;
 }
 
-void write_pem(const fs::path& path, const X509* cert) {
-  std::ofstream(path, std::ios::binary) << pki::certificate_to_pem(cert);
-}
+void write_pem(const fs::path& path, const X509* cert) { std::ofstream(path, std::ios::binary) << pki::certificate_to_pem(cert); }
 
 // `openssl verify` as the independent judge: `cert` chains to `root`.
 void expect_openssl_verifies(const fs::path& dir, const X509* root, const X509* cert, const std::string& name) {
   write_pem(dir / (name + "-root.pem"), root);
   write_pem(dir / (name + ".pem"), cert);
-  CommandResult r = run_command("openssl verify -x509_strict -CAfile " + shell_quote((dir / (name + "-root.pem")).string()) +
-                                " " + shell_quote((dir / (name + ".pem")).string()));
+  CommandResult r = run_command("openssl verify -x509_strict -CAfile " + shell_quote((dir / (name + "-root.pem")).string()) + " " +
+                                shell_quote((dir / (name + ".pem")).string()));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find(": OK"), std::string::npos) << r.output;
 }
@@ -76,8 +74,7 @@ TEST_F(Pkcs11ModuleTest, RotationStoresShareOneModuleAndCloseInEitherOrder) {
     pki::X509Ptr old_cert = self_signed(*old_root, "Old Root");
     pki::X509Ptr new_cert = self_signed(*new_root, "New Root");
     // The new root certified by the old root's key: both keys in use together.
-    pki::X509Ptr cross =
-        pki::issue_certificate(root_profile("New Root"), new_root->public_key(), old_cert.get(), old_root->signing_key());
+    pki::X509Ptr cross = pki::issue_certificate(root_profile("New Root"), new_root->public_key(), old_cert.get(), old_root->signing_key());
     EXPECT_TRUE(pki::signed_by(cross.get(), old_cert.get()));
     expect_openssl_verifies(dir(), old_cert.get(), cross.get(), "cross" + suffix);
 
@@ -113,7 +110,7 @@ TEST_F(Pkcs11ModuleTest, SecondModuleForALoadedModuleIsRefusedWithoutHarm) {
 
 TEST_F(Pkcs11ModuleTest, ModuleOutlivesItsSetWhileAStoreHoldsItThenFinalizesOnce) {
   auto store = hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p384, context());
-  next_command();  // the set that loaded the module is gone; the store still holds the module
+  next_command();                                          // the set that loaded the module is gone; the store still holds the module
   expect_error(ExitCode::internal, [this] { module(); });  // still loaded and initialized: a new set is refused
   next_command();
   pki::X509Ptr cert = self_signed(*store, "Held By The Store");

@@ -5,15 +5,15 @@
 
 #include "ceremony/audit.hpp"
 #include "ceremony/conformance.hpp"
-#include "plan/plan_digest.hpp"
-#include "plan/plan_reader.hpp"
-#include "ceremony/transcript.hpp"
 #include "ceremony/runner.hpp"
+#include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/verify.hpp"
+#include "plan/plan_digest.hpp"
+#include "plan/plan_reader.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 namespace meshca::ceremony {

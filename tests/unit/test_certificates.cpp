@@ -3,12 +3,12 @@
 
 #include <set>
 
-#include "plan/profiles.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
 #include "pki/lint.hpp"
 #include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
+#include "plan/profiles.hpp"
 
 namespace meshca::pki {
 namespace {
@@ -76,7 +76,7 @@ TEST(PrivateKeyPem, Pkcs8DerFastPathAgreesWithTheGeneralDecoder) {
     EXPECT_EQ(EVP_PKEY_eq(fast.get(), key.get()), 1);
     EXPECT_EQ(key_algorithm_of(fast.get()), alg);
     EXPECT_EQ(EVP_PKEY_eq(private_key_from_pem(pem.view(), "test").get(), key.get()), 1);
-    EXPECT_FALSE(private_key_from_pkcs8_der(der + std::string(1, '\0')));  // trailing bytes
+    EXPECT_FALSE(private_key_from_pkcs8_der(der + std::string(1, '\0')));     // trailing bytes
     EXPECT_FALSE(private_key_from_pkcs8_der(der.substr(0, der.size() - 1)));  // cut
     EXPECT_FALSE(private_key_from_pkcs8_der(""));
     // A PEM with text around the block takes the general path, same key.

@@ -58,8 +58,8 @@ TEST(Hex, FingerprintIsTheOpensslCliForm) {
   const std::string text = pki::certificate_to_pem(cert.get());
   std::fwrite(text.data(), 1, text.size(), out.get());
   out.reset();
-  std::unique_ptr<FILE, int (*)(FILE*)> cli(
-      ::popen(("openssl x509 -noout -fingerprint -sha256 -in " + pem.string()).c_str(), "r"), &::pclose);
+  std::unique_ptr<FILE, int (*)(FILE*)> cli(::popen(("openssl x509 -noout -fingerprint -sha256 -in " + pem.string()).c_str(), "r"),
+                                            &::pclose);
   ASSERT_NE(cli, nullptr);
   char line[256] = {};
   ASSERT_NE(std::fgets(line, sizeof line, cli.get()), nullptr);

@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "plan/plan_reader.hpp"
 #include "core/error.hpp"
+#include "plan/plan_reader.hpp"
 #include "templates/embedded.hpp"
 #include "tests/unit/time_support.hpp"
 

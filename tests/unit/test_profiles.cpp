@@ -7,9 +7,6 @@
 
 #include <set>
 
-#include "plan/plan_reader.hpp"
-#include "plan/plan_view.hpp"
-#include "plan/profiles.hpp"
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -17,6 +14,9 @@
 #include "output_layout/bundle_source.hpp"
 #include "pki/certificate.hpp"
 #include "pki/lint.hpp"
+#include "plan/plan_reader.hpp"
+#include "plan/plan_view.hpp"
+#include "plan/profiles.hpp"
 #include "templates/embedded.hpp"
 #include "tests/unit/temp_dir.hpp"
 

@@ -36,8 +36,7 @@ pki::X509CrlPtr parse_crl(const std::string& pem) {
 }
 
 long crl_number(const X509_CRL* crl) {
-  pki::Asn1IntegerPtr n(
-      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
+  pki::Asn1IntegerPtr n(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
   return n ? ASN1_INTEGER_get(n.get()) : -1;
 }
 
@@ -81,8 +80,7 @@ TEST(Revocation, CrlsListTheIssuersEntriesWithReasonsAndIncreasingNumbers) {
   ASSERT_EQ(sk_X509_REVOKED_num(revoked), 1);  // only the root's entry
   const X509_REVOKED* entry = sk_X509_REVOKED_value(revoked, 0);
   EXPECT_EQ(ASN1_INTEGER_get(X509_REVOKED_get0_serialNumber(entry)), 0x0A1B);
-  pki::Ptr<ASN1_ENUMERATED> reason(
-      static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr)));
+  pki::Ptr<ASN1_ENUMERATED> reason(static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr)));
   ASSERT_TRUE(reason);
   EXPECT_EQ(ASN1_ENUMERATED_get(reason.get()), 1);  // keyCompromise
 

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "plan/plan_digest.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "plan/plan_digest.hpp"
 #include "templates/embedded.hpp"
 #include "tests/unit/temp_dir.hpp"
 
