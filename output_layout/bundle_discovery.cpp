@@ -56,9 +56,9 @@ class InputDiscovery::Walk {
         out_.notes.push_back(retired_note(path));
         return;
       }
-      std::size_t before = out_.sources.size();
+      std::size_t before = named_;
       add_directory(path, 0);
-      if (out_.sources.size() == before && !skipped_any_) {
+      if (named_ == before) {
         throw Error(ExitCode::invalid_input, "no bundle, root directory or Secret manifest found in or below this directory",
                     path.string());
       }
@@ -81,6 +81,7 @@ class InputDiscovery::Walk {
   }
 
   void add_sources(const fs::path& path) {
+    ++named_;
     if (!first_time(path)) return;
     for (auto& src : load_bundle_sources(path)) out_.sources.push_back(std::move(src));
   }
@@ -105,7 +106,7 @@ class InputDiscovery::Walk {
       std::string name = child.filename().string();
       if (name.starts_with(".")) continue;  // .meshca-tmp: a run's staging area, never a result
       if (name == kRetiredDirectory) {
-        skipped_any_ = true;
+        ++named_;  // skipped, with a note: not "nothing found"
         out_.notes.push_back(retired_note(child));
         continue;
       }
@@ -133,7 +134,7 @@ class InputDiscovery::Walk {
   InputUse use_;
   DiscoveredInputs out_;
   std::set<std::string> seen_;  // canonical paths already read
-  bool skipped_any_ = false;
+  std::size_t named_ = 0;  // bundles, roots and skipped directories met, read before or not
 };
 
 InputDiscovery::InputDiscovery(InputUse use) : walk_(std::make_unique<Walk>(use)) {}

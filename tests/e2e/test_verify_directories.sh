@@ -62,6 +62,9 @@ cp -r out/root otherroot
 openssl crl -in out/prod/east/ca-crl.pem -out otherroot/root-crl.pem 2>/dev/null  # the first CRL: the intermediate's
 expect_exit 1 "$MESHCA" verify otherroot
 expect_in "$WORK/last.out" "is not signed by any certificate of the chain"
+# A directory named twice is read once, and is not "nothing found" the second time.
+expect_exit 0 "$MESHCA" verify out/prod out/prod/
+expect_in "$WORK/last.out" "2 bundles checked at"
 # Nothing below: an empty directory and a directory with only retired bundles.
 mkdir empty
 expect_exit 1 "$MESHCA" verify empty
