@@ -134,7 +134,7 @@ class InputDiscovery::Walk {
   InputUse use_;
   DiscoveredInputs out_;
   std::set<std::string> seen_;  // canonical paths already read
-  std::size_t named_ = 0;  // bundles, roots and skipped directories met, read before or not
+  std::size_t named_ = 0;       // bundles, roots and skipped directories met, read before or not
 };
 
 InputDiscovery::InputDiscovery(InputUse use) : walk_(std::make_unique<Walk>(use)) {}
