@@ -184,10 +184,10 @@ std::string root_name(const std::string& subject, const std::string& fingerprint
   return (subject.empty() ? std::string("(empty subject)") : subject) + " [SHA-256 " + fingerprint + "]";
 }
 
-std::string shared_roots_text(const ol::TrustPair& p) {
+std::string shared_roots_text(const ol::SharedRoots& roots) {
   std::string text;
-  for (std::size_t i = 0; i < p.shared_roots.size(); ++i)
-    text += (text.empty() ? "" : "; ") + root_name(p.shared_roots[i], p.shared_root_fingerprints[i]);
+  for (std::size_t i = 0; i < roots.subjects.size(); ++i)
+    text += (text.empty() ? "" : "; ") + root_name(roots.subjects[i], roots.fingerprints[i]);
   return text;
 }
 
@@ -201,8 +201,8 @@ void print_pair(std::ostream& out, const std::vector<ol::BundleReport>& reports,
   const auto& b = reports[p.b];
   const std::string verdict = p.failed() ? std::string(pki::severity_name(ol::find_verify_check("cross-cluster")->severity)) + " " : "";
   if (p.a_accepts_b && p.b_accepts_a) {
-    out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared_roots.size() == 1 ? " " : "s ")
-        << shared_roots_text(p) << ")";
+    out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared->subjects.size() == 1 ? " " : "s ")
+        << shared_roots_text(*p.shared) << ")";
     if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain)
       out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain << ": authorization policies must name both";
     out << "\n";
@@ -231,15 +231,19 @@ void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>&
     if (!r.trust && r.layout != ol::bundle_layout_name(ol::BundleLayout::root_ca))
       out << r.label << ": certificates did not load, left out\n";
   bool every_pair = reports.size() <= kListEveryPairUpTo;
-  std::map<std::string, std::size_t> mutual_by_roots;
+  // Counted per shared-roots object (few), then per text: two objects can
+  // name the same roots.
+  std::map<const ol::SharedRoots*, std::size_t> mutual_by_object;
   for (const auto& p : pairs) {
     bool mutual = p.a_accepts_b && p.b_accepts_a;
     if (every_pair || !mutual || p.failed()) {
       print_pair(out, reports, p);
     } else {
-      ++mutual_by_roots[shared_roots_text(p)];
+      ++mutual_by_object[p.shared.get()];
     }
   }
+  std::map<std::string, std::size_t> mutual_by_roots;
+  for (const auto& [roots, count] : mutual_by_object) mutual_by_roots[shared_roots_text(*roots)] += count;
   for (const auto& [roots, count] : mutual_by_roots)
     out << count << " pair" << (count == 1 ? "" : "s") << " in mutual trust (shared root"
         << " " << roots << "): not listed one by one (--json lists every pair)\n";
@@ -335,8 +339,8 @@ int verify(const Args& args, Terminal& term) {
                                     {"mutual", p.a_accepts_b && p.b_accepts_a},
                                     {"must_talk", p.must_talk},
                                     {"ok", !p.failed()},
-                                    {"shared_roots", p.shared_roots},
-                                    {"shared_root_fingerprints", p.shared_root_fingerprints}});
+                                    {"shared_roots", p.shared->subjects},
+                                    {"shared_root_fingerprints", p.shared->fingerprints}});
     }
     term.out << j.dump(2) << "\n";
     return failed ? static_cast<int>(ExitCode::check_failed) : 0;

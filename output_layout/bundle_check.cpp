@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "output_layout/istio_cacerts.hpp"
@@ -47,13 +48,18 @@ class Checker {
     load_certificates();
     check_key();
     check_key_match();
+    // Asked before the chain, reported last: a verified workload path
+    // proves the CA's own path too (pki::verify_path), so check_chain need
+    // not verify its signatures again.
+    decide_trust_domain();
+    const WorkloadVerdict workload = ask_workload();
     check_chain();
     check_lints();
     check_validity();
     check_path_length();
     check_name_constraints();
     check_crl();
-    check_workload();
+    report_workload(workload);
     return std::move(report_);
   }
 
@@ -582,14 +588,22 @@ class Checker {
                                                   std::tolower(static_cast<unsigned char>(b)); });
   }
 
-  void check_name_constraints() {
-    if (chain_.empty()) return;
-    std::vector<std::string> permitted_all;
+  // Every URI name constraint of the chain, in order.
+  std::vector<std::string> permitted_uris() const {
+    std::vector<std::string> all;
     for (const auto& c : chain_) {
       auto nc = pki::name_constraints(c.get());
       if (!nc.present) continue;
-      for (const auto& p : nc.permitted_uri) permitted_all.push_back(p);
+      for (const auto& p : nc.permitted_uri) all.push_back(p);
     }
+    return all;
+  }
+
+  // The trust domain the workload and name-constraint checks use: the one
+  // given, else the chain's first URI name constraint, else cluster.local.
+  void decide_trust_domain() {
+    if (chain_.empty()) return;
+    std::vector<std::string> permitted_all = permitted_uris();
     if (trust_domain_.empty()) {
       trust_domain_ = permitted_all.empty() ? "cluster.local" : permitted_all.front();
       if (trust_domain_.starts_with(".")) trust_domain_ = "td" + trust_domain_;
@@ -597,6 +611,11 @@ class Checker {
     }
     report_.trust_domain = trust_domain_;
     report_.trust_domain_claimed = !trust_domain_from_default_ || !permitted_all.empty();
+  }
+
+  void check_name_constraints() {
+    if (chain_.empty()) return;
+    std::vector<std::string> permitted_all = permitted_uris();
     bool ok = true;
     for (const auto& c : chain_) {
       auto nc = pki::name_constraints(c.get());
@@ -714,35 +733,58 @@ class Checker {
   }
 
   // ---- what a peer sees -----------------------------------------------------------
-  void check_workload() {
-    if (!key_ || !ca_cert_ || roots_.empty() || chain_.empty()) return;
-    if (!pki::key_matches_certificate(key_.get(), ca_cert_.get())) return;  // reported as key-match
-    std::string id = pki::spiffe_workload_id(trust_domain_);
+  struct WorkloadVerdict {
+    bool asked = false;      // the key and the certificates were there to ask
+    std::string id;          // the workload's SPIFFE ID
+    std::string sign_error;  // istiod could not have signed with the key
+    std::optional<pki::PeerPurpose> refused_as;
+    std::string refusal;  // OpenSSL's reason, when refused
+  };
+
+  WorkloadVerdict ask_workload() {
+    WorkloadVerdict v;
+    if (!key_ || !ca_cert_ || roots_.empty() || chain_.empty()) return v;
+    if (!pki::key_matches_certificate(key_.get(), ca_cert_.get())) return v;  // reported as key-match
+    v.asked = true;
+    v.id = pki::spiffe_workload_id(trust_domain_);
     pki::X509Ptr leaf;
     try {
-      leaf = pki::issue_workload_leaf(ca_cert_.get(), key_.get(), id, at_);
+      leaf = pki::issue_workload_leaf(ca_cert_.get(), key_.get(), v.id, at_);
     } catch (const Error& e) {
-      add("workload-peer", display(key_name_),
-          "istiod could not sign a workload certificate with this key: " + e.message(), "check the CA key");
+      v.sign_error = e.message();
+      return v;
+    }
+    // Both purposes in one verification; only when it fails, each alone for
+    // the message.
+    if (pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, pki::PeerPurpose::tls_server_and_client).ok) return v;
+    for (auto purpose : {pki::PeerPurpose::tls_server, pki::PeerPurpose::tls_client}) {
+      auto verdict = pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, purpose);
+      if (!verdict.ok) {
+        v.refused_as = purpose;
+        v.refusal = verdict.error;
+        break;
+      }
+    }
+    return v;
+  }
+
+  void report_workload(const WorkloadVerdict& v) {
+    if (!v.asked) return;
+    if (!v.sign_error.empty()) {
+      add("workload-peer", display(key_name_), "istiod could not sign a workload certificate with this key: " + v.sign_error,
+          "check the CA key");
       return;
     }
     std::string origin = trust_domain_from_default_ ? " (trust domain taken from the bundle; set --trust-domain)" : "";
-    // Both purposes in one verification; only when it fails, each alone for
-    // the message.
-    const bool both = pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, pki::PeerPurpose::tls_server_and_client).ok;
-    for (auto purpose : {pki::PeerPurpose::tls_server, pki::PeerPurpose::tls_client}) {
-      if (both) break;
-      auto verdict = pki::verify_as_peer(leaf.get(), raw(chain_), raw(roots_), at_, purpose);
-      if (!verdict.ok) {
-        add("workload-peer", display(chain_name_),
-            std::string("a workload certificate for ") + id + " issued by this CA is rejected by a peer as a TLS " +
-                (purpose == pki::PeerPurpose::tls_server ? "server" : "client") + ": " + verdict.error + origin,
-            "fix the findings above; a peer checks exactly this");
-        return;
-      }
+    if (v.refused_as) {
+      add("workload-peer", display(chain_name_),
+          std::string("a workload certificate for ") + v.id + " issued by this CA is rejected by a peer as a TLS " +
+              (*v.refused_as == pki::PeerPurpose::tls_server ? "server" : "client") + ": " + v.refusal + origin,
+          "fix the findings above; a peer checks exactly this");
+      return;
     }
     pass("workload-peer", display(chain_name_),
-         "a workload certificate for " + id + " issued like istiod does verifies as TLS server and client" + origin);
+         "a workload certificate for " + v.id + " issued like istiod does verifies as TLS server and client" + origin);
   }
 
   const BundleSource& src_;
@@ -778,28 +820,46 @@ bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle) {
 }
 
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports) {
-  std::vector<TrustPair> out;
-  auto holds = [](const BundleReport& r, const std::string& fp) {
-    return std::find(r.trusted_root_fingerprints.begin(), r.trusted_root_fingerprints.end(), fp) !=
-           r.trusted_root_fingerprints.end();
-  };
-  // Bundles of one fleet share a handful of root sets: a verdict depends on
-  // the peer's roots and the bundle, so compute it once per (root set,
-  // bundle), not once per pair.
-  std::map<std::pair<std::string, std::size_t>, bool> verdicts;
-  auto root_set = [](const BundleReport& r) {
-    std::string key;
-    for (const auto& fp : r.trusted_root_fingerprints) key += fp + ";";
-    return key;
-  };
+  // Bundles of one fleet share a handful of root sets. A verdict depends on
+  // the peer's roots and the bundle, so it is computed once per (root set,
+  // bundle); the roots two bundles share, once per pair of root sets.
+  const std::size_t n = reports.size();
+  std::vector<std::size_t> set_of(n);
+  std::vector<const BundleReport*> set_example;  // a report holding each set
+  {
+    std::map<std::vector<std::string>, std::size_t> ids;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto [it, added] = ids.emplace(reports[i].trusted_root_fingerprints, ids.size());
+      if (added) set_example.push_back(&reports[i]);
+      set_of[i] = it->second;
+    }
+  }
+  std::unordered_map<std::size_t, bool> verdicts;  // key: root set * n + bundle
   auto accepted = [&](std::size_t peer, std::size_t bundle) {
-    auto key = std::make_pair(root_set(reports[peer]), bundle);
-    auto it = verdicts.find(key);
-    if (it == verdicts.end()) it = verdicts.emplace(key, accepts_workloads(*reports[peer].trust, *reports[bundle].trust)).first;
+    auto [it, added] = verdicts.emplace(set_of[peer] * n + bundle, false);
+    if (added) it->second = accepts_workloads(*reports[peer].trust, *reports[bundle].trust);
     return it->second;
   };
-  for (std::size_t i = 0; i < reports.size(); ++i) {
-    for (std::size_t j = i + 1; j < reports.size(); ++j) {
+  std::map<std::pair<std::size_t, std::size_t>, std::shared_ptr<const SharedRoots>> shared;
+  auto shared_roots = [&](std::size_t a, std::size_t b) {
+    auto& entry = shared[{set_of[a], set_of[b]}];
+    if (!entry) {
+      auto roots = std::make_shared<SharedRoots>();
+      const auto& theirs = reports[b].trusted_root_fingerprints;
+      for (std::size_t k = 0; k < reports[a].trusted_root_fingerprints.size(); ++k) {
+        const std::string& fp = reports[a].trusted_root_fingerprints[k];
+        if (std::find(theirs.begin(), theirs.end(), fp) == theirs.end()) continue;
+        roots->subjects.push_back(reports[a].trusted_root_subjects[k]);
+        roots->fingerprints.push_back(fp);
+      }
+      entry = std::move(roots);
+    }
+    return entry;
+  };
+  std::vector<TrustPair> out;
+  out.reserve(n < 2 ? 0 : n * (n - 1) / 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
       const auto& a = reports[i];
       const auto& b = reports[j];
       if (!a.trust || !b.trust) continue;
@@ -808,11 +868,7 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
       p.b = j;
       p.a_accepts_b = accepted(i, j);
       p.b_accepts_a = accepted(j, i);
-      for (std::size_t k = 0; k < a.trusted_root_fingerprints.size(); ++k) {
-        if (!holds(b, a.trusted_root_fingerprints[k])) continue;
-        p.shared_roots.push_back(a.trusted_root_subjects[k]);
-        p.shared_root_fingerprints.push_back(a.trusted_root_fingerprints[k]);
-      }
+      p.shared = shared_roots(i, j);
       p.must_talk = a.trust_domain_claimed && b.trust_domain_claimed && a.trust_domain == b.trust_domain;
       out.push_back(std::move(p));
     }

@@ -74,12 +74,18 @@ struct BundleReport {
 
 BundleReport check_bundle(const BundleSource& source, const BundleCheckOptions& options);
 
+struct SharedRoots {
+  std::vector<std::string> subjects;
+  std::vector<std::string> fingerprints;  // their SHA-256, in the same order
+};
+
 struct TrustPair {
   std::size_t a = 0, b = 0;          // indexes into the reports
   bool a_accepts_b = false;          // b's CA certificate and chain verify (strict) under a's root-cert.pem
   bool b_accepts_a = false;
-  std::vector<std::string> shared_roots;              // subjects of roots both trust
-  std::vector<std::string> shared_root_fingerprints;  // their SHA-256, in the same order
+  // The roots both trust: one object for every pair of bundles with the
+  // same two root sets (a fleet has half a million pairs and a few sets).
+  std::shared_ptr<const SharedRoots> shared;
   // Both claim one trust domain: one mesh, whose clusters must accept each
   // other's workloads both ways. Anything less is a failure.
   bool must_talk = false;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/secure_buffer.hpp"
 
 namespace meshca::output_layout {
@@ -67,7 +68,20 @@ class InputDiscovery::Walk {
     add_file(path);
   }
 
-  DiscoveredInputs take() { return std::move(out_); }
+  // Reading a bundle directory (its files, and the Secret manifest beside
+  // them parsed to compare with them) is most of what discovery costs: the
+  // walk only keeps a slot for each, in its order, and the directories are
+  // read here, one worker per core.
+  DiscoveredInputs take() {
+    parallel_for(pending_.size(), 0, [&]() -> ItemWork {
+      return [&](std::size_t n) {
+        const Pending& p = pending_[n];
+        out_.sources[p.slot] = std::move(load_bundle_sources(p.dir).front());
+      };
+    });
+    pending_.clear();
+    return std::move(out_);
+  }
 
  private:
   // A directory or file named twice (a root directory by both its files, a
@@ -86,7 +100,13 @@ class InputDiscovery::Walk {
     for (auto& src : load_bundle_sources(path)) out_.sources.push_back(std::move(src));
   }
 
-  void add_bundle_directory(const fs::path& dir) { add_sources(dir); }
+  // A directory is read in take(), with the others.
+  void add_bundle_directory(const fs::path& dir) {
+    ++named_;
+    if (!first_time(dir)) return;
+    out_.sources.emplace_back();
+    pending_.push_back({out_.sources.size() - 1, dir});
+  }
 
   void add_directory(const fs::path& dir, int depth) {
     if (is_root_directory(dir) || holds_bundle(dir)) {
@@ -131,8 +151,14 @@ class InputDiscovery::Walk {
     add_sources(path);
   }
 
+  struct Pending {
+    std::size_t slot;  // in out_.sources
+    fs::path dir;
+  };
+
   InputUse use_;
   DiscoveredInputs out_;
+  std::vector<Pending> pending_;
   std::set<std::string> seen_;  // canonical paths already read
   std::size_t named_ = 0;       // bundles, roots and skipped directories met, read before or not
 };

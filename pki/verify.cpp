@@ -111,6 +111,29 @@ bool anchor_check_passes(const X509* root) {
   return signed_by(root, root);
 }
 
+// A verified path also answers the question the bundle check asks after
+// the workload check: the path of the target's issuer, from the same
+// untrusted certificates and roots, at the same time, with the same flags
+// and no purpose. X509_verify_cert started from that issuer searches the
+// same certificates the same way, so it builds the same path above it, and
+// with no purpose it checks a subset of what was checked there (the purpose
+// only adds checks; every other check of a certificate does not depend on
+// its depth). Two exceptions, where it is not asked: a path whose issuer is
+// its anchor (a trust anchor as the target is a different question), and
+// DNS name constraints above the issuer (OpenSSL checks the target's
+// commonName against them, and only the target's). With CRLs the issuer's
+// own revocation is checked differently, so those paths are not used either.
+void remember_issuer_path(STACK_OF(X509) * built, const PathCheck& path, unsigned long flags) {
+  const int n = sk_X509_num(built);
+  if (n < 3 || !path.crls.empty()) return;
+  for (int i = 2; i < n; ++i)
+    if (X509_get_ext_by_NID(sk_X509_value(built, i), NID_name_constraints, -1) >= 0) return;
+  PathCheck issuer_path = path;
+  issuer_path.purpose = 0;
+  std::string question = path_question(sk_X509_value(built, 1), issuer_path, flags);
+  if (!question.empty()) path_verdicts().store(std::move(question), ChainVerdict{true, {}});
+}
+
 }  // namespace
 
 bool signed_by(const X509* cert, const X509* issuer) {
@@ -169,6 +192,7 @@ ChainVerdict verify_path(const X509* target, const PathCheck& path) {
       std::string pair = signature_question(sk_X509_value(built, i), sk_X509_value(built, i + 1));
       if (!pair.empty()) signature_verdicts().store(std::move(pair), true);
     }
+    if (path.purpose != 0) remember_issuer_path(built, path, flags);
   }
   if (!verdict.ok) {
     int err = X509_STORE_CTX_get_error(ctx.get());

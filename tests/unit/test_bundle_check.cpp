@@ -290,7 +290,7 @@ TEST(BundleCheck, CrossClusterTrust) {
   ASSERT_EQ(pairs.size(), 3u);
   EXPECT_TRUE(pairs[0].a_accepts_b && pairs[0].b_accepts_a);
   EXPECT_FALSE(pairs[1].a_accepts_b || pairs[1].b_accepts_a);
-  EXPECT_TRUE(pairs[1].shared_roots.empty());
+  EXPECT_TRUE(pairs[1].shared->subjects.empty());
 }
 
 // ---- workload leaf ---------------------------------------------------------------------

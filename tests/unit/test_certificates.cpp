@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <openssl/objects.h>
+#include <openssl/x509v3.h>
 
 #include <set>
 
@@ -8,6 +9,7 @@
 #include "pki/lint.hpp"
 #include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
+#include "pki/workload.hpp"
 #include "plan/profiles.hpp"
 
 namespace meshca::pki {
@@ -190,6 +192,77 @@ TEST(Verify, StrictChainAndSignatureChecks) {
   EXPECT_FALSE(verdict.error.empty());
   // Expired at the time asked for.
   EXPECT_FALSE(verify_chain(h.inter.get(), {}, {h.root.get()}, kNow + 2 * kYear).ok);
+}
+
+// A verified workload path answers the CA's own path question from memory
+// (verify_path): the answer must be the one OpenSSL gives when asked first.
+// Each scenario is built twice, with fresh keys, so that nothing one order
+// asked is remembered for the other.
+struct PathScenario {
+  const char* name;
+  const char* inter_cn;
+  const char* root_name_constraints;  // X509v3 config text, or nullptr
+  UnixTime at;
+};
+
+struct PathAnswers {
+  bool peer = false, chain = false;
+};
+
+PathAnswers ask_in_order(const PathScenario& sc, bool peer_first) {
+  PKeyPtr root_key = generate_key(KeyAlgorithm::ecdsa_p384);
+  X509Ptr root = issue_certificate(ca_profile("Root", 1, kNow, kNow + 10 * kYear), root_key.get(), nullptr, root_key.get());
+  if (sc.root_name_constraints != nullptr) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, root.get(), root.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_name_constraints, sc.root_name_constraints);
+    EXPECT_NE(ext, nullptr);
+    X509_add_ext(root.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+    EXPECT_GT(X509_sign(root.get(), root_key.get(), EVP_sha384()), 0);
+  }
+  PKeyPtr inter_key = generate_key(KeyAlgorithm::ecdsa_p256);
+  auto p = ca_profile(sc.inter_cn, 0, kNow, kNow + kYear);
+  p.permitted_uri_hosts = {"prod.example.internal"};
+  X509Ptr inter = issue_certificate(p, inter_key.get(), root.get(), root_key.get());
+  X509Ptr leaf = issue_workload_leaf(inter.get(), inter_key.get(), spiffe_workload_id("prod.example.internal"), sc.at);
+  const std::vector<const X509*> chain{inter.get(), root.get()}, roots{root.get()};
+  PathAnswers a;
+  auto ask_peer = [&] { a.peer = verify_as_peer(leaf.get(), chain, roots, sc.at, PeerPurpose::tls_server_and_client).ok; };
+  auto ask_chain = [&] { a.chain = verify_chain(inter.get(), chain, roots, sc.at).ok; };
+  if (peer_first) {
+    ask_peer();
+    ask_chain();
+  } else {
+    ask_chain();
+    ask_peer();
+  }
+  return a;
+}
+
+TEST(Verify, AWorkloadPathAnswersTheCaPathAsOpenSslWould) {
+  const PathScenario scenarios[] = {
+      {"plain", "Inter", nullptr, kNow + 100},
+      {"expired intermediate", "Inter", nullptr, kNow + 2 * kYear},
+      // OpenSSL checks a hostname-like commonName of the target (only the
+      // target's) against DNS name constraints above it: the CA path fails
+      // while the workload path passes.
+      {"CN outside DNS constraints", "bad.example", "critical,permitted;DNS:good.example", kNow + 100},
+      {"CN inside DNS constraints", "ca.good.example", "critical,permitted;DNS:good.example", kNow + 100},
+  };
+  for (const auto& sc : scenarios) {
+    SCOPED_TRACE(sc.name);
+    PathAnswers chain_first = ask_in_order(sc, false);
+    PathAnswers peer_first = ask_in_order(sc, true);
+    EXPECT_EQ(chain_first.chain, peer_first.chain);
+    EXPECT_EQ(chain_first.peer, peer_first.peer);
+  }
+  // The scenarios cover both answers.
+  EXPECT_TRUE(ask_in_order(scenarios[0], true).chain);
+  EXPECT_FALSE(ask_in_order(scenarios[1], true).chain);
+  PathAnswers constrained = ask_in_order(scenarios[2], true);
+  EXPECT_TRUE(constrained.peer);
+  EXPECT_FALSE(constrained.chain);
 }
 
 TEST(Lint, MeshcaCertificatesAreClean) {
