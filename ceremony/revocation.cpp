@@ -7,7 +7,7 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "output_layout/bundle_source.hpp"
+#include "verify/bundle_source.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
@@ -289,7 +289,7 @@ class Revocation {
   }
 
   LedgerEntry resolve_certificate(const RevokeTarget& t) const {
-    auto cert = pki::certificate_from_pem(ol::read_input_file(*t.cert), t.cert->string());
+    auto cert = pki::certificate_from_pem(verify::read_input_file(*t.cert), t.cert->string());
     if (X509_cmp(cert.get(), root_.get()) == 0) refuse_root();
     LedgerEntry entry;
     if (issued_by(cert.get(), root_.get())) {

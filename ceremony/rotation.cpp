@@ -11,7 +11,7 @@
 #include "core/files.hpp"
 #include "core/hex.hpp"
 #include "core/parallel.hpp"
-#include "output_layout/bundle_check.hpp"
+#include "verify/bundle_check.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
@@ -46,7 +46,7 @@ std::vector<PhasePair> checked_pairs(bool cross_sign) {
 }
 
 // One cluster's bundle in every phase, as the verify engine judged it.
-using PhaseReports = std::array<ol::BundleReport, kPhaseCount>;
+using PhaseReports = std::array<verify::BundleReport, kPhaseCount>;
 
 class Rotation {
  public:
@@ -377,9 +377,9 @@ class Rotation {
   }
 
   // The verify engine's verdict on one bundle; a FAIL is never published.
-  ol::BundleReport verified_report(const ClusterRef& c, const fs::path& dir, int phase) {
-    auto sources = ol::load_bundle_sources(dir);
-    ol::BundleReport report = ol::check_bundle(sources.front(), {.at = now_, .trust_domain = c.mesh->trust_domain});
+  verify::BundleReport verified_report(const ClusterRef& c, const fs::path& dir, int phase) {
+    auto sources = verify::load_bundle_sources(dir);
+    verify::BundleReport report = verify::check_bundle(sources.front(), {.at = now_, .trust_domain = c.mesh->trust_domain});
     if (report.failed()) {
       std::string why;
       for (const auto& f : report.findings)
@@ -407,8 +407,8 @@ class Rotation {
       }
     }
     for (const auto& pair : checked_pairs(cross_ != nullptr)) {
-      bool a_accepts_b = ol::accepts_workloads(*reference[pair.a].trust, *reports[pair.b].trust);
-      bool b_accepts_a = ol::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
+      bool a_accepts_b = verify::accepts_workloads(*reference[pair.a].trust, *reports[pair.b].trust);
+      bool b_accepts_a = verify::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
       if (pair.mutual && !(a_accepts_b && b_accepts_a)) {
         throw Error(ExitCode::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
                                             " would not accept each other's workloads (" + c.name() +

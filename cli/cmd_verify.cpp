@@ -7,24 +7,24 @@
 #include <sstream>
 
 #include "cli/terminal.hpp"
-#include "core/parallel.hpp"
 #include "core/time.hpp"
-#include "output_layout/bundle_check.hpp"
-#include "output_layout/bundle_discovery.hpp"
-#include "output_layout/bundle_source.hpp"
 #include "output_layout/istio_cacerts.hpp"
-#include "output_layout/verify_checks.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
 #include "pki/pem_scan.hpp"
 #include "plan/expiry.hpp"
+#include "verify/bundle_discovery.hpp"
+#include "verify/certificate_inventory.hpp"
+#include "verify/verify_checks.hpp"
+#include "verify/verify_inputs.hpp"
 
 namespace meshca::cli {
 namespace {
 
 namespace ol = meshca::output_layout;
+namespace vf = meshca::verify;
 using nlohmann::json;
 
 UnixTime parse_at(const po::variables_map& vm) {
@@ -35,89 +35,13 @@ UnixTime parse_at(const po::variables_map& vm) {
   return *t;
 }
 
-// What the paths name (ol::discover_inputs: directories of bundles, an OUT,
+// What the paths name (vf::discover_inputs: directories of bundles, an OUT,
 // a root directory, Secret manifests, and for inspect and check-expiry PEM
 // files); what was skipped is printed as a note.
-std::vector<ol::BundleSource> load_inputs(const po::variables_map& vm, const char* option, ol::InputUse use, std::ostream& notes) {
-  auto found = ol::discover_inputs(vm[option].as<std::vector<std::string>>(), use);
+std::vector<vf::BundleSource> load_inputs(const po::variables_map& vm, const char* option, vf::InputUse use, std::ostream& notes) {
+  auto found = vf::discover_inputs(vm[option].as<std::vector<std::string>>(), use);
   for (const auto& note : found.notes) notes << "note: " << note << "\n";
   return std::move(found.sources);
-}
-
-// Every certificate of a source, with the files it appears in.
-struct SeenCert {
-  pki::X509Ptr cert;
-  std::vector<std::string> files;
-};
-struct SeenCrl {
-  pki::X509CrlPtr crl;
-  std::string der;  // to recognise the same CRL in another file (the root's is in every bundle)
-  std::vector<std::string> files;
-};
-struct CertCollection {
-  std::vector<SeenCert> certs;
-  std::vector<SeenCrl> crls;
-  std::vector<std::string> notes;                        // PEM problems
-  std::vector<std::pair<std::string, std::string>> keys;  // file, description
-};
-
-void collect(const ol::BundleSource& src, CertCollection& out) {
-  std::map<std::string, std::size_t> by_fp;
-  for (std::size_t i = 0; i < out.certs.size(); ++i) by_fp[pki::sha256_fingerprint(out.certs[i].cert.get())] = i;
-  // Certificates first in a stable, meaningful order.
-  std::vector<std::string> order{ol::kCaCertFile, ol::kTlsCertFile, ol::kCertChainFile, ol::kRootCertFile,
-                                 ol::kTlsCaFile, ol::kCaKeyFile, ol::kTlsKeyFile, ol::kCaCrlFile};
-  for (const auto& [name, f] : src.files)
-    if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
-  for (const auto& name : order) {
-    const ol::BundleFile* f = src.file(name);
-    if (f == nullptr) continue;
-    auto scan = pki::scan_pem(f->bytes.view());
-    for (const auto& issue : scan.issues) out.notes.push_back(f->display + ": " + issue.message);
-    for (const auto& block : scan.blocks) {
-      if (pki::is_private_key_label(block.label) || block.label == "EC PARAMETERS") {
-        std::string what = block.label;
-        if (pki::is_encrypted_key_block(block)) {
-          what += " (encrypted)";
-        } else if (auto key = pki::private_key_from_block(block)) {
-          what += " (" + pki::describe_key(key.get()) + ")";
-        }
-        out.keys.emplace_back(f->display, what);
-        continue;
-      }
-      if (block.label == "X509 CRL" && block.decoded) {
-        if (auto crl = pki::crl_from_der(block)) {
-          std::string der(block.der.view());
-          auto same = std::find_if(out.crls.begin(), out.crls.end(), [&](const SeenCrl& c) { return c.der == der; });
-          if (same == out.crls.end()) {
-            out.crls.push_back({std::move(crl), std::move(der), {f->display}});
-          } else if (std::find(same->files.begin(), same->files.end(), f->display) == same->files.end()) {
-            same->files.push_back(f->display);
-          }
-        } else {
-          out.notes.push_back(f->display + ": block at line " + std::to_string(block.line) + " is not a valid X509 CRL");
-        }
-        continue;
-      }
-      auto cert = pki::certificate_from_der(block);
-      if (!cert) {
-        if (block.decoded)
-          out.notes.push_back(f->display + ": block at line " + std::to_string(block.line) + " ('" + block.label +
-                              "') is not a certificate");
-        continue;
-      }
-      std::string fp = pki::sha256_fingerprint(cert.get());
-      auto it = by_fp.find(fp);
-      if (it == by_fp.end()) {
-        by_fp[fp] = out.certs.size();
-        out.certs.push_back({std::move(cert), {f->display}});
-      } else if (std::find(out.certs[it->second].files.begin(), out.certs[it->second].files.end(), f->display) ==
-                 out.certs[it->second].files.end()) {
-        out.certs[it->second].files.push_back(f->display);
-      }
-    }
-  }
-  for (const auto& note : src.notes) out.notes.push_back(src.label + ": " + note);
 }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
@@ -184,7 +108,7 @@ std::string root_name(const std::string& subject, const std::string& fingerprint
   return (subject.empty() ? std::string("(empty subject)") : subject) + " [SHA-256 " + fingerprint + "]";
 }
 
-std::string shared_roots_text(const ol::SharedRoots& roots) {
+std::string shared_roots_text(const vf::SharedRoots& roots) {
   std::string text;
   for (std::size_t i = 0; i < roots.subjects.size(); ++i)
     text += (text.empty() ? "" : "; ") + root_name(roots.subjects[i], roots.fingerprints[i]);
@@ -196,10 +120,10 @@ std::string shared_roots_text(const ol::SharedRoots& roots) {
 // are listed (a fleet of 1,000 clusters has half a million pairs).
 constexpr std::size_t kListEveryPairUpTo = 12;
 
-void print_pair(std::ostream& out, const std::vector<ol::BundleReport>& reports, const ol::TrustPair& p) {
+void print_pair(std::ostream& out, const std::vector<vf::BundleReport>& reports, const vf::TrustPair& p) {
   const auto& a = reports[p.a];
   const auto& b = reports[p.b];
-  const std::string verdict = p.failed() ? std::string(pki::severity_name(ol::find_verify_check("cross-cluster")->severity)) + " " : "";
+  const std::string verdict = p.failed() ? std::string(pki::severity_name(vf::find_verify_check("cross-cluster")->severity)) + " " : "";
   if (p.a_accepts_b && p.b_accepts_a) {
     out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared->subjects.size() == 1 ? " " : "s ")
         << shared_roots_text(*p.shared) << ")";
@@ -225,15 +149,15 @@ void print_pair(std::ostream& out, const std::vector<ol::BundleReport>& reports,
   }
 }
 
-void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>& reports, const std::vector<ol::TrustPair>& pairs) {
+void print_cross_cluster(std::ostream& out, const std::vector<vf::BundleReport>& reports, const std::vector<vf::TrustPair>& pairs) {
   out << "== cross-cluster trust\n";
   for (const auto& r : reports)
-    if (!r.trust && r.layout != ol::bundle_layout_name(ol::BundleLayout::root_ca))
+    if (!r.trust && r.layout != vf::bundle_layout_name(vf::BundleLayout::root_ca))
       out << r.label << ": certificates did not load, left out\n";
   bool every_pair = reports.size() <= kListEveryPairUpTo;
   // Counted per shared-roots object (few), then per text: two objects can
   // name the same roots.
-  std::map<const ol::SharedRoots*, std::size_t> mutual_by_object;
+  std::map<const vf::SharedRoots*, std::size_t> mutual_by_object;
   for (const auto& p : pairs) {
     bool mutual = p.a_accepts_b && p.b_accepts_a;
     if (every_pair || !mutual || p.failed()) {
@@ -250,7 +174,7 @@ void print_cross_cluster(std::ostream& out, const std::vector<ol::BundleReport>&
   out << "\n";
 }
 
-void print_finding(std::ostream& out, const ol::BundleFinding& f) {
+void print_finding(std::ostream& out, const vf::BundleFinding& f) {
   out << std::left << std::setw(5) << pki::severity_name(f.severity) << std::setw(20) << f.check << " " << f.file
       << ": " << f.message;
   if (!f.fix.empty()) out << " -- fix: " << f.fix;
@@ -268,39 +192,17 @@ int verify(const Args& args, Terminal& term) {
   positionals.add("bundle", -1);
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out, kVerifyUsage)) return 0;
-  ol::BundleCheckOptions opts;
+  vf::BundleCheckOptions opts;
   opts.at = parse_at(vm);
   if (vm.count("trust-domain")) opts.trust_domain = vm["trust-domain"].as<std::string>();
   bool as_json = vm.count("json") != 0, problems_only = vm.count("problems-only") != 0;
 
-  // A path that names nothing is a FAIL of its own; the others are checked.
-  std::vector<ol::BundleReport> reports;
-  ol::InputDiscovery discovery(ol::InputUse::bundles);
-  for (const auto& path : vm["bundle"].as<std::vector<std::string>>()) {
-    try {
-      discovery.add(path);
-    } catch (const Error& e) {
-      ol::BundleReport r;
-      r.label = path;
-      r.layout = "none";
-      r.findings.push_back({pki::Severity::fail, "source", e.where().empty() ? path : e.where(), e.message(),
-                            "name a bundle directory, a root directory, an OUT or a Secret manifest"});
-      reports.push_back(std::move(r));
-    }
-  }
-  auto found = discovery.take();
-  for (const auto& note : found.notes) term.err << "note: " << note << "\n";
-  if (found.sources.empty() && reports.empty()) throw Error(ExitCode::invalid_input, "nothing to check");
-  // Each bundle is judged alone, on one worker per core; the reports keep
-  // the order in which the paths named them.
-  std::vector<ol::BundleReport> checked(found.sources.size());
-  parallel_for(found.sources.size(), 0,
-               [&]() -> ItemWork { return [&](std::size_t n) { checked[n] = ol::check_bundle(found.sources[n], opts); }; });
-  for (auto& r : checked) reports.push_back(std::move(r));
-  auto pairs = ol::cross_cluster_trust(reports);
-  std::size_t bad = static_cast<std::size_t>(std::count_if(reports.begin(), reports.end(), [](const auto& r) { return r.failed(); }));
-  std::size_t bad_pairs = static_cast<std::size_t>(std::count_if(pairs.begin(), pairs.end(), [](const auto& p) { return p.failed(); }));
-  bool failed = bad != 0 || bad_pairs != 0;
+  auto outcome = vf::verify_inputs(vm["bundle"].as<std::vector<std::string>>(), opts);
+  for (const auto& note : outcome.notes) term.err << "note: " << note << "\n";
+  const auto& reports = outcome.reports;
+  const auto& pairs = outcome.pairs;
+  const bool failed = outcome.failed();
+  const std::size_t bad = outcome.failed_bundles, bad_pairs = outcome.failed_pairs;
 
   if (as_json) {
     json j;
@@ -382,7 +284,7 @@ constexpr const char* kInspectUsage =
     "\n"
     "example: meshca inspect out/prod/east";
 
-void print_tree(std::ostream& out, const std::vector<pki::CertificateNode>& nodes, const CertCollection& all,
+void print_tree(std::ostream& out, const std::vector<pki::CertificateNode>& nodes, const vf::CertificateInventory& all,
                 const std::string& prefix, bool top) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     bool last = i + 1 == nodes.size();
@@ -393,7 +295,7 @@ void print_tree(std::ostream& out, const std::vector<pki::CertificateNode>& node
   }
 }
 
-json tree_json(const std::vector<pki::CertificateNode>& nodes, const CertCollection& all) {
+json tree_json(const std::vector<pki::CertificateNode>& nodes, const vf::CertificateInventory& all) {
   json arr = json::array();
   for (const auto& n : nodes) {
     arr.push_back({{"subject", pki::subject_string(all.certs[n.index].cert.get())},
@@ -414,11 +316,11 @@ int inspect(const Args& args, Terminal& term) {
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out, kInspectUsage)) return 0;
   UnixTime at = parse_at(vm);
-  CertCollection all;
+  vf::CertificateInventory all;
   std::vector<std::string> labels;
-  for (const auto& src : load_inputs(vm, "input", ol::InputUse::certificates, term.err)) {
-    collect(src, all);
-    labels.push_back(src.label + (src.kind == "file" ? "" : " (" + std::string(ol::bundle_layout_name(src.layout)) + ")"));
+  for (const auto& src : load_inputs(vm, "input", vf::InputUse::certificates, term.err)) {
+    all.add(src);
+    labels.push_back(src.label + (src.kind == "file" ? "" : " (" + std::string(vf::bundle_layout_name(src.layout)) + ")"));
   }
   std::vector<const X509*> raw;
   for (const auto& c : all.certs) raw.push_back(c.cert.get());
@@ -533,8 +435,8 @@ int check_expiry(const Args& args, Terminal& term) {
   // Each certificate and CRL once, however many bundles carry it (the root
   // is in every bundle of an OUT); its dates depend on it alone
   // (ceremony/expiry), so it has one date wherever it was read.
-  CertCollection all;
-  for (const auto& src : load_inputs(vm, "input", ol::InputUse::certificates, term.err)) collect(src, all);
+  vf::CertificateInventory all;
+  for (const auto& src : load_inputs(vm, "input", vf::InputUse::certificates, term.err)) all.add(src);
   if (all.certs.empty() && all.crls.empty()) throw Error(ExitCode::invalid_input, "no certificate or CRL found", named(vm, "input"));
   std::vector<Row> rows;
   bool any = false;

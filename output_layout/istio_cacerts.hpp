@@ -31,6 +31,10 @@ inline constexpr const char* kRootCertFile = "root-cert.pem";
 inline constexpr const char* kSecretManifestFile = "cacerts.yaml";
 // CRLs of the chain (intermediate, then root) when the plan enables them.
 inline constexpr const char* kCaCrlFile = "ca-crl.pem";
+// The same bundle as a kubernetes.io/tls Secret (cert-manager's layout).
+inline constexpr const char* kTlsCertFile = "tls.crt";
+inline constexpr const char* kTlsKeyFile = "tls.key";
+inline constexpr const char* kTlsCaFile = "ca.crt";
 
 // The PEM text of a bundle, exactly as written.
 struct IstioBundleFiles {

@@ -4,7 +4,6 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "output_layout/bundle_source.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/manifests.hpp"
 #include "pki/certificate.hpp"

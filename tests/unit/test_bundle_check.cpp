@@ -5,10 +5,10 @@
 #include <set>
 #include <sstream>
 
-#include "output_layout/bundle_check.hpp"
-#include "output_layout/bundle_source.hpp"
+#include "verify/bundle_check.hpp"
+#include "verify/bundle_source.hpp"
 #include "output_layout/istio_cacerts.hpp"
-#include "output_layout/verify_checks.hpp"
+#include "verify/verify_checks.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
@@ -19,9 +19,13 @@
 #include "pki/workload.hpp"
 #include "temp_dir.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 namespace {
 
+using output_layout::base64_encode;
+using output_layout::IstioBundleFiles;
+using output_layout::make_istio_bundle;
+using output_layout::render_cacerts_secret;
 using pki::Severity;
 
 constexpr UnixTime kNow = 1795000000;  // 2026-11-18
@@ -540,4 +544,4 @@ TEST(BundleCheck, KeyAlgorithmsOutsideMeshcasSetWarnUnlessConsumersRefuseThem) {
 }
 
 }  // namespace
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

@@ -10,8 +10,8 @@
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "output_layout/bundle_check.hpp"
-#include "output_layout/bundle_source.hpp"
+#include "verify/bundle_check.hpp"
+#include "verify/bundle_source.hpp"
 #include "pki/certificate.hpp"
 #include "pki/lint.hpp"
 #include "plan/plan_reader.hpp"
@@ -366,9 +366,9 @@ void expect_ceremony_bundles_verify(const std::string& text, const test::TempDir
   ASSERT_EQ(result.clusters.size(), plan.cluster_count()) << what;
   for (const auto& mesh : plan.meshes) {
     for (const auto& cluster : mesh.clusters) {
-      auto sources = output_layout::load_bundle_sources(opt.out_dir / mesh.name / cluster.name);
+      auto sources = verify::load_bundle_sources(opt.out_dir / mesh.name / cluster.name);
       ASSERT_EQ(sources.size(), 1u) << what;
-      auto report = output_layout::check_bundle(sources[0], {.at = 0, .trust_domain = mesh.trust_domain});
+      auto report = verify::check_bundle(sources[0], {.at = 0, .trust_domain = mesh.trust_domain});
       std::string failures;
       for (const auto& f : report.findings)
         if (f.severity == pki::Severity::fail) failures += "\n  " + f.check + ": " + f.message;

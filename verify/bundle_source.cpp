@@ -1,4 +1,4 @@
-#include "output_layout/bundle_source.hpp"
+#include "verify/bundle_source.hpp"
 
 #include "core/yaml_documents.hpp"
 
@@ -11,7 +11,7 @@
 #include "output_layout/istio_cacerts.hpp"
 #include "pki/pem_scan.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 namespace {
 
 namespace fs = std::filesystem;
@@ -272,4 +272,4 @@ std::vector<BundleSource> load_bundle_sources(const fs::path& path) {
   return out;
 }
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "core/time.hpp"
-#include "output_layout/bundle_source.hpp"
+#include "verify/bundle_source.hpp"
 #include "pki/handles.hpp"
 #include "pki/lint.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 
 struct BundleFinding {
   pki::Severity severity = pki::Severity::pass;
@@ -101,4 +101,4 @@ bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle);
 // have no workloads and take no part).
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports);
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

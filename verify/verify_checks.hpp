@@ -19,7 +19,7 @@
 
 #include "pki/lint.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 
 struct VerifyCheck {
   std::string_view id;        // the check name a finding carries
@@ -123,4 +123,4 @@ constexpr const VerifyCheck* find_verify_check(std::string_view id) {
   return nullptr;
 }
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

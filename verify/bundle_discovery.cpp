@@ -1,4 +1,4 @@
-#include "output_layout/bundle_discovery.hpp"
+#include "verify/bundle_discovery.hpp"
 
 #include <algorithm>
 #include <set>
@@ -7,7 +7,7 @@
 #include "core/parallel.hpp"
 #include "core/secure_buffer.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 namespace {
 
 namespace fs = std::filesystem;
@@ -180,4 +180,4 @@ DiscoveredInputs discover_inputs(const std::vector<std::string>& paths, InputUse
   return found;
 }
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

@@ -1,4 +1,4 @@
-#include "output_layout/bundle_check.hpp"
+#include "verify/bundle_check.hpp"
 
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 #include "output_layout/istio_cacerts.hpp"
-#include "output_layout/verify_checks.hpp"
+#include "verify/verify_checks.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
@@ -17,7 +17,7 @@
 #include "pki/verify.hpp"
 #include "pki/workload.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 namespace {
 
 using pki::Severity;
@@ -876,4 +876,4 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
   return out;
 }
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

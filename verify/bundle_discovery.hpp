@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "output_layout/bundle_source.hpp"
+#include "verify/bundle_source.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 
 // verify reads bundles; inspect and check-expiry read any certificate file.
 enum class InputUse { bundles, certificates };
@@ -64,4 +64,4 @@ class InputDiscovery {
 // skipped ("nothing to check", with the notes).
 DiscoveredInputs discover_inputs(const std::vector<std::string>& paths, InputUse use);
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify

@@ -21,11 +21,19 @@
 #include "core/secure_buffer.hpp"
 #include "output_layout/istio_cacerts.hpp"
 
-namespace meshca::output_layout {
+namespace meshca::verify {
 
-inline constexpr const char* kTlsCertFile = "tls.crt";
-inline constexpr const char* kTlsKeyFile = "tls.key";
-inline constexpr const char* kTlsCaFile = "ca.crt";
+// The files of a bundle, named as output_layout writes them.
+using output_layout::kCaCertFile;
+using output_layout::kCaCrlFile;
+using output_layout::kCaKeyFile;
+using output_layout::kCertChainFile;
+using output_layout::kRootCertFile;
+using output_layout::kSecretManifestFile;
+using output_layout::kTlsCaFile;
+using output_layout::kTlsCertFile;
+using output_layout::kTlsKeyFile;
+
 // meshca's OUT/root: the root certificate and, once a revocation happened, its CRL.
 inline constexpr const char* kRootDirectory = "root";
 inline constexpr const char* kRootCrlFile = "root-crl.pem";
@@ -76,4 +84,4 @@ BundleLayout detect_layout(const std::vector<std::string>& file_names);
 // the commands that read any certificate file.
 BundleSource pem_file_source(const std::filesystem::path& path, std::string bytes);
 
-}  // namespace meshca::output_layout
+}  // namespace meshca::verify
