@@ -12,6 +12,7 @@
 #include "core/hex.hpp"
 #include "core/parallel.hpp"
 #include "verify/bundle_check.hpp"
+#include "verify/cross_cluster.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"

@@ -175,8 +175,7 @@ void print_cross_cluster(std::ostream& out, const std::vector<vf::BundleReport>&
 }
 
 void print_finding(std::ostream& out, const vf::BundleFinding& f) {
-  out << std::left << std::setw(5) << pki::severity_name(f.severity) << std::setw(20) << f.check << " " << f.file
-      << ": " << f.message;
+  out << std::left << std::setw(5) << pki::severity_name(f.severity) << std::setw(20) << f.check << " " << f.file << ": " << f.message;
   if (!f.fix.empty()) out << " -- fix: " << f.fix;
   out << "\n";
 }
@@ -186,8 +185,8 @@ int verify(const Args& args, Terminal& term) {
   options.add_options()("help,h", "this help")("bundle", po::value<std::vector<std::string>>()->required(),
                                                "bundle directory or Secret manifest (repeatable)")(
       "trust-domain", po::value<std::string>(), "SPIFFE trust domain of the mesh (for the workload check)")(
-      "at", po::value<std::string>(), "check validity at this RFC 3339 time instead of now")(
-      "json", "print the report as JSON")("problems-only,q", "print only WARN and FAIL findings");
+      "at", po::value<std::string>(), "check validity at this RFC 3339 time instead of now")("json", "print the report as JSON")(
+      "problems-only,q", "print only WARN and FAIL findings");
   po::positional_options_description positionals;
   positionals.add("bundle", -1);
   po::variables_map vm;
@@ -214,9 +213,8 @@ int verify(const Args& args, Terminal& term) {
       b["source"] = r.label;
       b["layout"] = r.layout;
       b["ok"] = !r.failed();
-      b["counts"] = {{"pass", r.count(pki::Severity::pass)},
-                     {"warn", r.count(pki::Severity::warn)},
-                     {"fail", r.count(pki::Severity::fail)}};
+      b["counts"] = {
+          {"pass", r.count(pki::Severity::pass)}, {"warn", r.count(pki::Severity::warn)}, {"fail", r.count(pki::Severity::fail)}};
       b["ca_subject"] = r.ca_subject;
       b["root_subject"] = r.chain_root_subject;
       b["root_fingerprint"] = r.chain_root_fingerprint;
@@ -254,8 +252,8 @@ int verify(const Args& args, Terminal& term) {
       if (!problems_only || f.severity != pki::Severity::pass) print_finding(term.out, f);
     if (!r.chain_root_fingerprint.empty())
       term.out << r.label << ": root " << root_name(r.chain_root_subject, r.chain_root_fingerprint) << "\n";
-    term.out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn)
-             << " warn, " << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
+    term.out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn) << " warn, "
+             << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
   }
   if (reports.size() > 1) print_cross_cluster(term.out, reports, pairs);
   term.out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(opts.at) << ": ";
@@ -309,8 +307,7 @@ int inspect(const Args& args, Terminal& term) {
   po::options_description options("meshca inspect");
   options.add_options()("help,h", "this help")("input", po::value<std::vector<std::string>>()->required(),
                                                "PEM file, bundle directory or Secret manifest")(
-      "at", po::value<std::string>(), "compute days left at this RFC 3339 time instead of now")(
-      "json", "print JSON");
+      "at", po::value<std::string>(), "compute days left at this RFC 3339 time instead of now")("json", "print JSON");
   po::positional_options_description positionals;
   positionals.add("input", -1);
   po::variables_map vm;
@@ -365,8 +362,8 @@ int inspect(const Args& args, Terminal& term) {
     row("serial", s.serial);
     row("key", s.key);
     row("signature", s.signature_algorithm);
-    std::string left = s.days_left < 0 ? "expired " + std::to_string(-s.days_left) + " days ago"
-                                       : std::to_string(s.days_left) + " days left";
+    std::string left =
+        s.days_left < 0 ? "expired " + std::to_string(-s.days_left) + " days ago" : std::to_string(s.days_left) + " days left";
     row("validity", format_rfc3339(s.not_before) + " .. " + format_rfc3339(s.not_after) + " (" + left + ")");
     row("CA", s.ca ? "yes" + (s.path_len ? ", pathLen " + std::to_string(*s.path_len) : std::string(", no pathLen")) +
                          (s.self_signed ? ", self-signed root" : "")

@@ -177,12 +177,16 @@ BundleSource load_directory(const fs::path& dir) {
 
 std::string_view bundle_layout_name(BundleLayout layout) {
   switch (layout) {
-    case BundleLayout::istio_cacerts: return "istio-cacerts";
-    case BundleLayout::kubernetes_tls: return "kubernetes.io/tls";
-    case BundleLayout::mixed: return "mixed";
+    case BundleLayout::istio_cacerts:
+      return "istio-cacerts";
+    case BundleLayout::kubernetes_tls:
+      return "kubernetes.io/tls";
+    case BundleLayout::mixed:
+      return "mixed";
     case BundleLayout::root_ca:
       return "root";
-    case BundleLayout::none: return "none";
+    case BundleLayout::none:
+      return "none";
   }
   return "none";
 }

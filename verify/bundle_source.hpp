@@ -48,8 +48,8 @@ struct BundleFile {
 };
 
 struct BundleSource {
-  std::string label;   // what the user named: a directory, "file.yaml" or "file.yaml#ns/name"
-  std::string kind;    // "directory" | "secret" | "file" (a PEM file, for inspect and check-expiry)
+  std::string label;  // what the user named: a directory, "file.yaml" or "file.yaml#ns/name"
+  std::string kind;   // "directory" | "secret" | "file" (a PEM file, for inspect and check-expiry)
   BundleLayout layout = BundleLayout::none;
   std::map<std::string, BundleFile> files;  // by file name (ca-cert.pem, tls.crt, ...)
   std::vector<std::string> notes;           // container problems (bad base64, unreadable file)

@@ -18,7 +18,7 @@ void CertificateInventory::add(const BundleSource& src) {
   auto& by_fp = by_fingerprint_;
   // Certificates first in a stable, meaningful order.
   std::vector<std::string> order{ol::kCaCertFile, ol::kTlsCertFile, ol::kCertChainFile, ol::kRootCertFile,
-                                 ol::kTlsCaFile, ol::kCaKeyFile, ol::kTlsKeyFile, ol::kCaCrlFile};
+                                 ol::kTlsCaFile,  ol::kCaKeyFile,   ol::kTlsKeyFile,    ol::kCaCrlFile};
   for (const auto& [name, f] : src.files)
     if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
   for (const auto& name : order) {

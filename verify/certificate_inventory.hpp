@@ -31,7 +31,7 @@ class CertificateInventory {
  public:
   std::vector<InventoryCertificate> certs;
   std::vector<InventoryCrl> crls;
-  std::vector<std::string> notes;                        // PEM problems, "file: message"
+  std::vector<std::string> notes;                         // PEM problems, "file: message"
   std::vector<std::pair<std::string, std::string>> keys;  // file, description
 
   // Adds what `source` holds; certificates already listed gain the file.

@@ -31,7 +31,8 @@ VerifyOutcome verify_inputs(const std::vector<std::string>& paths, const BundleC
                [&]() -> ItemWork { return [&](std::size_t n) { checked[n] = check_bundle(found.sources[n], options); }; });
   for (auto& r : checked) out.reports.push_back(std::move(r));
   out.pairs = cross_cluster_trust(out.reports);
-  out.failed_bundles = static_cast<std::size_t>(std::count_if(out.reports.begin(), out.reports.end(), [](const auto& r) { return r.failed(); }));
+  out.failed_bundles =
+      static_cast<std::size_t>(std::count_if(out.reports.begin(), out.reports.end(), [](const auto& r) { return r.failed(); }));
   out.failed_pairs = static_cast<std::size_t>(std::count_if(out.pairs.begin(), out.pairs.end(), [](const auto& p) { return p.failed(); }));
   return out;
 }

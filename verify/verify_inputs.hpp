@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "verify/bundle_check.hpp"
+#include "verify/cross_cluster.hpp"
 
 namespace meshca::verify {
 

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "verify/bundle_check.hpp"
+#include "verify/cross_cluster.hpp"
 #include "verify/bundle_source.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "verify/bundle_check.hpp"
+#include "verify/cross_cluster.hpp"
 #include "verify/bundle_source.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "verify/verify_checks.hpp"

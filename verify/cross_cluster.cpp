@@ -1,0 +1,76 @@
+#include "verify/cross_cluster.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "pki/verify.hpp"
+
+namespace meshca::verify {
+
+bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle) {
+  std::vector<const X509*> untrusted;
+  for (const auto& c : bundle.chain) untrusted.push_back(c.get());
+  std::vector<const X509*> roots;
+  for (const auto& r : peer.roots) roots.push_back(r.get());
+  return pki::verify_chain(bundle.ca_cert.get(), untrusted, roots, std::max(peer.at, bundle.at)).ok;
+}
+
+std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports) {
+  // Bundles of one fleet share a handful of root sets. A verdict depends on
+  // the peer's roots and the bundle, so it is computed once per (root set,
+  // bundle); the roots two bundles share, once per pair of root sets.
+  const std::size_t n = reports.size();
+  std::vector<std::size_t> set_of(n);
+  std::vector<const BundleReport*> set_example;  // a report holding each set
+  {
+    std::map<std::vector<std::string>, std::size_t> ids;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto [it, added] = ids.emplace(reports[i].trusted_root_fingerprints, ids.size());
+      if (added) set_example.push_back(&reports[i]);
+      set_of[i] = it->second;
+    }
+  }
+  std::unordered_map<std::size_t, bool> verdicts;  // key: root set * n + bundle
+  auto accepted = [&](std::size_t peer, std::size_t bundle) {
+    auto [it, added] = verdicts.emplace(set_of[peer] * n + bundle, false);
+    if (added) it->second = accepts_workloads(*reports[peer].trust, *reports[bundle].trust);
+    return it->second;
+  };
+  std::map<std::pair<std::size_t, std::size_t>, std::shared_ptr<const SharedRoots>> shared;
+  auto shared_roots = [&](std::size_t a, std::size_t b) {
+    auto& entry = shared[{set_of[a], set_of[b]}];
+    if (!entry) {
+      auto roots = std::make_shared<SharedRoots>();
+      const auto& theirs = reports[b].trusted_root_fingerprints;
+      for (std::size_t k = 0; k < reports[a].trusted_root_fingerprints.size(); ++k) {
+        const std::string& fp = reports[a].trusted_root_fingerprints[k];
+        if (std::find(theirs.begin(), theirs.end(), fp) == theirs.end()) continue;
+        roots->subjects.push_back(reports[a].trusted_root_subjects[k]);
+        roots->fingerprints.push_back(fp);
+      }
+      entry = std::move(roots);
+    }
+    return entry;
+  };
+  std::vector<TrustPair> out;
+  out.reserve(n < 2 ? 0 : n * (n - 1) / 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      const auto& a = reports[i];
+      const auto& b = reports[j];
+      if (!a.trust || !b.trust) continue;
+      TrustPair p;
+      p.a = i;
+      p.b = j;
+      p.a_accepts_b = accepted(i, j);
+      p.b_accepts_a = accepted(j, i);
+      p.shared = shared_roots(i, j);
+      p.must_talk = a.trust_domain_claimed && b.trust_domain_claimed && a.trust_domain == b.trust_domain;
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+}  // namespace meshca::verify
