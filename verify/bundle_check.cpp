@@ -91,7 +91,10 @@ bool Checker::check_layout() {
       std::string why = name == key_name_ ? ": without the CA key istiod falls back to a self-signed CA of its own, and this "
                                             "cluster cannot talk to the others"
                                           : ": istiod refuses a partial plugged-in CA bundle";
-      add("layout", display(name), name + " is missing" + why, "provide all of " + join(required) + " from the same CA");
+      std::string message = name;
+      message += " is missing";
+      message += why;
+      add("layout", display(name), message, "provide all of " + join(required) + " from the same CA");
     }
   }
   if (complete) {

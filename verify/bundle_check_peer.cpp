@@ -97,6 +97,7 @@ void Checker::check_crl_file(const char* name, const std::vector<pki::X509Ptr>& 
   }
   if (ok && ca_cert_ && !roots_.empty()) {
     std::vector<const X509_CRL*> raw_crls;
+    raw_crls.reserve(crls.size());
     for (const auto& c : crls) raw_crls.push_back(c.get());
     auto verdict = pki::verify_chain_with_crls(ca_cert_.get(), raw(chain_), raw(roots_), raw_crls, at_);
     if (!verdict.ok) {

@@ -100,6 +100,7 @@ class Checker {
 
   std::vector<const X509*> raw(const std::vector<pki::X509Ptr>& v) const {
     std::vector<const X509*> out;
+    out.reserve(v.size());
     for (const auto& c : v) out.push_back(c.get());
     return out;
   }

@@ -39,6 +39,7 @@ bool is_known(const std::string& name) {
 
 std::vector<std::string> names_of(const std::map<std::string, BundleFile>& files) {
   std::vector<std::string> out;
+  out.reserve(files.size());
   for (const auto& [name, file] : files) out.push_back(name);
   return out;
 }
@@ -114,6 +115,7 @@ std::vector<BundleSource> load_manifest_text(const std::string& text, const std:
   }
   if (secrets.empty()) throw Error(ExitCode::invalid_input, "no Kubernetes Secret found in the file", label);
   std::vector<BundleSource> out;
+  out.reserve(secrets.size());
   for (const auto& s : secrets) out.push_back(secret_to_source(s, label));
   if (out.size() == 1) {
     // One Secret: name the bundle and its entries by the file alone.

@@ -73,7 +73,7 @@ std::vector<BundleSource> load_bundle_sources(const std::filesystem::path& path)
 
 // Reads a whole file (symlinks allowed: mounted Secrets are symlinks), at
 // most `max_bytes`. Error(invalid_input) when missing or too large.
-std::string read_input_file(const std::filesystem::path& path, std::size_t max_bytes = 4 * 1024 * 1024);
+std::string read_input_file(const std::filesystem::path& path, std::size_t max_bytes = std::size_t{4} * 1024 * 1024);
 
 // True when the text looks like YAML rather than PEM (no BEGIN line first).
 bool looks_like_secret_manifest(std::string_view text);
