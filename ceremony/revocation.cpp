@@ -7,12 +7,12 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "verify/bundle_source.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/pem_scan.hpp"
+#include "verify/bundle_source.hpp"
 
 namespace meshca::ceremony {
 namespace {

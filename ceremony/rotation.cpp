@@ -11,13 +11,13 @@
 #include "core/files.hpp"
 #include "core/hex.hpp"
 #include "core/parallel.hpp"
-#include "verify/bundle_check.hpp"
-#include "verify/cross_cluster.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
 #include "plan/profiles.hpp"
+#include "verify/bundle_check.hpp"
+#include "verify/cross_cluster.hpp"
 
 namespace meshca::ceremony {
 namespace {

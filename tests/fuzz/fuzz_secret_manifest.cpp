@@ -5,10 +5,10 @@
 #include <cstdint>
 
 #include "core/error.hpp"
-#include "verify/bundle_check.hpp"
-#include "verify/cross_cluster.hpp"
-#include "verify/bundle_source.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
+#include "verify/bundle_check.hpp"
+#include "verify/bundle_source.hpp"
+#include "verify/cross_cluster.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace meshca;

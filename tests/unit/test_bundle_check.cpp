@@ -5,11 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "verify/bundle_check.hpp"
-#include "verify/cross_cluster.hpp"
-#include "verify/bundle_source.hpp"
 #include "output_layout/istio_cacerts.hpp"
-#include "verify/verify_checks.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
@@ -19,6 +15,10 @@
 #include "pki/verify.hpp"
 #include "pki/workload.hpp"
 #include "temp_dir.hpp"
+#include "verify/bundle_check.hpp"
+#include "verify/bundle_source.hpp"
+#include "verify/cross_cluster.hpp"
+#include "verify/verify_checks.hpp"
 
 namespace meshca::verify {
 namespace {

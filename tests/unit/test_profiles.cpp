@@ -10,8 +10,6 @@
 #include "ceremony/runner.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "verify/bundle_check.hpp"
-#include "verify/bundle_source.hpp"
 #include "pki/certificate.hpp"
 #include "pki/lint.hpp"
 #include "plan/plan_reader.hpp"
@@ -19,6 +17,8 @@
 #include "plan/profiles.hpp"
 #include "templates/embedded.hpp"
 #include "tests/unit/temp_dir.hpp"
+#include "verify/bundle_check.hpp"
+#include "verify/bundle_source.hpp"
 
 namespace meshca::ceremony {
 namespace {
