@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "core/secure_buffer.hpp"
 #include "output_layout/checksums.hpp"
 #include "pki/certificate.hpp"
@@ -69,7 +70,7 @@ SessionTranscript::SessionTranscript(const std::filesystem::path& file, const st
 
 void SessionTranscript::note_written(const std::filesystem::path& path) {
   std::string content = read_file(path, 64 * 1024 * 1024);
-  written_[path.lexically_relative(out_).string()] = output_layout::sha256_hex(content);
+  written_[path.lexically_relative(out_).string()] = sha256_hex(content);
   cleanse(content);
 }
 

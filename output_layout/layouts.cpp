@@ -4,8 +4,8 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "output_layout/bundle_source.hpp"
-#include "output_layout/checksums.hpp"
 #include "output_layout/manifests.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "hsm/pkcs11_uri.hpp"
 #include "plan/field_readers.hpp"
 #include "plan/plan_decode.hpp"
@@ -15,16 +16,9 @@ namespace {
 // "ab12…" or "AB:12:…" (64 hex digits) as pki::sha256_fingerprint prints
 // it; "" when `text` is not a SHA-256 fingerprint.
 std::string normalized_sha256_fingerprint(std::string_view text) {
-  std::string hex;
-  for (char c : text) {
-    if (c == ':') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
-    hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  if (hex.size() != 64) return {};
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) out += (out.empty() ? "" : ":") + hex.substr(i, 2);
-  return out;
+  const auto bytes = from_hex(text);
+  if (!bytes || bytes->size() != 32) return {};
+  return to_hex_colons(*bytes);
 }
 
 std::optional<SecretRef> read_secret(MapReader& m, const std::string& key) {
