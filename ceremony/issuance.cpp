@@ -132,7 +132,7 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   if (c.certifies_cas) {
     std::erase_if(findings, [](const pki::LintFinding& f) { return f.check == "path-length"; });
   }
-  if (!lints_acceptable(c.profile, findings)) {
+  if (!lints_acceptable(c.lint_warnings, findings)) {
     throw Error(ExitCode::internal, "the " + c.what + " fails lints: " + describe_findings(findings));
   }
   std::vector<std::string> warnings;
@@ -140,8 +140,8 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   return warnings;
 }
 
-bool lints_acceptable(std::string_view profile, const std::vector<pki::LintFinding>& findings) {
-  return profile == kDefaultProfile ? findings.empty() : !pki::has_failure(findings);
+bool lints_acceptable(LintWarnings lint_warnings, const std::vector<pki::LintFinding>& findings) {
+  return lint_warnings == LintWarnings::fatal ? findings.empty() : !pki::has_failure(findings);
 }
 
 void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::path& base_dir,

@@ -212,7 +212,7 @@ class Ceremony {
             .anchor_signature = pki::AnchorSignature::check,
             .role = pki::CaRole::root,
             .what = what,
-            .profile = plan_.profile};
+            .lint_warnings = plan_.root.lint_warnings};
   }
 
   void establish_root_certificate() {
@@ -366,7 +366,7 @@ class Ceremony {
                                            .issuer = root_.get(),
                                            .anchor = root_.get(),
                                            .what = "intermediate for " + name,
-                                           .profile = p.mesh->profile});
+                                           .lint_warnings = p.cluster->intermediate.lint_warnings});
 
     auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
     if (ledger_) {

@@ -61,6 +61,13 @@ struct ValueSource {
 // resolved value came from.
 using ValueSources = std::map<std::string, ValueSource>;
 
+// What a pre-issuance lint WARN does to a certificate, as its certificate
+// profile declares (`lint_warnings`): `fatal` refuses it (a profile whose
+// certificates pass every lint with no finding), `recorded` lets it through
+// and records the warning in the transcript (a profile that departs from
+// meshca's defaults on purpose). A lint FAIL always refuses.
+enum class LintWarnings { fatal, recorded };
+
 struct RootPlan {
   pki::DistinguishedName subject;
   hsm::RootKeyRef key;
@@ -69,7 +76,8 @@ struct RootPlan {
   // pathLenConstraint (unlimited), exactly what the certificate carries.
   std::optional<int> path_len = 1;
   pki::KeyUsageBits key_usage{.digital_signature = false, .key_cert_sign = true, .crl_sign = true};
-  ValueSources sources;  // path_len, key_usage
+  LintWarnings lint_warnings = LintWarnings::fatal;  // the plan-wide profile's
+  ValueSources sources;                              // path_len, key_usage
 };
 
 // "1", "2", ... or "unlimited" (no pathLenConstraint).
@@ -86,6 +94,7 @@ struct IntermediatePlan {
   std::optional<int> path_len = 0;
   pki::KeyUsageBits key_usage{.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
   std::vector<std::string> dns_names;
+  LintWarnings lint_warnings = LintWarnings::fatal;  // the mesh's profile's
   // key.algorithm, validity, subject.<attr>, name_constraints, path_len,
   // key_usage, dns_names.
   ValueSources sources;
@@ -106,6 +115,7 @@ struct CaExtensionsSpec {
 struct ProfileSpec {
   std::string name;
   std::string description;
+  LintWarnings lint_warnings = LintWarnings::fatal;
   CaExtensionsSpec root;
   CaExtensionsSpec intermediate;
   pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p256;  // intermediate key default
