@@ -429,7 +429,7 @@ class Ceremony {
                              {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
                              {"certificate", to_json(b.record)},
                              {"profile", profile_json(p.mesh->profile, b.lint_warnings)},
-                             {"layouts", p.mesh->outputs.layouts}};
+                             {"layouts", p.mesh->outputs.layout_names()}};
       if (p.renew) {
         details["replaced"] = to_json(*p.previous);
         details["retired_to"] = fs::relative(retired_dir(p), out_).string();

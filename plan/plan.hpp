@@ -130,23 +130,18 @@ struct ClusterPlan {
   IntermediatePlan intermediate;
 };
 
-inline constexpr std::string_view kLayoutIstioCacerts = "istio-cacerts";
-inline constexpr std::string_view kLayoutK8sSecret = "k8s-secret";
-inline constexpr std::string_view kLayoutIstioTls = "istio-tls";
-inline constexpr std::string_view kLayoutLinkerd = "linkerd";
-inline constexpr std::string_view kLayoutCertManager = "cert-manager";
-inline constexpr std::string_view kLayoutSpire = "spire";
-
 struct SpireOutput {
-  std::string directory = "/run/spire/upstream-ca";  // where the files go on the SPIRE server
+  std::string directory{output_layout::kDefaultSpireDirectory};  // where the files go on the SPIRE server
 };
 
 struct OutputPlan {
-  std::vector<std::string> layouts{std::string(kLayoutIstioCacerts), std::string(kLayoutK8sSecret)};
-  std::string namespace_name = "istio-system";
+  // In the order the plan writes them (parsed once, when the plan is read).
+  std::vector<output_layout::Layout> layouts{output_layout::kDefaultLayouts.begin(), output_layout::kDefaultLayouts.end()};
+  std::string namespace_name{output_layout::kDefaultIstioNamespace};
   output_layout::CertManagerOptions cert_manager;  // kind ClusterIssuer, name meshca-ca, namespace cert-manager
   SpireOutput spire;
-  bool has_layout(std::string_view layout) const;
+  bool has_layout(output_layout::Layout layout) const;
+  std::vector<std::string> layout_names() const;  // "istio-cacerts", ... in plan order
 };
 
 struct MeshPlan {
@@ -206,9 +201,7 @@ struct Plan {
 // the writer, the resume check and the audit (docs/output-layouts.md).
 inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster, const std::string& plan_digest) {
   output_layout::LayoutOptions o;
-  o.layouts.clear();
-  for (const auto& name : mesh.outputs.layouts)
-    if (auto layout = output_layout::parse_layout(name)) o.layouts.insert(*layout);
+  o.layouts = {mesh.outputs.layouts.begin(), mesh.outputs.layouts.end()};
   o.mesh = mesh.name;
   o.cluster = cluster.name;
   o.trust_domain = mesh.trust_domain;

@@ -129,7 +129,7 @@ std::vector<std::string> layout_names_text() {
   return names;
 }
 
-std::optional<std::vector<std::string>> decode_layouts(const YAML::Node& layouts, const std::string& path, Findings& f) {
+std::optional<std::vector<output_layout::Layout>> decode_layouts(const YAML::Node& layouts, const std::string& path, Findings& f) {
   if (!layouts.IsSequence() || layouts.size() == 0) {
     f.add(location_of(f, layouts), path, "must be a non-empty list");
     return std::nullopt;
@@ -137,19 +137,21 @@ std::optional<std::vector<std::string>> decode_layouts(const YAML::Node& layouts
   const auto all = layout_names_text();
   std::string known;
   for (std::size_t i = 0; i < all.size(); ++i) known += (i == 0 ? "" : i + 1 == all.size() ? " and " : ", ") + all[i];
-  std::vector<std::string> out;
+  using output_layout::Layout;
+  std::vector<Layout> out;
   for (std::size_t i = 0; i < layouts.size(); ++i) {
     const YAML::Node item = layouts[i];
-    if (!item.IsScalar() || !output_layout::parse_layout(item.Scalar())) {
+    const auto layout = item.IsScalar() ? output_layout::parse_layout(item.Scalar()) : std::nullopt;
+    if (!layout) {
       f.add(location_of(f, item), index_path(path, i), "unknown layout; this version writes " + known);
-    } else if (std::find(out.begin(), out.end(), item.Scalar()) != out.end()) {
+    } else if (std::find(out.begin(), out.end(), *layout) != out.end()) {
       f.add(location_of(f, item), index_path(path, i), "duplicate layout");
     } else {
-      out.push_back(item.Scalar());
+      out.push_back(*layout);
     }
   }
-  auto has = [&out](std::string_view name) { return std::find(out.begin(), out.end(), name) != out.end(); };
-  if (has(kLayoutK8sSecret) && !has(kLayoutIstioCacerts) && !has(kLayoutIstioTls)) {
+  auto has = [&out](Layout layout) { return std::find(out.begin(), out.end(), layout) != out.end(); };
+  if (has(Layout::k8s_secret) && !has(Layout::istio_cacerts) && !has(Layout::istio_tls)) {
     f.add(location_of(f, layouts), path,
           "must include istio-cacerts (the bundle files) or istio-tls: k8s-secret only adds the Secret manifest of one of them");
   }

@@ -700,7 +700,7 @@ TEST(PlanValidationGood, SingleMeshTemplateIsFullyResolved) {
   EXPECT_EQ(eu.name_constraints, NameConstraintsMode::trust_domain);
 
   EXPECT_EQ(plan.outputs.namespace_name, "istio-system");
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
 }
 
 TEST(PlanValidationGood, TwoMeshesTemplateResolvesPerMeshSubjectsAndOverrides) {
@@ -761,7 +761,7 @@ TEST(PlanValidationGood, MinimalPlanGetsBuiltInDefaults) {
     // O={organization} vanishes when the plan has no organization.
     EXPECT_EQ(i.subject.to_string(), "OU=prod, CN=" + cluster.name + " Intermediate CA");
   }
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
   EXPECT_EQ(plan.outputs.namespace_name, "istio-system");
 }
 
@@ -865,9 +865,9 @@ TEST(PlanValidationGood, RsaAlgorithmsAndPathLenAreRead) {
 TEST(PlanValidationGood, OutputsCanBeNarrowed) {
   Plan plan = parse_ok(plan_with({{"[istio-cacerts, k8s-secret]", "[istio-cacerts]"},
                                   {"namespace: istio-system", "namespace: mesh-ca"}}));
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts"}));
-  EXPECT_TRUE(plan.outputs.has_layout(kLayoutIstioCacerts));
-  EXPECT_FALSE(plan.outputs.has_layout(kLayoutK8sSecret));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts"}));
+  EXPECT_TRUE(plan.outputs.has_layout(output_layout::Layout::istio_cacerts));
+  EXPECT_FALSE(plan.outputs.has_layout(output_layout::Layout::k8s_secret));
   EXPECT_EQ(plan.outputs.namespace_name, "mesh-ca");
 }
 
@@ -882,10 +882,10 @@ TEST(PlanValidationGood, MeshOutputsOverrideThePlansFieldByField) {
                                    "spire: {directory: /opt/spire/up}}\n    profile: spire\n"},
                                   {"algorithm: ecdsa-p384", "algorithm: ecdsa-p256"},
                                   {"  path_len: 1\n", "  path_len: 2\n"}}));
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
   ASSERT_EQ(plan.meshes.size(), 1u);
   const auto& out = plan.meshes[0].outputs;
-  EXPECT_EQ(out.layouts, (std::vector<std::string>{"linkerd", "cert-manager", "spire"}));
+  EXPECT_EQ(out.layout_names(), (std::vector<std::string>{"linkerd", "cert-manager", "spire"}));
   EXPECT_EQ(out.namespace_name, "istio-system");
   EXPECT_EQ(out.cert_manager.kind, "Issuer");
   EXPECT_EQ(out.cert_manager.namespace_name, "apps");
@@ -897,7 +897,7 @@ TEST(PlanValidationGood, MeshOutputsOverrideThePlansFieldByField) {
 
 TEST(PlanValidationGood, IstioCacertsIsNoLongerRequired) {
   Plan plan = parse_ok(plan_with({{"[istio-cacerts, k8s-secret]", "[istio-tls, k8s-secret]"}}));
-  EXPECT_EQ(plan.meshes[0].outputs.layouts, (std::vector<std::string>{"istio-tls", "k8s-secret"}));
+  EXPECT_EQ(plan.meshes[0].outputs.layout_names(), (std::vector<std::string>{"istio-tls", "k8s-secret"}));
   EXPECT_EQ(plan.meshes[0].outputs.cert_manager.kind, "ClusterIssuer");
   EXPECT_EQ(plan.meshes[0].outputs.cert_manager.name, "meshca-ca");
   EXPECT_EQ(plan.meshes[0].profile, "meshca");
