@@ -49,7 +49,8 @@ enum class FindingScope { all, first };
 
 // OUT/root/root-cert.pem (or a rotation's new root) against the plan's root:
 // subject, key algorithm and size, validity, basicConstraints and pathLen,
-// keyUsage, self-signature and the CA lints of `profile`.
+// keyUsage, self-signature and the CA lints, judged by the root's profile
+// (spec.lint_warnings; `profile` names it in the finding).
 ConformanceFindings root_conformance(const X509* root, const RootPlan& spec, std::string_view profile,
                                      const std::string& field_prefix = "root");
 

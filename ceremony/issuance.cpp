@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "core/secure_buffer.hpp"
 #include "output_layout/checksums.hpp"
 #include "pki/certificate.hpp"
@@ -69,7 +70,7 @@ SessionTranscript::SessionTranscript(const std::filesystem::path& file, const st
 
 void SessionTranscript::note_written(const std::filesystem::path& path) {
   std::string content = read_file(path, 64 * 1024 * 1024);
-  written_[path.lexically_relative(out_).string()] = output_layout::sha256_hex(content);
+  written_[path.lexically_relative(out_).string()] = sha256_hex(content);
   cleanse(content);
 }
 
@@ -131,7 +132,7 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   if (c.certifies_cas) {
     std::erase_if(findings, [](const pki::LintFinding& f) { return f.check == "path-length"; });
   }
-  if (!lints_acceptable(c.profile, findings)) {
+  if (!lints_acceptable(c.lint_warnings, findings)) {
     throw Error(ExitCode::internal, "the " + c.what + " fails lints: " + describe_findings(findings));
   }
   std::vector<std::string> warnings;
@@ -139,8 +140,8 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   return warnings;
 }
 
-bool lints_acceptable(std::string_view profile, const std::vector<pki::LintFinding>& findings) {
-  return profile == kDefaultProfile ? findings.empty() : !pki::has_failure(findings);
+bool lints_acceptable(LintWarnings lint_warnings, const std::vector<pki::LintFinding>& findings) {
+  return lint_warnings == LintWarnings::fatal ? findings.empty() : !pki::has_failure(findings);
 }
 
 void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::path& base_dir,

@@ -135,12 +135,11 @@ CertificateRecord record_of(const X509* cert);
 nlohmann::json to_json(const CertificateRecord& record);
 
 // Before a certificate meshca made is written: key match, signature by
-// `issuer`, strict chain to `anchor`, lints for `role`. With the meshca
-// profile any lint finding means a bug or a bad key store, never a
-// certificate on disk; another profile may deliberately depart from
-// meshca's defaults, so its WARN findings are returned for the transcript
-// and only a FAIL is refused. `untrusted` holds certificates between
-// `issuer` and `anchor` (a cross-signed root), usually none.
+// `issuer`, strict chain to `anchor`, lints for `role`, judged by the
+// certificate profile's `lint_warnings` (lints_acceptable). The WARN findings
+// a profile allows are returned for the transcript. `untrusted` holds
+// certificates between `issuer` and `anchor` (a cross-signed root), usually
+// none.
 struct IssuedCertificateCheck {
   const X509* cert = nullptr;
   const EVP_PKEY* subject_key = nullptr;  // null: nothing to match
@@ -154,14 +153,15 @@ struct IssuedCertificateCheck {
   // a pathLen above 0 is intended, not a finding.
   bool certifies_cas = false;
   std::string what{};  // "intermediate for prod/east", for messages
-  std::string_view profile = kDefaultProfile;
+  LintWarnings lint_warnings = LintWarnings::fatal;  // the certificate's profile's
 };
 std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& check);
 
-// The one lint gate, for issuing and for auditing what was issued: meshca's
-// own profile allows no finding; another profile departs from meshca's
-// defaults on purpose, so only a FAIL counts.
-bool lints_acceptable(std::string_view profile, const std::vector<pki::LintFinding>& findings);
+// The one lint gate, for issuing and for auditing what was issued: a FAIL
+// is never acceptable, a WARN only under a profile whose lint warnings are
+// `recorded` (with `fatal`, e.g. meshca's own profile, any finding means a
+// bug or a bad key store, never a certificate on disk).
+bool lints_acceptable(LintWarnings lint_warnings, const std::vector<pki::LintFinding>& findings);
 
 // Error(output) when `key` is a key file inside `out_dir`: a root private key
 // must never enter an output directory, which leaves the room.

@@ -223,7 +223,7 @@ class Rotation {
                                            .anchor_signature = pki::AnchorSignature::check,
                                            .role = pki::CaRole::root,
                                            .what = "new root certificate",
-                                           .profile = plan_.profile});
+                                           .lint_warnings = spec.lint_warnings});
     // The same check the audit applies to it afterwards: a finding here is a
     // bug, never a certificate on disk.
     if (auto findings = root_conformance(new_root_.get(), spec, plan_.profile, "rotation.new_root"); !findings.empty()) {
@@ -261,7 +261,7 @@ class Rotation {
                                            .role = pki::CaRole::intermediate,
                                            .certifies_cas = true,
                                            .what = "cross-signed new root",
-                                           .profile = plan_.profile});
+                                           .lint_warnings = plan_.rotation->new_root.lint_warnings});
     result_.cross_signed = record_of(cross_.get());
     transcript_->record("cross-signed-root", {{"certificate", to_json(*result_.cross_signed)},
                                               {"issuer_key", old_key->description()},
@@ -361,7 +361,7 @@ class Rotation {
                            .issuer = new_root_.get(),
                            .anchor = new_root_.get(),
                            .what = "new intermediate for " + c.name(),
-                           .profile = c.mesh->profile});
+                           .lint_warnings = c.cluster->intermediate.lint_warnings});
     return cert;
   }
 

@@ -212,7 +212,7 @@ class Ceremony {
             .anchor_signature = pki::AnchorSignature::check,
             .role = pki::CaRole::root,
             .what = what,
-            .profile = plan_.profile};
+            .lint_warnings = plan_.root.lint_warnings};
   }
 
   void establish_root_certificate() {
@@ -366,7 +366,7 @@ class Ceremony {
                                            .issuer = root_.get(),
                                            .anchor = root_.get(),
                                            .what = "intermediate for " + name,
-                                           .profile = p.mesh->profile});
+                                           .lint_warnings = p.cluster->intermediate.lint_warnings});
 
     auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
     if (ledger_) {
@@ -429,7 +429,7 @@ class Ceremony {
                              {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
                              {"certificate", to_json(b.record)},
                              {"profile", profile_json(p.mesh->profile, b.lint_warnings)},
-                             {"layouts", p.mesh->outputs.layouts}};
+                             {"layouts", p.mesh->outputs.layout_names()}};
       if (p.renew) {
         details["replaced"] = to_json(*p.previous);
         details["retired_to"] = fs::relative(retired_dir(p), out_).string();

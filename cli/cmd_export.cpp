@@ -9,7 +9,7 @@
 
 #include "cli/terminal.hpp"
 #include "core/files.hpp"
-#include "output_layout/checksums.hpp"
+#include "core/hex.hpp"
 #include "output_layout/tar_archive.hpp"
 #include "plan/plan_reader.hpp"
 
@@ -48,7 +48,7 @@ int run_export(const Args& args, Terminal& term) {
   SecureBuffer archive = output_layout::make_tar(std::move(entries));
   const std::string file = vm["tar"].as<std::string>();
   write_file_atomic(file, archive.view(), kPrivateFileMode, Replace::never);
-  term.out << output_layout::sha256_hex(archive.view()) << "  " << file << "\n";
+  term.out << sha256_hex(archive.view()) << "  " << file << "\n";
   term.err << "meshca: wrote " << file << ": " << count << " files of " << id
            << " (ustar, sorted, mode 0600, owner 0/0, mtime 0; it holds the private key: keep it sealed)\n";
   return 0;

@@ -23,6 +23,7 @@
 #include "cli/commands.hpp"
 #include "cli/terminal.hpp"
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "hsm/pkcs11_inventory.hpp"
 #include "hsm/pkcs11_key_store.hpp"
 #include "hsm/pkcs11_uri.hpp"
@@ -346,13 +347,7 @@ int run_keygen(const Args& args, Terminal& term) {
   result.serial = facts->token.serial;
   const std::string uri = hsm::format_pkcs11_uri(result);
   const std::string pem = public_key_pem(store->public_key());
-  const std::string key_id = pki::key_identifier(store->public_key());
-  std::string key_id_hex;
-  for (unsigned char c : key_id) {
-    char buf[3];
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    key_id_hex += buf;
-  }
+  const std::string key_id_hex = to_hex(pki::key_identifier(store->public_key()));
 
   if (vm["json"].as<bool>()) {
     Json doc{{"generated", true},

@@ -1,31 +1,15 @@
 #include "output_layout/checksums.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "core/output_lock.hpp"
 #include "core/secure_buffer.hpp"
-#include "pki/handles.hpp"
 
 namespace meshca::output_layout {
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  pki::check(EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr), "EVP_Digest");
-  std::string hex;
-  char buf[3];
-  for (unsigned i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    hex += buf;
-  }
-  return hex;
-}
 
 FileDigests output_file_digests(const std::filesystem::path& out) {
   FileDigests digests;

@@ -12,8 +12,6 @@ namespace meshca::output_layout {
 
 inline constexpr const char* kChecksumsFile = "SHA256SUMS";
 
-std::string sha256_hex(std::string_view bytes);
-
 // Relative path -> SHA-256 of every regular file under `out` that
 // SHA256SUMS covers: all but the staging area, the writer's lock file,
 // SHA256SUMS itself and the transcript (which carries its own hash chain and

@@ -49,9 +49,12 @@ struct IstioBundleFiles {
 IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, const std::vector<const X509*>& chain,
                                    const std::vector<const X509*>& roots);
 
+// Where Istio looks for its `cacerts` Secret unless told otherwise.
+inline constexpr std::string_view kDefaultIstioNamespace = "istio-system";
+
 struct SecretManifestOptions {
   std::string name = "cacerts";
-  std::string namespace_name = "istio-system";
+  std::string namespace_name{kDefaultIstioNamespace};
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
 };

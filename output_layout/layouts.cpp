@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/manifests.hpp"
 #include "pki/certificate.hpp"

@@ -17,6 +17,7 @@
 // cluster and the plan digest.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -35,6 +36,11 @@ enum class Layout { istio_cacerts, k8s_secret, istio_tls, linkerd, cert_manager,
 std::string_view layout_name(Layout layout);
 std::optional<Layout> parse_layout(std::string_view name);
 const std::vector<Layout>& all_layouts();
+
+// What a plan that names no layouts writes, in this order, and where the
+// spire layout's files go on the SPIRE server unless the plan says.
+inline constexpr std::array<Layout, 2> kDefaultLayouts{Layout::istio_cacerts, Layout::k8s_secret};
+inline constexpr std::string_view kDefaultSpireDirectory = "/run/spire/upstream-ca";
 
 // What the software that reads a layout requires of the certificates in
 // it, declared beside the layout and checked against the plan before any
@@ -62,14 +68,14 @@ struct CertManagerOptions {
 };
 
 struct LayoutOptions {
-  std::set<Layout> layouts{Layout::istio_cacerts, Layout::k8s_secret};
+  std::set<Layout> layouts{kDefaultLayouts.begin(), kDefaultLayouts.end()};
   std::string mesh;
   std::string cluster;
   std::string trust_domain;
   std::string plan_digest;                        // lowercase hex; labels and annotations
-  std::string istio_namespace = "istio-system";  // the `cacerts` Secrets
+  std::string istio_namespace{kDefaultIstioNamespace};  // the `cacerts` Secrets
   CertManagerOptions cert_manager;
-  std::string spire_directory = "/run/spire/upstream-ca";
+  std::string spire_directory{kDefaultSpireDirectory};
 
   bool has(Layout l) const { return layouts.count(l) != 0; }
 };

@@ -46,7 +46,15 @@ std::string_view source_level_name(SourceLevel level) {
 
 std::string path_len_text(const std::optional<int>& path_len) { return path_len ? std::to_string(*path_len) : "unlimited"; }
 
-bool OutputPlan::has_layout(std::string_view layout) const { return std::find(layouts.begin(), layouts.end(), layout) != layouts.end(); }
+bool OutputPlan::has_layout(output_layout::Layout layout) const {
+  return std::find(layouts.begin(), layouts.end(), layout) != layouts.end();
+}
+
+std::vector<std::string> OutputPlan::layout_names() const {
+  std::vector<std::string> names;
+  for (auto layout : layouts) names.emplace_back(output_layout::layout_name(layout));
+  return names;
+}
 
 std::size_t Plan::cluster_count() const {
   std::size_t n = 0;

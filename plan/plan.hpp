@@ -61,6 +61,13 @@ struct ValueSource {
 // resolved value came from.
 using ValueSources = std::map<std::string, ValueSource>;
 
+// What a pre-issuance lint WARN does to a certificate, as its certificate
+// profile declares (`lint_warnings`): `fatal` refuses it (a profile whose
+// certificates pass every lint with no finding), `recorded` lets it through
+// and records the warning in the transcript (a profile that departs from
+// meshca's defaults on purpose). A lint FAIL always refuses.
+enum class LintWarnings { fatal, recorded };
+
 struct RootPlan {
   pki::DistinguishedName subject;
   hsm::RootKeyRef key;
@@ -69,7 +76,8 @@ struct RootPlan {
   // pathLenConstraint (unlimited), exactly what the certificate carries.
   std::optional<int> path_len = 1;
   pki::KeyUsageBits key_usage{.digital_signature = false, .key_cert_sign = true, .crl_sign = true};
-  ValueSources sources;  // path_len, key_usage
+  LintWarnings lint_warnings = LintWarnings::fatal;  // the plan-wide profile's
+  ValueSources sources;                              // path_len, key_usage
 };
 
 // "1", "2", ... or "unlimited" (no pathLenConstraint).
@@ -86,6 +94,7 @@ struct IntermediatePlan {
   std::optional<int> path_len = 0;
   pki::KeyUsageBits key_usage{.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
   std::vector<std::string> dns_names;
+  LintWarnings lint_warnings = LintWarnings::fatal;  // the mesh's profile's
   // key.algorithm, validity, subject.<attr>, name_constraints, path_len,
   // key_usage, dns_names.
   ValueSources sources;
@@ -106,6 +115,7 @@ struct CaExtensionsSpec {
 struct ProfileSpec {
   std::string name;
   std::string description;
+  LintWarnings lint_warnings = LintWarnings::fatal;
   CaExtensionsSpec root;
   CaExtensionsSpec intermediate;
   pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p256;  // intermediate key default
@@ -120,23 +130,18 @@ struct ClusterPlan {
   IntermediatePlan intermediate;
 };
 
-inline constexpr std::string_view kLayoutIstioCacerts = "istio-cacerts";
-inline constexpr std::string_view kLayoutK8sSecret = "k8s-secret";
-inline constexpr std::string_view kLayoutIstioTls = "istio-tls";
-inline constexpr std::string_view kLayoutLinkerd = "linkerd";
-inline constexpr std::string_view kLayoutCertManager = "cert-manager";
-inline constexpr std::string_view kLayoutSpire = "spire";
-
 struct SpireOutput {
-  std::string directory = "/run/spire/upstream-ca";  // where the files go on the SPIRE server
+  std::string directory{output_layout::kDefaultSpireDirectory};  // where the files go on the SPIRE server
 };
 
 struct OutputPlan {
-  std::vector<std::string> layouts{std::string(kLayoutIstioCacerts), std::string(kLayoutK8sSecret)};
-  std::string namespace_name = "istio-system";
+  // In the order the plan writes them (parsed once, when the plan is read).
+  std::vector<output_layout::Layout> layouts{output_layout::kDefaultLayouts.begin(), output_layout::kDefaultLayouts.end()};
+  std::string namespace_name{output_layout::kDefaultIstioNamespace};
   output_layout::CertManagerOptions cert_manager;  // kind ClusterIssuer, name meshca-ca, namespace cert-manager
   SpireOutput spire;
-  bool has_layout(std::string_view layout) const;
+  bool has_layout(output_layout::Layout layout) const;
+  std::vector<std::string> layout_names() const;  // "istio-cacerts", ... in plan order
 };
 
 struct MeshPlan {
@@ -196,9 +201,7 @@ struct Plan {
 // the writer, the resume check and the audit (docs/output-layouts.md).
 inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster, const std::string& plan_digest) {
   output_layout::LayoutOptions o;
-  o.layouts.clear();
-  for (const auto& name : mesh.outputs.layouts)
-    if (auto layout = output_layout::parse_layout(name)) o.layouts.insert(*layout);
+  o.layouts = {mesh.outputs.layouts.begin(), mesh.outputs.layouts.end()};
   o.mesh = mesh.name;
   o.cluster = cluster.name;
   o.trust_domain = mesh.trust_domain;

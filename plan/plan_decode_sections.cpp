@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "hsm/pkcs11_uri.hpp"
 #include "plan/field_readers.hpp"
 #include "plan/plan_decode.hpp"
@@ -15,16 +16,9 @@ namespace {
 // "ab12…" or "AB:12:…" (64 hex digits) as pki::sha256_fingerprint prints
 // it; "" when `text` is not a SHA-256 fingerprint.
 std::string normalized_sha256_fingerprint(std::string_view text) {
-  std::string hex;
-  for (char c : text) {
-    if (c == ':') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
-    hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  if (hex.size() != 64) return {};
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) out += (out.empty() ? "" : ":") + hex.substr(i, 2);
-  return out;
+  const auto bytes = from_hex(text);
+  if (!bytes || bytes->size() != 32) return {};
+  return to_hex_colons(*bytes);
 }
 
 std::optional<SecretRef> read_secret(MapReader& m, const std::string& key) {
@@ -135,7 +129,7 @@ std::vector<std::string> layout_names_text() {
   return names;
 }
 
-std::optional<std::vector<std::string>> decode_layouts(const YAML::Node& layouts, const std::string& path, Findings& f) {
+std::optional<std::vector<output_layout::Layout>> decode_layouts(const YAML::Node& layouts, const std::string& path, Findings& f) {
   if (!layouts.IsSequence() || layouts.size() == 0) {
     f.add(location_of(f, layouts), path, "must be a non-empty list");
     return std::nullopt;
@@ -143,19 +137,21 @@ std::optional<std::vector<std::string>> decode_layouts(const YAML::Node& layouts
   const auto all = layout_names_text();
   std::string known;
   for (std::size_t i = 0; i < all.size(); ++i) known += (i == 0 ? "" : i + 1 == all.size() ? " and " : ", ") + all[i];
-  std::vector<std::string> out;
+  using output_layout::Layout;
+  std::vector<Layout> out;
   for (std::size_t i = 0; i < layouts.size(); ++i) {
     const YAML::Node item = layouts[i];
-    if (!item.IsScalar() || !output_layout::parse_layout(item.Scalar())) {
+    const auto layout = item.IsScalar() ? output_layout::parse_layout(item.Scalar()) : std::nullopt;
+    if (!layout) {
       f.add(location_of(f, item), index_path(path, i), "unknown layout; this version writes " + known);
-    } else if (std::find(out.begin(), out.end(), item.Scalar()) != out.end()) {
+    } else if (std::find(out.begin(), out.end(), *layout) != out.end()) {
       f.add(location_of(f, item), index_path(path, i), "duplicate layout");
     } else {
-      out.push_back(item.Scalar());
+      out.push_back(*layout);
     }
   }
-  auto has = [&out](std::string_view name) { return std::find(out.begin(), out.end(), name) != out.end(); };
-  if (has(kLayoutK8sSecret) && !has(kLayoutIstioCacerts) && !has(kLayoutIstioTls)) {
+  auto has = [&out](Layout layout) { return std::find(out.begin(), out.end(), layout) != out.end(); };
+  if (has(Layout::k8s_secret) && !has(Layout::istio_cacerts) && !has(Layout::istio_tls)) {
     f.add(location_of(f, layouts), path,
           "must include istio-cacerts (the bundle files) or istio-tls: k8s-secret only adds the Secret manifest of one of them");
   }

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "output_layout/checksums.hpp"
+#include "core/hex.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -43,7 +43,7 @@ std::string canonical_plan_json(std::string_view yaml_text, const std::string& s
 }
 
 std::string plan_digest(std::string_view yaml_text, const std::string& source_name) {
-  return output_layout::sha256_hex(std::string(kDomainTag) + canonical_plan_json(yaml_text, source_name));
+  return sha256_hex(std::string(kDomainTag) + canonical_plan_json(yaml_text, source_name));
 }
 
 }  // namespace meshca::ceremony

@@ -55,7 +55,7 @@ struct RootSection {
 
 // `outputs` of the plan or a mesh: what it sets over the level below.
 struct OutputsSection {
-  std::optional<std::vector<std::string>> layouts;  // every accepted entry
+  std::optional<std::vector<output_layout::Layout>> layouts;  // every accepted entry
   std::optional<std::string> namespace_name;
   std::optional<std::string> cert_manager_kind, cert_manager_name, cert_manager_namespace;
   std::optional<std::string> spire_directory;

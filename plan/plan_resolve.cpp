@@ -145,6 +145,7 @@ class Resolver {
   static RootPlan root(const RootSection& s, const ChosenProfile& profile) {
     RootPlan root = as_written(s);
     root.key_usage = profile.spec.root.key_usage;
+    root.lint_warnings = profile.spec.lint_warnings;
     root.sources["key_usage"] = profile.source;
     if (s.path_len_given) {
       root.path_len = s.path_len;
@@ -167,6 +168,7 @@ class Resolver {
     const RootPlan& current = out_.plan.root;
     r.new_root = as_written(*s.new_root);
     r.new_root.key_usage = current.key_usage;
+    r.new_root.lint_warnings = current.lint_warnings;
     r.new_root.sources = current.sources;
     if (s.new_root->path_len_written) {
       r.new_root.path_len = s.new_root->path_len;
@@ -222,6 +224,7 @@ class Resolver {
     i.path_len = profile.spec.intermediate.path_len;
     i.key_usage = profile.spec.intermediate.key_usage;
     i.dns_names = profile.spec.intermediate.dns_names;
+    i.lint_warnings = profile.spec.lint_warnings;
     i.sources = merged.sources;
     for (const char* field : {"path_len", "key_usage", "dns_names"}) i.sources[field] = profile.source;
     i.subject = expand_subject(merged.subject, mesh, cluster);

@@ -190,7 +190,7 @@ class LayoutRules {
     const auto& meshes = resolved_.plan.meshes;
     for (std::size_t i = 0; i < meshes.size(); ++i) {
       for (Layout layout : output_layout::all_layouts()) {
-        if (!meshes[i].outputs.has_layout(output_layout::layout_name(layout))) continue;
+        if (!meshes[i].outputs.has_layout(layout)) continue;
         const auto& req = output_layout::layout_requirements(layout);
         const Context c{meshes[i], index_path("meshes", i), std::string(output_layout::layout_name(layout)), req};
         intermediate_algorithm(c);

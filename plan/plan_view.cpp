@@ -197,7 +197,7 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   view.digest = plan_digest(plan.text, plan.source.string());
   view.resolved_at = at;
   std::string layouts;
-  for (const auto& l : plan.outputs.layouts) layouts += (layouts.empty() ? "" : ", ") + l;
+  for (const auto& l : plan.outputs.layout_names()) layouts += (layouts.empty() ? "" : ", ") + l;
   view.settings = {{"organization", plan.organization}, {"output layouts", layouts}, {"secret namespace", plan.outputs.namespace_name}};
 
   CertificateView root{"root", "root", "", "", {}, {}};
@@ -232,7 +232,8 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       v.fields.emplace_back("issuer", plan.root.subject.to_string());
       v.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " by the root key");
       std::string out = "OUT/" + v.id + "/{ca-cert,ca-key,cert-chain,root-cert}.pem";
-      if (plan.outputs.has_layout(kLayoutK8sSecret)) out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
+      if (plan.outputs.has_layout(output_layout::Layout::k8s_secret))
+        out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
       v.fields.emplace_back("output", out);
       v.fields.emplace_back("renew by", format_rfc3339(intermediate_renew_by(p.not_before, p.not_after)) + " (" +
                                             std::string(kIntermediateRenewalRule) + "), with meshca ceremony run PLAN --out OUT --renew " +

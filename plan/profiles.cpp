@@ -67,13 +67,18 @@ void decode_profile(const YAML::Node& doc, ProfileSpec& p, Findings& f, UnixTime
     f.add(location_of(f, doc), "", "the profile is empty");
     return;
   }
-  MapReader top(f, doc, "", {"apiVersion", "kind", "metadata", "root", "intermediate"});
+  MapReader top(f, doc, "", {"apiVersion", "kind", "metadata", "lint_warnings", "root", "intermediate"});
   if (!top.valid()) return;
   check_document_type(top, kProfileKind);
   if (auto node = top.required("metadata")) {
     MapReader m(f, *node, "metadata", {"name", "description"});
     if (auto name = read_label(m, "name")) p.name = *name;
     p.description = m.string("description", false).value_or("");
+  }
+  if (auto v = top.string("lint_warnings", true); v && *v != "fatal" && *v != "recorded") {
+    top.error("lint_warnings", "'" + *v + "' is not a lint warnings policy; use fatal or recorded");
+  } else if (v) {
+    p.lint_warnings = *v == "fatal" ? LintWarnings::fatal : LintWarnings::recorded;
   }
   if (auto node = top.required("root")) {
     MapReader m(f, *node, "root", {"path_len", "key_usage"});

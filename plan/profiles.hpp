@@ -6,7 +6,9 @@
 // a plan. Plan reading (plan_resolve.hpp) resolves it into RootPlan / IntermediatePlan
 // (pathLen, keyUsage, intermediate defaults); root_profile() and
 // intermediate_profile() turn those into pki::CertificateProfile, the single
-// place that decides what a certificate contains. Built-in profiles:
+// place that decides what a certificate contains. A profile also declares
+// what a pre-issuance lint WARN does to its certificates (`lint_warnings`,
+// which ceremony/issuance's lint gate reads). Built-in profiles:
 //   meshca             the defaults of docs/architecture.md; every lint passes with no finding
 //   istio-tools-certs  Istio's tools/certs Makefile recipe, for teams migrating
 //   linkerd            what `step` makes for Linkerd (trust anchor + issuer)

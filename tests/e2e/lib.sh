@@ -1,6 +1,7 @@
 # Shared helpers for the end-to-end tests: a private work directory, the
-# meshca binary under test, assertions, and bundle checks with the openssl
-# CLI (the independent judge).
+# meshca binary under test, assertions, the plans they write, a private
+# SoftHSM2 token, and bundle checks with the openssl CLI (the independent
+# judge).
 set -euo pipefail
 
 : "${MESHCA_BIN:?set MESHCA_BIN to the meshca binary}"
@@ -31,6 +32,15 @@ expect_not_in() {
   pass
 }
 
+# The fleet most tests issue, as a YAML list body: mesh prod (clusters east
+# and west) and mesh dev (cluster lab).
+PROD_DEV_MESHES='  - name: prod
+    trust_domain: prod.e2e.internal
+    clusters: [{name: east}, {name: west}]
+  - name: dev
+    trust_domain: dev.e2e.internal
+    clusters: [{name: lab}]'
+
 # A plan with a file-backed root; MESHES is a YAML list body.
 write_file_plan() {  # write_file_plan PATH KEYFILE ROOT_CN MESHES_YAML [ROOT_ALG] [INTER_ALG]
   cat >"$1" <<PLAN
@@ -56,6 +66,13 @@ outputs: {layouts: [istio-cacerts, k8s-secret], namespace: istio-system}
 PLAN
 }
 
+# write_crl_plan PATH KEYFILE ROOT_CN MESHES_YAML: write_file_plan's plan with
+# revocation.crl (CRLs valid 7 days) in every bundle.
+write_crl_plan() {
+  write_file_plan "$@"
+  printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>"$1"
+}
+
 # A rotation section for a plan whose current root is a file root: the new
 # root's key is a file under NEW_KEY (passphrase MESHCA_NEW_ROOT_PASS).
 append_rotation() {  # append_rotation PLAN CURRENT_OUT NEW_KEY NEW_ROOT_CN CROSS_SIGN
@@ -71,6 +88,57 @@ rotation:
     validity: 10y
   cross_sign: $5
 ROT
+}
+
+# The test-only crash-point binary (tests/crashpoint) as $CP.
+use_crashpoint() {
+  : "${MESHCA_CRASHPOINT_BIN:?set MESHCA_CRASHPOINT_BIN to the crash-point binary}"
+  CP="$MESHCA_CRASHPOINT_BIN"
+}
+
+# softhsm_token LABEL [USER_PIN]: a private SoftHSM2 token labelled LABEL
+# under $WORK/hsm (its own softhsm2.conf, scripts/softhsm-token.sh). Sets
+# MODULE to the SoftHSM2 module and TOKEN_LABEL to LABEL, and exports MESHCA_PIN (the user PIN, which
+# plans read as env:MESHCA_PIN) and SOFTHSM2_CONF.
+softhsm_token() {
+  MODULE=/usr/lib/softhsm/libsofthsm2.so
+  [ -f "$MODULE" ] || fail "SoftHSM2 is not installed ($MODULE)"
+  export MESHCA_PIN=${2:-e2e-pin-4821}
+  TOKEN_LABEL=$1
+  eval "$(SO_PIN=e2e-so-pin USER_PIN=$MESHCA_PIN bash "$MESHCA_SOURCE_DIR/scripts/softhsm-token.sh" "$WORK/hsm" "$1")"
+}
+
+# A plan whose root key LABEL is in a PKCS#11 token (by default the one
+# softhsm_token made, through $MODULE), its PIN env:MESHCA_PIN; MESHES is a
+# YAML list body.
+write_token_plan() {  # write_token_plan PATH ROOT_CN ALGORITHM LABEL MESHES_YAML [PATH_LEN] [TOKEN] [MODULE]
+  cat >"$1" <<PLAN
+apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: e2e-token}
+root:
+  subject: {CN: $2, O: E2E Corp}
+  key:
+    algorithm: $3
+    store: pkcs11
+    pkcs11: {module: ${8:-$MODULE}, token: ${7:-$TOKEN_LABEL}, label: $4, pin: env:MESHCA_PIN}
+  validity: 10y
+${6:+  path_len: $6}
+defaults:
+  intermediate: {validity: 1y, name_constraints: trust_domain}
+meshes:
+$5
+PLAN
+}
+
+# write_crl_and_rotation_plans ROOT_CN MESHES_YAML: plan.yaml, a plan with
+# CRLs (write_crl_plan, root key keys/root.pem), and rot.yaml, the same plan
+# rotating out/ to the root "ROOT_CN 2031" (key keys/new.pem, not
+# cross-signed). The passphrases are MESHCA_ROOT_PASS and MESHCA_NEW_ROOT_PASS.
+write_crl_and_rotation_plans() {
+  write_crl_plan plan.yaml keys/root.pem "$1" "$2"
+  cp plan.yaml rot.yaml
+  append_rotation rot.yaml out keys/new.pem "$1 2031" false
 }
 
 # check_bundle DIR TRUST_DOMAIN: everything istiod and a peer need, judged by openssl.

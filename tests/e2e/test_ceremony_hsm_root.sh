@@ -3,33 +3,10 @@
 # The bundles pass openssl verify like file-backed ones, the root key and the
 # PIN appear nowhere on disk or in any output, and token errors exit 4.
 source "$(dirname "$0")/lib.sh"
-MODULE=/usr/lib/softhsm/libsofthsm2.so
-[ -f "$MODULE" ] || fail "SoftHSM2 is not installed ($MODULE)"
-export MESHCA_PIN='e2e-pin-4821'
-eval "$(SO_PIN=e2e-so-pin USER_PIN=$MESHCA_PIN bash "$MESHCA_SOURCE_DIR/scripts/softhsm-token.sh" "$WORK/hsm" e2e-root)"
+softhsm_token e2e-root
 
 write_hsm_plan() {  # write_hsm_plan PATH ALGORITHM LABEL [TOKEN] [MODULE]
-  cat >"$1" <<PLAN
-apiVersion: meshca/v1
-kind: CeremonyPlan
-metadata: {name: e2e-hsm}
-root:
-  subject: {CN: E2E HSM Root $2, O: E2E Corp}
-  key:
-    algorithm: $2
-    store: pkcs11
-    pkcs11: {module: ${5:-$MODULE}, token: ${4:-e2e-root}, label: $3, pin: env:MESHCA_PIN}
-  validity: 10y
-defaults:
-  intermediate: {validity: 1y, name_constraints: trust_domain}
-meshes:
-  - name: prod
-    trust_domain: prod.e2e.internal
-    clusters: [{name: east}, {name: west}]
-  - name: dev
-    trust_domain: dev.e2e.internal
-    clusters: [{name: lab}]
-PLAN
+  write_token_plan "$1" "E2E HSM Root $2" "$2" "$3" "$PROD_DEV_MESHES" "" "${4:-}" "${5:-}"
 }
 
 root_key_absent_from() {  # no private key anywhere under DIR belongs to the root certificate

@@ -38,8 +38,7 @@ check_all() {  # check_all OUT CLUSTERS_PER_MESH
 serials() { for f in "$1"/*/*/ca-cert.pem; do openssl x509 -in "$f" -noout -serial; done | sort; }
 
 # ---- a file root, 3 meshes x 5 clusters, CRLs -----------------------------
-write_file_plan plan.yaml keys/root.pem "Concurrency Root" "$(meshes 5)"
-printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>plan.yaml
+write_crl_plan plan.yaml keys/root.pem "Concurrency Root" "$(meshes 5)"
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes --jobs 4
 expect_in "$WORK/last.out" "15 bundles issued, 0 renewed, 0 kept"
 check_all out 5
@@ -68,8 +67,7 @@ done
 pass
 
 # ---- grown plan: kept, renewed and new in one session ---------------------
-write_file_plan grown.yaml keys/root.pem "Concurrency Root" "$(meshes 7)"
-printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>grown.yaml
+write_crl_plan grown.yaml keys/root.pem "Concurrency Root" "$(meshes 7)"
 expect_exit 0 "$MESHCA" ceremony run grown.yaml --out out --yes --jobs 4 --renew prod/east --renew stage/west --renew dev/north
 expect_in "$WORK/last.out" "6 bundles issued, 3 renewed, 12 kept"
 check_all out 7
@@ -96,26 +94,8 @@ done
 pass
 
 # ---- a token root: one session, signing serialised between the workers ----
-MODULE=/usr/lib/softhsm/libsofthsm2.so
-[ -f "$MODULE" ] || fail "SoftHSM2 is not installed ($MODULE)"
-export MESHCA_PIN='e2e-pin-4711'
-eval "$(SO_PIN=e2e-so-pin USER_PIN=$MESHCA_PIN bash "$MESHCA_SOURCE_DIR/scripts/softhsm-token.sh" "$WORK/hsm" e2e-conc)"
-cat >hsm.yaml <<PLAN
-apiVersion: meshca/v1
-kind: CeremonyPlan
-metadata: {name: e2e-hsm-concurrency}
-root:
-  subject: {CN: HSM Concurrency Root, O: E2E Corp}
-  key:
-    algorithm: ecdsa-p256
-    store: pkcs11
-    pkcs11: {module: $MODULE, token: e2e-conc, label: root, pin: env:MESHCA_PIN}
-  validity: 10y
-defaults:
-  intermediate: {validity: 1y, name_constraints: trust_domain}
-meshes:
-$(meshes 3)
-PLAN
+softhsm_token e2e-conc
+write_token_plan hsm.yaml "HSM Concurrency Root" ecdsa-p256 root "$(meshes 3)"
 expect_exit 0 "$MESHCA" ceremony run hsm.yaml --out hsm-out --yes --jobs 4
 expect_in "$WORK/last.out" "9 bundles issued, 0 renewed, 0 kept"
 check_all hsm-out 3

@@ -19,20 +19,10 @@
 # (CTest runs the four as separate tests, in parallel with the others).
 KIND=${1:?usage: test_crash_points.sh ceremony|renewal|revocation|rotation}
 source "$(dirname "$0")/lib.sh"
-: "${MESHCA_CRASHPOINT_BIN:?set MESHCA_CRASHPOINT_BIN to the crash-point binary}"
-CP="$MESHCA_CRASHPOINT_BIN"
+use_crashpoint
 export MESHCA_ROOT_PASS='e2e crash-point root' MESHCA_NEW_ROOT_PASS='e2e crash-point new root'
 
-MESH='  - name: prod
-    trust_domain: prod.e2e.internal
-    clusters: [{name: east}, {name: west}]
-  - name: dev
-    trust_domain: dev.e2e.internal
-    clusters: [{name: lab}]'
-write_file_plan plan.yaml keys/root.pem "Crash Root" "$MESH"
-printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>plan.yaml
-cp plan.yaml rot.yaml
-append_rotation rot.yaml out keys/new.pem "Crash Root 2031" false
+write_crl_and_rotation_plans "Crash Root" "$PROD_DEV_MESHES"
 BUNDLES=(prod/east prod/west dev/lab)
 WHAT=setup
 

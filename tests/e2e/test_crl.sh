@@ -9,8 +9,7 @@ export MESHCA_ROOT_PASS='e2e crl root passphrase'
 MESH='  - name: prod
     trust_domain: prod.e2e.internal
     clusters: [{name: east}, {name: west}]'
-write_file_plan plan.yaml keys/root.pem "CRL Root" "$MESH"
-printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>plan.yaml
+write_crl_plan plan.yaml keys/root.pem "CRL Root" "$MESH"
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
 
 crl_blocks() {  # crl_blocks FILE PREFIX: one file per CRL block, prints their names

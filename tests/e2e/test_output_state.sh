@@ -7,17 +7,12 @@
 # run (MESHCA_PAUSE_AT) so that every pairing of writers is tested
 # deterministically.
 source "$(dirname "$0")/lib.sh"
-: "${MESHCA_CRASHPOINT_BIN:?set MESHCA_CRASHPOINT_BIN to the crash-point binary}"
-CP="$MESHCA_CRASHPOINT_BIN"
+use_crashpoint
 export MESHCA_ROOT_PASS='e2e output state root' MESHCA_NEW_ROOT_PASS='e2e output state new root'
 
-MESH='  - name: prod
+write_crl_and_rotation_plans "State Root" '  - name: prod
     trust_domain: prod.e2e.internal
     clusters: [{name: east}, {name: west}]'
-write_file_plan plan.yaml keys/root.pem "State Root" "$MESH"
-printf 'revocation:\n  crl: true\n  next_update: 7d\n' >>plan.yaml
-cp plan.yaml rot.yaml
-append_rotation rot.yaml out keys/new.pem "State Root 2031" false
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
 
 # ---- 1. one writer per OUT: every pairing of the writing commands ------------

@@ -2,30 +2,11 @@
 # generated there, the current root key cross-signs it, and both stores share
 # the token's module in one process (closing one must not finalise the other).
 source "$(dirname "$0")/lib.sh"
-MODULE=/usr/lib/softhsm/libsofthsm2.so
-[ -f "$MODULE" ] || fail "SoftHSM2 is not installed ($MODULE)"
-export MESHCA_PIN='e2e-pin-5150'
-eval "$(SO_PIN=e2e-so-pin USER_PIN=$MESHCA_PIN bash "$MESHCA_SOURCE_DIR/scripts/softhsm-token.sh" "$WORK/hsm" e2e-rot)"
+softhsm_token e2e-rot
 
-cat >cur.yaml <<PLAN
-apiVersion: meshca/v1
-kind: CeremonyPlan
-metadata: {name: e2e-hsm-rotation}
-root:
-  subject: {CN: HSM Root 2026, O: E2E Corp}
-  key:
-    algorithm: ecdsa-p384
-    store: pkcs11
-    pkcs11: {module: $MODULE, token: e2e-rot, label: root-2026, pin: env:MESHCA_PIN}
-  validity: 10y
-  path_len: 2
-defaults:
-  intermediate: {validity: 1y, name_constraints: trust_domain}
-meshes:
-  - name: prod
+write_token_plan cur.yaml "HSM Root 2026" ecdsa-p384 root-2026 '  - name: prod
     trust_domain: prod.e2e.internal
-    clusters: [{name: east}, {name: west}, {name: north}]
-PLAN
+    clusters: [{name: east}, {name: west}, {name: north}]' 2
 expect_exit 0 "$MESHCA" ceremony run cur.yaml --out out --yes
 cp cur.yaml rot.yaml
 cat >>rot.yaml <<ROT

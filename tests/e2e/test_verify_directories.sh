@@ -6,12 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 export MESHCA_ROOT_PASS='e2e directories root passphrase'
 
-write_file_plan plan.yaml keys/root.pem "Directories Root" '  - name: prod
-    trust_domain: prod.e2e.internal
-    clusters: [{name: east}, {name: west}]
-  - name: dev
-    trust_domain: dev.e2e.internal
-    clusters: [{name: lab}]'
+write_file_plan plan.yaml keys/root.pem "Directories Root" "$PROD_DEV_MESHES"
 printf 'revocation:\n  crl: true\n' >>plan.yaml
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes
 expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes --renew prod/west

@@ -5,13 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 export MESHCA_ROOT_PASS='e2e verify root passphrase'
 
-MESHES='  - name: prod
-    trust_domain: prod.e2e.internal
-    clusters: [{name: east}, {name: west}]
-  - name: dev
-    trust_domain: dev.e2e.internal
-    clusters: [{name: lab}]'
-write_file_plan plan-a.yaml keys/a.pem "Fleet A Root" "$MESHES"
+write_file_plan plan-a.yaml keys/a.pem "Fleet A Root" "$PROD_DEV_MESHES"
 write_file_plan plan-b.yaml keys/b.pem "Fleet B Root" '  - name: prod
     trust_domain: prod.e2e.internal
     clusters: [{name: east}]' rsa-3072 rsa-2048

@@ -49,9 +49,9 @@ free_port_pair() {
 
 start_softhsm() {
   TOKEN_ID=softhsm2 TOKEN_NAME="SoftHSM2" TOKEN_VERSION=$(pkg_version softhsm2)
-  MODULE=/usr/lib/softhsm/libsofthsm2.so INIT_ARGS="" TOKEN=acme-root
-  export MESHCA_PIN=user-pin-4821 WRONG_PIN=user-pin-0000
-  eval "$(SO_PIN=so-pin-4821 USER_PIN=$MESHCA_PIN bash "$MESHCA_SOURCE_DIR/scripts/softhsm-token.sh" "$WORK/softhsm" "$TOKEN")"
+  INIT_ARGS="" TOKEN=acme-root
+  export WRONG_PIN=user-pin-0000
+  softhsm_token "$TOKEN" user-pin-4821
 }
 
 # swtpm (TCP, random ports) + a private session D-Bus + tpm2-abrmd, then a

@@ -361,16 +361,20 @@ TEST_F(CeremonyTest, ConformanceNamesEveryFieldThePlanDetermines) {
     std::string field;
     std::function<void(MeshPlan&, ClusterPlan&)> apply;
   };
+  using output_layout::Layout;
   const std::vector<Edit> edits{
       {"intermediate.subject", [](MeshPlan&, ClusterPlan& c) { c.intermediate.subject.attributes.emplace_back("OU", "x"); }},
       {"intermediate.key.algorithm", [](MeshPlan&, ClusterPlan& c) { c.intermediate.algorithm = pki::KeyAlgorithm::rsa_2048; }},
-      {"intermediate.validity", [](MeshPlan&, ClusterPlan& c) { c.intermediate.validity.duration = Duration{0, 90, 0}; }},
+      {"intermediate.validity",
+       [](MeshPlan&, ClusterPlan& c) {
+         c.intermediate.validity.duration = Duration{0, 90, 0};
+       }},
       {"intermediate.path_len", [](MeshPlan&, ClusterPlan& c) { c.intermediate.path_len = 1; }},
       {"intermediate.key_usage", [](MeshPlan&, ClusterPlan& c) { c.intermediate.key_usage.digital_signature = false; }},
       {"intermediate.dns_names", [](MeshPlan&, ClusterPlan& c) { c.intermediate.dns_names = {"istiod.istio-system.svc"}; }},
       {"intermediate.name_constraints", [](MeshPlan&, ClusterPlan& c) { c.intermediate.name_constraints = NameConstraintsMode::none; }},
       {"intermediate.name_constraints", [](MeshPlan& m, ClusterPlan&) { m.trust_domain = "other.unit.internal"; }},
-      {"outputs.layouts", [](MeshPlan& m, ClusterPlan&) { m.outputs.layouts.push_back("istio-tls"); }},
+      {"outputs.layouts", [](MeshPlan& m, ClusterPlan&) { m.outputs.layouts.push_back(Layout::istio_tls); }},
       {"cacerts.yaml", [](MeshPlan& m, ClusterPlan&) { m.outputs.namespace_name = "other"; }},
   };
   for (const auto& edit : edits) {

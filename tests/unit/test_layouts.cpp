@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "output_layout/checksums.hpp"
+#include "core/hex.hpp"
 #include "output_layout/layouts.hpp"
 #include "output_layout/tar_archive.hpp"
 #include "pki/certificate.hpp"

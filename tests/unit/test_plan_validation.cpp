@@ -578,24 +578,19 @@ TEST(PlanValidationCollect, ASingleDefectGivesASingleFinding) {
   }
 }
 
-// Known parser bugs (see the report that came with this file). Each test
-// states the intended behaviour; enable it together with the fix.
-
-// A malformed not_after is one mistake, yet read_validity goes on to add
-// "root.validity: not_before alone does not say when the certificate ends"
-// about a not_before the plan does not have: the failed parse leaves both
-// v.duration and v.not_after empty.
-TEST(PlanValidationKnownBugs, MalformedNotAfterGivesASingleFinding) {
+// A malformed not_after is one mistake: no second finding about a
+// not_before alone (the failed parse leaves neither a duration nor an end).
+TEST(PlanValidationCollect, AMalformedNotAfterGivesASingleFinding) {
   for (const char* replacement : {"  not_after: next tuesday\n", "  not_before: 2026-01-01T00:00:00Z\n  not_after: soon\n"}) {
     const auto details = rejection_of(plan_with({{"  validity: 10y\n", replacement}}));
     EXPECT_EQ(details.size(), 1u) << replacement << lines(details);
   }
 }
 
-// not_before + validity whose end has already passed: read_validity only
-// checks an explicit not_after against `now`, so a whole hierarchy that
-// expired in 2001 is accepted.
-TEST(PlanValidationKnownBugs, ValidityEndingInThePastIsRejected) {
+// not_before + validity whose end has already passed is refused like an
+// explicit not_after in the past: a hierarchy that expired in 2001 is not a
+// plan.
+TEST(PlanValidationValidity, NotBeforeAndValidityEndingInThePastAreRejected) {
   const auto details = rejection_of(plan_with({{"  validity: 10y\n", "  not_before: 2000-01-01T00:00:00Z\n  validity: 1y\n"},
                                                {"    validity: 1y\n", "    not_before: 2000-02-01T00:00:00Z\n    validity: 180d\n"}}));
   const bool root_flagged = std::any_of(details.begin(), details.end(), [](const std::string& d) {
@@ -606,9 +601,9 @@ TEST(PlanValidationKnownBugs, ValidityEndingInThePastIsRejected) {
 }
 
 // An unknown placeholder written once in defaults.intermediate.subject is
-// reported once per cluster, at the cluster's line and under the cluster's
-// field path, instead of once where it is written (line 20).
-TEST(PlanValidationKnownBugs, PlaceholderInDefaultsIsReportedWhereWritten) {
+// reported once, where it is written (line 20) and under the defaults' field
+// path, not once per cluster.
+TEST(PlanValidationOnePass, APlaceholderInDefaultsIsReportedOnceWhereWritten) {
   const auto details = rejection_of(plan_with({{"OU: \"{mesh}\"", "OU: \"{region}\""}}));
   ASSERT_EQ(details.size(), 1u) << lines(details);
   EXPECT_TRUE(details[0].starts_with("plan.yaml:20:")) << details[0];
@@ -705,7 +700,7 @@ TEST(PlanValidationGood, SingleMeshTemplateIsFullyResolved) {
   EXPECT_EQ(eu.name_constraints, NameConstraintsMode::trust_domain);
 
   EXPECT_EQ(plan.outputs.namespace_name, "istio-system");
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
 }
 
 TEST(PlanValidationGood, TwoMeshesTemplateResolvesPerMeshSubjectsAndOverrides) {
@@ -766,7 +761,7 @@ TEST(PlanValidationGood, MinimalPlanGetsBuiltInDefaults) {
     // O={organization} vanishes when the plan has no organization.
     EXPECT_EQ(i.subject.to_string(), "OU=prod, CN=" + cluster.name + " Intermediate CA");
   }
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
   EXPECT_EQ(plan.outputs.namespace_name, "istio-system");
 }
 
@@ -870,9 +865,9 @@ TEST(PlanValidationGood, RsaAlgorithmsAndPathLenAreRead) {
 TEST(PlanValidationGood, OutputsCanBeNarrowed) {
   Plan plan = parse_ok(plan_with({{"[istio-cacerts, k8s-secret]", "[istio-cacerts]"},
                                   {"namespace: istio-system", "namespace: mesh-ca"}}));
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts"}));
-  EXPECT_TRUE(plan.outputs.has_layout(kLayoutIstioCacerts));
-  EXPECT_FALSE(plan.outputs.has_layout(kLayoutK8sSecret));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts"}));
+  EXPECT_TRUE(plan.outputs.has_layout(output_layout::Layout::istio_cacerts));
+  EXPECT_FALSE(plan.outputs.has_layout(output_layout::Layout::k8s_secret));
   EXPECT_EQ(plan.outputs.namespace_name, "mesh-ca");
 }
 
@@ -887,10 +882,10 @@ TEST(PlanValidationGood, MeshOutputsOverrideThePlansFieldByField) {
                                    "spire: {directory: /opt/spire/up}}\n    profile: spire\n"},
                                   {"algorithm: ecdsa-p384", "algorithm: ecdsa-p256"},
                                   {"  path_len: 1\n", "  path_len: 2\n"}}));
-  EXPECT_EQ(plan.outputs.layouts, (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
+  EXPECT_EQ(plan.outputs.layout_names(), (std::vector<std::string>{"istio-cacerts", "k8s-secret"}));
   ASSERT_EQ(plan.meshes.size(), 1u);
   const auto& out = plan.meshes[0].outputs;
-  EXPECT_EQ(out.layouts, (std::vector<std::string>{"linkerd", "cert-manager", "spire"}));
+  EXPECT_EQ(out.layout_names(), (std::vector<std::string>{"linkerd", "cert-manager", "spire"}));
   EXPECT_EQ(out.namespace_name, "istio-system");
   EXPECT_EQ(out.cert_manager.kind, "Issuer");
   EXPECT_EQ(out.cert_manager.namespace_name, "apps");
@@ -902,7 +897,7 @@ TEST(PlanValidationGood, MeshOutputsOverrideThePlansFieldByField) {
 
 TEST(PlanValidationGood, IstioCacertsIsNoLongerRequired) {
   Plan plan = parse_ok(plan_with({{"[istio-cacerts, k8s-secret]", "[istio-tls, k8s-secret]"}}));
-  EXPECT_EQ(plan.meshes[0].outputs.layouts, (std::vector<std::string>{"istio-tls", "k8s-secret"}));
+  EXPECT_EQ(plan.meshes[0].outputs.layout_names(), (std::vector<std::string>{"istio-tls", "k8s-secret"}));
   EXPECT_EQ(plan.meshes[0].outputs.cert_manager.kind, "ClusterIssuer");
   EXPECT_EQ(plan.meshes[0].outputs.cert_manager.name, "meshca-ca");
   EXPECT_EQ(plan.meshes[0].profile, "meshca");

@@ -49,18 +49,19 @@ std::string joined(const std::vector<std::string>& details) {
 }
 
 constexpr const char* kGoodProfile =
-    "apiVersion: meshca/v1\n"                                        // 1
-    "kind: CertificateProfile\n"                                     // 2
-    "metadata: {name: custom}\n"                                     // 3
-    "root:\n"                                                        // 4
-    "  path_len: 2\n"                                                // 5
-    "  key_usage: [keyCertSign, cRLSign]\n"                          // 6
-    "intermediate:\n"                                                // 7
-    "  path_len: unlimited\n"                                        // 8
-    "  key_usage: [keyCertSign]\n"                                   // 9
-    "  key: {algorithm: rsa-3072}\n"                                 // 10
-    "  validity: 90d\n"                                              // 11
-    "  subject: {O: Custom, CN: \"{cluster} CA\"}\n";               // 12
+    "apiVersion: meshca/v1\n"                         // 1
+    "kind: CertificateProfile\n"                      // 2
+    "metadata: {name: custom}\n"                      // 3
+    "root:\n"                                         // 4
+    "  path_len: 2\n"                                 // 5
+    "  key_usage: [keyCertSign, cRLSign]\n"           // 6
+    "intermediate:\n"                                 // 7
+    "  path_len: unlimited\n"                         // 8
+    "  key_usage: [keyCertSign]\n"                    // 9
+    "  key: {algorithm: rsa-3072}\n"                  // 10
+    "  validity: 90d\n"                               // 11
+    "  subject: {O: Custom, CN: \"{cluster} CA\"}\n"  // 12
+    "lint_warnings: recorded\n";                      // 13
 
 std::string with(const std::string& from, const std::string& to) {
   std::string text = kGoodProfile;
@@ -77,6 +78,9 @@ TEST(Profiles, EveryBuiltInProfileParsesUnderItsOwnName) {
     EXPECT_EQ(p.name, name);
     EXPECT_FALSE(p.description.empty()) << name;
     EXPECT_TRUE(p.root.key_usage.key_cert_sign && p.intermediate.key_usage.key_cert_sign) << name;
+    // Only meshca's own profile, whose certificates pass every lint with no
+    // finding, makes a lint WARN fatal; the others depart from it on purpose.
+    EXPECT_EQ(p.lint_warnings, name == "meshca" ? LintWarnings::fatal : LintWarnings::recorded) << name;
   }
   EXPECT_THROW(builtin_profile("nope", kNow), Error);
 }
@@ -112,6 +116,9 @@ TEST(Profiles, CustomProfileParses) {
   EXPECT_FALSE(p.intermediate.path_len.has_value());
   EXPECT_TRUE(p.intermediate.key_usage.key_cert_sign && !p.intermediate.key_usage.crl_sign);
   EXPECT_EQ(p.algorithm, pki::KeyAlgorithm::rsa_3072);
+  EXPECT_EQ(p.lint_warnings, LintWarnings::recorded);
+  EXPECT_EQ(parse_profile(with("lint_warnings: recorded\n", "lint_warnings: fatal\n"), "custom.yaml", kNow).lint_warnings,
+            LintWarnings::fatal);
 }
 
 TEST(Profiles, ProfilesAreParsedStrictlyWithFileLineAndField) {
@@ -123,17 +130,20 @@ TEST(Profiles, ProfilesAreParsedStrictlyWithFileLineAndField) {
       {"kind: CertificateProfile\n", "kind: CeremonyPlan\n", "bad.yaml:2:", "kind", "must be CertificateProfile"},
       {"  path_len: 2\n", "  path_len: two\n", "bad.yaml:5:", "root.path_len", "must be a whole number"},
       {"  path_len: 2\n", "  path_len: 0\n", "bad.yaml:5:", "root.path_len", "must be between 1 and 8"},
-      {"  key_usage: [keyCertSign]\n", "  key_usage: [keyCertSign, keyAgreement]\n", "bad.yaml:9:",
-       "intermediate.key_usage[1]", "unknown key usage"},
+      {"  key_usage: [keyCertSign]\n", "  key_usage: [keyCertSign, keyAgreement]\n", "bad.yaml:9:", "intermediate.key_usage[1]",
+       "unknown key usage"},
       {"  key_usage: [keyCertSign]\n", "  key_usage: [cRLSign]\n", "bad.yaml:9:", "intermediate.key_usage", "must include keyCertSign"},
       {"  key_usage: [keyCertSign, cRLSign]\n", "  key_usage: keyCertSign\n", "bad.yaml:6:", "root.key_usage", "must be a non-empty list"},
       {"  key: {algorithm: rsa-3072}\n", "  key: {algorithm: dsa}\n", "bad.yaml:10:", "intermediate.key.algorithm", "unknown algorithm"},
       {"  validity: 90d\n", "  validity: soon\n", "bad.yaml:11:", "intermediate.validity", ""},
       {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: Custom}\n", "bad.yaml:12:", "intermediate.subject.CN",
        "missing required field"},
-      {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: \"{galaxy}\", CN: x}\n", "bad.yaml:12:",
-       "intermediate.subject.O", "unknown placeholder"},
+      {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: \"{galaxy}\", CN: x}\n", "bad.yaml:12:", "intermediate.subject.O",
+       "unknown placeholder"},
       {"  validity: 90d\n", "", "bad.yaml:8:", "intermediate.validity", "missing required field"},
+      {"lint_warnings: recorded\n", "lint_warnings: sometimes\n", "bad.yaml:13:", "lint_warnings",
+       "'sometimes' is not a lint warnings policy; use fatal or recorded"},
+      {"lint_warnings: recorded\n", "", "bad.yaml:1:", "lint_warnings", "missing required field"},
   };
   for (const auto& c : cases) {
     auto details = profile_errors(with(c.from, c.to));
@@ -176,17 +186,20 @@ TEST(ProfilesInPlans, PlanAndMeshProfilesResolve) {
   EXPECT_EQ(plan.profile, "istio-tools-certs");
   EXPECT_FALSE(plan.root.path_len.has_value());  // no root.path_len in the plan
   EXPECT_FALSE(plan.root.key_usage.crl_sign);
+  EXPECT_EQ(plan.root.lint_warnings, LintWarnings::recorded);
   const auto& tools = plan.meshes[0].clusters[0].intermediate;
   EXPECT_EQ(plan.meshes[0].profile, "istio-tools-certs");
   EXPECT_EQ(tools.algorithm, pki::KeyAlgorithm::ecdsa_p256);  // the plan's defaults win over the profile's
   EXPECT_EQ(tools.subject.to_string(), "L=east, O=Istio, CN=Intermediate CA");
   EXPECT_EQ(tools.validity.duration->to_string(), "730d");
   EXPECT_FALSE(tools.key_usage.crl_sign);
+  EXPECT_EQ(tools.lint_warnings, LintWarnings::recorded);
   const auto& plain = plan.meshes[1].clusters[0].intermediate;
   EXPECT_EQ(plan.meshes[1].profile, "meshca");
   EXPECT_EQ(plain.subject.to_string(), "O=Unit Corp, OU=plain, CN=east Intermediate CA");
   EXPECT_TRUE(plain.key_usage.crl_sign);
   EXPECT_EQ(plain.path_len, 0);
+  EXPECT_EQ(plain.lint_warnings, LintWarnings::fatal);
 
   auto root = root_profile(plan.root, kNow);
   EXPECT_FALSE(root.path_len.has_value());
