@@ -362,7 +362,7 @@ bool AuditReport::ok() const {
 }
 
 AuditReport audit_output(const Plan& plan, const fs::path& out, const AuditOptions& options) {
-  if (!fs::is_directory(out)) throw Error(ExitCode::invalid_input, "is not an output directory", out.string());
+  if (!fs::is_directory(out)) throw Error(ErrorKind::invalid_input, "is not an output directory", out.string());
   return Auditor(plan, out, options).run();
 }
 

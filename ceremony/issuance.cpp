@@ -28,7 +28,7 @@ std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
 ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const std::string& action) {
   ApprovedPlan approved{plan_digest(plan.text, plan.source.string()), ""};
   if (!approval.expected_digest.empty() && approval.expected_digest != approved.digest) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "plan digest is " + approved.digest + ", not the approved " + approval.expected_digest +
                     "; the plan changed after the auditor signed off",
                 plan.source.string());
@@ -38,13 +38,13 @@ ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const 
     return approved;
   }
   if (!approval.confirm) {
-    throw Error(ExitCode::usage, "the operator must confirm the plan digest on a terminal; pass --yes for an unattended run");
+    throw Error(ErrorKind::usage, "the operator must confirm the plan digest on a terminal; pass --yes for an unattended run");
   }
   std::string question = "Plan '" + plan.name + "' has digest " + approved.digest +
                          ".\nCompare it with the digest the auditor approved, then type its first " +
                          std::to_string(kConfirmDigestChars) + " characters to " + action;
   if (!approval.confirm(question, approved.digest.substr(0, kConfirmDigestChars))) {
-    throw Error(ExitCode::usage, "the operator did not confirm the plan digest; nothing was signed");
+    throw Error(ErrorKind::usage, "the operator did not confirm the plan digest; nothing was signed");
   }
   approved.method = "typed by the operator";
   return approved;
@@ -117,23 +117,23 @@ nlohmann::json to_json(const CertificateRecord& r) {
 
 std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) {
   if (c.subject_key && !pki::key_matches_certificate(c.subject_key, c.cert)) {
-    throw Error(ExitCode::internal, "the " + c.what + " does not carry the public key it was issued for");
+    throw Error(ErrorKind::internal, "the " + c.what + " does not carry the public key it was issued for");
   }
   // The strict chain check verifies the signature with the issuer's public
   // key from its certificate (a software key, never the token's object).
   auto verdict =
       pki::verify_chain(c.cert, c.untrusted, {c.anchor}, std::max(pki::not_before(c.cert), now_utc()), c.anchor_signature);
   if (!verdict.ok && !pki::signed_by(c.cert, c.issuer)) {
-    throw Error(ExitCode::key_store, "the signature on the " + c.what +
+    throw Error(ErrorKind::key_store, "the signature on the " + c.what +
                                          " does not verify with the issuer's public key; the key store signed with another key");
   }
-  if (!verdict.ok) throw Error(ExitCode::internal, "the " + c.what + " fails OpenSSL strict verification: " + verdict.error);
+  if (!verdict.ok) throw Error(ErrorKind::internal, "the " + c.what + " fails OpenSSL strict verification: " + verdict.error);
   auto findings = pki::lint_ca_certificate(c.cert, c.issuer, c.role, false, pki::IssuerSignature::already_verified);
   if (c.certifies_cas) {
     std::erase_if(findings, [](const pki::LintFinding& f) { return f.check == "path-length"; });
   }
   if (!lints_acceptable(c.lint_warnings, findings)) {
-    throw Error(ExitCode::internal, "the " + c.what + " fails lints: " + describe_findings(findings));
+    throw Error(ErrorKind::internal, "the " + c.what + " fails lints: " + describe_findings(findings));
   }
   std::vector<std::string> warnings;
   for (const auto& f : findings) warnings.push_back(f.check + ": " + f.message);
@@ -152,7 +152,7 @@ void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::p
   auto key_abs = fs::weakly_canonical(fs::absolute(file)).string();
   auto out_abs = fs::weakly_canonical(fs::absolute(out_dir)).string() + "/";
   if (key_abs.starts_with(out_abs)) {
-    throw Error(ExitCode::output, "the root key file lies inside the output directory; the root private key must never enter OUT",
+    throw Error(ErrorKind::output, "the root key file lies inside the output directory; the root private key must never enter OUT",
                 file.string());
   }
 }

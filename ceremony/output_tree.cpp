@@ -162,7 +162,7 @@ void refuse_output_tree_problems(const Plan& plan, const fs::path& out) {
   if (problems.empty()) return;
   std::vector<std::string> details;
   for (const auto& p : problems) details.push_back((out / p.path).string() + ": " + p.message);
-  throw MultiError(ExitCode::output,
+  throw MultiError(ErrorKind::output,
                    std::to_string(details.size()) + " entr" + (details.size() == 1 ? "y" : "ies") + " of " + out.string() +
                        " do not belong to this plan's output; nothing was read or written (move them out of the output directory)",
                    details);

@@ -53,7 +53,7 @@ RevocationLedger RevocationLedger::load(const fs::path& out) {
   const fs::path path = out / kRevocationLedgerFile;
   auto text = read_file_if_exists(path);
   if (!text) return ledger;
-  auto damaged = [&](const std::string& why) { return Error(ExitCode::invalid_input, "damaged revocation ledger: " + why, path.string()); };
+  auto damaged = [&](const std::string& why) { return Error(ErrorKind::invalid_input, "damaged revocation ledger: " + why, path.string()); };
   auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (!doc.is_object() || doc.value("version", 0) != kLedgerVersion) throw damaged("not a meshca ledger of version 1");
   try {
@@ -116,7 +116,7 @@ std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_P
   profile.number = reserved ? *reserved : ledger.next_crl_number(issuer);
   auto crl = pki::issue_crl(profile, issuer, signer);
   if (!pki::crl_signed_by(crl.get(), issuer)) {
-    throw Error(ExitCode::key_store, "the CRL of " + pki::subject_string(issuer) +
+    throw Error(ErrorKind::key_store, "the CRL of " + pki::subject_string(issuer) +
                                          " does not verify with its public key; the key store signed with another key");
   }
   return pki::crl_to_pem(crl.get());
@@ -126,7 +126,7 @@ void refuse_unfinished_revocation(const fs::path& out) {
   auto ledger = RevocationLedger::load(out);
   if (!ledger.pending) return;
   const auto& p = *ledger.pending;
-  throw Error(ExitCode::output,
+  throw Error(ErrorKind::output,
               "holds an unfinished " + p.session + " session" + (p.target.empty() ? "" : " (" + p.target + ")") +
                   ", started " + format_rfc3339(p.started) +
                   ": its CRLs may not all be published. Finish it first: meshca revoke PLAN --out " + out.string() +
@@ -154,7 +154,7 @@ class Revocation {
 
   RevocationResult run() {
     if (!plan_.revocation.crl) {
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "the plan does not enable CRLs; set revocation.crl: true (docs/plan-reference.md) before revoking",
                   plan_.source.string());
     }
@@ -198,7 +198,7 @@ class Revocation {
   // unfinished session's revocation), then the session is cleared.
   RevocationResult resume(const ApprovedPlan& approved) {
     if (!ledger_.pending) {
-      throw Error(ExitCode::usage, "--resume: no unfinished revocation session is recorded; nothing to resume",
+      throw Error(ErrorKind::usage, "--resume: no unfinished revocation session is recorded; nothing to resume",
                   (out_ / kRevocationLedgerFile).string());
     }
     open_transcript(approved, std::nullopt);
@@ -237,18 +237,18 @@ class Revocation {
   void load_output() {
     const fs::path root_path = out_ / kRootDir / ol::kRootCertFile;
     auto pem = read_file_if_exists(root_path);
-    if (!pem) throw Error(ExitCode::invalid_input, "does not exist: OUT must be this plan's ceremony output", root_path.string());
+    if (!pem) throw Error(ErrorKind::invalid_input, "does not exist: OUT must be this plan's ceremony output", root_path.string());
     root_ = pki::certificate_from_pem(*pem, root_path.string());
     auto expected = plan_.root.subject.to_x509_name();
     if (X509_NAME_cmp(X509_get_subject_name(root_.get()), expected.get()) != 0) {
-      throw Error(ExitCode::invalid_input, "is not the plan's root (" + plan_.root.subject.to_string() + ")", root_path.string());
+      throw Error(ErrorKind::invalid_input, "is not the plan's root (" + plan_.root.subject.to_string() + ")", root_path.string());
     }
     for (const auto& mesh : plan_.meshes) {
       for (const auto& cluster : mesh.clusters) {
         Bundle b{&mesh, &cluster, out_ / mesh.name / cluster.name, {}};
         b.files = ol::read_layout_bundle(b.dir, layouts(b));
         if (!issued_by(b.files.ca_cert.get(), root_.get())) {
-          throw Error(ExitCode::invalid_input, "the intermediate was not issued by OUT's root", b.dir.string());
+          throw Error(ErrorKind::invalid_input, "the intermediate was not issued by OUT's root", b.dir.string());
         }
         bundles_.push_back(std::move(b));
       }
@@ -269,14 +269,14 @@ class Revocation {
   LedgerEntry resolve(const RevokeTarget& t) const {
     if (t.cert) return resolve_certificate(t);
     std::string serial = canonical_serial_text(*t.serial);
-    if (serial.empty()) throw Error(ExitCode::usage, "--serial: '" + *t.serial + "' is not a hexadecimal serial number");
+    if (serial.empty()) throw Error(ErrorKind::usage, "--serial: '" + *t.serial + "' is not a hexadecimal serial number");
     if (pki::same_serial(serial, pki::serial_hex(root_.get()))) refuse_root();
     if (t.issuer.empty() || t.issuer == "root") {
       for (const auto& b : bundles_) {
         if (pki::same_serial(serial, pki::serial_hex(b.files.ca_cert.get()))) return entry_for(b.files.ca_cert.get(), "root", root_.get());
       }
       if (t.issuer.empty()) {
-        throw Error(ExitCode::invalid_input,
+        throw Error(ErrorKind::invalid_input,
                     "no intermediate of this plan has serial " + serial +
                         "; for a workload certificate name its issuer with --issuer MESH/CLUSTER (or --issuer root for "
                         "an intermediate that was renewed away)");
@@ -284,7 +284,7 @@ class Revocation {
       return {"root", pki::sha256_fingerprint(root_.get()), serial, "", t.reason, now_};
     }
     const Bundle* b = bundle_named(t.issuer);
-    if (!b) throw Error(ExitCode::usage, "--issuer " + t.issuer + ": no such cluster in the plan (write root or mesh/cluster)");
+    if (!b) throw Error(ErrorKind::usage, "--issuer " + t.issuer + ": no such cluster in the plan (write root or mesh/cluster)");
     return {b->id(), pki::sha256_fingerprint(b->files.ca_cert.get()), serial, "", t.reason, now_};
   }
 
@@ -299,19 +299,19 @@ class Revocation {
       for (const auto& b : bundles_)
         if (issued_by(cert.get(), b.files.ca_cert.get())) issuer = &b;
       if (!issuer) {
-        throw Error(ExitCode::invalid_input, "was not issued by this plan's root or by any intermediate in " + out_.string(),
+        throw Error(ErrorKind::invalid_input, "was not issued by this plan's root or by any intermediate in " + out_.string(),
                     t.cert->string());
       }
       entry = entry_for(cert.get(), issuer->id(), issuer->files.ca_cert.get());
     }
     if (!t.issuer.empty() && t.issuer != entry.issuer) {
-      throw Error(ExitCode::usage, "--issuer " + t.issuer + " contradicts the certificate, which " + entry.issuer + " issued");
+      throw Error(ErrorKind::usage, "--issuer " + t.issuer + " contradicts the certificate, which " + entry.issuer + " issued");
     }
     return entry;
   }
 
   [[noreturn]] void refuse_root() const {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "that is the root certificate: a root is not revoked, it is replaced (meshca rotate phases)");
   }
 
@@ -330,7 +330,7 @@ class Revocation {
     if (root_too) {
       auto store = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
       if (!pki::key_matches_certificate(store->public_key(), root_.get())) {
-        throw Error(ExitCode::key_store, "the plan's root key is not the key of OUT/root/root-cert.pem");
+        throw Error(ErrorKind::key_store, "the plan's root key is not the key of OUT/root/root-cert.pem");
       }
       root_crl = issue_ledger_crl(ledger_, root_.get(), store->signing_key(), plan_.revocation, now_, reserved.at(root_.get()));
       const fs::path path = out_ / kRootDir / kRootCrlFile;
@@ -349,7 +349,7 @@ class Revocation {
 
   std::string current_root_crl() const {
     if (auto pem = ceremony::current_root_crl(out_, root_.get(), now_)) return *pem;
-    throw Error(ExitCode::invalid_input, "is missing, stale or not signed by the root; run `meshca crl refresh` first",
+    throw Error(ErrorKind::invalid_input, "is missing, stale or not signed by the root; run `meshca crl refresh` first",
                 (out_ / kRootDir / kRootCrlFile).string());
   }
 

@@ -65,7 +65,7 @@ class Rotation {
 
   RotationResult run() {
     if (!plan_.rotation) {
-      throw Error(ExitCode::invalid_input, "the plan has no rotation section (see `meshca plan init --template rotation`)",
+      throw Error(ErrorKind::invalid_input, "the plan has no rotation section (see `meshca plan init --template rotation`)",
                   plan_.source.string());
     }
     const RotationPlan& rotation = *plan_.rotation;
@@ -108,7 +108,7 @@ class Rotation {
     std::error_code ec;
     if (fs::exists(fs::symlink_status(out_, ec))) {
       if (!fs::is_directory(fs::symlink_status(out_)) || !fs::is_empty(out_, ec)) {
-        throw Error(ExitCode::output, "exists and is not an empty directory; a rotation is written into a new directory",
+        throw Error(ErrorKind::output, "exists and is not an empty directory; a rotation is written into a new directory",
                     out_.string());
       }
       fs::remove(out_, ec);
@@ -132,7 +132,7 @@ class Rotation {
     fs::path root_path = current_ / kRootDir / ol::kRootCertFile;
     auto text = read_file_if_exists(root_path);
     if (!text) {
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "does not exist: rotation.current_output must be the output of the ceremony that made the current root",
                   root_path.string());
     }
@@ -142,22 +142,22 @@ class Rotation {
     if (auto findings = root_conformance(old_root_.get(), plan_.root, plan_.profile); !findings.empty()) {
       std::vector<std::string> details;
       for (const auto& f : findings) details.push_back(root_path.string() + ": " + f.message());
-      throw MultiError(ExitCode::invalid_input, "the current root differs from the plan's root; rotate from the plan that made it",
+      throw MultiError(ErrorKind::invalid_input, "the current root differs from the plan's root; rotate from the plan that made it",
                        details);
     }
     const std::string& pin = plan_.rotation->current_root_sha256;
     if (!pin.empty() && pki::sha256_fingerprint(old_root_.get()) != pin) {
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "has SHA-256 " + pki::sha256_fingerprint(old_root_.get()) +
                       ", not the root the plan pins in rotation.current_root_sha256",
                   root_path.string());
     }
     if (!pki::verify_chain(old_root_.get(), {}, {old_root_.get()}, now_).ok) {
-      throw Error(ExitCode::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
+      throw Error(ErrorKind::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
     }
     auto path_len = pki::basic_constraints(old_root_.get()).path_len;
     if (plan_.rotation->cross_sign && path_len && *path_len < 2) {
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "has pathLen " + std::to_string(*path_len) +
                       ": a new root cross-signed by it would put two CAs below it, so peers that trust only this "
                       "root would refuse the new intermediates; set rotation.cross_sign to false",
@@ -177,7 +177,7 @@ class Rotation {
       }
     }
     if (!problems.empty()) {
-      throw MultiError(ExitCode::invalid_input,
+      throw MultiError(ErrorKind::invalid_input,
                        std::to_string(problems.size()) + " cluster bundle problem" + (problems.size() == 1 ? "" : "s") +
                            ": bundles missing from the current output or not what the plan describes; run `meshca "
                            "ceremony run` for the current plan first (renewing what differs)",
@@ -203,7 +203,7 @@ class Rotation {
     result_.new_root_key_store = new_key_->description();
     result_.new_root_key_generated = new_key_->generated();
     if (pki::key_matches_certificate(new_key_->public_key(), old_root_.get())) {
-      throw Error(ExitCode::invalid_input, "rotation.new_root.key holds the current root's key; a rotation needs a new key",
+      throw Error(ErrorKind::invalid_input, "rotation.new_root.key holds the current root's key; a rotation needs a new key",
                   plan_.source.string());
     }
     transcript_->record("new-root-key", {{"store", new_key_->description()},
@@ -227,7 +227,7 @@ class Rotation {
     // The same check the audit applies to it afterwards: a finding here is a
     // bug, never a certificate on disk.
     if (auto findings = root_conformance(new_root_.get(), spec, plan_.profile, "rotation.new_root"); !findings.empty()) {
-      throw Error(ExitCode::internal, "the new root certificate does not conform to the plan: " + findings.front().message());
+      throw Error(ErrorKind::internal, "the new root certificate does not conform to the plan: " + findings.front().message());
     }
     result_.new_root = record_of(new_root_.get());
     transcript_->record("new-root-certificate",
@@ -246,7 +246,7 @@ class Rotation {
     old_key_ = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
     hsm::KeyStore* old_key = old_key_.get();
     if (!pki::key_matches_certificate(old_key->public_key(), old_root_.get())) {
-      throw Error(ExitCode::key_store, "the plan's root key is not the key of the current root certificate; cannot cross-sign",
+      throw Error(ErrorKind::key_store, "the plan's root key is not the key of the current root certificate; cannot cross-sign",
                   (current_ / kRootDir / ol::kRootCertFile).string());
     }
     auto profile = root_profile(plan_.rotation->new_root, now_);
@@ -281,7 +281,7 @@ class Rotation {
     if (cross_) {
       auto current = current_root_crl(current_, old_root_.get(), now_);
       if (!current) {
-        throw Error(ExitCode::invalid_input,
+        throw Error(ErrorKind::invalid_input,
                     "is missing or stale, and phase 2's chain runs through the current root; run `meshca crl refresh` "
                     "on the current output first",
                     (current_ / kRootDir / kRootCrlFile).string());
@@ -324,7 +324,7 @@ class Rotation {
     std::vector<const X509*> current_chain;
     for (std::size_t i = 1; i < current.cert_chain.size(); ++i) current_chain.push_back(current.cert_chain[i].get());
     if (!pki::verify_chain(current.ca_cert.get(), current_chain, {old_root_.get()}, now_).ok) {
-      throw Error(ExitCode::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
+      throw Error(ErrorKind::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
     }
 
     auto key = pki::generate_key(c.cluster->intermediate.algorithm);
@@ -385,7 +385,7 @@ class Rotation {
       std::string why;
       for (const auto& f : report.findings)
         if (f.severity == pki::Severity::fail) why += (why.empty() ? "" : "; ") + f.check + ": " + f.message;
-      throw Error(phase == 0 ? ExitCode::invalid_input : ExitCode::internal,
+      throw Error(phase == 0 ? ErrorKind::invalid_input : ErrorKind::internal,
                   phase_name(phase) + " bundle of " + c.name() + " fails verification: " + why, dir.string());
     }
     std::lock_guard lock(record_mutex_);
@@ -400,10 +400,10 @@ class Rotation {
   void check_interop(const ClusterRef& c, const PhaseReports& reference, const PhaseReports& reports) {
     for (int phase = 0; phase < kPhaseCount; ++phase) {
       if (!reports[phase].trust || !reference[phase].trust) {
-        throw Error(ExitCode::internal, phase_name(phase) + ": the certificates of " + c.name() + " did not load");
+        throw Error(ErrorKind::internal, phase_name(phase) + ": the certificates of " + c.name() + " did not load");
       }
       if (reports[phase].trusted_root_fingerprints != reference[phase].trusted_root_fingerprints) {
-        throw Error(phase == 0 ? ExitCode::invalid_input : ExitCode::internal,
+        throw Error(phase == 0 ? ErrorKind::invalid_input : ErrorKind::internal,
                     phase_name(phase) + ": " + c.name() + " trusts other roots than " + clusters_[0].name());
       }
     }
@@ -411,12 +411,12 @@ class Rotation {
       bool a_accepts_b = verify::accepts_workloads(*reference[pair.a].trust, *reports[pair.b].trust);
       bool b_accepts_a = verify::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
       if (pair.mutual && !(a_accepts_b && b_accepts_a)) {
-        throw Error(ExitCode::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
+        throw Error(ErrorKind::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
                                             " would not accept each other's workloads (" + c.name() +
                                             "); nothing was published");
       }
       if (!pair.mutual && (a_accepts_b || b_accepts_a)) {
-        throw Error(ExitCode::internal, phase_name(pair.a) + " and " + phase_name(pair.b) +
+        throw Error(ErrorKind::internal, phase_name(pair.a) + " and " + phase_name(pair.b) +
                                             " still accept each other: phase 3 would not retire the old root");
       }
     }

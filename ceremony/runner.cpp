@@ -162,7 +162,7 @@ class Ceremony {
       }
     }
     if (!named.empty()) {
-      throw Error(ExitCode::usage, "--renew " + *named.begin() + ": no such cluster in the plan (write it as mesh/cluster)");
+      throw Error(ErrorKind::usage, "--renew " + *named.begin() + ": no such cluster in the plan (write it as mesh/cluster)");
     }
   }
 
@@ -175,7 +175,7 @@ class Ceremony {
     if (findings.empty()) return;
     std::vector<std::string> details;
     for (const auto& f : findings) details.push_back(root_cert_path_.string() + ": " + f.message());
-    throw MultiError(ExitCode::output,
+    throw MultiError(ErrorKind::output,
                      "the existing root certificate differs from the plan's root in " + std::to_string(findings.size()) +
                          " field(s); nothing was written (a re-run never replaces a root: restore the plan's root, "
                          "or replace the root with meshca rotate phases)",
@@ -184,7 +184,7 @@ class Ceremony {
 
   void refuse_conflicts(const std::vector<std::string>& conflicts) {
     if (conflicts.empty()) return;
-    throw MultiError(ExitCode::output,
+    throw MultiError(ErrorKind::output,
                      std::to_string(conflicts.size()) + " existing output" +
                          (conflicts.size() == 1 ? " conflicts" : "s conflict") + " with the plan; nothing was written (move them away, or choose another --out)",
                      conflicts);
@@ -219,7 +219,7 @@ class Ceremony {
     if (have_root_cert_) {
       // survey_root() found it to be the plan's root in every field.
       if (!pki::key_matches_certificate(key_store_->public_key(), root_.get())) {
-        throw Error(ExitCode::output, "was issued for another key than the plan's root key; refusing to mix roots", root_cert_path_.string());
+        throw Error(ErrorKind::output, "was issued for another key than the plan's root key; refusing to mix roots", root_cert_path_.string());
       }
       verify_before_writing(root_check(root_.get(), nullptr, "existing root certificate"));
       result_.root = record_of(root_.get());
@@ -292,7 +292,7 @@ class Ceremony {
                           p.mesh->name + "/" + p.cluster->name + ")");
     }
     if (conflicts.empty()) return;
-    throw MultiError(ExitCode::output,
+    throw MultiError(ErrorKind::output,
                      std::to_string(conflicts.size()) + " existing bundle" + (conflicts.size() == 1 ? " differs" : "s differ") +
                          " from the plan; nothing was written (renew " + (conflicts.size() == 1 ? "it" : "them") +
                          " with --renew MESH/CLUSTER to reissue as planned, or restore the plan)",

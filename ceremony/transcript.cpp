@@ -92,7 +92,7 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
     // broken chain stops the ceremony.
     if (!report.problems.empty()) {
       const auto& p = report.problems.front();
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "the existing transcript does not verify (line " + std::to_string(p.line) + ": " + p.message +
                       "); refusing to extend it — move it away and keep it as evidence",
                   path.string());
@@ -102,7 +102,7 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
   }
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    throw Error(ExitCode::output, std::string("cannot open the transcript for appending: ") + std::strerror(errno),
+    throw Error(ErrorKind::output, std::string("cannot open the transcript for appending: ") + std::strerror(errno),
                 path.string());
   }
 }
@@ -126,7 +126,7 @@ void TranscriptWriter::cut_torn_tail() {
   const int err = errno;
   if (fd >= 0) ::close(fd);
   if (!ok) {
-    throw Error(ExitCode::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err),
+    throw Error(ErrorKind::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err),
                 path_.string());
   }
   torn_tail_ = nlohmann::json{{"bytes", tail.size()}, {"sha256", sha256_hex(tail)}};
@@ -162,13 +162,13 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
       if (n <= 0) {
         int err = n < 0 ? errno : ENOSPC;
         if (before >= 0) (void)!::ftruncate(fd_, before);
-        throw Error(ExitCode::output, std::string("cannot append to the transcript: ") + std::strerror(err), path_.string());
+        throw Error(ErrorKind::output, std::string("cannot append to the transcript: ") + std::strerror(err), path_.string());
       }
       rest.remove_prefix(static_cast<std::size_t>(n));
     }
   }
   if (sync == Sync::now && ::fsync(fd_) != 0) {
-    throw Error(ExitCode::output, std::string("cannot sync the transcript: ") + std::strerror(errno), path_.string());
+    throw Error(ErrorKind::output, std::string("cannot sync the transcript: ") + std::strerror(errno), path_.string());
   }
   head_ = head;
   ++next_seq_;

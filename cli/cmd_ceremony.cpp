@@ -73,7 +73,7 @@ int ceremony_run(const Args& args, Terminal& term) {
   if (vm.count("renew-expiring")) {
     std::string error;
     opt.renew_expiring = parse_duration(vm["renew-expiring"].as<std::string>(), error);
-    if (!opt.renew_expiring) throw Error(ExitCode::usage, "--renew-expiring: " + error);
+    if (!opt.renew_expiring) throw Error(ErrorKind::usage, "--renew-expiring: " + error);
   }
   auto result = ceremony::run_ceremony(plan, opt);
   print_summary(result, opt.out_dir, term.out);

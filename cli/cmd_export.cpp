@@ -35,15 +35,15 @@ int run_export(const Args& args, Terminal& term) {
   const std::string mesh = id.substr(0, slash);
   const std::string cluster = slash == std::string::npos ? "" : id.substr(slash + 1);
   if (!ceremony::is_dns1123_label(mesh) || !ceremony::is_dns1123_label(cluster)) {
-    throw Error(ExitCode::usage, "--cluster " + id + ": write it as MESH/CLUSTER (the plan's names)");
+    throw Error(ErrorKind::usage, "--cluster " + id + ": write it as MESH/CLUSTER (the plan's names)");
   }
   const fs::path dir = fs::path(vm["out"].as<std::string>()) / mesh / cluster;
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(dir, ec))) {
-    throw Error(ExitCode::invalid_input, "no bundle directory for " + id, dir.string());
+    throw Error(ErrorKind::invalid_input, "no bundle directory for " + id, dir.string());
   }
   auto entries = output_layout::collect_tar_entries(dir, mesh + "/" + cluster);
-  if (entries.empty()) throw Error(ExitCode::invalid_input, "the bundle directory is empty", dir.string());
+  if (entries.empty()) throw Error(ErrorKind::invalid_input, "the bundle directory is empty", dir.string());
   const std::size_t count = entries.size();
   SecureBuffer archive = output_layout::make_tar(std::move(entries));
   const std::string file = vm["tar"].as<std::string>();

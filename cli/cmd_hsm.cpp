@@ -80,7 +80,7 @@ void reject_pin_options(const Args& args) {
     for (const char* bad : {"--pin", "--so-pin", "--pin-value", "-p"}) {
       std::string_view arg(a);
       if (arg == bad || (arg.starts_with(bad) && arg.size() > std::strlen(bad) && arg[std::strlen(bad)] == '=')) {
-        throw Error(ExitCode::usage,
+        throw Error(ErrorKind::usage,
                     "PINs are never accepted on the command line; use --pin-source env:NAME, file:PATH or prompt");
       }
     }
@@ -91,7 +91,7 @@ void reject_pin_options(const Args& args) {
 // from the --uri or the environment): the same "missing ..." and usage line
 // as parse_command_line gives.
 [[noreturn]] void missing(const char* usage, const std::string& what) {
-  throw MultiError(ExitCode::usage, "missing " + what, {usage_line(usage)});
+  throw MultiError(ErrorKind::usage, "missing " + what, {usage_line(usage)});
 }
 
 std::string opt(const po::variables_map& vm, const char* name) {
@@ -102,7 +102,7 @@ SecretRef parse_pin_source(const std::string& text) {
   try {
     return SecretRef::parse(text);
   } catch (const Error& e) {
-    throw Error(ExitCode::usage, "--pin-source: " + e.message());
+    throw Error(ErrorKind::usage, "--pin-source: " + e.message());
   }
 }
 
@@ -262,8 +262,8 @@ int run_list(const Args& args, Terminal& term) {
   try {
     inventory = hsm::list_pkcs11(request, store_context(term));
   } catch (const Error& e) {
-    if (e.code() == ExitCode::invalid_input && request.pin && request.token.empty() && request.serial.empty()) {
-      throw Error(ExitCode::usage, e.message() + " (--token)");
+    if (e.kind() == ErrorKind::invalid_input && request.pin && request.token.empty() && request.serial.empty()) {
+      throw Error(ErrorKind::usage, e.message() + " (--token)");
     }
     throw;
   }
@@ -281,7 +281,7 @@ int run_list(const Args& args, Terminal& term) {
 void merge(std::string& field, const std::string& option_value, const char* option) {
   if (option_value.empty()) return;
   if (!field.empty() && field != option_value) {
-    throw Error(ExitCode::usage, std::string("--") + option + " disagrees with the --uri");
+    throw Error(ErrorKind::usage, std::string("--") + option + " disagrees with the --uri");
   }
   field = option_value;
 }
@@ -332,9 +332,9 @@ int run_keygen(const Args& args, Terminal& term) {
   }
   ref.init_args = opt(vm, "init-args");
   auto algorithm = pki::parse_key_algorithm(opt(vm, "algorithm"));
-  if (!algorithm) throw Error(ExitCode::usage, "--algorithm must be one of " + pki::key_algorithm_choices());
+  if (!algorithm) throw Error(ErrorKind::usage, "--algorithm must be one of " + pki::key_algorithm_choices());
   if (vm.count("pin-source") != 0) {
-    if (pin_from_uri) throw Error(ExitCode::usage, "give the PIN source either in the --uri or as --pin-source");
+    if (pin_from_uri) throw Error(ErrorKind::usage, "give the PIN source either in the --uri or as --pin-source");
     ref.pin = parse_pin_source(opt(vm, "pin-source"));
   }
 

@@ -70,7 +70,7 @@ int plan_init(const Args& args, Terminal& term) {
   if (!text) {
     std::string known;
     for (const auto& n : templates::plan_template_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error(ExitCode::usage, "no example plan named '" + name + "'; available: " + known);
+    throw Error(ErrorKind::usage, "no example plan named '" + name + "'; available: " + known);
   }
   term.out << *text;
   return 0;
@@ -147,12 +147,12 @@ int plan_show(const Args& args, Terminal& term) {
       "example: meshca plan show plan.yaml --format markdown > plan.md";
   if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
   auto format = ceremony::parse_view_format(vm["format"].as<std::string>());
-  if (!format) throw Error(ExitCode::usage, "--format must be text, markdown, json, html or dot");
+  if (!format) throw Error(ErrorKind::usage, "--format must be text, markdown, json, html or dot");
   UnixTime at = now_utc();
   if (vm.count("at")) {
     std::string error;
     auto t = parse_rfc3339(vm["at"].as<std::string>(), error);
-    if (!t) throw Error(ExitCode::usage, "--at: " + error);
+    if (!t) throw Error(ErrorKind::usage, "--at: " + error);
     at = *t;
   }
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), at);

@@ -72,14 +72,14 @@ int run_session(const po::variables_map& vm, Terminal& term, std::optional<cerem
 
 ceremony::RevokeTarget revoke_target(const po::variables_map& vm) {
   ceremony::RevokeTarget t;
-  if (vm.count("serial") == vm.count("cert")) throw Error(ExitCode::usage, "give exactly one of --serial HEX and --cert FILE");
+  if (vm.count("serial") == vm.count("cert")) throw Error(ErrorKind::usage, "give exactly one of --serial HEX and --cert FILE");
   if (vm.count("serial")) t.serial = vm["serial"].as<std::string>();
   if (vm.count("cert")) t.cert = vm["cert"].as<std::string>();
   if (vm.count("issuer")) t.issuer = vm["issuer"].as<std::string>();
   const std::string reason = vm["reason"].as<std::string>();
   auto parsed = pki::parse_revocation_reason(reason);
   if (!parsed) {
-    throw Error(ExitCode::usage, "--reason: '" + reason + "' is not a reason; use one of " + pki::revocation_reason_choices());
+    throw Error(ErrorKind::usage, "--reason: '" + reason + "' is not a reason; use one of " + pki::revocation_reason_choices());
   }
   t.reason = *parsed;
   return t;
@@ -112,11 +112,11 @@ int run_revoke(const Args& args, Terminal& term) {
   if (!parse_command_line(args, options, positionals, vm, term.out, kRevokeUsage)) return 0;
   if (vm.count("resume")) {
     if (vm.count("serial") || vm.count("cert") || vm.count("reason")) {
-      throw Error(ExitCode::usage, "--resume takes no --serial, --cert or --reason: it finishes the recorded session");
+      throw Error(ErrorKind::usage, "--resume takes no --serial, --cert or --reason: it finishes the recorded session");
     }
     return run_session(vm, term, std::nullopt, true);
   }
-  if (!vm.count("reason")) throw Error(ExitCode::usage, "--reason is required (" + pki::revocation_reason_choices() + ")");
+  if (!vm.count("reason")) throw Error(ErrorKind::usage, "--reason is required (" + pki::revocation_reason_choices() + ")");
   return run_session(vm, term, revoke_target(vm));
 }
 

@@ -31,7 +31,7 @@ UnixTime parse_at(const po::variables_map& vm) {
   if (!vm.count("at")) return now_utc();
   std::string error;
   auto t = parse_rfc3339(vm["at"].as<std::string>(), error);
-  if (!t) throw Error(ExitCode::usage, "--at: " + error + " (RFC 3339, e.g. 2027-01-01T00:00:00Z)");
+  if (!t) throw Error(ErrorKind::usage, "--at: " + error + " (RFC 3339, e.g. 2027-01-01T00:00:00Z)");
   return *t;
 }
 
@@ -389,7 +389,7 @@ int inspect(const Args& args, Terminal& term) {
     print_tree(term.out, tree, all, "", true);
   }
   for (const auto& note : all.notes) term.out << "note: " << note << "\n";
-  if (all.certs.empty() && all.crls.empty()) throw Error(ExitCode::invalid_input, "no certificate or CRL found", named(vm, "input"));
+  if (all.certs.empty() && all.crls.empty()) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
   return 0;
 }
 
@@ -422,7 +422,7 @@ int check_expiry(const Args& args, Terminal& term) {
   UnixTime at = parse_at(vm);
   std::string error;
   auto window = parse_duration(vm["within"].as<std::string>(), error);
-  if (!window) throw Error(ExitCode::usage, "--within: " + error);
+  if (!window) throw Error(ErrorKind::usage, "--within: " + error);
   UnixTime horizon = add_duration(at, *window);
 
   struct Row {
@@ -434,7 +434,7 @@ int check_expiry(const Args& args, Terminal& term) {
   // (ceremony/expiry), so it has one date wherever it was read.
   vf::CertificateInventory all;
   for (const auto& src : load_inputs(vm, "input", vf::InputUse::certificates, term.err)) all.add(src);
-  if (all.certs.empty() && all.crls.empty()) throw Error(ExitCode::invalid_input, "no certificate or CRL found", named(vm, "input"));
+  if (all.certs.empty() && all.crls.empty()) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
   std::vector<Row> rows;
   bool any = false;
   auto add_row = [&](Row row, UnixTime due_by, UnixTime end, UnixTime until) {

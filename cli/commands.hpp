@@ -3,7 +3,7 @@
 // Each run_* function parses its own arguments with Boost.ProgramOptions,
 // calls the libraries and writes to the Terminal. Libraries throw
 // meshca::Error; main() turns it into a message on stderr and the exit code.
-// Usage mistakes are thrown as Error(ExitCode::usage).
+// Usage mistakes are thrown as Error(ErrorKind::usage).
 #pragma once
 
 #include <iosfwd>

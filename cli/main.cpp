@@ -94,11 +94,11 @@ int main(int argc, char** argv) {
         {"export", cli::run_export},     {"rotate", cli::run_rotate},
         {"revoke", cli::run_revoke},     {"crl", cli::run_crl}};
     auto it = commands.find(args[0]);
-    if (it == commands.end()) throw Error(ExitCode::usage, "unknown command '" + args[0] + "' (see meshca --help)");
+    if (it == commands.end()) throw Error(ErrorKind::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);
   } catch (const Error& e) {
     cli::report_error(term.err, e);
-    return static_cast<int>(e.code());
+    return static_cast<int>(exit_code_for(e.kind()));
   } catch (const std::filesystem::filesystem_error& e) {
     term.err << "meshca: error: " << e.path1().string() << ": " << e.code().message() << "\n";
     return static_cast<int>(ExitCode::output);

@@ -63,7 +63,7 @@ SecretPrompt terminal_prompt() {
   if (!have_terminal()) return {};
   return [](const std::string& purpose, bool confirm) {
     int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-    if (fd < 0) throw Error(ExitCode::key_store, "cannot open the terminal to ask for the " + purpose);
+    if (fd < 0) throw Error(ErrorKind::key_store, "cannot open the terminal to ask for the " + purpose);
     struct Closer {
       int fd;
       ~Closer() { ::close(fd); }
@@ -73,7 +73,7 @@ SecretPrompt terminal_prompt() {
     SecureBuffer first = read_line_without_echo(fd, label);
     if (confirm) {
       SecureBuffer again = read_line_without_echo(fd, "Repeat " + purpose);
-      if (!first.equals(again)) throw Error(ExitCode::key_store, "the two entries of the " + purpose + " differ");
+      if (!first.equals(again)) throw Error(ErrorKind::key_store, "the two entries of the " + purpose + " differ");
     }
     return first;
   };
@@ -190,16 +190,16 @@ bool parse_command_line(const Args& args, const po::options_description& options
     if (!missing.empty()) {
       std::string list;
       for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-      throw MultiError(ExitCode::usage, "missing " + list, {usage_lines(usage)});
+      throw MultiError(ErrorKind::usage, "missing " + list, {usage_lines(usage)});
     }
     po::notify(vm);
   } catch (const po::required_option& e) {
     std::string name = e.get_option_name();
     while (name.starts_with("-")) name.erase(0, 1);
     const bool positional = std::find(names.begin(), names.end(), name) != names.end();
-    throw MultiError(ExitCode::usage, "missing " + (positional ? metavariable(name) : "--" + name), {usage_lines(usage)});
+    throw MultiError(ErrorKind::usage, "missing " + (positional ? metavariable(name) : "--" + name), {usage_lines(usage)});
   } catch (const po::error& e) {
-    throw MultiError(ExitCode::usage, with_metavariables(e.what(), names) + " (see --help)", {usage_lines(usage)});
+    throw MultiError(ErrorKind::usage, with_metavariables(e.what(), names) + " (see --help)", {usage_lines(usage)});
   }
   return true;
 }
@@ -208,7 +208,7 @@ int dispatch_subcommand(const std::string& group, const char* usage,
                         const std::vector<std::pair<std::string, Subcommand>>& subcommands, const Args& args,
                         Terminal& term) {
   if (args.empty()) {
-    throw MultiError(ExitCode::usage, "missing the subcommand of meshca " + group, {usage_lines(usage)});
+    throw MultiError(ErrorKind::usage, "missing the subcommand of meshca " + group, {usage_lines(usage)});
   }
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     term.out << usage << "\n";
@@ -217,7 +217,7 @@ int dispatch_subcommand(const std::string& group, const char* usage,
   for (const auto& [name, run] : subcommands) {
     if (args[0] == name) return run(Args(args.begin() + 1, args.end()), term);
   }
-  throw Error(ExitCode::usage, "unknown subcommand '" + group + " " + args[0] + "' (see meshca " + group + " --help)");
+  throw Error(ErrorKind::usage, "unknown subcommand '" + group + " " + args[0] + "' (see meshca " + group + " --help)");
 }
 
 void reject_secret_arguments(const Args& args) {
@@ -233,12 +233,12 @@ void reject_secret_arguments(const Args& args) {
     for (const char* option : kSecretOptions) {
       std::string name(option);
       if (arg == name || arg.starts_with(name + "=")) {
-        throw Error(ExitCode::usage,
+        throw Error(ErrorKind::usage,
                     name + " is not accepted: secrets never go on the command line (visible in ps and shell history); " + where);
       }
     }
     if (arg.find("pin-value=") != std::string::npos) {
-      throw Error(ExitCode::usage, "a PKCS#11 URI with pin-value is not accepted on the command line; " +
+      throw Error(ErrorKind::usage, "a PKCS#11 URI with pin-value is not accepted on the command line; " +
                                        (hsm ? "use pin-source=env:NAME in the URI or --pin-source" : where));
     }
   }

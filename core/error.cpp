@@ -7,13 +7,13 @@ std::string compose(const std::string& message, const std::string& where) {
 }
 }  // namespace
 
-Error::Error(ExitCode code, std::string message, std::string where)
+Error::Error(ErrorKind kind, std::string message, std::string where)
     : std::runtime_error(compose(message, where)),
-      code_(code),
+      kind_(kind),
       message_(std::move(message)),
       where_(std::move(where)) {}
 
-MultiError::MultiError(ExitCode code, std::string summary, std::vector<std::string> details)
-    : Error(code, std::move(summary)), details_(std::move(details)) {}
+MultiError::MultiError(ErrorKind kind, std::string summary, std::vector<std::string> details)
+    : Error(kind, std::move(summary)), details_(std::move(details)) {}
 
 }  // namespace meshca

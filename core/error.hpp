@@ -1,9 +1,10 @@
-// Error and exit-code vocabulary shared by every meshca library.
+// The error vocabulary shared by every meshca library.
 //
-// Libraries never print or exit: they throw meshca::Error carrying the exit
-// code the CLI must return, a message written for the operator, and where the
+// Libraries never print or exit: they throw meshca::Error carrying what kind
+// of failure it is, a message written for the operator, and where the
 // problem is (a file:line:column, a field path, a path on disk, a token).
-// The CLI is the only place that turns an Error into text and a process exit.
+// The CLI is the only place that turns an Error into text and maps its kind
+// to a process exit code (cli/exit_codes.hpp).
 #pragma once
 
 #include <stdexcept>
@@ -12,27 +13,27 @@
 
 namespace meshca {
 
-// Process exit codes, as documented in docs/architecture.md and README.md.
-enum class ExitCode : int {
-  ok = 0,
-  check_failed = 1,
-  usage = 2,
-  invalid_input = 3,
-  key_store = 4,
-  output = 5,
-  internal = 70,
+// What went wrong, as the library that noticed it sees it. Each kind names a
+// cause the operator acts on differently; the exit code is the CLI's choice.
+enum class ErrorKind {
+  check_failed,   // a check ran and found the input wanting (a workload leaf the CA cannot sign)
+  usage,          // the request itself does not make sense (options, arguments)
+  invalid_input,  // a plan, PEM, CSR, manifest, path or secret given is wrong
+  key_store,      // the key store (token, key file) refused or failed
+  output,         // the output directory or a file in it is in a state the request conflicts with
+  internal,       // an invariant of meshca itself broke: a bug
 };
 
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, std::string message, std::string where = {});
+  Error(ErrorKind kind, std::string message, std::string where = {});
 
-  ExitCode code() const { return code_; }
+  ErrorKind kind() const { return kind_; }
   const std::string& message() const { return message_; }
   const std::string& where() const { return where_; }
 
  private:
-  ExitCode code_;
+  ErrorKind kind_;
   std::string message_;
   std::string where_;
 };
@@ -41,7 +42,7 @@ class Error : public std::runtime_error {
 // problem instead of stopping at the first one).
 class MultiError : public Error {
  public:
-  MultiError(ExitCode code, std::string summary, std::vector<std::string> details);
+  MultiError(ErrorKind kind, std::string summary, std::vector<std::string> details);
   const std::vector<std::string>& details() const { return details_; }
 
  private:

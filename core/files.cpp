@@ -17,7 +17,7 @@ namespace meshca {
 namespace {
 
 [[noreturn]] void throw_io(const std::string& what, const fs::path& path, int err) {
-  throw Error(ExitCode::output, what + ": " + std::strerror(err), path.string());
+  throw Error(ErrorKind::output, what + ": " + std::strerror(err), path.string());
 }
 
 class FileDescriptor {
@@ -111,7 +111,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mo
   if (rc != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    if (err == EEXIST) throw Error(ExitCode::output, "refusing to overwrite an existing file", path.string());
+    if (err == EEXIST) throw Error(ErrorKind::output, "refusing to overwrite an existing file", path.string());
     throw_io("cannot move into place", path, err);
   }
   fsync_directory(parent);
@@ -121,14 +121,14 @@ std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
-    if (errno == ELOOP) throw Error(ExitCode::invalid_input, "is a symbolic link; refusing to follow it", path.string());
+    if (errno == ELOOP) throw Error(ErrorKind::invalid_input, "is a symbolic link; refusing to follow it", path.string());
     throw_io("cannot open", path, errno);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
-  if (!S_ISREG(st.st_mode)) throw Error(ExitCode::invalid_input, "is not a regular file", path.string());
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::invalid_input, "is not a regular file", path.string());
   if (static_cast<std::size_t>(st.st_size) > max_bytes) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "is larger than " + std::to_string(max_bytes) + " bytes; refusing to read it", path.string());
   }
   std::string data;
@@ -141,14 +141,14 @@ std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t
     }
     if (n == 0) break;
     data.append(chunk, static_cast<std::size_t>(n));
-    if (data.size() > max_bytes) throw Error(ExitCode::invalid_input, "grew while being read", path.string());
+    if (data.size() > max_bytes) throw Error(ErrorKind::invalid_input, "grew while being read", path.string());
   }
   return data;
 }
 
 std::string read_file(const fs::path& path, std::size_t max_bytes) {
   auto data = read_file_if_exists(path, max_bytes);
-  if (!data) throw Error(ExitCode::invalid_input, "file not found", path.string());
+  if (!data) throw Error(ErrorKind::invalid_input, "file not found", path.string());
   return std::move(*data);
 }
 
@@ -156,7 +156,7 @@ void ensure_directory(const fs::path& dir, unsigned mode) {
   std::error_code ec;
   auto status = fs::symlink_status(dir, ec);
   if (!ec && fs::exists(status)) {
-    if (!fs::is_directory(status)) throw Error(ExitCode::output, "exists and is not a directory", dir.string());
+    if (!fs::is_directory(status)) throw Error(ErrorKind::output, "exists and is not a directory", dir.string());
     return;
   }
   if (dir.has_parent_path() && dir.parent_path() != dir) ensure_directory(dir.parent_path(), mode);
@@ -186,7 +186,7 @@ void StagingDirectory::publish_synced(const fs::path& target) {
   durable_step("rename", target);
   if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST || errno == ENOTEMPTY) {
-      throw Error(ExitCode::output, "refusing to overwrite an existing directory", target.string());
+      throw Error(ErrorKind::output, "refusing to overwrite an existing directory", target.string());
     }
     throw_io("cannot move bundle into place", target, errno);
   }
@@ -196,7 +196,7 @@ void StagingDirectory::publish_synced(const fs::path& target) {
 void StagingDirectory::replace_synced(const fs::path& target, const fs::path& archive) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(archive, ec))) {
-    throw Error(ExitCode::output, "already exists; an archive is never overwritten, so the bundle was not replaced",
+    throw Error(ErrorKind::output, "already exists; an archive is never overwritten, so the bundle was not replaced",
                 archive.string());
   }
   ensure_directory(archive.parent_path(), kPrivateDirMode);

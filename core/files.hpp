@@ -6,7 +6,7 @@
 // directory fsynced. A bundle directory is assembled in a private staging
 // area inside the output directory (same filesystem) and renamed into place
 // with RENAME_NOREPLACE, so an existing bundle is never replaced. Every
-// failure is an Error with ExitCode::output naming the path and the reason.
+// failure is an Error with ErrorKind::output naming the path and the reason.
 #pragma once
 
 #include <filesystem>

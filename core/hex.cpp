@@ -64,7 +64,7 @@ std::string sha256(std::string_view bytes) {
   unsigned int len = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) {
     ERR_clear_error();
-    throw Error(ExitCode::internal, "SHA-256 failed (libcrypto EVP_Digest)");
+    throw Error(ErrorKind::internal, "SHA-256 failed (libcrypto EVP_Digest)");
   }
   return {reinterpret_cast<const char*>(md), len};
 }

@@ -81,12 +81,12 @@ namespace {
 // block until it is free.
 void take_flock(int fd, int operation, const fs::path& lock_file, const LockRequest& request, const std::string& busy) {
   auto failed = [&] {
-    return Error(ExitCode::output, std::string("cannot lock the output directory: ") + std::strerror(errno), lock_file.string());
+    return Error(ErrorKind::output, std::string("cannot lock the output directory: ") + std::strerror(errno), lock_file.string());
   };
   if (::flock(fd, operation | LOCK_NB) == 0) return;
   if (errno != EWOULDBLOCK) throw failed();
   const std::string holder = describe_holder(fd);
-  if (!request.wait) throw Error(ExitCode::output, busy + holder + "; wait for it to finish (or pass --wait)", lock_file.parent_path().string());
+  if (!request.wait) throw Error(ErrorKind::output, busy + holder + "; wait for it to finish (or pass --wait)", lock_file.parent_path().string());
   if (request.on_wait) request.on_wait(holder);
   while (::flock(fd, operation) != 0) {
     if (errno != EINTR) throw failed();
@@ -98,7 +98,7 @@ void take_flock(int fd, int operation, const fs::path& lock_file, const LockRequ
 OutputLock OutputLock::exclusive(const fs::path& lock_file, const LockRequest& request) {
   int fd = open_lock_file(lock_file);
   if (fd < 0) {
-    throw Error(ExitCode::output, std::string("cannot open the output lock: ") + std::strerror(errno), lock_file.string());
+    throw Error(ErrorKind::output, std::string("cannot open the output lock: ") + std::strerror(errno), lock_file.string());
   }
   OutputLock lock(fd);
   take_flock(fd, LOCK_EX, lock_file, request, "one writer at a time: the output directory is in use by ");
@@ -118,15 +118,15 @@ void check_private_directory(const fs::path& dir) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return;
-    throw Error(ExitCode::output, std::string("cannot inspect: ") + std::strerror(errno), dir.string());
+    throw Error(ErrorKind::output, std::string("cannot inspect: ") + std::strerror(errno), dir.string());
   }
   if (S_ISLNK(st.st_mode)) {
-    throw Error(ExitCode::output, "is a symbolic link; give the directory itself (meshca never follows links in an output directory)",
+    throw Error(ErrorKind::output, "is a symbolic link; give the directory itself (meshca never follows links in an output directory)",
                 dir.string());
   }
-  if (!S_ISDIR(st.st_mode)) throw Error(ExitCode::output, "exists and is not a directory", dir.string());
+  if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::output, "exists and is not a directory", dir.string());
   if (st.st_uid != ::geteuid()) {
-    throw Error(ExitCode::output,
+    throw Error(ErrorKind::output,
                 "is owned by " + user_name(st.st_uid) + ", not by the user running meshca, " + user_name(::geteuid()) +
                     "; another user could change the output under the ceremony: use a directory you own",
                 dir.string());
@@ -134,7 +134,7 @@ void check_private_directory(const fs::path& dir) {
   if ((st.st_mode & 022) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    throw Error(ExitCode::output,
+    throw Error(ErrorKind::output,
                 std::string("is writable by group or others (mode ") + mode +
                     "); others could change the output under the ceremony: run chmod 700 " + dir.string(),
                 dir.string());

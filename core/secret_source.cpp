@@ -20,7 +20,7 @@ SecretRef SecretRef::parse(std::string_view text) {
     const bool starts_well = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
     for (char c : name) {
       if (!starts_well || !(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
-        throw Error(ExitCode::invalid_input,
+        throw Error(ErrorKind::invalid_input,
                     "env: must name an environment variable (a letter or '_', then letters, digits and '_'); "
                     "the value given is not one and is not repeated here, in case it is the secret itself");
       }
@@ -30,34 +30,35 @@ SecretRef SecretRef::parse(std::string_view text) {
   if (text.starts_with("file:") && text.size() > 5) {
     for (char c : text.substr(5)) {
       if (std::iscntrl(static_cast<unsigned char>(c))) {
-        throw Error(ExitCode::invalid_input,
-                    "file: must name a file; the value given holds a control character and is not repeated here");
+        throw Error(ErrorKind::invalid_input, "file: must name a file; the value given holds a control character and is not repeated here");
       }
     }
     return {SecretKind::file, std::string(text.substr(5))};
   }
-  throw Error(ExitCode::invalid_input,
+  throw Error(ErrorKind::invalid_input,
               "a secret must be a reference: env:NAME, file:PATH or prompt (secrets are never written in the plan)");
 }
 
 std::string SecretRef::to_string() const {
   switch (kind) {
-    case SecretKind::env: return "env:" + value;
-    case SecretKind::file: return "file:" + value;
-    case SecretKind::prompt: return "prompt";
+    case SecretKind::env:
+      return "env:" + value;
+    case SecretKind::file:
+      return "file:" + value;
+    case SecretKind::prompt:
+      return "prompt";
   }
   return "prompt";
 }
 
 SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, const SecretPrompt& prompt,
-                            const std::filesystem::path& base_dir, int code, bool confirm_prompt) {
-  const auto exit_code = static_cast<ExitCode>(code);
+                            const std::filesystem::path& base_dir, ErrorKind kind, bool confirm_prompt) {
   SecureBuffer secret;
   switch (ref.kind) {
     case SecretKind::env: {
       const char* value = std::getenv(ref.value.c_str());
       if (value == nullptr || *value == '\0') {
-        throw Error(exit_code, "environment variable " + ref.value + " is not set (it should hold the " + purpose + ")");
+        throw Error(kind, "environment variable " + ref.value + " is not set (it should hold the " + purpose + ")");
       }
       secret.append(value);
       break;
@@ -67,13 +68,13 @@ SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, co
       if (path.is_relative()) path = base_dir / path;
       struct stat st {};
       if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-        throw Error(exit_code, "secret file is readable by group or others; chmod 600 it", path.string());
+        throw Error(kind, "secret file is readable by group or others; chmod 600 it", path.string());
       }
       std::string content;
       try {
         content = read_file(path, 4096);
       } catch (const Error& e) {
-        throw Error(exit_code, "cannot read the " + purpose + ": " + e.message(), path.string());
+        throw Error(kind, "cannot read the " + purpose + ": " + e.message(), path.string());
       }
       secret.append(content);
       cleanse(content);
@@ -81,11 +82,11 @@ SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, co
       break;
     }
     case SecretKind::prompt:
-      if (!prompt) throw Error(exit_code, "the " + purpose + " must be typed, but no terminal is available");
+      if (!prompt) throw Error(kind, "the " + purpose + " must be typed, but no terminal is available");
       secret = prompt(purpose, confirm_prompt);
       break;
   }
-  if (secret.empty()) throw Error(exit_code, "the " + purpose + " is empty");
+  if (secret.empty()) throw Error(kind, "the " + purpose + " is empty");
   return secret;
 }
 

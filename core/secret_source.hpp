@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/error.hpp"
 #include "core/secure_buffer.hpp"
 
 namespace meshca {
@@ -33,9 +34,10 @@ struct SecretRef {
 using SecretPrompt = std::function<SecureBuffer(const std::string& purpose, bool confirm)>;
 
 // Resolves `ref`. Relative file paths are taken relative to `base_dir`.
-// Errors carry `code` (4 for key store secrets) and never include the secret.
+// Errors are of kind `kind` (key_store for a key's secrets) and never include
+// the secret.
 SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, const SecretPrompt& prompt,
-                            const std::filesystem::path& base_dir, int code,
+                            const std::filesystem::path& base_dir, ErrorKind kind,
                             bool confirm_prompt = false);
 
 }  // namespace meshca

@@ -37,11 +37,11 @@ std::string purpose_for(const std::filesystem::path& path) { return "passphrase 
 std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::string& pem, const FileKeyRef& ref,
                                pki::KeyAlgorithm algorithm, const KeyStoreContext& ctx) {
   SecureBuffer passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir,
-                                           static_cast<int>(ExitCode::key_store));
+                                           ErrorKind::key_store);
   auto key = pki::private_key_from_encrypted_pem(pem, passphrase, path.string());
   auto actual = pki::key_algorithm_of(key.get());
   if (actual != algorithm) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "key is " + pki::describe_key(key.get()) + " but the plan says " +
                     std::string(pki::key_algorithm_name(algorithm)) +
                     "; fix root.key.algorithm or point root.key.file.path at the right key",
@@ -53,9 +53,9 @@ std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::str
 std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKeyRef& ref, pki::KeyAlgorithm algorithm,
                                  const KeyStoreContext& ctx) {
   SecureBuffer passphrase = resolve_secret(ref.passphrase, "new " + purpose_for(path), ctx.prompt, ctx.base_dir,
-                                           static_cast<int>(ExitCode::key_store), /*confirm_prompt=*/true);
+                                           ErrorKind::key_store, /*confirm_prompt=*/true);
   if (passphrase.size() < kMinPassphraseLength) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "the passphrase for a new root key must be at least " + std::to_string(kMinPassphraseLength) +
                     " characters",
                 path.string());
@@ -78,7 +78,7 @@ std::unique_ptr<KeyStore> open_file_key_store(const FileKeyRef& ref, pki::KeyAlg
   try {
     pem = read_file_if_exists(path, 1024 * 1024);
   } catch (const Error& e) {
-    throw Error(ExitCode::key_store, "cannot read the root key file: " + e.message(), path.string());
+    throw Error(ErrorKind::key_store, "cannot read the root key file: " + e.message(), path.string());
   }
   if (pem) {
     auto store = load(path, *pem, ref, algorithm, ctx);
@@ -86,7 +86,7 @@ std::unique_ptr<KeyStore> open_file_key_store(const FileKeyRef& ref, pki::KeyAlg
     return store;
   }
   if (presence == KeyPresence::must_exist) {
-    throw Error(ExitCode::key_store, "root key file does not exist", path.string());
+    throw Error(ErrorKind::key_store, "root key file does not exist", path.string());
   }
   return create(path, ref, algorithm, ctx);
 }

@@ -19,7 +19,7 @@ std::unique_ptr<KeyStore> open_key_store(const RootKeyRef& ref, KeyPresence pres
     case KeyStoreKind::file: return open_file_key_store(ref.file, ref.algorithm, presence, ctx);
     case KeyStoreKind::pkcs11: return open_pkcs11_key_store(ref.pkcs11, ref.algorithm, presence, ctx);
   }
-  throw Error(ExitCode::internal, "unknown key store kind");
+  throw Error(ErrorKind::internal, "unknown key store kind");
 }
 
 }  // namespace meshca::hsm

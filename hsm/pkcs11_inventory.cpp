@@ -51,7 +51,7 @@ void list_keys(const Pkcs11Module& module, const Pkcs11TokenInfo& token, const s
   if (pin_ref) {
     if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
     SecureBuffer pin = resolve_secret(*pin_ref, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
-                                      ctx.base_dir, static_cast<int>(ExitCode::key_store));
+                                      ctx.base_dir, ErrorKind::key_store);
     session.login(pin, module, token);
     entry.logged_in = true;
   }
@@ -66,7 +66,7 @@ void list_keys(const Pkcs11Module& module, const Pkcs11TokenInfo& token, const s
 
 Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStoreContext& ctx) {
   if (!ctx.pkcs11_modules) {
-    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)", request.module);
+    throw Error(ErrorKind::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)", request.module);
   }
   std::shared_ptr<Pkcs11Module> shared_module = ctx.pkcs11_modules->open(request.module, request.init_args);
   const Pkcs11Module& module = *shared_module;
@@ -88,7 +88,7 @@ Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStor
     std::size_t initialized = 0;
     for (const auto& t : tokens) initialized += t.token_initialized() ? 1 : 0;
     if (initialized != 1) {
-      throw Error(ExitCode::invalid_input, "a PIN opens one token: name the token to log in to (its label or serial)",
+      throw Error(ErrorKind::invalid_input, "a PIN opens one token: name the token to log in to (its label or serial)",
                   request.module);
     }
   }

@@ -109,16 +109,16 @@ class Pkcs11KeyStore final : public KeyStore {
 
 void validate_ref(const Pkcs11KeyRef& ref) {
   if (ref.module.empty()) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "the PKCS#11 module path is empty; set root.key.pkcs11.module (e.g. /usr/lib/softhsm/libsofthsm2.so)");
   }
   if (ref.token.empty() && ref.serial.empty()) {
-    throw Error(ExitCode::invalid_input, "name the PKCS#11 token by its label (token) and/or serial");
+    throw Error(ErrorKind::invalid_input, "name the PKCS#11 token by its label (token) and/or serial");
   }
   // A label, an id or both name the key; a key generated from an id-only
   // reference gets that id and no label.
   if (ref.label.empty() && ref.id_hex.empty()) {
-    throw Error(ExitCode::invalid_input, "name the key by its label and/or id (CKA_LABEL, CKA_ID)");
+    throw Error(ErrorKind::invalid_input, "name the key by its label and/or id (CKA_LABEL, CKA_ID)");
   }
 }
 
@@ -169,27 +169,27 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   FoundKey found;
   auto privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
   if (mode == Mode::must_create && !privs.empty()) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "a private key " + wanted_key(ref) + " already exists (" + describe_keys(privs) +
                     "); refusing to generate over it: choose another label, or use the existing key",
                 where);
   }
   if (privs.size() > 1) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 std::to_string(privs.size()) + " private keys match " + wanted_key(ref) + ": " +
                     describe_keys(privs) + "; refusing to guess: give the key id (CKA_ID) as well",
                 where);
   }
   if (privs.empty()) {
     if (mode == Mode::must_exist) {
-      throw Error(ExitCode::key_store,
+      throw Error(ErrorKind::key_store,
                   "no private key " + wanted_key(ref) + " on the token; private keys present: " +
                       describe_keys(session.find_keys(CKO_PRIVATE_KEY)) +
                       "; check the key label/id (or run `meshca hsm list --pin-source ...`)",
                   where);
     }
     if (!session.find_any(ref.label, id).empty()) {
-      throw Error(ExitCode::key_store,
+      throw Error(ErrorKind::key_store,
                   "objects " + wanted_key(ref) +
                       " already exist on the token (public keys or certificates without their private key); "
                       "refusing to generate a key pair that would share their label/id: choose another label",
@@ -202,7 +202,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
     found.generated = true;
     privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
     if (privs.size() != 1) {
-      throw Error(ExitCode::key_store,
+      throw Error(ErrorKind::key_store,
                   "the token reported success generating the key pair, but " + std::to_string(privs.size()) +
                       " private keys " + wanted_key(ref) + " are visible afterwards",
                   where);
@@ -211,7 +211,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   found.private_key = privs.front();
   const p11::KeyObject& priv = found.private_key;
   if (priv.id.empty()) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "private key '" + priv.label +
                     "' has no CKA_ID; meshca pairs private and public keys by id and cannot use it",
                 where);
@@ -223,7 +223,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
     if (k.key_type == priv.key_type) pubs.push_back(std::move(k));
   }
   if (pubs.size() > 1) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 std::to_string(pubs.size()) + " public keys share the id " + to_hex(priv.id) + " of key '" + priv.label +
                     "'; refusing to guess which one belongs to it",
                 where);
@@ -240,7 +240,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   } else if (priv.key_type == CKK_RSA) {
     found.public_key = p11::software_public_key(session, priv);
   } else {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "private key '" + priv.label + "' (id " + to_hex(priv.id) +
                     ") has no public key object with the same id; meshca needs it to verify what the token signs",
                 where);
@@ -248,13 +248,13 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
 
   auto actual = pki::key_algorithm_of(found.public_key.get());
   if (!actual) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "key '" + priv.label + "' is " + pki::describe_key(found.public_key.get()) +
                     ", which meshca does not accept for a CA (choose one of " + pki::key_algorithm_choices() + ")",
                 where);
   }
   if (*actual != algorithm) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "key '" + priv.label + "' on the token is " + std::string(pki::key_algorithm_name(*actual)) + " (" +
                     pki::describe_key(found.public_key.get()) + ") but the plan says " +
                     std::string(pki::key_algorithm_name(algorithm)) +
@@ -262,7 +262,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
                 where);
   }
   if (!priv.sensitive.value_or(false) || priv.extractable.value_or(true)) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "key '" + priv.label + "' (id " + to_hex(priv.id) + ") is " +
                     (priv.extractable.value_or(true) ? "extractable" : "not sensitive") +
                     "; a root key must be CKA_SENSITIVE and not CKA_EXTRACTABLE so it can never leave the token: "
@@ -270,10 +270,10 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
                 where);
   }
   if (!priv.can_sign.value_or(false)) {
-    throw Error(ExitCode::key_store, "key '" + priv.label + "' may not sign (CKA_SIGN is false)", where);
+    throw Error(ErrorKind::key_store, "key '" + priv.label + "' may not sign (CKA_SIGN is false)", where);
   }
   if (ref.require_signing_only && !found.usage.signing_only()) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "key " + wanted_key(ref) + " (id " + to_hex(priv.id) + ") is not signing-only: the token reports " +
                     found.usage.describe() +
                     "; the plan requires signing-only (key.pkcs11.require: signing-only), so nothing was signed. "
@@ -293,22 +293,22 @@ void self_test(EVP_PKEY* signing, const EVP_PKEY* public_key, const std::string&
   std::size_t sig_len = 0;
   if (!sign_ctx || EVP_DigestSignInit(sign_ctx.get(), nullptr, md, nullptr, signing) != 1 ||
       EVP_DigestSign(sign_ctx.get(), nullptr, &sig_len, msg, message.size()) != 1) {
-    pki::throw_openssl("the token could not sign a test message", ExitCode::key_store);
+    pki::throw_openssl("the token could not sign a test message", ErrorKind::key_store);
   }
   std::vector<unsigned char> signature(sig_len);
   if (EVP_DigestSign(sign_ctx.get(), signature.data(), &sig_len, msg, message.size()) != 1) {
-    pki::throw_openssl("the token could not sign a test message", ExitCode::key_store);
+    pki::throw_openssl("the token could not sign a test message", ErrorKind::key_store);
   }
   signature.resize(sig_len);
 
   pki::MdCtxPtr verify_ctx(EVP_MD_CTX_new());
   if (!verify_ctx ||
       EVP_DigestVerifyInit(verify_ctx.get(), nullptr, md, nullptr, const_cast<EVP_PKEY*>(public_key)) != 1) {
-    pki::throw_openssl("cannot verify the token's test signature", ExitCode::key_store);
+    pki::throw_openssl("cannot verify the token's test signature", ErrorKind::key_store);
   }
   if (EVP_DigestVerify(verify_ctx.get(), signature.data(), signature.size(), msg, message.size()) != 1) {
     pki::drain_openssl_errors();
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "the token's private key did not produce a signature its public key verifies: the key pair is "
                 "mismatched (a private and a public key share an id or label); refusing to use it",
                 where);
@@ -322,13 +322,13 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   if (!ref.id_hex.empty()) {
     auto parsed = from_hex(ref.id_hex);
     if (!parsed || parsed->empty()) {
-      throw Error(ExitCode::invalid_input, "the key id must be hex bytes (e.g. 0a1b2c), got '" + ref.id_hex + "'");
+      throw Error(ErrorKind::invalid_input, "the key id must be hex bytes (e.g. 0a1b2c), got '" + ref.id_hex + "'");
     }
     id = *parsed;
   }
 
   if (!ctx.pkcs11_modules) {
-    throw Error(ExitCode::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)", ref.module);
+    throw Error(ErrorKind::internal, "no PKCS#11 module set in the key store context (KeyStoreContext::pkcs11_modules)", ref.module);
   }
   std::shared_ptr<Pkcs11Module> shared_module = ctx.pkcs11_modules->open(ref.module, ref.init_args);
   Pkcs11Module& module = *shared_module;
@@ -336,7 +336,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   Pkcs11TokenInfo token = p11::select_token(module, ref.token, ref.serial);
   const std::string where = "token " + token.describe();
   PKCS11_SLOT* slot = module.libp11_slot(token.slot_id);
-  if (slot == nullptr) throw Error(ExitCode::key_store, "libp11 does not see the token the module reports", where);
+  if (slot == nullptr) throw Error(ErrorKind::key_store, "libp11 does not see the token the module reports", where);
   if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
   if (!token.user_pin_initialized()) p11::throw_login_failure(CKR_USER_PIN_NOT_INITIALIZED, token, module);
   // Know the token before logging in: it must sign with this algorithm.
@@ -349,7 +349,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   pki::drain_openssl_errors();
   if (logged_in == 0) {
     SecureBuffer pin = resolve_secret(ref.pin, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
-                                      ctx.base_dir, static_cast<int>(ExitCode::key_store));
+                                      ctx.base_dir, ErrorKind::key_store);
     login_once(slot, pin, module, token);
   }
 
@@ -365,7 +365,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   PKCS11_KEY* keys = nullptr;
   unsigned int key_count = 0;
   if (PKCS11_enumerate_keys(slot->token, &keys, &key_count) != 0) {
-    throw Error(ExitCode::key_store, "libp11 could not list the private keys: " + pki::drain_openssl_errors(), where);
+    throw Error(ErrorKind::key_store, "libp11 could not list the private keys: " + pki::drain_openssl_errors(), where);
   }
   PKCS11_KEY* chosen = nullptr;
   int matches = 0;
@@ -377,12 +377,12 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
     ++matches;
   }
   if (matches != 1) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "libp11 finds " + std::to_string(matches) + " private keys with id " + to_hex(priv.id) + " where the token showed one",
                 where);
   }
   pki::PKeyPtr signing(PKCS11_get_private_key(chosen));
-  if (!signing) pki::throw_openssl("libp11 could not use the private key '" + priv.label + "'", ExitCode::key_store);
+  if (!signing) pki::throw_openssl("libp11 could not use the private key '" + priv.label + "'", ErrorKind::key_store);
 
   self_test(signing.get(), found.public_key.get(), where);
   pki::drain_openssl_errors();

@@ -113,7 +113,7 @@ std::string ec_params_for(pki::KeyAlgorithm algorithm) {
   static const unsigned char p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
   if (algorithm == pki::KeyAlgorithm::ecdsa_p256) return {reinterpret_cast<const char*>(p256), sizeof p256};
   if (algorithm == pki::KeyAlgorithm::ecdsa_p384) return {reinterpret_cast<const char*>(p384), sizeof p384};
-  throw Error(ExitCode::internal, "not an EC algorithm");
+  throw Error(ErrorKind::internal, "not an EC algorithm");
 }
 
 unsigned long rsa_bits_for(pki::KeyAlgorithm algorithm) {
@@ -121,7 +121,7 @@ unsigned long rsa_bits_for(pki::KeyAlgorithm algorithm) {
     case pki::KeyAlgorithm::rsa_2048: return 2048;
     case pki::KeyAlgorithm::rsa_3072: return 3072;
     case pki::KeyAlgorithm::rsa_4096: return 4096;
-    default: throw Error(ExitCode::internal, "not an RSA algorithm");
+    default: throw Error(ErrorKind::internal, "not an RSA algorithm");
   }
 }
 
@@ -140,12 +140,12 @@ std::string unwrap_ec_point(const std::string& value) {
 
 pki::PKeyPtr pkey_from_params(const char* type, OSSL_PARAM_BLD* bld, const std::string& what) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
-  if (!params) pki::throw_openssl(what, ExitCode::key_store);
+  if (!params) pki::throw_openssl(what, ErrorKind::key_store);
   pki::PKeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) pki::throw_openssl(what, ExitCode::key_store);
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) pki::throw_openssl(what, ErrorKind::key_store);
   EVP_PKEY* raw = nullptr;
   if (EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    pki::throw_openssl(what, ExitCode::key_store);
+    pki::throw_openssl(what, ErrorKind::key_store);
   }
   return pki::PKeyPtr(raw);
 }
@@ -180,7 +180,7 @@ std::string rv_name(CK_RV rv) {
 }
 
 void throw_rv(const std::string& what, CK_RV rv, const std::string& where) {
-  throw Error(ExitCode::key_store, what + ": " + rv_name(rv), where);
+  throw Error(ErrorKind::key_store, what + ": " + rv_name(rv), where);
 }
 
 std::string fixed_string(const unsigned char* data, std::size_t size) {
@@ -208,10 +208,10 @@ void Pkcs11Module::DlClose::operator()(void* handle) const {
 class Pkcs11Module::Libp11 {
  public:
   Libp11(const std::string& path, const std::string& init_args) : ctx_(PKCS11_CTX_new()) {
-    if (!ctx_) pki::throw_openssl("libp11 could not allocate a context", ExitCode::key_store);
+    if (!ctx_) pki::throw_openssl("libp11 could not allocate a context", ErrorKind::key_store);
     if (!init_args.empty()) PKCS11_CTX_init_args(ctx_.get(), init_args.c_str());
     if (PKCS11_CTX_load(ctx_.get(), path.c_str()) != 0) {
-      throw Error(ExitCode::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(), path);
+      throw Error(ErrorKind::key_store, "libp11 could not load the PKCS#11 module: " + pki::drain_openssl_errors(), path);
     }
   }
   ~Libp11() {
@@ -226,7 +226,7 @@ class Pkcs11Module::Libp11 {
     if (PKCS11_SLOT* s = find(slot_id)) return s;
     // A token may have appeared (or moved to a new slot id) since.
     if (PKCS11_update_slots(ctx_.get(), &slots_, &slot_count_) != 0) {
-      throw Error(ExitCode::key_store, "libp11 could not refresh the slots: " + pki::drain_openssl_errors(), path);
+      throw Error(ErrorKind::key_store, "libp11 could not refresh the slots: " + pki::drain_openssl_errors(), path);
     }
     return find(slot_id);
   }
@@ -236,7 +236,7 @@ class Pkcs11Module::Libp11 {
     if (PKCS11_enumerate_slots(ctx_.get(), &slots_, &slot_count_) != 0) {
       slots_ = nullptr;
       slot_count_ = 0;
-      throw Error(ExitCode::key_store, "libp11 could not list the slots: " + pki::drain_openssl_errors(), path);
+      throw Error(ErrorKind::key_store, "libp11 could not list the slots: " + pki::drain_openssl_errors(), path);
     }
   }
   PKCS11_SLOT* find(CK_SLOT_ID slot_id) const {
@@ -269,7 +269,7 @@ Pkcs11Module::Pkcs11Module(const std::string& path, const std::string& init_args
   handle_.reset(::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
   if (!handle_) {
     const char* reason = ::dlerror();
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 std::string("cannot load the PKCS#11 module: ") + (reason != nullptr ? reason : "dlopen failed") +
                     "; check that the path names the token vendor's PKCS#11 library for this architecture",
                 path);
@@ -277,7 +277,7 @@ Pkcs11Module::Pkcs11Module(const std::string& path, const std::string& init_args
   using GetFunctionList = CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR);
   auto get_function_list = reinterpret_cast<GetFunctionList>(::dlsym(handle_.get(), "C_GetFunctionList"));
   if (get_function_list == nullptr) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "this library is not a PKCS#11 module (it has no C_GetFunctionList); name the token vendor's "
                 "PKCS#11 library",
                 path);
@@ -295,7 +295,7 @@ Pkcs11Module::Pkcs11Module(const std::string& path, const std::string& init_args
   if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     // Someone else in this process owns the module's state; finalizing or
     // closing sessions here would pull it from under them.
-    throw Error(ExitCode::internal,
+    throw Error(ErrorKind::internal,
                 "the PKCS#11 module is already loaded and initialized in this process: meshca loads each module "
                 "once per command and hands it to every key store on it (hsm::Pkcs11Modules)",
                 path);
@@ -306,7 +306,7 @@ Pkcs11Module::Pkcs11Module(const std::string& path, const std::string& init_args
                              "the plan or --init-args (for NSS softokn: \"configdir='sql:DIR' certPrefix='' "
                              "keyPrefix='' secmod='secmod.db' flags=optimizeSpace\")"
                            : "; " + setup_hint();
-    throw Error(ExitCode::key_store, "the PKCS#11 module failed to initialize: " + p11::rv_name(rv) + hint, path);
+    throw Error(ErrorKind::key_store, "the PKCS#11 module failed to initialize: " + p11::rv_name(rv) + hint, path);
   }
   try {
     vendor_ = p11::detect_vendor(path, library_description());
@@ -331,7 +331,7 @@ std::shared_ptr<Pkcs11Module> Pkcs11Modules::open(const std::string& path, const
   for (const auto& module : modules_) {
     if (module->path() != path && (ec || module->file().resolved != resolved)) continue;
     if (module->init_args() != init_args) {
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "the PKCS#11 module is named twice with different init_args; one module is initialized once "
                   "per run, so give both key references the same init_args",
                   path);
@@ -435,7 +435,7 @@ std::vector<Pkcs11TokenInfo> list_tokens(const Pkcs11Module& module) {
 
 Pkcs11TokenInfo select_token(const Pkcs11Module& module, const std::string& label, const std::string& serial) {
   if (label.empty() && serial.empty()) {
-    throw Error(ExitCode::key_store, "no token named: give the token label (and/or its serial)", module.path());
+    throw Error(ErrorKind::key_store, "no token named: give the token label (and/or its serial)", module.path());
   }
   std::vector<Pkcs11TokenInfo> tokens = list_tokens(module);
   std::vector<Pkcs11TokenInfo> matches;
@@ -457,10 +457,10 @@ Pkcs11TokenInfo select_token(const Pkcs11Module& module, const std::string& labe
     if (uninitialized > 0) msg += " (plus " + std::to_string(uninitialized) + " empty slot(s))";
     msg += "; check the token label/serial, that the token is plugged in";
     msg += " (" + module.setup_hint() + ")";
-    throw Error(ExitCode::key_store, msg, module.path());
+    throw Error(ErrorKind::key_store, msg, module.path());
   }
   if (matches.size() > 1) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 std::to_string(matches.size()) + " tokens match " + wanted + " (" + present +
                     "); add the token serial to pick one",
                 module.path());
@@ -507,7 +507,7 @@ void throw_login_failure(CK_RV rv, const Pkcs11TokenInfo& token, const Pkcs11Mod
       msg += "; the token reports that few PIN attempts remain";
     }
   }
-  throw Error(ExitCode::key_store, msg, module.path());
+  throw Error(ErrorKind::key_store, msg, module.path());
 }
 
 void require_pin_length(const Pkcs11Module& module, const Pkcs11TokenInfo& token, std::size_t length) {
@@ -516,7 +516,7 @@ void require_pin_length(const Pkcs11Module& module, const Pkcs11TokenInfo& token
   if (length >= token.min_pin_len && (max == CK_EFFECTIVELY_INFINITE || length <= max)) return;
   std::string range = std::to_string(token.min_pin_len) + "-" +
                       (max == CK_EFFECTIVELY_INFINITE ? std::string("any") : std::to_string(max));
-  throw Error(ExitCode::key_store,
+  throw Error(ErrorKind::key_store,
               "the PIN from the PIN source has " + std::to_string(length) + " characters but PKCS#11 token " +
                   token.describe() + " accepts user PINs of " + range +
                   " characters; the PIN was NOT sent (a wrong-length PIN would count as a failed login). "
@@ -608,7 +608,7 @@ void require_algorithm(const Pkcs11Module& module, const Pkcs11TokenInfo& token,
   const auto list = mechanisms(module, token.slot_id);
   const std::string gap = algorithm_gap(list, algorithm, generate);
   if (gap.empty()) return;
-  throw Error(ExitCode::key_store,
+  throw Error(ErrorKind::key_store,
               "PKCS#11 token " + token.describe() + " (" + module.library_description() + ") cannot " +
                   (generate ? "generate and sign with " : "sign with ") + std::string(pki::key_algorithm_name(algorithm)) +
                   " keys: its mechanism list has " + gap + ". It supports: " +
@@ -780,45 +780,45 @@ pki::PKeyPtr software_public_key(const Session& session, const KeyObject& key) {
   const std::string what = "cannot rebuild the public key of token object '" + key.label + "' (id " +
                            to_hex(key.id) + ")";
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld) pki::throw_openssl(what, ExitCode::key_store);
+  if (!bld) pki::throw_openssl(what, ErrorKind::key_store);
   if (key.key_type == CKK_RSA) {
     auto modulus = session.bytes(key.handle, CKA_MODULUS);
     auto exponent = session.bytes(key.handle, CKA_PUBLIC_EXPONENT);
-    if (!modulus || !exponent) throw Error(ExitCode::key_store, what + ": the token hides CKA_MODULUS/CKA_PUBLIC_EXPONENT");
+    if (!modulus || !exponent) throw Error(ErrorKind::key_store, what + ": the token hides CKA_MODULUS/CKA_PUBLIC_EXPONENT");
     pki::BignumPtr n(BN_bin2bn(reinterpret_cast<const unsigned char*>(modulus->data()),
                                static_cast<int>(modulus->size()), nullptr));
     pki::BignumPtr e(BN_bin2bn(reinterpret_cast<const unsigned char*>(exponent->data()),
                                static_cast<int>(exponent->size()), nullptr));
     if (!n || !e || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-      pki::throw_openssl(what, ExitCode::key_store);
+      pki::throw_openssl(what, ErrorKind::key_store);
     }
     return pkey_from_params("RSA", bld.get(), what);
   }
   if (key.key_type == CKK_EC) {
     if (key.object_class != CKO_PUBLIC_KEY) {
-      throw Error(ExitCode::key_store, what + ": an EC private key object does not carry its public point; the "
+      throw Error(ErrorKind::key_store, what + ": an EC private key object does not carry its public point; the "
                                               "token needs the matching public key object (same CKA_ID)");
     }
     auto params = session.bytes(key.handle, CKA_EC_PARAMS);
     auto point = session.bytes(key.handle, CKA_EC_POINT);
-    if (!params || !point) throw Error(ExitCode::key_store, what + ": the token hides CKA_EC_PARAMS/CKA_EC_POINT");
+    if (!params || !point) throw Error(ErrorKind::key_store, what + ": the token hides CKA_EC_PARAMS/CKA_EC_POINT");
     const auto* p = reinterpret_cast<const unsigned char*>(params->data());
     Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params->size())));
-    if (!oid) pki::throw_openssl(what + ": CKA_EC_PARAMS is not a named curve", ExitCode::key_store);
+    if (!oid) pki::throw_openssl(what + ": CKA_EC_PARAMS is not a named curve", ErrorKind::key_store);
     const char* group = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
     if (group == nullptr || OBJ_obj2nid(oid.get()) == NID_undef) {
-      throw Error(ExitCode::key_store, what + ": unsupported curve " + curve_name(*params));
+      throw Error(ErrorKind::key_store, what + ": unsupported curve " + curve_name(*params));
     }
     std::string raw_point = unwrap_ec_point(*point);
     if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, raw_point.data(), raw_point.size()) !=
             1) {
-      pki::throw_openssl(what, ExitCode::key_store);
+      pki::throw_openssl(what, ErrorKind::key_store);
     }
     return pkey_from_params("EC", bld.get(), what);
   }
-  throw Error(ExitCode::key_store, what + ": unsupported key type " + key.type_name());
+  throw Error(ErrorKind::key_store, what + ": unsupported key type " + key.type_name());
 }
 
 namespace {
@@ -930,7 +930,7 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
       CK_RV destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.private_key);
       if (destroyed == CKR_OK) destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.public_key);
       if (destroyed != CKR_OK) {
-        throw Error(ExitCode::key_store,
+        throw Error(ErrorKind::key_store,
                     "the token generated a " + std::string(pki::key_algorithm_name(algorithm)) + " key pair with the " +
                         usage.name + " template but cannot sign with it (" + rv_name(rv) +
                         "), and refused to delete it (" + rv_name(destroyed) + "): remove the objects with CKA_ID " +
@@ -946,14 +946,14 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
     rejected += (rejected.empty() ? "" : ", ") + std::string(usage.name) + ": " + rv_name(rv);
   }
   if (signing_only_required) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "the plan requires a signing-only key (key.pkcs11.require: signing-only) and the token does not "
                 "accept a signing-only " + std::string(pki::key_algorithm_name(algorithm)) + " key template (" +
                     rejected +
                     "); nothing was generated or signed. Choose another algorithm or token, or drop the requirement "
                     "to accept the narrowest key the token can make (its usage is reported)");
   }
-  throw Error(ExitCode::key_store, "the token rejected every key template meshca tries for " +
+  throw Error(ErrorKind::key_store, "the token rejected every key template meshca tries for " +
                                        std::string(pki::key_algorithm_name(algorithm)) + " (" + rejected + ")");
 }
 

@@ -38,14 +38,14 @@ std::string octal(unsigned mode) {
 void check_trusted(const fs::path& p, const std::string& module, bool is_module) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) {
-    throw Error(ExitCode::key_store, "cannot inspect " + p.string() + " (a component of the PKCS#11 module path)",
+    throw Error(ErrorKind::key_store, "cannot inspect " + p.string() + " (a component of the PKCS#11 module path)",
                 module);
   }
   const uid_t me = ::geteuid();
   const std::string what = is_module ? "the PKCS#11 module " + p.string() : "the directory " + p.string() +
                                                                               " above the PKCS#11 module";
   if (st.st_uid != 0 && st.st_uid != me) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 what + " is owned by " + user_name(st.st_uid) +
                     ", who could change the code meshca would run with the root key's PIN; refusing to load it. "
                     "Install the module (and its directories) owned by root: chown root:root " + p.string(),
@@ -55,7 +55,7 @@ void check_trusted(const fs::path& p, const std::string& module, bool is_module)
   // others may not rename or remove what they do not own there.
   const bool sticky_root_dir = !is_module && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0 && st.st_uid == 0;
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_root_dir) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 what + " is writable by group or others (mode " + octal(st.st_mode) +
                     "), so another user could replace the code meshca would run with the root key's PIN; "
                     "refusing to load it. Fix: chmod go-w " + p.string(),
@@ -65,9 +65,9 @@ void check_trusted(const fs::path& p, const std::string& module, bool is_module)
 
 std::string sha256_file(const std::string& path, const std::string& module) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::key_store, "cannot read the PKCS#11 module to hash it", module);
+  if (!in) throw Error(ErrorKind::key_store, "cannot read the PKCS#11 module to hash it", module);
   const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw Error(ExitCode::key_store, "cannot read the PKCS#11 module to hash it", module);
+  if (in.bad()) throw Error(ErrorKind::key_store, "cannot read the PKCS#11 module to hash it", module);
   return sha256_hex(bytes);
 }
 
@@ -80,12 +80,12 @@ std::string ModuleFile::describe() const {
 
 ModuleFile check_module_file(const std::string& path) {
   if (path.empty()) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "no PKCS#11 module given; name the token vendor's PKCS#11 library (.so) by its absolute path "
                 "(see docs/tokens.md for common ones)");
   }
   if (!fs::path(path).is_absolute()) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "the PKCS#11 module path must be absolute (a bare name would be looked up in the library search "
                 "path, which the environment can change); give the full path, e.g. /usr/lib/x86_64-linux-gnu/" +
                     fs::path(path).filename().string(),
@@ -93,14 +93,14 @@ ModuleFile check_module_file(const std::string& path) {
   }
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    throw Error(ExitCode::key_store,
+    throw Error(ErrorKind::key_store,
                 "PKCS#11 module not found; check the module path (the token vendor's PKCS#11 library, .so; "
                 "docs/tokens.md lists common ones) and that the vendor package is installed",
                 path);
   }
   fs::path resolved = fs::canonical(path, ec);
-  if (ec) throw Error(ExitCode::key_store, "cannot resolve the PKCS#11 module path: " + ec.message(), path);
-  if (!fs::is_regular_file(resolved, ec)) throw Error(ExitCode::key_store, "the PKCS#11 module is not a regular file", path);
+  if (ec) throw Error(ErrorKind::key_store, "cannot resolve the PKCS#11 module path: " + ec.message(), path);
+  if (!fs::is_regular_file(resolved, ec)) throw Error(ErrorKind::key_store, "the PKCS#11 module is not a regular file", path);
   // The path as given (its symbolic links and their directories) and the
   // file it resolves to, with every directory above each.
   for (const fs::path& start : {fs::path(path).lexically_normal(), resolved}) {

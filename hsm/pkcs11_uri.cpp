@@ -23,7 +23,7 @@ struct CharFree {
 
 UriPtr new_uri() {
   UriPtr uri(p11_kit_uri_new());
-  if (!uri) throw Error(ExitCode::internal, "p11_kit_uri_new failed");
+  if (!uri) throw Error(ErrorKind::internal, "p11_kit_uri_new failed");
   return uri;
 }
 
@@ -37,14 +37,14 @@ SecretRef pin_source_ref(std::string_view source) {
   if (source.starts_with("file://")) {
     std::string_view rest = source.substr(7);
     if (!rest.starts_with("/")) {
-      throw Error(ExitCode::invalid_input, "pin-source file URIs must be file:///absolute/path (no host)");
+      throw Error(ErrorKind::invalid_input, "pin-source file URIs must be file:///absolute/path (no host)");
     }
     return {SecretKind::file, std::string(rest)};
   }
   if (source.starts_with("file:") && source.size() > 5) return {SecretKind::file, std::string(source.substr(5))};
   if (source.starts_with("env:") || source == "prompt") return SecretRef::parse(source);
   if (source.starts_with("/")) return {SecretKind::file, std::string(source)};
-  throw Error(ExitCode::invalid_input,
+  throw Error(ErrorKind::invalid_input,
               "pin-source in a PKCS#11 URI must be file:PATH (or env:NAME, prompt); got another scheme");
 }
 
@@ -54,7 +54,7 @@ SecretRef pin_source_ref(std::string_view source) {
 std::string printable_attribute(std::string value, const char* name) {
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {
-      throw Error(ExitCode::invalid_input, std::string("the PKCS#11 URI attribute ") + name +
+      throw Error(ErrorKind::invalid_input, std::string("the PKCS#11 URI attribute ") + name +
                                                " contains a control byte (percent-encoded %00-%1f or %7f)");
     }
   }
@@ -63,7 +63,7 @@ std::string printable_attribute(std::string value, const char* name) {
 
 void copy_padded(unsigned char* field, std::size_t size, const std::string& value, const char* name) {
   if (value.size() > size) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 std::string("the token ") + name + " '" + value + "' is longer than PKCS#11 allows (" +
                     std::to_string(size) + " bytes)");
   }
@@ -76,25 +76,25 @@ void copy_padded(unsigned char* field, std::size_t size, const std::string& valu
 Pkcs11KeyRef parse_pkcs11_uri(std::string_view text) {
   // The URI itself is never echoed in errors: it might carry a PIN.
   std::string copy(text);
-  if (copy.find('\0') != std::string::npos) throw Error(ExitCode::invalid_input, "PKCS#11 URI contains a NUL byte");
+  if (copy.find('\0') != std::string::npos) throw Error(ErrorKind::invalid_input, "PKCS#11 URI contains a NUL byte");
   UriPtr uri = new_uri();
   int rc = p11_kit_uri_parse(copy.c_str(), P11_KIT_URI_FOR_ANY, uri.get());
   if (rc != P11_KIT_URI_OK) {
     const char* reason = p11_kit_uri_message(rc);
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 std::string("malformed PKCS#11 URI: ") + (reason != nullptr ? reason : "unknown error") +
                     " (expected pkcs11:token=...;object=...[;id=%xx...][?module-path=...])");
   }
   if (p11_kit_uri_get_pin_value(uri.get()) != nullptr) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "PIN values are not accepted in URIs (pin-value=); remove it and give the PIN through "
                 "pin-source=file:PATH in the URI or the --pin-source option (env:NAME, file:PATH, prompt)");
   }
   if (p11_kit_uri_any_unrecognized(uri.get())) {
-    throw Error(ExitCode::invalid_input, "the PKCS#11 URI has path attributes meshca does not understand");
+    throw Error(ErrorKind::invalid_input, "the PKCS#11 URI has path attributes meshca does not understand");
   }
   if (p11_kit_uri_get_slot_id(uri.get()) != static_cast<CK_SLOT_ID>(-1)) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "slot-id is not accepted in a PKCS#11 URI: slot numbers change, name the token (token=, serial=)");
   }
 
@@ -110,7 +110,7 @@ Pkcs11KeyRef parse_pkcs11_uri(std::string_view text) {
     CK_OBJECT_CLASS value = 0;
     if (cls.size() == sizeof value) std::memcpy(&value, cls.data(), sizeof value);
     if (value != CKO_PRIVATE_KEY) {
-      throw Error(ExitCode::invalid_input, "the PKCS#11 URI must name a private key (type=private or no type)");
+      throw Error(ErrorKind::invalid_input, "the PKCS#11 URI must name a private key (type=private or no type)");
     }
   }
   if (const char* module = p11_kit_uri_get_module_path(uri.get())) {
@@ -134,7 +134,7 @@ std::string format_pkcs11_uri(const Pkcs11KeyRef& ref) {
   }
   if (!ref.id_hex.empty()) {
     auto id = from_hex(ref.id_hex);
-    if (!id) throw Error(ExitCode::invalid_input, "the key id must be hex bytes, got '" + ref.id_hex + "'");
+    if (!id) throw Error(ErrorKind::invalid_input, "the key id must be hex bytes, got '" + ref.id_hex + "'");
     CK_ATTRIBUTE attr{CKA_ID, id->data(), id->size()};
     p11_kit_uri_set_attribute(uri.get(), &attr);
   }
@@ -156,7 +156,7 @@ std::string format_pkcs11_uri(const Pkcs11KeyRef& ref) {
   std::unique_ptr<char, CharFree> owned(raw);
   if (rc != P11_KIT_URI_OK || !owned) {
     const char* reason = p11_kit_uri_message(rc);
-    throw Error(ExitCode::internal, std::string("cannot format the PKCS#11 URI: ") + (reason ? reason : "unknown"));
+    throw Error(ErrorKind::internal, std::string("cannot format the PKCS#11 URI: ") + (reason ? reason : "unknown"));
   }
   return owned.get();
 }

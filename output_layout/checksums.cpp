@@ -14,7 +14,7 @@ namespace meshca::output_layout {
 FileDigests output_file_digests(const std::filesystem::path& out) {
   FileDigests digests;
   std::error_code ec;
-  auto fail = [&] { throw Error(ExitCode::output, "cannot list the output directory: " + ec.message(), out.string()); };
+  auto fail = [&] { throw Error(ErrorKind::output, "cannot list the output directory: " + ec.message(), out.string()); };
   std::filesystem::recursive_directory_iterator it(out, ec);
   if (ec) fail();
   for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
@@ -54,7 +54,7 @@ FileDigests parse_checksums(std::string_view text, const std::string& where) {
     ++line_no;
     if (line.size() < 67 || line.substr(64, 2) != "  " ||
         line.substr(0, 64).find_first_not_of("0123456789abcdef") != std::string_view::npos) {
-      throw Error(ExitCode::invalid_input, "line " + std::to_string(line_no) + " is not '<sha256>  <path>'", where);
+      throw Error(ErrorKind::invalid_input, "line " + std::to_string(line_no) + " is not '<sha256>  <path>'", where);
     }
     digests[std::string(line.substr(66))] = std::string(line.substr(0, 64));
   }

@@ -143,14 +143,14 @@ SecureBuffer render(Content content, const IstioBundleFiles& files, const Layout
           "spec:\n  ca:\n    secretName: " + cm.name + "\n"));
     case Content::spire_server_conf: return SecureBuffer(spire_server_conf(o));
   }
-  throw Error(ExitCode::internal, "unknown layout content");
+  throw Error(ErrorKind::internal, "unknown layout content");
 }
 
 // The layout a bundle is read from: the first selected one that holds files.
 Layout primary_layout(const LayoutOptions& options) {
   for (Layout l : all_layouts())
     if (l != Layout::k8s_secret && options.has(l)) return l;
-  throw Error(ExitCode::internal, "no bundle layout selected");
+  throw Error(ErrorKind::internal, "no bundle layout selected");
 }
 
 const FileSpec* material_file(Layout layout, Content content) {
@@ -359,7 +359,7 @@ IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options
                                const std::vector<const X509*>& known) {
   IstioBundleFiles files = read_bundle_files(dir, options);
   auto problems = disagreeing_files(dir, options, files, manifests == ManifestCheck::verify);
-  if (!problems.empty()) throw Error(ExitCode::invalid_input, problems.front().second, problems.front().first);
+  if (!problems.empty()) throw Error(ErrorKind::invalid_input, problems.front().second, problems.front().first);
   IstioBundle bundle;
   for (const FileSpec* spec : selected_files(options)) {
     std::error_code ec;

@@ -25,7 +25,7 @@ void put(std::array<char, kBlock>& h, std::size_t offset, std::string_view value
 void put_octal(std::array<char, kBlock>& h, std::size_t offset, std::size_t width, unsigned long long value) {
   std::string digits(width - 1, '0');
   for (std::size_t i = width - 1; i-- > 0 && value != 0; value >>= 3) digits[i] = static_cast<char>('0' + (value & 7));
-  if (value != 0) throw Error(ExitCode::invalid_input, "a file is too large for a ustar archive");
+  if (value != 0) throw Error(ErrorKind::invalid_input, "a file is too large for a ustar archive");
   put(h, offset, digits);
 }
 
@@ -35,7 +35,7 @@ std::pair<std::string, std::string> split_name(const std::string& name) {
   for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
     if (slash <= kPrefixField && name.size() - slash - 1 <= kNameField) return {name.substr(0, slash), name.substr(slash + 1)};
   }
-  throw Error(ExitCode::invalid_input, "path too long for a ustar archive", name);
+  throw Error(ErrorKind::invalid_input, "path too long for a ustar archive", name);
 }
 
 std::array<char, kBlock> header(const TarEntry& e) {
@@ -67,7 +67,7 @@ std::vector<TarEntry> collect_tar_entries(const fs::path& dir, const std::string
     auto status = it->symlink_status();
     if (fs::is_directory(status)) continue;
     if (!fs::is_regular_file(status)) {
-      throw Error(ExitCode::invalid_input, "not a regular file; a bundle holds only files and directories", it->path().string());
+      throw Error(ErrorKind::invalid_input, "not a regular file; a bundle holds only files and directories", it->path().string());
     }
     std::string bytes = read_file(it->path(), kMaxEntryBytes);
     TarEntry e{prefix + "/" + fs::relative(it->path(), dir).generic_string(), SecureBuffer(bytes)};
@@ -83,7 +83,7 @@ SecureBuffer make_tar(std::vector<TarEntry> entries) {
   const std::string padding(kBlock, '\0');
   for (const auto& e : entries) {
     if (e.name.empty() || e.name.front() == '/' || e.name.find("..") != std::string::npos) {
-      throw Error(ExitCode::invalid_input, "unsafe archive path", e.name);
+      throw Error(ErrorKind::invalid_input, "unsafe archive path", e.name);
     }
     auto h = header(e);
     out.append(std::string_view(h.data(), h.size()));

@@ -23,7 +23,7 @@ Asn1TimePtr to_asn1_time(UnixTime t) {
 
 UnixTime from_asn1_time(const ASN1_TIME* t) {
   struct tm tm {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) throw Error(ExitCode::invalid_input, "certificate has an unreadable time");
+  if (ASN1_TIME_to_tm(t, &tm) != 1) throw Error(ErrorKind::invalid_input, "certificate has an unreadable time");
   return static_cast<UnixTime>(timegm(&tm));
 }
 
@@ -80,7 +80,7 @@ void add_key_ids(X509* cert, const X509* issuer) {
   add_extension(cert, NID_subject_key_identifier, false, ski_octets.get());
   if (issuer == nullptr) return;
   std::string issuer_ski = subject_key_id(issuer);
-  if (issuer_ski.empty()) throw Error(ExitCode::invalid_input, "issuer certificate has no subjectKeyIdentifier");
+  if (issuer_ski.empty()) throw Error(ErrorKind::invalid_input, "issuer certificate has no subjectKeyIdentifier");
   AuthorityKeyIdPtr aki(check(AUTHORITY_KEYID_new(), "AUTHORITY_KEYID_new"));
   aki->keyid = check(ASN1_OCTET_STRING_new(), "ASN1_OCTET_STRING_new");
   check(ASN1_OCTET_STRING_set(aki->keyid, reinterpret_cast<const unsigned char*>(issuer_ski.data()),
@@ -138,7 +138,7 @@ X509NamePtr DistinguishedName::to_x509_name() const {
   for (const auto& [field, value] : attributes) {
     if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0) != 1) {
-      throw_openssl("subject attribute " + field + " is not acceptable", ExitCode::invalid_input);
+      throw_openssl("subject attribute " + field + " is not acceptable", ErrorKind::invalid_input);
     }
   }
   return name;
@@ -180,7 +180,7 @@ std::string key_identifier(const EVP_PKEY* key) {
 X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* subject_public_key,
                           const X509* issuer, EVP_PKEY* signer) {
   if (profile.not_after <= profile.not_before) {
-    throw Error(ExitCode::invalid_input, "certificate notAfter must be later than notBefore");
+    throw Error(ErrorKind::invalid_input, "certificate notAfter must be later than notBefore");
   }
   X509Ptr cert(check(X509_new(), "X509_new"));
   check(X509_set_version(cert.get(), X509_VERSION_3), "X509_set_version");
@@ -201,7 +201,7 @@ X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* sub
   add_dns_names(cert.get(), profile.dns_names);
 
   if (X509_sign(cert.get(), signer, signature_digest(signer)) <= 0) {
-    throw_openssl("signing the certificate for " + profile.subject.to_string() + " failed", ExitCode::key_store);
+    throw_openssl("signing the certificate for " + profile.subject.to_string() + " failed", ErrorKind::key_store);
   }
   return cert;
 }
@@ -225,15 +225,15 @@ std::vector<X509Ptr> certificates_from_pem(std::string_view pem, const std::stri
   unsigned long err = ERR_peek_last_error();
   bool clean_end = ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
   std::string queue = drain_openssl_errors();
-  if (!clean_end && err != 0) throw Error(ExitCode::invalid_input, "damaged certificate PEM (" + queue + ")", where);
-  if (certs.empty()) throw Error(ExitCode::invalid_input, "no CERTIFICATE PEM block found", where);
+  if (!clean_end && err != 0) throw Error(ErrorKind::invalid_input, "damaged certificate PEM (" + queue + ")", where);
+  if (certs.empty()) throw Error(ErrorKind::invalid_input, "no CERTIFICATE PEM block found", where);
   return certs;
 }
 
 X509Ptr certificate_from_pem(std::string_view pem, const std::string& where) {
   auto certs = certificates_from_pem(pem, where);
   if (certs.size() != 1) {
-    throw Error(ExitCode::invalid_input, "expected exactly one certificate, found " + std::to_string(certs.size()), where);
+    throw Error(ErrorKind::invalid_input, "expected exactly one certificate, found " + std::to_string(certs.size()), where);
   }
   return std::move(certs.front());
 }

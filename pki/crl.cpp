@@ -78,7 +78,7 @@ Asn1IntegerPtr serial_from_hex(const std::string& hex) {
   int digits = hex.empty() ? 0 : BN_hex2bn(&raw, hex.c_str());
   BignumPtr bn(raw);
   if (digits != static_cast<int>(hex.size())) {
-    throw Error(ExitCode::invalid_input, "'" + hex + "' is not a hexadecimal serial number");
+    throw Error(ErrorKind::invalid_input, "'" + hex + "' is not a hexadecimal serial number");
   }
   return Asn1IntegerPtr(check(BN_to_ASN1_INTEGER(bn.get(), nullptr), "BN_to_ASN1_INTEGER"));
 }

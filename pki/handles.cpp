@@ -24,7 +24,7 @@ std::string drain_openssl_errors() {
   return text;
 }
 
-void throw_openssl(const std::string& what, ExitCode code) {
+void throw_openssl(const std::string& what, ErrorKind code) {
   std::string queue = drain_openssl_errors();
   throw Error(code, queue.empty() ? what : what + ": " + queue);
 }

@@ -123,7 +123,7 @@ using X509AlgorPtr = Ptr<X509_ALGOR>;
 using DecoderCtxPtr = Ptr<OSSL_DECODER_CTX>;
 
 // Throws Error(code, "<what>: <OpenSSL error queue>") and clears the queue.
-[[noreturn]] void throw_openssl(const std::string& what, ExitCode code = ExitCode::internal);
+[[noreturn]] void throw_openssl(const std::string& what, ErrorKind code = ErrorKind::internal);
 // Returns and clears the queue text ("" when empty).
 std::string drain_openssl_errors();
 

@@ -66,7 +66,7 @@ std::string x509_name_string(const X509_NAME* name) {
 
 UnixTime asn1_time_to_unix(const ASN1_TIME* t) {
   struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) throw Error(ExitCode::invalid_input, "unreadable ASN.1 time");
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) throw Error(ErrorKind::invalid_input, "unreadable ASN.1 time");
   return static_cast<UnixTime>(timegm(&tm));
 }
 

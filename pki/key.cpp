@@ -33,7 +33,7 @@ constexpr std::array<AlgorithmInfo, 5> kAlgorithms{{
 const AlgorithmInfo& info(KeyAlgorithm alg) {
   for (const auto& a : kAlgorithms)
     if (a.alg == alg) return a;
-  throw Error(ExitCode::internal, "unknown key algorithm");
+  throw Error(ErrorKind::internal, "unknown key algorithm");
 }
 
 // PBKDF2 iterations for the root key file: OWASP's 2023 figure for
@@ -177,7 +177,7 @@ PKeyPtr private_key_from_pem(std::string_view pem, const std::string& where) {
   PKeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
   if (!key) {
     std::string reason = drain_openssl_errors();
-    throw Error(ExitCode::invalid_input, "not a readable unencrypted private key (" + reason + ")", where);
+    throw Error(ErrorKind::invalid_input, "not a readable unencrypted private key (" + reason + ")", where);
   }
   return key;
 }
@@ -185,21 +185,21 @@ PKeyPtr private_key_from_pem(std::string_view pem, const std::string& where) {
 PKeyPtr private_key_from_encrypted_pem(std::string_view pem, const SecureBuffer& passphrase,
                                        const std::string& where) {
   if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") == std::string_view::npos) {
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "is not an encrypted PKCS#8 key (expected an 'ENCRYPTED PRIVATE KEY' PEM block); meshca keeps the "
                 "root key file encrypted",
                 where);
   }
   auto bio = memory_bio(pem);
   X509SigPtr sig(PEM_read_bio_PKCS8(bio.get(), nullptr, nullptr, nullptr));
-  if (!sig) throw Error(ExitCode::invalid_input, "damaged encrypted key PEM (" + drain_openssl_errors() + ")", where);
+  if (!sig) throw Error(ErrorKind::invalid_input, "damaged encrypted key PEM (" + drain_openssl_errors() + ")", where);
   Pkcs8InfoPtr p8inf(PKCS8_decrypt(sig.get(), passphrase.data(), static_cast<int>(passphrase.size())));
   if (!p8inf) {
     drain_openssl_errors();
-    throw Error(ExitCode::key_store, "wrong passphrase for the root key file (or the file is damaged)", where);
+    throw Error(ErrorKind::key_store, "wrong passphrase for the root key file (or the file is damaged)", where);
   }
   PKeyPtr key(EVP_PKCS82PKEY(p8inf.get()));
-  if (!key) throw Error(ExitCode::invalid_input, "decrypted key is unusable (" + drain_openssl_errors() + ")", where);
+  if (!key) throw Error(ErrorKind::invalid_input, "decrypted key is unusable (" + drain_openssl_errors() + ")", where);
   return key;
 }
 

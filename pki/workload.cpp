@@ -69,7 +69,7 @@ X509Ptr issue_workload_leaf(const X509* ca_cert, EVP_PKEY* ca_key, const std::st
   add_ext(cert.get(), NID_subject_alt_name, true, ia5_general_names(GEN_URI, {spiffe_id}).get());
 
   if (X509_sign(cert.get(), ca_key, signature_digest(ca_key)) <= 0) {
-    throw_openssl("signing the test workload certificate with ca-key.pem failed", ExitCode::check_failed);
+    throw_openssl("signing the test workload certificate with ca-key.pem failed", ErrorKind::check_failed);
   }
   return cert;
 }

@@ -54,7 +54,7 @@ bool Findings::any_in(std::initializer_list<std::string_view> fields) const {
 void Findings::fail(std::string_view what) const {
   const auto errors = sorted();
   std::string summary = "the " + std::string(what) + " has " + std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s");
-  throw MultiError(ExitCode::invalid_input, summary, errors);
+  throw MultiError(ErrorKind::invalid_input, summary, errors);
 }
 
 void Findings::accept(const std::string& path, const std::vector<std::string>& keys) {

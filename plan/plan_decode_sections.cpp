@@ -45,7 +45,7 @@ void decode_pkcs11_uri(MapReader& m, hsm::Pkcs11KeyRef& ref) {
     // The URI parser's own hint names the hsm commands' --pin-source,
     // which the commands that read a plan do not have.
     if (uri->find("pin-value=") != std::string::npos) {
-      throw Error(ExitCode::invalid_input,
+      throw Error(ErrorKind::invalid_input,
                   "PIN values are not accepted in URIs (pin-value=); remove it and name where the PIN comes from "
                   "in " +
                       m.field("pin") + " (env:NAME, file:PATH or prompt) or with pin-source=file:PATH in the URI");

@@ -37,7 +37,7 @@ std::string canonical_plan_json(std::string_view yaml_text, const std::string& s
   try {
     return to_canonical(YAML::Load(std::string(yaml_text))).dump();
   } catch (const YAML::Exception& e) {
-    throw Error(ExitCode::invalid_input, "YAML syntax error: " + e.msg,
+    throw Error(ErrorKind::invalid_input, "YAML syntax error: " + e.msg,
                 source_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1));
   }
 }

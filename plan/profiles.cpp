@@ -113,10 +113,10 @@ std::set<std::string> accepted_profile_fields(std::string_view yaml_text) {
 
 ProfileSpec builtin_profile(std::string_view name, UnixTime now) {
   auto text = templates::profile_text(name);
-  if (!text) throw Error(ExitCode::invalid_input, "no built-in certificate profile '" + std::string(name) + "'");
+  if (!text) throw Error(ErrorKind::invalid_input, "no built-in certificate profile '" + std::string(name) + "'");
   ProfileSpec profile = parse_profile(*text, "templates/profiles/" + std::string(name) + ".yaml", now);
   if (profile.name != name) {
-    throw MultiError(ExitCode::internal, "the built-in profile is broken",
+    throw MultiError(ErrorKind::internal, "the built-in profile is broken",
                      {"templates/profiles/" + std::string(name) + ".yaml: metadata.name: must be '" + std::string(name) + "'"});
   }
   return profile;

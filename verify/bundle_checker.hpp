@@ -52,7 +52,7 @@ class Checker {
   // (verify_checks.hpp), never from the call site.
   void add(const std::string& check, const std::string& file, const std::string& message, const std::string& fix = {}) {
     const VerifyCheck* rule = find_verify_check(check);
-    if (rule == nullptr) throw Error(ExitCode::internal, "verify check '" + check + "' is missing from the verdict table");
+    if (rule == nullptr) throw Error(ErrorKind::internal, "verify check '" + check + "' is missing from the verdict table");
     report_.findings.push_back({rule->severity, check, file, message, fix.empty() ? std::string(rule->fix) : fix});
   }
   void pass(const std::string& check, const std::string& file, const std::string& message) {

@@ -51,7 +51,7 @@ class InputDiscovery::Walk {
   void add_path(const fs::path& path) {
     std::error_code ec;
     auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) throw Error(ExitCode::invalid_input, "no such file or directory", path.string());
+    if (ec || !fs::exists(status)) throw Error(ErrorKind::invalid_input, "no such file or directory", path.string());
     if (fs::is_directory(status)) {
       if (!holds_bundle(path) && archived(path)) {
         out_.notes.push_back(retired_note(path));
@@ -60,7 +60,7 @@ class InputDiscovery::Walk {
       std::size_t before = named_;
       add_directory(path, 0);
       if (named_ == before) {
-        throw Error(ExitCode::invalid_input, "no bundle, root directory or Secret manifest found in or below this directory",
+        throw Error(ErrorKind::invalid_input, "no bundle, root directory or Secret manifest found in or below this directory",
                     path.string());
       }
       return;
@@ -120,7 +120,7 @@ class InputDiscovery::Walk {
       std::error_code type_ec;
       if (it->is_directory(type_ec) && !it->is_symlink(type_ec)) children.push_back(it->path());
     }
-    if (ec) throw Error(ExitCode::invalid_input, "cannot list the directory: " + ec.message(), dir.string());
+    if (ec) throw Error(ErrorKind::invalid_input, "cannot list the directory: " + ec.message(), dir.string());
     std::sort(children.begin(), children.end());
     for (const auto& child : children) {
       std::string name = child.filename().string();
@@ -175,7 +175,7 @@ DiscoveredInputs discover_inputs(const std::vector<std::string>& paths, InputUse
   if (found.sources.empty()) {
     std::string why;
     for (const auto& note : found.notes) why += (why.empty() ? "" : "; ") + note;
-    throw Error(ExitCode::invalid_input, "nothing to check: " + why);
+    throw Error(ErrorKind::invalid_input, "nothing to check: " + why);
   }
   return found;
 }

@@ -96,11 +96,11 @@ void collect_secrets(const YAML::Node& node, std::vector<YAML::Node>& out, int d
   std::string kind = node["kind"] ? node["kind"].as<std::string>("") : "";
   if (kind == "Secret") {
     if (out.size() >= kMaxSecrets) {
-      throw Error(ExitCode::invalid_input, "more than " + std::to_string(kMaxSecrets) + " Secrets in one manifest");
+      throw Error(ErrorKind::invalid_input, "more than " + std::to_string(kMaxSecrets) + " Secrets in one manifest");
     }
     out.push_back(node);
   } else if (kind == "List" || kind == "SecretList") {
-    if (depth >= kMaxListDepth) throw Error(ExitCode::invalid_input, "Lists nested too deeply (or an alias loop)");
+    if (depth >= kMaxListDepth) throw Error(ErrorKind::invalid_input, "Lists nested too deeply (or an alias loop)");
     if (node["items"] && node["items"].IsSequence())
       for (const auto& item : node["items"]) collect_secrets(item, out, depth + 1);
   }
@@ -111,9 +111,9 @@ std::vector<BundleSource> load_manifest_text(const std::string& text, const std:
   try {
     for (const auto& doc : split_yaml_documents(text)) collect_secrets(YAML::Load(doc.text), secrets);
   } catch (const YAML::Exception& e) {
-    throw Error(ExitCode::invalid_input, std::string("not a PEM file and not valid YAML: ") + e.what(), label);
+    throw Error(ErrorKind::invalid_input, std::string("not a PEM file and not valid YAML: ") + e.what(), label);
   }
-  if (secrets.empty()) throw Error(ExitCode::invalid_input, "no Kubernetes Secret found in the file", label);
+  if (secrets.empty()) throw Error(ErrorKind::invalid_input, "no Kubernetes Secret found in the file", label);
   std::vector<BundleSource> out;
   out.reserve(secrets.size());
   for (const auto& s : secrets) out.push_back(secret_to_source(s, label));
@@ -235,17 +235,17 @@ BundleSource pem_file_source(const fs::path& path, std::string bytes) {
 
 std::string read_input_file(const fs::path& path, std::size_t max_bytes) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(ExitCode::invalid_input, "no such file or directory", path.string());
-  if (!fs::is_regular_file(path, ec)) throw Error(ExitCode::invalid_input, "not a regular file", path.string());
+  if (!fs::exists(path, ec)) throw Error(ErrorKind::invalid_input, "no such file or directory", path.string());
+  if (!fs::is_regular_file(path, ec)) throw Error(ErrorKind::invalid_input, "not a regular file", path.string());
   auto size = fs::file_size(path, ec);
-  if (ec) throw Error(ExitCode::invalid_input, "cannot read: " + ec.message(), path.string());
+  if (ec) throw Error(ErrorKind::invalid_input, "cannot read: " + ec.message(), path.string());
   if (size > max_bytes) {
-    throw Error(ExitCode::invalid_input, "file is larger than " + std::to_string(max_bytes) + " bytes", path.string());
+    throw Error(ErrorKind::invalid_input, "file is larger than " + std::to_string(max_bytes) + " bytes", path.string());
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::invalid_input, "cannot open for reading", path.string());
+  if (!in) throw Error(ErrorKind::invalid_input, "cannot open for reading", path.string());
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(ExitCode::invalid_input, "read error", path.string());
+  if (in.bad()) throw Error(ErrorKind::invalid_input, "read error", path.string());
   return bytes;
 }
 
@@ -268,7 +268,7 @@ std::vector<BundleSource> load_bundle_sources(const fs::path& path) {
   std::string text = read_input_file(path);
   if (!looks_like_secret_manifest(text)) {
     cleanse(text);
-    throw Error(ExitCode::invalid_input,
+    throw Error(ErrorKind::invalid_input,
                 "a PEM file, not a bundle: name the bundle directory or its Secret manifest (meshca inspect reads "
                 "single PEM files)",
                 path.string());

@@ -25,7 +25,7 @@ VerifyOutcome verify_inputs(const std::vector<std::string>& paths, const BundleC
   }
   DiscoveredInputs found = discovery.take();
   out.notes = std::move(found.notes);
-  if (found.sources.empty() && out.reports.empty()) throw Error(ExitCode::invalid_input, "nothing to check");
+  if (found.sources.empty() && out.reports.empty()) throw Error(ErrorKind::invalid_input, "nothing to check");
   std::vector<BundleReport> checked(found.sources.size());
   parallel_for(found.sources.size(), 0,
                [&]() -> ItemWork { return [&](std::size_t n) { checked[n] = check_bundle(found.sources[n], options); }; });

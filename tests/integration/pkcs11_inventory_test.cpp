@@ -85,7 +85,7 @@ TEST_F(Pkcs11InventoryTest, WrongPinAndUnknownTokenAreKeyStoreErrors) {
     hsm::list_pkcs11(request, context());
     ADD_FAILURE() << "wrong PIN accepted";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::key_store);
+    EXPECT_EQ(e.kind(), ErrorKind::key_store);
     EXPECT_NE(e.message().find("wrong user PIN"), std::string::npos) << e.message();
     EXPECT_EQ(e.message().find("bad-pin-000"), std::string::npos) << e.message();
   }
@@ -95,7 +95,7 @@ TEST_F(Pkcs11InventoryTest, WrongPinAndUnknownTokenAreKeyStoreErrors) {
     hsm::list_pkcs11(request, context());
     ADD_FAILURE() << "unknown token accepted";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::key_store);
+    EXPECT_EQ(e.kind(), ErrorKind::key_store);
     EXPECT_NE(e.message().find("'acme-root'"), std::string::npos) << e.message();
   }
 }

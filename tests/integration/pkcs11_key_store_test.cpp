@@ -224,7 +224,7 @@ TEST_F(Pkcs11KeyStoreTest, WrongPinIsReportedOnceWithoutThePin) {
   ::setenv("MESHCA_WRONG_PIN", "0000-wrong", 1);
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.pin = SecretRef{SecretKind::env, "MESHCA_WRONG_PIN"};
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("wrong user PIN"), std::string::npos) << msg;
@@ -240,7 +240,7 @@ TEST_F(Pkcs11KeyStoreTest, MissingPinVariableIsKeyStoreError) {
   ::unsetenv("MESHCA_UNSET_PIN");
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.pin = SecretRef{SecretKind::env, "MESHCA_UNSET_PIN"};
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::generate_pkcs11_key(r, KeyAlgorithm::ecdsa_p256, context());
   });
   EXPECT_NE(msg.find("MESHCA_UNSET_PIN"), std::string::npos) << msg;
@@ -250,7 +250,7 @@ TEST_F(Pkcs11KeyStoreTest, UnknownTokenListsTheTokensPresent) {
   add_token("second-token");
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.token = "no-such-token";
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("no-such-token"), std::string::npos) << msg;
@@ -271,7 +271,7 @@ TEST_F(Pkcs11KeyStoreTest, TokenFoundBySerial) {
 TEST_F(Pkcs11KeyStoreTest, MissingModuleIsKeyStoreError) {
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.module = (dir() / "no-such-module.so").string();
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("module not found"), std::string::npos) << msg;
@@ -280,7 +280,7 @@ TEST_F(Pkcs11KeyStoreTest, MissingModuleIsKeyStoreError) {
 TEST_F(Pkcs11KeyStoreTest, FileThatIsNotALibraryIsKeyStoreError) {
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.module = (dir() / "softhsm2.conf").string();
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("cannot load the PKCS#11 module"), std::string::npos) << msg;
@@ -293,7 +293,7 @@ TEST_F(Pkcs11KeyStoreTest, LibraryWithoutPkcs11EntryPointIsKeyStoreError) {
     if (!std::filesystem::exists(lib)) continue;
     hsm::Pkcs11KeyRef r = ref("root-key");
     r.module = lib.string();
-    std::string msg = expect_error(ExitCode::key_store, [&] {
+    std::string msg = expect_error(ErrorKind::key_store, [&] {
       hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
     });
     EXPECT_NE(msg.find("not a PKCS#11 module"), std::string::npos) << msg;
@@ -304,7 +304,7 @@ TEST_F(Pkcs11KeyStoreTest, LibraryWithoutPkcs11EntryPointIsKeyStoreError) {
 
 TEST_F(Pkcs11KeyStoreTest, KeygenRefusesAnExistingLabel) {
   hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context()).reset();
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context());
   });
   EXPECT_NE(msg.find("already exists"), std::string::npos) << msg;
@@ -320,7 +320,7 @@ TEST_F(Pkcs11KeyStoreTest, KeygenRefusesAnExistingLabel) {
 TEST_F(Pkcs11KeyStoreTest, WrongAlgorithmNamesBoth) {
   hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context()).reset();
   for (KeyPresence presence : {KeyPresence::must_exist, KeyPresence::create_if_missing}) {
-    std::string msg = expect_error(ExitCode::key_store, [&] {
+    std::string msg = expect_error(ErrorKind::key_store, [&] {
       hsm::open_pkcs11_key_store(ref("root-key"), KeyAlgorithm::ecdsa_p384, presence, context());
     });
     EXPECT_NE(msg.find("ecdsa-p256"), std::string::npos) << msg;
@@ -330,7 +330,7 @@ TEST_F(Pkcs11KeyStoreTest, WrongAlgorithmNamesBoth) {
 
 TEST_F(Pkcs11KeyStoreTest, MissingKeyListsTheKeysPresent) {
   hsm::generate_pkcs11_key(ref("other-key"), KeyAlgorithm::ecdsa_p256, context()).reset();
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(ref("root-key"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("no private key labelled 'root-key'"), std::string::npos) << msg;
@@ -349,7 +349,7 @@ TEST_F(Pkcs11KeyStoreTest, AmbiguousLabelIsRefusedUnlessIdPicksOne) {
     hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_a, false);
     hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_b, false);
   }
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(ref("twin"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("2 private keys match"), std::string::npos) << msg;
@@ -368,7 +368,7 @@ TEST_F(Pkcs11KeyStoreTest, ExtractableKeyIsRefused) {
                                 shell_quote(kTokenLabel) + " --login --pin " + shell_quote(kUserPin) +
                                 " --keypairgen --key-type EC:prime256v1 --label weak-key --id 77 --extractable");
   ASSERT_EQ(r.status, 0) << r.output;
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(ref("weak-key"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("'weak-key' (id 77) is extractable"), std::string::npos) << msg;
@@ -391,7 +391,7 @@ TEST_F(Pkcs11KeyStoreTest, MismatchedPublicKeyIsCaught) {
     ASSERT_EQ(session.fn()->C_DestroyObject(session.handle(), first.handles.public_key), CKR_OK);
     ASSERT_EQ(session.fn()->C_DestroyObject(session.handle(), second.handles.private_key), CKR_OK);
   }
-  std::string msg = expect_error(ExitCode::key_store, [&] {
+  std::string msg = expect_error(ErrorKind::key_store, [&] {
     hsm::open_pkcs11_key_store(ref("mixed"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   EXPECT_NE(msg.find("mismatched"), std::string::npos) << msg;
@@ -400,15 +400,15 @@ TEST_F(Pkcs11KeyStoreTest, MismatchedPublicKeyIsCaught) {
 TEST_F(Pkcs11KeyStoreTest, MalformedReferencesAreInvalidInput) {
   hsm::Pkcs11KeyRef no_module = ref("root-key");
   no_module.module.clear();
-  expect_error(ExitCode::invalid_input, [&] {
+  expect_error(ErrorKind::invalid_input, [&] {
     hsm::open_pkcs11_key_store(no_module, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
   hsm::Pkcs11KeyRef bad_id = ref("root-key");
   bad_id.id_hex = "xyz";
-  expect_error(ExitCode::invalid_input, [&] {
+  expect_error(ErrorKind::invalid_input, [&] {
     hsm::open_pkcs11_key_store(bad_id, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
   });
-  expect_error(ExitCode::invalid_input,
+  expect_error(ErrorKind::invalid_input,
                [&] { hsm::generate_pkcs11_key(ref(""), KeyAlgorithm::ecdsa_p256, context()); });
 }
 

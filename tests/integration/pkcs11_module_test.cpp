@@ -97,11 +97,11 @@ TEST_F(Pkcs11ModuleTest, SecondModuleForALoadedModuleIsRefusedWithoutHarm) {
   auto store = hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context());
   // An independent object for the same module: the module already answers
   // CKR_CRYPTOKI_ALREADY_INITIALIZED, so it is refused...
-  std::string msg = expect_error(ExitCode::internal, [] { hsm::Pkcs11Module second(kModule); });
+  std::string msg = expect_error(ErrorKind::internal, [] { hsm::Pkcs11Module second(kModule); });
   EXPECT_NE(msg.find("already loaded and initialized in this process"), std::string::npos) << msg;
   // ... and so is a second module set (another "command" in this process).
   hsm::Pkcs11Modules other;
-  expect_error(ExitCode::internal, [&] { other.open(kModule, {}); });
+  expect_error(ErrorKind::internal, [&] { other.open(kModule, {}); });
   EXPECT_EQ(other.size(), 0u);
   // The refusals finalized nothing and closed no session: the store signs.
   pki::X509Ptr cert = self_signed(*store, "After Refusal");
@@ -111,7 +111,7 @@ TEST_F(Pkcs11ModuleTest, SecondModuleForALoadedModuleIsRefusedWithoutHarm) {
 TEST_F(Pkcs11ModuleTest, ModuleOutlivesItsSetWhileAStoreHoldsItThenFinalizesOnce) {
   auto store = hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p384, context());
   next_command();                                          // the set that loaded the module is gone; the store still holds the module
-  expect_error(ExitCode::internal, [this] { module(); });  // still loaded and initialized: a new set is refused
+  expect_error(ErrorKind::internal, [this] { module(); });  // still loaded and initialized: a new set is refused
   next_command();
   pki::X509Ptr cert = self_signed(*store, "Held By The Store");
   store.reset();  // the last holder: the module is finalized (C_Finalize) here
@@ -128,7 +128,7 @@ TEST_F(Pkcs11ModuleTest, OneModuleNamedTwoWaysIsOneObject) {
   EXPECT_EQ(modules.open(link.string(), {}), direct);
   EXPECT_EQ(modules.size(), 1u);
   // One module is initialized once, so it cannot take two sets of init_args.
-  expect_error(ExitCode::invalid_input, [&] { modules.open(kModule, "configdir='sql:/nowhere'"); });
+  expect_error(ErrorKind::invalid_input, [&] { modules.open(kModule, "configdir='sql:/nowhere'"); });
 }
 
 }  // namespace

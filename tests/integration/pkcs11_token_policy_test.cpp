@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using hsm::KeyPresence;
 using pki::KeyAlgorithm;
 
-std::string error_of(const std::function<void()>& fn, ExitCode want) { return expect_error(want, fn); }
+std::string error_of(const std::function<void()>& fn, ErrorKind want) { return expect_error(want, fn); }
 
 class ModuleTrustTest : public SoftHsmTest {
  protected:
@@ -58,7 +58,7 @@ TEST_F(ModuleTrustTest, WorldWritableModuleIsRefused) {
   r.module = copy.string();
   std::string msg = error_of(
       [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::create_if_missing, context()); },
-      ExitCode::key_store);
+      ErrorKind::key_store);
   EXPECT_NE(msg.find("writable by group or others"), std::string::npos) << msg;
   EXPECT_NE(msg.find("chmod go-w " + copy.string()), std::string::npos) << msg;
 }
@@ -66,7 +66,7 @@ TEST_F(ModuleTrustTest, WorldWritableModuleIsRefused) {
 TEST_F(ModuleTrustTest, GroupWritableDirectoryAboveTheModuleIsRefused) {
   fs::path copy = module_copy(fs::perms::owner_read | fs::perms::owner_write);
   fs::permissions(copy.parent_path(), fs::perms::owner_all | fs::perms::group_all);
-  std::string msg = error_of([&] { hsm::check_module_file(copy.string()); }, ExitCode::key_store);
+  std::string msg = error_of([&] { hsm::check_module_file(copy.string()); }, ErrorKind::key_store);
   EXPECT_NE(msg.find("the directory " + copy.parent_path().string()), std::string::npos) << msg;
 }
 
@@ -75,13 +75,13 @@ TEST_F(ModuleTrustTest, ModuleOwnedByAnotherUserIsRefused) {
   fs::path copy = module_copy(fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                               fs::perms::others_read);
   ASSERT_EQ(::chown(copy.c_str(), 65534, 65534), 0);
-  std::string msg = error_of([&] { hsm::check_module_file(copy.string()); }, ExitCode::key_store);
+  std::string msg = error_of([&] { hsm::check_module_file(copy.string()); }, ErrorKind::key_store);
   EXPECT_NE(msg.find("is owned by"), std::string::npos) << msg;
   EXPECT_NE(msg.find("chown root:root"), std::string::npos) << msg;
 }
 
 TEST_F(ModuleTrustTest, RelativeModulePathIsRefused) {
-  std::string msg = error_of([&] { hsm::check_module_file("libsofthsm2.so"); }, ExitCode::key_store);
+  std::string msg = error_of([&] { hsm::check_module_file("libsofthsm2.so"); }, ErrorKind::key_store);
   EXPECT_NE(msg.find("must be absolute"), std::string::npos) << msg;
 }
 
@@ -123,7 +123,7 @@ TEST_F(SoftHsmTest, PinOutsideTheTokensLengthLimitsIsNeverSent) {
   hsm::Pkcs11Module& module = *this->module();
   hsm::Pkcs11TokenInfo token = hsm::p11::select_token(module, kTokenLabel, "");
   EXPECT_EQ(token.min_pin_len, 4u);
-  std::string msg = error_of([&] { hsm::p11::require_pin_length(module, token, 3); }, ExitCode::key_store);
+  std::string msg = error_of([&] { hsm::p11::require_pin_length(module, token, 3); }, ErrorKind::key_store);
   EXPECT_NE(msg.find("NOT sent"), std::string::npos) << msg;
   EXPECT_NE(msg.find("4-255"), std::string::npos) << msg;
   hsm::p11::require_pin_length(module, token, 8);

@@ -32,11 +32,11 @@ std::string shell_quote(const std::string& s);
 // Expects `fn` to throw meshca::Error with `code`, with the user PIN in
 // neither its message nor its location; returns "message [where]".
 template <typename Fn>
-std::string expect_error(ExitCode code, Fn&& fn) {
+std::string expect_error(ErrorKind code, Fn&& fn) {
   try {
     fn();
   } catch (const Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.message();
+    EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(code)) << e.message();
     EXPECT_EQ(e.message().find(kUserPin), std::string::npos) << "the PIN leaked into: " << e.message();
     EXPECT_EQ(e.where().find(kUserPin), std::string::npos);
     return e.message() + " [" + e.where() + "]";

@@ -1,3 +1,4 @@
+#include <optional>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -74,7 +75,7 @@ class CeremonyTest : public ::testing::Test {
     return files;
   }
 
-  ExitCode code_of(const std::function<void()>& f) {
+  std::optional<ErrorKind> code_of(const std::function<void()>& f) {
     try {
       f();
     } catch (const Error& e) {
@@ -82,9 +83,9 @@ class CeremonyTest : public ::testing::Test {
       if (auto* m = dynamic_cast<const MultiError*>(&e)) {
         for (const auto& d : m->details()) last_error_ += "\n" + d;
       }
-      return e.code();
+      return e.kind();
     }
-    return ExitCode::ok;
+    return std::nullopt;  // no error
   }
 
   test::TempDir dir_;
@@ -143,7 +144,7 @@ TEST_F(CeremonyTest, ConflictingBundleIsRefusedAndNothingIsWritten) {
   changed.replace(changed.find("clusters: [{name: a}]"), 21,
                   "clusters: [{name: a, intermediate: {key: {algorithm: ecdsa-p384}}}, {name: z}]");
   auto before = tree();
-  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ExitCode::output);
+  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ErrorKind::output);
   EXPECT_NE(last_error_.find("dev/a"), std::string::npos) << last_error_;
   EXPECT_NE(last_error_.find("ECDSA P-256"), std::string::npos) << last_error_;
   EXPECT_EQ(tree(), before);  // dev/z was not issued either
@@ -152,7 +153,7 @@ TEST_F(CeremonyTest, ConflictingBundleIsRefusedAndNothingIsWritten) {
 TEST_F(CeremonyTest, IncompleteBundleIsAConflictFoundBeforeTheKeyIsTouched) {
   std::filesystem::create_directories(out() / "prod" / "a");
   write_file_atomic(out() / "prod" / "a" / "ca-cert.pem", "x", 0644);
-  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::output);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ErrorKind::output);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
 }
 
@@ -161,7 +162,7 @@ TEST_F(CeremonyTest, WrongPassphraseIsKeyStoreErrorAndWritesNothing) {
   std::filesystem::remove_all(out());
   std::filesystem::create_directories(out());
   ::setenv("MESHCA_UNIT_PASS", "not the passphrase", 1);
-  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ErrorKind::key_store);
   // Only the transcript, which records the failed attempt and verifies, and
   // the writer's lock file.
   std::set<std::string> entries;
@@ -176,7 +177,7 @@ TEST_F(CeremonyTest, WrongPassphraseIsKeyStoreErrorAndWritesNothing) {
 TEST_F(CeremonyTest, DigestOtherThanTheApprovedOneIsRefusedBeforeAnything) {
   auto opt = unattended();
   opt.expected_digest = std::string(64, 'a');
-  EXPECT_EQ(code_of([&] { run(plan(), opt); }), ExitCode::invalid_input);
+  EXPECT_EQ(code_of([&] { run(plan(), opt); }), ErrorKind::invalid_input);
   EXPECT_FALSE(std::filesystem::exists(out()));
   opt.expected_digest = plan_digest(kPlan, "plan.yaml");
   EXPECT_EQ(run(plan(), opt).plan_digest, opt.expected_digest);
@@ -184,12 +185,12 @@ TEST_F(CeremonyTest, DigestOtherThanTheApprovedOneIsRefusedBeforeAnything) {
 
 TEST_F(CeremonyTest, OperatorMustTypeTheDigestUnlessUnattended) {
   CeremonyOptions none;
-  EXPECT_EQ(code_of([&] { run(plan(), none); }), ExitCode::usage);
+  EXPECT_EQ(code_of([&] { run(plan(), none); }), ErrorKind::usage);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
 
   CeremonyOptions wrong;
   wrong.confirm = [](const std::string&, const std::string&) { return false; };
-  EXPECT_EQ(code_of([&] { run(plan(), wrong); }), ExitCode::usage);
+  EXPECT_EQ(code_of([&] { run(plan(), wrong); }), ErrorKind::usage);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
 
   CeremonyOptions typed;
@@ -235,7 +236,7 @@ TEST_F(CeremonyTest, TranscriptRecordsEveryStepAndFileAndVerifies) {
 
 TEST_F(CeremonyTest, ShortPassphraseForNewKeyIsRefused) {
   ::setenv("MESHCA_UNIT_PASS", "short", 1);
-  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ErrorKind::key_store);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
   EXPECT_FALSE(std::filesystem::exists(out() / "root"));
 }
@@ -243,7 +244,7 @@ TEST_F(CeremonyTest, ShortPassphraseForNewKeyIsRefused) {
 TEST_F(CeremonyTest, RootKeyInsideOutputIsRefused) {
   std::string inside = kPlan;
   inside.replace(inside.find("keys/root.pem"), 13, "out/root.pem");
-  EXPECT_EQ(code_of([&] { run(plan(inside)); }), ExitCode::output);
+  EXPECT_EQ(code_of([&] { run(plan(inside)); }), ErrorKind::output);
   EXPECT_FALSE(std::filesystem::exists(out() / "root.pem"));
 }
 
@@ -253,7 +254,7 @@ TEST_F(CeremonyTest, RootCertificateOfAnotherKeyIsRefused) {
   std::filesystem::remove_all(out() / "prod");
   std::filesystem::remove_all(out() / "dev");
   // The root certificate exists, so the key must too: no silent new key.
-  EXPECT_EQ(code_of([&] { run(plan()); }), ExitCode::key_store);
+  EXPECT_EQ(code_of([&] { run(plan()); }), ErrorKind::key_store);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "keys" / "root.pem"));
 }
 
@@ -312,7 +313,7 @@ TEST_F(CeremonyTest, RenewingAnUnknownClusterIsAUsageError) {
   run(plan());
   auto opt = unattended();
   opt.renew = {"prod/zzz"};
-  EXPECT_EQ(code_of([&] { run(plan(), opt); }), ExitCode::usage);
+  EXPECT_EQ(code_of([&] { run(plan(), opt); }), ErrorKind::usage);
   EXPECT_NE(last_error_.find("prod/zzz"), std::string::npos);
 }
 
@@ -324,7 +325,7 @@ TEST_F(CeremonyTest, ChangedValidityIsAConflictNamingOldAndNewValueThenRenewalAu
   std::string changed = kPlan;
   changed.replace(changed.find("validity: 1y"), 12, "validity: 90d");
   auto before = tree();
-  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ExitCode::output);
+  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ErrorKind::output);
   EXPECT_NE(last_error_.find("intermediate.validity: found "), std::string::npos) << last_error_;
   EXPECT_NE(last_error_.find("the plan says 90d"), std::string::npos) << last_error_;
   EXPECT_NE(last_error_.find("--renew dev/a"), std::string::npos) << last_error_;
@@ -341,7 +342,7 @@ TEST_F(CeremonyTest, ChangedRootValidityIsRefusedBeforeTheKeyStoreIsOpened) {
   std::string changed = kPlan;
   changed.replace(changed.find("validity: 10y"), 13, "validity: 20y");
   std::filesystem::rename(dir_.path() / "keys" / "root.pem", dir_.path() / "moved.pem");
-  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ExitCode::output);  // not key_store: refused first
+  EXPECT_EQ(code_of([&] { run(plan(changed)); }), ErrorKind::output);  // not key_store: refused first
   EXPECT_NE(last_error_.find("root.validity"), std::string::npos) << last_error_;
   EXPECT_NE(last_error_.find("rotate phases"), std::string::npos) << last_error_;
 }

@@ -106,7 +106,7 @@ TEST(PrivateKeyPem, EncryptedRoundTripAndWrongPassphrase) {
     private_key_from_encrypted_pem(pem.view(), SecureBuffer("wrong passphrase"), "k.pem");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::key_store);
+    EXPECT_EQ(e.kind(), ErrorKind::key_store);
     EXPECT_EQ(e.where(), "k.pem");
   }
   // An unencrypted key is refused as a root key file.

@@ -32,7 +32,7 @@ TEST(AtomicWrite, NeverOverwritesUnlessAllowed) {
     write_file_atomic(dir.path() / "a", "two", kPublicFileMode);
     FAIL() << "overwrote an existing file";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::output);
+    EXPECT_EQ(e.kind(), ErrorKind::output);
     EXPECT_NE(std::string(e.what()).find("refusing to overwrite"), std::string::npos);
   }
   EXPECT_EQ(read_file(dir.path() / "a"), "one");
@@ -50,7 +50,7 @@ TEST(AtomicWrite, ReportsMissingDirectoryAsOutputError) {
     write_file_atomic(dir.path() / "missing" / "file", "x", kPublicFileMode);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::output);
+    EXPECT_EQ(e.kind(), ErrorKind::output);
     EXPECT_NE(e.where().find("missing"), std::string::npos);
   }
 }
@@ -104,25 +104,25 @@ TEST(SecretSource, ParsesReferencesAndRejectsLiterals) {
 TEST(SecretSource, ReadsEnvAndPrivateFilesOnly) {
   test::TempDir dir;
   ::setenv("MESHCA_TEST_SECRET", "s3cret-value", 1);
-  auto from_env = resolve_secret(SecretRef::parse("env:MESHCA_TEST_SECRET"), "test secret", {}, dir.path(), 4);
+  auto from_env = resolve_secret(SecretRef::parse("env:MESHCA_TEST_SECRET"), "test secret", {}, dir.path(), ErrorKind::key_store);
   EXPECT_EQ(from_env.view(), "s3cret-value");
   ::unsetenv("MESHCA_TEST_SECRET");
   try {
-    resolve_secret(SecretRef::parse("env:MESHCA_TEST_SECRET"), "test secret", {}, dir.path(), 4);
+    resolve_secret(SecretRef::parse("env:MESHCA_TEST_SECRET"), "test secret", {}, dir.path(), ErrorKind::key_store);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::key_store);
+    EXPECT_EQ(e.kind(), ErrorKind::key_store);
   }
 
   write_file_atomic(dir.path() / "pin", "1234\n", 0600);
-  EXPECT_EQ(resolve_secret(SecretRef::parse("file:pin"), "pin", {}, dir.path(), 4).view(), "1234");
+  EXPECT_EQ(resolve_secret(SecretRef::parse("file:pin"), "pin", {}, dir.path(), ErrorKind::key_store).view(), "1234");
   ::chmod((dir.path() / "pin").c_str(), 0644);
-  EXPECT_THROW(resolve_secret(SecretRef::parse("file:pin"), "pin", {}, dir.path(), 4), Error);
+  EXPECT_THROW(resolve_secret(SecretRef::parse("file:pin"), "pin", {}, dir.path(), ErrorKind::key_store), Error);
 
   // A prompt without a terminal is an error, never an empty secret.
-  EXPECT_THROW(resolve_secret(SecretRef::parse("prompt"), "pin", {}, dir.path(), 4), Error);
+  EXPECT_THROW(resolve_secret(SecretRef::parse("prompt"), "pin", {}, dir.path(), ErrorKind::key_store), Error);
   SecretPrompt typed = [](const std::string&, bool) { return SecureBuffer("typed"); };
-  EXPECT_EQ(resolve_secret(SecretRef::parse("prompt"), "pin", typed, dir.path(), 4).view(), "typed");
+  EXPECT_EQ(resolve_secret(SecretRef::parse("prompt"), "pin", typed, dir.path(), ErrorKind::key_store).view(), "typed");
 }
 
 TEST(SecureBuffer, GrowsAndComparesWithoutLosingBytes) {

@@ -243,7 +243,7 @@ TEST_F(LayoutsTest, ALayoutThatDisagreesOrIsMissingIsNamed) {
     read_layout_bundle(dir(), every_layout());
     FAIL() << "a disagreeing layout was accepted";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::invalid_input);
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
     EXPECT_NE(std::string(e.what()).find("linkerd/ca.crt"), std::string::npos) << e.what();
   }
   fs::remove(dir() / "spire" / "server.conf");

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/exit_codes.hpp"
 #include "core/error.hpp"
 #include "plan/plan_reader.hpp"
 #include "templates/embedded.hpp"
@@ -141,8 +142,8 @@ std::vector<std::string> rejection_of(std::string_view text) {
   try {
     parse_plan(text, "plan.yaml", kBaseDir, now());
   } catch (const MultiError& e) {
-    EXPECT_EQ(e.code(), ExitCode::invalid_input);
-    EXPECT_EQ(static_cast<int>(e.code()), 3);
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+    EXPECT_EQ(exit_code_for(e.kind()), ExitCode::invalid_input);
     EXPECT_FALSE(e.details().empty());
     return e.details();
   } catch (const std::exception& e) {
@@ -539,7 +540,7 @@ TEST(PlanValidationCollect, ReportsEveryIndependentDefectInOneError) {
     parse_plan(text, "plan.yaml", kBaseDir, now());
     FAIL() << "the plan was accepted";
   } catch (const MultiError& e) {
-    EXPECT_EQ(e.code(), ExitCode::invalid_input);
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
     EXPECT_EQ(e.message(), "the plan has 5 errors");
     const auto& d = e.details();
     ASSERT_EQ(d.size(), 5u) << lines(d);

@@ -29,7 +29,7 @@ std::vector<std::string> profile_errors(const std::string& text) {
   try {
     parse_profile(text, "bad.yaml", kNow);
   } catch (const MultiError& e) {
-    EXPECT_EQ(e.code(), ExitCode::invalid_input);
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
     return e.details();
   }
   ADD_FAILURE() << "accepted:\n" << text;

@@ -117,7 +117,7 @@ TEST(Revocation, DamagedLedgerIsInvalidInputNamingTheFile) {
       RevocationLedger::load(dir.path());
       ADD_FAILURE() << "accepted: " << text;
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::invalid_input);
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
       EXPECT_NE(std::string(e.what()).find(kRevocationLedgerFile), std::string::npos) << e.what();
     }
   }
