@@ -124,8 +124,8 @@ std::vector<std::string> verify_before_writing(const IssuedCertificateCheck& c) 
   auto verdict =
       pki::verify_chain(c.cert, c.untrusted, {c.anchor}, std::max(pki::not_before(c.cert), now_utc()), c.anchor_signature);
   if (!verdict.ok && !pki::signed_by(c.cert, c.issuer)) {
-    throw Error(ErrorKind::key_store, "the signature on the " + c.what +
-                                         " does not verify with the issuer's public key; the key store signed with another key");
+    throw Error(ErrorKind::key_store,
+                "the signature on the " + c.what + " does not verify with the issuer's public key; the key store signed with another key");
   }
   if (!verdict.ok) throw Error(ErrorKind::internal, "the " + c.what + " fails OpenSSL strict verification: " + verdict.error);
   auto findings = pki::lint_ca_certificate(c.cert, c.issuer, c.role, false, pki::IssuerSignature::already_verified);

@@ -53,7 +53,9 @@ RevocationLedger RevocationLedger::load(const fs::path& out) {
   const fs::path path = out / kRevocationLedgerFile;
   auto text = read_file_if_exists(path);
   if (!text) return ledger;
-  auto damaged = [&](const std::string& why) { return Error(ErrorKind::invalid_input, "damaged revocation ledger: " + why, path.string()); };
+  auto damaged = [&](const std::string& why) {
+    return Error(ErrorKind::invalid_input, "damaged revocation ledger: " + why, path.string());
+  };
   auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (!doc.is_object() || doc.value("version", 0) != kLedgerVersion) throw damaged("not a meshca ledger of version 1");
   try {
@@ -117,7 +119,7 @@ std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_P
   auto crl = pki::issue_crl(profile, issuer, signer);
   if (!pki::crl_signed_by(crl.get(), issuer)) {
     throw Error(ErrorKind::key_store, "the CRL of " + pki::subject_string(issuer) +
-                                         " does not verify with its public key; the key store signed with another key");
+                                          " does not verify with its public key; the key store signed with another key");
   }
   return pki::crl_to_pem(crl.get());
 }
@@ -127,10 +129,9 @@ void refuse_unfinished_revocation(const fs::path& out) {
   if (!ledger.pending) return;
   const auto& p = *ledger.pending;
   throw Error(ErrorKind::output,
-              "holds an unfinished " + p.session + " session" + (p.target.empty() ? "" : " (" + p.target + ")") +
-                  ", started " + format_rfc3339(p.started) +
-                  ": its CRLs may not all be published. Finish it first: meshca revoke PLAN --out " + out.string() +
-                  " --resume",
+              "holds an unfinished " + p.session + " session" + (p.target.empty() ? "" : " (" + p.target + ")") + ", started " +
+                  format_rfc3339(p.started) + ": its CRLs may not all be published. Finish it first: meshca revoke PLAN --out " +
+                  out.string() + " --resume",
               (out / kRevocationLedgerFile).string());
 }
 
@@ -311,8 +312,7 @@ class Revocation {
   }
 
   [[noreturn]] void refuse_root() const {
-    throw Error(ErrorKind::invalid_input,
-                "that is the root certificate: a root is not revoked, it is replaced (meshca rotate phases)");
+    throw Error(ErrorKind::invalid_input, "that is the root certificate: a root is not revoked, it is replaced (meshca rotate phases)");
   }
 
   // With `root_too` the root CRL is reissued (root key store) and every

@@ -108,8 +108,7 @@ class Rotation {
     std::error_code ec;
     if (fs::exists(fs::symlink_status(out_, ec))) {
       if (!fs::is_directory(fs::symlink_status(out_)) || !fs::is_empty(out_, ec)) {
-        throw Error(ErrorKind::output, "exists and is not an empty directory; a rotation is written into a new directory",
-                    out_.string());
+        throw Error(ErrorKind::output, "exists and is not an empty directory; a rotation is written into a new directory", out_.string());
       }
       fs::remove(out_, ec);
     }
@@ -147,10 +146,10 @@ class Rotation {
     }
     const std::string& pin = plan_.rotation->current_root_sha256;
     if (!pin.empty() && pki::sha256_fingerprint(old_root_.get()) != pin) {
-      throw Error(ErrorKind::invalid_input,
-                  "has SHA-256 " + pki::sha256_fingerprint(old_root_.get()) +
-                      ", not the root the plan pins in rotation.current_root_sha256",
-                  root_path.string());
+      throw Error(
+          ErrorKind::invalid_input,
+          "has SHA-256 " + pki::sha256_fingerprint(old_root_.get()) + ", not the root the plan pins in rotation.current_root_sha256",
+          root_path.string());
     }
     if (!pki::verify_chain(old_root_.get(), {}, {old_root_.get()}, now_).ok) {
       throw Error(ErrorKind::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
@@ -412,12 +411,11 @@ class Rotation {
       bool b_accepts_a = verify::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
       if (pair.mutual && !(a_accepts_b && b_accepts_a)) {
         throw Error(ErrorKind::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
-                                            " would not accept each other's workloads (" + c.name() +
-                                            "); nothing was published");
+                                             " would not accept each other's workloads (" + c.name() + "); nothing was published");
       }
       if (!pair.mutual && (a_accepts_b || b_accepts_a)) {
-        throw Error(ErrorKind::internal, phase_name(pair.a) + " and " + phase_name(pair.b) +
-                                            " still accept each other: phase 3 would not retire the old root");
+        throw Error(ErrorKind::internal,
+                    phase_name(pair.a) + " and " + phase_name(pair.b) + " still accept each other: phase 3 would not retire the old root");
       }
     }
   }

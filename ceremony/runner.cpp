@@ -185,8 +185,8 @@ class Ceremony {
   void refuse_conflicts(const std::vector<std::string>& conflicts) {
     if (conflicts.empty()) return;
     throw MultiError(ErrorKind::output,
-                     std::to_string(conflicts.size()) + " existing output" +
-                         (conflicts.size() == 1 ? " conflicts" : "s conflict") + " with the plan; nothing was written (move them away, or choose another --out)",
+                     std::to_string(conflicts.size()) + " existing output" + (conflicts.size() == 1 ? " conflicts" : "s conflict") +
+                         " with the plan; nothing was written (move them away, or choose another --out)",
                      conflicts);
   }
 
@@ -219,7 +219,8 @@ class Ceremony {
     if (have_root_cert_) {
       // survey_root() found it to be the plan's root in every field.
       if (!pki::key_matches_certificate(key_store_->public_key(), root_.get())) {
-        throw Error(ErrorKind::output, "was issued for another key than the plan's root key; refusing to mix roots", root_cert_path_.string());
+        throw Error(ErrorKind::output, "was issued for another key than the plan's root key; refusing to mix roots",
+                    root_cert_path_.string());
       }
       verify_before_writing(root_check(root_.get(), nullptr, "existing root certificate"));
       result_.root = record_of(root_.get());

@@ -102,8 +102,7 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
   }
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    throw Error(ErrorKind::output, std::string("cannot open the transcript for appending: ") + std::strerror(errno),
-                path.string());
+    throw Error(ErrorKind::output, std::string("cannot open the transcript for appending: ") + std::strerror(errno), path.string());
   }
 }
 
@@ -126,8 +125,7 @@ void TranscriptWriter::cut_torn_tail() {
   const int err = errno;
   if (fd >= 0) ::close(fd);
   if (!ok) {
-    throw Error(ErrorKind::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err),
-                path_.string());
+    throw Error(ErrorKind::output, std::string("cannot cut the torn last line of the transcript: ") + std::strerror(err), path_.string());
   }
   torn_tail_ = nlohmann::json{{"bytes", tail.size()}, {"sha256", sha256_hex(tail)}};
 }

@@ -80,8 +80,7 @@ void reject_pin_options(const Args& args) {
     for (const char* bad : {"--pin", "--so-pin", "--pin-value", "-p"}) {
       std::string_view arg(a);
       if (arg == bad || (arg.starts_with(bad) && arg.size() > std::strlen(bad) && arg[std::strlen(bad)] == '=')) {
-        throw Error(ErrorKind::usage,
-                    "PINs are never accepted on the command line; use --pin-source env:NAME, file:PATH or prompt");
+        throw Error(ErrorKind::usage, "PINs are never accepted on the command line; use --pin-source env:NAME, file:PATH or prompt");
       }
     }
   }

@@ -239,7 +239,7 @@ void reject_secret_arguments(const Args& args) {
     }
     if (arg.find("pin-value=") != std::string::npos) {
       throw Error(ErrorKind::usage, "a PKCS#11 URI with pin-value is not accepted on the command line; " +
-                                       (hsm ? "use pin-source=env:NAME in the URI or --pin-source" : where));
+                                        (hsm ? "use pin-source=env:NAME in the URI or --pin-source" : where));
     }
   }
 }

@@ -8,10 +8,7 @@ std::string compose(const std::string& message, const std::string& where) {
 }  // namespace
 
 Error::Error(ErrorKind kind, std::string message, std::string where)
-    : std::runtime_error(compose(message, where)),
-      kind_(kind),
-      message_(std::move(message)),
-      where_(std::move(where)) {}
+    : std::runtime_error(compose(message, where)), kind_(kind), message_(std::move(message)), where_(std::move(where)) {}
 
 MultiError::MultiError(ErrorKind kind, std::string summary, std::vector<std::string> details)
     : Error(kind, std::move(summary)), details_(std::move(details)) {}

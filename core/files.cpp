@@ -128,8 +128,7 @@ std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t
   if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
   if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::invalid_input, "is not a regular file", path.string());
   if (static_cast<std::size_t>(st.st_size) > max_bytes) {
-    throw Error(ErrorKind::invalid_input,
-                "is larger than " + std::to_string(max_bytes) + " bytes; refusing to read it", path.string());
+    throw Error(ErrorKind::invalid_input, "is larger than " + std::to_string(max_bytes) + " bytes; refusing to read it", path.string());
   }
   std::string data;
   char chunk[8192];
@@ -196,8 +195,7 @@ void StagingDirectory::publish_synced(const fs::path& target) {
 void StagingDirectory::replace_synced(const fs::path& target, const fs::path& archive) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(archive, ec))) {
-    throw Error(ErrorKind::output, "already exists; an archive is never overwritten, so the bundle was not replaced",
-                archive.string());
+    throw Error(ErrorKind::output, "already exists; an archive is never overwritten, so the bundle was not replaced", archive.string());
   }
   ensure_directory(archive.parent_path(), kPrivateDirMode);
   durable_step("rename", archive);

@@ -86,7 +86,8 @@ void take_flock(int fd, int operation, const fs::path& lock_file, const LockRequ
   if (::flock(fd, operation | LOCK_NB) == 0) return;
   if (errno != EWOULDBLOCK) throw failed();
   const std::string holder = describe_holder(fd);
-  if (!request.wait) throw Error(ErrorKind::output, busy + holder + "; wait for it to finish (or pass --wait)", lock_file.parent_path().string());
+  if (!request.wait)
+    throw Error(ErrorKind::output, busy + holder + "; wait for it to finish (or pass --wait)", lock_file.parent_path().string());
   if (request.on_wait) request.on_wait(holder);
   while (::flock(fd, operation) != 0) {
     if (errno != EINTR) throw failed();

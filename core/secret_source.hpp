@@ -37,7 +37,6 @@ using SecretPrompt = std::function<SecureBuffer(const std::string& purpose, bool
 // Errors are of kind `kind` (key_store for a key's secrets) and never include
 // the secret.
 SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, const SecretPrompt& prompt,
-                            const std::filesystem::path& base_dir, ErrorKind kind,
-                            bool confirm_prompt = false);
+                            const std::filesystem::path& base_dir, ErrorKind kind, bool confirm_prompt = false);
 
 }  // namespace meshca

@@ -36,14 +36,12 @@ std::string purpose_for(const std::filesystem::path& path) { return "passphrase 
 
 std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::string& pem, const FileKeyRef& ref,
                                pki::KeyAlgorithm algorithm, const KeyStoreContext& ctx) {
-  SecureBuffer passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir,
-                                           ErrorKind::key_store);
+  SecureBuffer passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
   auto key = pki::private_key_from_encrypted_pem(pem, passphrase, path.string());
   auto actual = pki::key_algorithm_of(key.get());
   if (actual != algorithm) {
     throw Error(ErrorKind::key_store,
-                "key is " + pki::describe_key(key.get()) + " but the plan says " +
-                    std::string(pki::key_algorithm_name(algorithm)) +
+                "key is " + pki::describe_key(key.get()) + " but the plan says " + std::string(pki::key_algorithm_name(algorithm)) +
                     "; fix root.key.algorithm or point root.key.file.path at the right key",
                 path.string());
   }
@@ -52,12 +50,11 @@ std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::str
 
 std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKeyRef& ref, pki::KeyAlgorithm algorithm,
                                  const KeyStoreContext& ctx) {
-  SecureBuffer passphrase = resolve_secret(ref.passphrase, "new " + purpose_for(path), ctx.prompt, ctx.base_dir,
-                                           ErrorKind::key_store, /*confirm_prompt=*/true);
+  SecureBuffer passphrase =
+      resolve_secret(ref.passphrase, "new " + purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store, /*confirm_prompt=*/true);
   if (passphrase.size() < kMinPassphraseLength) {
     throw Error(ErrorKind::key_store,
-                "the passphrase for a new root key must be at least " + std::to_string(kMinPassphraseLength) +
-                    " characters",
+                "the passphrase for a new root key must be at least " + std::to_string(kMinPassphraseLength) + " characters",
                 path.string());
   }
   auto key = pki::generate_key(algorithm);

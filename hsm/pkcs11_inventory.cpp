@@ -50,8 +50,8 @@ void list_keys(const Pkcs11Module& module, const Pkcs11TokenInfo& token, const s
   p11::Session session(module, token.slot_id, /*read_write=*/false);
   if (pin_ref) {
     if (token.user_pin_locked()) p11::throw_login_failure(CKR_PIN_LOCKED, token, module);
-    SecureBuffer pin = resolve_secret(*pin_ref, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
-                                      ctx.base_dir, ErrorKind::key_store);
+    SecureBuffer pin =
+        resolve_secret(*pin_ref, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt, ctx.base_dir, ErrorKind::key_store);
     session.login(pin, module, token);
     entry.logged_in = true;
   }
@@ -88,8 +88,7 @@ Pkcs11Inventory list_pkcs11(const Pkcs11InventoryRequest& request, const KeyStor
     std::size_t initialized = 0;
     for (const auto& t : tokens) initialized += t.token_initialized() ? 1 : 0;
     if (initialized != 1) {
-      throw Error(ErrorKind::invalid_input, "a PIN opens one token: name the token to log in to (its label or serial)",
-                  request.module);
+      throw Error(ErrorKind::invalid_input, "a PIN opens one token: name the token to log in to (its label or serial)", request.module);
     }
   }
   for (const auto& t : tokens) {

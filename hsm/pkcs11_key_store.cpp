@@ -176,15 +176,15 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   }
   if (privs.size() > 1) {
     throw Error(ErrorKind::key_store,
-                std::to_string(privs.size()) + " private keys match " + wanted_key(ref) + ": " +
-                    describe_keys(privs) + "; refusing to guess: give the key id (CKA_ID) as well",
+                std::to_string(privs.size()) + " private keys match " + wanted_key(ref) + ": " + describe_keys(privs) +
+                    "; refusing to guess: give the key id (CKA_ID) as well",
                 where);
   }
   if (privs.empty()) {
     if (mode == Mode::must_exist) {
       throw Error(ErrorKind::key_store,
-                  "no private key " + wanted_key(ref) + " on the token; private keys present: " +
-                      describe_keys(session.find_keys(CKO_PRIVATE_KEY)) +
+                  "no private key " + wanted_key(ref) +
+                      " on the token; private keys present: " + describe_keys(session.find_keys(CKO_PRIVATE_KEY)) +
                       "; check the key label/id (or run `meshca hsm list --pin-source ...`)",
                   where);
     }
@@ -203,8 +203,8 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
     privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
     if (privs.size() != 1) {
       throw Error(ErrorKind::key_store,
-                  "the token reported success generating the key pair, but " + std::to_string(privs.size()) +
-                      " private keys " + wanted_key(ref) + " are visible afterwards",
+                  "the token reported success generating the key pair, but " + std::to_string(privs.size()) + " private keys " +
+                      wanted_key(ref) + " are visible afterwards",
                   where);
     }
   }
@@ -212,9 +212,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   const p11::KeyObject& priv = found.private_key;
   if (priv.id.empty()) {
     throw Error(ErrorKind::key_store,
-                "private key '" + priv.label +
-                    "' has no CKA_ID; meshca pairs private and public keys by id and cannot use it",
-                where);
+                "private key '" + priv.label + "' has no CKA_ID; meshca pairs private and public keys by id and cannot use it", where);
   }
 
   // The public half, as a software key.
@@ -256,8 +254,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
   if (*actual != algorithm) {
     throw Error(ErrorKind::key_store,
                 "key '" + priv.label + "' on the token is " + std::string(pki::key_algorithm_name(*actual)) + " (" +
-                    pki::describe_key(found.public_key.get()) + ") but the plan says " +
-                    std::string(pki::key_algorithm_name(algorithm)) +
+                    pki::describe_key(found.public_key.get()) + ") but the plan says " + std::string(pki::key_algorithm_name(algorithm)) +
                     "; fix root.key.algorithm or point the key label at the right key",
                 where);
   }
@@ -348,8 +345,8 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   if (PKCS11_is_logged_in(slot, 0, &logged_in) != 0) logged_in = 0;
   pki::drain_openssl_errors();
   if (logged_in == 0) {
-    SecureBuffer pin = resolve_secret(ref.pin, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt,
-                                      ctx.base_dir, ErrorKind::key_store);
+    SecureBuffer pin =
+        resolve_secret(ref.pin, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt, ctx.base_dir, ErrorKind::key_store);
     login_once(slot, pin, module, token);
   }
 

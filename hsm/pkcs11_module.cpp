@@ -121,7 +121,8 @@ unsigned long rsa_bits_for(pki::KeyAlgorithm algorithm) {
     case pki::KeyAlgorithm::rsa_2048: return 2048;
     case pki::KeyAlgorithm::rsa_3072: return 3072;
     case pki::KeyAlgorithm::rsa_4096: return 4096;
-    default: throw Error(ErrorKind::internal, "not an RSA algorithm");
+    default:
+      throw Error(ErrorKind::internal, "not an RSA algorithm");
   }
 }
 
@@ -461,8 +462,7 @@ Pkcs11TokenInfo select_token(const Pkcs11Module& module, const std::string& labe
   }
   if (matches.size() > 1) {
     throw Error(ErrorKind::key_store,
-                std::to_string(matches.size()) + " tokens match " + wanted + " (" + present +
-                    "); add the token serial to pick one",
+                std::to_string(matches.size()) + " tokens match " + wanted + " (" + present + "); add the token serial to pick one",
                 module.path());
   }
   return matches.front();
@@ -517,8 +517,8 @@ void require_pin_length(const Pkcs11Module& module, const Pkcs11TokenInfo& token
   std::string range = std::to_string(token.min_pin_len) + "-" +
                       (max == CK_EFFECTIVELY_INFINITE ? std::string("any") : std::to_string(max));
   throw Error(ErrorKind::key_store,
-              "the PIN from the PIN source has " + std::to_string(length) + " characters but PKCS#11 token " +
-                  token.describe() + " accepts user PINs of " + range +
+              "the PIN from the PIN source has " + std::to_string(length) + " characters but PKCS#11 token " + token.describe() +
+                  " accepts user PINs of " + range +
                   " characters; the PIN was NOT sent (a wrong-length PIN would count as a failed login). "
                   "Check the PIN source, or change the token's user PIN to one within its limits",
               module.path());
@@ -611,8 +611,7 @@ void require_algorithm(const Pkcs11Module& module, const Pkcs11TokenInfo& token,
   throw Error(ErrorKind::key_store,
               "PKCS#11 token " + token.describe() + " (" + module.library_description() + ") cannot " +
                   (generate ? "generate and sign with " : "sign with ") + std::string(pki::key_algorithm_name(algorithm)) +
-                  " keys: its mechanism list has " + gap + ". It supports: " +
-                  algorithm_list(supported_algorithms(list, generate)) +
+                  " keys: its mechanism list has " + gap + ". It supports: " + algorithm_list(supported_algorithms(list, generate)) +
                   ". Change root.key.algorithm (--algorithm) to one of those, or use a token that supports " +
                   std::string(pki::key_algorithm_name(algorithm)),
               module.path());
@@ -797,8 +796,9 @@ pki::PKeyPtr software_public_key(const Session& session, const KeyObject& key) {
   }
   if (key.key_type == CKK_EC) {
     if (key.object_class != CKO_PUBLIC_KEY) {
-      throw Error(ErrorKind::key_store, what + ": an EC private key object does not carry its public point; the "
-                                              "token needs the matching public key object (same CKA_ID)");
+      throw Error(ErrorKind::key_store, what +
+                                            ": an EC private key object does not carry its public point; the "
+                                            "token needs the matching public key object (same CKA_ID)");
     }
     auto params = session.bytes(key.handle, CKA_EC_PARAMS);
     auto point = session.bytes(key.handle, CKA_EC_POINT);
@@ -930,11 +930,10 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
       CK_RV destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.private_key);
       if (destroyed == CKR_OK) destroyed = session.fn()->C_DestroyObject(session.handle(), out.handles.public_key);
       if (destroyed != CKR_OK) {
-        throw Error(ErrorKind::key_store,
-                    "the token generated a " + std::string(pki::key_algorithm_name(algorithm)) + " key pair with the " +
-                        usage.name + " template but cannot sign with it (" + rv_name(rv) +
-                        "), and refused to delete it (" + rv_name(destroyed) + "): remove the objects with CKA_ID " +
-                        to_hex(id) + " with the vendor's tools");
+        throw Error(ErrorKind::key_store, "the token generated a " + std::string(pki::key_algorithm_name(algorithm)) +
+                                              " key pair with the " + usage.name + " template but cannot sign with it (" + rv_name(rv) +
+                                              "), and refused to delete it (" + rv_name(destroyed) + "): remove the objects with CKA_ID " +
+                                              to_hex(id) + " with the vendor's tools");
       }
       rejected += (rejected.empty() ? "" : ", ") + std::string(usage.name) + ": generated but cannot sign (" +
                   rv_name(rv) + ")";
@@ -948,13 +947,13 @@ GeneratedKeyPair generate_key_pair(const Session& session, pki::KeyAlgorithm alg
   if (signing_only_required) {
     throw Error(ErrorKind::key_store,
                 "the plan requires a signing-only key (key.pkcs11.require: signing-only) and the token does not "
-                "accept a signing-only " + std::string(pki::key_algorithm_name(algorithm)) + " key template (" +
-                    rejected +
+                "accept a signing-only " +
+                    std::string(pki::key_algorithm_name(algorithm)) + " key template (" + rejected +
                     "); nothing was generated or signed. Choose another algorithm or token, or drop the requirement "
                     "to accept the narrowest key the token can make (its usage is reported)");
   }
   throw Error(ErrorKind::key_store, "the token rejected every key template meshca tries for " +
-                                       std::string(pki::key_algorithm_name(algorithm)) + " (" + rejected + ")");
+                                        std::string(pki::key_algorithm_name(algorithm)) + " (" + rejected + ")");
 }
 
 }  // namespace meshca::hsm::p11

@@ -38,8 +38,7 @@ std::string octal(unsigned mode) {
 void check_trusted(const fs::path& p, const std::string& module, bool is_module) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) {
-    throw Error(ErrorKind::key_store, "cannot inspect " + p.string() + " (a component of the PKCS#11 module path)",
-                module);
+    throw Error(ErrorKind::key_store, "cannot inspect " + p.string() + " (a component of the PKCS#11 module path)", module);
   }
   const uid_t me = ::geteuid();
   const std::string what = is_module ? "the PKCS#11 module " + p.string() : "the directory " + p.string() +
@@ -48,7 +47,8 @@ void check_trusted(const fs::path& p, const std::string& module, bool is_module)
     throw Error(ErrorKind::key_store,
                 what + " is owned by " + user_name(st.st_uid) +
                     ", who could change the code meshca would run with the root key's PIN; refusing to load it. "
-                    "Install the module (and its directories) owned by root: chown root:root " + p.string(),
+                    "Install the module (and its directories) owned by root: chown root:root " +
+                    p.string(),
                 module);
   }
   // A sticky directory owned by root (/tmp) is safe above a trusted entry:
@@ -58,7 +58,8 @@ void check_trusted(const fs::path& p, const std::string& module, bool is_module)
     throw Error(ErrorKind::key_store,
                 what + " is writable by group or others (mode " + octal(st.st_mode) +
                     "), so another user could replace the code meshca would run with the root key's PIN; "
-                    "refusing to load it. Fix: chmod go-w " + p.string(),
+                    "refusing to load it. Fix: chmod go-w " +
+                    p.string(),
                 module);
   }
 }

@@ -44,8 +44,7 @@ SecretRef pin_source_ref(std::string_view source) {
   if (source.starts_with("file:") && source.size() > 5) return {SecretKind::file, std::string(source.substr(5))};
   if (source.starts_with("env:") || source == "prompt") return SecretRef::parse(source);
   if (source.starts_with("/")) return {SecretKind::file, std::string(source)};
-  throw Error(ErrorKind::invalid_input,
-              "pin-source in a PKCS#11 URI must be file:PATH (or env:NAME, prompt); got another scheme");
+  throw Error(ErrorKind::invalid_input, "pin-source in a PKCS#11 URI must be file:PATH (or env:NAME, prompt); got another scheme");
 }
 
 // A percent-encoded NUL or control byte would survive parsing but not
@@ -54,8 +53,8 @@ SecretRef pin_source_ref(std::string_view source) {
 std::string printable_attribute(std::string value, const char* name) {
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {
-      throw Error(ErrorKind::invalid_input, std::string("the PKCS#11 URI attribute ") + name +
-                                               " contains a control byte (percent-encoded %00-%1f or %7f)");
+      throw Error(ErrorKind::invalid_input,
+                  std::string("the PKCS#11 URI attribute ") + name + " contains a control byte (percent-encoded %00-%1f or %7f)");
     }
   }
   return value;
@@ -64,8 +63,7 @@ std::string printable_attribute(std::string value, const char* name) {
 void copy_padded(unsigned char* field, std::size_t size, const std::string& value, const char* name) {
   if (value.size() > size) {
     throw Error(ErrorKind::invalid_input,
-                std::string("the token ") + name + " '" + value + "' is longer than PKCS#11 allows (" +
-                    std::to_string(size) + " bytes)");
+                std::string("the token ") + name + " '" + value + "' is longer than PKCS#11 allows (" + std::to_string(size) + " bytes)");
   }
   std::memset(field, ' ', size);
   std::memcpy(field, value.data(), value.size());
@@ -81,9 +79,8 @@ Pkcs11KeyRef parse_pkcs11_uri(std::string_view text) {
   int rc = p11_kit_uri_parse(copy.c_str(), P11_KIT_URI_FOR_ANY, uri.get());
   if (rc != P11_KIT_URI_OK) {
     const char* reason = p11_kit_uri_message(rc);
-    throw Error(ErrorKind::invalid_input,
-                std::string("malformed PKCS#11 URI: ") + (reason != nullptr ? reason : "unknown error") +
-                    " (expected pkcs11:token=...;object=...[;id=%xx...][?module-path=...])");
+    throw Error(ErrorKind::invalid_input, std::string("malformed PKCS#11 URI: ") + (reason != nullptr ? reason : "unknown error") +
+                                              " (expected pkcs11:token=...;object=...[;id=%xx...][?module-path=...])");
   }
   if (p11_kit_uri_get_pin_value(uri.get()) != nullptr) {
     throw Error(ErrorKind::invalid_input,

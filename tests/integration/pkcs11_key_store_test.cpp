@@ -224,9 +224,8 @@ TEST_F(Pkcs11KeyStoreTest, WrongPinIsReportedOnceWithoutThePin) {
   ::setenv("MESHCA_WRONG_PIN", "0000-wrong", 1);
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.pin = SecretRef{SecretKind::env, "MESHCA_WRONG_PIN"};
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
+  std::string msg = expect_error(ErrorKind::key_store,
+                                 [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
   EXPECT_NE(msg.find("wrong user PIN"), std::string::npos) << msg;
   EXPECT_NE(msg.find("acme-root"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("0000-wrong"), std::string::npos) << msg;
@@ -240,9 +239,7 @@ TEST_F(Pkcs11KeyStoreTest, MissingPinVariableIsKeyStoreError) {
   ::unsetenv("MESHCA_UNSET_PIN");
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.pin = SecretRef{SecretKind::env, "MESHCA_UNSET_PIN"};
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::generate_pkcs11_key(r, KeyAlgorithm::ecdsa_p256, context());
-  });
+  std::string msg = expect_error(ErrorKind::key_store, [&] { hsm::generate_pkcs11_key(r, KeyAlgorithm::ecdsa_p256, context()); });
   EXPECT_NE(msg.find("MESHCA_UNSET_PIN"), std::string::npos) << msg;
 }
 
@@ -250,9 +247,8 @@ TEST_F(Pkcs11KeyStoreTest, UnknownTokenListsTheTokensPresent) {
   add_token("second-token");
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.token = "no-such-token";
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
+  std::string msg = expect_error(ErrorKind::key_store,
+                                 [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
   EXPECT_NE(msg.find("no-such-token"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'acme-root'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'second-token'"), std::string::npos) << msg;
@@ -271,18 +267,16 @@ TEST_F(Pkcs11KeyStoreTest, TokenFoundBySerial) {
 TEST_F(Pkcs11KeyStoreTest, MissingModuleIsKeyStoreError) {
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.module = (dir() / "no-such-module.so").string();
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
+  std::string msg = expect_error(ErrorKind::key_store,
+                                 [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
   EXPECT_NE(msg.find("module not found"), std::string::npos) << msg;
 }
 
 TEST_F(Pkcs11KeyStoreTest, FileThatIsNotALibraryIsKeyStoreError) {
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.module = (dir() / "softhsm2.conf").string();
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
+  std::string msg = expect_error(ErrorKind::key_store,
+                                 [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
   EXPECT_NE(msg.find("cannot load the PKCS#11 module"), std::string::npos) << msg;
 }
 
@@ -293,9 +287,8 @@ TEST_F(Pkcs11KeyStoreTest, LibraryWithoutPkcs11EntryPointIsKeyStoreError) {
     if (!std::filesystem::exists(lib)) continue;
     hsm::Pkcs11KeyRef r = ref("root-key");
     r.module = lib.string();
-    std::string msg = expect_error(ErrorKind::key_store, [&] {
-      hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-    });
+    std::string msg = expect_error(ErrorKind::key_store,
+                                   [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
     EXPECT_NE(msg.find("not a PKCS#11 module"), std::string::npos) << msg;
     return;
   }
@@ -304,9 +297,8 @@ TEST_F(Pkcs11KeyStoreTest, LibraryWithoutPkcs11EntryPointIsKeyStoreError) {
 
 TEST_F(Pkcs11KeyStoreTest, KeygenRefusesAnExistingLabel) {
   hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context()).reset();
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context());
-  });
+  std::string msg =
+      expect_error(ErrorKind::key_store, [&] { hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context()); });
   EXPECT_NE(msg.find("already exists"), std::string::npos) << msg;
   // Still exactly one key pair with that label.
   hsm::Pkcs11Module& module = *this->module();
@@ -320,9 +312,8 @@ TEST_F(Pkcs11KeyStoreTest, KeygenRefusesAnExistingLabel) {
 TEST_F(Pkcs11KeyStoreTest, WrongAlgorithmNamesBoth) {
   hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p256, context()).reset();
   for (KeyPresence presence : {KeyPresence::must_exist, KeyPresence::create_if_missing}) {
-    std::string msg = expect_error(ErrorKind::key_store, [&] {
-      hsm::open_pkcs11_key_store(ref("root-key"), KeyAlgorithm::ecdsa_p384, presence, context());
-    });
+    std::string msg = expect_error(ErrorKind::key_store,
+                                   [&] { hsm::open_pkcs11_key_store(ref("root-key"), KeyAlgorithm::ecdsa_p384, presence, context()); });
     EXPECT_NE(msg.find("ecdsa-p256"), std::string::npos) << msg;
     EXPECT_NE(msg.find("ecdsa-p384"), std::string::npos) << msg;
   }
@@ -349,9 +340,8 @@ TEST_F(Pkcs11KeyStoreTest, AmbiguousLabelIsRefusedUnlessIdPicksOne) {
     hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_a, false);
     hsm::p11::generate_key_pair(session, KeyAlgorithm::ecdsa_p256, "twin", id_b, false);
   }
-  std::string msg = expect_error(ErrorKind::key_store, [&] {
-    hsm::open_pkcs11_key_store(ref("twin"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
+  std::string msg = expect_error(
+      ErrorKind::key_store, [&] { hsm::open_pkcs11_key_store(ref("twin"), KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
   EXPECT_NE(msg.find("2 private keys match"), std::string::npos) << msg;
   EXPECT_NE(msg.find("0a01"), std::string::npos) << msg;
   EXPECT_NE(msg.find("0b02"), std::string::npos) << msg;
@@ -400,16 +390,13 @@ TEST_F(Pkcs11KeyStoreTest, MismatchedPublicKeyIsCaught) {
 TEST_F(Pkcs11KeyStoreTest, MalformedReferencesAreInvalidInput) {
   hsm::Pkcs11KeyRef no_module = ref("root-key");
   no_module.module.clear();
-  expect_error(ErrorKind::invalid_input, [&] {
-    hsm::open_pkcs11_key_store(no_module, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
+  expect_error(ErrorKind::invalid_input,
+               [&] { hsm::open_pkcs11_key_store(no_module, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
   hsm::Pkcs11KeyRef bad_id = ref("root-key");
   bad_id.id_hex = "xyz";
-  expect_error(ErrorKind::invalid_input, [&] {
-    hsm::open_pkcs11_key_store(bad_id, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context());
-  });
   expect_error(ErrorKind::invalid_input,
-               [&] { hsm::generate_pkcs11_key(ref(""), KeyAlgorithm::ecdsa_p256, context()); });
+               [&] { hsm::open_pkcs11_key_store(bad_id, KeyAlgorithm::ecdsa_p256, KeyPresence::must_exist, context()); });
+  expect_error(ErrorKind::invalid_input, [&] { hsm::generate_pkcs11_key(ref(""), KeyAlgorithm::ecdsa_p256, context()); });
 }
 
 }  // namespace

@@ -56,9 +56,8 @@ TEST_F(ModuleTrustTest, WorldWritableModuleIsRefused) {
                               fs::perms::others_read);
   hsm::Pkcs11KeyRef r = ref("root-key");
   r.module = copy.string();
-  std::string msg = error_of(
-      [&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::create_if_missing, context()); },
-      ErrorKind::key_store);
+  std::string msg = error_of([&] { hsm::open_pkcs11_key_store(r, KeyAlgorithm::ecdsa_p256, KeyPresence::create_if_missing, context()); },
+                             ErrorKind::key_store);
   EXPECT_NE(msg.find("writable by group or others"), std::string::npos) << msg;
   EXPECT_NE(msg.find("chmod go-w " + copy.string()), std::string::npos) << msg;
 }

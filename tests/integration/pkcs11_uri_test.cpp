@@ -1,6 +1,6 @@
 // RFC 7512 URIs through p11-kit: fields, refusals, round trip.
-#include <optional>
 #include <gtest/gtest.h>
+#include <optional>
 
 #include "core/error.hpp"
 #include "hsm/pkcs11_uri.hpp"

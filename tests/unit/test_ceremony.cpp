@@ -1,6 +1,6 @@
-#include <optional>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <optional>
 
 #include <set>
 
