@@ -22,14 +22,9 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
   // bundle); the roots two bundles share, once per pair of root sets.
   const std::size_t n = reports.size();
   std::vector<std::size_t> set_of(n);
-  std::vector<const BundleReport*> set_example;  // a report holding each set
   {
     std::map<std::vector<std::string>, std::size_t> ids;
-    for (std::size_t i = 0; i < n; ++i) {
-      auto [it, added] = ids.emplace(reports[i].trusted_root_fingerprints, ids.size());
-      if (added) set_example.push_back(&reports[i]);
-      set_of[i] = it->second;
-    }
+    for (std::size_t i = 0; i < n; ++i) set_of[i] = ids.emplace(reports[i].trusted_root_fingerprints, ids.size()).first->second;
   }
   std::unordered_map<std::size_t, bool> verdicts;  // key: root set * n + bundle
   auto accepted = [&](std::size_t peer, std::size_t bundle) {
