@@ -211,10 +211,15 @@ std::string public_key_der(const EVP_PKEY* key) {
   return {reinterpret_cast<const char*>(der.get()), static_cast<std::size_t>(len)};
 }
 
-PKeyPtr public_key_copy(const EVP_PKEY* key) {
-  std::string der = public_key_der(key);
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  return PKeyPtr(check(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())), "d2i_PUBKEY"));
+PKeyPtr public_key_copy(const EVP_PKEY* key) { return public_key_from_der(public_key_der(key), "public key copy"); }
+
+PKeyPtr public_key_from_der(std::string_view der, const std::string& where) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  PKeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    throw Error(ErrorKind::invalid_input, "not one DER SubjectPublicKeyInfo (" + drain_openssl_errors() + ")", where);
+  }
+  return key;
 }
 
 std::string describe_key(const EVP_PKEY* key) {

@@ -55,6 +55,8 @@ PKeyPtr private_key_from_encrypted_pem(std::string_view pem, const SecureBuffer&
 // verified against this copy, never against the token object itself.
 PKeyPtr public_key_copy(const EVP_PKEY* key);
 std::string public_key_der(const EVP_PKEY* key);
+// Parses a DER SubjectPublicKeyInfo; Error(invalid_input) naming `where`.
+PKeyPtr public_key_from_der(std::string_view der, const std::string& where);
 // "ECDSA P-256", "RSA 3072".
 std::string describe_key(const EVP_PKEY* key);
 
