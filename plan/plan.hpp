@@ -85,6 +85,18 @@ std::string path_len_text(const std::optional<int>& path_len);
 
 enum class NameConstraintsMode { none, trust_domain };
 
+// A cluster key made and kept near the cluster (`intermediate.csr`): the
+// room signs the public key of its CSR, pinned by the SHA-256 of its
+// SubjectPublicKeyInfo, and the bundle leaves the room without a key
+// (output_layout::KeyCustody::cluster). Plan reading opens the CSR and
+// checks it (pki/csr.hpp) against the pin and the plan's key policy.
+struct PinnedKey {
+  std::filesystem::path csr;  // as written; relative paths resolve against the plan's directory
+  std::string spki_sha256;    // the pin, lowercase hex
+  SourceLocation csr_at, pin_at;
+  std::string public_key_der;  // the CSR's SubjectPublicKeyInfo ("" when the CSR was not read)
+};
+
 struct IntermediatePlan {
   pki::KeyAlgorithm algorithm = pki::KeyAlgorithm::ecdsa_p256;
   ValiditySpec validity;
@@ -95,6 +107,8 @@ struct IntermediatePlan {
   pki::KeyUsageBits key_usage{.digital_signature = true, .key_cert_sign = true, .crl_sign = true};
   std::vector<std::string> dns_names;
   LintWarnings lint_warnings = LintWarnings::fatal;  // the mesh's profile's
+  // Set: the key is the cluster's own, pinned; unset: made in the room.
+  std::optional<PinnedKey> pinned_key;
   // key.algorithm, validity, subject.<attr>, name_constraints, path_len,
   // key_usage, dns_names.
   ValueSources sources;
@@ -209,6 +223,10 @@ inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const C
   o.istio_namespace = mesh.outputs.namespace_name;
   o.cert_manager = mesh.outputs.cert_manager;
   o.spire_directory = mesh.outputs.spire.directory;
+  if (const auto& pin = cluster.intermediate.pinned_key) {
+    o.key_custody = output_layout::KeyCustody::cluster;
+    o.key_spki_sha256 = pin->spki_sha256;
+  }
   return o;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pki/csr.hpp"
 #include "plan/field_readers.hpp"
 #include "plan/plan_reader.hpp"
 #include "templates/embedded.hpp"
@@ -39,10 +40,37 @@ void decode_name_constraints(MapReader& m, IntermediateSection& s) {
   }
 }
 
+// `csr: {path, spki_sha256}`: the cluster's own key, pinned. The file is
+// read later (plan/pinned_keys.hpp); here only its form is checked.
+void decode_csr(MapReader& m, IntermediateSection& s, bool cluster_level) {
+  if (!m.has("csr")) return;
+  if (!cluster_level) {
+    m.error("csr", "pins one cluster's key; write it in that cluster's intermediate section");
+    return;
+  }
+  MapReader csr(m.findings(), m.get("csr"), m.field("csr"), {"path", "spki_sha256"});
+  if (!csr.valid()) return;
+  auto path = csr.string("path", true);
+  auto pin_text = csr.string("spki_sha256", true);
+  std::optional<std::string> pin;
+  if (pin_text) {
+    pin = pki::normalize_spki_pin(*pin_text);
+    if (!pin) {
+      csr.error("spki_sha256",
+                "must be the SHA-256 of the key's SubjectPublicKeyInfo, 64 hex digits (meshca csr create prints it; or "
+                "`openssl req -in CSR -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`)");
+    }
+  }
+  if (path && path->empty()) csr.error("path", "must name the CSR file");
+  if (!path || path->empty() || !pin) return;
+  s.pinned_key = PinnedKey{*path, *pin, csr.at("path"), csr.at("spki_sha256"), {}};
+}
+
 // An `intermediate` section (plan defaults, mesh or cluster).
-IntermediateSection decode_intermediate(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now) {
-  MapReader m(f, node, path, {"key", "validity", "not_before", "not_after", "subject", "name_constraints"});
-  IntermediateSection s{path, {}, {}, {}, false, {}};
+IntermediateSection decode_intermediate(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now,
+                                        bool cluster_level) {
+  MapReader m(f, node, path, {"key", "validity", "not_before", "not_after", "subject", "name_constraints", "csr"});
+  IntermediateSection s{path, {}, {}, {}, false, {}, {}};
   if (!m.valid()) return s;
   if (m.has("key")) {
     MapReader key(f, m.get("key"), m.field("key"), {"algorithm"});
@@ -54,12 +82,13 @@ IntermediateSection decode_intermediate(const YAML::Node& node, const std::strin
   }
   if (m.has("subject")) s.subject = read_subject(m.get("subject"), m.field("subject"), f, true);
   decode_name_constraints(m, s);
+  decode_csr(m, s, cluster_level);
   return s;
 }
 
-std::optional<IntermediateSection> decode_intermediate_of(MapReader& m, Findings& f, UnixTime now) {
+std::optional<IntermediateSection> decode_intermediate_of(MapReader& m, Findings& f, UnixTime now, bool cluster_level = false) {
   if (!m.has("intermediate")) return std::nullopt;
-  return decode_intermediate(m.get("intermediate"), m.field("intermediate"), f, now);
+  return decode_intermediate(m.get("intermediate"), m.field("intermediate"), f, now, cluster_level);
 }
 
 std::optional<ClusterSection> decode_cluster(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now) {
@@ -74,7 +103,7 @@ std::optional<ClusterSection> decode_cluster(const YAML::Node& node, const std::
       cluster.unique_name = Located<std::string>{*name, m.at("name")};
     }
   }
-  cluster.intermediate = decode_intermediate_of(m, f, now);
+  cluster.intermediate = decode_intermediate_of(m, f, now, true);
   return cluster;
 }
 

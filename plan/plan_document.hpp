@@ -29,6 +29,7 @@ struct IntermediateSection {
   SubjectTemplates subject;                       // the attributes it sets
   bool name_constraints_given = false;
   std::optional<NameConstraintsMode> name_constraints;
+  std::optional<PinnedKey> pinned_key;  // `csr` (a cluster's only), not yet read
 };
 
 // `profile: NAME` of the plan or a mesh.

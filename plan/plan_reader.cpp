@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "plan/pinned_keys.hpp"
 #include "plan/plan_decode.hpp"
 #include "plan/plan_resolve.hpp"
 #include "plan/plan_validate.hpp"
@@ -9,10 +10,12 @@
 
 namespace meshca::ceremony {
 
-Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir, UnixTime now) {
+Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir, UnixTime now,
+                PinnedKeyFiles pinned_key_files) {
   Findings findings(source_name);
   const PlanDocument doc = decode_plan(yaml_text, findings, now);
   ResolvedPlan resolved = resolve_plan(doc, findings, now);
+  if (pinned_key_files == PinnedKeyFiles::read) read_pinned_keys(resolved, base_dir, findings);
   validate_plan(doc, resolved, findings, now);
   if (!findings.ok()) findings.fail("plan");
   Plan& plan = resolved.plan;
@@ -33,10 +36,10 @@ std::set<std::string> accepted_fields(std::string_view yaml_text, DocumentKind k
   return findings.accepted();
 }
 
-Plan load_plan(const std::filesystem::path& path, UnixTime now) {
+Plan load_plan(const std::filesystem::path& path, UnixTime now, PinnedKeyFiles pinned_key_files) {
   std::string text = read_file(path, 4 * 1024 * 1024);
   auto base = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  return parse_plan(text, path.string(), base, now);
+  return parse_plan(text, path.string(), base, now, pinned_key_files);
 }
 
 }  // namespace meshca::ceremony

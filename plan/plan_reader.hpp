@@ -23,9 +23,15 @@
 
 namespace meshca::ceremony {
 
+// Whether plan reading opens the pinned CSRs (`intermediate.csr`,
+// plan/pinned_keys.hpp). `meshca csr create` reads a plan whose CSR it is
+// about to make, so it skips them; every other reader reads them.
+enum class PinnedKeyFiles { read, skip };
+
 // `source_name` is used in messages; `base_dir` resolves relative paths.
 // `now` is the reference time for checking durations against each other.
-Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir, UnixTime now);
+Plan parse_plan(std::string_view yaml_text, const std::string& source_name, const std::filesystem::path& base_dir, UnixTime now,
+                PinnedKeyFiles pinned_key_files = PinnedKeyFiles::read);
 
 // The fields the strict decoder accepted while reading `yaml_text`, valid or
 // not, as paths such as "meshes[].clusters[].name": the test that keeps
@@ -34,7 +40,7 @@ enum class DocumentKind { plan, profile };
 std::set<std::string> accepted_fields(std::string_view yaml_text, DocumentKind kind);
 
 // Reads and parses a plan file (at most 4 MiB).
-Plan load_plan(const std::filesystem::path& path, UnixTime now);
+Plan load_plan(const std::filesystem::path& path, UnixTime now, PinnedKeyFiles pinned_key_files = PinnedKeyFiles::read);
 
 bool is_dns1123_label(std::string_view s);
 // Returns "" when `s` is a valid SPIFFE trust domain, else the reason.

@@ -228,6 +228,10 @@ class Resolver {
     i.sources = merged.sources;
     for (const char* field : {"path_len", "key_usage", "dns_names"}) i.sources[field] = profile.source;
     i.subject = expand_subject(merged.subject, mesh, cluster);
+    if (s.intermediate && s.intermediate->pinned_key) {
+      i.pinned_key = s.intermediate->pinned_key;
+      i.sources["key"] = {SourceLevel::cluster, s.intermediate->path + ".csr"};
+    }
     return cluster;
   }
 

@@ -77,6 +77,14 @@ void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
           at, "revocation.crl",
           "profile '" + mesh.profile + "' of mesh '" + mesh.name + "' gives intermediates no cRLSign key usage, so they cannot sign CRLs");
     }
+    // Istio reads the CRL of every CA of the chain from ca-crl.pem; the
+    // intermediate's own CRL needs its key, which a pinned cluster keeps.
+    for (const auto& cluster : mesh.clusters) {
+      if (!cluster.intermediate.pinned_key) continue;
+      f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
+            "cluster " + cluster.name + " keeps its key, but revocation.crl asks for a CRL signed by every intermediate, "
+            "which the room cannot sign without the key; pinned keys and revocation.crl cannot be combined yet");
+    }
   }
 }
 
@@ -258,8 +266,23 @@ class LayoutRules {
 
 }  // namespace
 
+// A rotation reuses the current intermediates in phase 1, keys included;
+// a pinned cluster's key is not in the room to reuse.
+void pinned_keys_in_rotation(const Plan& plan, Findings& f) {
+  if (!plan.rotation) return;
+  for (const auto& mesh : plan.meshes) {
+    for (const auto& cluster : mesh.clusters) {
+      if (!cluster.intermediate.pinned_key) continue;
+      f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
+            "cluster " + cluster.name + " keeps its key, but a root rotation's phase 1 reuses each cluster's bundle, key "
+            "included; rotating the root of pinned-key clusters is not supported yet");
+    }
+  }
+}
+
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now) {
   unique_names(doc, findings);
+  pinned_keys_in_rotation(resolved.plan, findings);
   cross_sign_path_len(doc, resolved.plan, findings);
   new_root_differs(doc, resolved.plan, findings);
   crl_signers(doc, resolved.plan, findings);

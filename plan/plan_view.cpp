@@ -218,8 +218,15 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       CertificateView v{mesh.name + "/" + c.name, "intermediate", mesh.name, c.name, {}, {}};
       auto p = intermediate_profile(mesh, c, at);
       v.fields.emplace_back("key", std::string(pki::key_algorithm_name(c.intermediate.algorithm)));
-      v.fields.emplace_back("key location",
-                            "generated in software during the ceremony; written only to OUT/" + v.id + "/ca-key.pem (0600)");
+      if (const auto& pin = c.intermediate.pinned_key) {
+        v.fields.emplace_back("key location",
+                              "pinned: made and kept by the cluster, never in the room; the ceremony signs the public key of " +
+                                  pin->csr.string() + " (SPKI SHA-256 " + pin->spki_sha256 +
+                                  "); the CSR's subject, SANs and requested extensions are ignored: this plan decides every field");
+      } else {
+        v.fields.emplace_back("key location",
+                              "generated in software during the ceremony; written only to OUT/" + v.id + "/ca-key.pem (0600)");
+      }
       add_common_fields(v, p, c.intermediate.validity.to_string());
       add_sources(v, c.intermediate.sources,
                   {{"key", "key.algorithm"},
@@ -234,6 +241,10 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       std::string out = "OUT/" + v.id + "/{ca-cert,ca-key,cert-chain,root-cert}.pem";
       if (plan.outputs.has_layout(output_layout::Layout::k8s_secret))
         out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
+      if (c.intermediate.pinned_key) {
+        out = "OUT/" + v.id + "/{ca-cert,cert-chain,root-cert}.pem and public-bundle.yaml (public only; meshca bundle assemble "
+              "adds the key and the layouts near the cluster)";
+      }
       v.fields.emplace_back("output", out);
       v.fields.emplace_back("renew by", format_rfc3339(intermediate_renew_by(p.not_before, p.not_after)) + " (" +
                                             std::string(kIntermediateRenewalRule) + "), with meshca ceremony run PLAN --out OUT --renew " +

@@ -28,7 +28,9 @@ root:
 meshes:
   - name: m
     trust_domain: m.internal
-    clusters: [{name: c, intermediate: {not_before: 2030-01-01T00:00:00Z, not_after: 2031-01-01T00:00:00Z}}]
+    clusters:
+      - {name: c, intermediate: {not_before: 2030-01-01T00:00:00Z, not_after: 2031-01-01T00:00:00Z}}
+      - {name: d, intermediate: {csr: {path: d.csr.pem, spki_sha256: 3f1c000000000000000000000000000000000000000000000000000000000000}}}
 revocation: {crl: true, next_update: 7d}
 )";
 
