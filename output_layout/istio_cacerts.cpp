@@ -23,7 +23,7 @@ IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, 
                                    const std::vector<const X509*>& roots) {
   IstioBundleFiles files;
   files.ca_cert = pki::certificate_to_pem(ca_cert);
-  files.ca_key = pki::private_key_to_pkcs8_pem(ca_key);
+  if (ca_key != nullptr) files.ca_key = pki::private_key_to_pkcs8_pem(ca_key);
   files.cert_chain = files.ca_cert;
   for (const X509* cert : chain) files.cert_chain += pki::certificate_to_pem(cert);
   for (const X509* root : roots) files.root_cert += pki::certificate_to_pem(root);

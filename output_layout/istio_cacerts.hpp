@@ -46,6 +46,7 @@ struct IstioBundleFiles {
 };
 
 // `chain` is the intermediate's issuers from its issuer up to the root.
+// `ca_key` null: a public-only bundle (the cluster keeps its key).
 IstioBundleFiles make_istio_bundle(const X509* ca_cert, const EVP_PKEY* ca_key, const std::vector<const X509*>& chain,
                                    const std::vector<const X509*>& roots);
 

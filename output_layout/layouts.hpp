@@ -67,8 +67,24 @@ struct CertManagerOptions {
   std::string namespace_name = "cert-manager";
 };
 
+// Where a cluster's private key is. `bundle`: made in the room and written
+// into every layout. `cluster`: made and kept near the cluster (a pinned
+// CSR), so the room writes a public-only bundle: ca-cert.pem,
+// cert-chain.pem, root-cert.pem and public-bundle.yaml, which says which
+// files `meshca bundle assemble` adds where the key is.
+enum class KeyCustody { bundle, cluster };
+
+// The public-only bundle's descriptor.
+inline constexpr const char* kPublicBundleFile = "public-bundle.yaml";
+
 struct LayoutOptions {
   std::set<Layout> layouts{kDefaultLayouts.begin(), kDefaultLayouts.end()};
+  KeyCustody key_custody = KeyCustody::bundle;
+  std::string key_spki_sha256;  // KeyCustody::cluster: the pinned key, lowercase hex
+  // An auditor's copy from which every file holding a private key was
+  // removed: those files (keys and Secret manifests) are neither expected
+  // nor read, and the bundle is read without its key.
+  bool public_copy = false;
   std::string mesh;
   std::string cluster;
   std::string trust_domain;
@@ -86,15 +102,25 @@ struct LayoutOptions {
 std::map<std::string, std::string> manifest_labels(const LayoutOptions& options);
 
 // Paths (relative to the cluster directory) of every file `options` implies,
-// sorted.
+// sorted. With KeyCustody::cluster: the public-only bundle's files.
 std::vector<std::string> layout_file_names(const LayoutOptions& options);
+
+// Whether the file at `path` (relative to a cluster directory, or ending in
+// such a path) holds a private key in some layout: what an auditor's public
+// copy leaves out.
+bool holds_private_key(std::string_view path);
+
+// `options` with the key in the bundle: every file `bundle assemble` writes.
+LayoutOptions assembled(LayoutOptions options);
 
 // Names of those files missing from `dir` (empty when complete).
 std::vector<std::string> missing_layout_files(const std::filesystem::path& dir, const LayoutOptions& options);
 
 // Writes every file of every selected layout into `dir` (an empty staging
 // directory), creating subdirectories 0700, without fsync. Returns the
-// SHA-256 of each file by relative path.
+// SHA-256 of each file by relative path. With KeyCustody::cluster,
+// `files.ca_key` is empty and only the public files and the descriptor are
+// written.
 std::map<std::string, std::string> write_layouts(const std::filesystem::path& dir, const IstioBundleFiles& files,
                                                  const LayoutOptions& options);
 
@@ -102,7 +128,9 @@ std::map<std::string, std::string> write_layouts(const std::filesystem::path& di
 // all_layouts()) and checks that the certificate and key files of every
 // other selected layout hold exactly the same bytes and (ManifestCheck::verify)
 // that every manifest present is exactly what meshca renders from them, under
-// the plan digest the manifest names. Error(invalid_input) naming the file on
+// the plan digest the manifest names. A public-only bundle (KeyCustody::
+// cluster) has no key (`ca_key` null) and its descriptor is checked like a
+// manifest. Error(invalid_input) naming the file on
 // damage or disagreement. A chain or trust file that is exactly the PEM
 // meshca writes for ca-cert.pem and certificates of `known` (the roots the
 // caller already holds) yields those certificates without being parsed; any
@@ -115,6 +143,12 @@ IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOpt
 // material (path, why): for an audit that reports them all.
 std::vector<std::pair<std::string, std::string>> mismatched_layout_files(const std::filesystem::path& dir,
                                                                       const LayoutOptions& options);
+
+// The layout options a public-only bundle's descriptor (`dir`/
+// public-bundle.yaml) records (KeyCustody::cluster; assembled() gives
+// what `bundle assemble` writes). Error(invalid_input) naming the file when it is not a
+// descriptor meshca wrote, byte for byte.
+LayoutOptions read_public_bundle_descriptor(const std::filesystem::path& dir);
 
 // The cluster's intermediate certificate, from the first selected layout.
 pki::X509Ptr read_layout_ca_certificate(const std::filesystem::path& dir, const LayoutOptions& options);

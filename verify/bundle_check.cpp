@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "pki/certificate.hpp"
+#include "pki/csr.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
@@ -69,6 +70,7 @@ bool Checker::check_layout() {
       required = {kCaCertFile, kCaKeyFile, kCertChainFile, kRootCertFile};
       ca_cert_name_ = kCaCertFile;
       key_name_ = kCaKeyFile;
+      if (!src_.public_only_pin.empty()) required.erase(required.begin() + 1);  // the cluster keeps the key
       chain_name_ = kCertChainFile;
       root_name_ = kRootCertFile;
       break;
@@ -106,6 +108,11 @@ bool Checker::check_layout() {
       pass("layout", src_.label,
            "kubernetes.io/tls layout (tls.crt, tls.key, ca.crt), checked with the cacerts rules: tls.crt is the "
            "CA certificate and its chain, ca.crt the trusted roots");
+    } else if (!src_.public_only_pin.empty()) {
+      add("public-only", src_.label,
+          "public-only bundle: the cluster keeps its own key (pinned SPKI SHA-256 " + src_.public_only_pin +
+              "), so this directory holds no ca-key.pem and cannot be deployed as it is",
+          "complete it where the key is: meshca bundle assemble " + src_.label + " --key ca-key.pem --out NEW_DIR");
     } else {
       pass("layout", src_.label, "istio-cacerts layout: all four files present");
     }
@@ -324,6 +331,17 @@ void Checker::check_key() {
 }
 
 void Checker::check_key_match() {
+  if (!src_.public_only_pin.empty() && ca_cert_ && src_.file(key_name_) == nullptr) {
+    const std::string certified = pki::spki_sha256(X509_get0_pubkey(ca_cert_.get()));
+    if (certified == src_.public_only_pin) {
+      pass("key-pin", display(ca_cert_name_), "certifies the pinned key " + certified + " of public-bundle.yaml");
+    } else {
+      add("key-pin", display(ca_cert_name_),
+          "certifies the key " + certified + ", not the key " + src_.public_only_pin + " public-bundle.yaml pins",
+          "take ca-cert.pem and public-bundle.yaml together as the ceremony wrote them");
+    }
+    return;
+  }
   if (!key_ || !ca_cert_) return;
   if (pki::key_matches_certificate(key_.get(), ca_cert_.get())) {
     pass("key-match", display(key_name_), "the private key matches " + ca_cert_name_);

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/layouts.hpp"
 #include "pki/pem_scan.hpp"
 
 namespace meshca::verify {
@@ -155,6 +156,13 @@ BundleSource load_directory(const fs::path& dir) {
   }
   src.layout = detect_layout(names_of(src.files));
   std::error_code ec;
+  if (fs::exists(fs::symlink_status(dir / output_layout::kPublicBundleFile, ec))) {
+    try {
+      src.public_only_pin = output_layout::read_public_bundle_descriptor(dir).key_spki_sha256;
+    } catch (const Error& e) {
+      src.notes.push_back(std::string(output_layout::kPublicBundleFile) + ": " + e.message());
+    }
+  }
   if (fs::is_regular_file(dir / kSecretManifestFile, ec)) {
     src.has_manifest = true;
     try {

@@ -57,6 +57,10 @@ struct BundleSource {
   // holds differs from the files (names of the differing entries).
   std::vector<std::string> manifest_mismatches;
   bool has_manifest = false;
+  // A directory meshca wrote for a cluster that keeps its own key
+  // (output_layout::KeyCustody::cluster, public-bundle.yaml): the pinned
+  // key's SPKI SHA-256. No ca-key.pem is expected there.
+  std::string public_only_pin;
 
   const BundleFile* file(const std::string& name) const;
 };
