@@ -77,6 +77,7 @@ class Auditor {
     }
     for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
     check_checksums(out_);
+    report_not_checked();
     return std::move(report_);
   }
 
@@ -105,7 +106,8 @@ class Auditor {
     if (!fs::exists(transcript)) {
       add(pki::Severity::fail, "transcript", kTranscriptFile, "missing: nothing proves how this output was made");
     } else {
-      auto report = verify_transcript(transcript, out_);
+      auto report = verify_transcript(transcript, out_, options_.public_copy ? FileScope::public_copy : FileScope::all);
+      not_checked_.insert(report.not_checked.begin(), report.not_checked.end());
       for (const auto& p : report.problems) {
         add(pki::Severity::fail, "transcript", std::string(kTranscriptFile) + ":" + std::to_string(p.line), p.message);
       }
@@ -186,7 +188,24 @@ class Auditor {
 
   // Every cluster of the plan at `site`, on the worker threads (one per
   // core): each bundle is judged alone, and its findings keep plan order.
-  void check_clusters(const BundleSite& site) {
+  // An auditor's public copy: one WARN naming what its absent private
+  // files would have proven.
+  void report_not_checked() {
+    if (!options_.public_copy) return;
+    if (not_checked_.empty()) {
+      add(pki::Severity::pass, "public-copy", "OUT", "no file holding a private key is missing: everything was checked");
+      return;
+    }
+    std::string files;
+    for (const auto& f : not_checked_) files += (files.empty() ? "" : ", ") + f;
+    add(pki::Severity::warn, "not-checked", "OUT",
+        std::to_string(not_checked_.size()) + " file(s) holding private keys are absent from this public copy, so their digests "
+        "and that each key matches its certificate were not checked: " + files);
+  }
+
+  void check_clusters(const BundleSite& site_in) {
+    BundleSite site = site_in;
+    site.want.public_copy = options_.public_copy;
     std::vector<std::pair<const MeshPlan*, const ClusterPlan*>> clusters;
     for (const auto& mesh : plan_.meshes)
       for (const auto& cluster : mesh.clusters) clusters.emplace_back(&mesh, &cluster);
@@ -256,6 +275,7 @@ class Auditor {
     }
     check_for_strays(out_, {"root", "phase-1", "phase-2", "phase-3"}, true);
     check_checksums(out_);
+    report_not_checked();
   }
 
   // revocation.crl: ca-crl.pem holds a CRL signed by the intermediate and
@@ -308,7 +328,9 @@ class Auditor {
     std::size_t problems = 0;
     for (const auto& [file, digest] : listed) {
       auto actual = on_disk.find(file);
-      if (actual == on_disk.end() || actual->second != digest) {
+      if (actual == on_disk.end() && options_.public_copy && ol::holds_private_key(file)) {
+        not_checked_.insert((base == out_ ? std::string() : base.lexically_relative(out_).string() + "/") + file);
+      } else if (actual == on_disk.end() || actual->second != digest) {
         add(pki::Severity::fail, "checksums", file, actual == on_disk.end() ? "listed in SHA256SUMS but missing" : "differs from its SHA256SUMS entry");
         ++problems;
       }
@@ -350,6 +372,7 @@ class Auditor {
   std::string digest_;
   AuditReport report_;
   TranscriptFacts facts_;
+  std::set<std::string> not_checked_;  // public copy: absent files holding private keys, relative to OUT
   pki::X509Ptr root_;
 };
 

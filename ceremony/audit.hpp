@@ -42,6 +42,11 @@ struct AuditOptions {
   // The transcript head the witnesses wrote down: the chain must end there
   // (a forged record appended to a valid chain is otherwise undetectable).
   std::string expect_head;
+  // OUT is an auditor's public copy: every file holding a private key
+  // (output_layout::holds_private_key) may have been removed. What those
+  // files would prove (their digests, each key matching its certificate) is
+  // reported as not checked, one WARN; everything else is checked as usual.
+  bool public_copy = false;
 };
 
 AuditReport audit_output(const Plan& plan, const std::filesystem::path& out, const AuditOptions& options = {});

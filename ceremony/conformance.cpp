@@ -5,6 +5,7 @@
 #include "ceremony/issuance.hpp"
 #include "core/error.hpp"
 #include "output_layout/layouts.hpp"
+#include "pki/csr.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
 #include "plan/profiles.hpp"
@@ -220,10 +221,18 @@ ConformanceFindings bundle_conformance(const ol::IstioBundle& b, const MeshPlan&
   check_ca_extensions(f, cert, profile.path_len, profile.key_usage, "intermediate");
   check_extras(f, cert, profile, "intermediate");
   if (f.done()) return f.take();
-  if (!pki::key_matches_certificate(b.ca_key.get(), cert)) {
+  if (const auto& pin = planned.pinned_key) {
+    // The cluster keeps the key: the certificate must carry the pinned one.
+    std::string found = pki::spki_sha256(X509_get0_pubkey(cert));
+    if (found != pin->spki_sha256) f.add("key", "intermediate.csr.spki_sha256", "a certificate for key " + found, pin->spki_sha256);
+  } else if (want.public_copy) {
+    // The key was removed from this copy; the audit says it was not checked.
+  } else if (!b.ca_key) {
+    f.add("key", "ca-key.pem", "no key", "the cluster's key, made in the room");
+  } else if (!pki::key_matches_certificate(b.ca_key.get(), cert)) {
     f.add("key", "ca-key.pem", "a key that does not match ca-cert.pem", "");
-    if (f.done()) return f.take();
   }
+  if (f.done()) return f.take();
   check_chain(f, b, want);
   if (want.crl && b.ca_crl.empty()) {
     f.add("crl", "revocation.crl", "no ca-crl.pem", "ca-crl.pem with the CRLs of the intermediate and the root");
@@ -234,7 +243,8 @@ ConformanceFindings bundle_conformance(const ol::IstioBundle& b, const MeshPlan&
 ConformanceFindings cluster_conformance(const fs::path& dir, const MeshPlan& mesh, const ClusterPlan& cluster,
                                         const std::string& plan_digest, const BundleExpectation& want,
                                         std::optional<ol::IstioBundle>* bundle_out) {
-  const auto layouts = layout_options(mesh, cluster, plan_digest);
+  auto layouts = layout_options(mesh, cluster, plan_digest);
+  layouts.public_copy = want.public_copy;
   Findings f(want.scope);
   std::error_code ec;
   auto missing = ol::missing_layout_files(dir, layouts);

@@ -69,6 +69,9 @@ struct BundleExpectation {
   bool crl = false;
   // The issuer root's self-signature was already checked by the caller.
   bool root_verified = false;
+  // An auditor's copy without the files that hold private keys
+  // (output_layout::LayoutOptions::public_copy): the key is not checked.
+  bool public_copy = false;
   FindingScope scope = FindingScope::all;
 };
 

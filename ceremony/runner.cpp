@@ -360,7 +360,11 @@ class Ceremony {
   void issue_cluster(std::size_t index, EVP_PKEY* own_signer) {
     const auto& p = pending_[index];
     const std::string name = p.mesh->name + "/" + p.cluster->name;
-    auto key = pki::generate_key(p.cluster->intermediate.algorithm);
+    // A pinned cluster's key stays with the cluster: the room certifies the
+    // public key of its CSR, checked against the pin when the plan was read.
+    const auto& pinned = p.cluster->intermediate.pinned_key;
+    auto key = pinned ? pki::public_key_from_der(pinned->public_key_der, name + " pinned key")
+                      : pki::generate_key(p.cluster->intermediate.algorithm);
     auto cert = sign_intermediate(intermediate_profile(*p.mesh, *p.cluster, now_), key.get(), own_signer);
     auto warnings = verify_before_writing({.cert = cert.get(),
                                            .subject_key = key.get(),
@@ -369,7 +373,7 @@ class Ceremony {
                                            .what = "intermediate for " + name,
                                            .lint_warnings = p.cluster->intermediate.lint_warnings});
 
-    auto files = ol::make_istio_bundle(cert.get(), key.get(), {root_.get()}, {root_.get()});
+    auto files = ol::make_istio_bundle(cert.get(), pinned ? nullptr : key.get(), {root_.get()}, {root_.get()});
     if (ledger_) {
       std::lock_guard lock(ledger_mutex_);
       files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + root_crl_;
@@ -428,9 +432,11 @@ class Ceremony {
                              {"cluster", p.cluster->name},
                              {"action", p.renew ? "renewed" : "issued"},
                              {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
+                             {"key_custody", p.cluster->intermediate.pinned_key ? "cluster" : "bundle"},
                              {"certificate", to_json(b.record)},
                              {"profile", profile_json(p.mesh->profile, b.lint_warnings)},
                              {"layouts", p.mesh->outputs.layout_names()}};
+      if (const auto& pin = p.cluster->intermediate.pinned_key) details["key_spki_sha256"] = pin->spki_sha256;
       if (p.renew) {
         details["replaced"] = to_json(*p.previous);
         details["retired_to"] = fs::relative(retired_dir(p), out_).string();

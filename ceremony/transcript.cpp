@@ -13,6 +13,7 @@
 #include "core/secure_buffer.hpp"
 #include "core/time.hpp"
 #include "output_layout/checksums.hpp"
+#include "output_layout/layouts.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -56,14 +57,16 @@ void check_record(const std::string& line, std::size_t number, std::uint64_t exp
 
 // Every recorded file against OUT; with a complete manifest, every file of
 // OUT against the record.
-void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport& report) {
+void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport& report, FileScope scope) {
   auto on_disk = output_layout::output_file_digests(out_dir);
   if (auto sums = read_file_if_exists(out_dir / output_layout::kChecksumsFile)) {
     on_disk[output_layout::kChecksumsFile] = sha256_hex(*sums);
   }
   for (const auto& [file, digest] : report.files) {
     auto actual = on_disk.find(file);
-    if (actual == on_disk.end()) {
+    if (actual == on_disk.end() && scope == FileScope::public_copy && output_layout::holds_private_key(file)) {
+      report.not_checked.push_back(file);
+    } else if (actual == on_disk.end()) {
       report.file_problems.push_back({file, "missing (recorded " + digest.substr(0, 16) + "...)"});
     } else if (actual->second != digest) {
       report.file_problems.push_back({file, "SHA-256 differs from the transcript (the file was changed)"});
@@ -172,7 +175,7 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
   ++next_seq_;
 }
 
-TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir) {
+TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir, FileScope scope) {
   TranscriptReport report;
   std::string text = read_file(path, 256 * 1024 * 1024);
   if (!text.empty() && text.back() != '\n') {
@@ -218,7 +221,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
     report.unclosed = TranscriptProblem{open_line, "the session opened here has no closing record: the ceremony was interrupted (re-run it to resume) or the transcript truncated"};
   }
   report.head = prev;
-  if (!out_dir.empty()) check_recorded_files(out_dir, report);
+  if (!out_dir.empty()) check_recorded_files(out_dir, report, scope);
   return report;
 }
 

@@ -79,13 +79,23 @@ struct TranscriptReport {
   std::vector<TranscriptProblem> interrupted;  // sessions cut short (crash, kill) and later resumed: a warning
   std::optional<TranscriptProblem> unclosed;   // the last session has no closing record
   std::vector<RecordedFileProblem> file_problems;
+  // With FileScope::public_copy: recorded files holding private keys that
+  // are absent, so their digests were not checked.
+  std::vector<std::string> not_checked;
 
   // The chain verifies and the last session was closed.
   bool complete() const { return problems.empty() && !unclosed; }
 };
 
+// Which files of OUT a check expects: all of them, or those of an auditor's
+// public copy, from which every file holding a private key was removed
+// (output_layout::holds_private_key); such a file may be absent, and is then
+// reported as not checked instead of missing.
+enum class FileScope { all, public_copy };
+
 // Checks the chain; with `out_dir`, also recomputes every file digest and
 // looks for files no session recorded.
-TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir = {});
+TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir = {},
+                                   FileScope scope = FileScope::all);
 
 }  // namespace meshca::ceremony

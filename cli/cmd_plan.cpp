@@ -105,7 +105,9 @@ int plan_validate(const Args& args, Terminal& term) {
     term.out << "  mesh " << mesh.name << " (trust domain " << mesh.trust_domain << ")\n";
     for (const auto& c : mesh.clusters) {
       term.out << "    " << c.name << ": " << c.intermediate.subject.to_string() << "; "
-               << pki::key_algorithm_name(c.intermediate.algorithm) << "; validity " << c.intermediate.validity.to_string()
+               << pki::key_algorithm_name(c.intermediate.algorithm)
+               << (c.intermediate.pinned_key ? " pinned (SPKI SHA-256 " + c.intermediate.pinned_key->spki_sha256 + ")" : std::string())
+               << "; validity " << c.intermediate.validity.to_string()
                << (c.intermediate.name_constraints == ceremony::NameConstraintsMode::trust_domain
                        ? "; name constraint URI:" + mesh.trust_domain
                        : "")

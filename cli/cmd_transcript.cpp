@@ -17,17 +17,18 @@ constexpr const char* kTranscriptGroupUsage =
     "usage: meshca transcript <subcommand> [options]\n"
     "\n"
     "subcommands:\n"
-    "  verify TRANSCRIPT [--out DIR] [--expect-head HEX]\n"
+    "  verify TRANSCRIPT [--out DIR [--public-only]] [--expect-head HEX]\n"
     "                          check a ceremony transcript's hash chain, its file digests and how each session ended";
 
 constexpr const char* kTranscriptUsage =
-    "usage: meshca transcript verify TRANSCRIPT [--out DIR] [--expect-head HEX]\n"
+    "usage: meshca transcript verify TRANSCRIPT [--out DIR [--public-only]] [--expect-head HEX]\n"
     "\n"
     "Recomputes the hash chain of a ceremony transcript (edited, removed, inserted, reordered\n"
     "or truncated lines are reported by number) and, with --out, the SHA-256 of every file the\n"
     "ceremony recorded, and that OUT holds no file the transcript did not record. Prints the head\n"
     "hash and how each session ended; with --expect-head (the head the witnesses wrote down) the chain\n"
-    "must end exactly there.\n"
+    "must end exactly there. With --public-only, DIR is an auditor's copy from which every file holding a\n"
+    "private key was removed: those files may be absent and are listed as not checked.\n"
     "\n"
     "example: meshca transcript verify out/transcript.jsonl --out out/ --expect-head HEX";
 
@@ -72,14 +73,18 @@ int transcript_verify(const Args& args, Terminal& term) {
   options.add_options()("help,h", "this help")("transcript", po::value<std::string>()->required(),
                                                "the transcript.jsonl file")(
       "out,o", po::value<std::string>(), "the ceremony's output directory: also check every recorded file digest")(
-      "expect-head", po::value<std::string>(), "fail unless the chain ends at this head (what the witnesses wrote down)");
+      "expect-head", po::value<std::string>(), "fail unless the chain ends at this head (what the witnesses wrote down)")(
+      "public-only", "the --out directory is a copy without the files that hold private keys");
   po::positional_options_description positionals;
   positionals.add("transcript", 1);
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out, kTranscriptUsage)) return 0;
   std::string path = vm["transcript"].as<std::string>();
   std::string out = vm.count("out") ? vm["out"].as<std::string>() : std::string();
-  auto report = ceremony::verify_transcript(path, out);
+  if (vm.count("public-only") && out.empty()) throw Error(ErrorKind::usage, "--public-only describes the --out directory; give --out");
+  auto report = ceremony::verify_transcript(path, out,
+                                            vm.count("public-only") ? ceremony::FileScope::public_copy : ceremony::FileScope::all);
+  for (const auto& f : report.not_checked) term.out << "NOTE " << out << "/" << f << ": absent from this public copy (holds a private key): not checked\n";
   for (const auto& p : report.problems) {
     term.out << "FAIL " << path << (p.line ? ":" + std::to_string(p.line) : std::string()) << ": " << p.message << "\n";
   }
@@ -116,21 +121,25 @@ int run_audit(const Args& args, Terminal& term) {
   options.add_options()("help,h", "this help")("out", po::value<std::string>()->required(), "the ceremony's output directory")(
       "plan", po::value<std::string>()->required(), "the approved plan")("json", "JSON output")(
       "quiet,q", "print only failures and the summary")(
-      "expect-head", po::value<std::string>(), "fail unless the transcript's chain ends at this head (what the witnesses wrote down)");
+      "expect-head", po::value<std::string>(), "fail unless the transcript's chain ends at this head (what the witnesses wrote down)")(
+      "public-only", "OUT is an auditor's copy without the files that hold private keys");
   po::positional_options_description positionals;
   positionals.add("out", 1).add("plan", 1);
   po::variables_map vm;
   const char* usage =
-      "usage: meshca audit OUT PLAN [--json] [--expect-head HEX]\n\n"
+      "usage: meshca audit OUT PLAN [--json] [--expect-head HEX] [--public-only]\n\n"
       "Checks that OUT holds exactly what the approved PLAN describes, as the transcript recorded it:\n"
       "plan digest, transcript chain and file digests, root, every planned bundle (subject, key, validity,\n"
       "name constraints, chain, the recorded certificate) and no bundle the plan does not name.\n"
+      "With --public-only, OUT is an auditor's copy from which every file holding a private key was removed:\n"
+      "everything else is checked, and one WARN names what the absent files would have proven.\n"
       "Exit 1 when anything fails.\n\n"
       "example: meshca audit out/ plan.yaml --expect-head HEX";
   if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
   ceremony::AuditOptions audit_options;
   if (vm.count("expect-head")) audit_options.expect_head = vm["expect-head"].as<std::string>();
+  audit_options.public_copy = vm.count("public-only") != 0;
   auto report = ceremony::audit_output(plan, vm["out"].as<std::string>(), audit_options);
   std::size_t failures = 0;
   nlohmann::json json = nlohmann::json::array();

@@ -15,6 +15,8 @@ int run_export(const Args& args, Terminal& term);  // cli/cmd_export.cpp
 int run_rotate(const Args& args, Terminal& term);  // cli/cmd_rotate.cpp
 int run_revoke(const Args& args, Terminal& term);  // cli/cmd_revoke.cpp
 int run_crl(const Args& args, Terminal& term);     // cli/cmd_revoke.cpp
+int run_csr(const Args& args, Terminal& term);     // cli/cmd_keys.cpp
+int run_bundle(const Args& args, Terminal& term);  // cli/cmd_keys.cpp
 }  // namespace meshca::cli
 
 namespace {
@@ -35,6 +37,10 @@ constexpr const char* kUsage =
   "  crl refresh PLAN --out DIR\n"
   "                          reissue every CRL before its nextUpdate passes\n"
   "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
+    "  csr create PLAN --cluster MESH/CLUSTER --out DIR\n"
+    "                          make a cluster's key and CSR near the cluster (the key never goes to the room)\n"
+    "  bundle assemble PUBLIC_DIR --key KEY --out DIR\n"
+    "                          complete a public-only bundle with the cluster's own key, verified\n"
     "  verify DIR|SECRET...    check bundles the way istiod and a verifying peer do\n"
     "  inspect FILE|DIR|SECRET show every certificate and the chain as a tree\n"
     "  check-expiry DIR...     exit 1 when a certificate expires within --within\n"
@@ -92,7 +98,8 @@ int main(int argc, char** argv) {
         {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
         {"transcript", cli::run_transcript}, {"audit", cli::run_audit},
         {"export", cli::run_export},     {"rotate", cli::run_rotate},
-        {"revoke", cli::run_revoke},     {"crl", cli::run_crl}};
+        {"revoke", cli::run_revoke},     {"crl", cli::run_crl},
+        {"csr", cli::run_csr},           {"bundle", cli::run_bundle}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ErrorKind::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);
