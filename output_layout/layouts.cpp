@@ -8,6 +8,7 @@
 #include "output_layout/checksums.hpp"
 #include "output_layout/manifests.hpp"
 #include "pki/certificate.hpp"
+#include "pki/csr.hpp"
 #include "pki/key.hpp"
 
 namespace meshca::output_layout {
@@ -379,15 +380,26 @@ std::vector<std::pair<std::string, std::string>> disagreeing_files(const fs::pat
     std::string actual = read_file(dir / spec->path, kMaxBundleFile);
     LayoutOptions as_made = options;
     if (!material) as_made.plan_digest = recorded_plan_digest(actual);
+    if (spec->content == Content::public_bundle_descriptor) {
+      // It pins the key ca-cert.pem certifies; whether that is the plan's
+      // key is the conformance check's question, answered with both values.
+      as_made.key_spki_sha256 = pki::spki_sha256(X509_get0_pubkey(pki::certificate_from_pem(files.ca_cert, spec->path).get()));
+    }
     SecureBuffer expected = render(spec->content, files, as_made);
     bool same = actual == expected.view();
     cleanse(actual);
     if (same) continue;
-    problems.emplace_back((dir / spec->path).string(),
-                          material ? "differs from the " + primary + " layout's files: every layout of a bundle must hold the same "
-                                     "certificates and key"
-                                   : std::string("does not hold this bundle's files: a manifest must carry exactly the certificates, "
-                                                 "key and CRLs beside it (swapped or edited)"));
+    std::string why;
+    if (material) {
+      why = "differs from the " + primary + " layout's files: every layout of a bundle must hold the same certificates and key";
+    } else if (spec->content == Content::public_bundle_descriptor) {
+      why = "does not describe this bundle: it must pin the key ca-cert.pem certifies, in the form meshca writes (swapped or "
+            "edited)";
+    } else {
+      why = "does not hold this bundle's files: a manifest must carry exactly the certificates, key and CRLs beside it (swapped "
+            "or edited)";
+    }
+    problems.emplace_back((dir / spec->path).string(), why);
   }
   return problems;
 }

@@ -19,7 +19,8 @@ constexpr std::string_view kHowToMake =
 X509ReqPtr decode_request(std::string_view pem, const std::string& where) {
   PemScan scan = scan_pem(pem);
   for (const auto& issue : scan.issues) {
-    if (issue.kind == PemIssueKind::no_final_newline) continue;  // harmless in a file meshca only reads
+    // Harmless in a file meshca only reads; an empty file is said below.
+    if (issue.kind == PemIssueKind::no_final_newline || issue.kind == PemIssueKind::empty) continue;
     throw Error(ErrorKind::invalid_input, "line " + std::to_string(issue.line) + ": " + issue.message, where);
   }
   std::vector<const PemBlock*> requests;

@@ -303,3 +303,75 @@ TEST_F(LayoutsTest, TarRefusesSymlinksAndUnsafeNames) {
 
 }  // namespace
 }  // namespace meshca::output_layout
+
+namespace meshca::output_layout {
+namespace {
+
+LayoutOptions pinned(LayoutOptions o, const EVP_PKEY* key) {
+  o.key_custody = KeyCustody::cluster;
+  o.key_spki_sha256 = sha256_hex(pki::public_key_der(key));
+  return o;
+}
+
+TEST_F(LayoutsTest, APublicOnlyBundleHoldsNoKeyAndSaysWhatIsMissing) {
+  const LayoutOptions o = pinned(every_layout(), m_.key.get());
+  ensure_directory(dir());
+  auto files = make_istio_bundle(m_.cert.get(), nullptr, {m_.root.get()}, {m_.root.get()});
+  EXPECT_TRUE(files.ca_key.view().empty());
+  write_layouts(dir(), files, o);
+  const std::vector<std::string> expected{kCaCertFile, kCertChainFile, kPublicBundleFile, kRootCertFile};
+  EXPECT_EQ(layout_file_names(o), expected);
+  for (const auto& entry : fs::recursive_directory_iterator(dir())) {
+    EXPECT_EQ(read_file(entry.path()).find("PRIVATE KEY"), std::string::npos) << entry.path();
+  }
+  // The descriptor reads back to the same options, and names every file assembly adds.
+  const LayoutOptions back = read_public_bundle_descriptor(dir());
+  EXPECT_EQ(back.key_spki_sha256, o.key_spki_sha256);
+  EXPECT_EQ(back.layouts, o.layouts);
+  EXPECT_EQ(back.cert_manager.name, "mesh-ca");
+  EXPECT_EQ(back.spire_directory, "/opt/spire/upstream");
+  const std::string descriptor = read(kPublicBundleFile);
+  for (const auto& name : layout_file_names(assembled(o))) {
+    if (name != kCaCertFile && name != kCertChainFile && name != kRootCertFile) {
+      EXPECT_NE(descriptor.find(name), std::string::npos) << name;
+    }
+  }
+  auto bundle = read_layout_bundle(dir(), o);
+  EXPECT_FALSE(bundle.ca_key);
+  EXPECT_EQ(X509_cmp(bundle.ca_cert.get(), m_.cert.get()), 0);
+}
+
+TEST_F(LayoutsTest, AnEditedDescriptorIsRefused) {
+  const LayoutOptions o = pinned(every_layout(), m_.key.get());
+  ensure_directory(dir());
+  write_layouts(dir(), make_istio_bundle(m_.cert.get(), nullptr, {m_.root.get()}, {m_.root.get()}), o);
+  const std::string original = read(kPublicBundleFile);
+  write_file_atomic(dir() / kPublicBundleFile, original + "extra: 1\n", kPublicFileMode, Replace::allowed);
+  EXPECT_THROW(read_public_bundle_descriptor(dir()), Error);
+  // Another pin than the key ca-cert.pem certifies.
+  std::string other = original;
+  other.replace(other.find(o.key_spki_sha256), 64, std::string(64, 'f'));
+  write_file_atomic(dir() / kPublicBundleFile, other, kPublicFileMode, Replace::allowed);
+  EXPECT_NO_THROW(read_public_bundle_descriptor(dir()));  // well formed
+  EXPECT_THROW(read_layout_bundle(dir(), o), Error);       // but not this bundle's
+}
+
+TEST_F(LayoutsTest, APublicCopyIsReadWithoutItsPrivateFiles) {
+  LayoutOptions o = every_layout();
+  write(o);
+  for (const auto& name : layout_file_names(o)) {
+    if (holds_private_key(name)) fs::remove(dir() / name);
+  }
+  EXPECT_FALSE(missing_layout_files(dir(), o).empty());
+  o.public_copy = true;
+  EXPECT_TRUE(missing_layout_files(dir(), o).empty());
+  auto bundle = read_layout_bundle(dir(), o);
+  EXPECT_FALSE(bundle.ca_key);
+  EXPECT_TRUE(holds_private_key("prod/east/ca-key.pem"));
+  EXPECT_TRUE(holds_private_key("prod/east/linkerd/tls.key"));
+  EXPECT_FALSE(holds_private_key("prod/east/ca-cert.pem"));
+  EXPECT_FALSE(holds_private_key("prod/east/xca-key.pem"));
+}
+
+}  // namespace
+}  // namespace meshca::output_layout
