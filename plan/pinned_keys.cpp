@@ -13,7 +13,7 @@ void read_pinned_key(ClusterPlan& cluster, const ClusterOrigins& origins, const 
                      Findings& f) {
   PinnedKey& pin = *cluster.intermediate.pinned_key;
   const std::string field = cluster.field_path + ".intermediate.csr";
-  const std::filesystem::path file = pin.csr.is_relative() ? base_dir / pin.csr : pin.csr;
+  const std::filesystem::path file = (pin.csr.is_relative() ? base_dir / pin.csr : pin.csr).lexically_normal();
   std::optional<pki::CsrKey> csr;
   try {
     csr = pki::read_csr(read_file(file, kMaxCsrFile), file.string());
