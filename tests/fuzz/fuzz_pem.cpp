@@ -1,11 +1,13 @@
 // Fuzzes the PEM and certificate readers: the strict scanner (pki/pem_scan),
-// OpenSSL-backed certificates_from_pem / private_key_from_pem, and the
-// readers `meshca inspect` runs on every certificate it finds.
+// OpenSSL-backed certificates_from_pem / private_key_from_pem, the readers
+// `meshca inspect` runs on every certificate it finds, and the CSR reader
+// plan reading runs on every pinned cluster key (pki/csr).
 #include <cstdint>
 #include <vector>
 
 #include "core/error.hpp"
 #include "pki/certificate.hpp"
+#include "pki/csr.hpp"
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
 #include "pki/lint.hpp"
@@ -75,6 +77,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     auto key = pki::private_key_from_pem(text, "fuzz.pem");
     (void)pki::describe_key(key.get());
+  } catch (const Error&) {
+  }
+  try {
+    auto csr = pki::read_csr(text, "fuzz.csr");
+    (void)pki::describe_key(csr.public_key.get());
   } catch (const Error&) {
   }
   return 0;
