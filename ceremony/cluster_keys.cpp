@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "output_layout/layouts.hpp"
+#include "output_layout/public_bundle.hpp"
 #include "pki/csr.hpp"
 #include "pki/verify.hpp"
 #include "verify/bundle_check.hpp"

@@ -74,9 +74,6 @@ struct CertManagerOptions {
 // files `meshca bundle assemble` adds where the key is.
 enum class KeyCustody { bundle, cluster };
 
-// The public-only bundle's descriptor.
-inline constexpr const char* kPublicBundleFile = "public-bundle.yaml";
-
 struct LayoutOptions {
   std::set<Layout> layouts{kDefaultLayouts.begin(), kDefaultLayouts.end()};
   KeyCustody key_custody = KeyCustody::bundle;
@@ -143,12 +140,6 @@ IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOpt
 // material (path, why): for an audit that reports them all.
 std::vector<std::pair<std::string, std::string>> mismatched_layout_files(const std::filesystem::path& dir,
                                                                       const LayoutOptions& options);
-
-// The layout options a public-only bundle's descriptor (`dir`/
-// public-bundle.yaml) records (KeyCustody::cluster; assembled() gives
-// what `bundle assemble` writes). Error(invalid_input) naming the file when it is not a
-// descriptor meshca wrote, byte for byte.
-LayoutOptions read_public_bundle_descriptor(const std::filesystem::path& dir);
 
 // The cluster's intermediate certificate, from the first selected layout.
 pki::X509Ptr read_layout_ca_certificate(const std::filesystem::path& dir, const LayoutOptions& options);

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
+#include "output_layout/public_bundle.hpp"
 #include "pki/pem_scan.hpp"
 
 namespace meshca::verify {

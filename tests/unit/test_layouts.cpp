@@ -10,6 +10,7 @@
 #include "core/files.hpp"
 #include "core/hex.hpp"
 #include "output_layout/layouts.hpp"
+#include "output_layout/public_bundle.hpp"
 #include "output_layout/tar_archive.hpp"
 #include "pki/certificate.hpp"
 #include "pki/key.hpp"
