@@ -199,8 +199,10 @@ class Auditor {
     std::string files;
     for (const auto& f : not_checked_) files += (files.empty() ? "" : ", ") + f;
     add(pki::Severity::warn, "not-checked", "OUT",
-        std::to_string(not_checked_.size()) + " file(s) holding private keys are absent from this public copy, so their digests "
-        "and that each key matches its certificate were not checked: " + files);
+        std::to_string(not_checked_.size()) +
+            " file(s) holding private keys are absent from this public copy, so their digests "
+            "and that each key matches its certificate were not checked: " +
+            files);
   }
 
   void check_clusters(const BundleSite& site_in) {

@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace ol = output_layout;
 
-constexpr std::size_t kMaxKeyFile = 1024 * 1024;
+constexpr std::size_t kMaxKeyFile = std::size_t{1024} * 1024;
 
 const ClusterPlan& find_cluster(const Plan& plan, const std::string& mesh_name, const std::string& cluster_name,
                                 const MeshPlan** mesh_out) {
@@ -55,8 +55,7 @@ std::vector<std::string> verification_failures(const fs::path& dir, const ol::La
 
 }  // namespace
 
-CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh_name, const std::string& cluster_name,
-                              const fs::path& dir) {
+CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh_name, const std::string& cluster_name, const fs::path& dir) {
   const MeshPlan* mesh = nullptr;
   const ClusterPlan& cluster = find_cluster(plan, mesh_name, cluster_name, &mesh);
   CreatedCsr made{dir / ol::kCaKeyFile, dir / kClusterCsrFile, cluster.intermediate.algorithm, ""};
@@ -89,10 +88,10 @@ AssembledBundle assemble_bundle(const fs::path& public_dir, const fs::path& key_
   const X509* cert = bundle.ca_cert.get();
   const std::string cert_key = pki::spki_sha256(X509_get0_pubkey(cert));
   if (cert_key != public_options.key_spki_sha256) {
-    throw Error(ErrorKind::invalid_input,
-                "ca-cert.pem certifies the key " + cert_key + ", not the key " + public_options.key_spki_sha256 +
-                    " the bundle was issued for",
-                (public_dir / ol::kCaCertFile).string());
+    throw Error(
+        ErrorKind::invalid_input,
+        "ca-cert.pem certifies the key " + cert_key + ", not the key " + public_options.key_spki_sha256 + " the bundle was issued for",
+        (public_dir / ol::kCaCertFile).string());
   }
   std::string key_pem = read_file(key_file, kMaxKeyFile);
   pki::PKeyPtr key = pki::private_key_from_pem(key_pem, key_file.string());
@@ -115,8 +114,7 @@ AssembledBundle assemble_bundle(const fs::path& public_dir, const fs::path& key_
   AssembledBundle result{out, ol::layout_file_names(full), 0};
   auto failures = verification_failures(staging.path(), full, result.warnings);
   if (!failures.empty()) {
-    throw MultiError(ErrorKind::check_failed,
-                     "the assembled bundle fails verification; nothing was written", failures);
+    throw MultiError(ErrorKind::check_failed, "the assembled bundle fails verification; nothing was written", failures);
   }
   sync_filesystem(staging.path());
   staging.publish(out);

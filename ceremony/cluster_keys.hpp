@@ -37,8 +37,7 @@ struct CreatedCsr {
 // Makes the key of `mesh`/`cluster` with the plan's key algorithm and a CSR
 // carrying the plan's subject (for the reader only: the plan decides every
 // field of the certificate) into `dir` (created 0700 when missing).
-CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh, const std::string& cluster,
-                              const std::filesystem::path& dir);
+CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh, const std::string& cluster, const std::filesystem::path& dir);
 
 struct AssembledBundle {
   std::filesystem::path dir;

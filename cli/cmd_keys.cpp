@@ -76,8 +76,7 @@ int csr_create(const Args& args, Terminal& term) {
   term.err << "meshca: wrote " << made.key_file.string() << " (" << pki::key_algorithm_name(made.algorithm)
            << ", 0600: it stays with the cluster) and " << made.csr_file.string() << "\n"
            << "meshca: pin it in the plan, cluster " << cluster << " of mesh " << mesh << ":\n"
-           << "  intermediate: {csr: {path: " << made.csr_file.filename().string() << ", spki_sha256: " << made.spki_sha256
-           << "}}\n";
+           << "  intermediate: {csr: {path: " << made.csr_file.filename().string() << ", spki_sha256: " << made.spki_sha256 << "}}\n";
   return 0;
 }
 
@@ -91,11 +90,9 @@ int bundle_assemble(const Args& args, Terminal& term) {
   positionals.add("bundle", 1);
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out, kAssembleUsage)) return 0;
-  auto result = ceremony::assemble_bundle(vm["bundle"].as<std::string>(), vm["key"].as<std::string>(),
-                                          vm["out"].as<std::string>());
-  term.out << "assembled " << result.dir.string() << ": " << result.files.size() << " files, verified ("
-           << result.warnings << " warning" << (result.warnings == 1 ? "" : "s") << "; run meshca verify "
-           << result.dir.string() << " for details)\n";
+  auto result = ceremony::assemble_bundle(vm["bundle"].as<std::string>(), vm["key"].as<std::string>(), vm["out"].as<std::string>());
+  term.out << "assembled " << result.dir.string() << ": " << result.files.size() << " files, verified (" << result.warnings << " warning"
+           << (result.warnings == 1 ? "" : "s") << "; run meshca verify " << result.dir.string() << " for details)\n";
   for (const auto& f : result.files) term.out << "  " << f << "\n";
   return 0;
 }

@@ -70,8 +70,7 @@ SessionOutcomes session_outcomes(const std::string& path) {
 
 int transcript_verify(const Args& args, Terminal& term) {
   po::options_description options("meshca transcript verify");
-  options.add_options()("help,h", "this help")("transcript", po::value<std::string>()->required(),
-                                               "the transcript.jsonl file")(
+  options.add_options()("help,h", "this help")("transcript", po::value<std::string>()->required(), "the transcript.jsonl file")(
       "out,o", po::value<std::string>(), "the ceremony's output directory: also check every recorded file digest")(
       "expect-head", po::value<std::string>(), "fail unless the chain ends at this head (what the witnesses wrote down)")(
       "public-only", "the --out directory is a copy without the files that hold private keys");
@@ -82,9 +81,10 @@ int transcript_verify(const Args& args, Terminal& term) {
   std::string path = vm["transcript"].as<std::string>();
   std::string out = vm.count("out") ? vm["out"].as<std::string>() : std::string();
   if (vm.count("public-only") && out.empty()) throw Error(ErrorKind::usage, "--public-only describes the --out directory; give --out");
-  auto report = ceremony::verify_transcript(path, out,
-                                            vm.count("public-only") ? ceremony::FileScope::public_copy : ceremony::FileScope::all);
-  for (const auto& f : report.not_checked) term.out << "NOTE " << out << "/" << f << ": absent from this public copy (holds a private key): not checked\n";
+  auto report =
+      ceremony::verify_transcript(path, out, vm.count("public-only") ? ceremony::FileScope::public_copy : ceremony::FileScope::all);
+  for (const auto& f : report.not_checked)
+    term.out << "NOTE " << out << "/" << f << ": absent from this public copy (holds a private key): not checked\n";
   for (const auto& p : report.problems) {
     term.out << "FAIL " << path << (p.line ? ":" + std::to_string(p.line) : std::string()) << ": " << p.message << "\n";
   }
@@ -119,8 +119,8 @@ int transcript_verify(const Args& args, Terminal& term) {
 int run_audit(const Args& args, Terminal& term) {
   po::options_description options("meshca audit");
   options.add_options()("help,h", "this help")("out", po::value<std::string>()->required(), "the ceremony's output directory")(
-      "plan", po::value<std::string>()->required(), "the approved plan")("json", "JSON output")(
-      "quiet,q", "print only failures and the summary")(
+      "plan", po::value<std::string>()->required(), "the approved plan")("json", "JSON output")("quiet,q",
+                                                                                                "print only failures and the summary")(
       "expect-head", po::value<std::string>(), "fail unless the transcript's chain ends at this head (what the witnesses wrote down)")(
       "public-only", "OUT is an auditor's copy without the files that hold private keys");
   po::positional_options_description positionals;

@@ -30,13 +30,13 @@ constexpr const char* kUsage =
     "  plan init|validate|show|digest|diff\n"
     "                          example plans; strict validation; the auditor's views\n"
     "  ceremony run            generate/load the root key, sign every intermediate, write bundles\n"
-  "  rotate phases PLAN --out DIR\n"
-  "                          the plan's root rotation: one verified directory per Istio multi-root phase\n"
+    "  rotate phases PLAN --out DIR\n"
+    "                          the plan's root rotation: one verified directory per Istio multi-root phase\n"
     "  revoke PLAN --out DIR (--serial HEX | --cert FILE) --reason R\n"
-  "                          revoke a certificate; reissue the CRLs (ca-crl.pem) that list it\n"
-  "  crl refresh PLAN --out DIR\n"
-  "                          reissue every CRL before its nextUpdate passes\n"
-  "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
+    "                          revoke a certificate; reissue the CRLs (ca-crl.pem) that list it\n"
+    "  crl refresh PLAN --out DIR\n"
+    "                          reissue every CRL before its nextUpdate passes\n"
+    "  hsm list|keygen         inspect a PKCS#11 token; generate a key inside it\n"
     "  csr create PLAN --cluster MESH/CLUSTER --out DIR\n"
     "                          make a cluster's key and CSR near the cluster (the key never goes to the room)\n"
     "  bundle assemble PUBLIC_DIR --key KEY --out DIR\n"
@@ -92,14 +92,20 @@ int main(int argc, char** argv) {
                << ")\n";
       return 0;
     }
-    const std::map<std::string, int (*)(const cli::Args&, cli::Terminal&)> commands{
-        {"plan", cli::run_plan},         {"ceremony", cli::run_ceremony},
-        {"hsm", cli::run_hsm},           {"verify", cli::run_verify},
-        {"inspect", cli::run_inspect},   {"check-expiry", cli::run_check_expiry},
-        {"transcript", cli::run_transcript}, {"audit", cli::run_audit},
-        {"export", cli::run_export},     {"rotate", cli::run_rotate},
-        {"revoke", cli::run_revoke},     {"crl", cli::run_crl},
-        {"csr", cli::run_csr},           {"bundle", cli::run_bundle}};
+    const std::map<std::string, int (*)(const cli::Args&, cli::Terminal&)> commands{{"plan", cli::run_plan},
+                                                                                    {"ceremony", cli::run_ceremony},
+                                                                                    {"hsm", cli::run_hsm},
+                                                                                    {"verify", cli::run_verify},
+                                                                                    {"inspect", cli::run_inspect},
+                                                                                    {"check-expiry", cli::run_check_expiry},
+                                                                                    {"transcript", cli::run_transcript},
+                                                                                    {"audit", cli::run_audit},
+                                                                                    {"export", cli::run_export},
+                                                                                    {"rotate", cli::run_rotate},
+                                                                                    {"revoke", cli::run_revoke},
+                                                                                    {"crl", cli::run_crl},
+                                                                                    {"csr", cli::run_csr},
+                                                                                    {"bundle", cli::run_bundle}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ErrorKind::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

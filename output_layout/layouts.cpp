@@ -161,7 +161,8 @@ SecureBuffer render(Content content, const IstioBundleFiles& files, const Layout
           "cert-manager.io/v1", cm.kind, metadata(o, cm.name, cm.kind == "Issuer" ? cm.namespace_name : ""),
           "spec:\n  ca:\n    secretName: " + cm.name + "\n"));
     case Content::spire_server_conf: return SecureBuffer(spire_server_conf(o));
-    case Content::public_bundle_descriptor: return SecureBuffer(public_bundle_descriptor(o));
+    case Content::public_bundle_descriptor:
+      return SecureBuffer(public_bundle_descriptor(o));
   }
   throw Error(ErrorKind::internal, "unknown layout content");
 }
@@ -356,11 +357,13 @@ std::vector<std::pair<std::string, std::string>> disagreeing_files(const fs::pat
     if (material) {
       why = "differs from the " + primary + " layout's files: every layout of a bundle must hold the same certificates and key";
     } else if (spec->content == Content::public_bundle_descriptor) {
-      why = "does not describe this bundle: it must pin the key ca-cert.pem certifies, in the form meshca writes (swapped or "
-            "edited)";
+      why =
+          "does not describe this bundle: it must pin the key ca-cert.pem certifies, in the form meshca writes (swapped or "
+          "edited)";
     } else {
-      why = "does not hold this bundle's files: a manifest must carry exactly the certificates, key and CRLs beside it (swapped "
-            "or edited)";
+      why =
+          "does not hold this bundle's files: a manifest must carry exactly the certificates, key and CRLs beside it (swapped "
+          "or edited)";
     }
     problems.emplace_back((dir / spec->path).string(), why);
   }
@@ -417,7 +420,8 @@ IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options
   const Layout from = primary_layout(options);
   auto where = [&](Content c) { return (dir / material_file(from, c)->path).string(); };
   bundle.ca_cert = pki::certificate_from_pem(files.ca_cert, where(Content::chain));
-  if (options.key_custody == KeyCustody::bundle && !options.public_copy) bundle.ca_key = pki::private_key_from_pem(files.ca_key.view(), where(Content::key));
+  if (options.key_custody == KeyCustody::bundle && !options.public_copy)
+    bundle.ca_key = pki::private_key_from_pem(files.ca_key.view(), where(Content::key));
   std::vector<const X509*> held = known;
   held.push_back(bundle.ca_cert.get());
   auto chain = known_certificates(files.cert_chain, held);

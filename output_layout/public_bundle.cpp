@@ -10,7 +10,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kMaxDescriptor = 64 * 1024;
+constexpr std::size_t kMaxDescriptor = std::size_t{64} * 1024;
 
 // The value of a single-quoted scalar, or nullopt.
 std::optional<std::string> unquoted(std::string_view v) {
@@ -48,19 +48,42 @@ std::string public_bundle_descriptor(const LayoutOptions& o) {
          "#   meshca bundle assemble <this directory> --key ca-key.pem --out <a new directory>\n"
          "kind: MeshcaPublicBundle\n"
          "version: 1\n"
-         "mesh: " + yaml_quoted(o.mesh) + "\n"
-         "cluster: " + yaml_quoted(o.cluster) + "\n"
-         "trust_domain: " + yaml_quoted(o.trust_domain) + "\n"
-         "plan_digest: " + yaml_quoted(o.plan_digest) + "\n"
-         "key_spki_sha256: " + yaml_quoted(o.key_spki_sha256) + "\n"
-         "layouts: [" + layouts + "]\n"
-         "istio_namespace: " + yaml_quoted(o.istio_namespace) + "\n"
+         "mesh: " +
+         yaml_quoted(o.mesh) +
+         "\n"
+         "cluster: " +
+         yaml_quoted(o.cluster) +
+         "\n"
+         "trust_domain: " +
+         yaml_quoted(o.trust_domain) +
+         "\n"
+         "plan_digest: " +
+         yaml_quoted(o.plan_digest) +
+         "\n"
+         "key_spki_sha256: " +
+         yaml_quoted(o.key_spki_sha256) +
+         "\n"
+         "layouts: [" +
+         layouts +
+         "]\n"
+         "istio_namespace: " +
+         yaml_quoted(o.istio_namespace) +
+         "\n"
          "cert_manager:\n"
-         "  kind: " + yaml_quoted(o.cert_manager.kind) + "\n"
-         "  name: " + yaml_quoted(o.cert_manager.name) + "\n"
-         "  namespace: " + yaml_quoted(o.cert_manager.namespace_name) + "\n"
-         "spire_directory: " + yaml_quoted(o.spire_directory) + "\n"
-         "needs: [" + needs + "]\n";
+         "  kind: " +
+         yaml_quoted(o.cert_manager.kind) +
+         "\n"
+         "  name: " +
+         yaml_quoted(o.cert_manager.name) +
+         "\n"
+         "  namespace: " +
+         yaml_quoted(o.cert_manager.namespace_name) +
+         "\n"
+         "spire_directory: " +
+         yaml_quoted(o.spire_directory) +
+         "\n"
+         "needs: [" +
+         needs + "]\n";
 }
 
 LayoutOptions read_public_bundle_descriptor(const fs::path& dir) {

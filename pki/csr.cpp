@@ -12,8 +12,7 @@
 namespace meshca::pki {
 namespace {
 
-constexpr std::string_view kHowToMake =
-    "make one with `meshca csr create` or `openssl req -new -key KEY -out FILE`";
+constexpr std::string_view kHowToMake = "make one with `meshca csr create` or `openssl req -new -key KEY -out FILE`";
 
 // The one request block of `pem`, decoded strictly.
 X509ReqPtr decode_request(std::string_view pem, const std::string& where) {
@@ -69,8 +68,7 @@ CsrKey read_csr(std::string_view pem, const std::string& where) {
   auto algorithm = key_algorithm_of(key);
   if (!algorithm) {
     throw Error(ErrorKind::invalid_input,
-                "the request's key is " + describe_key(key) + ", which meshca does not accept for a CA; use " +
-                    key_algorithm_choices(),
+                "the request's key is " + describe_key(key) + ", which meshca does not accept for a CA; use " + key_algorithm_choices(),
                 where);
   }
   return {public_key_copy(key), *algorithm, spki_sha256(key)};

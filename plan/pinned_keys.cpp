@@ -7,10 +7,9 @@
 namespace meshca::ceremony {
 namespace {
 
-constexpr std::size_t kMaxCsrFile = 64 * 1024;
+constexpr std::size_t kMaxCsrFile = std::size_t{64} * 1024;
 
-void read_pinned_key(ClusterPlan& cluster, const ClusterOrigins& origins, const std::filesystem::path& base_dir,
-                     Findings& f) {
+void read_pinned_key(ClusterPlan& cluster, const ClusterOrigins& origins, const std::filesystem::path& base_dir, Findings& f) {
   PinnedKey& pin = *cluster.intermediate.pinned_key;
   const std::string field = cluster.field_path + ".intermediate.csr";
   const std::filesystem::path file = (pin.csr.is_relative() ? base_dir / pin.csr : pin.csr).lexically_normal();

@@ -67,8 +67,7 @@ void decode_csr(MapReader& m, IntermediateSection& s, bool cluster_level) {
 }
 
 // An `intermediate` section (plan defaults, mesh or cluster).
-IntermediateSection decode_intermediate(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now,
-                                        bool cluster_level) {
+IntermediateSection decode_intermediate(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now, bool cluster_level) {
   MapReader m(f, node, path, {"key", "validity", "not_before", "not_after", "subject", "name_constraints", "csr"});
   IntermediateSection s{path, {}, {}, {}, false, {}, {}};
   if (!m.valid()) return s;

@@ -82,8 +82,9 @@ void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
     for (const auto& cluster : mesh.clusters) {
       if (!cluster.intermediate.pinned_key) continue;
       f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
-            "cluster " + cluster.name + " keeps its key, but revocation.crl asks for a CRL signed by every intermediate, "
-            "which the room cannot sign without the key; pinned keys and revocation.crl cannot be combined yet");
+            "cluster " + cluster.name +
+                " keeps its key, but revocation.crl asks for a CRL signed by every intermediate, "
+                "which the room cannot sign without the key; pinned keys and revocation.crl cannot be combined yet");
     }
   }
 }
@@ -274,8 +275,9 @@ void pinned_keys_in_rotation(const Plan& plan, Findings& f) {
     for (const auto& cluster : mesh.clusters) {
       if (!cluster.intermediate.pinned_key) continue;
       f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
-            "cluster " + cluster.name + " keeps its key, but a root rotation's phase 1 reuses each cluster's bundle, key "
-            "included; rotating the root of pinned-key clusters is not supported yet");
+            "cluster " + cluster.name +
+                " keeps its key, but a root rotation's phase 1 reuses each cluster's bundle, key "
+                "included; rotating the root of pinned-key clusters is not supported yet");
     }
   }
 }

@@ -242,7 +242,8 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
       if (plan.outputs.has_layout(output_layout::Layout::k8s_secret))
         out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
       if (c.intermediate.pinned_key) {
-        out = "OUT/" + v.id + "/{ca-cert,cert-chain,root-cert}.pem and public-bundle.yaml (public only; meshca bundle assemble "
+        out = "OUT/" + v.id +
+              "/{ca-cert,cert-chain,root-cert}.pem and public-bundle.yaml (public only; meshca bundle assemble "
               "adds the key and the layouts near the cluster)";
       }
       v.fields.emplace_back("output", out);

@@ -354,7 +354,7 @@ TEST_F(LayoutsTest, AnEditedDescriptorIsRefused) {
   other.replace(other.find(o.key_spki_sha256), 64, std::string(64, 'f'));
   write_file_atomic(dir() / kPublicBundleFile, other, kPublicFileMode, Replace::allowed);
   EXPECT_NO_THROW(read_public_bundle_descriptor(dir()));  // well formed
-  EXPECT_THROW(read_layout_bundle(dir(), o), Error);       // but not this bundle's
+  EXPECT_THROW(read_layout_bundle(dir(), o), Error);      // but not this bundle's
 }
 
 TEST_F(LayoutsTest, APublicCopyIsReadWithoutItsPrivateFiles) {
