@@ -58,7 +58,7 @@ class Rotation {
     transcript_.reset();
     staging_.reset();
     std::error_code ignored;
-    if (!out_.empty()) fs::remove(fs::absolute(out_).parent_path() / kStagingDirName, ignored);
+    if (!out_.empty()) fs::remove(fs::absolute(out_, ignored).parent_path() / kStagingDirName, ignored);
   }
   Rotation(const Rotation&) = delete;
   Rotation& operator=(const Rotation&) = delete;
@@ -105,14 +105,18 @@ class Rotation {
   // beside it and renamed into place at the end.
   void prepare_output_directory() {
     emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
-    std::error_code ec;
-    if (fs::exists(fs::symlink_status(out_, ec))) {
-      if (!fs::is_directory(fs::symlink_status(out_)) || !fs::is_empty(out_, ec)) {
+    const fs::file_status status = symlink_status_of(out_, ErrorKind::output);
+    if (fs::exists(status)) {
+      std::error_code ec;
+      const bool empty = fs::is_directory(status) && fs::is_empty(out_, ec);
+      if (ec) throw_path_error(ErrorKind::output, "cannot read the directory", out_, ec);
+      if (!empty) {
         throw Error(ErrorKind::output, "exists and is not an empty directory; a rotation is written into a new directory", out_.string());
       }
       fs::remove(out_, ec);
+      if (ec) throw_path_error(ErrorKind::output, "cannot remove the empty directory", out_, ec);
     }
-    fs::path parent = fs::absolute(out_).parent_path();
+    fs::path parent = absolute_path(out_, ErrorKind::output).parent_path();
     ensure_directory(parent, kPrivateDirMode);
     refuse_root_key_inside(plan_.rotation->new_root.key, plan_.base_dir, out_);
     // One writer: the staging area beside OUT belongs to whoever holds the
