@@ -23,17 +23,9 @@ ExpiryItem expiry_item(ExpiryRole role, const std::vector<std::string>& files, s
 }  // namespace
 
 std::string_view expiry_role_name(ExpiryRole role) {
-  switch (role) {
-    case ExpiryRole::root:
-      return "root";
-    case ExpiryRole::intermediate:
-      return "intermediate";
-    case ExpiryRole::leaf:
-      return "leaf";
-    case ExpiryRole::crl:
-      return "crl";
-  }
-  return "leaf";
+  // In the order of ExpiryRole.
+  static constexpr std::string_view kNames[] = {"root", "intermediate", "leaf", "crl"};
+  return kNames[static_cast<std::size_t>(role)];
 }
 
 std::size_t ExpiryReport::needing_action() const {
