@@ -57,13 +57,16 @@ void read_secret_field(const YAML::Node& secret, const std::string& field, Secre
   for (const auto& entry : entries) {
     std::string key = entry.first.as<std::string>("");
     if (!is_known(key)) continue;
+    std::string entry_name = field;  // "data.ca-cert.pem"
+    entry_name.append(".").append(key);
     BundleFile f;
-    f.display = src.label + ":" + field + "." + key;
+    f.display = src.label;
+    f.display.append(":").append(entry_name);
     std::string value = entry.second.IsScalar() ? entry.second.as<std::string>("") : std::string();
     if (values == SecretValues::text) {
       f.bytes.append(value);
     } else if (!pki::base64_decode(value, f.bytes)) {
-      src.notes.push_back(field + "." + key + " is not valid base64");
+      src.notes.push_back(entry_name + " is not valid base64");
       f.bytes.clear();
     }
     cleanse(value);

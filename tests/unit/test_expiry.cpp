@@ -14,11 +14,12 @@ namespace {
 
 using test::at;
 constexpr std::int64_t kDay = 86400;
+constexpr std::int64_t kYear = 365 * kDay;
 
 TEST(Expiry, IntermediateRenewsAtTwoThirdsOfItsLife) {
   UnixTime nb = at("2026-01-01T00:00:00Z");
   EXPECT_EQ(intermediate_renew_by(nb, nb + 360 * kDay), nb + 240 * kDay);
-  EXPECT_EQ(intermediate_renew_by(nb, nb + 3 * 365 * kDay), nb + 2 * 365 * kDay);
+  EXPECT_EQ(intermediate_renew_by(nb, nb + 3 * kYear), nb + 2 * kYear);
 }
 
 TEST(Expiry, IntermediateRenewsAtTheLatestThirtyDaysBeforeNotAfter) {
@@ -32,9 +33,9 @@ TEST(Expiry, IntermediateRenewsAtTheLatestThirtyDaysBeforeNotAfter) {
 TEST(Expiry, RootRotatesAtTwoThirdsAndAYearBeforeNotAfterAtTheLatest) {
   UnixTime nb = at("2026-01-01T00:00:00Z");
   // A 30-year root: at two thirds of its life.
-  EXPECT_EQ(root_rotate_by(nb, nb + 30 * 365 * kDay), nb + 20 * 365 * kDay);
+  EXPECT_EQ(root_rotate_by(nb, nb + 30 * kYear), nb + 20 * kYear);
   // A 2-year root: never later than one year before notAfter.
-  EXPECT_EQ(root_rotate_by(nb, nb + 2 * 365 * kDay), nb + 365 * kDay);
+  EXPECT_EQ(root_rotate_by(nb, nb + 2 * kYear), nb + kYear);
   // A root shorter than a year is due at once.
   EXPECT_EQ(root_rotate_by(nb, nb + 300 * kDay), nb);
 }
