@@ -132,6 +132,73 @@ void print_finding(std::ostream& out, const vf::BundleFinding& f) {
   out << "\n";
 }
 
+json verify_json(const vf::VerifyOutcome& outcome, UnixTime at, bool problems_only) {
+  json j;
+  j["at"] = format_rfc3339(at);
+  j["ok"] = !outcome.failed();
+  j["bundles"] = json::array();
+  for (const auto& r : outcome.reports) {
+    json b;
+    b["source"] = r.label;
+    b["layout"] = r.layout;
+    b["ok"] = !r.failed();
+    b["counts"] = {{"pass", r.count(pki::Severity::pass)}, {"warn", r.count(pki::Severity::warn)}, {"fail", r.count(pki::Severity::fail)}};
+    b["ca_subject"] = r.ca_subject;
+    b["root_subject"] = r.chain_root_subject;
+    b["root_fingerprint"] = r.chain_root_fingerprint;
+    b["trust_domain"] = r.trust_domain;
+    b["findings"] = json::array();
+    for (const auto& f : r.findings) {
+      if (problems_only && f.severity == pki::Severity::pass) continue;
+      b["findings"].push_back({{"severity", std::string(pki::severity_name(f.severity))},
+                               {"check", f.check},
+                               {"file", f.file},
+                               {"message", f.message},
+                               {"fix", f.fix}});
+    }
+    j["bundles"].push_back(std::move(b));
+  }
+  j["cross_cluster"] = json::array();
+  for (const auto& p : outcome.pairs) {
+    j["cross_cluster"].push_back({{"a", outcome.reports[p.a].label},
+                                  {"b", outcome.reports[p.b].label},
+                                  {"a_accepts_b", p.a_accepts_b},
+                                  {"b_accepts_a", p.b_accepts_a},
+                                  {"mutual", p.a_accepts_b && p.b_accepts_a},
+                                  {"must_talk", p.must_talk},
+                                  {"ok", !p.failed()},
+                                  {"shared_roots", p.shared->subjects},
+                                  {"shared_root_fingerprints", p.shared->fingerprints}});
+  }
+  return j;
+}
+
+void print_verify(std::ostream& out, const vf::VerifyOutcome& outcome, UnixTime at, bool problems_only) {
+  const auto& reports = outcome.reports;
+  for (const auto& r : reports) {
+    out << "== " << r.label << " (" << r.layout << ")\n";
+    for (const auto& f : r.findings)
+      if (!problems_only || f.severity != pki::Severity::pass) print_finding(out, f);
+    if (!r.chain_root_fingerprint.empty())
+      out << r.label << ": root " << vf::root_name(r.chain_root_subject, r.chain_root_fingerprint) << "\n";
+    out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn) << " warn, "
+        << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
+  }
+  if (reports.size() > 1) print_cross_cluster(out, reports, outcome.pairs);
+  out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at) << ": ";
+  if (!outcome.failed()) {
+    out << "all pass\n";
+    return;
+  }
+  const std::size_t bad = outcome.failed_bundles, bad_pairs = outcome.failed_pairs;
+  std::string what;
+  if (bad != 0) what = std::to_string(bad) + " failed";
+  if (bad_pairs != 0)
+    what +=
+        (what.empty() ? "" : "; ") + std::to_string(bad_pairs) + " pair" + (bad_pairs == 1 ? "" : "s") + " of one trust domain cannot talk";
+  out << what << "\n";
+}
+
 int verify(const Args& args, Terminal& term) {
   po::options_description options("meshca verify");
   options.add_options()("help,h", "this help")("bundle", po::value<std::vector<std::string>>()->required(),
@@ -144,80 +211,16 @@ int verify(const Args& args, Terminal& term) {
   vf::BundleCheckOptions opts;
   opts.at = parse_at(vm);
   if (vm.count("trust-domain")) opts.trust_domain = vm["trust-domain"].as<std::string>();
-  bool as_json = vm.count("json") != 0, problems_only = vm.count("problems-only") != 0;
+  const bool problems_only = vm.count("problems-only") != 0;
 
-  auto outcome = vf::verify_inputs(vm["bundle"].as<std::vector<std::string>>(), opts);
+  const auto outcome = vf::verify_inputs(vm["bundle"].as<std::vector<std::string>>(), opts);
   for (const auto& note : outcome.notes) term.err << "note: " << note << "\n";
-  const auto& reports = outcome.reports;
-  const auto& pairs = outcome.pairs;
-  const bool failed = outcome.failed();
-  const std::size_t bad = outcome.failed_bundles, bad_pairs = outcome.failed_pairs;
-
-  if (as_json) {
-    json j;
-    j["at"] = format_rfc3339(opts.at);
-    j["ok"] = !failed;
-    j["bundles"] = json::array();
-    for (const auto& r : reports) {
-      json b;
-      b["source"] = r.label;
-      b["layout"] = r.layout;
-      b["ok"] = !r.failed();
-      b["counts"] = {
-          {"pass", r.count(pki::Severity::pass)}, {"warn", r.count(pki::Severity::warn)}, {"fail", r.count(pki::Severity::fail)}};
-      b["ca_subject"] = r.ca_subject;
-      b["root_subject"] = r.chain_root_subject;
-      b["root_fingerprint"] = r.chain_root_fingerprint;
-      b["trust_domain"] = r.trust_domain;
-      b["findings"] = json::array();
-      for (const auto& f : r.findings) {
-        if (problems_only && f.severity == pki::Severity::pass) continue;
-        b["findings"].push_back({{"severity", std::string(pki::severity_name(f.severity))},
-                                 {"check", f.check},
-                                 {"file", f.file},
-                                 {"message", f.message},
-                                 {"fix", f.fix}});
-      }
-      j["bundles"].push_back(std::move(b));
-    }
-    j["cross_cluster"] = json::array();
-    for (const auto& p : pairs) {
-      j["cross_cluster"].push_back({{"a", reports[p.a].label},
-                                    {"b", reports[p.b].label},
-                                    {"a_accepts_b", p.a_accepts_b},
-                                    {"b_accepts_a", p.b_accepts_a},
-                                    {"mutual", p.a_accepts_b && p.b_accepts_a},
-                                    {"must_talk", p.must_talk},
-                                    {"ok", !p.failed()},
-                                    {"shared_roots", p.shared->subjects},
-                                    {"shared_root_fingerprints", p.shared->fingerprints}});
-    }
-    term.out << j.dump(2) << "\n";
-    return failed ? static_cast<int>(ExitCode::check_failed) : 0;
-  }
-
-  for (const auto& r : reports) {
-    term.out << "== " << r.label << " (" << r.layout << ")\n";
-    for (const auto& f : r.findings)
-      if (!problems_only || f.severity != pki::Severity::pass) print_finding(term.out, f);
-    if (!r.chain_root_fingerprint.empty())
-      term.out << r.label << ": root " << vf::root_name(r.chain_root_subject, r.chain_root_fingerprint) << "\n";
-    term.out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn) << " warn, "
-             << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
-  }
-  if (reports.size() > 1) print_cross_cluster(term.out, reports, pairs);
-  term.out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(opts.at) << ": ";
-  if (!failed) {
-    term.out << "all pass\n";
+  if (vm.count("json")) {
+    term.out << verify_json(outcome, opts.at, problems_only).dump(2) << "\n";
   } else {
-    std::string what;
-    if (bad != 0) what = std::to_string(bad) + " failed";
-    if (bad_pairs != 0)
-      what += (what.empty() ? "" : "; ") + std::to_string(bad_pairs) + " pair" + (bad_pairs == 1 ? "" : "s") +
-              " of one trust domain cannot talk";
-    term.out << what << "\n";
+    print_verify(term.out, outcome, opts.at, problems_only);
   }
-  return failed ? static_cast<int>(ExitCode::check_failed) : 0;
+  return outcome.failed() ? static_cast<int>(ExitCode::check_failed) : 0;
 }
 
 // ---------------------------------------------------------------------------- inspect
@@ -253,6 +256,76 @@ json tree_json(const std::vector<pki::CertificateNode>& nodes, const vf::Certifi
   return arr;
 }
 
+json inventory_json(const vf::CertificateInventory& all, const std::vector<std::string>& labels, UnixTime at) {
+  json j;
+  j["at"] = format_rfc3339(at);
+  j["inputs"] = labels;
+  j["certificates"] = json::array();
+  for (const auto& c : all.certs) {
+    json s = summary_json(pki::summarize(c.cert.get(), at));
+    s["files"] = c.files;
+    j["certificates"].push_back(std::move(s));
+  }
+  j["keys"] = json::array();
+  for (const auto& [file, what] : all.keys) j["keys"].push_back({{"file", file}, {"key", what}});
+  j["tree"] = tree_json(all.tree(), all);
+  j["crls"] = json::array();
+  for (const auto& c : all.crls) {
+    auto next_update = pki::crl_next_update(c.crl.get());
+    j["crls"].push_back({{"files", c.files},
+                         {"issuer", pki::crl_issuer_string(c.crl.get())},
+                         {"this_update", format_rfc3339(pki::crl_this_update(c.crl.get()))},
+                         {"next_update", next_update ? json(format_rfc3339(*next_update)) : json(nullptr)},
+                         {"revoked", pki::crl_revoked_count(c.crl.get())}});
+  }
+  j["notes"] = all.notes;
+  return j;
+}
+
+void print_certificate(std::ostream& out, const pki::CertificateSummary& s) {
+  auto row = [&](const char* name, const std::string& value) {
+    if (!value.empty()) out << "  " << std::left << std::setw(18) << name << value << "\n";
+  };
+  row("subject", s.subject.empty() ? "(empty)" : s.subject);
+  row("issuer", s.issuer);
+  row("serial", s.serial);
+  row("key", s.key);
+  row("signature", s.signature_algorithm);
+  std::string left = s.days_left < 0 ? "expired " + std::to_string(-s.days_left) + " days ago" : std::to_string(s.days_left) + " days left";
+  row("validity", format_rfc3339(s.not_before) + " .. " + format_rfc3339(s.not_after) + " (" + left + ")");
+  row("CA", s.ca ? "yes" + (s.path_len ? ", pathLen " + std::to_string(*s.path_len) : std::string(", no pathLen")) +
+                       (s.self_signed ? ", self-signed root" : "")
+                 : "no");
+  row("key usage", join(s.key_usage));
+  row("extended usage", join(s.extended_key_usage));
+  row("SANs", join(s.subject_alt_names));
+  row("name constraints", join(s.name_constraints));
+  row("SKI", s.subject_key_id);
+  row("AKI", s.authority_key_id);
+  row("SHA-256", s.sha256_fingerprint);
+}
+
+void print_inventory(std::ostream& out, const vf::CertificateInventory& all, const std::vector<std::string>& labels, UnixTime at) {
+  for (const auto& l : labels) out << "# " << l << "\n";
+  for (std::size_t i = 0; i < all.certs.size(); ++i) {
+    out << "\n[" << i + 1 << "] " << join(all.certs[i].files) << "\n";
+    print_certificate(out, pki::summarize(all.certs[i].cert.get(), at));
+  }
+  for (const auto& [file, what] : all.keys) out << "\nkey " << file << ": " << what << "\n";
+  for (const auto& c : all.crls) {
+    auto next_update = pki::crl_next_update(c.crl.get());
+    out << "\nCRL " << join(c.files) << ": issuer " << pki::crl_issuer_string(c.crl.get()) << ", thisUpdate "
+        << format_rfc3339(pki::crl_this_update(c.crl.get())) << ", nextUpdate "
+        << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", " << pki::crl_revoked_count(c.crl.get())
+        << " revoked\n";
+  }
+  if (!all.certs.empty()) {
+    out << "\nchain (issuer above subject):\n";
+    print_tree(out, all.tree(), all, "", true);
+  }
+  for (const auto& note : all.notes) out << "note: " << note << "\n";
+}
+
 int inspect(const Args& args, Terminal& term) {
   po::options_description options("meshca inspect");
   options.add_options()("help,h", "this help")("input", po::value<std::vector<std::string>>()->required(),
@@ -260,82 +333,20 @@ int inspect(const Args& args, Terminal& term) {
       "at", po::value<std::string>(), "compute days left at this RFC 3339 time instead of now")("json", "print JSON");
   po::variables_map vm;
   if (!parse_paths_command(args, options, "input", kInspectUsage, term, vm)) return 0;
-  UnixTime at = parse_at(vm);
+  const UnixTime at = parse_at(vm);
   vf::CertificateInventory all;
   std::vector<std::string> labels;
   for (const auto& src : load_inputs(vm, "input", vf::InputUse::certificates, term.err)) {
     all.add(src);
     labels.push_back(src.label + (src.kind == "file" ? "" : " (" + std::string(vf::bundle_layout_name(src.layout)) + ")"));
   }
-  const auto tree = all.tree();
-
+  const bool empty = all.certs.empty() && all.crls.empty();
   if (vm.count("json")) {
-    json j;
-    j["at"] = format_rfc3339(at);
-    j["inputs"] = labels;
-    j["certificates"] = json::array();
-    for (const auto& c : all.certs) {
-      json s = summary_json(pki::summarize(c.cert.get(), at));
-      s["files"] = c.files;
-      j["certificates"].push_back(std::move(s));
-    }
-    j["keys"] = json::array();
-    for (const auto& [file, what] : all.keys) j["keys"].push_back({{"file", file}, {"key", what}});
-    j["tree"] = tree_json(tree, all);
-    j["crls"] = json::array();
-    for (const auto& c : all.crls) {
-      auto next_update = pki::crl_next_update(c.crl.get());
-      j["crls"].push_back({{"files", c.files},
-                           {"issuer", pki::crl_issuer_string(c.crl.get())},
-                           {"this_update", format_rfc3339(pki::crl_this_update(c.crl.get()))},
-                           {"next_update", next_update ? json(format_rfc3339(*next_update)) : json(nullptr)},
-                           {"revoked", pki::crl_revoked_count(c.crl.get())}});
-    }
-    j["notes"] = all.notes;
-    term.out << j.dump(2) << "\n";
-    return all.certs.empty() && all.crls.empty() ? static_cast<int>(ExitCode::invalid_input) : 0;
+    term.out << inventory_json(all, labels, at).dump(2) << "\n";
+    return empty ? static_cast<int>(ExitCode::invalid_input) : 0;
   }
-
-  for (const auto& l : labels) term.out << "# " << l << "\n";
-  for (std::size_t i = 0; i < all.certs.size(); ++i) {
-    auto s = pki::summarize(all.certs[i].cert.get(), at);
-    term.out << "\n[" << i + 1 << "] " << join(all.certs[i].files) << "\n";
-    auto row = [&](const char* name, const std::string& value) {
-      if (!value.empty()) term.out << "  " << std::left << std::setw(18) << name << value << "\n";
-    };
-    row("subject", s.subject.empty() ? "(empty)" : s.subject);
-    row("issuer", s.issuer);
-    row("serial", s.serial);
-    row("key", s.key);
-    row("signature", s.signature_algorithm);
-    std::string left =
-        s.days_left < 0 ? "expired " + std::to_string(-s.days_left) + " days ago" : std::to_string(s.days_left) + " days left";
-    row("validity", format_rfc3339(s.not_before) + " .. " + format_rfc3339(s.not_after) + " (" + left + ")");
-    row("CA", s.ca ? "yes" + (s.path_len ? ", pathLen " + std::to_string(*s.path_len) : std::string(", no pathLen")) +
-                         (s.self_signed ? ", self-signed root" : "")
-                   : "no");
-    row("key usage", join(s.key_usage));
-    row("extended usage", join(s.extended_key_usage));
-    row("SANs", join(s.subject_alt_names));
-    row("name constraints", join(s.name_constraints));
-    row("SKI", s.subject_key_id);
-    row("AKI", s.authority_key_id);
-    row("SHA-256", s.sha256_fingerprint);
-  }
-  for (const auto& [file, what] : all.keys) term.out << "\nkey " << file << ": " << what << "\n";
-  for (const auto& c : all.crls) {
-    auto next_update = pki::crl_next_update(c.crl.get());
-    term.out << "\nCRL " << join(c.files) << ": issuer " << pki::crl_issuer_string(c.crl.get()) << ", thisUpdate "
-             << format_rfc3339(pki::crl_this_update(c.crl.get())) << ", nextUpdate "
-             << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", " << pki::crl_revoked_count(c.crl.get())
-             << " revoked\n";
-  }
-  if (!all.certs.empty()) {
-    term.out << "\nchain (issuer above subject):\n";
-    print_tree(term.out, tree, all, "", true);
-  }
-  for (const auto& note : all.notes) term.out << "note: " << note << "\n";
-  if (all.certs.empty() && all.crls.empty()) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
+  print_inventory(term.out, all, labels, at);
+  if (empty) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
   return 0;
 }
 
