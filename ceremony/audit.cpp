@@ -68,7 +68,7 @@ class Auditor {
 
   AuditReport run() {
     check_digest_and_transcript();
-    if (plan_.rotation && fs::exists(out_ / kRotationRunbookFile)) {
+    if (plan_.rotation && fs::exists(status_of(out_ / kRotationRunbookFile, ErrorKind::output))) {
       audit_rotation();
       return std::move(report_);
     }
@@ -103,7 +103,7 @@ class Auditor {
   void check_digest_and_transcript() {
     const std::string& digest = digest_;
     const fs::path transcript = out_ / kTranscriptFile;
-    if (!fs::exists(transcript)) {
+    if (!fs::exists(status_of(transcript, ErrorKind::output))) {
       add(pki::Severity::fail, "transcript", kTranscriptFile, "missing: nothing proves how this output was made");
     } else {
       auto report = verify_transcript(transcript, out_, options_.public_copy ? FileScope::public_copy : FileScope::all);
@@ -354,14 +354,14 @@ class Auditor {
       for (const auto& c : mesh.clusters) planned.insert(mesh.name + "/" + c.name);
     }
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(base, ec)) {
+    for (const auto& entry : directory_entries(base, ErrorKind::output)) {
       std::string name = entry.path().filename().string();
-      if (!entry.is_directory() || reserved.count(name) || name.starts_with(".")) continue;
+      if (!entry.is_directory(ec) || reserved.count(name) || name.starts_with(".")) continue;
       if (top_only || !planned_meshes.count(name)) {
         add(pki::Severity::fail, "stray", name, "a mesh directory the plan does not name");
         continue;
       }
-      for (const auto& c : fs::directory_iterator(entry.path(), ec)) {
+      for (const auto& c : directory_entries(entry.path(), ErrorKind::output)) {
         std::string id = name + "/" + c.path().filename().string();
         if (!planned.count(id)) add(pki::Severity::fail, "stray", id, "a bundle the plan does not name");
       }
@@ -387,7 +387,9 @@ bool AuditReport::ok() const {
 }
 
 AuditReport audit_output(const Plan& plan, const fs::path& out, const AuditOptions& options) {
-  if (!fs::is_directory(out)) throw Error(ErrorKind::invalid_input, "is not an output directory", out.string());
+  if (!fs::is_directory(status_of(out, ErrorKind::invalid_input))) {
+    throw Error(ErrorKind::invalid_input, "is not an output directory", out.string());
+  }
   return Auditor(plan, out, options).run();
 }
 

@@ -149,8 +149,8 @@ void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::p
   namespace fs = std::filesystem;
   if (key.kind != hsm::KeyStoreKind::file) return;
   fs::path file = key.file.path.is_relative() ? base_dir / key.file.path : key.file.path;
-  auto key_abs = fs::weakly_canonical(fs::absolute(file)).string();
-  auto out_abs = fs::weakly_canonical(fs::absolute(out_dir)).string() + "/";
+  auto key_abs = resolved_path(file, ErrorKind::invalid_input).string();
+  auto out_abs = resolved_path(out_dir, ErrorKind::output).string() + "/";
   if (key_abs.starts_with(out_abs)) {
     throw Error(ErrorKind::output, "the root key file lies inside the output directory; the root private key must never enter OUT",
                 file.string());

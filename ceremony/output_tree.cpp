@@ -65,7 +65,8 @@ class TreeSurvey {
       add(dir, "cannot be listed: " + ec.message());
       return list;
     }
-    for (const auto& e : it) list.push_back(e);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) list.push_back(*it);
+    if (ec) add(dir, "cannot be listed: " + ec.message());
     return list;
   }
 

@@ -96,14 +96,11 @@ struct RevocationOptions : SigningSessionOptions {
   bool resume = false;
 };
 
-struct RevocationResult {
+struct RevocationResult : SessionRecord {
   std::optional<LedgerEntry> revoked;  // what this run added
   bool already_revoked = false;        // the target was in the ledger: nothing written
   bool root_crl_issued = false;
   std::size_t bundles_rewritten = 0;
-  std::size_t files_checksummed = 0;
-  std::string plan_digest;
-  std::string transcript_head;
 };
 
 // Error(invalid_input) when the plan does not enable CRLs, the target is not

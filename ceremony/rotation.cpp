@@ -1,11 +1,10 @@
 #include "ceremony/rotation.hpp"
 
-#include <array>
-#include <map>
 #include <mutex>
 
 #include "ceremony/conformance.hpp"
 #include "ceremony/revocation.hpp"
+#include "ceremony/rotation_checks.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -17,7 +16,6 @@
 #include "pki/certificate.hpp"
 #include "plan/profiles.hpp"
 #include "verify/bundle_check.hpp"
-#include "verify/cross_cluster.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -27,27 +25,6 @@ namespace ol = output_layout;
 
 constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
 constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
-// Phase 0 is the current output, as the clusters run it today.
-constexpr int kPhaseCount = kRotationPhases + 1;
-
-std::string phase_name(int phase) { return phase == 0 ? "phase 0 (current output)" : "phase " + std::to_string(phase); }
-
-// The phase pairs whose clusters must accept each other's workloads, and the
-// pair that must not: a phase-3 cluster never talks to one still on phase 0.
-struct PhasePair {
-  int a;
-  int b;
-  bool mutual;
-};
-std::vector<PhasePair> checked_pairs(bool cross_sign) {
-  std::vector<PhasePair> pairs{{0, 1, true}, {1, 2, true}, {2, 3, true}, {0, 3, false}};
-  // The cross-signed new root is what lets a phase-0 peer accept phase 2.
-  if (cross_sign) pairs.push_back({0, 2, true});
-  return pairs;
-}
-
-// One cluster's bundle in every phase, as the verify engine judged it.
-using PhaseReports = std::array<verify::BundleReport, kPhaseCount>;
 
 class Rotation {
  public:
@@ -58,7 +35,7 @@ class Rotation {
     transcript_.reset();
     staging_.reset();
     std::error_code ignored;
-    if (!out_.empty()) fs::remove(fs::absolute(out_).parent_path() / kStagingDirName, ignored);
+    if (!out_.empty()) fs::remove(fs::absolute(out_, ignored).parent_path() / kStagingDirName, ignored);
   }
   Rotation(const Rotation&) = delete;
   Rotation& operator=(const Rotation&) = delete;
@@ -86,18 +63,12 @@ class Rotation {
   }
 
  private:
-  struct ClusterRef {
-    const MeshPlan* mesh;
-    const ClusterPlan* cluster;
-    std::string name() const { return mesh->name + "/" + cluster->name; }
-  };
-
   void emit(CeremonyEvent::Kind kind, const std::string& message) {
     std::lock_guard lock(record_mutex_);
     if (opt_.on_event) opt_.on_event({kind, message, done_, clusters_.size()});
   }
 
-  ol::LayoutOptions layout_options(const ClusterRef& c) const {
+  ol::LayoutOptions layout_options(const RotationCluster& c) const {
     return ceremony::layout_options(*c.mesh, *c.cluster, result_.plan_digest);
   }
 
@@ -105,14 +76,18 @@ class Rotation {
   // beside it and renamed into place at the end.
   void prepare_output_directory() {
     emit(CeremonyEvent::Kind::step, "preparing output directory " + out_.string());
-    std::error_code ec;
-    if (fs::exists(fs::symlink_status(out_, ec))) {
-      if (!fs::is_directory(fs::symlink_status(out_)) || !fs::is_empty(out_, ec)) {
+    const fs::file_status status = symlink_status_of(out_, ErrorKind::output);
+    if (fs::exists(status)) {
+      std::error_code ec;
+      const bool empty = fs::is_directory(status) && fs::is_empty(out_, ec);
+      if (ec) throw_path_error(ErrorKind::output, "cannot read the directory", out_, ec);
+      if (!empty) {
         throw Error(ErrorKind::output, "exists and is not an empty directory; a rotation is written into a new directory", out_.string());
       }
       fs::remove(out_, ec);
+      if (ec) throw_path_error(ErrorKind::output, "cannot remove the empty directory", out_, ec);
     }
-    fs::path parent = fs::absolute(out_).parent_path();
+    fs::path parent = absolute_path(out_, ErrorKind::output).parent_path();
     ensure_directory(parent, kPrivateDirMode);
     refuse_root_key_inside(plan_.rotation->new_root.key, plan_.base_dir, out_);
     // One writer: the staging area beside OUT belongs to whoever holds the
@@ -124,64 +99,12 @@ class Rotation {
     staging_ = std::make_unique<StagingDirectory>(parent);
   }
 
-  // Everything about the current output that can be known before a key
-  // store is opened: its root is the plan's, and every cluster has a
-  // complete bundle under it.
+  // The current output, before a key store is opened (rotation_checks).
   void survey_current_output() {
-    fs::path root_path = current_ / kRootDir / ol::kRootCertFile;
-    auto text = read_file_if_exists(root_path);
-    if (!text) {
-      throw Error(ErrorKind::invalid_input,
-                  "does not exist: rotation.current_output must be the output of the ceremony that made the current root",
-                  root_path.string());
-    }
-    old_root_ = pki::certificate_from_pem(*text, root_path.string());
-    // The same conformance check as the runner's and the audit's: the root
-    // in service is the plan's root in every field.
-    if (auto findings = root_conformance(old_root_.get(), plan_.root, plan_.profile); !findings.empty()) {
-      std::vector<std::string> details;
-      for (const auto& f : findings) details.push_back(root_path.string() + ": " + f.message());
-      throw MultiError(ErrorKind::invalid_input, "the current root differs from the plan's root; rotate from the plan that made it",
-                       details);
-    }
-    const std::string& pin = plan_.rotation->current_root_sha256;
-    if (!pin.empty() && pki::sha256_fingerprint(old_root_.get()) != pin) {
-      throw Error(
-          ErrorKind::invalid_input,
-          "has SHA-256 " + pki::sha256_fingerprint(old_root_.get()) + ", not the root the plan pins in rotation.current_root_sha256",
-          root_path.string());
-    }
-    if (!pki::verify_chain(old_root_.get(), {}, {old_root_.get()}, now_).ok) {
-      throw Error(ErrorKind::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
-    }
-    auto path_len = pki::basic_constraints(old_root_.get()).path_len;
-    if (plan_.rotation->cross_sign && path_len && *path_len < 2) {
-      throw Error(ErrorKind::invalid_input,
-                  "has pathLen " + std::to_string(*path_len) +
-                      ": a new root cross-signed by it would put two CAs below it, so peers that trust only this "
-                      "root would refuse the new intermediates; set rotation.cross_sign to false",
-                  root_path.string());
-    }
+    CurrentOutput current = ceremony::survey_current_output(plan_, current_, now_, result_.plan_digest);
+    old_root_ = std::move(current.root);
+    clusters_ = std::move(current.clusters);
     result_.old_root = record_of(old_root_.get());
-    const BundleExpectation current_bundle{.issuer_root = old_root_.get(), .root_verified = true, .scope = FindingScope::first};
-    std::vector<std::string> problems;
-    for (const auto& mesh : plan_.meshes) {
-      for (const auto& cluster : mesh.clusters) {
-        ClusterRef c{&mesh, &cluster};
-        clusters_.push_back(c);
-        const fs::path dir = current_ / mesh.name / cluster.name;
-        for (const auto& f : cluster_conformance(dir, mesh, cluster, result_.plan_digest, current_bundle)) {
-          problems.push_back(dir.string() + ": " + f.message());
-        }
-      }
-    }
-    if (!problems.empty()) {
-      throw MultiError(ErrorKind::invalid_input,
-                       std::to_string(problems.size()) + " cluster bundle problem" + (problems.size() == 1 ? "" : "s") +
-                           ": bundles missing from the current output or not what the plan describes; run `meshca "
-                           "ceremony run` for the current plan first (renewing what differs)",
-                       problems);
-    }
   }
 
   void record_opening(const ApprovedPlan& approved) {
@@ -304,12 +227,12 @@ class Rotation {
   void rotate_clusters() {
     result_.clusters.resize(clusters_.size());
     reference_ = rotate_cluster(0, new_key_->signing_key(), nullptr);
-    check_interop(clusters_[0], reference_, reference_);
+    check_phase_interop(clusters_[0], clusters_[0], reference_, reference_, cross_ != nullptr);
     parallel_for(clusters_.size() - 1, opt_.jobs, [&]() -> ItemWork {
       std::shared_ptr<EVP_PKEY> own_signer = new_key_->worker_signing_key();
       return [this, own_signer](std::size_t n) {
         auto reports = rotate_cluster(n + 1, own_signer.get(), own_signer ? nullptr : &sign_mutex_);
-        check_interop(clusters_[n + 1], reference_, reports);
+        check_phase_interop(clusters_[0], clusters_[n + 1], reference_, reports, cross_ != nullptr);
       };
     });
     sync_filesystem(staging_->path());
@@ -317,7 +240,7 @@ class Rotation {
   }
 
   PhaseReports rotate_cluster(std::size_t index, EVP_PKEY* signer, std::mutex* shared_signer) {
-    const ClusterRef& c = clusters_[index];
+    const RotationCluster& c = clusters_[index];
     fs::path current_dir = current_ / c.mesh->name / c.cluster->name;
     ol::IstioBundle current = ol::read_layout_bundle(current_dir, layout_options(c));
     std::vector<const X509*> current_chain;
@@ -346,7 +269,7 @@ class Rotation {
     return reports;
   }
 
-  pki::X509Ptr sign_intermediate(const ClusterRef& c, const EVP_PKEY* key, EVP_PKEY* signer, std::mutex* shared_signer) {
+  pki::X509Ptr sign_intermediate(const RotationCluster& c, const EVP_PKEY* key, EVP_PKEY* signer, std::mutex* shared_signer) {
     auto profile = intermediate_profile(*c.mesh, *c.cluster, now_);
     pki::X509Ptr cert;
     if (shared_signer) {
@@ -364,8 +287,8 @@ class Rotation {
     return cert;
   }
 
-  void write_phase(int phase, const ClusterRef& c, const X509* cert, const EVP_PKEY* key,
-                   const std::vector<const X509*>& chain, const std::vector<const X509*>& roots, const std::string& crl) {
+  void write_phase(int phase, const RotationCluster& c, const X509* cert, const EVP_PKEY* key, const std::vector<const X509*>& chain,
+                   const std::vector<const X509*>& roots, const std::string& crl) {
     fs::path relative = fs::path(rotation_phase_dir(phase)) / c.mesh->name / c.cluster->name;
     fs::path dir = staging_->path() / relative;
     ensure_directory(dir, kPrivateDirMode);
@@ -377,61 +300,24 @@ class Rotation {
   }
 
   // The verify engine's verdict on one bundle; a FAIL is never published.
-  verify::BundleReport verified_report(const ClusterRef& c, const fs::path& dir, int phase) {
-    auto sources = verify::load_bundle_sources(dir);
-    verify::BundleReport report = verify::check_bundle(sources.front(), {.at = now_, .trust_domain = c.mesh->trust_domain});
-    if (report.failed()) {
-      std::string why;
-      for (const auto& f : report.findings)
-        if (f.severity == pki::Severity::fail) why += (why.empty() ? "" : "; ") + f.check + ": " + f.message;
-      throw Error(phase == 0 ? ErrorKind::invalid_input : ErrorKind::internal,
-                  phase_name(phase) + " bundle of " + c.name() + " fails verification: " + why, dir.string());
-    }
+  verify::BundleReport verified_report(const RotationCluster& c, const fs::path& dir, int phase) {
+    verify::BundleReport report = verified_phase_report(c, dir, phase, now_);
     std::lock_guard lock(record_mutex_);
     ++result_.bundles_verified;
     return report;
   }
 
-  // `reports` (one cluster) against the reference cluster, for every checked
-  // pair of phases, both directions. Every cluster of a phase trusts the
-  // same roots (compared by fingerprint), so the reference's roots speak for
-  // this cluster's: one path verification per direction.
-  void check_interop(const ClusterRef& c, const PhaseReports& reference, const PhaseReports& reports) {
-    for (int phase = 0; phase < kPhaseCount; ++phase) {
-      if (!reports[phase].trust || !reference[phase].trust) {
-        throw Error(ErrorKind::internal, phase_name(phase) + ": the certificates of " + c.name() + " did not load");
-      }
-      if (reports[phase].trusted_root_fingerprints != reference[phase].trusted_root_fingerprints) {
-        throw Error(phase == 0 ? ErrorKind::invalid_input : ErrorKind::internal,
-                    phase_name(phase) + ": " + c.name() + " trusts other roots than " + clusters_[0].name());
-      }
-    }
-    for (const auto& pair : checked_pairs(cross_ != nullptr)) {
-      bool a_accepts_b = verify::accepts_workloads(*reference[pair.a].trust, *reports[pair.b].trust);
-      bool b_accepts_a = verify::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
-      if (pair.mutual && !(a_accepts_b && b_accepts_a)) {
-        throw Error(ErrorKind::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
-                                             " would not accept each other's workloads (" + c.name() + "); nothing was published");
-      }
-      if (!pair.mutual && (a_accepts_b || b_accepts_a)) {
-        throw Error(ErrorKind::internal,
-                    phase_name(pair.a) + " and " + phase_name(pair.b) + " still accept each other: phase 3 would not retire the old root");
-      }
-    }
-  }
-
   nlohmann::json interop_json() {
     nlohmann::json pairs = nlohmann::json::array();
-    for (const auto& pair : checked_pairs(cross_ != nullptr)) {
-      PhaseInterop p{pair.a, pair.b, pair.mutual, pair.mutual, pair.mutual};
-      result_.interop.push_back(p);
-      pairs.push_back({{"phases", {pair.a, pair.b}}, {"mutual_trust", pair.mutual}});
+    for (const auto& pair : checked_phase_pairs(cross_ != nullptr)) {
+      result_.interop.push_back(pair);
+      pairs.push_back({{"phases", {pair.a, pair.b}}, {"mutual_trust", pair.expected}});
     }
     return {{"bundles", result_.bundles_verified}, {"clusters", clusters_.size()}, {"interop", pairs}};
   }
 
   void record_cluster(std::size_t index, CertificateRecord current, CertificateRecord issued) {
-    const ClusterRef& c = clusters_[index];
+    const RotationCluster& c = clusters_[index];
     std::lock_guard lock(record_mutex_);
     result_.clusters[index] = {c.mesh->name, c.cluster->name, current, issued};
     transcript_->record("intermediate", {{"mesh", c.mesh->name},
@@ -503,7 +389,7 @@ class Rotation {
   std::string new_root_crl_;
   std::string old_root_crl_;  // phase 2 with a cross-signed root
   std::mutex ledger_mutex_;
-  std::vector<ClusterRef> clusters_;
+  std::vector<RotationCluster> clusters_;
   PhaseReports reference_;
   std::mutex record_mutex_;
   std::mutex sign_mutex_;

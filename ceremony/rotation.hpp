@@ -49,7 +49,7 @@ struct RotatedCluster {
   CertificateRecord issued;   // the intermediate of phases 2 and 3
 };
 
-struct RotationResult {
+struct RotationResult : SessionRecord {
   CertificateRecord old_root;
   CertificateRecord new_root;
   std::optional<CertificateRecord> cross_signed;
@@ -58,9 +58,6 @@ struct RotationResult {
   std::vector<RotatedCluster> clusters;
   std::vector<PhaseInterop> interop;
   std::size_t bundles_verified = 0;
-  std::size_t files_checksummed = 0;
-  std::string plan_digest;
-  std::string transcript_head;
 };
 
 // Error(invalid_input) for a plan without a rotation section or a current

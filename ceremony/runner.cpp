@@ -439,7 +439,7 @@ class Ceremony {
       if (const auto& pin = p.cluster->intermediate.pinned_key) details["key_spki_sha256"] = pin->spki_sha256;
       if (p.renew) {
         details["replaced"] = to_json(*p.previous);
-        details["retired_to"] = fs::relative(retired_dir(p), out_).string();
+        details["retired_to"] = retired_dir(p).lexically_relative(out_).string();
       }
       transcript_->record("intermediate", std::move(details), Sync::deferred);
       ++done_;

@@ -98,4 +98,12 @@ enum class FileScope { all, public_copy };
 TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir = {},
                                    FileScope scope = FileScope::all);
 
+// What a signing session that ran to its end leaves for the operator and
+// the witnesses (what `rotate phases`, `revoke` and `crl refresh` print).
+struct SessionRecord {
+  std::size_t files_checksummed = 0;  // the files SHA256SUMS covers
+  std::string plan_digest;            // of the plan approved and run
+  std::string transcript_head;        // SHA-256 of the transcript's last line: what witnesses write down
+};
+
 }  // namespace meshca::ceremony

@@ -3,7 +3,6 @@
 
 #include "ceremony/runner.hpp"
 #include "cli/signing_session.hpp"
-#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {
@@ -54,30 +53,20 @@ void print_summary(const ceremony::CeremonyResult& r, const std::filesystem::pat
 int ceremony_run(const Args& args, Terminal& term) {
   po::options_description options("meshca ceremony run");
   add_signing_session_options(options);
-  options.add_options()(
-      "renew", po::value<std::vector<std::string>>()->composing(),
-      "MESH/CLUSTER: issue a fresh intermediate (new key) for this existing bundle; the old one moves to "
-      "OUT/retired/ (repeatable)")(
-      "renew-expiring", po::value<std::string>(), "renew every bundle whose intermediate expires within this duration (e.g. 60d)");
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
+  options.add_options()("renew", po::value<std::vector<std::string>>()->composing(),
+                        "MESH/CLUSTER: issue a fresh intermediate (new key) for this existing bundle; the old one moves to "
+                        "OUT/retired/ (repeatable)")("renew-expiring", po::value<std::string>(),
+                                                     "renew every bundle whose intermediate expires within this duration (e.g. 60d)");
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kRunUsage)) return 0;
-
-  UnixTime now = now_utc();
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  if (!parse_signing_command(args, options, kRunUsage, term, vm)) return 0;
   ceremony::CeremonyOptions opt;
-  std::unique_ptr<ProgressReporter> progress;
-  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
   if (vm.count("renew")) opt.renew = vm["renew"].as<std::vector<std::string>>();
   if (vm.count("renew-expiring")) {
     std::string error;
     opt.renew_expiring = parse_duration(vm["renew-expiring"].as<std::string>(), error);
     if (!opt.renew_expiring) throw Error(ErrorKind::usage, "--renew-expiring: " + error);
   }
-  auto result = ceremony::run_ceremony(plan, opt);
-  print_summary(result, opt.out_dir, term.out);
-  return 0;
+  return run_signing_session(vm, term, std::move(opt), ceremony::run_ceremony, print_summary);
 }
 
 }  // namespace

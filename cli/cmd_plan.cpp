@@ -1,6 +1,7 @@
 // meshca plan init | validate
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "cli/terminal.hpp"
@@ -76,26 +77,28 @@ int plan_init(const Args& args, Terminal& term) {
   return 0;
 }
 
-// Parses the arguments of a command that takes one PLAN and no option;
-// false when --help was shown.
-bool parse_plan_only(const Args& args, Terminal& term, const char* usage, po::variables_map& vm) {
+// The plan named by a command that takes one PLAN and no option, loaded at
+// `now`; nullopt when --help was shown.
+std::optional<ceremony::Plan> plan_argument(const Args& args, Terminal& term, const char* usage, UnixTime now) {
   po::options_description options;
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file");
   po::positional_options_description positionals;
   positionals.add("plan", 1);
-  return parse_command_line(args, options, positionals, vm, term.out, usage);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return std::nullopt;
+  return ceremony::load_plan(vm["plan"].as<std::string>(), now);
 }
 
 int plan_validate(const Args& args, Terminal& term) {
-  po::variables_map vm;
   const char* usage =
       "usage: meshca plan validate PLAN\n\n"
       "Checks a plan strictly and reports every error in one run, in line order, each with file:line:column\n"
       "and field path (exit 3); a valid plan is summarized with its policy warnings.\n\n"
       "example: meshca plan validate plan.yaml";
-  if (!parse_plan_only(args, term, usage, vm)) return 0;
   const UnixTime now = now_utc();
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  const auto loaded = plan_argument(args, term, usage, now);
+  if (!loaded) return 0;
+  const ceremony::Plan& plan = *loaded;
   term.out << plan.source.string() << ": valid plan '" << plan.name << "': " << plan.meshes.size() << " mesh"
            << (plan.meshes.size() == 1 ? "" : "es") << ", " << plan.cluster_count() << " cluster"
            << (plan.cluster_count() == 1 ? "" : "s") << "\n";
@@ -122,15 +125,14 @@ int plan_validate(const Args& args, Terminal& term) {
 }
 
 int plan_digest(const Args& args, Terminal& term) {
-  po::variables_map vm;
   const char* usage =
       "usage: meshca plan digest PLAN\n\nPrints the SHA-256 of the plan's canonical form: key order, comments and "
       "layout do not change it,\nany change of a value does. The plan must be valid. Pass it to "
       "`meshca ceremony run --expect-digest`.\n\n"
       "example: meshca plan digest plan.yaml";
-  if (!parse_plan_only(args, term, usage, vm)) return 0;
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
-  term.out << ceremony::plan_digest(plan.text, plan.source.string()) << "  " << plan.source.string() << "\n";
+  const auto plan = plan_argument(args, term, usage, now_utc());
+  if (!plan) return 0;
+  term.out << ceremony::plan_digest(plan->text, plan->source.string()) << "  " << plan->source.string() << "\n";
   return 0;
 }
 

@@ -3,7 +3,6 @@
 
 #include "ceremony/revocation.hpp"
 #include "cli/signing_session.hpp"
-#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {
@@ -57,17 +56,10 @@ void print_revocation(const ceremony::RevocationResult& r, const std::filesystem
 }
 
 int run_session(const po::variables_map& vm, Terminal& term, std::optional<ceremony::RevokeTarget> target, bool resume = false) {
-  UnixTime now = now_utc();
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
   ceremony::RevocationOptions opt;
-  std::unique_ptr<ProgressReporter> progress;
-  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
   opt.target = std::move(target);
   opt.resume = resume;
-  auto result = ceremony::run_revocation(plan, opt);
-  progress.reset();
-  print_revocation(result, opt.out_dir, term.out);
-  return 0;
+  return run_signing_session(vm, term, std::move(opt), ceremony::run_revocation, print_revocation);
 }
 
 ceremony::RevokeTarget revoke_target(const po::variables_map& vm) {
@@ -88,10 +80,8 @@ ceremony::RevokeTarget revoke_target(const po::variables_map& vm) {
 int crl_refresh(const Args& args, Terminal& term) {
   po::options_description options("meshca crl refresh");
   add_signing_session_options(options);
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kRefreshUsage)) return 0;
+  if (!parse_signing_command(args, options, kRefreshUsage, term, vm)) return 0;
   return run_session(vm, term, std::nullopt);
 }
 
@@ -103,13 +93,10 @@ int run_revoke(const Args& args, Terminal& term) {
   options.add_options()("serial", po::value<std::string>(), "serial number (hex) of the certificate to revoke")(
       "cert", po::value<std::string>(), "the certificate to revoke (PEM)")(
       "resume", "finish the unfinished revocation session recorded in DIR/revocations.json")(
-      "reason", po::value<std::string>(),
-      ("RFC 5280 reason: " + pki::revocation_reason_choices()).c_str())(
+      "reason", po::value<std::string>(), ("RFC 5280 reason: " + pki::revocation_reason_choices()).c_str())(
       "issuer", po::value<std::string>(), "root, or MESH/CLUSTER for a workload certificate named by --serial");
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kRevokeUsage)) return 0;
+  if (!parse_signing_command(args, options, kRevokeUsage, term, vm)) return 0;
   if (vm.count("resume")) {
     if (vm.count("serial") || vm.count("cert") || vm.count("reason")) {
       throw Error(ErrorKind::usage, "--resume takes no --serial, --cert or --reason: it finishes the recorded session");

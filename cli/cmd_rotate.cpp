@@ -3,7 +3,6 @@
 
 #include "ceremony/rotation.hpp"
 #include "cli/signing_session.hpp"
-#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 namespace {
@@ -53,19 +52,9 @@ void print_rotation_summary(const ceremony::RotationResult& r, const std::filesy
 int rotate_phases(const Args& args, Terminal& term) {
   po::options_description options("meshca rotate phases");
   add_signing_session_options(options);
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kPhasesUsage)) return 0;
-  UnixTime now = now_utc();
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
-  ceremony::RotationOptions opt;
-  std::unique_ptr<ProgressReporter> progress;
-  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
-  auto result = ceremony::run_rotation(plan, opt);
-  progress.reset();
-  print_rotation_summary(result, opt.out_dir, term.out);
-  return 0;
+  if (!parse_signing_command(args, options, kPhasesUsage, term, vm)) return 0;
+  return run_signing_session(vm, term, ceremony::RotationOptions{}, ceremony::run_rotation, print_rotation_summary);
 }
 
 }  // namespace

@@ -1,31 +1,32 @@
 // meshca verify | inspect | check-expiry
 #include <iomanip>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
+#include "ceremony/expiry_check.hpp"
 #include "cli/terminal.hpp"
 #include "core/time.hpp"
-#include "output_layout/istio_cacerts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/inspect.hpp"
-#include "pki/key.hpp"
-#include "pki/pem_scan.hpp"
-#include "plan/expiry.hpp"
 #include "verify/bundle_discovery.hpp"
 #include "verify/certificate_inventory.hpp"
-#include "verify/verify_checks.hpp"
 #include "verify/verify_inputs.hpp"
 
 namespace meshca::cli {
 namespace {
 
-namespace ol = meshca::output_layout;
 namespace vf = meshca::verify;
 using nlohmann::json;
+
+// Parses a command whose arguments are the paths it reads (`option`,
+// repeatable); false when --help was shown.
+bool parse_paths_command(const Args& args, const po::options_description& options, const char* option, const char* usage, Terminal& term,
+                         po::variables_map& vm) {
+  po::positional_options_description positionals;
+  positionals.add(option, -1);
+  return parse_command_line(args, options, positionals, vm, term.out, usage);
+}
 
 UnixTime parse_at(const po::variables_map& vm) {
   if (!vm.count("at")) return now_utc();
@@ -103,74 +104,25 @@ constexpr const char* kVerifyUsage =
     "\n"
     "example: meshca verify out/ --problems-only";
 
-// A root is always named with its fingerprint: two roots may share a subject.
-std::string root_name(const std::string& subject, const std::string& fingerprint) {
-  return (subject.empty() ? std::string("(empty subject)") : subject) + " [SHA-256 " + fingerprint + "]";
-}
-
-std::string shared_roots_text(const vf::SharedRoots& roots) {
-  std::string text;
-  for (std::size_t i = 0; i < roots.subjects.size(); ++i)
-    text += (text.empty() ? "" : "; ") + root_name(roots.subjects[i], roots.fingerprints[i]);
-  return text;
-}
-
 // Up to this many bundles every pair gets a line; above it, pairs that
 // trust each other are summed up per shared root set and only the others
 // are listed (a fleet of 1,000 clusters has half a million pairs).
 constexpr std::size_t kListEveryPairUpTo = 12;
-
-void print_pair(std::ostream& out, const std::vector<vf::BundleReport>& reports, const vf::TrustPair& p) {
-  const auto& a = reports[p.a];
-  const auto& b = reports[p.b];
-  const std::string verdict = p.failed() ? std::string(pki::severity_name(vf::find_verify_check("cross-cluster")->severity)) + " " : "";
-  if (p.a_accepts_b && p.b_accepts_a) {
-    out << a.label << " <-> " << b.label << ": mutual trust (shared root" << (p.shared->subjects.size() == 1 ? " " : "s ")
-        << shared_roots_text(*p.shared) << ")";
-    if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain)
-      out << "; different trust domains " << a.trust_domain << " / " << b.trust_domain << ": authorization policies must name both";
-    out << "\n";
-  } else if (p.a_accepts_b || p.b_accepts_a) {
-    const auto& from = p.a_accepts_b ? b : a;  // the side whose workloads are accepted
-    const auto& to = p.a_accepts_b ? a : b;
-    out << to.label << " <-  " << from.label << ": " << verdict << "one way only: " << to.label << " accepts " << from.label
-        << "'s workloads, not the reverse (" << from.label << "'s root-cert.pem lacks "
-        << root_name(to.chain_root_subject, to.chain_root_fingerprint) << ")";
-    if (p.must_talk) out << "; both are in trust domain " << a.trust_domain << ", so both ways are needed";
-    out << "\n";
-  } else {
-    out << a.label << "  x  " << b.label << ": " << verdict << "cannot talk: no shared root ("
-        << root_name(a.chain_root_subject, a.chain_root_fingerprint) << " vs " << root_name(b.chain_root_subject, b.chain_root_fingerprint)
-        << ")";
-    if (p.must_talk)
-      out << "; both claim trust domain " << a.trust_domain
-          << ": give both bundles the same root (or one that holds the other's root during a rotation)";
-    out << "\n";
-  }
-}
 
 void print_cross_cluster(std::ostream& out, const std::vector<vf::BundleReport>& reports, const std::vector<vf::TrustPair>& pairs) {
   out << "== cross-cluster trust\n";
   for (const auto& r : reports)
     if (!r.trust && r.layout != vf::bundle_layout_name(vf::BundleLayout::root_ca))
       out << r.label << ": certificates did not load, left out\n";
-  bool every_pair = reports.size() <= kListEveryPairUpTo;
-  // Counted per shared-roots object (few), then per text: two objects can
-  // name the same roots.
-  std::map<const vf::SharedRoots*, std::size_t> mutual_by_object;
-  for (const auto& p : pairs) {
-    bool mutual = p.a_accepts_b && p.b_accepts_a;
-    if (every_pair || !mutual || p.failed()) {
-      print_pair(out, reports, p);
-    } else {
-      ++mutual_by_object[p.shared.get()];
-    }
+  const bool every_pair = reports.size() <= kListEveryPairUpTo;
+  // A pair in mutual trust never fails: above the limit, those are summed up.
+  for (const auto& p : pairs)
+    if (every_pair || !(p.a_accepts_b && p.b_accepts_a)) out << vf::describe_trust_pair(reports, p) << "\n";
+  if (!every_pair) {
+    for (const auto& [roots, count] : vf::mutual_trust_by_roots(pairs))
+      out << count << " pair" << (count == 1 ? "" : "s") << " in mutual trust (shared root"
+          << " " << roots << "): not listed one by one (--json lists every pair)\n";
   }
-  std::map<std::string, std::size_t> mutual_by_roots;
-  for (const auto& [roots, count] : mutual_by_object) mutual_by_roots[shared_roots_text(*roots)] += count;
-  for (const auto& [roots, count] : mutual_by_roots)
-    out << count << " pair" << (count == 1 ? "" : "s") << " in mutual trust (shared root"
-        << " " << roots << "): not listed one by one (--json lists every pair)\n";
   out << "\n";
 }
 
@@ -180,6 +132,73 @@ void print_finding(std::ostream& out, const vf::BundleFinding& f) {
   out << "\n";
 }
 
+json verify_json(const vf::VerifyOutcome& outcome, UnixTime at, bool problems_only) {
+  json j;
+  j["at"] = format_rfc3339(at);
+  j["ok"] = !outcome.failed();
+  j["bundles"] = json::array();
+  for (const auto& r : outcome.reports) {
+    json b;
+    b["source"] = r.label;
+    b["layout"] = r.layout;
+    b["ok"] = !r.failed();
+    b["counts"] = {{"pass", r.count(pki::Severity::pass)}, {"warn", r.count(pki::Severity::warn)}, {"fail", r.count(pki::Severity::fail)}};
+    b["ca_subject"] = r.ca_subject;
+    b["root_subject"] = r.chain_root_subject;
+    b["root_fingerprint"] = r.chain_root_fingerprint;
+    b["trust_domain"] = r.trust_domain;
+    b["findings"] = json::array();
+    for (const auto& f : r.findings) {
+      if (problems_only && f.severity == pki::Severity::pass) continue;
+      b["findings"].push_back({{"severity", std::string(pki::severity_name(f.severity))},
+                               {"check", f.check},
+                               {"file", f.file},
+                               {"message", f.message},
+                               {"fix", f.fix}});
+    }
+    j["bundles"].push_back(std::move(b));
+  }
+  j["cross_cluster"] = json::array();
+  for (const auto& p : outcome.pairs) {
+    j["cross_cluster"].push_back({{"a", outcome.reports[p.a].label},
+                                  {"b", outcome.reports[p.b].label},
+                                  {"a_accepts_b", p.a_accepts_b},
+                                  {"b_accepts_a", p.b_accepts_a},
+                                  {"mutual", p.a_accepts_b && p.b_accepts_a},
+                                  {"must_talk", p.must_talk},
+                                  {"ok", !p.failed()},
+                                  {"shared_roots", p.shared->subjects},
+                                  {"shared_root_fingerprints", p.shared->fingerprints}});
+  }
+  return j;
+}
+
+void print_verify(std::ostream& out, const vf::VerifyOutcome& outcome, UnixTime at, bool problems_only) {
+  const auto& reports = outcome.reports;
+  for (const auto& r : reports) {
+    out << "== " << r.label << " (" << r.layout << ")\n";
+    for (const auto& f : r.findings)
+      if (!problems_only || f.severity != pki::Severity::pass) print_finding(out, f);
+    if (!r.chain_root_fingerprint.empty())
+      out << r.label << ": root " << vf::root_name(r.chain_root_subject, r.chain_root_fingerprint) << "\n";
+    out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn) << " warn, "
+        << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
+  }
+  if (reports.size() > 1) print_cross_cluster(out, reports, outcome.pairs);
+  out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at) << ": ";
+  if (!outcome.failed()) {
+    out << "all pass\n";
+    return;
+  }
+  const std::size_t bad = outcome.failed_bundles, bad_pairs = outcome.failed_pairs;
+  std::string what;
+  if (bad != 0) what = std::to_string(bad) + " failed";
+  if (bad_pairs != 0)
+    what +=
+        (what.empty() ? "" : "; ") + std::to_string(bad_pairs) + " pair" + (bad_pairs == 1 ? "" : "s") + " of one trust domain cannot talk";
+  out << what << "\n";
+}
+
 int verify(const Args& args, Terminal& term) {
   po::options_description options("meshca verify");
   options.add_options()("help,h", "this help")("bundle", po::value<std::vector<std::string>>()->required(),
@@ -187,87 +206,21 @@ int verify(const Args& args, Terminal& term) {
       "trust-domain", po::value<std::string>(), "SPIFFE trust domain of the mesh (for the workload check)")(
       "at", po::value<std::string>(), "check validity at this RFC 3339 time instead of now")("json", "print the report as JSON")(
       "problems-only,q", "print only WARN and FAIL findings");
-  po::positional_options_description positionals;
-  positionals.add("bundle", -1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kVerifyUsage)) return 0;
+  if (!parse_paths_command(args, options, "bundle", kVerifyUsage, term, vm)) return 0;
   vf::BundleCheckOptions opts;
   opts.at = parse_at(vm);
   if (vm.count("trust-domain")) opts.trust_domain = vm["trust-domain"].as<std::string>();
-  bool as_json = vm.count("json") != 0, problems_only = vm.count("problems-only") != 0;
+  const bool problems_only = vm.count("problems-only") != 0;
 
-  auto outcome = vf::verify_inputs(vm["bundle"].as<std::vector<std::string>>(), opts);
+  const auto outcome = vf::verify_inputs(vm["bundle"].as<std::vector<std::string>>(), opts);
   for (const auto& note : outcome.notes) term.err << "note: " << note << "\n";
-  const auto& reports = outcome.reports;
-  const auto& pairs = outcome.pairs;
-  const bool failed = outcome.failed();
-  const std::size_t bad = outcome.failed_bundles, bad_pairs = outcome.failed_pairs;
-
-  if (as_json) {
-    json j;
-    j["at"] = format_rfc3339(opts.at);
-    j["ok"] = !failed;
-    j["bundles"] = json::array();
-    for (const auto& r : reports) {
-      json b;
-      b["source"] = r.label;
-      b["layout"] = r.layout;
-      b["ok"] = !r.failed();
-      b["counts"] = {
-          {"pass", r.count(pki::Severity::pass)}, {"warn", r.count(pki::Severity::warn)}, {"fail", r.count(pki::Severity::fail)}};
-      b["ca_subject"] = r.ca_subject;
-      b["root_subject"] = r.chain_root_subject;
-      b["root_fingerprint"] = r.chain_root_fingerprint;
-      b["trust_domain"] = r.trust_domain;
-      b["findings"] = json::array();
-      for (const auto& f : r.findings) {
-        if (problems_only && f.severity == pki::Severity::pass) continue;
-        b["findings"].push_back({{"severity", std::string(pki::severity_name(f.severity))},
-                                 {"check", f.check},
-                                 {"file", f.file},
-                                 {"message", f.message},
-                                 {"fix", f.fix}});
-      }
-      j["bundles"].push_back(std::move(b));
-    }
-    j["cross_cluster"] = json::array();
-    for (const auto& p : pairs) {
-      j["cross_cluster"].push_back({{"a", reports[p.a].label},
-                                    {"b", reports[p.b].label},
-                                    {"a_accepts_b", p.a_accepts_b},
-                                    {"b_accepts_a", p.b_accepts_a},
-                                    {"mutual", p.a_accepts_b && p.b_accepts_a},
-                                    {"must_talk", p.must_talk},
-                                    {"ok", !p.failed()},
-                                    {"shared_roots", p.shared->subjects},
-                                    {"shared_root_fingerprints", p.shared->fingerprints}});
-    }
-    term.out << j.dump(2) << "\n";
-    return failed ? static_cast<int>(ExitCode::check_failed) : 0;
-  }
-
-  for (const auto& r : reports) {
-    term.out << "== " << r.label << " (" << r.layout << ")\n";
-    for (const auto& f : r.findings)
-      if (!problems_only || f.severity != pki::Severity::pass) print_finding(term.out, f);
-    if (!r.chain_root_fingerprint.empty())
-      term.out << r.label << ": root " << root_name(r.chain_root_subject, r.chain_root_fingerprint) << "\n";
-    term.out << r.label << ": " << r.count(pki::Severity::pass) << " pass, " << r.count(pki::Severity::warn) << " warn, "
-             << r.count(pki::Severity::fail) << " fail -> " << (r.failed() ? "FAIL" : "OK") << "\n\n";
-  }
-  if (reports.size() > 1) print_cross_cluster(term.out, reports, pairs);
-  term.out << reports.size() << " bundle" << (reports.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(opts.at) << ": ";
-  if (!failed) {
-    term.out << "all pass\n";
+  if (vm.count("json")) {
+    term.out << verify_json(outcome, opts.at, problems_only).dump(2) << "\n";
   } else {
-    std::string what;
-    if (bad != 0) what = std::to_string(bad) + " failed";
-    if (bad_pairs != 0)
-      what += (what.empty() ? "" : "; ") + std::to_string(bad_pairs) + " pair" + (bad_pairs == 1 ? "" : "s") +
-              " of one trust domain cannot talk";
-    term.out << what << "\n";
+    print_verify(term.out, outcome, opts.at, problems_only);
   }
-  return failed ? static_cast<int>(ExitCode::check_failed) : 0;
+  return outcome.failed() ? static_cast<int>(ExitCode::check_failed) : 0;
 }
 
 // ---------------------------------------------------------------------------- inspect
@@ -303,93 +256,97 @@ json tree_json(const std::vector<pki::CertificateNode>& nodes, const vf::Certifi
   return arr;
 }
 
+json inventory_json(const vf::CertificateInventory& all, const std::vector<std::string>& labels, UnixTime at) {
+  json j;
+  j["at"] = format_rfc3339(at);
+  j["inputs"] = labels;
+  j["certificates"] = json::array();
+  for (const auto& c : all.certs) {
+    json s = summary_json(pki::summarize(c.cert.get(), at));
+    s["files"] = c.files;
+    j["certificates"].push_back(std::move(s));
+  }
+  j["keys"] = json::array();
+  for (const auto& [file, what] : all.keys) j["keys"].push_back({{"file", file}, {"key", what}});
+  j["tree"] = tree_json(all.tree(), all);
+  j["crls"] = json::array();
+  for (const auto& c : all.crls) {
+    auto next_update = pki::crl_next_update(c.crl.get());
+    j["crls"].push_back({{"files", c.files},
+                         {"issuer", pki::crl_issuer_string(c.crl.get())},
+                         {"this_update", format_rfc3339(pki::crl_this_update(c.crl.get()))},
+                         {"next_update", next_update ? json(format_rfc3339(*next_update)) : json(nullptr)},
+                         {"revoked", pki::crl_revoked_count(c.crl.get())}});
+  }
+  j["notes"] = all.notes;
+  return j;
+}
+
+void print_certificate(std::ostream& out, const pki::CertificateSummary& s) {
+  auto row = [&](const char* name, const std::string& value) {
+    if (!value.empty()) out << "  " << std::left << std::setw(18) << name << value << "\n";
+  };
+  row("subject", s.subject.empty() ? "(empty)" : s.subject);
+  row("issuer", s.issuer);
+  row("serial", s.serial);
+  row("key", s.key);
+  row("signature", s.signature_algorithm);
+  std::string left = s.days_left < 0 ? "expired " + std::to_string(-s.days_left) + " days ago" : std::to_string(s.days_left) + " days left";
+  row("validity", format_rfc3339(s.not_before) + " .. " + format_rfc3339(s.not_after) + " (" + left + ")");
+  row("CA", s.ca ? "yes" + (s.path_len ? ", pathLen " + std::to_string(*s.path_len) : std::string(", no pathLen")) +
+                       (s.self_signed ? ", self-signed root" : "")
+                 : "no");
+  row("key usage", join(s.key_usage));
+  row("extended usage", join(s.extended_key_usage));
+  row("SANs", join(s.subject_alt_names));
+  row("name constraints", join(s.name_constraints));
+  row("SKI", s.subject_key_id);
+  row("AKI", s.authority_key_id);
+  row("SHA-256", s.sha256_fingerprint);
+}
+
+void print_inventory(std::ostream& out, const vf::CertificateInventory& all, const std::vector<std::string>& labels, UnixTime at) {
+  for (const auto& l : labels) out << "# " << l << "\n";
+  for (std::size_t i = 0; i < all.certs.size(); ++i) {
+    out << "\n[" << i + 1 << "] " << join(all.certs[i].files) << "\n";
+    print_certificate(out, pki::summarize(all.certs[i].cert.get(), at));
+  }
+  for (const auto& [file, what] : all.keys) out << "\nkey " << file << ": " << what << "\n";
+  for (const auto& c : all.crls) {
+    auto next_update = pki::crl_next_update(c.crl.get());
+    out << "\nCRL " << join(c.files) << ": issuer " << pki::crl_issuer_string(c.crl.get()) << ", thisUpdate "
+        << format_rfc3339(pki::crl_this_update(c.crl.get())) << ", nextUpdate "
+        << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", " << pki::crl_revoked_count(c.crl.get())
+        << " revoked\n";
+  }
+  if (!all.certs.empty()) {
+    out << "\nchain (issuer above subject):\n";
+    print_tree(out, all.tree(), all, "", true);
+  }
+  for (const auto& note : all.notes) out << "note: " << note << "\n";
+}
+
 int inspect(const Args& args, Terminal& term) {
   po::options_description options("meshca inspect");
   options.add_options()("help,h", "this help")("input", po::value<std::vector<std::string>>()->required(),
                                                "PEM file, bundle directory or Secret manifest")(
       "at", po::value<std::string>(), "compute days left at this RFC 3339 time instead of now")("json", "print JSON");
-  po::positional_options_description positionals;
-  positionals.add("input", -1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kInspectUsage)) return 0;
-  UnixTime at = parse_at(vm);
+  if (!parse_paths_command(args, options, "input", kInspectUsage, term, vm)) return 0;
+  const UnixTime at = parse_at(vm);
   vf::CertificateInventory all;
   std::vector<std::string> labels;
   for (const auto& src : load_inputs(vm, "input", vf::InputUse::certificates, term.err)) {
     all.add(src);
     labels.push_back(src.label + (src.kind == "file" ? "" : " (" + std::string(vf::bundle_layout_name(src.layout)) + ")"));
   }
-  std::vector<const X509*> raw;
-  for (const auto& c : all.certs) raw.push_back(c.cert.get());
-  auto tree = pki::certificate_tree(raw);
-
+  const bool empty = all.certs.empty() && all.crls.empty();
   if (vm.count("json")) {
-    json j;
-    j["at"] = format_rfc3339(at);
-    j["inputs"] = labels;
-    j["certificates"] = json::array();
-    for (const auto& c : all.certs) {
-      json s = summary_json(pki::summarize(c.cert.get(), at));
-      s["files"] = c.files;
-      j["certificates"].push_back(std::move(s));
-    }
-    j["keys"] = json::array();
-    for (const auto& [file, what] : all.keys) j["keys"].push_back({{"file", file}, {"key", what}});
-    j["tree"] = tree_json(tree, all);
-    j["crls"] = json::array();
-    for (const auto& c : all.crls) {
-      auto next_update = pki::crl_next_update(c.crl.get());
-      j["crls"].push_back({{"files", c.files},
-                           {"issuer", pki::crl_issuer_string(c.crl.get())},
-                           {"this_update", format_rfc3339(pki::crl_this_update(c.crl.get()))},
-                           {"next_update", next_update ? json(format_rfc3339(*next_update)) : json(nullptr)},
-                           {"revoked", pki::crl_revoked_count(c.crl.get())}});
-    }
-    j["notes"] = all.notes;
-    term.out << j.dump(2) << "\n";
-    return all.certs.empty() && all.crls.empty() ? static_cast<int>(ExitCode::invalid_input) : 0;
+    term.out << inventory_json(all, labels, at).dump(2) << "\n";
+    return empty ? static_cast<int>(ExitCode::invalid_input) : 0;
   }
-
-  for (const auto& l : labels) term.out << "# " << l << "\n";
-  for (std::size_t i = 0; i < all.certs.size(); ++i) {
-    auto s = pki::summarize(all.certs[i].cert.get(), at);
-    term.out << "\n[" << i + 1 << "] " << join(all.certs[i].files) << "\n";
-    auto row = [&](const char* name, const std::string& value) {
-      if (!value.empty()) term.out << "  " << std::left << std::setw(18) << name << value << "\n";
-    };
-    row("subject", s.subject.empty() ? "(empty)" : s.subject);
-    row("issuer", s.issuer);
-    row("serial", s.serial);
-    row("key", s.key);
-    row("signature", s.signature_algorithm);
-    std::string left =
-        s.days_left < 0 ? "expired " + std::to_string(-s.days_left) + " days ago" : std::to_string(s.days_left) + " days left";
-    row("validity", format_rfc3339(s.not_before) + " .. " + format_rfc3339(s.not_after) + " (" + left + ")");
-    row("CA", s.ca ? "yes" + (s.path_len ? ", pathLen " + std::to_string(*s.path_len) : std::string(", no pathLen")) +
-                         (s.self_signed ? ", self-signed root" : "")
-                   : "no");
-    row("key usage", join(s.key_usage));
-    row("extended usage", join(s.extended_key_usage));
-    row("SANs", join(s.subject_alt_names));
-    row("name constraints", join(s.name_constraints));
-    row("SKI", s.subject_key_id);
-    row("AKI", s.authority_key_id);
-    row("SHA-256", s.sha256_fingerprint);
-  }
-  for (const auto& [file, what] : all.keys) term.out << "\nkey " << file << ": " << what << "\n";
-  for (const auto& c : all.crls) {
-    auto next_update = pki::crl_next_update(c.crl.get());
-    term.out << "\nCRL " << join(c.files) << ": issuer " << pki::crl_issuer_string(c.crl.get()) << ", thisUpdate "
-             << format_rfc3339(pki::crl_this_update(c.crl.get())) << ", nextUpdate "
-             << (next_update ? format_rfc3339(*next_update) : std::string("(none)")) << ", " << pki::crl_revoked_count(c.crl.get())
-             << " revoked\n";
-  }
-  if (!all.certs.empty()) {
-    term.out << "\nchain (issuer above subject):\n";
-    print_tree(term.out, tree, all, "", true);
-  }
-  for (const auto& note : all.notes) term.out << "note: " << note << "\n";
-  if (all.certs.empty() && all.crls.empty()) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
+  print_inventory(term.out, all, labels, at);
+  if (empty) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
   return 0;
 }
 
@@ -409,108 +366,71 @@ constexpr const char* kExpiryUsage =
     "\n"
     "example: meshca check-expiry out/ --within 30d";
 
+json expiry_json(const ceremony::ExpiryReport& report, const Duration& window) {
+  json j;
+  j["at"] = format_rfc3339(report.at);
+  j["within"] = window.to_string();
+  j["horizon"] = format_rfc3339(report.horizon);
+  j["ok"] = report.needing_action() == 0;
+  j["certificates"] = json::array();
+  for (const auto& item : report.items)
+    j["certificates"].push_back({{"source", item.files.front()},
+                                 {"files", some_of(item.files)},
+                                 {"subject", item.subject},
+                                 {"role", std::string(ceremony::expiry_role_name(item.role))},
+                                 {"status", std::string(ceremony::expiry_status_name(item.status))},
+                                 {"not_after", format_rfc3339(item.end)},
+                                 {"renew_by", format_rfc3339(item.due_by)},
+                                 {"days_left", item.days_left}});
+  return j;
+}
+
+void print_expiry(std::ostream& out, const ceremony::ExpiryReport& report, const Duration& window, bool crls) {
+  using ceremony::ExpiryRole;
+  for (const auto& item : report.items) {
+    const bool crl = item.role == ExpiryRole::crl;
+    out << std::left << std::setw(9) << ceremony::expiry_status_name(item.status) << some_of(item.files) << ": " << (crl ? "CRL of " : "")
+        << item.subject << (crl ? " nextUpdate " : " notAfter ") << format_rfc3339(item.end) << " (" << item.days_left << " days); "
+        << (item.role == ExpiryRole::root ? "rotate by "
+            : crl                         ? "refresh by "
+                                          : "renew by ")
+        << format_rfc3339(item.due_by) << "\n";
+  }
+  const std::size_t rows = report.items.size();
+  const std::size_t n = report.needing_action();
+  out << rows << " certificate" << (rows == 1 ? "" : "s") << (crls ? " and CRL" : "") << (!crls || rows == 1 ? "" : "s") << " checked at "
+      << format_rfc3339(report.at) << " for expiry before " << format_rfc3339(report.horizon) << ": "
+      << (n != 0 ? std::to_string(n) + " need action" : "none needs action") << "\n";
+  if (n != 0) {
+    out << "renew an intermediate with: meshca ceremony run PLAN --out OUT --renew MESH/CLUSTER (or --renew-expiring " << window.to_string()
+        << "); rotate a root with: meshca rotate phases PLAN --out DIR"
+        << (crls ? "; refresh CRLs with: meshca crl refresh PLAN --out OUT" : "") << "\n";
+  }
+}
+
 int check_expiry(const Args& args, Terminal& term) {
   po::options_description options("meshca check-expiry");
   options.add_options()("help,h", "this help")("input", po::value<std::vector<std::string>>()->required(),
                                                "bundle directory, Secret manifest or PEM file")(
       "within", po::value<std::string>()->default_value("30d"), "window, e.g. 30d, 1y, 12h")(
       "at", po::value<std::string>(), "measure from this RFC 3339 time instead of now")("json", "print JSON");
-  po::positional_options_description positionals;
-  positionals.add("input", -1);
   po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kExpiryUsage)) return 0;
+  if (!parse_paths_command(args, options, "input", kExpiryUsage, term, vm)) return 0;
   UnixTime at = parse_at(vm);
   std::string error;
   auto window = parse_duration(vm["within"].as<std::string>(), error);
   if (!window) throw Error(ErrorKind::usage, "--within: " + error);
-  UnixTime horizon = add_duration(at, *window);
-
-  struct Row {
-    std::string source, files, subject, role, status, not_after, renew_by;
-    std::int64_t days_left = 0;
-  };
-  // Each certificate and CRL once, however many bundles carry it (the root
-  // is in every bundle of an OUT); its dates depend on it alone
-  // (ceremony/expiry), so it has one date wherever it was read.
   vf::CertificateInventory all;
   for (const auto& src : load_inputs(vm, "input", vf::InputUse::certificates, term.err)) all.add(src);
   if (all.certs.empty() && all.crls.empty()) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
-  std::vector<Row> rows;
-  bool any = false;
-  auto add_row = [&](Row row, UnixTime due_by, UnixTime end, UnixTime until) {
-    auto status = ceremony::expiry_status(at, until, due_by, end);
-    any |= status != ceremony::ExpiryStatus::ok;
-    row.status = std::string(ceremony::expiry_status_name(status));
-    row.not_after = format_rfc3339(end);
-    row.renew_by = format_rfc3339(due_by);
-    row.days_left = pki::days_between(at, end);
-    rows.push_back(std::move(row));
-  };
-  for (const auto& c : all.certs) {
-    const X509* cert = c.cert.get();
-    UnixTime nb = pki::not_before(cert), na = pki::not_after(cert);
-    bool root = pki::is_self_signed(cert);
-    Row row;
-    row.source = c.files.front();
-    row.files = some_of(c.files);
-    row.subject = pki::subject_string(cert);
-    row.role = root ? "root" : pki::basic_constraints(cert).ca ? "intermediate" : "leaf";
-    add_row(std::move(row), root ? ceremony::root_rotate_by(nb, na) : ceremony::intermediate_renew_by(nb, na), na, horizon);
-  }
-  for (const auto& c : all.crls) {
-    auto next_update = pki::crl_next_update(c.crl.get());
-    if (!next_update) {
-      term.err << "note: " << c.files.front() << ": the CRL of " << pki::crl_issuer_string(c.crl.get())
-               << " has no nextUpdate: it never goes stale, nothing to check\n";
-      continue;
-    }
-    Row row;
-    row.source = c.files.front();
-    row.files = some_of(c.files);
-    row.subject = pki::crl_issuer_string(c.crl.get());
-    row.role = "crl";
-    // A CRL lives days or weeks, usually less than --within: its own
-    // refresh-by date says when it is due, the window does not apply.
-    add_row(std::move(row), ceremony::crl_refresh_by(pki::crl_this_update(c.crl.get()), *next_update), *next_update, at);
-  }
+  const auto report = ceremony::check_expiry(all, at, *window);
+  for (const auto& note : report.notes) term.err << "note: " << note << "\n";
   if (vm.count("json")) {
-    json j;
-    j["at"] = format_rfc3339(at);
-    j["within"] = window->to_string();
-    j["horizon"] = format_rfc3339(horizon);
-    j["ok"] = !any;
-    j["certificates"] = json::array();
-    for (const auto& r : rows)
-      j["certificates"].push_back({{"source", r.source},
-                                   {"files", r.files},
-                                   {"subject", r.subject},
-                                   {"role", r.role},
-                                   {"status", r.status},
-                                   {"not_after", r.not_after},
-                                   {"renew_by", r.renew_by},
-                                   {"days_left", r.days_left}});
-    term.out << j.dump(2) << "\n";
+    term.out << expiry_json(report, *window).dump(2) << "\n";
   } else {
-    for (const auto& r : rows) {
-      bool crl = r.role == "crl";
-      term.out << std::left << std::setw(9) << r.status << r.files << ": " << (crl ? "CRL of " : "") << r.subject
-               << (crl ? " nextUpdate " : " notAfter ") << r.not_after << " (" << r.days_left << " days); "
-               << (r.role == "root" ? "rotate by "
-                   : crl            ? "refresh by "
-                                    : "renew by ")
-               << r.renew_by << "\n";
-    }
-    std::size_t n = static_cast<std::size_t>(std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.status != "OK"; }));
-    term.out << rows.size() << " certificate" << (rows.size() == 1 ? "" : "s") << (all.crls.empty() ? "" : " and CRL")
-             << (all.crls.empty() || rows.size() == 1 ? "" : "s") << " checked at " << format_rfc3339(at) << " for expiry before "
-             << format_rfc3339(horizon) << ": " << (any ? std::to_string(n) + " need action" : "none needs action") << "\n";
-    if (any) {
-      term.out << "renew an intermediate with: meshca ceremony run PLAN --out OUT --renew MESH/CLUSTER (or --renew-expiring "
-               << window->to_string() << "); rotate a root with: meshca rotate phases PLAN --out DIR"
-               << (all.crls.empty() ? "" : "; refresh CRLs with: meshca crl refresh PLAN --out OUT") << "\n";
-    }
+    print_expiry(term.out, report, *window, !all.crls.empty());
   }
-  return any ? static_cast<int>(ExitCode::check_failed) : 0;
+  return report.needing_action() != 0 ? static_cast<int>(ExitCode::check_failed) : 0;
 }
 
 }  // namespace

@@ -113,8 +113,10 @@ int main(int argc, char** argv) {
     cli::report_error(term.err, e);
     return static_cast<int>(exit_code_for(e.kind()));
   } catch (const std::filesystem::filesystem_error& e) {
-    term.err << "meshca: error: " << e.path1().string() << ": " << e.code().message() << "\n";
-    return static_cast<int>(ExitCode::output);
+    // The libraries call std::filesystem's error_code overloads and throw
+    // Error naming the path (core/files.hpp): one arriving here is a bug.
+    term.err << "meshca: internal error: " << e.path1().string() << ": " << e.code().message() << "\n";
+    return static_cast<int>(ExitCode::internal);
   } catch (const std::exception& e) {
     term.err << "meshca: internal error: " << e.what() << "\n";
     return static_cast<int>(ExitCode::internal);

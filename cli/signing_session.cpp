@@ -46,4 +46,11 @@ void fill_signing_session(const po::variables_map& vm, const std::filesystem::pa
   session.on_event = [reporter](const ceremony::CeremonyEvent& e) { reporter->on_event(e); };
 }
 
+bool parse_signing_command(const Args& args, const po::options_description& options, const char* usage, Terminal& term,
+                           po::variables_map& vm) {
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  return parse_command_line(args, options, positionals, vm, term.out, usage);
+}
+
 }  // namespace meshca::cli

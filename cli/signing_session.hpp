@@ -1,6 +1,7 @@
 // What the commands that sign share (meshca ceremony run, meshca rotate
-// phases): the options that approve a plan and name the people in the room,
-// the key store context, and progress on stderr.
+// phases, meshca revoke, meshca crl refresh): the options that approve a
+// plan and name the people in the room, the key store context, progress on
+// stderr, and the run itself from the plan to the printed summary.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 
 #include "ceremony/issuance.hpp"
 #include "cli/terminal.hpp"
+#include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
 
@@ -81,5 +83,28 @@ class ProgressReporter {
 void fill_signing_session(const po::variables_map& vm, const std::filesystem::path& plan_dir, Terminal& term,
                           UnixTime now, std::unique_ptr<ProgressReporter>& progress,
                           ceremony::SigningSessionOptions& session);
+
+// Parses a signing command's arguments against `options`
+// (add_signing_session_options and the command's own), PLAN being the one
+// positional argument; false when --help was shown.
+bool parse_signing_command(const Args& args, const po::options_description& options, const char* usage, Terminal& term,
+                           po::variables_map& vm);
+
+// The rest of a signing command, once it has set its own fields of `opt`:
+// loads the plan named on the command line, fills the session fields of
+// `opt` (fill_signing_session), calls the library (`run(plan, opt)`) with
+// progress on stderr, and prints its result (`print(result, OUT, stdout)`)
+// once the progress display is done.
+template <class Options, class Run, class Print>
+int run_signing_session(const po::variables_map& vm, Terminal& term, Options opt, Run run, Print print) {
+  const UnixTime now = now_utc();
+  const auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  std::unique_ptr<ProgressReporter> progress;
+  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
+  const auto result = run(plan, opt);
+  progress.reset();
+  print(result, opt.out_dir, term.out);
+  return 0;
+}
 
 }  // namespace meshca::cli

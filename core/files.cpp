@@ -218,9 +218,12 @@ std::size_t remove_stale_temp_files(const std::vector<fs::path>& paths) {
   for (const auto& path : paths) {
     const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
     const std::string prefix = "." + path.filename().string() + ".tmp-";
+    // Best effort: a directory that cannot be listed has nothing removed
+    // here, and the write that follows reports the real problem.
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(parent, ec)) {
-      if (entry.path().filename().string().starts_with(prefix) && fs::remove(entry.path(), ec)) ++removed;
+    for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code ignored;
+      if (it->path().filename().string().starts_with(prefix) && fs::remove(it->path(), ignored)) ++removed;
     }
   }
   return removed;
@@ -231,14 +234,54 @@ std::size_t clean_staging_area(const fs::path& out_dir) {
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(area, ec))) return 0;
   std::size_t removed = 0;
-  fs::directory_iterator it(area, ec);
-  if (ec) throw_io("cannot list the staging area", area, ec.value());
-  for (const auto& entry : it) {
+  for (const auto& entry : directory_entries(area, ErrorKind::output)) {
     fs::remove_all(entry.path(), ec);
     if (ec) throw_io("cannot remove stale staging entry", entry.path(), ec.value());
     ++removed;
   }
   return removed;
+}
+
+void throw_path_error(ErrorKind kind, const std::string& what, const fs::path& path, const std::error_code& ec) {
+  throw Error(kind, what + ": " + ec.message(), path.string());
+}
+
+fs::file_status status_of(const fs::path& path, ErrorKind kind) {
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (status.type() == fs::file_type::none) throw_path_error(kind, "cannot read the file status", path, ec);
+  return status;
+}
+
+fs::file_status symlink_status_of(const fs::path& path, ErrorKind kind) {
+  std::error_code ec;
+  fs::file_status status = fs::symlink_status(path, ec);
+  if (status.type() == fs::file_type::none) throw_path_error(kind, "cannot read the file status", path, ec);
+  return status;
+}
+
+fs::path absolute_path(const fs::path& path, ErrorKind kind) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  if (ec) throw_path_error(kind, "cannot make the path absolute", path, ec);
+  return absolute;
+}
+
+fs::path resolved_path(const fs::path& path, ErrorKind kind) {
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(absolute_path(path, kind), ec);
+  if (ec) throw_path_error(kind, "cannot resolve the path", path, ec);
+  return resolved;
+}
+
+std::vector<fs::directory_entry> directory_entries(const fs::path& dir, ErrorKind kind) {
+  std::vector<fs::directory_entry> entries;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) return entries;
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) entries.push_back(*it);
+  if (ec) throw_path_error(kind, "cannot list the directory", dir, ec);
+  return entries;
 }
 
 }  // namespace meshca

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace meshca {
 
 namespace fs = std::filesystem;
@@ -100,6 +102,25 @@ std::size_t remove_stale_temp_files(const std::vector<fs::path>& paths);
 std::size_t clean_staging_area(const fs::path& out_dir);
 
 inline constexpr std::string_view kStagingDirName = ".meshca-tmp";
+
+// std::filesystem without its exception: the libraries call the
+// std::error_code overloads and turn a failure into an Error of `kind`
+// (ErrorKind::output for OUT, invalid_input for a path the user gave)
+// naming the path and the OS error, so no std::filesystem_error leaves them.
+[[noreturn]] void throw_path_error(ErrorKind kind, const std::string& what, const fs::path& path, const std::error_code& ec);
+// fs::status / fs::symlink_status: file_type::not_found when nothing is
+// there; the error when the OS cannot tell (a name too long, a loop of
+// links, a directory on the way that cannot be searched).
+fs::file_status status_of(const fs::path& path, ErrorKind kind);
+fs::file_status symlink_status_of(const fs::path& path, ErrorKind kind);
+// fs::absolute(path).
+fs::path absolute_path(const fs::path& path, ErrorKind kind);
+// fs::weakly_canonical(fs::absolute(path)): where a path leads, for
+// comparing two paths that may not exist yet.
+fs::path resolved_path(const fs::path& path, ErrorKind kind);
+// The entries of the directory `dir`, in the order it lists them; none when
+// there is no directory at `dir` (nothing there, or not a directory).
+std::vector<fs::directory_entry> directory_entries(const fs::path& dir, ErrorKind kind);
 
 // Every durable step meshca takes (each fsync, syncfs, rename, transcript
 // append and ledger write) is announced here first, in program order. The

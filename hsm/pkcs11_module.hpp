@@ -2,6 +2,13 @@
 // calls libp11 0.4.12 does not offer (EC key generation, attribute reads,
 // token and object inventory).
 //
+// One file per job: pkcs11_module.cpp loads the module (dlopen,
+// C_Initialize, libp11's context and slots, the vendor and its hints);
+// pkcs11_tokens.cpp lists and selects tokens, explains failed logins and
+// reads the mechanisms; pkcs11_session.cpp holds the return codes as text,
+// sessions, object search, attribute reads and software public keys;
+// pkcs11_keygen.cpp generates key pairs in the token.
+//
 // Pkcs11Module is the one owner of a loaded module. Its constructor checks
 // the file (check_module_file), dlopens it, asks for C_GetFunctionList,
 // calls C_Initialize, then loads libp11's context (PKCS11_CTX_load) on the

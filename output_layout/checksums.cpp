@@ -14,7 +14,7 @@ namespace meshca::output_layout {
 FileDigests output_file_digests(const std::filesystem::path& out) {
   FileDigests digests;
   std::error_code ec;
-  auto fail = [&] { throw Error(ErrorKind::output, "cannot list the output directory: " + ec.message(), out.string()); };
+  auto fail = [&] { throw_path_error(ErrorKind::output, "cannot list the output directory", out, ec); };
   std::filesystem::recursive_directory_iterator it(out, ec);
   if (ec) fail();
   for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
@@ -22,11 +22,18 @@ FileDigests output_file_digests(const std::filesystem::path& out) {
     // Lexical: the iterator's paths all start with `out`, and std::filesystem::relative
     // would resolve both paths through the filesystem for every file.
     const auto rel = it->path().lexically_relative(out).string();
-    if (it->is_directory() && rel == kStagingDirName) {
+    // The type the listing gave (a link followed); a dangling link is neither.
+    std::error_code type_ec;
+    const bool directory = it->is_directory(type_ec);
+    const bool regular = it->is_regular_file(type_ec);
+    if (type_ec && type_ec != std::errc::no_such_file_or_directory) {
+      throw_path_error(ErrorKind::output, "cannot read the file type", it->path(), type_ec);
+    }
+    if (directory && rel == kStagingDirName) {
       it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file() || rel == kChecksumsFile || rel == "transcript.jsonl" || rel == kOutputLockFile) continue;
+    if (!regular || rel == kChecksumsFile || rel == "transcript.jsonl" || rel == kOutputLockFile) continue;
     std::string content = read_file(it->path(), 64 * 1024 * 1024);
     digests.emplace(rel, sha256_hex(content));
     cleanse(content);

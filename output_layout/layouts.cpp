@@ -393,6 +393,7 @@ namespace {
 // then parsed and judged as usual.
 std::optional<std::vector<pki::X509Ptr>> known_certificates(std::string_view pem, const std::vector<const X509*>& known) {
   std::vector<std::pair<std::string, const X509*>> pems;
+  pems.reserve(known.size());
   for (const X509* cert : known) pems.emplace_back(pki::certificate_to_pem(cert), cert);
   std::vector<pki::X509Ptr> certs;
   while (!pem.empty()) {

@@ -63,17 +63,21 @@ std::array<char, kBlock> header(const TarEntry& e) {
 
 std::vector<TarEntry> collect_tar_entries(const fs::path& dir, const std::string& prefix) {
   std::vector<TarEntry> entries;
-  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
-    auto status = it->symlink_status();
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    auto status = it->symlink_status(ec);
+    if (ec) break;
     if (fs::is_directory(status)) continue;
     if (!fs::is_regular_file(status)) {
       throw Error(ErrorKind::invalid_input, "not a regular file; a bundle holds only files and directories", it->path().string());
     }
     std::string bytes = read_file(it->path(), kMaxEntryBytes);
-    TarEntry e{prefix + "/" + fs::relative(it->path(), dir).generic_string(), SecureBuffer(bytes)};
+    // Lexical: every path the iterator gives starts with `dir`.
+    TarEntry e{prefix + "/" + it->path().lexically_relative(dir).generic_string(), SecureBuffer(bytes)};
     cleanse(bytes);
     entries.push_back(std::move(e));
   }
+  if (ec) throw_path_error(ErrorKind::output, "cannot read the bundle directory", dir, ec);
   return entries;
 }
 

@@ -22,7 +22,8 @@ struct TarEntry {
 
 // Every regular file under `dir`, named `prefix` + "/" + its relative path.
 // Error(invalid_input) when `dir` holds anything but regular files and
-// directories (a symlink could smuggle another file into the archive).
+// directories (a symlink could smuggle another file into the archive);
+// Error(output) when it cannot be read.
 std::vector<TarEntry> collect_tar_entries(const std::filesystem::path& dir, const std::string& prefix);
 
 // The archive: entries sorted by name, then two zero blocks.

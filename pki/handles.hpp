@@ -39,7 +39,9 @@ using Ptr = std::unique_ptr<T, DeleterFor<T>>;
 
 }  // namespace meshca::pki
 
-// Specialises meshca::pki::DeleterFor<type>; used at global scope.
+// Specialises meshca::pki::DeleterFor<type>; used at global scope. (`type`
+// names a type, which cannot be parenthesized in a declaration.)
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MESHCA_DELETER(type, free_function) \
   template <>                               \
   struct meshca::pki::DeleterFor<type> {    \
@@ -47,6 +49,7 @@ using Ptr = std::unique_ptr<T, DeleterFor<T>>;
       if (p != nullptr) free_function(p);   \
     }                                       \
   }
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace meshca::pki::detail {
 inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }

@@ -39,6 +39,7 @@ std::vector<std::string> Findings::sorted() const {
     return std::pair(a.at.line, a.at.column) < std::pair(b.at.line, b.at.column);
   });
   std::vector<std::string> text;
+  text.reserve(in_order.size());
   for (const auto& f : in_order) text.push_back(f.text);
   return text;
 }
@@ -65,7 +66,8 @@ void Findings::accept(const std::string& path, const std::vector<std::string>& k
       while (i + 1 < path.size() && path[i + 1] != ']') ++i;
     }
   }
-  for (const auto& key : keys) accepted_.insert(normalized.empty() ? key : normalized + "." + key);
+  if (!normalized.empty()) normalized += '.';
+  for (const auto& key : keys) accepted_.insert(normalized + key);
 }
 
 }  // namespace meshca::ceremony

@@ -256,7 +256,7 @@ std::optional<RevocationSection> decode_revocation(const YAML::Node& node, Findi
     return revocation;
   }
   const std::int64_t seconds = add_duration(now, *duration) - now;
-  constexpr std::int64_t kHour = 3600, kYear = 366 * 86400;
+  constexpr std::int64_t kHour = 3600, kYear = std::int64_t{366} * 86400;
   if (seconds < kHour || seconds > kYear) {
     m.error("next_update", "must be between 1h and 1y: peers refuse a stale CRL, so `meshca crl refresh` must run before it passes");
     return revocation;

@@ -37,7 +37,7 @@ std::set<std::string> accepted_fields(std::string_view yaml_text, DocumentKind k
 }
 
 Plan load_plan(const std::filesystem::path& path, UnixTime now, PinnedKeyFiles pinned_key_files) {
-  std::string text = read_file(path, 4 * 1024 * 1024);
+  std::string text = read_file(path, std::size_t{4} * 1024 * 1024);
   auto base = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   return parse_plan(text, path.string(), base, now, pinned_key_files);
 }

@@ -21,21 +21,22 @@ void check_unique(const std::optional<Located<std::string>>& value, const std::s
 }
 
 void unique_names(const PlanDocument& doc, Findings& f) {
+  const auto duplicate_mesh = [](const std::string& name, const std::string& other) {
+    return "duplicate mesh name '" + name + "' (also " + other + ")";
+  };
+  const auto duplicate_trust_domain = [](const std::string& td, const std::string& other) {
+    return "trust domain '" + td + "' is already used by " + other + "; each mesh needs its own";
+  };
+  const auto duplicate_cluster = [](const std::string& name, const std::string& other) {
+    return "duplicate cluster name '" + name + "' in mesh (also " + other + ")";
+  };
   std::map<std::string, std::string> mesh_names, trust_domains;
   for (const auto& mesh : doc.meshes) {
-    check_unique(
-        mesh.unique_name, join_path(mesh.path, "name"), mesh_names, mesh.path, f,
-        [](const std::string& name, const std::string& other) { return "duplicate mesh name '" + name + "' (also " + other + ")"; });
-    check_unique(mesh.unique_trust_domain, join_path(mesh.path, "trust_domain"), trust_domains, mesh.path, f,
-                 [](const std::string& td, const std::string& other) {
-                   return "trust domain '" + td + "' is already used by " + other + "; each mesh needs its own";
-                 });
+    check_unique(mesh.unique_name, join_path(mesh.path, "name"), mesh_names, mesh.path, f, duplicate_mesh);
+    check_unique(mesh.unique_trust_domain, join_path(mesh.path, "trust_domain"), trust_domains, mesh.path, f, duplicate_trust_domain);
     std::map<std::string, std::string> cluster_names;
     for (const auto& cluster : mesh.clusters) {
-      check_unique(cluster.unique_name, join_path(cluster.path, "name"), cluster_names, cluster.path, f,
-                   [](const std::string& name, const std::string& other) {
-                     return "duplicate cluster name '" + name + "' in mesh (also " + other + ")";
-                   });
+      check_unique(cluster.unique_name, join_path(cluster.path, "name"), cluster_names, cluster.path, f, duplicate_cluster);
     }
   }
 }

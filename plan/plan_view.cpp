@@ -148,8 +148,10 @@ void collect_warnings(const Plan& plan, const PlanView& view, std::vector<Policy
     if (meshes.size() < 2) continue;
     std::string list;
     for (const auto& m : meshes) list += (list.empty() ? "" : ", ") + m;
-    w.push_back(
-        {"plan", "cluster name '" + cluster + "' is used in meshes " + list + ": check that each bundle goes to the right cluster"});
+    std::string message = "cluster name '" + cluster;
+    message += "' is used in meshes " + list;
+    message += ": check that each bundle goes to the right cluster";
+    w.push_back({"plan", message});
   }
 }
 

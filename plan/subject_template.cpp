@@ -16,7 +16,9 @@ SubjectTemplate SubjectTemplate::parse(const std::string& attr, const std::strin
     const auto close = text.find('}', i);
     std::string name = text.substr(i + 1, close == std::string::npos ? std::string::npos : close - i - 1);
     if (close == std::string::npos || !known.count(name)) {
-      problem = "unknown placeholder '{" + name + "}' in subject " + attr + "; use {mesh}, {cluster}, {trust_domain} or {organization}";
+      problem = "unknown placeholder '{" + name;
+      problem += "}' in subject " + attr;
+      problem += "; use {mesh}, {cluster}, {trust_domain} or {organization}";
       return t;
     }
     if (!literal.empty()) t.parts.emplace_back(std::move(literal));

@@ -46,6 +46,34 @@ std::vector<std::string> names_of(const std::map<std::string, BundleFile>& files
   return out;
 }
 
+// A Secret's values: `data` holds base64, `stringData` the text itself.
+enum class SecretValues { base64, text };
+
+// The known files of the Secret's field `field` into `src`, replacing what
+// an earlier field gave.
+void read_secret_field(const YAML::Node& secret, const std::string& field, SecretValues values, BundleSource& src) {
+  const YAML::Node entries = secret[field];
+  if (!entries || !entries.IsMap()) return;
+  for (const auto& entry : entries) {
+    std::string key = entry.first.as<std::string>("");
+    if (!is_known(key)) continue;
+    std::string entry_name = field;  // "data.ca-cert.pem"
+    entry_name.append(".").append(key);
+    BundleFile f;
+    f.display = src.label;
+    f.display.append(":").append(entry_name);
+    std::string value = entry.second.IsScalar() ? entry.second.as<std::string>("") : std::string();
+    if (values == SecretValues::text) {
+      f.bytes.append(value);
+    } else if (!pki::base64_decode(value, f.bytes)) {
+      src.notes.push_back(entry_name + " is not valid base64");
+      f.bytes.clear();
+    }
+    cleanse(value);
+    src.files[key] = std::move(f);
+  }
+}
+
 // One Secret node -> a BundleSource.
 BundleSource secret_to_source(const YAML::Node& secret, const std::string& file_label) {
   BundleSource src;
@@ -56,34 +84,9 @@ BundleSource secret_to_source(const YAML::Node& secret, const std::string& file_
     if (secret["metadata"]["namespace"]) ns = secret["metadata"]["namespace"].as<std::string>("default");
   }
   src.label = file_label + "#" + ns + "/" + name;
-  if (const YAML::Node data = secret["data"]; data && data.IsMap()) {
-    for (const auto& entry : data) {
-      std::string key = entry.first.as<std::string>("");
-      if (!is_known(key)) continue;
-      BundleFile f;
-      f.display = src.label + ":data." + key;
-      std::string b64 = entry.second.IsScalar() ? entry.second.as<std::string>("") : std::string();
-      if (!pki::base64_decode(b64, f.bytes)) {
-        src.notes.push_back("data." + key + " is not valid base64");
-        f.bytes.clear();
-      }
-      cleanse(b64);
-      src.files[key] = std::move(f);
-    }
-  }
+  read_secret_field(secret, "data", SecretValues::base64, src);
   // stringData wins over data, as the API server merges them.
-  if (const YAML::Node sdata = secret["stringData"]; sdata && sdata.IsMap()) {
-    for (const auto& entry : sdata) {
-      std::string key = entry.first.as<std::string>("");
-      if (!is_known(key)) continue;
-      BundleFile f;
-      f.display = src.label + ":stringData." + key;
-      std::string text = entry.second.IsScalar() ? entry.second.as<std::string>("") : std::string();
-      f.bytes.append(text);
-      cleanse(text);
-      src.files[key] = std::move(f);
-    }
-  }
+  read_secret_field(secret, "stringData", SecretValues::text, src);
   src.layout = detect_layout(names_of(src.files));
   return src;
 }

@@ -72,4 +72,11 @@ void CertificateInventory::add(const BundleSource& src) {
   for (const auto& note : src.notes) out.notes.push_back(src.label + ": " + note);
 }
 
+std::vector<pki::CertificateNode> CertificateInventory::tree() const {
+  std::vector<const X509*> raw;
+  raw.reserve(certs.size());
+  for (const auto& c : certs) raw.push_back(c.cert.get());
+  return pki::certificate_tree(raw);
+}
+
 }  // namespace meshca::verify

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pki/handles.hpp"
+#include "pki/inspect.hpp"
 #include "verify/bundle_source.hpp"
 
 namespace meshca::verify {
@@ -36,6 +37,9 @@ class CertificateInventory {
 
   // Adds what `source` holds; certificates already listed gain the file.
   void add(const BundleSource& source);
+  // The certificates arranged by who signed whom (pki::certificate_tree;
+  // each node's index points into `certs`).
+  std::vector<pki::CertificateNode> tree() const;
 
  private:
   std::map<std::string, std::size_t> by_fingerprint_;  // SHA-256 -> index into certs

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "pki/verify.hpp"
+#include "verify/verify_checks.hpp"
 
 namespace meshca::verify {
 
@@ -66,6 +67,59 @@ std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& repo
     }
   }
   return out;
+}
+
+std::string root_name(const std::string& subject, const std::string& fingerprint) {
+  return (subject.empty() ? std::string("(empty subject)") : subject) + " [SHA-256 " + fingerprint + "]";
+}
+
+std::string shared_roots_text(const SharedRoots& roots) {
+  std::string text;
+  for (std::size_t i = 0; i < roots.subjects.size(); ++i) {
+    text += (text.empty() ? "" : "; ") + root_name(roots.subjects[i], roots.fingerprints[i]);
+  }
+  return text;
+}
+
+std::string describe_trust_pair(const std::vector<BundleReport>& reports, const TrustPair& p) {
+  const auto& a = reports[p.a];
+  const auto& b = reports[p.b];
+  const std::string verdict = p.failed() ? std::string(pki::severity_name(find_verify_check("cross-cluster")->severity)) + " " : "";
+  std::string line;
+  if (p.a_accepts_b && p.b_accepts_a) {
+    line = a.label + " <-> " + b.label + ": mutual trust (shared root" + (p.shared->subjects.size() == 1 ? " " : "s ") +
+           shared_roots_text(*p.shared) + ")";
+    if (!a.trust_domain.empty() && a.trust_domain != b.trust_domain) {
+      line += "; different trust domains " + a.trust_domain + " / " + b.trust_domain + ": authorization policies must name both";
+    }
+  } else if (p.a_accepts_b || p.b_accepts_a) {
+    const auto& from = p.a_accepts_b ? b : a;  // the side whose workloads are accepted
+    const auto& to = p.a_accepts_b ? a : b;
+    line = to.label + " <-  " + from.label + ": " + verdict + "one way only: " + to.label + " accepts " + from.label +
+           "'s workloads, not the reverse (" + from.label + "'s root-cert.pem lacks " +
+           root_name(to.chain_root_subject, to.chain_root_fingerprint) + ")";
+    if (p.must_talk) line += "; both are in trust domain " + a.trust_domain + ", so both ways are needed";
+  } else {
+    line = a.label + "  x  " + b.label + ": " + verdict + "cannot talk: no shared root (" +
+           root_name(a.chain_root_subject, a.chain_root_fingerprint) + " vs " + root_name(b.chain_root_subject, b.chain_root_fingerprint) +
+           ")";
+    if (p.must_talk) {
+      line += "; both claim trust domain " + a.trust_domain +
+              ": give both bundles the same root (or one that holds the other's root during a rotation)";
+    }
+  }
+  return line;
+}
+
+std::map<std::string, std::size_t> mutual_trust_by_roots(const std::vector<TrustPair>& pairs) {
+  // Counted per shared-roots object (few), then per text.
+  std::map<const SharedRoots*, std::size_t> by_object;
+  for (const auto& p : pairs) {
+    if (p.a_accepts_b && p.b_accepts_a) ++by_object[p.shared.get()];
+  }
+  std::map<std::string, std::size_t> by_roots;
+  for (const auto& [roots, count] : by_object) by_roots[shared_roots_text(*roots)] += count;
+  return by_roots;
 }
 
 }  // namespace meshca::verify

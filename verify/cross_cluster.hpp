@@ -7,6 +7,7 @@
 // 1,000 bundles (half a million pairs) costs about 1,000 verifications.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,5 +42,21 @@ bool accepts_workloads(const TrustMaterial& peer, const TrustMaterial& bundle);
 // One entry per pair of bundles whose certificates loaded (root directories
 // have no workloads and take no part).
 std::vector<TrustPair> cross_cluster_trust(const std::vector<BundleReport>& reports);
+
+// A root as the reports name it: two roots may share a subject, so its
+// SHA-256 goes with it ("CN=Root [SHA-256 AB:...]").
+std::string root_name(const std::string& subject, const std::string& fingerprint);
+// Every root of `roots`, named so, separated by "; ".
+std::string shared_roots_text(const SharedRoots& roots);
+
+// The verdict on one pair as one line: mutual trust and the roots the two
+// share, one way only (and the root the other side lacks), or no shared
+// root; a pair that fails carries its severity and what to change.
+std::string describe_trust_pair(const std::vector<BundleReport>& reports, const TrustPair& pair);
+
+// How many pairs in mutual trust share each set of roots, keyed by
+// shared_roots_text (two objects naming the same roots count together):
+// what a report on a fleet says instead of listing every pair.
+std::map<std::string, std::size_t> mutual_trust_by_roots(const std::vector<TrustPair>& pairs);
 
 }  // namespace meshca::verify

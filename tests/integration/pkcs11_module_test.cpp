@@ -110,7 +110,7 @@ TEST_F(Pkcs11ModuleTest, SecondModuleForALoadedModuleIsRefusedWithoutHarm) {
 
 TEST_F(Pkcs11ModuleTest, ModuleOutlivesItsSetWhileAStoreHoldsItThenFinalizesOnce) {
   auto store = hsm::generate_pkcs11_key(ref("root-key"), KeyAlgorithm::ecdsa_p384, context());
-  next_command();                                          // the set that loaded the module is gone; the store still holds the module
+  next_command();                                           // the set that loaded the module is gone; the store still holds the module
   expect_error(ErrorKind::internal, [this] { module(); });  // still loaded and initialized: a new set is refused
   next_command();
   pki::X509Ptr cert = self_signed(*store, "Held By The Store");

@@ -65,18 +65,28 @@ void put(BundleSource& src, const std::string& name, std::string_view bytes) {
   src.files[name] = std::move(f);
 }
 
-BundleSource source_of(const IstioBundleFiles& files) {
+// A source of `kind` holding `files` (name, bytes), its layout detected.
+BundleSource source_with(const std::string& label, const std::string& kind,
+                         const std::vector<std::pair<std::string, std::string_view>>& files) {
   BundleSource src;
-  src.label = "mem";
-  src.kind = "directory";
-  put(src, kCaCertFile, files.ca_cert);
-  put(src, kCaKeyFile, files.ca_key.view());
-  put(src, kCertChainFile, files.cert_chain);
-  put(src, kRootCertFile, files.root_cert);
+  src.label = label;
+  src.kind = kind;
   std::vector<std::string> names;
-  for (const auto& [n, f] : src.files) names.push_back(n);
+  for (const auto& [name, bytes] : files) {
+    put(src, name, bytes);
+    names.push_back(name);
+  }
   src.layout = detect_layout(names);
   return src;
+}
+
+// A cacerts directory.
+BundleSource source_of(const IstioBundleFiles& files) {
+  return source_with("mem", "directory",
+                     {{kCaCertFile, files.ca_cert},
+                      {kCaKeyFile, files.ca_key.view()},
+                      {kCertChainFile, files.cert_chain},
+                      {kRootCertFile, files.root_cert}});
 }
 
 BundleReport check(const BundleSource& src, const std::string& td = "prod.example") {
@@ -232,14 +242,8 @@ TEST(BundleCheck, EachBreakageHasItsOwnFinding) {
 TEST(BundleCheck, TlsLayoutUsesTheSameRulesAndMixedLayoutFails) {
   Pki pki;
   auto good = pki.files();
-  BundleSource tls;
-  tls.label = "tls";
-  tls.kind = "secret";
-  put(tls, kTlsCertFile, good.ca_cert);
-  put(tls, kTlsKeyFile, good.ca_key.view());
-  put(tls, kTlsCaFile, good.root_cert);
-  tls.layout = detect_layout({kTlsCertFile, kTlsKeyFile, kTlsCaFile});
-  auto r = check(tls);
+  auto r =
+      check(source_with("tls", "secret", {{kTlsCertFile, good.ca_cert}, {kTlsKeyFile, good.ca_key.view()}, {kTlsCaFile, good.root_cert}}));
   EXPECT_EQ(r.layout, "kubernetes.io/tls");
   EXPECT_EQ(r.count(Severity::fail), 0u) << dump(r);
   EXPECT_TRUE(has(r, Severity::pass, "layout", "kubernetes.io/tls"));

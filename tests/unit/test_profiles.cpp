@@ -125,25 +125,24 @@ TEST(Profiles, ProfilesAreParsedStrictlyWithFileLineAndField) {
   struct Case {
     std::string from, to, where, field, message;
   };
+  // Lines of the valid profile that several cases edit.
+  const std::string path_len = "  path_len: 2\n", key_usage = "  key_usage: [keyCertSign]\n", validity = "  validity: 90d\n",
+                    subject = "  subject: {O: Custom, CN: \"{cluster} CA\"}\n", lint = "lint_warnings: recorded\n";
   const std::vector<Case> cases{
       {"metadata: {name: custom}\n", "metadata: {name: custom, colour: blue}\n", "bad.yaml:3:", "metadata.colour", "unknown field"},
       {"kind: CertificateProfile\n", "kind: CeremonyPlan\n", "bad.yaml:2:", "kind", "must be CertificateProfile"},
-      {"  path_len: 2\n", "  path_len: two\n", "bad.yaml:5:", "root.path_len", "must be a whole number"},
-      {"  path_len: 2\n", "  path_len: 0\n", "bad.yaml:5:", "root.path_len", "must be between 1 and 8"},
-      {"  key_usage: [keyCertSign]\n", "  key_usage: [keyCertSign, keyAgreement]\n", "bad.yaml:9:", "intermediate.key_usage[1]",
-       "unknown key usage"},
-      {"  key_usage: [keyCertSign]\n", "  key_usage: [cRLSign]\n", "bad.yaml:9:", "intermediate.key_usage", "must include keyCertSign"},
       {"  key_usage: [keyCertSign, cRLSign]\n", "  key_usage: keyCertSign\n", "bad.yaml:6:", "root.key_usage", "must be a non-empty list"},
+      {path_len, "  path_len: two\n", "bad.yaml:5:", "root.path_len", "must be a whole number"},
+      {path_len, "  path_len: 0\n", "bad.yaml:5:", "root.path_len", "must be between 1 and 8"},
+      {key_usage, "  key_usage: [keyCertSign, keyAgreement]\n", "bad.yaml:9:", "intermediate.key_usage[1]", "unknown key usage"},
+      {key_usage, "  key_usage: [cRLSign]\n", "bad.yaml:9:", "intermediate.key_usage", "must include keyCertSign"},
       {"  key: {algorithm: rsa-3072}\n", "  key: {algorithm: dsa}\n", "bad.yaml:10:", "intermediate.key.algorithm", "unknown algorithm"},
-      {"  validity: 90d\n", "  validity: soon\n", "bad.yaml:11:", "intermediate.validity", ""},
-      {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: Custom}\n", "bad.yaml:12:", "intermediate.subject.CN",
-       "missing required field"},
-      {"  subject: {O: Custom, CN: \"{cluster} CA\"}\n", "  subject: {O: \"{galaxy}\", CN: x}\n", "bad.yaml:12:", "intermediate.subject.O",
-       "unknown placeholder"},
-      {"  validity: 90d\n", "", "bad.yaml:8:", "intermediate.validity", "missing required field"},
-      {"lint_warnings: recorded\n", "lint_warnings: sometimes\n", "bad.yaml:13:", "lint_warnings",
-       "'sometimes' is not a lint warnings policy; use fatal or recorded"},
-      {"lint_warnings: recorded\n", "", "bad.yaml:1:", "lint_warnings", "missing required field"},
+      {validity, "  validity: soon\n", "bad.yaml:11:", "intermediate.validity", ""},
+      {validity, "", "bad.yaml:8:", "intermediate.validity", "missing required field"},
+      {subject, "  subject: {O: Custom}\n", "bad.yaml:12:", "intermediate.subject.CN", "missing required field"},
+      {subject, "  subject: {O: \"{galaxy}\", CN: x}\n", "bad.yaml:12:", "intermediate.subject.O", "unknown placeholder"},
+      {lint, "lint_warnings: sometimes\n", "bad.yaml:13:", "lint_warnings", "'sometimes' is not a lint warnings policy; use fatal"},
+      {lint, "", "bad.yaml:1:", "lint_warnings", "missing required field"},
   };
   for (const auto& c : cases) {
     auto details = profile_errors(with(c.from, c.to));

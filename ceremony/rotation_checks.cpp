@@ -1,0 +1,129 @@
+#include "ceremony/rotation_checks.hpp"
+
+#include "ceremony/conformance.hpp"
+#include "ceremony/issuance.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "output_layout/istio_cacerts.hpp"
+#include "pki/certificate.hpp"
+#include "pki/verify.hpp"
+#include "verify/bundle_source.hpp"
+#include "verify/cross_cluster.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The current root, checked against the plan and the rotation's needs.
+pki::X509Ptr current_root(const Plan& plan, const fs::path& root_path, UnixTime now) {
+  auto text = read_file_if_exists(root_path);
+  if (!text) {
+    throw Error(ErrorKind::invalid_input,
+                "does not exist: rotation.current_output must be the output of the ceremony that made the current root",
+                root_path.string());
+  }
+  pki::X509Ptr root = pki::certificate_from_pem(*text, root_path.string());
+  // The same conformance check as the runner's and the audit's: the root
+  // in service is the plan's root in every field.
+  if (auto findings = root_conformance(root.get(), plan.root, plan.profile); !findings.empty()) {
+    std::vector<std::string> details;
+    for (const auto& f : findings) details.push_back(root_path.string() + ": " + f.message());
+    throw MultiError(ErrorKind::invalid_input, "the current root differs from the plan's root; rotate from the plan that made it", details);
+  }
+  const std::string& pin = plan.rotation->current_root_sha256;
+  if (!pin.empty() && pki::sha256_fingerprint(root.get()) != pin) {
+    throw Error(ErrorKind::invalid_input,
+                "has SHA-256 " + pki::sha256_fingerprint(root.get()) + ", not the root the plan pins in rotation.current_root_sha256",
+                root_path.string());
+  }
+  if (!pki::verify_chain(root.get(), {}, {root.get()}, now).ok) {
+    throw Error(ErrorKind::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
+  }
+  auto path_len = pki::basic_constraints(root.get()).path_len;
+  if (plan.rotation->cross_sign && path_len && *path_len < 2) {
+    throw Error(ErrorKind::invalid_input,
+                "has pathLen " + std::to_string(*path_len) +
+                    ": a new root cross-signed by it would put two CAs below it, so peers that trust only this "
+                    "root would refuse the new intermediates; set rotation.cross_sign to false",
+                root_path.string());
+  }
+  return root;
+}
+
+}  // namespace
+
+std::string phase_name(int phase) { return phase == 0 ? "phase 0 (current output)" : "phase " + std::to_string(phase); }
+
+CurrentOutput survey_current_output(const Plan& plan, const fs::path& current, UnixTime now, const std::string& plan_digest) {
+  CurrentOutput out;
+  out.root = current_root(plan, current / kRootDir / output_layout::kRootCertFile, now);
+  const BundleExpectation current_bundle{.issuer_root = out.root.get(), .root_verified = true, .scope = FindingScope::first};
+  std::vector<std::string> problems;
+  for (const auto& mesh : plan.meshes) {
+    for (const auto& cluster : mesh.clusters) {
+      out.clusters.push_back({&mesh, &cluster});
+      const fs::path dir = current / mesh.name / cluster.name;
+      for (const auto& f : cluster_conformance(dir, mesh, cluster, plan_digest, current_bundle)) {
+        problems.push_back(dir.string() + ": " + f.message());
+      }
+    }
+  }
+  if (!problems.empty()) {
+    throw MultiError(ErrorKind::invalid_input,
+                     std::to_string(problems.size()) + " cluster bundle problem" + (problems.size() == 1 ? "" : "s") +
+                         ": bundles missing from the current output or not what the plan describes; run `meshca "
+                         "ceremony run` for the current plan first (renewing what differs)",
+                     problems);
+  }
+  return out;
+}
+
+verify::BundleReport verified_phase_report(const RotationCluster& c, const fs::path& dir, int phase, UnixTime now) {
+  auto sources = verify::load_bundle_sources(dir);
+  verify::BundleReport report = verify::check_bundle(sources.front(), {.at = now, .trust_domain = c.mesh->trust_domain});
+  if (report.failed()) {
+    std::string why;
+    for (const auto& f : report.findings)
+      if (f.severity == pki::Severity::fail) why += (why.empty() ? "" : "; ") + f.check + ": " + f.message;
+    throw Error(phase == 0 ? ErrorKind::invalid_input : ErrorKind::internal,
+                phase_name(phase) + " bundle of " + c.name() + " fails verification: " + why, dir.string());
+  }
+  return report;
+}
+
+std::vector<PhaseInterop> checked_phase_pairs(bool cross_signed) {
+  // A phase-3 cluster never talks to one still on phase 0.
+  std::vector<PhaseInterop> pairs{
+      {0, 1, true, true, true}, {1, 2, true, true, true}, {2, 3, true, true, true}, {0, 3, false, false, false}};
+  // The cross-signed new root is what lets a phase-0 peer accept phase 2.
+  if (cross_signed) pairs.push_back({0, 2, true, true, true});
+  return pairs;
+}
+
+void check_phase_interop(const RotationCluster& first, const RotationCluster& c, const PhaseReports& reference, const PhaseReports& reports,
+                         bool cross_signed) {
+  for (int phase = 0; phase < kPhaseCount; ++phase) {
+    if (!reports[phase].trust || !reference[phase].trust) {
+      throw Error(ErrorKind::internal, phase_name(phase) + ": the certificates of " + c.name() + " did not load");
+    }
+    if (reports[phase].trusted_root_fingerprints != reference[phase].trusted_root_fingerprints) {
+      throw Error(phase == 0 ? ErrorKind::invalid_input : ErrorKind::internal,
+                  phase_name(phase) + ": " + c.name() + " trusts other roots than " + first.name());
+    }
+  }
+  for (const auto& pair : checked_phase_pairs(cross_signed)) {
+    bool a_accepts_b = verify::accepts_workloads(*reference[pair.a].trust, *reports[pair.b].trust);
+    bool b_accepts_a = verify::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
+    if (pair.expected && !(a_accepts_b && b_accepts_a)) {
+      throw Error(ErrorKind::internal, "clusters in " + phase_name(pair.a) + " and " + phase_name(pair.b) +
+                                           " would not accept each other's workloads (" + c.name() + "); nothing was published");
+    }
+    if (!pair.expected && (a_accepts_b || b_accepts_a)) {
+      throw Error(ErrorKind::internal,
+                  phase_name(pair.a) + " and " + phase_name(pair.b) + " still accept each other: phase 3 would not retire the old root");
+    }
+  }
+}
+
+}  // namespace meshca::ceremony
