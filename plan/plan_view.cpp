@@ -191,6 +191,67 @@ const std::string& CertificateView::field(const std::string& name) const {
   return kEmpty;
 }
 
+namespace {
+
+// The root certificate as the plan describes it.
+CertificateView root_view(const Plan& plan, UnixTime at) {
+  CertificateView root{"root", "root", "", "", {}, {}};
+  auto root_p = root_profile(plan.root, at);
+  root.fields.emplace_back("key", std::string(pki::key_algorithm_name(plan.root.key.algorithm)));
+  root.fields.emplace_back("key location", key_location(plan.root.key));
+  add_common_fields(root, root_p, plan.root.validity.to_string());
+  add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
+  root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
+  root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
+  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after)) + " (" +
+                                            std::string(kRootRotationRule) + "), with meshca rotate phases");
+  return root;
+}
+
+// Where a cluster's key is made and which files its bundle holds.
+std::pair<std::string, std::string> key_location_and_output(const Plan& plan, const ClusterPlan& c, const std::string& id) {
+  if (const auto& pin = c.intermediate.pinned_key) {
+    return {"pinned: made and kept by the cluster, never in the room; the ceremony signs the public key of " + pin->csr.string() +
+                " (SPKI SHA-256 " + pin->spki_sha256 +
+                "); the CSR's subject, SANs and requested extensions are ignored: this plan decides every field",
+            "OUT/" + id +
+                "/{ca-cert,cert-chain,root-cert}.pem and public-bundle.yaml (public only; meshca bundle assemble adds the key "
+                "and the layouts near the cluster)"};
+  }
+  std::string out = "OUT/" + id + "/{ca-cert,ca-key,cert-chain,root-cert}.pem";
+  if (plan.outputs.has_layout(output_layout::Layout::k8s_secret)) {
+    out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
+  }
+  return {"generated in software during the ceremony; written only to OUT/" + id + "/ca-key.pem (0600)", out};
+}
+
+// A cluster's intermediate as the plan describes it.
+CertificateView intermediate_view(const Plan& plan, const MeshPlan& mesh, const ClusterPlan& c, UnixTime at) {
+  CertificateView v{mesh.name + "/" + c.name, "intermediate", mesh.name, c.name, {}, {}};
+  auto p = intermediate_profile(mesh, c, at);
+  const auto [key_location_text, output] = key_location_and_output(plan, c, v.id);
+  v.fields.emplace_back("key", std::string(pki::key_algorithm_name(c.intermediate.algorithm)));
+  v.fields.emplace_back("key location", key_location_text);
+  add_common_fields(v, p, c.intermediate.validity.to_string());
+  add_sources(v, c.intermediate.sources,
+              {{"key", "key.algorithm"},
+               {"validity", "validity"},
+               {"basic constraints", "path_len"},
+               {"key usage", "key_usage"},
+               {"name constraints", "name_constraints"}});
+  v.sources["subject"] = subject_source(c.intermediate.sources);
+  v.fields.emplace_back("trust domain", mesh.trust_domain);
+  v.fields.emplace_back("issuer", plan.root.subject.to_string());
+  v.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " by the root key");
+  v.fields.emplace_back("output", output);
+  v.fields.emplace_back("renew by", format_rfc3339(intermediate_renew_by(p.not_before, p.not_after)) + " (" +
+                                        std::string(kIntermediateRenewalRule) + "), with meshca ceremony run PLAN --out OUT --renew " +
+                                        v.id);
+  return v;
+}
+
+}  // namespace
+
 PlanView plan_view(const Plan& plan, UnixTime at) {
   PlanView view;
   view.name = plan.name;
@@ -202,58 +263,10 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   for (const auto& l : plan.outputs.layout_names()) layouts += (layouts.empty() ? "" : ", ") + l;
   view.settings = {{"organization", plan.organization}, {"output layouts", layouts}, {"secret namespace", plan.outputs.namespace_name}};
 
-  CertificateView root{"root", "root", "", "", {}, {}};
-  auto root_p = root_profile(plan.root, at);
-  root.fields.emplace_back("key", std::string(pki::key_algorithm_name(plan.root.key.algorithm)));
-  root.fields.emplace_back("key location", key_location(plan.root.key));
-  add_common_fields(root, root_p, plan.root.validity.to_string());
-  add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
-  root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
-  root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
-  root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after)) + " (" +
-                                            std::string(kRootRotationRule) + "), with meshca rotate phases");
-  view.certificates.push_back(std::move(root));
-
+  view.certificates.push_back(root_view(plan, at));
   for (const auto& mesh : plan.meshes) {
     view.meshes.emplace_back(mesh.name, mesh.trust_domain);
-    for (const auto& c : mesh.clusters) {
-      CertificateView v{mesh.name + "/" + c.name, "intermediate", mesh.name, c.name, {}, {}};
-      auto p = intermediate_profile(mesh, c, at);
-      v.fields.emplace_back("key", std::string(pki::key_algorithm_name(c.intermediate.algorithm)));
-      if (const auto& pin = c.intermediate.pinned_key) {
-        v.fields.emplace_back("key location",
-                              "pinned: made and kept by the cluster, never in the room; the ceremony signs the public key of " +
-                                  pin->csr.string() + " (SPKI SHA-256 " + pin->spki_sha256 +
-                                  "); the CSR's subject, SANs and requested extensions are ignored: this plan decides every field");
-      } else {
-        v.fields.emplace_back("key location",
-                              "generated in software during the ceremony; written only to OUT/" + v.id + "/ca-key.pem (0600)");
-      }
-      add_common_fields(v, p, c.intermediate.validity.to_string());
-      add_sources(v, c.intermediate.sources,
-                  {{"key", "key.algorithm"},
-                   {"validity", "validity"},
-                   {"basic constraints", "path_len"},
-                   {"key usage", "key_usage"},
-                   {"name constraints", "name_constraints"}});
-      v.sources["subject"] = subject_source(c.intermediate.sources);
-      v.fields.emplace_back("trust domain", mesh.trust_domain);
-      v.fields.emplace_back("issuer", plan.root.subject.to_string());
-      v.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " by the root key");
-      std::string out = "OUT/" + v.id + "/{ca-cert,ca-key,cert-chain,root-cert}.pem";
-      if (plan.outputs.has_layout(output_layout::Layout::k8s_secret))
-        out += ", cacerts.yaml (Secret cacerts in " + plan.outputs.namespace_name + ")";
-      if (c.intermediate.pinned_key) {
-        out = "OUT/" + v.id +
-              "/{ca-cert,cert-chain,root-cert}.pem and public-bundle.yaml (public only; meshca bundle assemble "
-              "adds the key and the layouts near the cluster)";
-      }
-      v.fields.emplace_back("output", out);
-      v.fields.emplace_back("renew by", format_rfc3339(intermediate_renew_by(p.not_before, p.not_after)) + " (" +
-                                            std::string(kIntermediateRenewalRule) + "), with meshca ceremony run PLAN --out OUT --renew " +
-                                            v.id);
-      view.certificates.push_back(std::move(v));
-    }
+    for (const auto& c : mesh.clusters) view.certificates.push_back(intermediate_view(plan, mesh, c, at));
   }
   view.rotation = rotation_view(plan, at);
   collect_warnings(plan, view, view.warnings);
