@@ -71,6 +71,11 @@ sed "/^  external: /d" plan.yaml >noext.yaml
 expect_exit 3 "$MESHCA" plan validate noext.yaml
 expect_in last.err "root.external: missing required field"
 
+# root csr and root import are for an external root only.
+sed "/^  issuer: external\$/d; /^  external: /d" plan.yaml >self.yaml
+expect_exit 3 "$MESHCA" root csr self.yaml --out self-out --yes
+expect_in last.err "root.issuer: self"
+
 # ---- the ceremony before the import is refused, before the key store opens ---
 expect_exit 5 "$MESHCA" ceremony run plan.yaml --out out --yes
 expect_in last.err "no imported root certificate"

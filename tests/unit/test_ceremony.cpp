@@ -424,15 +424,19 @@ TEST_F(CeremonyTest, ExternalRootFromCsrToAudit) {
   // The corporate anchor, and the mesh root it certifies.
   const UnixTime now = now_utc();
   auto corp_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
-  pki::CertificateProfile corp{.subject = pki::DistinguishedName::canonical({{"O", "Corp"}, {"CN", "Corp Root"}}),
-                               .not_before = now - 3600,
-                               .not_after = now + 20 * 366 * 86400L,
-                               .path_len = std::nullopt,
-                               .key_usage = {.key_cert_sign = true, .crl_sign = true}};
+  pki::CertificateProfile corp;
+  corp.subject = pki::DistinguishedName::canonical({{"O", "Corp"}, {"CN", "Corp Root"}});
+  corp.not_before = now - 3600;
+  corp.not_after = now + 20 * 366 * 86400L;
+  corp.key_usage = {.key_cert_sign = true, .crl_sign = true};
   auto anchor = pki::issue_certificate(corp, corp_key.get(), nullptr, corp_key.get());
   auto mesh_root = [&](std::optional<int> path_len, UnixTime not_after) {
-    pki::CertificateProfile r{.subject = p.root.subject, .not_before = now - 60, .not_after = not_after, .path_len = path_len,
-                              .key_usage = {.key_cert_sign = true, .crl_sign = true}};
+    pki::CertificateProfile r;
+    r.subject = p.root.subject;
+    r.not_before = now - 60;
+    r.not_after = not_after;
+    r.path_len = path_len;
+    r.key_usage = {.key_cert_sign = true, .crl_sign = true};
     return pki::issue_certificate(r, csr_key.public_key.get(), anchor.get(), corp_key.get());
   };
   auto root = mesh_root(1, now + 5 * 366 * 86400L);
