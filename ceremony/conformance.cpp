@@ -3,6 +3,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <set>
 
 #include "ceremony/issuance.hpp"
 #include "core/error.hpp"
@@ -262,6 +263,22 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
   } else if (pki::sha256_fingerprint(anchor) != spec.anchor_sha256) {
     f.add("anchor", "root.external.anchor_sha256", "the anchor " + pki::subject_string(anchor) + " (SHA-256 " +
           pki::sha256_fingerprint(anchor) + ")", spec.anchor_sha256);
+  }
+  // The anchor is the trust root every layout installs (Linkerd's
+  // trust-roots, SPIRE's bundle): it must be of the algorithm a layout needs.
+  std::set<ol::Layout> reported;
+  for (const auto& mesh : plan.meshes) {
+    for (auto layout : mesh.outputs.layouts) {
+      const auto& req = ol::layout_requirements(layout);
+      if (!req.root_algorithm || pki::key_algorithm_of(X509_get0_pubkey(anchor)) == req.root_algorithm ||
+          !reported.insert(layout).second) {
+        continue;
+      }
+      f.add("key", "root.external",
+            "the anchor " + pki::subject_string(anchor) + " has a " + pki::describe_key(X509_get0_pubkey(anchor)) + " key",
+            std::string(pki::key_algorithm_name(*req.root_algorithm)) + " for the " + std::string(ol::layout_name(layout)) +
+                " layout: " + std::string(req.root_algorithm_reason));
+    }
   }
   std::vector<const X509*> untrusted(c.issuer_chain.begin(), c.issuer_chain.end() - 1);
   auto verdict = pki::verify_chain(root, untrusted, {anchor}, c.at);
