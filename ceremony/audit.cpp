@@ -205,11 +205,13 @@ class Auditor {
     ExternalRootCheck check{.root = root_.get(), .issuer_chain = {}, .intermediates_at = {}, .at = 0};
     for (const auto& c : issuer_chain_) check.issuer_chain.push_back(c.get());
     report(external_root_conformance(check, plan_), "root",
-           plan_.root.subject.to_string() + ": subject and key as planned, issued by the corporate CA, chains (strict) to the "
-           "pinned anchor " + plan_.root.anchor_sha256 + ", lints clean");
+           plan_.root.subject.to_string() +
+               ": subject and key as planned, issued by the corporate CA, chains (strict) to the "
+               "pinned anchor " +
+               plan_.root.anchor_sha256 + ", lints clean");
     if (!facts_.root_sha256.empty()) {
-      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", "root",
-             "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
+      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", "root", "the root certificate the transcript recorded",
+             "not the root certificate the transcript recorded");
     }
     return true;
   }

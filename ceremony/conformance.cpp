@@ -239,15 +239,14 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
   auto bc = pki::basic_constraints(root);
   if (!bc.present || !bc.critical || !bc.ca || (bc.path_len && *bc.path_len < least)) {
     std::string found = !bc.present ? "no basicConstraints"
-                                    : std::string(bc.critical ? "critical " : "") + "CA:" + (bc.ca ? "TRUE" : "FALSE") +
-                                          ", pathLen " + (bc.path_len ? std::to_string(*bc.path_len) : "unlimited");
+                                    : std::string(bc.critical ? "critical " : "") + "CA:" + (bc.ca ? "TRUE" : "FALSE") + ", pathLen " +
+                                          (bc.path_len ? std::to_string(*bc.path_len) : "unlimited");
     f.add("basic-constraints", "root.path_len", found,
           "critical CA:TRUE, pathLen " + std::to_string(least) + " or more (the CAs the plan puts below the root)");
   }
   auto ku = pki::key_usage(root);
   if (!ku.present || !ku.critical || !ku.bits.key_cert_sign || (plan.revocation.crl && !ku.bits.crl_sign)) {
-    std::string found = ku.present ? std::string(ku.critical ? "critical " : "") + key_usage_text(ku.bits, ku.other_bits)
-                                   : "no keyUsage";
+    std::string found = ku.present ? std::string(ku.critical ? "critical " : "") + key_usage_text(ku.bits, ku.other_bits) : "no keyUsage";
     f.add("key-usage", "root.key_usage", found,
           std::string("critical, with keyCertSign") + (plan.revocation.crl ? " and cRLSign (revocation.crl)" : ""));
   }
@@ -261,8 +260,8 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
     f.add("chain", "root.external", "the chain ends at " + pki::subject_string(anchor) + ", which is not self-signed",
           "a self-signed corporate anchor");
   } else if (pki::sha256_fingerprint(anchor) != spec.anchor_sha256) {
-    f.add("anchor", "root.external.anchor_sha256", "the anchor " + pki::subject_string(anchor) + " (SHA-256 " +
-          pki::sha256_fingerprint(anchor) + ")", spec.anchor_sha256);
+    f.add("anchor", "root.external.anchor_sha256",
+          "the anchor " + pki::subject_string(anchor) + " (SHA-256 " + pki::sha256_fingerprint(anchor) + ")", spec.anchor_sha256);
   }
   // The anchor is the trust root every layout installs (Linkerd's
   // trust-roots, SPIRE's bundle): it must be of the algorithm a layout needs.
@@ -270,8 +269,7 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
   for (const auto& mesh : plan.meshes) {
     for (auto layout : mesh.outputs.layouts) {
       const auto& req = ol::layout_requirements(layout);
-      if (!req.root_algorithm || pki::key_algorithm_of(X509_get0_pubkey(anchor)) == req.root_algorithm ||
-          !reported.insert(layout).second) {
+      if (!req.root_algorithm || pki::key_algorithm_of(X509_get0_pubkey(anchor)) == req.root_algorithm || !reported.insert(layout).second) {
         continue;
       }
       f.add("key", "root.external",

@@ -68,7 +68,7 @@ ConformanceFindings root_conformance(const X509* root, const RootPlan& spec, std
 // with the plan's values as for a self-signed root.
 struct ExternalRootCheck {
   const X509* root = nullptr;
-  std::vector<const X509*> issuer_chain;    // the root's issuer first, the anchor last
+  std::vector<const X509*> issuer_chain;     // the root's issuer first, the anchor last
   std::optional<UnixTime> intermediates_at;  // unset: the intermediates' windows are not checked
   UnixTime at = 0;                           // the verification time; 0: now
 };

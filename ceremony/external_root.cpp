@@ -40,15 +40,14 @@ struct RootSession {
   OutputLock lock;
 };
 
-RootSession open_root_session(const Plan& plan, const SigningSessionOptions& opt, const std::string& command,
-                              const std::string& action) {
+RootSession open_root_session(const Plan& plan, const SigningSessionOptions& opt, const std::string& command, const std::string& action) {
   require_external(plan, command);
   RootSession s{approve_plan(plan, opt, action), {}};
   refuse_root_key_inside(plan.root.key, plan.base_dir, opt.out_dir);
   s.lock = lock_output_directory(opt.out_dir, lock_request(opt, command));
   refuse_output_tree_problems(plan, opt.out_dir);
-  remove_stale_temp_files({opt.out_dir / kRootDir / kRootCsrFile, opt.out_dir / kRootDir / ol::kRootCertFile,
-                           opt.out_dir / kRootDir / kIssuerChainFile});
+  remove_stale_temp_files(
+      {opt.out_dir / kRootDir / kRootCsrFile, opt.out_dir / kRootDir / ol::kRootCertFile, opt.out_dir / kRootDir / kIssuerChainFile});
   return s;
 }
 
@@ -73,7 +72,8 @@ ExternalRoot load_external_root(const fs::path& out) {
     throw Error(ErrorKind::output,
                 "no imported root certificate" + std::string(cert_pem ? " chain (" + std::string(kIssuerChainFile) + ")" : "") +
                     ": the plan's root is certified by the corporate CA (root.issuer: external); run meshca root csr, have "
-                    "the corporate CA sign " + (out / kRootDir / kRootCsrFile).string() +
+                    "the corporate CA sign " +
+                    (out / kRootDir / kRootCsrFile).string() +
                     ", then import the certificate and its chain with meshca root import before meshca ceremony run",
                 (cert_pem ? chain : cert).string());
   }
@@ -124,9 +124,9 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
         auto store = hsm::open_key_store(plan.root.key, hsm::KeyPresence::create_if_missing, opt.key_context);
         result.key_store = store->description();
         result.key_generated = store->generated();
-        transcript.record("root-key", {{"store", store->description()},
-                                       {"generated", store->generated()},
-                                       {"facts", nlohmann::json::parse(store->facts_json())}});
+        transcript.record(
+            "root-key",
+            {{"store", store->description()}, {"generated", store->generated()}, {"facts", nlohmann::json::parse(store->facts_json())}});
         std::string pem = pki::make_csr_pem(store->signing_key(), plan.root.subject);
         // The CSR as the corporate CA will read it: proof of possession, the
         // store's key.
@@ -147,8 +147,7 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
   return result;
 }
 
-RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt, const fs::path& cert_file,
-                             const fs::path& chain_file) {
+RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt, const fs::path& cert_file, const fs::path& chain_file) {
   auto session = open_root_session(plan, opt, "meshca root import", "import the root certificate");
   const fs::path out = opt.out_dir;
   RootImportResult result;
@@ -162,13 +161,13 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
   auto certs = pki::certificates_from_pem(read_file(cert_file), cert_file.string());
   if (certs.size() != 1) {
     throw Error(ErrorKind::invalid_input,
-                "holds " + std::to_string(certs.size()) + " certificates; give the root certificate alone (--cert) and the corporate "
-                "CAs above it with --chain",
+                "holds " + std::to_string(certs.size()) +
+                    " certificates; give the root certificate alone (--cert) and the corporate "
+                    "CAs above it with --chain",
                 cert_file.string());
   }
   pki::X509Ptr root = std::move(certs.front());
-  auto chain = order_issuer_chain(root.get(), pki::certificates_from_pem(read_file(chain_file), chain_file.string()),
-                                  chain_file.string());
+  auto chain = order_issuer_chain(root.get(), pki::certificates_from_pem(read_file(chain_file), chain_file.string()), chain_file.string());
   ExternalRootCheck check{.root = root.get(), .issuer_chain = {}, .intermediates_at = now, .at = now};
   for (const auto& c : chain) check.issuer_chain.push_back(c.get());
   auto findings = external_root_conformance(check, plan);
@@ -186,9 +185,8 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
   run_recorded_session(
       [&] {
         auto store = hsm::open_key_store(plan.root.key, hsm::KeyPresence::must_exist, opt.key_context);
-        transcript.record("root-key", {{"store", store->description()},
-                                       {"generated", false},
-                                       {"facts", nlohmann::json::parse(store->facts_json())}});
+        transcript.record("root-key",
+                          {{"store", store->description()}, {"generated", false}, {"facts", nlohmann::json::parse(store->facts_json())}});
         if (!pki::key_matches_certificate(store->public_key(), root.get())) {
           throw Error(ErrorKind::invalid_input,
                       "certifies another key (SPKI SHA-256 " + pki::spki_sha256(X509_get0_pubkey(root.get())) +

@@ -171,7 +171,8 @@ class Ceremony {
         if (w.not_before >= pki::not_before(ca) && w.not_after <= pki::not_after(ca)) continue;
         conflicts.push_back(p.mesh->name + "/" + p.cluster->name + ": the intermediate (" + format_rfc3339(w.not_before) + " .. " +
                             format_rfc3339(w.not_after) + ") would not lie inside " + pki::subject_string(ca) + " (until " +
-                            format_rfc3339(pki::not_after(ca)) + "); shorten the cluster's validity, or have the corporate CA "
+                            format_rfc3339(pki::not_after(ca)) +
+                            "); shorten the cluster's validity, or have the corporate CA "
                             "issue a root that covers it");
         break;
       }
@@ -202,7 +203,8 @@ class Ceremony {
   void survey_root() {
     if (!have_root_cert_) return;
     root_ = pki::certificate_from_pem(read_file(root_cert_path_), root_cert_path_.string());
-    auto findings = external() ? external_root_conformance({.root = root_.get(), .issuer_chain = external_->chain(), .intermediates_at = {}, .at = 0}, plan_)
+    auto findings = external() ? external_root_conformance(
+                                     {.root = root_.get(), .issuer_chain = external_->chain(), .intermediates_at = {}, .at = 0}, plan_)
                                : root_conformance(root_.get(), plan_.root, plan_.profile);
     if (findings.empty()) return;
     std::vector<std::string> details;
@@ -425,7 +427,8 @@ class Ceremony {
                                            .lint_warnings = p.cluster->intermediate.lint_warnings});
 
     std::vector<const X509*> chain{root_.get()};
-    if (external_) for (const X509* c : external_->chain()) chain.push_back(c);
+    if (external_)
+      for (const X509* c : external_->chain()) chain.push_back(c);
     auto files = ol::make_istio_bundle(cert.get(), pinned ? nullptr : key.get(), chain, {anchor()});
     if (ledger_) {
       std::lock_guard lock(ledger_mutex_);
@@ -535,7 +538,7 @@ class Ceremony {
   std::vector<StagedBundle> batch_;
   SerialExecutor* publisher_ = nullptr;  // while clusters are issued
   pki::X509Ptr root_;
-  std::optional<ExternalRoot> external_;  // root.issuer: external: the imported root's corporate chain
+  std::optional<ExternalRoot> external_;    // root.issuer: external: the imported root's corporate chain
   std::optional<RevocationLedger> ledger_;  // with revocation.crl
   std::string root_crl_;                     // OUT/root/root-crl.pem as every new bundle carries it
   std::mutex ledger_mutex_;

@@ -63,10 +63,9 @@ int root_csr(const Args& args, Terminal& term) {
            << "  SPKI SHA-256: " << r.spki_sha256 << "\n"
            << "CSR: " << r.csr_file.string() << " (subject " << plan.root.subject.to_string() << ")\n"
            << "ask the corporate CA for: CA:TRUE (critical), pathLen " << ceremony::least_root_path_len(plan)
-           << " or more, keyUsage keyCertSign, cRLSign (critical), validity " << plan.root.validity.to_string()
-           << ", under the anchor " << plan.root.anchor_sha256 << "\n"
-           << "then: meshca root import " << plan.source.string() << " --out " << opt.out_dir.string()
-           << " --cert CERT --chain CHAIN\n"
+           << " or more, keyUsage keyCertSign, cRLSign (critical), validity " << plan.root.validity.to_string() << ", under the anchor "
+           << plan.root.anchor_sha256 << "\n"
+           << "then: meshca root import " << plan.source.string() << " --out " << opt.out_dir.string() << " --cert CERT --chain CHAIN\n"
            << "transcript head: " << r.transcript_head << "\n";
   return 0;
 }

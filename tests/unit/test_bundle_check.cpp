@@ -554,14 +554,13 @@ TEST(BundleCheck, KeyAlgorithmsOutsideMeshcasSetWarnUnlessConsumersRefuseThem) {
 // or with the chain of another anchor.
 TEST(BundleCheck, RootIssuedByAnotherCaIsJudgedWithItsIssuerChain) {
   auto corp_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
-  auto corp = pki::issue_certificate(ca_profile("Corp Root", 3, kNow - kDay, kNow + 20 * kYear), corp_key.get(), nullptr,
-                                     corp_key.get());
+  auto corp = pki::issue_certificate(ca_profile("Corp Root", 3, kNow - kDay, kNow + 20 * kYear), corp_key.get(), nullptr, corp_key.get());
   auto issuing_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
-  auto issuing = pki::issue_certificate(ca_profile("Corp Issuing", 2, kNow - kDay, kNow + 15 * kYear), issuing_key.get(),
-                                        corp.get(), corp_key.get());
+  auto issuing =
+      pki::issue_certificate(ca_profile("Corp Issuing", 2, kNow - kDay, kNow + 15 * kYear), issuing_key.get(), corp.get(), corp_key.get());
   auto mesh_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
-  auto mesh = pki::issue_certificate(ca_profile("Mesh Root", 1, kNow - kDay, kNow + 10 * kYear), mesh_key.get(), issuing.get(),
-                                     issuing_key.get());
+  auto mesh =
+      pki::issue_certificate(ca_profile("Mesh Root", 1, kNow - kDay, kNow + 10 * kYear), mesh_key.get(), issuing.get(), issuing_key.get());
   auto root_dir = [&](const std::string& chain) {
     BundleSource src;
     src.label = "out/root";
@@ -581,8 +580,8 @@ TEST(BundleCheck, RootIssuedByAnotherCaIsJudgedWithItsIssuerChain) {
   EXPECT_TRUE(has(no_anchor, Severity::fail, "chain-root", "not a self-signed root")) << dump(no_anchor);
 
   auto other_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
-  auto other = pki::issue_certificate(ca_profile("Other Root", 3, kNow - kDay, kNow + 20 * kYear), other_key.get(), nullptr,
-                                      other_key.get());
+  auto other =
+      pki::issue_certificate(ca_profile("Other Root", 3, kNow - kDay, kNow + 20 * kYear), other_key.get(), nullptr, other_key.get());
   auto wrong = check(root_dir(pki::certificate_to_pem(other.get())));
   EXPECT_TRUE(has(wrong, Severity::fail, "chain-verify")) << dump(wrong);
 }
