@@ -60,6 +60,7 @@ void refuse_existing(const fs::path& path, const std::string& why) {
 
 std::vector<const X509*> ExternalRoot::chain() const {
   std::vector<const X509*> out;
+  out.reserve(issuer_chain.size());
   for (const auto& c : issuer_chain) out.push_back(c.get());
   return out;
 }
@@ -98,6 +99,7 @@ std::vector<pki::X509Ptr> order_issuer_chain(const X509* cert, std::vector<pki::
   }
   if (!certs.empty()) {
     std::vector<std::string> stray;
+    stray.reserve(certs.size());
     for (const auto& c : certs) stray.push_back(pki::subject_string(c.get()));
     throw Error(ErrorKind::invalid_input,
                 "holds certificates that are not on the path from the root certificate to a self-signed anchor: " + join(stray) +
