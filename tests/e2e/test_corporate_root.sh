@@ -172,6 +172,12 @@ pass
 expect_exit 0 "$MESHCA" audit out plan.yaml
 expect_exit 0 "$MESHCA" transcript verify out/transcript.jsonl --out out
 
+# The auditor's copy without private keys audits from public files.
+cp -a out audit-copy
+find audit-copy \( -name ca-key.pem -o -name cacerts.yaml \) -delete
+expect_exit 0 "$MESHCA" audit audit-copy plan.yaml --public-only
+expect_in last.out "issued by the corporate CA"
+
 # A swapped anchor in a bundle is found by the audit.
 cp -a out tampered
 chmod u+w tampered/prod/east/root-cert.pem
