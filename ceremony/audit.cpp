@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/conformance.hpp"
+#include "ceremony/external_root.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
 #include "ceremony/rotation.hpp"
@@ -72,7 +73,13 @@ class Auditor {
       audit_rotation();
       return std::move(report_);
     }
-    if (check_root(plan_.root, "root", "root")) {
+    if (plan_.root.issuer == RootIssuer::external) {
+      if (check_external_root()) {
+        std::vector<const X509*> chain;
+        for (const auto& c : issuer_chain_) chain.push_back(c.get());
+        check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get(), .issuer_chain = chain}});
+      }
+    } else if (check_root(plan_.root, "root", "root")) {
       check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get()}});
     }
     for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
@@ -173,6 +180,38 @@ class Auditor {
     if (!facts_.root_sha256.empty()) {
       expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", subject,
              "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
+    }
+    return true;
+  }
+
+  // OUT/root/root-cert.pem certified by the corporate CA, with
+  // OUT/root/issuer-chain.pem: the plan's subject and key algorithm, the
+  // pathLen room and keyUsage, the strict chain to the pinned anchor
+  // (external_root_conformance); it becomes root_.
+  bool check_external_root() {
+    root_ = load_certificate(fs::path(kRootDir) / ol::kRootCertFile, "root");
+    auto chain_pem = read_file_if_exists(out_ / kRootDir / kIssuerChainFile);
+    if (!chain_pem) {
+      add(pki::Severity::fail, "root", "root",
+          std::string("OUT/root/") + kIssuerChainFile + " is missing: the corporate chain of the imported root (meshca root import)");
+    }
+    if (!root_ || !chain_pem) return false;
+    try {
+      issuer_chain_ = pki::certificates_from_pem(*chain_pem, (out_ / kRootDir / kIssuerChainFile).string());
+    } catch (const Error& e) {
+      add(pki::Severity::fail, "root", "root", e.what());
+      return false;
+    }
+    ExternalRootCheck check{.root = root_.get(), .issuer_chain = {}, .intermediates_at = {}, .at = 0};
+    for (const auto& c : issuer_chain_) check.issuer_chain.push_back(c.get());
+    report(external_root_conformance(check, plan_), "root",
+           plan_.root.subject.to_string() +
+               ": subject and key as planned, issued by the corporate CA, chains (strict) to the "
+               "pinned anchor " +
+               plan_.root.anchor_sha256 + ", lints clean");
+    if (!facts_.root_sha256.empty()) {
+      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", "root", "the root certificate the transcript recorded",
+             "not the root certificate the transcript recorded");
     }
     return true;
   }
@@ -376,6 +415,7 @@ class Auditor {
   TranscriptFacts facts_;
   std::set<std::string> not_checked_;  // public copy: absent files holding private keys, relative to OUT
   pki::X509Ptr root_;
+  std::vector<pki::X509Ptr> issuer_chain_;  // an external root's corporate chain
 };
 
 }  // namespace

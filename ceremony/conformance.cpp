@@ -2,6 +2,9 @@
 
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <set>
+
 #include "ceremony/issuance.hpp"
 #include "core/error.hpp"
 #include "output_layout/layouts.hpp"
@@ -160,22 +163,32 @@ std::vector<const X509*> raw(const std::vector<pki::X509Ptr>& certs, std::size_t
 
 // Issuer, strict chain to the root, and the chain and trust files.
 void check_chain(Findings& f, const ol::IstioBundle& b, const BundleExpectation& want) {
-  auto verdict = pki::verify_chain(b.ca_cert.get(), {}, {want.issuer_root}, 0,
+  // An external root is verified as an intermediate below the corporate
+  // anchor, with the corporate CAs between.
+  const bool external = !want.issuer_chain.empty();
+  const X509* anchor = external ? want.issuer_chain.back() : want.issuer_root;
+  std::vector<const X509*> untrusted;
+  if (external) {
+    untrusted.push_back(want.issuer_root);
+    untrusted.insert(untrusted.end(), want.issuer_chain.begin(), want.issuer_chain.end() - 1);
+  }
+  auto verdict = pki::verify_chain(b.ca_cert.get(), untrusted, {anchor}, 0,
                                    want.root_verified ? pki::AnchorSignature::already_verified : pki::AnchorSignature::check);
   if (!verdict.ok) {
     f.add("chain", "root", "issued by " + pki::issuer_string(b.ca_cert.get()) + ": " + verdict.error,
-          "chains to " + pki::subject_string(want.issuer_root) + " (strict)");
+          "chains to " + pki::subject_string(anchor) + " (strict)");
   }
   std::vector<const X509*> chain{b.ca_cert.get()};
   if (want.chain_tail.empty()) {
     chain.push_back(want.issuer_root);
+    chain.insert(chain.end(), want.issuer_chain.begin(), want.issuer_chain.end());
   } else {
     chain.insert(chain.end(), want.chain_tail.begin(), want.chain_tail.end());
   }
   if (!same_certificates(b.cert_chain, chain)) {
     f.add("chain", "cert-chain.pem", chain_text(raw(b.cert_chain)), chain_text(chain));
   }
-  std::vector<const X509*> trusted = want.trusted.empty() ? std::vector<const X509*>{want.issuer_root} : want.trusted;
+  std::vector<const X509*> trusted = want.trusted.empty() ? std::vector<const X509*>{anchor} : want.trusted;
   if (!same_certificates(b.roots, trusted)) {
     // An explicit list is a rotation phase's trust.
     f.add("trusted-roots", "",
@@ -203,6 +216,110 @@ ConformanceFindings root_conformance(const X509* root, const RootPlan& spec, std
   auto lints = pki::lint_ca_certificate(root, root, pki::CaRole::root);
   if (!lints_acceptable(spec.lint_warnings, lints)) {
     f.add("lints", field_prefix, "fails the CA lints of profile " + std::string(profile) + " (run meshca verify for details)", "");
+  }
+  return f.take();
+}
+
+int least_root_path_len(const Plan& plan) {
+  int least = plan.root.path_len.value_or(1);
+  for (const auto& mesh : plan.meshes) {
+    for (auto layout : mesh.outputs.layouts) least = std::max(least, ol::layout_requirements(layout).min_root_path_len);
+    for (const auto& cluster : mesh.clusters) least = std::max(least, cluster.intermediate.path_len.value_or(0) + 1);
+  }
+  return least;
+}
+
+ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const Plan& plan) {
+  Findings f(FindingScope::all);
+  const RootPlan& spec = plan.root;
+  const X509* root = c.root;
+  check_subject(f, root, spec.subject, "root");
+  check_key(f, X509_get0_pubkey(root), spec.key.algorithm, "root");
+  const int least = least_root_path_len(plan);
+  auto bc = pki::basic_constraints(root);
+  if (!bc.present || !bc.critical || !bc.ca || (bc.path_len && *bc.path_len < least)) {
+    std::string found = !bc.present ? "no basicConstraints"
+                                    : std::string(bc.critical ? "critical " : "") + "CA:" + (bc.ca ? "TRUE" : "FALSE") + ", pathLen " +
+                                          (bc.path_len ? std::to_string(*bc.path_len) : "unlimited");
+    f.add("basic-constraints", "root.path_len", found,
+          "critical CA:TRUE, pathLen " + std::to_string(least) + " or more (the CAs the plan puts below the root)");
+  }
+  auto ku = pki::key_usage(root);
+  if (!ku.present || !ku.critical || !ku.bits.key_cert_sign || (plan.revocation.crl && !ku.bits.crl_sign)) {
+    std::string found = ku.present ? std::string(ku.critical ? "critical " : "") + key_usage_text(ku.bits, ku.other_bits) : "no keyUsage";
+    f.add("key-usage", "root.key_usage", found,
+          std::string("critical, with keyCertSign") + (plan.revocation.crl ? " and cRLSign (revocation.crl)" : ""));
+  }
+  if (c.issuer_chain.empty()) {
+    f.add("chain", "root.external", "no corporate chain (" + std::string("issuer-chain.pem") + ")",
+          "the corporate CAs up to the anchor " + spec.anchor_sha256);
+    return f.take();
+  }
+  const X509* anchor = c.issuer_chain.back();
+  if (!pki::is_self_signed(anchor) || !pki::signed_by(anchor, anchor)) {
+    f.add("chain", "root.external", "the chain ends at " + pki::subject_string(anchor) + ", which is not self-signed",
+          "a self-signed corporate anchor");
+  } else if (pki::sha256_fingerprint(anchor) != spec.anchor_sha256) {
+    f.add("anchor", "root.external.anchor_sha256",
+          "the anchor " + pki::subject_string(anchor) + " (SHA-256 " + pki::sha256_fingerprint(anchor) + ")", spec.anchor_sha256);
+  }
+  // The anchor is the trust root every layout installs (Linkerd's
+  // trust-roots, SPIRE's bundle): it must be of the algorithm a layout needs.
+  std::set<ol::Layout> reported;
+  for (const auto& mesh : plan.meshes) {
+    for (auto layout : mesh.outputs.layouts) {
+      const auto& req = ol::layout_requirements(layout);
+      if (!req.root_algorithm || pki::key_algorithm_of(X509_get0_pubkey(anchor)) == req.root_algorithm || !reported.insert(layout).second) {
+        continue;
+      }
+      f.add("key", "root.external",
+            "the anchor " + pki::subject_string(anchor) + " has a " + pki::describe_key(X509_get0_pubkey(anchor)) + " key",
+            std::string(pki::key_algorithm_name(*req.root_algorithm)) + " for the " + std::string(ol::layout_name(layout)) +
+                " layout: " + std::string(req.root_algorithm_reason));
+    }
+  }
+  std::vector<const X509*> untrusted(c.issuer_chain.begin(), c.issuer_chain.end() - 1);
+  auto verdict = pki::verify_chain(root, untrusted, {anchor}, c.at);
+  if (!verdict.ok) {
+    f.add("chain", "root", "issued by " + pki::issuer_string(root) + ": " + verdict.error,
+          "chains to " + pki::subject_string(anchor) + " (strict)");
+  }
+  auto lints = pki::lint_ca_certificate(root, c.issuer_chain.front(), pki::CaRole::intermediate);
+  std::erase_if(lints, [&](const pki::LintFinding& l) {
+    return l.check == "path-length" || (l.check == "key-usage-crl-sign" && !plan.revocation.crl);
+  });
+  if (!lints_acceptable(spec.lint_warnings, lints)) {
+    f.add("lints", "root", "fails the CA lints of profile " + plan.profile + " (run meshca verify for details)", "");
+  }
+  // Below the i-th corporate CA sit the root, the i corporate CAs between
+  // them, and the CAs the plan puts below the root.
+  for (std::size_t i = 0; i < c.issuer_chain.size(); ++i) {
+    const X509* ca = c.issuer_chain[i];
+    auto cbc = pki::basic_constraints(ca);
+    const long below = least + 1 + static_cast<long>(i);
+    if (cbc.path_len && *cbc.path_len < below) {
+      f.add("path-length", "root.external", pki::subject_string(ca) + " has pathLen " + std::to_string(*cbc.path_len),
+            "pathLen " + std::to_string(below) + " or more, or none: " + std::to_string(below) +
+                " CAs sit below it (the mesh root and what the plan puts below it)");
+    }
+  }
+  if (c.intermediates_at) {
+    std::vector<const X509*> above{root};
+    above.insert(above.end(), c.issuer_chain.begin(), c.issuer_chain.end());
+    for (const auto& mesh : plan.meshes) {
+      for (const auto& cluster : mesh.clusters) {
+        const auto w = cluster.intermediate.validity.resolve(*c.intermediates_at);
+        for (const X509* ca : above) {
+          if (w.not_before >= pki::not_before(ca) && w.not_after <= pki::not_after(ca)) continue;
+          f.add("validity", mesh.name + "/" + cluster.name,
+                "the planned intermediate (" + format_rfc3339(w.not_before) + " .. " + format_rfc3339(w.not_after) +
+                    ") does not lie inside " + pki::subject_string(ca) + " (" + format_rfc3339(pki::not_before(ca)) + " .. " +
+                    format_rfc3339(pki::not_after(ca)) + ")",
+                "every intermediate inside the validity of the root and of every corporate CA above it");
+          break;
+        }
+      }
+    }
   }
   return f.take();
 }
@@ -264,6 +381,7 @@ ConformanceFindings cluster_conformance(const fs::path& dir, const MeshPlan& mes
     // The roots and chain certificates expected here are held already: files
     // that are exactly their PEM are not parsed again for every bundle.
     std::vector<const X509*> known{want.issuer_root};
+    known.insert(known.end(), want.issuer_chain.begin(), want.issuer_chain.end());
     known.insert(known.end(), want.chain_tail.begin(), want.chain_tail.end());
     known.insert(known.end(), want.trusted.begin(), want.trusted.end());
     b = ol::read_layout_bundle(dir, layouts, want.scope == FindingScope::first ? ol::ManifestCheck::verify : ol::ManifestCheck::skip,

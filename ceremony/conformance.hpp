@@ -54,9 +54,39 @@ enum class FindingScope { all, first };
 ConformanceFindings root_conformance(const X509* root, const RootPlan& spec, std::string_view profile,
                                      const std::string& field_prefix = "root");
 
+// A root certified by the corporate CA (root.issuer: external), against
+// the plan: subject and key algorithm as planned; critical
+// basicConstraints CA:TRUE with a pathLen that leaves room for the plan's
+// hierarchy (least_root_path_len), keyUsage with keyCertSign (and cRLSign
+// with CRLs); the CA lints against its issuer (pathLen above 0 intended);
+// the strict chain through `issuer_chain` to a self-signed anchor whose
+// SHA-256 is external.anchor_sha256; every corporate CA's pathLen leaving
+// room for the CAs below it; and, with `intermediates_at`, every planned
+// intermediate (resolved at that time) inside the validity of the root and
+// of every corporate CA, naming the cluster. The corporate CA decides the
+// root's validity, pathLen and keyUsage bits, so they are not compared
+// with the plan's values as for a self-signed root.
+struct ExternalRootCheck {
+  const X509* root = nullptr;
+  std::vector<const X509*> issuer_chain;     // the root's issuer first, the anchor last
+  std::optional<UnixTime> intermediates_at;  // unset: the intermediates' windows are not checked
+  UnixTime at = 0;                           // the verification time; 0: now
+};
+ConformanceFindings external_root_conformance(const ExternalRootCheck& check, const Plan& plan);
+
+// The least pathLen the mesh root must carry for the plan's hierarchy: the
+// plan's root.path_len, one CA more than any intermediate's pathLen allows,
+// and what the layouts need (output_layout::layout_requirements).
+int least_root_path_len(const Plan& plan);
+
 // What a cluster's bundle must hold besides its own fields.
 struct BundleExpectation {
   const X509* issuer_root = nullptr;  // the root its intermediate chains to
+  // An external root: the corporate certificates above issuer_root, its
+  // issuer first, the self-signed anchor last. The strict chain is verified
+  // to the anchor, and the default cert-chain.pem and root-cert.pem become
+  // {issuer_root, issuer_chain...} and {anchor}.
+  std::vector<const X509*> issuer_chain{};
   // cert-chain.pem after ca-cert.pem; empty: exactly {issuer_root}.
   std::vector<const X509*> chain_tail{};
   // root-cert.pem, in order; empty: exactly {issuer_root}.

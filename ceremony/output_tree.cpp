@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "ceremony/external_root.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/runner.hpp"
@@ -88,7 +89,12 @@ class TreeSurvey {
   }
 
   void check_root_dir(const fs::path& dir) {
-    const std::set<std::string> names{ol::kRootCertFile, kRootCrlFile};
+    std::set<std::string> names{ol::kRootCertFile, kRootCrlFile};
+    // A root under the corporate CA: its CSR and the imported corporate chain.
+    if (plan_.root.issuer == RootIssuer::external) {
+      names.insert(kRootCsrFile);
+      names.insert(kIssuerChainFile);
+    }
     for (const auto& entry : entries(dir)) {
       const std::string name = entry.path().filename().string();
       if (names.count(name) || is_temp_of(name, names)) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ceremony/conformance.hpp"
+#include "ceremony/external_root.hpp"
 #include "ceremony/output_tree.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/transcript.hpp"
@@ -120,6 +121,9 @@ class Ceremony {
     std::error_code ec;
     root_cert_path_ = out_ / kRootDir / ol::kRootCertFile;
     have_root_cert_ = fs::exists(fs::symlink_status(root_cert_path_, ec));
+    // A root under the corporate CA is never issued here: it was imported
+    // (meshca root import), or the run stops before the key store opens.
+    if (external()) external_ = load_external_root(out_);
     std::vector<std::string> conflicts;
     refuse_unfinished_revocation(out_);
     for (const auto& mesh : plan_.meshes) {
@@ -136,6 +140,7 @@ class Ceremony {
     survey_root();
     select_renewals();
     check_existing_bundles();
+    check_external_root_windows();
     // A renewal archives the old bundle before publishing the new one, and
     // never overwrites an archive: every path it needs is free before the
     // key store is opened.
@@ -143,6 +148,33 @@ class Ceremony {
       if (p.renew && fs::exists(fs::symlink_status(retired_dir(p), ec))) {
         conflicts.push_back(retired_dir(p).string() + ": already exists; renewing " + p.mesh->name + "/" + p.cluster->name +
                             " would archive its bundle there (move the existing archive away first)");
+      }
+    }
+    refuse_conflicts(conflicts);
+  }
+
+  bool external() const { return plan_.root.issuer == RootIssuer::external; }
+
+  // The validity of a root under the corporate CA is the corporate CA's:
+  // every intermediate this run issues must lie inside it and inside every
+  // corporate CA's above it (import checked this at its own time; the
+  // durations count from now).
+  void check_external_root_windows() {
+    if (!external_) return;
+    std::vector<const X509*> above{root_.get()};
+    for (const X509* c : external_->chain()) above.push_back(c);
+    std::vector<std::string> conflicts;
+    for (const auto& p : pending_) {
+      if (p.exists && !p.renew) continue;
+      const auto w = p.cluster->intermediate.validity.resolve(now_);
+      for (const X509* ca : above) {
+        if (w.not_before >= pki::not_before(ca) && w.not_after <= pki::not_after(ca)) continue;
+        conflicts.push_back(p.mesh->name + "/" + p.cluster->name + ": the intermediate (" + format_rfc3339(w.not_before) + " .. " +
+                            format_rfc3339(w.not_after) + ") would not lie inside " + pki::subject_string(ca) + " (until " +
+                            format_rfc3339(pki::not_after(ca)) +
+                            "); shorten the cluster's validity, or have the corporate CA "
+                            "issue a root that covers it");
+        break;
       }
     }
     refuse_conflicts(conflicts);
@@ -171,7 +203,9 @@ class Ceremony {
   void survey_root() {
     if (!have_root_cert_) return;
     root_ = pki::certificate_from_pem(read_file(root_cert_path_), root_cert_path_.string());
-    auto findings = root_conformance(root_.get(), plan_.root, plan_.profile);
+    auto findings = external() ? external_root_conformance(
+                                     {.root = root_.get(), .issuer_chain = external_->chain(), .intermediates_at = {}, .at = 0}, plan_)
+                               : root_conformance(root_.get(), plan_.root, plan_.profile);
     if (findings.empty()) return;
     std::vector<std::string> details;
     for (const auto& f : findings) details.push_back(root_cert_path_.string() + ": " + f.message());
@@ -222,9 +256,13 @@ class Ceremony {
         throw Error(ErrorKind::output, "was issued for another key than the plan's root key; refusing to mix roots",
                     root_cert_path_.string());
       }
-      verify_before_writing(root_check(root_.get(), nullptr, "existing root certificate"));
+      // An imported root was judged by external_root_conformance() in the
+      // survey: strict chain to the pinned anchor and the CA lints.
+      if (!external_) verify_before_writing(root_check(root_.get(), nullptr, "existing root certificate"));
       result_.root = record_of(root_.get());
-      transcript_->record("root-certificate", {{"action", "reused"}, {"certificate", to_json(result_.root)}});
+      nlohmann::json details{{"action", external_ ? "reused imported" : "reused"}, {"certificate", to_json(result_.root)}};
+      if (external_) details["anchor_sha256"] = plan_.root.anchor_sha256;
+      transcript_->record("root-certificate", std::move(details));
       emit(CeremonyEvent::Kind::root_certificate, "reusing root certificate " + result_.root.subject + " (serial " + result_.root.serial + ")");
       return;
     }
@@ -273,8 +311,11 @@ class Ceremony {
     for (std::size_t i = 0; i < pending_.size(); ++i)
       if (pending_[i].exists && !pending_[i].renew) existing.push_back(i);  // a renewal replaces whatever is there
     std::vector<ConformanceFindings> findings(existing.size());
-    const BundleExpectation want{
-        .issuer_root = root_.get(), .crl = plan_.revocation.crl, .root_verified = true, .scope = FindingScope::first};
+    const BundleExpectation want{.issuer_root = root_.get(),
+                                 .issuer_chain = external_ ? external_->chain() : std::vector<const X509*>{},
+                                 .crl = plan_.revocation.crl,
+                                 .root_verified = true,
+                                 .scope = FindingScope::first};
     parallel_for(existing.size(), opt_.jobs, [&]() -> ItemWork {
       return [&](std::size_t n) {
         auto& p = pending_[existing[n]];
@@ -341,6 +382,17 @@ class Ceremony {
     emit(CeremonyEvent::Kind::cluster_skipped, p.mesh->name + "/" + p.cluster->name + ": complete bundle kept");
   }
 
+  // The trust anchor of every bundle: the root, or the corporate anchor
+  // above an imported root.
+  const X509* anchor() const { return external_ ? external_->issuer_chain.back().get() : root_.get(); }
+  // What sits between an intermediate and the anchor.
+  std::vector<const X509*> above_intermediate() const {
+    if (!external_) return {};
+    std::vector<const X509*> out{root_.get()};
+    for (std::size_t i = 0; i + 1 < external_->issuer_chain.size(); ++i) out.push_back(external_->issuer_chain[i].get());
+    return out;
+  }
+
   pki::X509Ptr sign_intermediate(const pki::CertificateProfile& profile, const EVP_PKEY* key, EVP_PKEY* own_signer) {
     if (own_signer != nullptr) return pki::issue_certificate(profile, key, root_.get(), own_signer);
     std::lock_guard lock(sign_mutex_);
@@ -369,11 +421,15 @@ class Ceremony {
     auto warnings = verify_before_writing({.cert = cert.get(),
                                            .subject_key = key.get(),
                                            .issuer = root_.get(),
-                                           .anchor = root_.get(),
+                                           .anchor = anchor(),
+                                           .untrusted = above_intermediate(),
                                            .what = "intermediate for " + name,
                                            .lint_warnings = p.cluster->intermediate.lint_warnings});
 
-    auto files = ol::make_istio_bundle(cert.get(), pinned ? nullptr : key.get(), {root_.get()}, {root_.get()});
+    std::vector<const X509*> chain{root_.get()};
+    if (external_)
+      for (const X509* c : external_->chain()) chain.push_back(c);
+    auto files = ol::make_istio_bundle(cert.get(), pinned ? nullptr : key.get(), chain, {anchor()});
     if (ledger_) {
       std::lock_guard lock(ledger_mutex_);
       files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + root_crl_;
@@ -482,6 +538,7 @@ class Ceremony {
   std::vector<StagedBundle> batch_;
   SerialExecutor* publisher_ = nullptr;  // while clusters are issued
   pki::X509Ptr root_;
+  std::optional<ExternalRoot> external_;    // root.issuer: external: the imported root's corporate chain
   std::optional<RevocationLedger> ledger_;  // with revocation.crl
   std::string root_crl_;                     // OUT/root/root-crl.pem as every new bundle carries it
   std::mutex ledger_mutex_;

@@ -17,6 +17,7 @@ int run_revoke(const Args& args, Terminal& term);  // cli/cmd_revoke.cpp
 int run_crl(const Args& args, Terminal& term);     // cli/cmd_revoke.cpp
 int run_csr(const Args& args, Terminal& term);     // cli/cmd_keys.cpp
 int run_bundle(const Args& args, Terminal& term);  // cli/cmd_keys.cpp
+int run_root(const Args& args, Terminal& term);    // cli/cmd_root.cpp
 }  // namespace meshca::cli
 
 namespace {
@@ -30,6 +31,8 @@ constexpr const char* kUsage =
     "  plan init|validate|show|digest|diff\n"
     "                          example plans; strict validation; the auditor's views\n"
     "  ceremony run            generate/load the root key, sign every intermediate, write bundles\n"
+    "  root csr|import PLAN --out DIR\n"
+    "                          a root under the corporate CA: the root key's CSR; the signed certificate\n"
     "  rotate phases PLAN --out DIR\n"
     "                          the plan's root rotation: one verified directory per Istio multi-root phase\n"
     "  revoke PLAN --out DIR (--serial HEX | --cert FILE) --reason R\n"
@@ -105,7 +108,8 @@ int main(int argc, char** argv) {
                                                                                     {"revoke", cli::run_revoke},
                                                                                     {"crl", cli::run_crl},
                                                                                     {"csr", cli::run_csr},
-                                                                                    {"bundle", cli::run_bundle}};
+                                                                                    {"bundle", cli::run_bundle},
+                                                                                    {"root", cli::run_root}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ErrorKind::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

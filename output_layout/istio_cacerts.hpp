@@ -28,6 +28,9 @@ inline constexpr const char* kCaCertFile = "ca-cert.pem";
 inline constexpr const char* kCaKeyFile = "ca-key.pem";
 inline constexpr const char* kCertChainFile = "cert-chain.pem";
 inline constexpr const char* kRootCertFile = "root-cert.pem";
+// OUT/root/ of a root certified by the corporate CA: the corporate chain
+// above root-cert.pem, its issuer first and the self-signed anchor last.
+inline constexpr const char* kIssuerChainFile = "issuer-chain.pem";
 inline constexpr const char* kSecretManifestFile = "cacerts.yaml";
 // CRLs of the chain (intermediate, then root) when the plan enables them.
 inline constexpr const char* kCaCrlFile = "ca-crl.pem";

@@ -68,8 +68,18 @@ using ValueSources = std::map<std::string, ValueSource>;
 // meshca's defaults on purpose). A lint FAIL always refuses.
 enum class LintWarnings { fatal, recorded };
 
+// Who certifies the mesh root. `self`: meshca issues a self-signed root.
+// `external`: the corporate CA certifies the root key (`meshca root csr`,
+// then `meshca root import`), and every bundle chains up to the corporate
+// anchor pinned by `anchor_sha256` (ceremony/external_root.hpp).
+enum class RootIssuer { self, external };
+
 struct RootPlan {
   pki::DistinguishedName subject;
+  RootIssuer issuer = RootIssuer::self;
+  // external: SHA-256 fingerprint ("AB:CD:...") of the corporate trust
+  // anchor (the self-signed certificate the imported chain ends at).
+  std::string anchor_sha256;
   hsm::RootKeyRef key;
   ValiditySpec validity;
   // The plan's root.path_len, else the plan-wide profile's: nullopt means no

@@ -186,8 +186,45 @@ void decode_spire(MapReader& sp, OutputsSection& out) {
 
 }  // namespace
 
+namespace {
+
+// `issuer: self|external` and, with external, `external.anchor_sha256`:
+// the corporate CA certifies the root (ceremony/external_root.hpp).
+void decode_root_issuer(MapReader& m, RootSection& root) {
+  root.issuer_at = m.present("issuer") ? m.at("issuer") : m.at();
+  if (auto issuer = m.string("issuer", false)) {
+    if (*issuer == "external") {
+      root.issuer = RootIssuer::external;
+    } else if (*issuer != "self") {
+      m.error("issuer", "'" + *issuer + "' is not a root issuer; use self (meshca signs the root) or external (the corporate CA does)");
+    }
+  }
+  if (root.issuer == RootIssuer::external && root.path != "root") {
+    m.error("issuer", "a rotation's new root under a corporate CA is not supported yet: only the plan's root may be external");
+    return;
+  }
+  if (root.issuer != RootIssuer::external) {
+    if (m.has("external")) m.error("external", "only with issuer: external");
+    return;
+  }
+  auto ext = m.required("external");
+  if (!ext) return;
+  MapReader e(m.findings(), *ext, m.field("external"), {"anchor_sha256"});
+  if (!e.valid()) return;
+  if (auto pin = e.string("anchor_sha256", true)) {
+    root.anchor_sha256 = normalized_sha256_fingerprint(*pin);
+    if (root.anchor_sha256.empty()) {
+      e.error("anchor_sha256",
+              "must be the SHA-256 fingerprint of the corporate trust anchor (64 hex digits, colons allowed), as `openssl x509 "
+              "-noout -fingerprint -sha256` or `meshca inspect` prints it");
+    }
+  }
+}
+
+}  // namespace
+
 RootSection decode_root(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now) {
-  MapReader m(f, node, path, {"subject", "key", "validity", "not_before", "not_after", "path_len"});
+  MapReader m(f, node, path, {"subject", "key", "validity", "not_before", "not_after", "path_len", "issuer", "external"});
   RootSection root;
   root.path = path;
   root.at = root.subject_at = root.key_at = m.at();
@@ -201,6 +238,7 @@ RootSection decode_root(const YAML::Node& node, const std::string& path, Finding
   root.path_len_given = m.has("path_len");
   root.path_len_written = m.present("path_len");
   root.path_len_at = m.at("path_len");
+  decode_root_issuer(m, root);
   if (m.has("path_len") && root.path_len.value_or(1) < 1) {
     m.error("path_len", "0 forbids the per-cluster intermediate CAs below the root; use 1 (or more)");
   }

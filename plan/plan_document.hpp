@@ -52,6 +52,9 @@ struct RootSection {
   bool path_len_given = false;      // with a value
   bool path_len_written = false;    // the key is present (perhaps empty)
   SourceLocation path_len_at;
+  RootIssuer issuer = RootIssuer::self;  // `issuer` (the plan's root only)
+  std::string anchor_sha256;             // `external.anchor_sha256`, normalized "AB:CD:..."
+  SourceLocation issuer_at;
 };
 
 // `outputs` of the plan or a mesh: what it sets over the level below.

@@ -137,6 +137,8 @@ class Resolver {
     root.subject = s.subject;
     root.key = s.key;
     root.validity = s.validity;
+    root.issuer = s.issuer;
+    root.anchor_sha256 = s.anchor_sha256;
     return root;
   }
 

@@ -283,8 +283,26 @@ void pinned_keys_in_rotation(const Plan& plan, Findings& f) {
   }
 }
 
+// A root under the corporate CA (root.issuer: external) is signed by
+// meshca only below it; what would need the corporate CA's cooperation at
+// run time is refused until it is implemented.
+void external_root_support(const PlanDocument& doc, Findings& f) {
+  if (doc.root.issuer != RootIssuer::external) return;
+  if (doc.revocation && doc.revocation->plan.crl) {
+    f.add(doc.revocation->crl_at, "revocation.crl",
+          "with root.issuer: external is not supported yet: every bundle's ca-crl.pem must hold a CRL of each CA of the "
+          "chain, and the corporate CAs' CRLs are not part of the import; leave revocation.crl off");
+  }
+  if (doc.rotation) {
+    f.add(doc.root.issuer_at, "rotation",
+          "with root.issuer: external is not supported yet: a rotation issues a self-signed new root beside the current "
+          "one, and a corporate-issued root's successor needs its own root csr and import; remove rotation");
+  }
+}
+
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now) {
   unique_names(doc, findings);
+  external_root_support(doc, findings);
   pinned_keys_in_rotation(resolved.plan, findings);
   cross_sign_path_len(doc, resolved.plan, findings);
   new_root_differs(doc, resolved.plan, findings);

@@ -201,8 +201,18 @@ CertificateView root_view(const Plan& plan, UnixTime at) {
   root.fields.emplace_back("key location", key_location(plan.root.key));
   add_common_fields(root, root_p, plan.root.validity.to_string());
   add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
-  root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
-  root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
+  if (plan.root.issuer == RootIssuer::external) {
+    root.fields.emplace_back("signature",
+                             "by the corporate CA (root.issuer: external): meshca root csr, then meshca root import, "
+                             "which checks the chain strictly to the anchor with SHA-256 " +
+                                 plan.root.anchor_sha256);
+    root.fields.emplace_back("output",
+                             "OUT/root/root-cert.pem and OUT/root/issuer-chain.pem (the corporate CAs up to the anchor); "
+                             "every bundle's cert-chain.pem runs up to the anchor, and its root-cert.pem is the anchor");
+  } else {
+    root.fields.emplace_back("signature", signature_algorithm(plan.root.key.algorithm) + " (self-signed)");
+    root.fields.emplace_back("output", "OUT/root/root-cert.pem; also root-cert.pem and the end of cert-chain.pem in every bundle");
+  }
   root.fields.emplace_back("rotate by", format_rfc3339(root_rotate_by(root_p.not_before, root_p.not_after)) + " (" +
                                             std::string(kRootRotationRule) + "), with meshca rotate phases");
   return root;

@@ -102,8 +102,11 @@ bool Checker::check_layout() {
   if (complete) {
     if (src_.layout == BundleLayout::root_ca) {
       pass("layout", src_.label,
-           std::string("root directory: checked as a root CA (root-cert.pem") +
-               (src_.file(kRootCrlFile) ? " and its CRL root-crl.pem)" : ")"));
+           src_.file(kIssuerChainFile) != nullptr
+               ? std::string("root directory of a root issued by another CA: root-cert.pem checked with its issuer chain ") +
+                     kIssuerChainFile + ", up to the self-signed anchor"
+               : std::string("root directory: checked as a root CA (root-cert.pem") +
+                     (src_.file(kRootCrlFile) ? " and its CRL root-crl.pem)" : ")"));
     } else if (src_.layout == BundleLayout::kubernetes_tls) {
       pass("layout", src_.label,
            "kubernetes.io/tls layout (tls.crt, tls.key, ca.crt), checked with the cacerts rules: tls.crt is the "
@@ -251,6 +254,10 @@ void Checker::keep_trust_material() {
 // root-crl.pem. There is no key, chain or workload to check.
 void Checker::check_root_directory() {
   auto roots = load_cert_file(root_name_);
+  if (src_.file(kIssuerChainFile) != nullptr) {
+    check_issued_root(std::move(roots.certs));
+    return;
+  }
   roots_ = std::move(roots.certs);
   roots_loaded_ = roots.present;
   for (const auto& r : roots_) {
@@ -264,6 +271,51 @@ void Checker::check_root_directory() {
   check_lints();
   check_validity();
   check_crl_file(kRootCrlFile, roots_);
+}
+
+void Checker::check_issued_root(std::vector<pki::X509Ptr> roots) {
+  auto issuers = load_cert_file(kIssuerChainFile);
+  if (roots.size() != 1 || issuers.certs.empty()) {
+    if (roots.size() > 1) add("chain-order", display(root_name_), "holds more than the one root certificate its issuer chain certifies");
+    if (issuers.present && issuers.certs.empty()) add("chain-root", display(kIssuerChainFile), "holds no certificate");
+    return;
+  }
+  // The mesh root is checked as the CA certificate, the corporate CAs as
+  // its chain, the anchor as the trusted root.
+  ca_cert_ = std::move(roots.front());
+  ca_cert_name_ = root_name_;
+  chain_name_ = root_name_ = kIssuerChainFile;
+  roots_.push_back(std::move(issuers.certs.back()));
+  issuers.certs.pop_back();
+  chain_ = std::move(issuers.certs);
+  const X509* anchor = roots_.front().get();
+  report_.trusted_root_fingerprints.push_back(pki::sha256_fingerprint(anchor));
+  report_.trusted_root_subjects.push_back(pki::subject_string(anchor));
+  report_.chain_root_fingerprint = report_.trusted_root_fingerprints.front();
+  report_.chain_root_subject = report_.trusted_root_subjects.front();
+  if (!self_signed_root(anchor)) {
+    add("chain-root", display(kIssuerChainFile), "ends at " + pki::subject_string(anchor) + ", which is not a self-signed root",
+        "end issuer-chain.pem with the corporate trust anchor");
+    return;
+  }
+  auto verdict = pki::verify_chain(ca_cert_.get(), raw(chain_), {anchor}, at_);
+  if (verdict.ok) {
+    pass("chain-verify", display(ca_cert_name_),
+         "issued by the corporate CA: verifies (strict) through " + display(kIssuerChainFile) + " to " + report_.chain_root_subject);
+  } else {
+    add("chain-verify", display(ca_cert_name_), "does not verify through " + display(kIssuerChainFile) + ": " + verdict.error,
+        "import the certificate the corporate CA issued, with its chain (meshca root import)");
+  }
+  // A CA with CAs below it: its pathLen above 0 is intended.
+  const X509* below = ca_cert_.get();
+  for (std::size_t i = 0; i <= chain_.size(); ++i) {
+    const X509* issuer = i < chain_.size() ? chain_[i].get() : anchor;
+    const std::string file = i == 0 ? display(ca_cert_name_) : display(kIssuerChainFile);
+    lint_into(pki::lint_ca_certificate(below, issuer, pki::CaRole::intermediate), file, below, true);
+    below = issuer;
+  }
+  lint_into(pki::lint_ca_certificate(anchor, anchor, pki::CaRole::root), display(kIssuerChainFile), anchor, false);
+  check_validity();
 }
 
 // ---- the private key -------------------------------------------------------

@@ -85,6 +85,10 @@ class Checker {
   // The root alone: strict PEM, self-signed, the root CA lints, validity and
   // root-crl.pem. There is no key, chain or workload to check.
   void check_root_directory();
+  // A root certified by another CA, with that CA's chain (issuer-chain.pem,
+  // up to a self-signed anchor): the strict path to the anchor, the lints of
+  // every certificate against its issuer, validity.
+  void check_issued_root(std::vector<pki::X509Ptr> roots);
 
   // ---- the private key -------------------------------------------------------
   void check_key();

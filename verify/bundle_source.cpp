@@ -137,7 +137,7 @@ BundleSource load_directory(const fs::path& dir) {
   src.kind = "directory";
   src.label = dir.string();
   const bool root = is_root_directory(dir);
-  const std::vector<std::string> names = root ? std::vector<std::string>{kRootCertFile, kRootCrlFile} : known_files();
+  const std::vector<std::string> names = root ? std::vector<std::string>{kRootCertFile, kRootCrlFile, kIssuerChainFile} : known_files();
   for (const auto& name : names) {
     fs::path p = dir / name;
     std::error_code ec;

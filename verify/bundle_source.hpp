@@ -28,13 +28,15 @@ using output_layout::kCaCertFile;
 using output_layout::kCaCrlFile;
 using output_layout::kCaKeyFile;
 using output_layout::kCertChainFile;
+using output_layout::kIssuerChainFile;
 using output_layout::kRootCertFile;
 using output_layout::kSecretManifestFile;
 using output_layout::kTlsCaFile;
 using output_layout::kTlsCertFile;
 using output_layout::kTlsKeyFile;
 
-// meshca's OUT/root: the root certificate and, once a revocation happened, its CRL.
+// meshca's OUT/root: the root certificate and, once a revocation happened, its CRL
+// (and, for a root under the corporate CA, issuer-chain.pem).
 inline constexpr const char* kRootDirectory = "root";
 inline constexpr const char* kRootCrlFile = "root-crl.pem";
 

@@ -217,11 +217,13 @@ EXT
 }
 
 # handshake SERVER_BUNDLE SERVER_NAME CLIENT_BUNDLE CLIENT_NAME -> 0 when mutual TLS succeeds
+# (HANDSHAKE_VERIFY_DEPTH: the server's verify depth, 2 unless a longer chain, e.g.
+# under a corporate CA, needs more)
 handshake() {
   local sd=$1 sn=$2 cd=$3 cn=$4 port ready=0
   port=$((20000 + RANDOM % 20000))
   openssl s_server -accept "127.0.0.1:$port" -naccept 1 -cert "$sn.crt" -key "$sn.key" -cert_chain "$sd/cert-chain.pem" \
-    -CAfile "$sd/root-cert.pem" -Verify 2 -verify_return_error -x509_strict -tls1_3 >server.log 2>&1 < <(sleep 30) &
+    -CAfile "$sd/root-cert.pem" -Verify "${HANDSHAKE_VERIFY_DEPTH:-2}" -verify_return_error -x509_strict -tls1_3 >server.log 2>&1 < <(sleep 30) &
   local pid=$!
   for _ in $(seq 1 100); do
     grep -q ACCEPT server.log 2>/dev/null && { ready=1; break; }

@@ -548,5 +548,43 @@ TEST(BundleCheck, KeyAlgorithmsOutsideMeshcasSetWarnUnlessConsumersRefuseThem) {
   }
 }
 
+// OUT/root of a root under the corporate CA: root-cert.pem is not
+// self-signed, issuer-chain.pem carries its issuers up to the anchor. It
+// passes with the chain, and fails without a self-signed anchor at its end
+// or with the chain of another anchor.
+TEST(BundleCheck, RootIssuedByAnotherCaIsJudgedWithItsIssuerChain) {
+  auto corp_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  auto corp = pki::issue_certificate(ca_profile("Corp Root", 3, kNow - kDay, kNow + 20 * kYear), corp_key.get(), nullptr, corp_key.get());
+  auto issuing_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  auto issuing =
+      pki::issue_certificate(ca_profile("Corp Issuing", 2, kNow - kDay, kNow + 15 * kYear), issuing_key.get(), corp.get(), corp_key.get());
+  auto mesh_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  auto mesh =
+      pki::issue_certificate(ca_profile("Mesh Root", 1, kNow - kDay, kNow + 10 * kYear), mesh_key.get(), issuing.get(), issuing_key.get());
+  auto root_dir = [&](const std::string& chain) {
+    BundleSource src;
+    src.label = "out/root";
+    src.kind = "directory";
+    src.layout = BundleLayout::root_ca;
+    put(src, kRootCertFile, pki::certificate_to_pem(mesh.get()));
+    put(src, kIssuerChainFile, chain);
+    return src;
+  };
+  auto good = check(root_dir(pki::certificate_to_pem(issuing.get()) + pki::certificate_to_pem(corp.get())));
+  EXPECT_TRUE(has(good, Severity::pass, "chain-verify", "issued by the corporate CA")) << dump(good);
+  EXPECT_FALSE(has(good, Severity::fail, "root-self-signed")) << dump(good);
+  for (const auto& f : good.findings) EXPECT_EQ(f.severity, Severity::pass) << dump(good);
+  EXPECT_EQ(good.chain_root_subject, pki::subject_string(corp.get()));
+
+  auto no_anchor = check(root_dir(pki::certificate_to_pem(issuing.get())));
+  EXPECT_TRUE(has(no_anchor, Severity::fail, "chain-root", "not a self-signed root")) << dump(no_anchor);
+
+  auto other_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  auto other =
+      pki::issue_certificate(ca_profile("Other Root", 3, kNow - kDay, kNow + 20 * kYear), other_key.get(), nullptr, other_key.get());
+  auto wrong = check(root_dir(pki::certificate_to_pem(other.get())));
+  EXPECT_TRUE(has(wrong, Severity::fail, "chain-verify")) << dump(wrong);
+}
+
 }  // namespace
 }  // namespace meshca::verify

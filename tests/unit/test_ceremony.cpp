@@ -6,12 +6,14 @@
 
 #include "ceremony/audit.hpp"
 #include "ceremony/conformance.hpp"
+#include "ceremony/external_root.hpp"
 #include "ceremony/runner.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "pki/certificate.hpp"
+#include "pki/csr.hpp"
 #include "pki/verify.hpp"
 #include "plan/plan_digest.hpp"
 #include "plan/plan_reader.hpp"
@@ -397,6 +399,88 @@ TEST_F(CeremonyTest, ConformanceNamesEveryFieldThePlanDetermines) {
   ASSERT_EQ(root_findings.size(), 2u);
   EXPECT_EQ(root_findings[0].field, "root.validity");
   EXPECT_EQ(root_findings[1].field, "root.path_len");
+}
+
+// A root under the corporate CA, in process: root csr, a corporate anchor
+// certifies the CSR's key, root import, the ceremony, the audit; and what
+// external_root_conformance() refuses, each named by its field.
+TEST_F(CeremonyTest, ExternalRootFromCsrToAudit) {
+  std::string text = kPlan;
+  const std::string validity = "  validity: 10y\n";
+  text.replace(text.find(validity), validity.size(),
+               validity + "  issuer: external\n  external: {anchor_sha256: \"" + std::string(64, '0') + "\"}\n");
+  Plan p = plan(text);
+  ASSERT_EQ(p.root.issuer, RootIssuer::external);
+  CeremonyOptions opt = unattended();
+  opt.out_dir = out();
+  opt.key_context = {dir_.path(), {}};
+  // Nothing to issue under before the import.
+  EXPECT_EQ(code_of([&] { run(p); }), ErrorKind::output);
+
+  auto csr = create_root_csr(p, opt);
+  auto csr_key = pki::read_csr(read_file(csr.csr_file), "root.csr.pem");
+  EXPECT_EQ(csr_key.spki_sha256, csr.spki_sha256);
+
+  // The corporate anchor, and the mesh root it certifies.
+  const UnixTime now = now_utc();
+  auto corp_key = pki::generate_key(pki::KeyAlgorithm::ecdsa_p384);
+  pki::CertificateProfile corp;
+  corp.subject = pki::DistinguishedName::canonical({{"O", "Corp"}, {"CN", "Corp Root"}});
+  corp.not_before = now - 3600;
+  corp.not_after = now + 20 * 366 * 86400L;
+  corp.key_usage = {.key_cert_sign = true, .crl_sign = true};
+  auto anchor = pki::issue_certificate(corp, corp_key.get(), nullptr, corp_key.get());
+  auto mesh_root = [&](std::optional<int> path_len, UnixTime not_after) {
+    pki::CertificateProfile r;
+    r.subject = p.root.subject;
+    r.not_before = now - 60;
+    r.not_after = not_after;
+    r.path_len = path_len;
+    r.key_usage = {.key_cert_sign = true, .crl_sign = true};
+    return pki::issue_certificate(r, csr_key.public_key.get(), anchor.get(), corp_key.get());
+  };
+  auto root = mesh_root(1, now + 5 * 366 * 86400L);
+  ExternalRootCheck check{.root = root.get(), .issuer_chain = {anchor.get()}, .intermediates_at = now, .at = 0};
+  auto fields = [&](const ExternalRootCheck& c) {
+    std::string all;
+    for (const auto& f : external_root_conformance(c, p)) all += f.message() + "\n";
+    return all;
+  };
+  EXPECT_NE(fields(check).find("root.external.anchor_sha256"), std::string::npos);  // the dummy pin
+  p.root.anchor_sha256 = pki::sha256_fingerprint(anchor.get());
+  EXPECT_EQ(fields(check), "");
+  auto no_room = mesh_root(0, now + 5 * 366 * 86400L);
+  check.root = no_room.get();
+  EXPECT_NE(fields(check).find("root.path_len: found critical CA:TRUE, pathLen 0"), std::string::npos);
+  auto short_lived = mesh_root(1, now + 100 * 86400L);
+  check.root = short_lived.get();
+  const std::string short_findings = fields(check);
+  EXPECT_NE(short_findings.find("prod/a:"), std::string::npos) << short_findings;
+  EXPECT_NE(short_findings.find("dev/a:"), std::string::npos) << short_findings;
+
+  write_file_atomic(dir_.path() / "org-ca.pem", pki::certificate_to_pem(root.get()), kPublicFileMode);
+  write_file_atomic(dir_.path() / "chain.pem", pki::certificate_to_pem(anchor.get()), kPublicFileMode);
+  auto imported = import_root(p, opt, dir_.path() / "org-ca.pem", dir_.path() / "chain.pem");
+  EXPECT_EQ(imported.root.sha256, pki::sha256_fingerprint(root.get()));
+  EXPECT_EQ(code_of([&] { import_root(p, opt, dir_.path() / "org-ca.pem", dir_.path() / "chain.pem"); }), ErrorKind::output);
+
+  auto result = run(p);
+  EXPECT_FALSE(result.root_certificate_issued);
+  ASSERT_EQ(result.clusters.size(), 3u);
+  auto bundle = output_layout::read_istio_bundle(out() / "prod" / "a");
+  ASSERT_EQ(bundle.cert_chain.size(), 3u);
+  EXPECT_EQ(X509_cmp(bundle.cert_chain[1].get(), root.get()), 0);
+  EXPECT_EQ(X509_cmp(bundle.cert_chain[2].get(), anchor.get()), 0);
+  ASSERT_EQ(bundle.roots.size(), 1u);
+  EXPECT_EQ(X509_cmp(bundle.roots[0].get(), anchor.get()), 0);
+  auto report = audit_output(p, out());
+  std::string failed;
+  for (const auto& f : report.findings)
+    if (f.severity == pki::Severity::fail) failed += f.check + " " + f.subject + ": " + f.message + "\n";
+  EXPECT_TRUE(report.ok()) << failed;
+  // A re-run keeps every bundle.
+  auto again = run(p);
+  for (const auto& c : again.clusters) EXPECT_FALSE(c.issued) << c.mesh << "/" << c.cluster;
 }
 
 }  // namespace

@@ -117,6 +117,12 @@ struct Edit {
 
 Edit with_rotation() { return {"outputs:\n", std::string(kRotation)}; }
 
+// root.issuer: external with the anchor `pin` (lines 16-17).
+const std::string kAnchor = std::string(64, 'a');
+Edit external_root(const std::string& pin) {
+  return {"  path_len: 1\n", "  path_len: 1\n  issuer: external\n  external: {anchor_sha256: \"" + pin + "\"}\n"};
+}
+
 // The base plan with each edit applied; every `from` must occur exactly once.
 std::string plan_with(const std::vector<Edit>& edits) {
   std::string text(kBasePlan);
@@ -462,6 +468,19 @@ const std::vector<BadPlan>& bad_plans() {
        "contains U+001B control character"},
       {"ClusterSubjectFirstStrongIsolate", {{"      - name: west\n", "      - name: west\n        intermediate: {subject: {CN: \"\\u2068w\"}}\n"}},
        30, "meshes[0].clusters[1].intermediate.subject.CN", "contains U+2068 FIRST STRONG ISOLATE"},
+      // A root under the corporate CA (root.issuer: external).
+      {"ExternalRootUnknownIssuer", {{"  path_len: 1\n", "  path_len: 1\n  issuer: corporate\n"}}, 16, "root.issuer",
+       "'corporate' is not a root issuer"},
+      {"ExternalRootAnchorNotAFingerprint", {external_root("12:34")}, 17, "root.external.anchor_sha256",
+       "must be the SHA-256 fingerprint of the corporate trust anchor"},
+      {"ExternalRootExternalWithSelf", {{"  path_len: 1\n", "  path_len: 1\n  external: {anchor_sha256: AB}\n"}}, 16,
+       "root.external", "only with issuer: external"},
+      {"ExternalRootWithCrl", {external_root(kAnchor), {"outputs:\n", "revocation: {crl: true}\noutputs:\n"}}, 23,
+       "revocation.crl", "with root.issuer: external is not supported yet"},
+      {"ExternalRootWithRotation", {external_root(kAnchor), with_rotation()}, 16, "rotation",
+       "with root.issuer: external is not supported yet"},
+      {"ExternalNewRoot", {with_rotation(), {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n"}}, 27,
+       "rotation.new_root.issuer", "only the plan's root may be external"},
       {"UnknownKeyIsEscapedInTheMessage", {{"organization: Acme Corp\n", "\"colo\\u202Eur\": blue\n"}}, 5,
        "colo\\u{202E}ur", "unknown field"},
   };
@@ -487,6 +506,19 @@ TEST_P(PlanValidationBadPlan, ReportsLineFieldAndMessage) {
 
 INSTANTIATE_TEST_SUITE_P(PlanValidation, PlanValidationBadPlan, ::testing::ValuesIn(bad_plans()),
                          [](const ::testing::TestParamInfo<BadPlan>& param_info) { return param_info.param.name; });
+
+// ---------------------------------------------------------------------------
+// A root under the corporate CA.
+
+TEST(PlanValidationExternalRoot, DecodesIssuerAndNormalizesTheAnchor) {
+  Plan self = parse_ok(plan_with({}));
+  EXPECT_EQ(self.root.issuer, RootIssuer::self);
+  EXPECT_TRUE(self.root.anchor_sha256.empty());
+  Plan external = parse_ok(plan_with({external_root(std::string(64, 'b'))}));
+  EXPECT_EQ(external.root.issuer, RootIssuer::external);
+  EXPECT_EQ(external.root.anchor_sha256.size(), 95u);
+  EXPECT_TRUE(external.root.anchor_sha256.starts_with("BB:BB:"));
+}
 
 // ---------------------------------------------------------------------------
 // A valid revocation section.

@@ -1,0 +1,224 @@
+#include "ceremony/external_root.hpp"
+
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+
+#include "ceremony/conformance.hpp"
+#include "ceremony/output_tree.hpp"
+#include "ceremony/transcript.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/output_lock.hpp"
+#include "pki/csr.hpp"
+#include "pki/verify.hpp"
+
+namespace meshca::ceremony {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ol = output_layout;
+
+void require_external(const Plan& plan, const std::string& command) {
+  if (plan.root.issuer == RootIssuer::external) return;
+  throw Error(ErrorKind::invalid_input,
+              "the plan's root is self-signed (root.issuer: self); " + command +
+                  " is for a root under the corporate CA (root.issuer: external); meshca ceremony run issues a self-signed root",
+              plan.source.string());
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s;
+}
+
+// What every command that writes OUT/root does first: the approval, the
+// root key outside OUT, the lock, OUT's tree.
+struct RootSession {
+  ApprovedPlan approved;
+  OutputLock lock;
+};
+
+RootSession open_root_session(const Plan& plan, const SigningSessionOptions& opt, const std::string& command, const std::string& action) {
+  require_external(plan, command);
+  RootSession s{approve_plan(plan, opt, action), {}};
+  refuse_root_key_inside(plan.root.key, plan.base_dir, opt.out_dir);
+  s.lock = lock_output_directory(opt.out_dir, lock_request(opt, command));
+  refuse_output_tree_problems(plan, opt.out_dir);
+  remove_stale_temp_files(
+      {opt.out_dir / kRootDir / kRootCsrFile, opt.out_dir / kRootDir / ol::kRootCertFile, opt.out_dir / kRootDir / kIssuerChainFile});
+  return s;
+}
+
+void refuse_existing(const fs::path& path, const std::string& why) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(path, ec))) throw Error(ErrorKind::output, "already exists; " + why, path.string());
+}
+
+}  // namespace
+
+std::vector<const X509*> ExternalRoot::chain() const {
+  std::vector<const X509*> out;
+  out.reserve(issuer_chain.size());
+  for (const auto& c : issuer_chain) out.push_back(c.get());
+  return out;
+}
+
+ExternalRoot load_external_root(const fs::path& out) {
+  const fs::path cert = out / kRootDir / ol::kRootCertFile, chain = out / kRootDir / kIssuerChainFile;
+  auto cert_pem = read_file_if_exists(cert);
+  auto chain_pem = read_file_if_exists(chain);
+  if (!cert_pem || !chain_pem) {
+    throw Error(ErrorKind::output,
+                "no imported root certificate" + std::string(cert_pem ? " chain (" + std::string(kIssuerChainFile) + ")" : "") +
+                    ": the plan's root is certified by the corporate CA (root.issuer: external); run meshca root csr, have "
+                    "the corporate CA sign " +
+                    (out / kRootDir / kRootCsrFile).string() +
+                    ", then import the certificate and its chain with meshca root import before meshca ceremony run",
+                (cert_pem ? chain : cert).string());
+  }
+  ExternalRoot r;
+  r.root = pki::certificate_from_pem(*cert_pem, cert.string());
+  r.issuer_chain = pki::certificates_from_pem(*chain_pem, chain.string());
+  if (r.issuer_chain.empty()) throw Error(ErrorKind::output, "holds no certificate", chain.string());
+  return r;
+}
+
+std::vector<pki::X509Ptr> order_issuer_chain(const X509* cert, std::vector<pki::X509Ptr> certs, const std::string& where) {
+  std::vector<pki::X509Ptr> ordered;
+  const X509* current = cert;
+  while (!certs.empty() && !(current != cert && pki::is_self_signed(current))) {
+    auto it = std::find_if(certs.begin(), certs.end(), [&](const pki::X509Ptr& c) {
+      return X509_NAME_cmp(X509_get_issuer_name(current), X509_get_subject_name(c.get())) == 0 && pki::signed_by(current, c.get());
+    });
+    if (it == certs.end()) break;
+    ordered.push_back(std::move(*it));
+    certs.erase(it);
+    current = ordered.back().get();
+  }
+  if (!certs.empty()) {
+    std::vector<std::string> stray;
+    stray.reserve(certs.size());
+    for (const auto& c : certs) stray.push_back(pki::subject_string(c.get()));
+    throw Error(ErrorKind::invalid_input,
+                "holds certificates that are not on the path from the root certificate to a self-signed anchor: " + join(stray) +
+                    " (give the corporate CAs that issued the root, up to and including the anchor)",
+                where);
+  }
+  return ordered;
+}
+
+RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt) {
+  auto session = open_root_session(plan, opt, "meshca root csr", "make the root key and its CSR");
+  const fs::path out = opt.out_dir;
+  const fs::path csr_file = out / kRootDir / kRootCsrFile;
+  refuse_existing(out / kRootDir / ol::kRootCertFile,
+                  "the root certificate was imported; a CSR is made only before the import (nothing is overwritten)");
+  refuse_existing(csr_file, "the root's CSR was made; give it to the corporate CA (nothing is overwritten)");
+  const UnixTime now = opt.now ? opt.now : now_utc();
+  SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
+                               {{"command", "root csr"}, {"root_key", hsm::describe_key_reference(plan.root.key)}});
+  RootCsrResult result;
+  result.csr_file = csr_file;
+  run_recorded_session(
+      [&] {
+        auto store = hsm::open_key_store(plan.root.key, hsm::KeyPresence::create_if_missing, opt.key_context);
+        result.key_store = store->description();
+        result.key_generated = store->generated();
+        transcript.record(
+            "root-key",
+            {{"store", store->description()}, {"generated", store->generated()}, {"facts", nlohmann::json::parse(store->facts_json())}});
+        std::string pem = pki::make_csr_pem(store->signing_key(), plan.root.subject);
+        // The CSR as the corporate CA will read it: proof of possession, the
+        // store's key.
+        auto read = pki::read_csr(pem, csr_file.string());
+        result.spki_sha256 = pki::spki_sha256(store->public_key());
+        if (read.spki_sha256 != result.spki_sha256) {
+          throw Error(ErrorKind::key_store, "the CSR the key store signed does not carry the root key", csr_file.string());
+        }
+        ensure_directory(out / kRootDir, kPrivateDirMode);
+        write_file_atomic(csr_file, pem, kPublicFileMode);
+        transcript.note_written(csr_file);
+        transcript.record("root-csr", {{"file", fs::relative(csr_file, out).string()},
+                                       {"subject", plan.root.subject.to_string()},
+                                       {"key_spki_sha256", result.spki_sha256},
+                                       {"anchor_sha256", plan.root.anchor_sha256}});
+      },
+      [&](const std::string& outcome, const std::string& error) { result.transcript_head = transcript.close(outcome, error); });
+  return result;
+}
+
+RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt, const fs::path& cert_file, const fs::path& chain_file) {
+  auto session = open_root_session(plan, opt, "meshca root import", "import the root certificate");
+  const fs::path out = opt.out_dir;
+  RootImportResult result;
+  result.root_file = out / kRootDir / ol::kRootCertFile;
+  result.chain_file = out / kRootDir / kIssuerChainFile;
+  refuse_existing(result.root_file, "a root certificate was imported; meshca never replaces a root (nothing was written)");
+  const UnixTime now = opt.now ? opt.now : now_utc();
+
+  // Everything that can be judged from the files and the plan, before the
+  // transcript and the key store are opened.
+  auto certs = pki::certificates_from_pem(read_file(cert_file), cert_file.string());
+  if (certs.size() != 1) {
+    throw Error(ErrorKind::invalid_input,
+                "holds " + std::to_string(certs.size()) +
+                    " certificates; give the root certificate alone (--cert) and the corporate "
+                    "CAs above it with --chain",
+                cert_file.string());
+  }
+  pki::X509Ptr root = std::move(certs.front());
+  auto chain = order_issuer_chain(root.get(), pki::certificates_from_pem(read_file(chain_file), chain_file.string()), chain_file.string());
+  ExternalRootCheck check{.root = root.get(), .issuer_chain = {}, .intermediates_at = now, .at = now};
+  for (const auto& c : chain) check.issuer_chain.push_back(c.get());
+  auto findings = external_root_conformance(check, plan);
+  if (!findings.empty()) {
+    std::vector<std::string> details;
+    for (const auto& f : findings) details.push_back(cert_file.string() + ": " + f.message());
+    throw MultiError(ErrorKind::invalid_input,
+                     "the certificate is not the plan's root under the corporate CA in " + std::to_string(findings.size()) +
+                         " respect(s); nothing was written",
+                     details);
+  }
+
+  SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
+                               {{"command", "root import"}, {"root_key", hsm::describe_key_reference(plan.root.key)}});
+  run_recorded_session(
+      [&] {
+        auto store = hsm::open_key_store(plan.root.key, hsm::KeyPresence::must_exist, opt.key_context);
+        transcript.record("root-key",
+                          {{"store", store->description()}, {"generated", false}, {"facts", nlohmann::json::parse(store->facts_json())}});
+        if (!pki::key_matches_certificate(store->public_key(), root.get())) {
+          throw Error(ErrorKind::invalid_input,
+                      "certifies another key (SPKI SHA-256 " + pki::spki_sha256(X509_get0_pubkey(root.get())) +
+                          ") than the plan's root key in " + store->description() + " (SPKI SHA-256 " +
+                          pki::spki_sha256(store->public_key()) + "); nothing was written",
+                      cert_file.string());
+        }
+        std::string chain_pem;
+        for (const auto& c : chain) chain_pem += pki::certificate_to_pem(c.get());
+        ensure_directory(out / kRootDir, kPrivateDirMode);
+        // The chain first: a root certificate without its chain is never
+        // left behind (a chain without the root is replaced by the next
+        // import).
+        write_file_atomic(result.chain_file, chain_pem, kPublicFileMode, Replace::allowed);
+        transcript.note_written(result.chain_file);
+        write_file_atomic(result.root_file, pki::certificate_to_pem(root.get()), kPublicFileMode);
+        transcript.note_written(result.root_file);
+        result.root = record_of(root.get());
+        nlohmann::json chain_json = nlohmann::json::array();
+        for (const auto& c : chain) {
+          result.issuer_chain.push_back(record_of(c.get()));
+          chain_json.push_back(to_json(result.issuer_chain.back()));
+        }
+        transcript.record("root-certificate", {{"action", "imported"},
+                                               {"certificate", to_json(result.root)},
+                                               {"issuer_chain", chain_json},
+                                               {"anchor_sha256", plan.root.anchor_sha256}});
+      },
+      [&](const std::string& outcome, const std::string& error) { result.transcript_head = transcript.close(outcome, error); });
+  return result;
+}
+
+}  // namespace meshca::ceremony

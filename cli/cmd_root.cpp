@@ -1,0 +1,107 @@
+// meshca root csr PLAN --out DIR
+// meshca root import PLAN --out DIR --cert CERT --chain CHAIN
+//
+// A mesh root certified by the corporate CA (root.issuer: external,
+// ceremony/external_root.hpp): the root key's CSR for the corporate CA, then
+// the certificate it issued, checked and imported before `ceremony run`.
+#include <iostream>
+
+#include "ceremony/conformance.hpp"
+#include "ceremony/external_root.hpp"
+#include "cli/signing_session.hpp"
+#include "plan/plan_reader.hpp"
+
+namespace meshca::cli {
+namespace {
+
+constexpr const char* kRootUsage =
+    "usage: meshca root <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  csr PLAN --out DIR     make (or load) the root key and write DIR/root/root.csr.pem for the corporate CA\n"
+    "  import PLAN --out DIR --cert CERT --chain CHAIN\n"
+    "                         check the certificate the corporate CA issued and import it with its chain";
+
+constexpr const char* kRootCsrUsage =
+    "usage: meshca root csr PLAN --out DIR [options]\n"
+    "\n"
+    "For a plan whose root is certified by the corporate CA (root.issuer: external): opens the root key\n"
+    "the plan names (generating it in the token or key file on first use, as meshca ceremony run does) and\n"
+    "writes DIR/root/root.csr.pem, a PKCS#10 request with the plan's root subject, signed by the root key.\n"
+    "The corporate CA signs it with its own process; then run meshca root import. Records a transcript\n"
+    "session; never overwrites.\n"
+    "\n"
+    "example: MESHCA_ROOT_PASS=... meshca root csr plan.yaml --out out/ --expect-digest HEX";
+
+constexpr const char* kRootImportUsage =
+    "usage: meshca root import PLAN --out DIR --cert CERT --chain CHAIN [options]\n"
+    "\n"
+    "Imports the root certificate the corporate CA issued for the CSR of meshca root csr. Before anything\n"
+    "is written it checks that CERT certifies the plan's root key (the key store is opened and the public\n"
+    "keys compared), carries the plan's subject, is CA:TRUE with keyCertSign, that every pathLen of the\n"
+    "chain leaves room for the plan's hierarchy, that its validity and the corporate CAs' cover every\n"
+    "planned intermediate, and that it verifies strictly through CHAIN (the corporate intermediates and\n"
+    "the anchor) to the anchor whose SHA-256 is root.external.anchor_sha256. Writes DIR/root/root-cert.pem\n"
+    "and DIR/root/issuer-chain.pem, records a transcript session, never replaces an imported root.\n"
+    "\n"
+    "example: meshca root import plan.yaml --out out/ --cert org-ca.pem --chain corp-chain.pem";
+
+int root_csr(const Args& args, Terminal& term) {
+  po::options_description options("meshca root csr");
+  add_signing_session_options(options);
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kRootCsrUsage)) return 0;
+  UnixTime now = now_utc();
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  ceremony::SigningSessionOptions opt;
+  std::unique_ptr<ProgressReporter> progress;
+  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
+  auto r = ceremony::create_root_csr(plan, opt);
+  term.out << "root key: " << r.key_store << (r.key_generated ? " [generated in this run]" : "") << "\n"
+           << "  SPKI SHA-256: " << r.spki_sha256 << "\n"
+           << "CSR: " << r.csr_file.string() << " (subject " << plan.root.subject.to_string() << ")\n"
+           << "ask the corporate CA for: CA:TRUE (critical), pathLen " << ceremony::least_root_path_len(plan)
+           << " or more, keyUsage keyCertSign, cRLSign (critical), validity " << plan.root.validity.to_string() << ", under the anchor "
+           << plan.root.anchor_sha256 << "\n"
+           << "then: meshca root import " << plan.source.string() << " --out " << opt.out_dir.string() << " --cert CERT --chain CHAIN\n"
+           << "transcript head: " << r.transcript_head << "\n";
+  return 0;
+}
+
+int root_import(const Args& args, Terminal& term) {
+  po::options_description options("meshca root import");
+  add_signing_session_options(options);
+  options.add_options()("cert", po::value<std::string>()->required(), "the root certificate the corporate CA issued (PEM)")(
+      "chain", po::value<std::string>()->required(),
+      "the corporate CAs above it, up to and including the self-signed anchor (PEM, any order)");
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, options, positionals, vm, term.out, kRootImportUsage)) return 0;
+  UnixTime now = now_utc();
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
+  ceremony::SigningSessionOptions opt;
+  std::unique_ptr<ProgressReporter> progress;
+  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
+  auto r = ceremony::import_root(plan, opt, vm["cert"].as<std::string>(), vm["chain"].as<std::string>());
+  term.out << "imported root: " << r.root.subject << " (serial " << r.root.serial << ")\n"
+           << "  sha256:   " << r.root.sha256 << "\n"
+           << "  valid:    " << format_rfc3339(r.root.not_before) << " .. " << format_rfc3339(r.root.not_after) << "\n"
+           << "  issued by:";
+  for (const auto& c : r.issuer_chain) term.out << " " << c.subject << " ->";
+  term.out << " (anchor " << plan.root.anchor_sha256 << ")\n"
+           << "files: " << r.root_file.string() << ", " << r.chain_file.string() << "\n"
+           << "transcript head: " << r.transcript_head << "\n"
+           << "next: meshca ceremony run " << plan.source.string() << " --out " << opt.out_dir.string() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_root(const Args& args, Terminal& term) {
+  return dispatch_subcommand("root", kRootUsage, {{"csr", root_csr}, {"import", root_import}}, args, term);
+}
+
+}  // namespace meshca::cli
