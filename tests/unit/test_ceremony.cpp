@@ -427,7 +427,7 @@ TEST_F(CeremonyTest, ExternalRootFromCsrToAudit) {
   pki::CertificateProfile corp;
   corp.subject = pki::DistinguishedName::canonical({{"O", "Corp"}, {"CN", "Corp Root"}});
   corp.not_before = now - 3600;
-  corp.not_after = now + 20 * 366 * 86400L;
+  corp.not_after = now + 20L * 366 * 86400;
   corp.key_usage = {.key_cert_sign = true, .crl_sign = true};
   auto anchor = pki::issue_certificate(corp, corp_key.get(), nullptr, corp_key.get());
   auto mesh_root = [&](std::optional<int> path_len, UnixTime not_after) {
@@ -439,7 +439,7 @@ TEST_F(CeremonyTest, ExternalRootFromCsrToAudit) {
     r.key_usage = {.key_cert_sign = true, .crl_sign = true};
     return pki::issue_certificate(r, csr_key.public_key.get(), anchor.get(), corp_key.get());
   };
-  auto root = mesh_root(1, now + 5 * 366 * 86400L);
+  auto root = mesh_root(1, now + 5L * 366 * 86400);
   ExternalRootCheck check{.root = root.get(), .issuer_chain = {anchor.get()}, .intermediates_at = now, .at = 0};
   auto fields = [&](const ExternalRootCheck& c) {
     std::string all;
@@ -449,7 +449,7 @@ TEST_F(CeremonyTest, ExternalRootFromCsrToAudit) {
   EXPECT_NE(fields(check).find("root.external.anchor_sha256"), std::string::npos);  // the dummy pin
   p.root.anchor_sha256 = pki::sha256_fingerprint(anchor.get());
   EXPECT_EQ(fields(check), "");
-  auto no_room = mesh_root(0, now + 5 * 366 * 86400L);
+  auto no_room = mesh_root(0, now + 5L * 366 * 86400);
   check.root = no_room.get();
   EXPECT_NE(fields(check).find("root.path_len: found critical CA:TRUE, pathLen 0"), std::string::npos);
   auto short_lived = mesh_root(1, now + 100 * 86400L);

@@ -192,6 +192,8 @@ struct BadPlan {
 void PrintTo(const BadPlan& c, std::ostream* os) { *os << c.name; }
 
 const std::vector<BadPlan>& bad_plans() {
+  // A table, one case per row or two: clang-format would reflow every row around one added.
+  // clang-format off
   static const std::vector<BadPlan> cases = {
       // Unknown keys and wrong types.
       {"UnknownTopLevelKey", {{"organization: Acme Corp\n", "colour: blue\n"}}, 5, "colour", "unknown field"},
@@ -484,6 +486,7 @@ const std::vector<BadPlan>& bad_plans() {
       {"UnknownKeyIsEscapedInTheMessage", {{"organization: Acme Corp\n", "\"colo\\u202Eur\": blue\n"}}, 5,
        "colo\\u{202E}ur", "unknown field"},
   };
+  // clang-format on
   return cases;
 }
 
