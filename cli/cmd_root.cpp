@@ -5,6 +5,7 @@
 // ceremony/external_root.hpp): the root key's CSR for the corporate CA, then
 // the certificate it issued, checked and imported before `ceremony run`.
 #include <iostream>
+#include <optional>
 
 #include "ceremony/conformance.hpp"
 #include "ceremony/external_root.hpp"
@@ -46,18 +47,33 @@ constexpr const char* kRootImportUsage =
     "\n"
     "example: meshca root import plan.yaml --out out/ --cert org-ca.pem --chain corp-chain.pem";
 
+// What both root commands start with: their arguments, the plan, and the
+// signing session's options.
+struct RootCommand {
+  po::variables_map vm;
+  std::optional<ceremony::Plan> plan;
+  ceremony::SigningSessionOptions opt;
+  std::unique_ptr<ProgressReporter> progress;
+};
+
+// False when --help was printed.
+bool parse_root_command(const Args& args, po::options_description& options, const char* usage, Terminal& term, RootCommand& cmd) {
+  po::positional_options_description positionals;
+  positionals.add("plan", 1);
+  if (!parse_command_line(args, options, positionals, cmd.vm, term.out, usage)) return false;
+  const UnixTime now = now_utc();
+  cmd.plan = ceremony::load_plan(cmd.vm["plan"].as<std::string>(), now);
+  fill_signing_session(cmd.vm, cmd.plan->base_dir, term, now, cmd.progress, cmd.opt);
+  return true;
+}
+
 int root_csr(const Args& args, Terminal& term) {
   po::options_description options("meshca root csr");
   add_signing_session_options(options);
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
-  po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kRootCsrUsage)) return 0;
-  UnixTime now = now_utc();
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
-  ceremony::SigningSessionOptions opt;
-  std::unique_ptr<ProgressReporter> progress;
-  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
+  RootCommand cmd;
+  if (!parse_root_command(args, options, kRootCsrUsage, term, cmd)) return 0;
+  const ceremony::Plan& plan = *cmd.plan;
+  const ceremony::SigningSessionOptions& opt = cmd.opt;
   auto r = ceremony::create_root_csr(plan, opt);
   term.out << "root key: " << r.key_store << (r.key_generated ? " [generated in this run]" : "") << "\n"
            << "  SPKI SHA-256: " << r.spki_sha256 << "\n"
@@ -76,16 +92,10 @@ int root_import(const Args& args, Terminal& term) {
   options.add_options()("cert", po::value<std::string>()->required(), "the root certificate the corporate CA issued (PEM)")(
       "chain", po::value<std::string>()->required(),
       "the corporate CAs above it, up to and including the self-signed anchor (PEM, any order)");
-  po::positional_options_description positionals;
-  positionals.add("plan", 1);
-  po::variables_map vm;
-  if (!parse_command_line(args, options, positionals, vm, term.out, kRootImportUsage)) return 0;
-  UnixTime now = now_utc();
-  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now);
-  ceremony::SigningSessionOptions opt;
-  std::unique_ptr<ProgressReporter> progress;
-  fill_signing_session(vm, plan.base_dir, term, now, progress, opt);
-  auto r = ceremony::import_root(plan, opt, vm["cert"].as<std::string>(), vm["chain"].as<std::string>());
+  RootCommand cmd;
+  if (!parse_root_command(args, options, kRootImportUsage, term, cmd)) return 0;
+  const ceremony::Plan& plan = *cmd.plan;
+  auto r = ceremony::import_root(plan, cmd.opt, cmd.vm["cert"].as<std::string>(), cmd.vm["chain"].as<std::string>());
   term.out << "imported root: " << r.root.subject << " (serial " << r.root.serial << ")\n"
            << "  sha256:   " << r.root.sha256 << "\n"
            << "  valid:    " << format_rfc3339(r.root.not_before) << " .. " << format_rfc3339(r.root.not_after) << "\n"
@@ -94,7 +104,7 @@ int root_import(const Args& args, Terminal& term) {
   term.out << " (anchor " << plan.root.anchor_sha256 << ")\n"
            << "files: " << r.root_file.string() << ", " << r.chain_file.string() << "\n"
            << "transcript head: " << r.transcript_head << "\n"
-           << "next: meshca ceremony run " << plan.source.string() << " --out " << opt.out_dir.string() << "\n";
+           << "next: meshca ceremony run " << plan.source.string() << " --out " << cmd.opt.out_dir.string() << "\n";
   return 0;
 }
 

@@ -66,6 +66,18 @@ void new_root_differs(const PlanDocument& doc, const Plan& plan, Findings& f) {
 }
 
 // A CRL signed by a CA without cRLSign is rejected by every peer.
+// One finding per cluster whose key is pinned (`intermediate.csr`), for a
+// feature that needs the key in the room: "cluster X keeps its key, but WHY".
+void refuse_pinned_keys(const Plan& plan, Findings& f, const std::string& why) {
+  for (const auto& mesh : plan.meshes) {
+    for (const auto& cluster : mesh.clusters) {
+      if (!cluster.intermediate.pinned_key) continue;
+      f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
+            "cluster " + cluster.name + " keeps its key, but " + why);
+    }
+  }
+}
+
 void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
   if (!doc.revocation || !plan.revocation.crl || f.any_in({"profile", "revocation", "crl"})) return;
   const SourceLocation& at = doc.revocation->crl_at;
@@ -78,16 +90,12 @@ void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
           at, "revocation.crl",
           "profile '" + mesh.profile + "' of mesh '" + mesh.name + "' gives intermediates no cRLSign key usage, so they cannot sign CRLs");
     }
-    // Istio reads the CRL of every CA of the chain from ca-crl.pem; the
-    // intermediate's own CRL needs its key, which a pinned cluster keeps.
-    for (const auto& cluster : mesh.clusters) {
-      if (!cluster.intermediate.pinned_key) continue;
-      f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
-            "cluster " + cluster.name +
-                " keeps its key, but revocation.crl asks for a CRL signed by every intermediate, "
-                "which the room cannot sign without the key; pinned keys and revocation.crl cannot be combined yet");
-    }
   }
+  // Istio reads the CRL of every CA of the chain from ca-crl.pem; the
+  // intermediate's own CRL needs its key, which a pinned cluster keeps.
+  refuse_pinned_keys(plan, f,
+                     "revocation.crl asks for a CRL signed by every intermediate, which the room cannot sign without the "
+                     "key; pinned keys and revocation.crl cannot be combined yet");
 }
 
 // Findings about a cluster's resolved value. A value written once
@@ -272,15 +280,9 @@ class LayoutRules {
 // a pinned cluster's key is not in the room to reuse.
 void pinned_keys_in_rotation(const Plan& plan, Findings& f) {
   if (!plan.rotation) return;
-  for (const auto& mesh : plan.meshes) {
-    for (const auto& cluster : mesh.clusters) {
-      if (!cluster.intermediate.pinned_key) continue;
-      f.add(cluster.intermediate.pinned_key->csr_at, cluster.field_path + ".intermediate.csr",
-            "cluster " + cluster.name +
-                " keeps its key, but a root rotation's phase 1 reuses each cluster's bundle, key "
-                "included; rotating the root of pinned-key clusters is not supported yet");
-    }
-  }
+  refuse_pinned_keys(plan, f,
+                     "a root rotation's phase 1 reuses each cluster's bundle, key included; rotating the root of "
+                     "pinned-key clusters is not supported yet");
 }
 
 // A root under the corporate CA (root.issuer: external) is signed by
