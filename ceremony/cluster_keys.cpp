@@ -33,11 +33,6 @@ const ClusterPlan& find_cluster(const Plan& plan, const std::string& mesh_name, 
               plan.source.string());
 }
 
-void refuse_existing(const fs::path& path, const std::string& why) {
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(path, ec))) throw Error(ErrorKind::output, "already exists; " + why, path.string());
-}
-
 // The findings of `meshca verify` for the bundle in `dir` that fail it, as
 // "file: message" lines; the number of warnings goes to `warnings`.
 std::vector<std::string> verification_failures(const fs::path& dir, const ol::LayoutOptions& options, std::size_t& warnings) {
@@ -60,8 +55,8 @@ CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh_name, co
   const ClusterPlan& cluster = find_cluster(plan, mesh_name, cluster_name, &mesh);
   CreatedCsr made{dir / ol::kCaKeyFile, dir / kClusterCsrFile, cluster.intermediate.algorithm, ""};
   const std::string never = "meshca csr create never replaces a key or CSR (choose another --out)";
-  refuse_existing(made.key_file, never);
-  refuse_existing(made.csr_file, never);
+  refuse_existing_path(made.key_file, never);
+  refuse_existing_path(made.csr_file, never);
   ensure_directory(dir, kPrivateDirMode);
   auto key = pki::generate_key(made.algorithm);
   const std::string csr = pki::make_csr_pem(key.get(), cluster.intermediate.subject);
@@ -81,7 +76,7 @@ CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh_name, co
 AssembledBundle assemble_bundle(const fs::path& public_dir, const fs::path& key_file, const fs::path& out) {
   const ol::LayoutOptions public_options = ol::read_public_bundle_descriptor(public_dir);
   const ol::LayoutOptions full = ol::assembled(public_options);
-  refuse_existing(out, "meshca bundle assemble writes a new directory and never replaces one");
+  refuse_existing_path(out, "meshca bundle assemble writes a new directory and never replaces one");
   // Every file of the public bundle is read and checked against the
   // descriptor before the key is touched.
   ol::IstioBundle bundle = ol::read_layout_bundle(public_dir, public_options);

@@ -27,7 +27,7 @@ void require_external(const Plan& plan, const std::string& command) {
               plan.source.string());
 }
 
-std::string join(const std::vector<std::string>& items) {
+std::string comma_joined(const std::vector<std::string>& items) {
   std::string s;
   for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
   return s;
@@ -49,11 +49,6 @@ RootSession open_root_session(const Plan& plan, const SigningSessionOptions& opt
   remove_stale_temp_files(
       {opt.out_dir / kRootDir / kRootCsrFile, opt.out_dir / kRootDir / ol::kRootCertFile, opt.out_dir / kRootDir / kIssuerChainFile});
   return s;
-}
-
-void refuse_existing(const fs::path& path, const std::string& why) {
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(path, ec))) throw Error(ErrorKind::output, "already exists; " + why, path.string());
 }
 
 }  // namespace
@@ -102,7 +97,7 @@ std::vector<pki::X509Ptr> order_issuer_chain(const X509* cert, std::vector<pki::
     stray.reserve(certs.size());
     for (const auto& c : certs) stray.push_back(pki::subject_string(c.get()));
     throw Error(ErrorKind::invalid_input,
-                "holds certificates that are not on the path from the root certificate to a self-signed anchor: " + join(stray) +
+                "holds certificates that are not on the path from the root certificate to a self-signed anchor: " + comma_joined(stray) +
                     " (give the corporate CAs that issued the root, up to and including the anchor)",
                 where);
   }
@@ -113,9 +108,9 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
   auto session = open_root_session(plan, opt, "meshca root csr", "make the root key and its CSR");
   const fs::path out = opt.out_dir;
   const fs::path csr_file = out / kRootDir / kRootCsrFile;
-  refuse_existing(out / kRootDir / ol::kRootCertFile,
-                  "the root certificate was imported; a CSR is made only before the import (nothing is overwritten)");
-  refuse_existing(csr_file, "the root's CSR was made; give it to the corporate CA (nothing is overwritten)");
+  refuse_existing_path(out / kRootDir / ol::kRootCertFile,
+                       "the root certificate was imported; a CSR is made only before the import (nothing is overwritten)");
+  refuse_existing_path(csr_file, "the root's CSR was made; give it to the corporate CA (nothing is overwritten)");
   const UnixTime now = opt.now ? opt.now : now_utc();
   SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
                                {{"command", "root csr"}, {"root_key", hsm::describe_key_reference(plan.root.key)}});
@@ -155,7 +150,7 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
   RootImportResult result;
   result.root_file = out / kRootDir / ol::kRootCertFile;
   result.chain_file = out / kRootDir / kIssuerChainFile;
-  refuse_existing(result.root_file, "a root certificate was imported; meshca never replaces a root (nothing was written)");
+  refuse_existing_path(result.root_file, "a root certificate was imported; meshca never replaces a root (nothing was written)");
   const UnixTime now = opt.now ? opt.now : now_utc();
 
   // Everything that can be judged from the files and the plan, before the

@@ -284,4 +284,9 @@ std::vector<fs::directory_entry> directory_entries(const fs::path& dir, ErrorKin
   return entries;
 }
 
+void refuse_existing_path(const fs::path& path, const std::string& why) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(path, ec))) throw Error(ErrorKind::output, "already exists; " + why, path.string());
+}
+
 }  // namespace meshca

@@ -53,6 +53,10 @@ std::string read_file(const fs::path& path, std::size_t max_bytes = 16 * 1024 * 
 // accepted as it is. A path that exists but is not a directory is an error.
 void ensure_directory(const fs::path& dir, unsigned mode = kPrivateDirMode);
 
+// Error(output) "PATH: already exists; WHY" when anything (a link too) is at
+// `path`: for commands that never replace what they would write.
+void refuse_existing_path(const fs::path& path, const std::string& why);
+
 void fsync_directory(const fs::path& dir);
 
 // A private directory under `out/.meshca-tmp/` that is removed on
