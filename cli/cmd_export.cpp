@@ -31,12 +31,7 @@ int run_export(const Args& args, Terminal& term) {
     return 0;
   }
   const std::string id = vm["cluster"].as<std::string>();
-  const auto slash = id.find('/');
-  const std::string mesh = id.substr(0, slash);
-  const std::string cluster = slash == std::string::npos ? "" : id.substr(slash + 1);
-  if (!ceremony::is_dns1123_label(mesh) || !ceremony::is_dns1123_label(cluster)) {
-    throw Error(ErrorKind::usage, "--cluster " + id + ": write it as MESH/CLUSTER (the plan's names)");
-  }
+  const auto [mesh, cluster] = parse_cluster_id(id);
   const fs::path dir = fs::path(vm["out"].as<std::string>()) / mesh / cluster;
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(dir, ec))) {

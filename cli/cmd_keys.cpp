@@ -49,16 +49,6 @@ constexpr const char* kAssembleUsage =
     "\n"
     "example: meshca bundle assemble out/prod/us-east-1 --key keys/prod-us-east-1/ca-key.pem --out cacerts/";
 
-std::pair<std::string, std::string> mesh_and_cluster(const std::string& id) {
-  const auto slash = id.find('/');
-  std::string mesh = id.substr(0, slash);
-  std::string cluster = slash == std::string::npos ? "" : id.substr(slash + 1);
-  if (!ceremony::is_dns1123_label(mesh) || !ceremony::is_dns1123_label(cluster)) {
-    throw Error(ErrorKind::usage, "--cluster " + id + ": write it as MESH/CLUSTER (the plan's names)");
-  }
-  return {mesh, cluster};
-}
-
 int csr_create(const Args& args, Terminal& term) {
   po::options_description options("meshca csr create");
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan")(
@@ -68,7 +58,7 @@ int csr_create(const Args& args, Terminal& term) {
   positionals.add("plan", 1);
   po::variables_map vm;
   if (!parse_command_line(args, options, positionals, vm, term.out, kCsrCreateUsage)) return 0;
-  const auto [mesh, cluster] = mesh_and_cluster(vm["cluster"].as<std::string>());
+  const auto [mesh, cluster] = parse_cluster_id(vm["cluster"].as<std::string>());
   // The plan may already name the CSR this command is about to make.
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc(), ceremony::PinnedKeyFiles::skip);
   auto made = ceremony::create_cluster_csr(plan, mesh, cluster, vm["out"].as<std::string>());

@@ -10,6 +10,8 @@
 #include <vector>
 #include <ostream>
 
+#include "plan/plan_reader.hpp"
+
 namespace meshca::cli {
 namespace {
 
@@ -147,6 +149,16 @@ std::string with_metavariables(std::string message, const std::vector<std::strin
 }  // namespace
 
 std::string usage_line(const std::string& usage) { return usage_lines(usage); }
+
+std::pair<std::string, std::string> parse_cluster_id(const std::string& id) {
+  const auto slash = id.find('/');
+  std::string mesh = id.substr(0, slash);
+  std::string cluster = slash == std::string::npos ? "" : id.substr(slash + 1);
+  if (!ceremony::is_dns1123_label(mesh) || !ceremony::is_dns1123_label(cluster)) {
+    throw Error(ErrorKind::usage, "--cluster " + id + ": write it as MESH/CLUSTER (the plan's names)");
+  }
+  return {mesh, cluster};
+}
 
 bool parse_command_line(const Args& args, const po::options_description& options,
                         const po::positional_options_description& positionals, po::variables_map& vm,

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -42,6 +43,10 @@ bool parse_command_line(const Args& args, const po::options_description& options
 // The usage line(s) of a command's usage text (up to its first blank line):
 // what a usage error repeats.
 std::string usage_line(const std::string& usage);
+
+// `--cluster MESH/CLUSTER` as {mesh, cluster}, both DNS-1123 labels (the
+// plan's names); Error(usage) otherwise.
+std::pair<std::string, std::string> parse_cluster_id(const std::string& id);
 
 // Runs the subcommand `args[0]` of command group `group` from `subcommands`;
 // --help prints `usage` (exit 0); no subcommand is a usage error (exit 2)
