@@ -163,4 +163,10 @@ nlohmann::json profile_json(std::string_view profile, const std::vector<std::str
   return j;
 }
 
+void add_key_facts(nlohmann::json& details, const IntermediatePlan& intermediate) {
+  details["key"] = std::string(pki::key_algorithm_name(intermediate.algorithm));
+  details["key_custody"] = intermediate.pinned_key ? "cluster" : "bundle";
+  if (const auto& pin = intermediate.pinned_key) details["key_spki_sha256"] = pin->spki_sha256;
+}
+
 }  // namespace meshca::ceremony

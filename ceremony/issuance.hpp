@@ -171,4 +171,10 @@ void refuse_root_key_inside(const hsm::RootKeyRef& key, const std::filesystem::p
 // {"name": profile, "lint_warnings": [...]} for the transcript.
 nlohmann::json profile_json(std::string_view profile, const std::vector<std::string>& lint_warnings);
 
+// An intermediate's key as the transcript records it: its algorithm, who
+// keeps it (`bundle`: made in the room and written into the bundle;
+// `cluster`: pinned, kept near the cluster) and, when pinned, its SPKI pin.
+// The runner and the rotation write the same fields, so the audit reads one.
+void add_key_facts(nlohmann::json& details, const IntermediatePlan& intermediate);
+
 }  // namespace meshca::ceremony

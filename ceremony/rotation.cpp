@@ -218,6 +218,9 @@ class Rotation {
   // ca-crl.pem of a new intermediate (phases 2 and 3), "" without CRLs.
   std::string new_intermediate_crl(const X509* cert, EVP_PKEY* key) {
     if (!ledger_) return {};
+    // Plan validation refuses pinned keys with revocation.crl: the room
+    // cannot sign a pinned intermediate's CRL.
+    if (key == nullptr) throw Error(ErrorKind::internal, "an intermediate CRL needs the intermediate's key");
     std::lock_guard lock(ledger_mutex_);
     return issue_ledger_crl(*ledger_, cert, key, plan_.revocation, now_) + new_root_crl_;
   }
@@ -249,16 +252,22 @@ class Rotation {
       throw Error(ErrorKind::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
     }
 
-    auto key = pki::generate_key(c.cluster->intermediate.algorithm);
+    // A pinned cluster keeps its key: every phase is a public-only bundle,
+    // assembled near the cluster, and the new intermediate certifies the
+    // same pinned key (a new key is pinned afterwards, by a renewal).
+    const auto& pinned = c.cluster->intermediate.pinned_key;
+    auto key = pinned ? pki::public_key_from_der(pinned->public_key_der, c.name() + " pinned key")
+                      : pki::generate_key(c.cluster->intermediate.algorithm);
+    const EVP_PKEY* bundle_key = pinned ? nullptr : key.get();
     pki::X509Ptr cert = sign_intermediate(c, key.get(), signer ? signer : new_key_->signing_key(), shared_signer);
     const X509* old_root = old_root_.get();
     const X509* new_root = new_root_.get();
     std::vector<const X509*> phase2_chain = cross_ ? std::vector<const X509*>{cross_.get(), old_root}
                                                    : std::vector<const X509*>{new_root};
-    const std::string crl = new_intermediate_crl(cert.get(), key.get());
+    const std::string crl = new_intermediate_crl(cert.get(), pinned ? nullptr : key.get());
     write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, {old_root, new_root}, current.ca_crl);
-    write_phase(2, c, cert.get(), key.get(), phase2_chain, {new_root, old_root}, crl.empty() ? crl : crl + old_root_crl_);
-    write_phase(3, c, cert.get(), key.get(), {new_root}, {new_root}, crl);
+    write_phase(2, c, cert.get(), bundle_key, phase2_chain, {new_root, old_root}, crl.empty() ? crl : crl + old_root_crl_);
+    write_phase(3, c, cert.get(), bundle_key, {new_root}, {new_root}, crl);
 
     PhaseReports reports;
     reports[0] = verified_report(c, current_dir, 0);
@@ -320,14 +329,14 @@ class Rotation {
     const RotationCluster& c = clusters_[index];
     std::lock_guard lock(record_mutex_);
     result_.clusters[index] = {c.mesh->name, c.cluster->name, current, issued};
-    transcript_->record("intermediate", {{"mesh", c.mesh->name},
-                                         {"cluster", c.cluster->name},
-                                         {"action", "rotated"},
-                                         {"current", to_json(current)},
-                                         {"certificate", to_json(issued)},
-                                         {"key", std::string(pki::key_algorithm_name(c.cluster->intermediate.algorithm))},
-                                         {"profile", profile_json(c.mesh->profile, {})}},
-                        Sync::deferred);
+    nlohmann::json details{{"mesh", c.mesh->name},
+                           {"cluster", c.cluster->name},
+                           {"action", "rotated"},
+                           {"current", to_json(current)},
+                           {"certificate", to_json(issued)},
+                           {"profile", profile_json(c.mesh->profile, {})}};
+    add_key_facts(details, c.cluster->intermediate);
+    transcript_->record("intermediate", std::move(details), Sync::deferred);
     ++done_;
     if (opt_.on_event) {
       opt_.on_event({CeremonyEvent::Kind::cluster_issued,

@@ -487,12 +487,10 @@ class Ceremony {
       nlohmann::json details{{"mesh", p.mesh->name},
                              {"cluster", p.cluster->name},
                              {"action", p.renew ? "renewed" : "issued"},
-                             {"key", std::string(pki::key_algorithm_name(p.cluster->intermediate.algorithm))},
-                             {"key_custody", p.cluster->intermediate.pinned_key ? "cluster" : "bundle"},
                              {"certificate", to_json(b.record)},
                              {"profile", profile_json(p.mesh->profile, b.lint_warnings)},
                              {"layouts", p.mesh->outputs.layout_names()}};
-      if (const auto& pin = p.cluster->intermediate.pinned_key) details["key_spki_sha256"] = pin->spki_sha256;
+      add_key_facts(details, p.cluster->intermediate);
       if (p.renew) {
         details["replaced"] = to_json(*p.previous);
         details["retired_to"] = retired_dir(p).lexically_relative(out_).string();

@@ -276,15 +276,6 @@ class LayoutRules {
 
 }  // namespace
 
-// A rotation reuses the current intermediates in phase 1, keys included;
-// a pinned cluster's key is not in the room to reuse.
-void pinned_keys_in_rotation(const Plan& plan, Findings& f) {
-  if (!plan.rotation) return;
-  refuse_pinned_keys(plan, f,
-                     "a root rotation's phase 1 reuses each cluster's bundle, key included; rotating the root of "
-                     "pinned-key clusters is not supported yet");
-}
-
 // A root under the corporate CA (root.issuer: external) is signed by
 // meshca only below it; what would need the corporate CA's cooperation at
 // run time is refused until it is implemented.
@@ -305,7 +296,6 @@ void external_root_support(const PlanDocument& doc, Findings& f) {
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now) {
   unique_names(doc, findings);
   external_root_support(doc, findings);
-  pinned_keys_in_rotation(resolved.plan, findings);
   cross_sign_path_len(doc, resolved.plan, findings);
   new_root_differs(doc, resolved.plan, findings);
   crl_signers(doc, resolved.plan, findings);

@@ -10,12 +10,23 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   const std::string new_cn = plan.rotation->new_root.subject.to_string();
   const bool cross = plan.rotation->cross_sign;
   const std::string& ns = plan.outputs.namespace_name;
-  auto apply = [&ns](int phase) {
-    return "in each cluster, apply its bundle: kubectl apply -f " + rotation_phase_dir(phase) +
-           "/<mesh>/<cluster>/cacerts.yaml (namespace " + ns +
-           "), then restart istiod (kubectl rollout restart "
-           "deployment/istiod -n " +
-           ns + ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
+  // Clusters that keep their own key get public-only bundles in every
+  // phase: each is completed near the cluster before it is applied.
+  std::string pinned;
+  for (const auto& mesh : plan.meshes)
+    for (const auto& cluster : mesh.clusters)
+      if (cluster.intermediate.pinned_key) pinned += (pinned.empty() ? "" : ", ") + mesh.name + "/" + cluster.name;
+  auto apply = [&ns, &pinned](int phase) {
+    const std::string dir = rotation_phase_dir(phase) + "/<mesh>/<cluster>";
+    std::string step;
+    if (!pinned.empty()) {
+      step = "for a cluster that keeps its own key (" + pinned + "), first complete its public-only bundle near the cluster: " +
+             "meshca bundle assemble " + dir + " --key <its ca-key.pem> --out <new directory>, and apply that directory's " +
+             "cacerts.yaml; ";
+    }
+    return step + "in each cluster, apply its bundle: kubectl apply -f " + dir + "/cacerts.yaml (namespace " + ns +
+           "), then restart istiod (kubectl rollout restart deployment/istiod -n " + ns +
+           ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
   };
   std::vector<RotationPhase> phases;
   phases.push_back({1,
@@ -34,7 +45,9 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                     new_cn + " + " + old_cn,
                     cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn
                           : "the new intermediate, then " + new_cn,
-                    "a new intermediate and key, signed by the new root",
+                    pinned.empty() ? "a new intermediate and key, signed by the new root"
+                                   : "a new intermediate and key, signed by the new root (a cluster that keeps its own key: "
+                                     "a new intermediate for the same pinned key)",
                     {apply(2), "restart gateways and workloads so their certificates come from the new intermediate"},
                     "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
                     "certificate lifetime (24h by default) after the last restart"});

@@ -211,4 +211,56 @@ expect_exit 0 "$MESHCA" ceremony run plan.yaml --out out --yes --renew prod/east
 expect_in last.out "1 renewed"
 expect_exit 0 "$MESHCA" audit out plan.yaml
 expect_exit 0 "$MESHCA" bundle assemble out/prod/east --key cluster-east-2/ca-key.pem --out cacerts-east-2
+
+# ---- a root rotation with pinned clusters: every phase public-only ----------
+# east keeps its (new) key and west its RSA key through all three phases;
+# each phase is assembled near the cluster with the key already there.
+export MESHCA_NEW_ROOT_PASS='e2e pinned keys new root'
+cp plan.yaml rot.yaml
+append_rotation rot.yaml out keys/new-root.pem "Pinned Root 2031" false
+expect_exit 0 "$MESHCA" plan validate rot.yaml
+expect_exit 0 "$MESHCA" rotate phases rot.yaml --out rot --yes
+expect_in last.out "phase 0  x  phase 3: refuse each other"
+expect_in rot/PHASES.md "that keeps its own key (prod/east, prod/west), first complete its public-only bundle"
+if grep -rl "PRIVATE KEY" rot | grep -v '/prod/lab/' >/dev/null; then fail "a pinned cluster's phase holds a private key"; fi
+declare -A PIN_OF=([east]=$NEW_PIN [west]=$WEST_PIN) KEY_OF=([east]=cluster-east-2/ca-key.pem [west]=cluster-west/ca-key.pem)
+for c in east west; do
+  cmp -s rot/phase-1/prod/$c/ca-cert.pem out/prod/$c/ca-cert.pem || fail "phase 1 changed the intermediate of $c"
+  for p in 1 2 3; do
+    d=rot/phase-$p/prod/$c
+    [ ! -e $d/ca-key.pem ] && [ -f $d/public-bundle.yaml ] || fail "$d is not a public-only bundle"
+    [ "$(openssl x509 -in $d/ca-cert.pem -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)" = "${PIN_OF[$c]}" ] \
+      || fail "$d does not certify the pinned key"
+    expect_exit 0 "$MESHCA" bundle assemble $d --key "${KEY_OF[$c]}" --out assembled-$p-$c
+    check_bundle assembled-$p-$c prod.e2e.internal
+    expect_exit 0 "$MESHCA" verify assembled-$p-$c
+  done
+  cmp -s rot/phase-3/prod/$c/ca-cert.pem rot/phase-2/prod/$c/ca-cert.pem || fail "phase 3 changed the intermediate of $c"
+  openssl verify -x509_strict -CAfile rot/root/root-cert.pem rot/phase-2/prod/$c/ca-cert.pem >/dev/null \
+    || fail "phase 2 of $c is not issued by the new root"
+  pass
+done
+expect_exit 0 "$MESHCA" audit rot rot.yaml
+expect_exit 0 "$MESHCA" transcript verify rot/transcript.jsonl --out rot
+grep '"step":"intermediate"' rot/transcript.jsonl | grep '"cluster":"east"' | grep -q '"key_custody":"cluster"' \
+  || fail "the rotation's transcript does not record east's key as kept by the cluster"
+# Adjacent phases talk, phase 0 and 3 do not: an assembled pinned cluster
+# against the room-made lab of the neighbouring phase, both directions.
+issue_workload assembled-1-east e1-wl east
+issue_workload rot/phase-2/prod/lab l2-wl lab
+handshake assembled-1-east e1-wl rot/phase-2/prod/lab l2-wl || fail "mTLS phase-1 east -> phase-2 lab failed"
+handshake rot/phase-2/prod/lab l2-wl assembled-1-east e1-wl || fail "mTLS phase-2 lab -> phase-1 east failed"
+issue_workload assembled-3-west w3-wl west
+issue_workload out/prod/lab l0-wl lab
+if handshake assembled-3-west w3-wl out/prod/lab l0-wl 2>/dev/null; then fail "phase 3 west still talks to phase 0 lab"; fi
+pass
+# The successor plan (root = the new root) adopts phase 3, pinned bundles included.
+python3 - <<'PY'
+import yaml
+plan = yaml.safe_load(open("rot.yaml"))
+plan["root"] = plan.pop("rotation")["new_root"]
+yaml.safe_dump(plan, open("next.yaml", "w"), sort_keys=False)
+PY
+MESHCA_ROOT_PASS=$MESHCA_NEW_ROOT_PASS expect_exit 0 "$MESHCA" ceremony run next.yaml --out rot/phase-3 --yes
+expect_in last.out "0 bundles issued, 0 renewed, 3 kept"
 finish
