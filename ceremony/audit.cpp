@@ -73,14 +73,8 @@ class Auditor {
       audit_rotation();
       return std::move(report_);
     }
-    if (plan_.root.issuer == RootIssuer::external) {
-      if (check_external_root()) {
-        std::vector<const X509*> chain;
-        for (const auto& c : issuer_chain_) chain.push_back(c.get());
-        check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get(), .issuer_chain = chain}});
-      }
-    } else if (check_root(plan_.root, "root", "root")) {
-      check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root_.get()}});
+    if (auto root = audit_root(plan_.root, "root", "root", ol::kRootCertFile, kIssuerChainFile, true)) {
+      check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root->root.get(), .issuer_chain = root->chain()}});
     }
     for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
     check_checksums(out_);
@@ -170,50 +164,46 @@ class Auditor {
     report(report_.findings, findings, subject, good);
   }
 
-  // OUT/root/root-cert.pem against `spec` (the plan's root, or in a rotation
-  // the new root); it becomes root_.
-  bool check_root(const RootPlan& spec, const std::string& subject, const std::string& field) {
-    root_ = load_certificate(fs::path(kRootDir) / ol::kRootCertFile, subject);
-    if (!root_) return false;
-    report(root_conformance(root_.get(), spec, plan_.profile, field), subject,
-           spec.subject.to_string() + ": every field as planned, self-signed, lints clean");
-    if (!facts_.root_sha256.empty()) {
-      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", subject,
-             "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
+  // A root under OUT/root/: `cert_file` against `spec` (the plan's root,
+  // or in a rotation the new or the previous root). A self-signed root must
+  // carry every planned field (root_conformance); a root under the
+  // corporate CA (issuer: external) comes with its corporate chain
+  // `chain_file`, judged by external_root_conformance (the plan's subject
+  // and key algorithm, the pathLen room and keyUsage, the strict chain to
+  // the pinned anchor). `recorded`: it must be the root the transcript
+  // recorded. Nothing when it cannot be read (a FAIL says why).
+  std::optional<ExternalRoot> audit_root(const RootPlan& spec, const std::string& field, const std::string& subject, const char* cert_file,
+                                         const char* chain_file, bool recorded) {
+    ExternalRoot r;
+    r.root = load_certificate(fs::path(kRootDir) / cert_file, subject);
+    if (!r.root) return std::nullopt;
+    if (spec.issuer == RootIssuer::external) {
+      auto chain_pem = read_file_if_exists(out_ / kRootDir / chain_file);
+      if (!chain_pem) {
+        add(pki::Severity::fail, "root", subject,
+            "OUT/root/" + std::string(chain_file) + " is missing: the corporate chain of the imported root (meshca root import)");
+        return std::nullopt;
+      }
+      try {
+        r.issuer_chain = pki::certificates_from_pem(*chain_pem, (out_ / kRootDir / chain_file).string());
+      } catch (const Error& e) {
+        add(pki::Severity::fail, "root", subject, e.what());
+        return std::nullopt;
+      }
+      ExternalRootCheck check{
+          .root = r.root.get(), .issuer_chain = r.chain(), .intermediates_at = {}, .at = 0, .spec = &spec, .field = field, .least_path_len = 0};
+      report(external_root_conformance(check, plan_), subject,
+             spec.subject.to_string() + ": subject and key as planned, issued by the corporate CA, chains (strict) to the pinned anchor " +
+                 spec.anchor_sha256 + ", lints clean");
+    } else {
+      report(root_conformance(r.root.get(), spec, plan_.profile, field), subject,
+             spec.subject.to_string() + ": every field as planned, self-signed, lints clean");
     }
-    return true;
-  }
-
-  // OUT/root/root-cert.pem certified by the corporate CA, with
-  // OUT/root/issuer-chain.pem: the plan's subject and key algorithm, the
-  // pathLen room and keyUsage, the strict chain to the pinned anchor
-  // (external_root_conformance); it becomes root_.
-  bool check_external_root() {
-    root_ = load_certificate(fs::path(kRootDir) / ol::kRootCertFile, "root");
-    auto chain_pem = read_file_if_exists(out_ / kRootDir / kIssuerChainFile);
-    if (!chain_pem) {
-      add(pki::Severity::fail, "root", "root",
-          std::string("OUT/root/") + kIssuerChainFile + " is missing: the corporate chain of the imported root (meshca root import)");
-    }
-    if (!root_ || !chain_pem) return false;
-    try {
-      issuer_chain_ = pki::certificates_from_pem(*chain_pem, (out_ / kRootDir / kIssuerChainFile).string());
-    } catch (const Error& e) {
-      add(pki::Severity::fail, "root", "root", e.what());
-      return false;
-    }
-    ExternalRootCheck check{.root = root_.get(), .issuer_chain = {}, .intermediates_at = {}, .at = 0};
-    for (const auto& c : issuer_chain_) check.issuer_chain.push_back(c.get());
-    report(external_root_conformance(check, plan_), "root",
-           plan_.root.subject.to_string() +
-               ": subject and key as planned, issued by the corporate CA, chains (strict) to the "
-               "pinned anchor " +
-               plan_.root.anchor_sha256 + ", lints clean");
-    if (!facts_.root_sha256.empty()) {
-      expect(facts_.root_sha256 == pki::sha256_fingerprint(root_.get()), "recorded", "root", "the root certificate the transcript recorded",
+    if (recorded && !facts_.root_sha256.empty()) {
+      expect(facts_.root_sha256 == pki::sha256_fingerprint(r.root.get()), "recorded", subject, "the root certificate the transcript recorded",
              "not the root certificate the transcript recorded");
     }
-    return true;
+    return r;
   }
 
   // Where a cluster's bundle is expected and what it must hold besides what
@@ -278,38 +268,33 @@ class Auditor {
   // and every cluster's bundle in each phase with that phase's trust.
   void audit_rotation() {
     const RotationPlan& r = *plan_.rotation;
-    if (!check_root(r.new_root, "new root", "rotation.new_root")) return;
-    auto previous = load_certificate(fs::path(kRootDir) / "previous-root-cert.pem", "previous root");
+    auto fresh = audit_root(r.new_root, "rotation.new_root", "new root", ol::kRootCertFile, kIssuerChainFile, true);
+    if (!fresh) return;
+    auto previous = audit_root(plan_.root, "root", "previous root", kPreviousRootFile, kPreviousIssuerChainFile, false);
     if (!previous) return;
-    report(root_conformance(previous.get(), plan_.root, plan_.profile), "previous root",
-           plan_.root.subject.to_string() + ": the plan's current root, every field as planned");
     if (!r.current_root_sha256.empty()) {
-      expect(pki::sha256_fingerprint(previous.get()) == r.current_root_sha256, "root", "previous root",
-             "the root the plan pins", "not the root the plan pins in rotation.current_root_sha256");
+      expect(pki::sha256_fingerprint(previous->root.get()) == r.current_root_sha256, "root", "previous root", "the root the plan pins",
+             "not the root the plan pins in rotation.current_root_sha256");
     }
-    std::vector<const X509*> phase2_trust{root_.get(), previous.get()};
     pki::X509Ptr cross;
     if (r.cross_sign) {
-      cross = load_certificate(fs::path(kRootDir) / "cross-signed-root-cert.pem", "cross-signed root");
+      cross = load_certificate(fs::path(kRootDir) / kCrossSignedFile, "cross-signed root");
       if (cross) {
-        expect(pki::signed_by(cross.get(), previous.get()) &&
-                   pki::key_matches_certificate(X509_get0_pubkey(root_.get()), cross.get()),
+        expect(pki::signed_by(cross.get(), previous->root.get()) &&
+                   pki::key_matches_certificate(X509_get0_pubkey(fresh->root.get()), cross.get()),
                "cross-sign", "cross-signed root", "the new root's key, certified by the previous root",
                "is not the new root certified by the previous root");
       }
     }
-    const std::vector<std::vector<const X509*>> trust{
-        {previous.get(), root_.get()}, phase2_trust, {root_.get()}};
-    // cert-chain.pem after ca-cert.pem, as rotate_cluster() writes it.
-    const std::vector<std::vector<const X509*>> chains{
-        {previous.get()}, cross ? std::vector<const X509*>{cross.get(), previous.get()} : std::vector<const X509*>{root_.get()},
-        {root_.get()}};
+    const auto material = rotation_phase_material(*previous, *fresh, cross.get());
     for (int phase = 1; phase <= kRotationPhases; ++phase) {
+      const ExternalRoot& issuer = phase == 1 ? *previous : *fresh;
       const BundleSite site{out_ / rotation_phase_dir(phase), rotation_phase_dir(phase) + "/",
                             phase == 1 ? &facts_.current_sha256 : &facts_.certificate_sha256,
-                            {.issuer_root = phase == 1 ? previous.get() : root_.get(),
-                             .chain_tail = chains[phase - 1],
-                             .trusted = trust[phase - 1],
+                            {.issuer_root = issuer.root.get(),
+                             .issuer_chain = issuer.chain(),
+                             .chain_tail = material[phase - 1].chain,
+                             .trusted = material[phase - 1].trusted,
                              .check_validity = phase != 1}};
       check_clusters(site);
       check_for_strays(site.base, {kRootDir});
@@ -414,8 +399,6 @@ class Auditor {
   AuditReport report_;
   TranscriptFacts facts_;
   std::set<std::string> not_checked_;  // public copy: absent files holding private keys, relative to OUT
-  pki::X509Ptr root_;
-  std::vector<pki::X509Ptr> issuer_chain_;  // an external root's corporate chain
 };
 
 }  // namespace

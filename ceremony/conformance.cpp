@@ -231,36 +231,37 @@ int least_root_path_len(const Plan& plan) {
 
 ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const Plan& plan) {
   Findings f(FindingScope::all);
-  const RootPlan& spec = plan.root;
+  const RootPlan& spec = c.spec != nullptr ? *c.spec : plan.root;
+  const std::string& field = c.field;
   const X509* root = c.root;
-  check_subject(f, root, spec.subject, "root");
-  check_key(f, X509_get0_pubkey(root), spec.key.algorithm, "root");
-  const int least = least_root_path_len(plan);
+  check_subject(f, root, spec.subject, field);
+  check_key(f, X509_get0_pubkey(root), spec.key.algorithm, field);
+  const int least = c.least_path_len > 0 ? c.least_path_len : least_root_path_len(plan);
   auto bc = pki::basic_constraints(root);
   if (!bc.present || !bc.critical || !bc.ca || (bc.path_len && *bc.path_len < least)) {
     std::string found = !bc.present ? "no basicConstraints"
                                     : std::string(bc.critical ? "critical " : "") + "CA:" + (bc.ca ? "TRUE" : "FALSE") + ", pathLen " +
                                           (bc.path_len ? std::to_string(*bc.path_len) : "unlimited");
-    f.add("basic-constraints", "root.path_len", found,
+    f.add("basic-constraints", field + ".path_len", found,
           "critical CA:TRUE, pathLen " + std::to_string(least) + " or more (the CAs the plan puts below the root)");
   }
   auto ku = pki::key_usage(root);
   if (!ku.present || !ku.critical || !ku.bits.key_cert_sign || (plan.revocation.crl && !ku.bits.crl_sign)) {
     std::string found = ku.present ? std::string(ku.critical ? "critical " : "") + key_usage_text(ku.bits, ku.other_bits) : "no keyUsage";
-    f.add("key-usage", "root.key_usage", found,
+    f.add("key-usage", field + ".key_usage", found,
           std::string("critical, with keyCertSign") + (plan.revocation.crl ? " and cRLSign (revocation.crl)" : ""));
   }
   if (c.issuer_chain.empty()) {
-    f.add("chain", "root.external", "no corporate chain (" + std::string("issuer-chain.pem") + ")",
+    f.add("chain", field + ".external", "no corporate chain (" + std::string("issuer-chain.pem") + ")",
           "the corporate CAs up to the anchor " + spec.anchor_sha256);
     return f.take();
   }
   const X509* anchor = c.issuer_chain.back();
   if (!pki::is_self_signed(anchor) || !pki::signed_by(anchor, anchor)) {
-    f.add("chain", "root.external", "the chain ends at " + pki::subject_string(anchor) + ", which is not self-signed",
+    f.add("chain", field + ".external", "the chain ends at " + pki::subject_string(anchor) + ", which is not self-signed",
           "a self-signed corporate anchor");
   } else if (pki::sha256_fingerprint(anchor) != spec.anchor_sha256) {
-    f.add("anchor", "root.external.anchor_sha256",
+    f.add("anchor", field + ".external.anchor_sha256",
           "the anchor " + pki::subject_string(anchor) + " (SHA-256 " + pki::sha256_fingerprint(anchor) + ")", spec.anchor_sha256);
   }
   // The anchor is the trust root every layout installs (Linkerd's
@@ -272,7 +273,7 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
       if (!req.root_algorithm || pki::key_algorithm_of(X509_get0_pubkey(anchor)) == req.root_algorithm || !reported.insert(layout).second) {
         continue;
       }
-      f.add("key", "root.external",
+      f.add("key", field + ".external",
             "the anchor " + pki::subject_string(anchor) + " has a " + pki::describe_key(X509_get0_pubkey(anchor)) + " key",
             std::string(pki::key_algorithm_name(*req.root_algorithm)) + " for the " + std::string(ol::layout_name(layout)) +
                 " layout: " + std::string(req.root_algorithm_reason));
@@ -281,7 +282,7 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
   std::vector<const X509*> untrusted(c.issuer_chain.begin(), c.issuer_chain.end() - 1);
   auto verdict = pki::verify_chain(root, untrusted, {anchor}, c.at);
   if (!verdict.ok) {
-    f.add("chain", "root", "issued by " + pki::issuer_string(root) + ": " + verdict.error,
+    f.add("chain", field, "issued by " + pki::issuer_string(root) + ": " + verdict.error,
           "chains to " + pki::subject_string(anchor) + " (strict)");
   }
   auto lints = pki::lint_ca_certificate(root, c.issuer_chain.front(), pki::CaRole::intermediate);
@@ -289,7 +290,7 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
     return l.check == "path-length" || (l.check == "key-usage-crl-sign" && !plan.revocation.crl);
   });
   if (!lints_acceptable(spec.lint_warnings, lints)) {
-    f.add("lints", "root", "fails the CA lints of profile " + plan.profile + " (run meshca verify for details)", "");
+    f.add("lints", field, "fails the CA lints of profile " + plan.profile + " (run meshca verify for details)", "");
   }
   // Below the i-th corporate CA sit the root, the i corporate CAs between
   // them, and the CAs the plan puts below the root.
@@ -298,7 +299,7 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
     auto cbc = pki::basic_constraints(ca);
     const long below = least + 1 + static_cast<long>(i);
     if (cbc.path_len && *cbc.path_len < below) {
-      f.add("path-length", "root.external", pki::subject_string(ca) + " has pathLen " + std::to_string(*cbc.path_len),
+      f.add("path-length", field + ".external", pki::subject_string(ca) + " has pathLen " + std::to_string(*cbc.path_len),
             "pathLen " + std::to_string(below) + " or more, or none: " + std::to_string(below) +
                 " CAs sit below it (the mesh root and what the plan puts below it)");
     }

@@ -71,6 +71,13 @@ struct ExternalRootCheck {
   std::vector<const X509*> issuer_chain;     // the root's issuer first, the anchor last
   std::optional<UnixTime> intermediates_at;  // unset: the intermediates' windows are not checked
   UnixTime at = 0;                           // the verification time; 0: now
+  // Which of the plan's roots: null for `root`; a rotation's new root is
+  // checked against rotation.new_root, its findings named by `field`.
+  const RootPlan* spec = nullptr;
+  std::string field = "root";
+  // The CAs the root must leave room for below it; 0: least_root_path_len().
+  // A rotation that cross-signs needs 2 under the current root.
+  int least_path_len = 0;
 };
 ConformanceFindings external_root_conformance(const ExternalRootCheck& check, const Plan& plan);
 

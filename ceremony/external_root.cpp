@@ -19,11 +19,17 @@ namespace {
 namespace fs = std::filesystem;
 namespace ol = output_layout;
 
-void require_external(const Plan& plan, const std::string& command) {
-  if (plan.root.issuer == RootIssuer::external) return;
+void require_external(const Plan& plan, RootTarget target, const std::string& command) {
+  if (target == RootTarget::rotation_new_root && !plan.rotation) {
+    throw Error(ErrorKind::invalid_input, "--new-root is for a plan with a rotation section, whose new_root the corporate CA certifies",
+                plan.source.string());
+  }
+  if (target_root(plan, target).issuer == RootIssuer::external) return;
+  const std::string field = target_field(target);
   throw Error(ErrorKind::invalid_input,
-              "the plan's root is self-signed (root.issuer: self); " + command +
-                  " is for a root under the corporate CA (root.issuer: external); meshca ceremony run issues a self-signed root",
+              "the plan's " + field + " is self-signed (" + field + ".issuer: self); " + command +
+                  " is for a root under the corporate CA (issuer: external); " +
+                  (target == RootTarget::root ? "meshca ceremony run" : "meshca rotate phases") + " issues a self-signed root",
               plan.source.string());
 }
 
@@ -40,10 +46,11 @@ struct RootSession {
   OutputLock lock;
 };
 
-RootSession open_root_session(const Plan& plan, const SigningSessionOptions& opt, const std::string& command, const std::string& action) {
-  require_external(plan, command);
+RootSession open_root_session(const Plan& plan, RootTarget target, const SigningSessionOptions& opt, const std::string& command,
+                              const std::string& action) {
+  require_external(plan, target, command);
   RootSession s{approve_plan(plan, opt, action), {}};
-  refuse_root_key_inside(plan.root.key, plan.base_dir, opt.out_dir);
+  refuse_root_key_inside(target_root(plan, target).key, plan.base_dir, opt.out_dir);
   s.lock = lock_output_directory(opt.out_dir, lock_request(opt, command));
   refuse_output_tree_problems(plan, opt.out_dir);
   remove_stale_temp_files(
@@ -59,6 +66,27 @@ std::vector<const X509*> ExternalRoot::chain() const {
   for (const auto& c : issuer_chain) out.push_back(c.get());
   return out;
 }
+
+std::vector<const X509*> ExternalRoot::chain_from_root() const {
+  std::vector<const X509*> out{root.get()};
+  for (const auto& c : issuer_chain) out.push_back(c.get());
+  return out;
+}
+
+std::vector<const X509*> ExternalRoot::untrusted() const {
+  if (issuer_chain.empty()) return {};
+  std::vector<const X509*> out = chain_from_root();
+  out.pop_back();
+  return out;
+}
+
+const RootPlan& target_root(const Plan& plan, RootTarget target) {
+  if (target == RootTarget::root) return plan.root;
+  if (!plan.rotation) throw Error(ErrorKind::internal, "no rotation section");
+  return plan.rotation->new_root;
+}
+
+std::string target_field(RootTarget target) { return target == RootTarget::root ? "root" : "rotation.new_root"; }
 
 ExternalRoot load_external_root(const fs::path& out) {
   const fs::path cert = out / kRootDir / ol::kRootCertFile, chain = out / kRootDir / kIssuerChainFile;
@@ -104,8 +132,9 @@ std::vector<pki::X509Ptr> order_issuer_chain(const X509* cert, std::vector<pki::
   return ordered;
 }
 
-RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt) {
-  auto session = open_root_session(plan, opt, "meshca root csr", "make the root key and its CSR");
+RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt, RootTarget target) {
+  auto session = open_root_session(plan, target, opt, "meshca root csr", "make the root key and its CSR");
+  const RootPlan& spec = target_root(plan, target);
   const fs::path out = opt.out_dir;
   const fs::path csr_file = out / kRootDir / kRootCsrFile;
   refuse_existing_path(out / kRootDir / ol::kRootCertFile,
@@ -113,18 +142,18 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
   refuse_existing_path(csr_file, "the root's CSR was made; give it to the corporate CA (nothing is overwritten)");
   const UnixTime now = opt.now ? opt.now : now_utc();
   SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
-                               {{"command", "root csr"}, {"root_key", hsm::describe_key_reference(plan.root.key)}});
+                               {{"command", "root csr"}, {"root", target_field(target)}, {"root_key", hsm::describe_key_reference(spec.key)}});
   RootCsrResult result;
   result.csr_file = csr_file;
   run_recorded_session(
       [&] {
-        auto store = hsm::open_key_store(plan.root.key, hsm::KeyPresence::create_if_missing, opt.key_context);
+        auto store = hsm::open_key_store(spec.key, hsm::KeyPresence::create_if_missing, opt.key_context);
         result.key_store = store->description();
         result.key_generated = store->generated();
         transcript.record(
             "root-key",
             {{"store", store->description()}, {"generated", store->generated()}, {"facts", nlohmann::json::parse(store->facts_json())}});
-        std::string pem = pki::make_csr_pem(store->signing_key(), plan.root.subject);
+        std::string pem = pki::make_csr_pem(store->signing_key(), spec.subject);
         // The CSR as the corporate CA will read it: proof of possession, the
         // store's key.
         auto read = pki::read_csr(pem, csr_file.string());
@@ -136,16 +165,18 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
         write_file_atomic(csr_file, pem, kPublicFileMode);
         transcript.note_written(csr_file);
         transcript.record("root-csr", {{"file", fs::relative(csr_file, out).string()},
-                                       {"subject", plan.root.subject.to_string()},
+                                       {"subject", spec.subject.to_string()},
                                        {"key_spki_sha256", result.spki_sha256},
-                                       {"anchor_sha256", plan.root.anchor_sha256}});
+                                       {"anchor_sha256", spec.anchor_sha256}});
       },
       [&](const std::string& outcome, const std::string& error) { result.transcript_head = transcript.close(outcome, error); });
   return result;
 }
 
-RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt, const fs::path& cert_file, const fs::path& chain_file) {
-  auto session = open_root_session(plan, opt, "meshca root import", "import the root certificate");
+RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt, const fs::path& cert_file, const fs::path& chain_file,
+                             RootTarget target) {
+  auto session = open_root_session(plan, target, opt, "meshca root import", "import the root certificate");
+  const RootPlan& spec = target_root(plan, target);
   const fs::path out = opt.out_dir;
   RootImportResult result;
   result.root_file = out / kRootDir / ol::kRootCertFile;
@@ -165,23 +196,25 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
   }
   pki::X509Ptr root = std::move(certs.front());
   auto chain = order_issuer_chain(root.get(), pki::certificates_from_pem(read_file(chain_file), chain_file.string()), chain_file.string());
-  ExternalRootCheck check{.root = root.get(), .issuer_chain = {}, .intermediates_at = now, .at = now};
+  ExternalRootCheck check{
+      .root = root.get(), .issuer_chain = {}, .intermediates_at = now, .at = now, .spec = &spec, .field = target_field(target), .least_path_len = 0};
   for (const auto& c : chain) check.issuer_chain.push_back(c.get());
   auto findings = external_root_conformance(check, plan);
   if (!findings.empty()) {
     std::vector<std::string> details;
     for (const auto& f : findings) details.push_back(cert_file.string() + ": " + f.message());
     throw MultiError(ErrorKind::invalid_input,
-                     "the certificate is not the plan's root under the corporate CA in " + std::to_string(findings.size()) +
+                     "the certificate is not the plan's " + target_field(target) + " under the corporate CA in " +
+                         std::to_string(findings.size()) +
                          " respect(s); nothing was written",
                      details);
   }
 
   SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
-                               {{"command", "root import"}, {"root_key", hsm::describe_key_reference(plan.root.key)}});
+                               {{"command", "root import"}, {"root", target_field(target)}, {"root_key", hsm::describe_key_reference(spec.key)}});
   run_recorded_session(
       [&] {
-        auto store = hsm::open_key_store(plan.root.key, hsm::KeyPresence::must_exist, opt.key_context);
+        auto store = hsm::open_key_store(spec.key, hsm::KeyPresence::must_exist, opt.key_context);
         transcript.record("root-key",
                           {{"store", store->description()}, {"generated", false}, {"facts", nlohmann::json::parse(store->facts_json())}});
         if (!pki::key_matches_certificate(store->public_key(), root.get())) {
@@ -210,7 +243,7 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
         transcript.record("root-certificate", {{"action", "imported"},
                                                {"certificate", to_json(result.root)},
                                                {"issuer_chain", chain_json},
-                                               {"anchor_sha256", plan.root.anchor_sha256}});
+                                               {"anchor_sha256", spec.anchor_sha256}});
       },
       [&](const std::string& outcome, const std::string& error) { result.transcript_head = transcript.close(outcome, error); });
   return result;

@@ -36,16 +36,35 @@ namespace meshca::ceremony {
 inline constexpr const char* kRootCsrFile = "root.csr.pem";
 using output_layout::kIssuerChainFile;
 
-// The imported root and the corporate chain above it.
+// A mesh root as its bundles carry it: the root certificate and, when the
+// corporate CA certified it, the corporate CAs above it. A self-signed root
+// has no issuer chain and is its own anchor.
 struct ExternalRoot {
   pki::X509Ptr root;
   std::vector<pki::X509Ptr> issuer_chain;  // the root's issuer first, the anchor last
   std::vector<const X509*> chain() const;  // issuer_chain, borrowed
+  // What a peer trusts: the corporate anchor, or the root itself.
+  const X509* anchor() const { return issuer_chain.empty() ? root.get() : issuer_chain.back().get(); }
+  // cert-chain.pem above an intermediate it issued: the root, then the
+  // corporate CAs up to and including the anchor.
+  std::vector<const X509*> chain_from_root() const;
+  // What a verifier needs between an intermediate the root issued and the
+  // anchor: the root and the corporate CAs but the anchor; nothing for a
+  // self-signed root.
+  std::vector<const X509*> untrusted() const;
 };
 
 // OUT/root/root-cert.pem and OUT/root/issuer-chain.pem. Error(output) with
 // the fix (root csr, then root import) when the root was not imported.
 ExternalRoot load_external_root(const std::filesystem::path& out);
+
+// Which of the plan's roots a root command works on: `root`, or a
+// rotation's new root under the corporate CA (rotation.new_root with
+// issuer: external), prepared in a directory of its own (--new-root) that
+// `meshca rotate phases --new-root-dir` then reads.
+enum class RootTarget { root, rotation_new_root };
+const RootPlan& target_root(const Plan& plan, RootTarget target);
+std::string target_field(RootTarget target);  // "root" or "rotation.new_root"
 
 // `certs` ordered as the path from `cert` upward: each one's issuer next,
 // ending at the first self-signed certificate. Error(invalid_input) when a
@@ -60,7 +79,7 @@ struct RootCsrResult {
   std::string transcript_head;
 };
 
-RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& options);
+RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& options, RootTarget target = RootTarget::root);
 
 struct RootImportResult {
   CertificateRecord root;
@@ -70,6 +89,6 @@ struct RootImportResult {
 };
 
 RootImportResult import_root(const Plan& plan, const SigningSessionOptions& options, const std::filesystem::path& cert_file,
-                             const std::filesystem::path& chain_file);
+                             const std::filesystem::path& chain_file, RootTarget target = RootTarget::root);
 
 }  // namespace meshca::ceremony

@@ -90,8 +90,10 @@ class TreeSurvey {
 
   void check_root_dir(const fs::path& dir) {
     std::set<std::string> names{ol::kRootCertFile, kRootCrlFile};
-    // A root under the corporate CA: its CSR and the imported corporate chain.
-    if (plan_.root.issuer == RootIssuer::external) {
+    // A root under the corporate CA: its CSR and the imported corporate
+    // chain (also in the directory where a rotation's new root is prepared).
+    const bool new_root_external = plan_.rotation && plan_.rotation->new_root.issuer == RootIssuer::external;
+    if (plan_.root.issuer == RootIssuer::external || new_root_external) {
       names.insert(kRootCsrFile);
       names.insert(kIssuerChainFile);
     }

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "ceremony/conformance.hpp"
+#include "ceremony/external_root.hpp"
 #include "ceremony/revocation.hpp"
 #include "ceremony/rotation_checks.hpp"
 #include "ceremony/transcript.hpp"
@@ -23,8 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ol = output_layout;
 
-constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
-constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
 
 class Rotation {
  public:
@@ -53,7 +52,11 @@ class Rotation {
     survey_current_output();
     record_opening(approved);
     open_new_root_key();
-    issue_new_root();
+    if (plan_.rotation->new_root.issuer == RootIssuer::external) {
+      take_imported_new_root();
+    } else {
+      issue_new_root();
+    }
     if (rotation.cross_sign) cross_sign_new_root();
     prepare_crls();
     rotate_clusters();
@@ -66,6 +69,17 @@ class Rotation {
   void emit(CeremonyEvent::Kind kind, const std::string& message) {
     std::lock_guard lock(record_mutex_);
     if (opt_.on_event) opt_.on_event({kind, message, done_, clusters_.size()});
+  }
+
+  PhaseTrust phase_trust() const {
+    return {.cross_signed = cross_ != nullptr,
+            .shared_anchor = pki::sha256_fingerprint(old_.anchor()) == pki::sha256_fingerprint(new_.anchor())};
+  }
+
+  static std::string pem_of(const std::vector<const X509*>& certs) {
+    std::string pem;
+    for (const X509* c : certs) pem += pki::certificate_to_pem(c);
+    return pem;
   }
 
   ol::LayoutOptions layout_options(const RotationCluster& c) const {
@@ -93,8 +107,21 @@ class Rotation {
     // One writer: the staging area beside OUT belongs to whoever holds the
     // parent directory; the current output is read under a shared lock, so
     // no revocation or renewal changes it while the rotation reads it.
+    const bool external_new_root = plan_.rotation->new_root.issuer == RootIssuer::external;
+    if (external_new_root == opt_.new_root_dir.empty()) {
+      throw Error(ErrorKind::invalid_input,
+                  external_new_root ? "rotation.new_root is certified by the corporate CA (issuer: external): give the directory "
+                                      "where meshca root csr --new-root and meshca root import --new-root prepared it "
+                                      "(--new-root-dir)"
+                                    : "--new-root-dir is only for a rotation.new_root with issuer: external; this plan's new "
+                                      "root is self-signed and issued by this run",
+                  plan_.source.string());
+    }
     lock_ = OutputLock::exclusive(parent, lock_request(opt_, "meshca rotate phases"));
     current_lock_ = OutputLock::shared(current_ / kOutputLockFile, lock_request(opt_, "meshca rotate phases"));
+    if (external_new_root) {
+      new_root_lock_ = OutputLock::shared(opt_.new_root_dir / kOutputLockFile, lock_request(opt_, "meshca rotate phases"));
+    }
     clean_staging_area(parent);
     staging_ = std::make_unique<StagingDirectory>(parent);
   }
@@ -102,9 +129,9 @@ class Rotation {
   // The current output, before a key store is opened (rotation_checks).
   void survey_current_output() {
     CurrentOutput current = ceremony::survey_current_output(plan_, current_, now_, result_.plan_digest);
-    old_root_ = std::move(current.root);
+    old_ = std::move(current.root);
     clusters_ = std::move(current.clusters);
-    result_.old_root = record_of(old_root_.get());
+    result_.old_root = record_of(old_.root.get());
   }
 
   void record_opening(const ApprovedPlan& approved) {
@@ -121,10 +148,14 @@ class Rotation {
 
   void open_new_root_key() {
     emit(CeremonyEvent::Kind::step, "opening the new root key");
-    new_key_ = hsm::open_key_store(plan_.rotation->new_root.key, hsm::KeyPresence::create_if_missing, opt_.key_context);
+    // A new root under the corporate CA was certified for a key `meshca root
+    // csr --new-root` made: it must be there.
+    const bool imported = plan_.rotation->new_root.issuer == RootIssuer::external;
+    new_key_ = hsm::open_key_store(plan_.rotation->new_root.key,
+                                   imported ? hsm::KeyPresence::must_exist : hsm::KeyPresence::create_if_missing, opt_.key_context);
     result_.new_root_key_store = new_key_->description();
     result_.new_root_key_generated = new_key_->generated();
-    if (pki::key_matches_certificate(new_key_->public_key(), old_root_.get())) {
+    if (pki::key_matches_certificate(new_key_->public_key(), old_.root.get())) {
       throw Error(ErrorKind::invalid_input, "rotation.new_root.key holds the current root's key; a rotation needs a new key",
                   plan_.source.string());
     }
@@ -135,23 +166,61 @@ class Rotation {
          std::string(new_key_->generated() ? "generated " : "loaded ") + new_key_->description());
   }
 
+  // The new root the corporate CA certified, as `meshca root import
+  // --new-root` checked it, checked again at the rotation time: the plan's
+  // subject and key algorithm, pathLen room, the strict chain to the pinned
+  // anchor, every new intermediate inside its validity, and the key store's
+  // key.
+  void take_imported_new_root() {
+    const RootPlan& spec = plan_.rotation->new_root;
+    new_ = load_external_root(opt_.new_root_dir);
+    const fs::path cert_file = opt_.new_root_dir / kRootDir / ol::kRootCertFile;
+    ExternalRootCheck check{.root = new_.root.get(),
+                            .issuer_chain = new_.chain(),
+                            .intermediates_at = now_,
+                            .at = now_,
+                            .spec = &spec,
+                            .field = "rotation.new_root",
+                            .least_path_len = 0};
+    std::vector<std::string> details;
+    for (const auto& f : external_root_conformance(check, plan_)) details.push_back(cert_file.string() + ": " + f.message());
+    if (!details.empty()) {
+      throw MultiError(ErrorKind::invalid_input, "the imported new root is not the plan's rotation.new_root under the corporate CA",
+                       details);
+    }
+    if (!pki::key_matches_certificate(new_key_->public_key(), new_.root.get())) {
+      throw Error(ErrorKind::invalid_input,
+                  "certifies another key than rotation.new_root.key in " + new_key_->description() + "; nothing was written",
+                  cert_file.string());
+    }
+    result_.new_root = record_of(new_.root.get());
+    nlohmann::json chain = nlohmann::json::array();
+    for (const X509* c : new_.chain()) chain.push_back(to_json(record_of(c)));
+    transcript_->record("new-root-certificate",
+                        {{"action", "imported"}, {"certificate", to_json(result_.new_root)}, {"issuer_chain", chain},
+                         {"anchor_sha256", spec.anchor_sha256}});
+    emit(CeremonyEvent::Kind::root_certificate, "took the new root " + result_.new_root.subject + " certified by " +
+                                                    pki::subject_string(new_.chain().front()));
+  }
+
   void issue_new_root() {
     const RootPlan& spec = plan_.rotation->new_root;
-    new_root_ = pki::issue_certificate(root_profile(spec, now_), new_key_->public_key(), nullptr, new_key_->signing_key());
-    auto warnings = verify_before_writing({.cert = new_root_.get(),
+    new_.root = pki::issue_certificate(root_profile(spec, now_), new_key_->public_key(), nullptr, new_key_->signing_key());
+    const X509* new_root = new_.root.get();
+    auto warnings = verify_before_writing({.cert = new_root,
                                            .subject_key = new_key_->public_key(),
-                                           .issuer = new_root_.get(),
-                                           .anchor = new_root_.get(),
+                                           .issuer = new_root,
+                                           .anchor = new_root,
                                            .anchor_signature = pki::AnchorSignature::check,
                                            .role = pki::CaRole::root,
                                            .what = "new root certificate",
                                            .lint_warnings = spec.lint_warnings});
     // The same check the audit applies to it afterwards: a finding here is a
     // bug, never a certificate on disk.
-    if (auto findings = root_conformance(new_root_.get(), spec, plan_.profile, "rotation.new_root"); !findings.empty()) {
+    if (auto findings = root_conformance(new_root, spec, plan_.profile, "rotation.new_root"); !findings.empty()) {
       throw Error(ErrorKind::internal, "the new root certificate does not conform to the plan: " + findings.front().message());
     }
-    result_.new_root = record_of(new_root_.get());
+    result_.new_root = record_of(new_root);
     transcript_->record("new-root-certificate",
                         {{"certificate", to_json(result_.new_root)}, {"profile", profile_json(plan_.profile, warnings)}});
     emit(CeremonyEvent::Kind::root_certificate,
@@ -167,19 +236,22 @@ class Rotation {
     // Pkcs11Module (loaded once for the run, finalized after both close).
     old_key_ = hsm::open_key_store(plan_.root.key, hsm::KeyPresence::must_exist, opt_.key_context);
     hsm::KeyStore* old_key = old_key_.get();
-    if (!pki::key_matches_certificate(old_key->public_key(), old_root_.get())) {
+    if (!pki::key_matches_certificate(old_key->public_key(), old_.root.get())) {
       throw Error(ErrorKind::key_store, "the plan's root key is not the key of the current root certificate; cannot cross-sign",
                   (current_ / kRootDir / ol::kRootCertFile).string());
     }
     auto profile = root_profile(plan_.rotation->new_root, now_);
-    // Nothing the old root certifies may outlive it.
-    profile.not_before = std::max(profile.not_before, pki::not_before(old_root_.get()));
-    profile.not_after = std::min(profile.not_after, pki::not_after(old_root_.get()));
-    cross_ = pki::issue_certificate(profile, new_key_->public_key(), old_root_.get(), old_key->signing_key());
+    // Nothing the old root certifies may outlive it, nor any corporate CA above it.
+    for (const X509* ca : old_.chain_from_root()) {
+      profile.not_before = std::max(profile.not_before, pki::not_before(ca));
+      profile.not_after = std::min(profile.not_after, pki::not_after(ca));
+    }
+    cross_ = pki::issue_certificate(profile, new_key_->public_key(), old_.root.get(), old_key->signing_key());
     auto warnings = verify_before_writing({.cert = cross_.get(),
                                            .subject_key = new_key_->public_key(),
-                                           .issuer = old_root_.get(),
-                                           .anchor = old_root_.get(),
+                                           .issuer = old_.root.get(),
+                                           .anchor = old_.anchor(),
+                                           .untrusted = old_.untrusted(),
                                            .role = pki::CaRole::intermediate,
                                            .certifies_cas = true,
                                            .what = "cross-signed new root",
@@ -199,9 +271,9 @@ class Rotation {
   void prepare_crls() {
     if (!plan_.revocation.crl) return;
     ledger_.emplace();
-    new_root_crl_ = issue_ledger_crl(*ledger_, new_root_.get(), new_key_->signing_key(), plan_.revocation, now_);
+    new_root_crl_ = issue_ledger_crl(*ledger_, new_.root.get(), new_key_->signing_key(), plan_.revocation, now_);
     if (cross_) {
-      auto current = current_root_crl(current_, old_root_.get(), now_);
+      auto current = current_root_crl(current_, old_.root.get(), now_);
       if (!current) {
         throw Error(ErrorKind::invalid_input,
                     "is missing or stale, and phase 2's chain runs through the current root; run `meshca crl refresh` "
@@ -230,12 +302,12 @@ class Rotation {
   void rotate_clusters() {
     result_.clusters.resize(clusters_.size());
     reference_ = rotate_cluster(0, new_key_->signing_key(), nullptr);
-    check_phase_interop(clusters_[0], clusters_[0], reference_, reference_, cross_ != nullptr);
+    check_phase_interop(clusters_[0], clusters_[0], reference_, reference_, phase_trust());
     parallel_for(clusters_.size() - 1, opt_.jobs, [&]() -> ItemWork {
       std::shared_ptr<EVP_PKEY> own_signer = new_key_->worker_signing_key();
       return [this, own_signer](std::size_t n) {
         auto reports = rotate_cluster(n + 1, own_signer.get(), own_signer ? nullptr : &sign_mutex_);
-        check_phase_interop(clusters_[0], clusters_[n + 1], reference_, reports, cross_ != nullptr);
+        check_phase_interop(clusters_[0], clusters_[n + 1], reference_, reports, phase_trust());
       };
     });
     sync_filesystem(staging_->path());
@@ -248,7 +320,7 @@ class Rotation {
     ol::IstioBundle current = ol::read_layout_bundle(current_dir, layout_options(c));
     std::vector<const X509*> current_chain;
     for (std::size_t i = 1; i < current.cert_chain.size(); ++i) current_chain.push_back(current.cert_chain[i].get());
-    if (!pki::verify_chain(current.ca_cert.get(), current_chain, {old_root_.get()}, now_).ok) {
+    if (!pki::verify_chain(current.ca_cert.get(), current_chain, {old_.anchor()}, now_).ok) {
       throw Error(ErrorKind::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
     }
 
@@ -260,14 +332,11 @@ class Rotation {
                       : pki::generate_key(c.cluster->intermediate.algorithm);
     const EVP_PKEY* bundle_key = pinned ? nullptr : key.get();
     pki::X509Ptr cert = sign_intermediate(c, key.get(), signer ? signer : new_key_->signing_key(), shared_signer);
-    const X509* old_root = old_root_.get();
-    const X509* new_root = new_root_.get();
-    std::vector<const X509*> phase2_chain = cross_ ? std::vector<const X509*>{cross_.get(), old_root}
-                                                   : std::vector<const X509*>{new_root};
+    const auto material = rotation_phase_material(old_, new_, cross_.get());
     const std::string crl = new_intermediate_crl(cert.get(), pinned ? nullptr : key.get());
-    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, {old_root, new_root}, current.ca_crl);
-    write_phase(2, c, cert.get(), bundle_key, phase2_chain, {new_root, old_root}, crl.empty() ? crl : crl + old_root_crl_);
-    write_phase(3, c, cert.get(), bundle_key, {new_root}, {new_root}, crl);
+    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material[0].trusted, current.ca_crl);
+    write_phase(2, c, cert.get(), bundle_key, material[1].chain, material[1].trusted, crl.empty() ? crl : crl + old_root_crl_);
+    write_phase(3, c, cert.get(), bundle_key, material[2].chain, material[2].trusted, crl);
 
     PhaseReports reports;
     reports[0] = verified_report(c, current_dir, 0);
@@ -283,14 +352,15 @@ class Rotation {
     pki::X509Ptr cert;
     if (shared_signer) {
       std::lock_guard lock(*shared_signer);
-      cert = pki::issue_certificate(profile, key, new_root_.get(), signer);
+      cert = pki::issue_certificate(profile, key, new_.root.get(), signer);
     } else {
-      cert = pki::issue_certificate(profile, key, new_root_.get(), signer);
+      cert = pki::issue_certificate(profile, key, new_.root.get(), signer);
     }
     verify_before_writing({.cert = cert.get(),
                            .subject_key = key,
-                           .issuer = new_root_.get(),
-                           .anchor = new_root_.get(),
+                           .issuer = new_.root.get(),
+                           .anchor = new_.anchor(),
+                           .untrusted = new_.untrusted(),
                            .what = "new intermediate for " + c.name(),
                            .lint_warnings = c.cluster->intermediate.lint_warnings});
     return cert;
@@ -318,7 +388,7 @@ class Rotation {
 
   nlohmann::json interop_json() {
     nlohmann::json pairs = nlohmann::json::array();
-    for (const auto& pair : checked_phase_pairs(cross_ != nullptr)) {
+    for (const auto& pair : checked_phase_pairs(phase_trust())) {
       result_.interop.push_back(pair);
       pairs.push_back({{"phases", {pair.a, pair.b}}, {"mutual_trust", pair.expected}});
     }
@@ -353,13 +423,16 @@ class Rotation {
   }
 
   void write_root_and_runbook() {
-    write_staged(fs::path(kRootDir) / ol::kRootCertFile, pki::certificate_to_pem(new_root_.get()));
-    write_staged(fs::path(kRootDir) / kPreviousRootFile, pki::certificate_to_pem(old_root_.get()));
+    write_staged(fs::path(kRootDir) / ol::kRootCertFile, pki::certificate_to_pem(new_.root.get()));
+    write_staged(fs::path(kRootDir) / kPreviousRootFile, pki::certificate_to_pem(old_.root.get()));
+    if (!new_.issuer_chain.empty()) write_staged(fs::path(kRootDir) / kIssuerChainFile, pem_of(new_.chain()));
+    if (!old_.issuer_chain.empty()) write_staged(fs::path(kRootDir) / kPreviousIssuerChainFile, pem_of(old_.chain()));
     if (cross_) write_staged(fs::path(kRootDir) / kCrossSignedFile, pki::certificate_to_pem(cross_.get()));
     // Phase 3 is the new PKI as a ceremony output: a plan whose root is the
     // new root adopts it with `meshca ceremony run NEXT.yaml --out phase-3`.
     const fs::path phase3 = rotation_phase_dir(kRotationPhases);
-    write_staged(phase3 / kRootDir / ol::kRootCertFile, pki::certificate_to_pem(new_root_.get()));
+    write_staged(phase3 / kRootDir / ol::kRootCertFile, pki::certificate_to_pem(new_.root.get()));
+    if (!new_.issuer_chain.empty()) write_staged(phase3 / kRootDir / kIssuerChainFile, pem_of(new_.chain()));
     if (ledger_) {
       write_staged(fs::path(kRootDir) / kRootCrlFile, new_root_crl_);
       write_staged(phase3 / kRootDir / kRootCrlFile, new_root_crl_);
@@ -391,8 +464,9 @@ class Rotation {
   std::unique_ptr<SessionTranscript> transcript_;
   std::unique_ptr<hsm::KeyStore> new_key_;
   std::unique_ptr<hsm::KeyStore> old_key_;  // only to cross-sign
-  pki::X509Ptr old_root_;
-  pki::X509Ptr new_root_;
+  OutputLock new_root_lock_;  // --new-root-dir, read under a shared lock
+  ExternalRoot old_;          // the current root (and its corporate chain)
+  ExternalRoot new_;          // the new root (and its corporate chain)
   pki::X509Ptr cross_;
   std::optional<RevocationLedger> ledger_;  // with revocation.crl: the new PKI's
   std::string new_root_crl_;
@@ -407,6 +481,24 @@ class Rotation {
 };
 
 }  // namespace
+
+std::array<PhaseMaterial, kRotationPhases> rotation_phase_material(const ExternalRoot& old_root, const ExternalRoot& new_root,
+                                                                   const X509* cross_signed) {
+  // Peers trust anchors: a root under the corporate CA through the
+  // corporate anchor its chain ends at.
+  auto anchors = [](const X509* first, const X509* second) {
+    return X509_cmp(first, second) == 0 ? std::vector<const X509*>{first} : std::vector<const X509*>{first, second};
+  };
+  const X509* old_anchor = old_root.anchor();
+  const X509* new_anchor = new_root.anchor();
+  std::vector<const X509*> phase2_chain = new_root.chain_from_root();
+  if (cross_signed != nullptr) {
+    phase2_chain = {cross_signed};
+    for (const X509* ca : old_root.chain_from_root()) phase2_chain.push_back(ca);
+  }
+  return {PhaseMaterial{old_root.chain_from_root(), anchors(old_anchor, new_anchor)},
+          PhaseMaterial{phase2_chain, anchors(new_anchor, old_anchor)}, PhaseMaterial{new_root.chain_from_root(), {new_anchor}}};
+}
 
 RotationResult run_rotation(const Plan& plan, const RotationOptions& options) { return Rotation(plan, options).run(); }
 

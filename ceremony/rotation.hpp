@@ -5,6 +5,11 @@
 // run_rotation() writes, into a new directory that appears whole or not at
 // all, every cluster's bundle for each phase of the procedure:
 //
+// A root under the corporate CA (root.issuer or rotation.new_root.issuer
+// external) takes part as its corporate anchor: root-cert.pem holds
+// anchors, cert-chain.pem runs up to the anchor. When both roots chain to
+// one anchor, every phase trusts it and all phases keep talking.
+//
 //   phase-1  the existing intermediates; root-cert.pem = old root + new root
 //   phase-2  new intermediates (new keys) signed by the new root;
 //            cert-chain.pem to the new root (with cross_sign: through the
@@ -20,18 +25,31 @@
 // description of the phases serves `meshca plan show` and OUT/PHASES.md.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ceremony/external_root.hpp"
 #include "ceremony/issuance.hpp"
 #include "plan/plan.hpp"
 #include "plan/rotation_phases.hpp"
 
 namespace meshca::ceremony {
 
-struct RotationOptions : SigningSessionOptions {};
+// OUT/root/ of a rotation output, besides root-cert.pem (the new root) and,
+// for a new root under the corporate CA, issuer-chain.pem.
+inline constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
+inline constexpr const char* kPreviousIssuerChainFile = "previous-issuer-chain.pem";  // the current root's corporate chain
+inline constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
+
+struct RotationOptions : SigningSessionOptions {
+  // rotation.new_root with issuer: external: the directory where `meshca
+  // root csr --new-root` and `meshca root import --new-root` prepared it
+  // (its root/root-cert.pem and root/issuer-chain.pem); empty otherwise.
+  std::filesystem::path new_root_dir;
+};
 
 // Whether clusters in two phases accept each other's workloads.
 struct PhaseInterop {
@@ -59,6 +77,18 @@ struct RotationResult : SessionRecord {
   std::vector<PhaseInterop> interop;
   std::size_t bundles_verified = 0;
 };
+
+// What each phase's bundles carry above the intermediate, the one
+// description the rotation writes and the audit expects: cert-chain.pem
+// after ca-cert.pem (up to the anchor; in phase 2 with a cross-signed root,
+// through the old root) and root-cert.pem (the anchors, current or new
+// first, one copy of an anchor both roots share).
+struct PhaseMaterial {
+  std::vector<const X509*> chain;
+  std::vector<const X509*> trusted;
+};
+std::array<PhaseMaterial, kRotationPhases> rotation_phase_material(const ExternalRoot& old_root, const ExternalRoot& new_root,
+                                                                   const X509* cross_signed);
 
 // Error(invalid_input) for a plan without a rotation section or a current
 // output that does not match it; Error(output) when OUT exists and is not

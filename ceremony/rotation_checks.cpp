@@ -15,32 +15,62 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The CAs a root must leave room for below it: the plan's hierarchy, and
+// with cross_sign two (the cross-signed new root and its intermediates).
+int least_current_root_path_len(const Plan& plan) {
+  return std::max(least_root_path_len(plan), plan.rotation->cross_sign ? 2 : 0);
+}
+
 // The current root, checked against the plan and the rotation's needs.
-pki::X509Ptr current_root(const Plan& plan, const fs::path& root_path, UnixTime now) {
-  auto text = read_file_if_exists(root_path);
-  if (!text) {
-    throw Error(ErrorKind::invalid_input,
-                "does not exist: rotation.current_output must be the output of the ceremony that made the current root",
-                root_path.string());
+ExternalRoot current_root(const Plan& plan, const fs::path& current, UnixTime now) {
+  const fs::path root_path = current / kRootDir / output_layout::kRootCertFile;
+  ExternalRoot root;
+  std::vector<std::string> details;
+  if (plan.root.issuer == RootIssuer::external) {
+    // Imported by `meshca root import` into the current output; judged as
+    // the import, the runner and the audit judge it.
+    root = load_external_root(current);
+    ExternalRootCheck check{.root = root.root.get(),
+                            .issuer_chain = root.chain(),
+                            .intermediates_at = {},
+                            .at = now,
+                            .spec = nullptr,
+                            .field = "root",
+                            .least_path_len = least_current_root_path_len(plan)};
+    for (const auto& f : external_root_conformance(check, plan)) details.push_back(root_path.string() + ": " + f.message());
+  } else {
+    auto text = read_file_if_exists(root_path);
+    if (!text) {
+      throw Error(ErrorKind::invalid_input,
+                  "does not exist: rotation.current_output must be the output of the ceremony that made the current root",
+                  root_path.string());
+    }
+    root.root = pki::certificate_from_pem(*text, root_path.string());
+    // The same conformance check as the runner's and the audit's: the root
+    // in service is the plan's root in every field.
+    for (const auto& f : root_conformance(root.root.get(), plan.root, plan.profile)) {
+      details.push_back(root_path.string() + ": " + f.message());
+    }
   }
-  pki::X509Ptr root = pki::certificate_from_pem(*text, root_path.string());
-  // The same conformance check as the runner's and the audit's: the root
-  // in service is the plan's root in every field.
-  if (auto findings = root_conformance(root.get(), plan.root, plan.profile); !findings.empty()) {
-    std::vector<std::string> details;
-    for (const auto& f : findings) details.push_back(root_path.string() + ": " + f.message());
+  if (!details.empty()) {
     throw MultiError(ErrorKind::invalid_input, "the current root differs from the plan's root; rotate from the plan that made it", details);
   }
   const std::string& pin = plan.rotation->current_root_sha256;
-  if (!pin.empty() && pki::sha256_fingerprint(root.get()) != pin) {
+  if (!pin.empty() && pki::sha256_fingerprint(root.root.get()) != pin) {
     throw Error(ErrorKind::invalid_input,
-                "has SHA-256 " + pki::sha256_fingerprint(root.get()) + ", not the root the plan pins in rotation.current_root_sha256",
+                "has SHA-256 " + pki::sha256_fingerprint(root.root.get()) +
+                    ", not the root the plan pins in rotation.current_root_sha256",
                 root_path.string());
   }
-  if (!pki::verify_chain(root.get(), {}, {root.get()}, now).ok) {
-    throw Error(ErrorKind::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
+  std::vector<const X509*> above = root.chain();
+  if (!above.empty()) above.pop_back();  // the anchor is trusted, the rest untrusted
+  if (!pki::verify_chain(root.root.get(), above, {root.anchor()}, now).ok) {
+    throw Error(ErrorKind::invalid_input,
+                root.issuer_chain.empty() ? "is not a valid self-signed root at the rotation time"
+                                          : "does not verify (strict) through its corporate chain at the rotation time",
+                root_path.string());
   }
-  auto path_len = pki::basic_constraints(root.get()).path_len;
+  auto path_len = pki::basic_constraints(root.root.get()).path_len;
   if (plan.rotation->cross_sign && path_len && *path_len < 2) {
     throw Error(ErrorKind::invalid_input,
                 "has pathLen " + std::to_string(*path_len) +
@@ -57,8 +87,9 @@ std::string phase_name(int phase) { return phase == 0 ? "phase 0 (current output
 
 CurrentOutput survey_current_output(const Plan& plan, const fs::path& current, UnixTime now, const std::string& plan_digest) {
   CurrentOutput out;
-  out.root = current_root(plan, current / kRootDir / output_layout::kRootCertFile, now);
-  const BundleExpectation current_bundle{.issuer_root = out.root.get(), .root_verified = true, .scope = FindingScope::first};
+  out.root = current_root(plan, current, now);
+  const BundleExpectation current_bundle{
+      .issuer_root = out.root.root.get(), .issuer_chain = out.root.chain(), .root_verified = true, .scope = FindingScope::first};
   std::vector<std::string> problems;
   for (const auto& mesh : plan.meshes) {
     for (const auto& cluster : mesh.clusters) {
@@ -92,17 +123,20 @@ verify::BundleReport verified_phase_report(const RotationCluster& c, const fs::p
   return report;
 }
 
-std::vector<PhaseInterop> checked_phase_pairs(bool cross_signed) {
-  // A phase-3 cluster never talks to one still on phase 0.
+std::vector<PhaseInterop> checked_phase_pairs(PhaseTrust trust) {
+  // A phase-3 cluster never talks to one still on phase 0, unless both
+  // trust the one corporate anchor the old and the new root chain to.
+  const bool retired = !trust.shared_anchor;
   std::vector<PhaseInterop> pairs{
-      {0, 1, true, true, true}, {1, 2, true, true, true}, {2, 3, true, true, true}, {0, 3, false, false, false}};
-  // The cross-signed new root is what lets a phase-0 peer accept phase 2.
-  if (cross_signed) pairs.push_back({0, 2, true, true, true});
+      {0, 1, true, true, true}, {1, 2, true, true, true}, {2, 3, true, true, true}, {0, 3, !retired, !retired, !retired}};
+  // The cross-signed new root (or the shared anchor) is what lets a
+  // phase-0 peer accept phase 2.
+  if (trust.cross_signed || trust.shared_anchor) pairs.push_back({0, 2, true, true, true});
   return pairs;
 }
 
 void check_phase_interop(const RotationCluster& first, const RotationCluster& c, const PhaseReports& reference, const PhaseReports& reports,
-                         bool cross_signed) {
+                         PhaseTrust trust) {
   for (int phase = 0; phase < kPhaseCount; ++phase) {
     if (!reports[phase].trust || !reference[phase].trust) {
       throw Error(ErrorKind::internal, phase_name(phase) + ": the certificates of " + c.name() + " did not load");
@@ -112,7 +146,7 @@ void check_phase_interop(const RotationCluster& first, const RotationCluster& c,
                   phase_name(phase) + ": " + c.name() + " trusts other roots than " + first.name());
     }
   }
-  for (const auto& pair : checked_phase_pairs(cross_signed)) {
+  for (const auto& pair : checked_phase_pairs(trust)) {
     bool a_accepts_b = verify::accepts_workloads(*reference[pair.a].trust, *reports[pair.b].trust);
     bool b_accepts_a = verify::accepts_workloads(*reference[pair.b].trust, *reports[pair.a].trust);
     if (pair.expected && !(a_accepts_b && b_accepts_a)) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ceremony/external_root.hpp"
 #include "ceremony/rotation.hpp"
 #include "core/time.hpp"
 #include "pki/handles.hpp"
@@ -31,14 +32,18 @@ struct RotationCluster {
 };
 
 struct CurrentOutput {
-  pki::X509Ptr root;                      // OUT/root/root-cert.pem of the current output
+  // OUT/root/root-cert.pem of the current output, and with root.issuer:
+  // external the corporate chain above it (OUT/root/issuer-chain.pem)
+  ExternalRoot root;
   std::vector<RotationCluster> clusters;  // every cluster of the plan, in plan order
 };
 
 // Everything about the current output (`current`) that can be known before
 // a key store is opened: its root is the plan's root in every field (and
-// the one rotation.current_root_sha256 pins), valid at `now`, with room
-// below it for a cross-signed root, and every cluster has a complete bundle
+// the one rotation.current_root_sha256 pins), valid at `now` (a root under
+// the corporate CA: external_root_conformance, the strict chain to the
+// pinned anchor), with room below it (and below every corporate CA above
+// it) for a cross-signed root, and every cluster has a complete bundle
 // under it that conforms to the plan (digest `plan_digest`).
 // Error(invalid_input) or MultiError(invalid_input) naming every problem.
 CurrentOutput survey_current_output(const Plan& plan, const std::filesystem::path& current, UnixTime now, const std::string& plan_digest);
@@ -51,10 +56,21 @@ verify::BundleReport verified_phase_report(const RotationCluster& c, const std::
 // One cluster's bundle in every phase, as the verify engine judged it.
 using PhaseReports = std::array<verify::BundleReport, kPhaseCount>;
 
+// What decides which phases talk: a cross-signed new root lets phase 0
+// accept phase 2; when the current and the new root chain to one corporate
+// anchor, every phase trusts that anchor, so all phases keep talking and
+// phase 3 retires the old mesh root by issuing no more under it (its
+// corporate issuer revokes or lets it expire), not by trust.
+struct PhaseTrust {
+  bool cross_signed = false;
+  bool shared_anchor = false;
+};
+
 // The pairs of phases whose clusters must accept each other's workloads
-// (adjacent phases, and 0-2 with a cross-signed root) and the pair that must
-// not (0-3), as the result and the transcript record them.
-std::vector<PhaseInterop> checked_phase_pairs(bool cross_signed);
+// (adjacent phases, and 0-2 with a cross-signed root or a shared anchor)
+// and the pair that must not (0-3, unless the anchor is shared), as the
+// result and the transcript record them.
+std::vector<PhaseInterop> checked_phase_pairs(PhaseTrust trust);
 
 // `reports` (cluster `c`) against the reference cluster's (`reference`, of
 // cluster `first`), for every checked pair of phases, both directions.
@@ -63,6 +79,6 @@ std::vector<PhaseInterop> checked_phase_pairs(bool cross_signed);
 // per direction. Error(internal) when a promise does not hold (invalid_input
 // when the current output breaks it).
 void check_phase_interop(const RotationCluster& first, const RotationCluster& c, const PhaseReports& reference, const PhaseReports& reports,
-                         bool cross_signed);
+                         PhaseTrust trust);
 
 }  // namespace meshca::ceremony

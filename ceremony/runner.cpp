@@ -386,12 +386,7 @@ class Ceremony {
   // above an imported root.
   const X509* anchor() const { return external_ ? external_->issuer_chain.back().get() : root_.get(); }
   // What sits between an intermediate and the anchor.
-  std::vector<const X509*> above_intermediate() const {
-    if (!external_) return {};
-    std::vector<const X509*> out{root_.get()};
-    for (std::size_t i = 0; i + 1 < external_->issuer_chain.size(); ++i) out.push_back(external_->issuer_chain[i].get());
-    return out;
-  }
+  std::vector<const X509*> above_intermediate() const { return external_ ? external_->untrusted() : std::vector<const X509*>{}; }
 
   pki::X509Ptr sign_intermediate(const pki::CertificateProfile& profile, const EVP_PKEY* key, EVP_PKEY* own_signer) {
     if (own_signer != nullptr) return pki::issue_certificate(profile, key, root_.get(), own_signer);

@@ -16,7 +16,7 @@ constexpr const char* kRotateUsage =
     "                          retire the old root), verified to interoperate phase by phase";
 
 constexpr const char* kPhasesUsage =
-    "usage: meshca rotate phases PLAN --out DIR\n"
+    "usage: meshca rotate phases PLAN --out DIR [--new-root-dir DIR]\n"
     "\n"
     "Reads the plan's rotation section (the root in service and its successor) and the current output\n"
     "(rotation.current_output), creates or loads the new root key, issues the new root (and, with\n"
@@ -24,6 +24,9 @@ constexpr const char* kPhasesUsage =
     "DIR/phase-1, phase-2 and phase-3, each with every cluster's bundle, plus DIR/PHASES.md (what to do\n"
     "in each phase), DIR/root/, SHA256SUMS and a transcript. Before publishing DIR (whole, or not at all)\n"
     "it verifies every bundle and that clusters in adjacent phases accept each other's workloads.\n"
+    "A new root under the corporate CA (rotation.new_root.issuer: external) is not issued here: make its\n"
+    "key and CSR with meshca root csr PLAN --new-root --out NEWROOT, have the corporate CA sign it, import\n"
+    "it with meshca root import PLAN --new-root --out NEWROOT ..., then pass --new-root-dir NEWROOT.\n"
     "\n"
     "example: MESHCA_ROOT_PASS=... MESHCA_NEW_ROOT_PASS=... meshca rotate phases plan.yaml --out rotation/";
 
@@ -41,7 +44,10 @@ void print_rotation_summary(const ceremony::RotationResult& r, const std::filesy
      << r.bundles_verified << " bundles verified (phases 0-3)\n";
   for (const auto& p : r.interop) {
     os << "  phase " << p.a << (p.expected ? " <-> " : "  x  ") << "phase " << p.b << ": "
-       << (p.expected ? "accept each other's workloads" : "refuse each other (the old root is retired)") << "\n";
+       << (p.expected ? (p.a == 0 && p.b == 3 ? "accept each other's workloads (both roots chain to one corporate anchor)"
+                                              : "accept each other's workloads")
+                      : "refuse each other (the old root is retired)")
+       << "\n";
   }
   os << "\nnext: follow " << (out / ceremony::kRotationRunbookFile).string() << ", one phase at a time\n"
      << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed << " files)\n"
@@ -52,9 +58,13 @@ void print_rotation_summary(const ceremony::RotationResult& r, const std::filesy
 int rotate_phases(const Args& args, Terminal& term) {
   po::options_description options("meshca rotate phases");
   add_signing_session_options(options);
+  options.add_options()("new-root-dir", po::value<std::string>(),
+                        "a new root under the corporate CA: the directory meshca root import --new-root wrote");
   po::variables_map vm;
   if (!parse_signing_command(args, options, kPhasesUsage, term, vm)) return 0;
-  return run_signing_session(vm, term, ceremony::RotationOptions{}, ceremony::run_rotation, print_rotation_summary);
+  ceremony::RotationOptions opt;
+  if (vm.count("new-root-dir")) opt.new_root_dir = vm["new-root-dir"].as<std::string>();
+  return run_signing_session(vm, term, opt, ceremony::run_rotation, print_rotation_summary);
 }
 
 }  // namespace

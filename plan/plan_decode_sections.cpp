@@ -199,10 +199,6 @@ void decode_root_issuer(MapReader& m, RootSection& root) {
       m.error("issuer", "'" + *issuer + "' is not a root issuer; use self (meshca signs the root) or external (the corporate CA does)");
     }
   }
-  if (root.issuer == RootIssuer::external && root.path != "root") {
-    m.error("issuer", "a rotation's new root under a corporate CA is not supported yet: only the plan's root may be external");
-    return;
-  }
   if (root.issuer != RootIssuer::external) {
     if (m.has("external")) m.error("external", "only with issuer: external");
     return;

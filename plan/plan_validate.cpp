@@ -276,21 +276,17 @@ class LayoutRules {
 
 }  // namespace
 
-// A root under the corporate CA (root.issuer: external) is signed by
-// meshca only below it; what would need the corporate CA's cooperation at
-// run time is refused until it is implemented.
+// A root under the corporate CA (root.issuer: external, for the plan's
+// root or a rotation's new root) is signed by meshca only below it; what
+// would need the corporate CA's cooperation at run time is refused until it
+// is implemented.
 void external_root_support(const PlanDocument& doc, Findings& f) {
-  if (doc.root.issuer != RootIssuer::external) return;
-  if (doc.revocation && doc.revocation->plan.crl) {
-    f.add(doc.revocation->crl_at, "revocation.crl",
-          "with root.issuer: external is not supported yet: every bundle's ca-crl.pem must hold a CRL of each CA of the "
-          "chain, and the corporate CAs' CRLs are not part of the import; leave revocation.crl off");
-  }
-  if (doc.rotation) {
-    f.add(doc.root.issuer_at, "rotation",
-          "with root.issuer: external is not supported yet: a rotation issues a self-signed new root beside the current "
-          "one, and a corporate-issued root's successor needs its own root csr and import; remove rotation");
-  }
+  const bool new_root_external = doc.rotation && doc.rotation->new_root && doc.rotation->new_root->issuer == RootIssuer::external;
+  if (!(doc.root.issuer == RootIssuer::external || new_root_external) || !doc.revocation || !doc.revocation->plan.crl) return;
+  f.add(doc.revocation->crl_at, "revocation.crl",
+        std::string("with ") + (doc.root.issuer == RootIssuer::external ? "root" : "rotation.new_root") +
+            ".issuer: external is not supported yet: every bundle's ca-crl.pem must hold a CRL of each CA of the "
+            "chain, and the corporate CAs' CRLs are not part of the import; leave revocation.crl off");
 }
 
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now) {

@@ -8,6 +8,20 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   if (!plan.rotation) return {};
   const std::string old_cn = plan.root.subject.to_string();
   const std::string new_cn = plan.rotation->new_root.subject.to_string();
+  // What root-cert.pem holds for a root: the root itself, or for a root
+  // under the corporate CA the corporate anchor its chain ends at.
+  auto trusted = [](const RootPlan& r) {
+    return r.issuer == RootIssuer::external ? "the corporate anchor " + r.anchor_sha256 + " (above " + r.subject.to_string() + ")"
+                                            : r.subject.to_string();
+  };
+  const RootPlan& old_root = plan.root;
+  const RootPlan& new_root = plan.rotation->new_root;
+  const bool shared_anchor = old_root.issuer == RootIssuer::external && new_root.issuer == RootIssuer::external &&
+                             old_root.anchor_sha256 == new_root.anchor_sha256;
+  const std::string both_current_first =
+      shared_anchor ? trusted(old_root) + ", unchanged: both roots chain to it" : trusted(old_root) + " (current) + " + trusted(new_root) + " (new)";
+  const std::string both_new_first = shared_anchor ? trusted(new_root) + ", unchanged" : trusted(new_root) + " + " + trusted(old_root);
+  auto up_to_anchor = [](const RootPlan& r) { return r.issuer == RootIssuer::external ? ", its corporate CAs and the anchor" : ""; };
   const bool cross = plan.rotation->cross_sign;
   const std::string& ns = plan.outputs.namespace_name;
   // Clusters that keep their own key get public-only bundles in every
@@ -31,8 +45,8 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   std::vector<RotationPhase> phases;
   phases.push_back({1,
                     "trust both roots",
-                    old_cn + " (current) + " + new_cn + " (new)",
-                    "unchanged: the current intermediate, then " + old_cn,
+                    both_current_first,
+                    "unchanged: the current intermediate, then " + old_cn + up_to_anchor(old_root),
                     "the current intermediate and key, unchanged",
                     {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
                      "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
@@ -42,9 +56,9 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                     "certificates)"});
   phases.push_back({2,
                     "issue from the new root",
-                    new_cn + " + " + old_cn,
-                    cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn
-                          : "the new intermediate, then " + new_cn,
+                    both_new_first,
+                    cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn + up_to_anchor(old_root)
+                          : "the new intermediate, then " + new_cn + up_to_anchor(new_root),
                     pinned.empty() ? "a new intermediate and key, signed by the new root"
                                    : "a new intermediate and key, signed by the new root (a cluster that keeps its own key: "
                                      "a new intermediate for the same pinned key)",
@@ -53,13 +67,15 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                     "certificate lifetime (24h by default) after the last restart"});
   phases.push_back({3,
                     "retire the old root",
-                    new_cn + " only",
-                    "the phase-2 intermediate, then " + new_cn,
+                    trusted(new_root) + " only",
+                    "the phase-2 intermediate, then " + new_cn + up_to_anchor(new_root),
                     "the phase-2 intermediate and key, unchanged",
                     {apply(3), "restart gateways and workloads so no proxy trusts the old root any more",
                      "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"},
-                    "the rotation is complete; a cluster still on the current output (phase 0) can no longer "
-                    "talk to a phase-3 cluster, so never skip a phase"});
+                    shared_anchor ? "the rotation is complete; every phase trusts the one corporate anchor, so clusters keep "
+                                    "talking across phases: retire the old root by having the corporate CA revoke it, or let it expire"
+                                  : "the rotation is complete; a cluster still on the current output (phase 0) can no longer "
+                                    "talk to a phase-3 cluster, so never skip a phase"});
   return phases;
 }
 

@@ -242,3 +242,34 @@ handshake() {
   if grep -qE '^ERROR$|verify error' server.log; then rc=$((rc == 0 ? 1 : rc)); fi
   return $rc
 }
+
+# A corporate PKI made with the openssl CLI, its own process (the corporate
+# root tests): a self-signed P-384 root and an issuing CA with pathLen 2.
+corp_pki() {  # corp_pki PREFIX ROOT_CN: PREFIX-root.{key,pem}, PREFIX-int.{key,pem} (pathLen 2)
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1-root.key" -sha384 -days 7300 \
+    -subj "/O=Corp/CN=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$1-root.pem" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1-int.key" -subj "/O=Corp/CN=$2 Issuing CA" \
+    -out "$1-int.csr" 2>/dev/null
+  cat >"$1-int.ext" <<EXT
+basicConstraints = critical, CA:TRUE, pathlen:2
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EXT
+  openssl x509 -req -in "$1-int.csr" -CA "$1-root.pem" -CAkey "$1-root.key" -CAcreateserial -days 5000 -sha384 \
+    -extfile "$1-int.ext" -out "$1-int.pem" 2>/dev/null
+}
+# corp_sign CSR OUT DAYS PATHLEN [PREFIX]: the corporate issuing CA certifies a CSR ("none": no pathLen).
+corp_sign() {
+  local pathlen=", pathlen:$4"
+  [ "$4" = none ] && pathlen=""
+  cat >"$2.ext" <<EXT
+basicConstraints = critical, CA:TRUE$pathlen
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EXT
+  openssl x509 -req -in "$1" -CA "${5:-corp}-int.pem" -CAkey "${5:-corp}-int.key" -CAcreateserial -days "$3" -sha384 \
+    -extfile "$2.ext" -out "$2" 2>/dev/null
+}

@@ -8,46 +8,18 @@
 # clusters, and a re-run keeps everything. Refused, with nothing written:
 # a certificate for another key, a chain to another anchor, pathLen 0 on
 # the root, a validity shorter than the planned intermediates, a second
-# import, a ceremony before the import, CRLs and rotation with an external
-# root.
+# import, a ceremony before the import, CRLs with an external root.
+# Rotations to and from a root under the corporate CA:
+# test_corporate_root_rotation.sh.
 source "$(dirname "$0")/lib.sh"
 export MESHCA_ROOT_PASS='e2e corporate root passphrase'
 
 # ---- the corporate PKI (its own process: openssl) ---------------------------
-corp_pki() {  # corp_pki PREFIX ROOT_CN: PREFIX-root.{key,pem}, PREFIX-int.{key,pem} (pathLen 2)
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1-root.key" -sha384 -days 7300 \
-    -subj "/O=Corp/CN=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$1-root.pem" 2>/dev/null
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1-int.key" -subj "/O=Corp/CN=$2 Issuing CA" \
-    -out "$1-int.csr" 2>/dev/null
-  cat >"$1-int.ext" <<EXT
-basicConstraints = critical, CA:TRUE, pathlen:2
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EXT
-  openssl x509 -req -in "$1-int.csr" -CA "$1-root.pem" -CAkey "$1-root.key" -CAcreateserial -days 5000 -sha384 \
-    -extfile "$1-int.ext" -out "$1-int.pem" 2>/dev/null
-}
 corp_pki corp "Corp Root CA"
 corp_pki other "Other Root CA"
 cat corp-int.pem corp-root.pem >corp-chain.pem
 cat other-int.pem other-root.pem >other-chain.pem
 ANCHOR=$(openssl x509 -in corp-root.pem -noout -fingerprint -sha256 | cut -d= -f2)
-
-# sign CSR OUT DAYS PATHLEN [PREFIX]: the corporate issuing CA certifies a CSR ("none": no pathLen).
-sign() {
-  local pathlen=", pathlen:$4"
-  [ "$4" = none ] && pathlen=""
-  cat >"$2.ext" <<EXT
-basicConstraints = critical, CA:TRUE$pathlen
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EXT
-  openssl x509 -req -in "$1" -CA "${5:-corp}-int.pem" -CAkey "${5:-corp}-int.key" -CAcreateserial -days "$3" -sha384 \
-    -extfile "$2.ext" -out "$2" 2>/dev/null
-}
 
 # ---- the plan ---------------------------------------------------------------
 write_file_plan plan.yaml keys/root.pem "Mesh Root CA" "  - name: prod
@@ -109,19 +81,19 @@ refused() {  # refused CERT CHAIN TEXT...
 # A certificate for another key, with the plan's subject.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout stranger.key -subj "/C=US/O=E2E Corp/CN=Mesh Root CA" \
   -out stranger.csr 2>/dev/null
-sign stranger.csr stranger.pem 3650 1
+corp_sign stranger.csr stranger.pem 3650 1
 refused stranger.pem corp-chain.pem "certifies another key" "than the plan's root key"
 # Issued under another corporate PKI: not the pinned anchor.
-sign out/root/root.csr.pem other.pem 3650 1 other
+corp_sign out/root/root.csr.pem other.pem 3650 1 other
 refused other.pem other-chain.pem "root.external.anchor_sha256" "Other Root CA"
 # pathLen 0 leaves no room for the intermediates.
-sign out/root/root.csr.pem pathlen0.pem 3650 0
+corp_sign out/root/root.csr.pem pathlen0.pem 3650 0
 refused pathlen0.pem corp-chain.pem "root.path_len: found critical CA:TRUE, pathLen 0" "pathLen 1 or more"
 # 100 days cannot hold the planned one-year intermediates: each cluster named.
-sign out/root/root.csr.pem short.pem 100 1
+corp_sign out/root/root.csr.pem short.pem 100 1
 refused short.pem corp-chain.pem "prod/east: found the planned intermediate" "prod/west" "dev/lab"
 # A chain without the anchor does not reach the pinned anchor.
-sign out/root/root.csr.pem good.pem 3650 1
+corp_sign out/root/root.csr.pem good.pem 3650 1
 refused good.pem corp-int.pem "not self-signed"
 
 # ---- import, then the ceremony ----------------------------------------------
@@ -194,7 +166,7 @@ write_token_plan tplan.yaml "Token Mesh Root" ecdsa-p384 mesh-root "  - name: pr
 sed -i "0,/^  validity: 10y\$/s//  validity: 10y\n  issuer: external\n  external: {anchor_sha256: \"$ANCHOR\"}/" tplan.yaml
 expect_exit 0 "$MESHCA" root csr tplan.yaml --out tout --yes
 expect_in last.out "generated in this run"
-sign tout/root/root.csr.pem token-root.pem 3650 1
+corp_sign tout/root/root.csr.pem token-root.pem 3650 1
 expect_exit 0 "$MESHCA" root import tplan.yaml --out tout --yes --cert token-root.pem --chain corp-chain.pem
 expect_exit 0 "$MESHCA" ceremony run tplan.yaml --out tout --yes
 openssl verify -x509_strict -CAfile tout/prod/east/root-cert.pem -untrusted tout/prod/east/cert-chain.pem \

@@ -479,10 +479,11 @@ const std::vector<BadPlan>& bad_plans() {
        "root.external", "only with issuer: external"},
       {"ExternalRootWithCrl", {external_root(kAnchor), {"outputs:\n", "revocation: {crl: true}\noutputs:\n"}}, 23,
        "revocation.crl", "with root.issuer: external is not supported yet"},
-      {"ExternalRootWithRotation", {external_root(kAnchor), with_rotation()}, 16, "rotation",
-       "with root.issuer: external is not supported yet"},
-      {"ExternalNewRoot", {with_rotation(), {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n"}}, 27,
-       "rotation.new_root.issuer", "only the plan's root may be external"},
+      {"ExternalNewRootWithoutAnchor", {with_rotation(), {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n"}}, 24,
+       "rotation.new_root.external", "missing required field"},
+      {"ExternalNewRootWithCrl", {with_rotation(), {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n    external: {anchor_sha256: " + std::string(64, 'c') + "}\n"},
+                                  {"outputs:\n", "revocation: {crl: true}\noutputs:\n"}}, 30,
+       "revocation.crl", "with rotation.new_root.issuer: external is not supported yet"},
       {"UnknownKeyIsEscapedInTheMessage", {{"organization: Acme Corp\n", "\"colo\\u202Eur\": blue\n"}}, 5,
        "colo\\u{202E}ur", "unknown field"},
   };
@@ -521,6 +522,16 @@ TEST(PlanValidationExternalRoot, DecodesIssuerAndNormalizesTheAnchor) {
   EXPECT_EQ(external.root.issuer, RootIssuer::external);
   EXPECT_EQ(external.root.anchor_sha256.size(), 95u);
   EXPECT_TRUE(external.root.anchor_sha256.starts_with("BB:BB:"));
+}
+
+TEST(PlanValidationExternalRoot, AnExternalRootRotatesAndANewRootMayBeExternal) {
+  const std::string anchor(64, 'd');
+  Plan plan = parse_ok(plan_with({external_root(kAnchor), with_rotation(),
+                                  {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n    external: {anchor_sha256: " + anchor + "}\n"}}));
+  ASSERT_TRUE(plan.rotation.has_value());
+  EXPECT_EQ(plan.root.issuer, RootIssuer::external);
+  EXPECT_EQ(plan.rotation->new_root.issuer, RootIssuer::external);
+  EXPECT_TRUE(plan.rotation->new_root.anchor_sha256.starts_with("DD:DD:"));
 }
 
 // ---------------------------------------------------------------------------
