@@ -195,6 +195,11 @@ class Auditor {
       report(external_root_conformance(check, plan_), subject,
              spec.subject.to_string() + ": subject and key as planned, issued by the corporate CA, chains (strict) to the pinned anchor " +
                  spec.anchor_sha256 + ", lints clean");
+      if (plan_.revocation.crl) {
+        if (auto crls = read_file_if_exists(out_ / kRootDir / kIssuerCrlsFile)) r.issuer_crls = std::move(*crls);
+        report(issuer_crls_conformance(r.root.get(), r.chain(), r.issuer_crls, now_utc()), "root/" + std::string(kIssuerCrlsFile),
+               "one CRL from every corporate CA above the root, valid now, none revoking the chain");
+      }
     } else {
       report(root_conformance(r.root.get(), spec, plan_.profile, field), subject,
              spec.subject.to_string() + ": every field as planned, self-signed, lints clean");
@@ -257,7 +262,7 @@ class Auditor {
     const bool trust_ok = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.check == "trusted-roots"; });
     if (!site.want.trusted.empty() && trust_ok)
       add(sink, pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
-    if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, id, mesh.name + "/" + cluster.name);
+    if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, site.want.issuer_chain, id, mesh.name + "/" + cluster.name);
     auto recorded = site.recorded->find(mesh.name + "/" + cluster.name);
     expect(sink, recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()), "recorded", id,
            "the certificate the transcript recorded",
@@ -307,12 +312,16 @@ class Auditor {
   // revocation.crl: ca-crl.pem holds a CRL signed by the intermediate and
   // one signed by the root it chains to (the complete set Istio needs), and
   // neither has passed its nextUpdate.
-  static void check_crls(Sink& sink, const ol::IstioBundle& b, const X509* root, const std::string& id, const std::string& cluster_id) {
+  // ... and for a root under the corporate CA, one from each corporate CA
+  // above it (`issuer_chain`).
+  static void check_crls(Sink& sink, const ol::IstioBundle& b, const X509* root, const std::vector<const X509*>& issuer_chain,
+                         const std::string& id, const std::string& cluster_id) {
     if (b.ca_crl.empty()) {
       add(sink, pki::Severity::fail, "crl", id, "ca-crl.pem is missing, but the plan enables CRLs (run meshca crl refresh)");
       return;
     }
     bool by_intermediate = false, by_root = false, fresh = true, revoked = false;
+    std::vector<bool> by_corporate(issuer_chain.size(), false);
     for (const auto& block : pki::scan_pem(b.ca_crl).blocks) {
       auto crl = pki::crl_from_der(block);
       if (!crl) continue;
@@ -320,15 +329,19 @@ class Auditor {
       bool root_signed = pki::crl_signed_by(crl.get(), root);
       by_root |= root_signed;
       revoked |= root_signed && pki::crl_revokes(crl.get(), b.ca_cert.get());
+      for (std::size_t i = 0; i < issuer_chain.size(); ++i) by_corporate[i] = by_corporate[i] || pki::crl_signed_by(crl.get(), issuer_chain[i]);
       auto next = pki::crl_next_update(crl.get());
       fresh &= next && *next > now_utc();
     }
-    expect(sink, by_intermediate && by_root && fresh, "crl", id, "ca-crl.pem: CRLs of the intermediate and the root, fresh",
-           std::string("ca-crl.pem lacks a CRL ") +
-               (!by_intermediate ? "of the intermediate"
-                : !by_root       ? "of the root"
-                                 : "that is fresh") +
-               " (run meshca crl refresh)");
+    std::string missing = !by_intermediate ? "of the intermediate" : !by_root ? "of the root" : "";
+    for (std::size_t i = 0; i < issuer_chain.size() && missing.empty(); ++i) {
+      if (!by_corporate[i]) missing = "of the corporate CA " + pki::subject_string(issuer_chain[i]) + " (run meshca crl import)";
+    }
+    if (missing.empty() && !fresh) missing = "that is fresh";
+    expect(sink, missing.empty(), "crl", id,
+           issuer_chain.empty() ? "ca-crl.pem: CRLs of the intermediate and the root, fresh"
+                                : "ca-crl.pem: CRLs of the intermediate, the root and the corporate CAs, fresh",
+           "ca-crl.pem lacks a CRL " + missing + (missing.find("(run") == std::string::npos ? " (run meshca crl refresh)" : ""));
     if (revoked) {
       add(sink, pki::Severity::warn, "crl", id,
           "the root's CRL revokes this intermediate: its workloads are refused; renew it (meshca ceremony run --renew " + cluster_id + ")");

@@ -8,7 +8,9 @@
 #include "ceremony/issuance.hpp"
 #include "core/error.hpp"
 #include "output_layout/layouts.hpp"
+#include "pki/crl.hpp"
 #include "pki/csr.hpp"
+#include "pki/pem_scan.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
 #include "plan/profiles.hpp"
@@ -320,6 +322,57 @@ ConformanceFindings external_root_conformance(const ExternalRootCheck& c, const 
           break;
         }
       }
+    }
+  }
+  return f.take();
+}
+
+ConformanceFindings issuer_crls_conformance(const X509* root, const std::vector<const X509*>& issuer_chain, std::string_view crls_pem,
+                                            UnixTime at) {
+  Findings f(FindingScope::all);
+  std::vector<pki::X509CrlPtr> crls;
+  const auto scan = pki::scan_pem(crls_pem);
+  for (const auto& issue : scan.issues) {
+    f.add("crl", "issuer-crls", "line " + std::to_string(issue.line) + ": " + issue.message, "clean PEM CRLs");
+  }
+  for (const auto& block : scan.blocks) {
+    auto crl = pki::crl_from_der(block);
+    if (!crl) {
+      f.add("crl", "issuer-crls", "a block at line " + std::to_string(block.line) + " that is not an X.509 CRL", "CRLs only");
+      continue;
+    }
+    crls.push_back(std::move(crl));
+  }
+  std::vector<bool> used(crls.size(), false);
+  for (std::size_t i = 0; i < issuer_chain.size(); ++i) {
+    const X509* ca = issuer_chain[i];
+    const X509* below = i == 0 ? root : issuer_chain[i - 1];
+    const std::string name = pki::subject_string(ca);
+    std::size_t signed_by_ca = 0;
+    for (std::size_t k = 0; k < crls.size(); ++k) {
+      const X509_CRL* crl = crls[k].get();
+      if (!pki::crl_signed_by(crl, ca)) continue;
+      used[k] = true;
+      ++signed_by_ca;
+      const UnixTime this_update = pki::crl_this_update(crl);
+      const auto next_update = pki::crl_next_update(crl);
+      if (this_update > at || !next_update || *next_update <= at) {
+        f.add("crl", "issuer-crls",
+              "the CRL of " + name + " valid " + format_rfc3339(this_update) + " .. " + (next_update ? format_rfc3339(*next_update) : "(no nextUpdate)"),
+              "a CRL valid at " + format_rfc3339(at) + " (import a fresh one from the corporate CA: meshca crl import)");
+      }
+      if (pki::crl_revokes(crl, below)) {
+        f.add("crl", "issuer-crls", "the CRL of " + name + " revokes " + pki::subject_string(below) + " (serial " + pki::serial_hex(below) + ")",
+              "a chain whose CAs are not revoked");
+      }
+    }
+    if (signed_by_ca == 0) f.add("crl", "issuer-crls", "no CRL signed by " + name, "one CRL from every corporate CA of the chain, the anchor included");
+    if (signed_by_ca > 1) f.add("crl", "issuer-crls", std::to_string(signed_by_ca) + " CRLs signed by " + name, "exactly one, the latest");
+  }
+  for (std::size_t k = 0; k < crls.size(); ++k) {
+    if (!used[k]) {
+      f.add("crl", "issuer-crls", "a CRL issued by " + pki::crl_issuer_string(crls[k].get()) + " that no CA of the corporate chain signed",
+            "only the corporate chain's CRLs");
     }
   }
   return f.take();

@@ -81,6 +81,18 @@ struct ExternalRootCheck {
 };
 ConformanceFindings external_root_conformance(const ExternalRootCheck& check, const Plan& plan);
 
+// The corporate CAs' CRLs that every bundle of a root under the corporate
+// CA carries with revocation.crl (OUT/root/issuer-crls.pem, imported by
+// `meshca root import --crl` and `meshca crl import`): Istio (Envoy with
+// CRL_CHECK_ALL) refuses every peer unless each CA of the chain has signed
+// a CRL in ca-crl.pem. One CRL signed by each CA of `issuer_chain` (the
+// anchor included), valid at `at` (thisUpdate passed, a nextUpdate that has
+// not), none revoking the certificate below its signer in the chain (the
+// mesh root below the first), and no other CRL. Findings name the field
+// `crl` and the CA.
+ConformanceFindings issuer_crls_conformance(const X509* root, const std::vector<const X509*>& issuer_chain, std::string_view crls_pem,
+                                            UnixTime at);
+
 // The least pathLen the mesh root must carry for the plan's hierarchy: the
 // plan's root.path_len, one CA more than any intermediate's pathLen allows,
 // and what the layouts need (output_layout::layout_requirements).

@@ -53,8 +53,8 @@ RootSession open_root_session(const Plan& plan, RootTarget target, const Signing
   refuse_root_key_inside(target_root(plan, target).key, plan.base_dir, opt.out_dir);
   s.lock = lock_output_directory(opt.out_dir, lock_request(opt, command));
   refuse_output_tree_problems(plan, opt.out_dir);
-  remove_stale_temp_files(
-      {opt.out_dir / kRootDir / kRootCsrFile, opt.out_dir / kRootDir / ol::kRootCertFile, opt.out_dir / kRootDir / kIssuerChainFile});
+  remove_stale_temp_files({opt.out_dir / kRootDir / kRootCsrFile, opt.out_dir / kRootDir / ol::kRootCertFile,
+                           opt.out_dir / kRootDir / kIssuerChainFile, opt.out_dir / kRootDir / kIssuerCrlsFile});
   return s;
 }
 
@@ -105,6 +105,7 @@ ExternalRoot load_external_root(const fs::path& out) {
   r.root = pki::certificate_from_pem(*cert_pem, cert.string());
   r.issuer_chain = pki::certificates_from_pem(*chain_pem, chain.string());
   if (r.issuer_chain.empty()) throw Error(ErrorKind::output, "holds no certificate", chain.string());
+  if (auto crls = read_file_if_exists(out / kRootDir / kIssuerCrlsFile)) r.issuer_crls = std::move(*crls);
   return r;
 }
 
@@ -174,7 +175,7 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
 }
 
 RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt, const fs::path& cert_file, const fs::path& chain_file,
-                             RootTarget target) {
+                             const fs::path& crl_file, RootTarget target) {
   auto session = open_root_session(plan, target, opt, "meshca root import", "import the root certificate");
   const RootPlan& spec = target_root(plan, target);
   const fs::path out = opt.out_dir;
@@ -183,6 +184,11 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
   result.chain_file = out / kRootDir / kIssuerChainFile;
   refuse_existing_path(result.root_file, "a root certificate was imported; meshca never replaces a root (nothing was written)");
   const UnixTime now = opt.now ? opt.now : now_utc();
+  if (plan.revocation.crl == crl_file.empty()) {
+    throw Error(ErrorKind::usage, plan.revocation.crl ? "--crl: the plan enables CRLs (revocation.crl): give the CRLs of the corporate CAs "
+                                                        "above the root, one from each, the anchor's included"
+                                                      : "--crl: the plan does not enable CRLs (revocation.crl); leave --crl out");
+  }
 
   // Everything that can be judged from the files and the plan, before the
   // transcript and the key store are opened.
@@ -200,6 +206,11 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
       .root = root.get(), .issuer_chain = {}, .intermediates_at = now, .at = now, .spec = &spec, .field = target_field(target), .least_path_len = 0};
   for (const auto& c : chain) check.issuer_chain.push_back(c.get());
   auto findings = external_root_conformance(check, plan);
+  std::string crls;
+  if (!crl_file.empty()) {
+    crls = read_file(crl_file);
+    for (auto& f : issuer_crls_conformance(root.get(), check.issuer_chain, crls, now)) findings.push_back(std::move(f));
+  }
   if (!findings.empty()) {
     std::vector<std::string> details;
     for (const auto& f : findings) details.push_back(cert_file.string() + ": " + f.message());
@@ -227,11 +238,16 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
         std::string chain_pem;
         for (const auto& c : chain) chain_pem += pki::certificate_to_pem(c.get());
         ensure_directory(out / kRootDir, kPrivateDirMode);
-        // The chain first: a root certificate without its chain is never
-        // left behind (a chain without the root is replaced by the next
-        // import).
+        // The chain (and CRLs) first: a root certificate without them is
+        // never left behind (what is left without the root is replaced by
+        // the next import).
         write_file_atomic(result.chain_file, chain_pem, kPublicFileMode, Replace::allowed);
         transcript.note_written(result.chain_file);
+        if (!crls.empty()) {
+          result.crls_file = out / kRootDir / kIssuerCrlsFile;
+          write_file_atomic(result.crls_file, crls, kPublicFileMode, Replace::allowed);
+          transcript.note_written(result.crls_file);
+        }
         write_file_atomic(result.root_file, pki::certificate_to_pem(root.get()), kPublicFileMode);
         transcript.note_written(result.root_file);
         result.root = record_of(root.get());

@@ -34,6 +34,9 @@
 namespace meshca::ceremony {
 
 inline constexpr const char* kRootCsrFile = "root.csr.pem";
+// The corporate CAs' CRLs (with revocation.crl), appended to every bundle's
+// ca-crl.pem: see issuer_crls_conformance() (ceremony/conformance.hpp).
+inline constexpr const char* kIssuerCrlsFile = "issuer-crls.pem";
 using output_layout::kIssuerChainFile;
 
 // A mesh root as its bundles carry it: the root certificate and, when the
@@ -42,6 +45,7 @@ using output_layout::kIssuerChainFile;
 struct ExternalRoot {
   pki::X509Ptr root;
   std::vector<pki::X509Ptr> issuer_chain;  // the root's issuer first, the anchor last
+  std::string issuer_crls;                 // PEM, OUT/root/issuer-crls.pem; "" without CRLs
   std::vector<const X509*> chain() const;  // issuer_chain, borrowed
   // What a peer trusts: the corporate anchor, or the root itself.
   const X509* anchor() const { return issuer_chain.empty() ? root.get() : issuer_chain.back().get(); }
@@ -54,8 +58,9 @@ struct ExternalRoot {
   std::vector<const X509*> untrusted() const;
 };
 
-// OUT/root/root-cert.pem and OUT/root/issuer-chain.pem. Error(output) with
-// the fix (root csr, then root import) when the root was not imported.
+// OUT/root/root-cert.pem and OUT/root/issuer-chain.pem (and
+// issuer-crls.pem when there). Error(output) with the fix (root csr, then
+// root import) when the root was not imported.
 ExternalRoot load_external_root(const std::filesystem::path& out);
 
 // Which of the plan's roots a root command works on: `root`, or a
@@ -84,11 +89,14 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
 struct RootImportResult {
   CertificateRecord root;
   std::vector<CertificateRecord> issuer_chain;
-  std::filesystem::path root_file, chain_file;
+  std::filesystem::path root_file, chain_file, crls_file;  // crls_file: empty without CRLs
   std::string transcript_head;
 };
 
+// `crl_file`: the corporate CAs' CRLs, required exactly when the plan
+// enables CRLs (written as root/issuer-crls.pem); empty path: none.
 RootImportResult import_root(const Plan& plan, const SigningSessionOptions& options, const std::filesystem::path& cert_file,
-                             const std::filesystem::path& chain_file, RootTarget target = RootTarget::root);
+                             const std::filesystem::path& chain_file, const std::filesystem::path& crl_file,
+                             RootTarget target = RootTarget::root);
 
 }  // namespace meshca::ceremony

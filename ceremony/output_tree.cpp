@@ -96,6 +96,7 @@ class TreeSurvey {
     if (plan_.root.issuer == RootIssuer::external || new_root_external) {
       names.insert(kRootCsrFile);
       names.insert(kIssuerChainFile);
+      names.insert(kIssuerCrlsFile);
     }
     for (const auto& entry : entries(dir)) {
       const std::string name = entry.path().filename().string();

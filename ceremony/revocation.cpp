@@ -3,10 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ceremony/conformance.hpp"
+#include "ceremony/external_root.hpp"
 #include "ceremony/output_tree.hpp"
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "output_layout/checksums.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
@@ -148,26 +151,44 @@ std::optional<std::string> current_root_crl(const fs::path& out, const X509* roo
 
 namespace {
 
+constexpr const char* kImportSession = "crl-import";
+
 class Revocation {
  public:
   Revocation(const Plan& plan, const RevocationOptions& options)
       : plan_(plan), opt_(options), out_(options.out_dir), now_(options.now ? options.now : now_utc()) {}
 
   RevocationResult run() {
+    if (!opt_.issuer_crls_file.empty() && plan_.root.issuer != RootIssuer::external) {
+      throw Error(ErrorKind::invalid_input,
+                  "meshca crl import is for a root under the corporate CA (root.issuer: external); this plan's root signs "
+                  "its own CRLs (meshca crl refresh)",
+                  plan_.source.string());
+    }
     if (!plan_.revocation.crl) {
       throw Error(ErrorKind::invalid_input,
                   "the plan does not enable CRLs; set revocation.crl: true (docs/plan-reference.md) before revoking",
                   plan_.source.string());
     }
-    auto approved = approve_plan(plan_, opt_, opt_.resume ? "finish the unfinished revocation session" : opt_.target ? "revoke the certificate" : "reissue every CRL");
+    const bool importing = !opt_.issuer_crls_file.empty();
+    auto approved = approve_plan(plan_, opt_,
+                                 opt_.resume   ? "finish the unfinished revocation session"
+                                 : opt_.target ? "revoke the certificate"
+                                 : importing   ? "import the corporate CAs' CRLs"
+                                               : "reissue every CRL");
     result_.plan_digest = approved.digest;
-    lock_ = lock_output_directory(out_, lock_request(opt_, opt_.resume ? "meshca revoke --resume" : opt_.target ? "meshca revoke" : "meshca crl refresh"));
+    lock_ = lock_output_directory(out_, lock_request(opt_, opt_.resume   ? "meshca revoke --resume"
+                                                           : opt_.target ? "meshca revoke"
+                                                           : importing   ? "meshca crl import"
+                                                                         : "meshca crl refresh"));
     refuse_output_tree_problems(plan_, out_);
     clean_staging_area(out_);  // the lock holder removes what a dead run left
     load_output();
     ledger_ = RevocationLedger::load(out_);
     if (opt_.resume) return resume(approved);
     if (ledger_.pending) refuse_unfinished_revocation(out_);
+    if (importing) return import_issuer_crls(approved);
+    refuse_stale_issuer_crls();
     std::optional<LedgerEntry> entry;
     if (opt_.target) {
       entry = resolve(*opt_.target);
@@ -206,13 +227,66 @@ class Revocation {
     transcript_->record("resume", {{"session", ledger_.pending->session},
                                    {"target", ledger_.pending->target},
                                    {"started", format_rfc3339(ledger_.pending->started)}});
+    // An interrupted import needs no root key: the corporate CRLs on disk
+    // (old or new, each consistent) go into every bundle again.
+    const bool import_session = ledger_.pending->session == kImportSession;
     run_recorded_session([&] {
-          reissue_crls(true, "");
+          reissue_crls(!import_session, "", true);
           finish_session();
         },
         [&](const std::string& outcome, const std::string& error) { close_transcript(outcome, error); });
     return std::move(result_);
   }
+
+  // `meshca crl import`: the corporate CAs' CRLs checked against the
+  // imported root's chain before anything is written, then (write-ahead:
+  // the session is recorded in the ledger first) root/issuer-crls.pem and
+  // every bundle's ca-crl.pem, each intermediate's CRL reissued with the
+  // bundle's key. No root key.
+  RevocationResult import_issuer_crls(const ApprovedPlan& approved) {
+    std::string crls = read_file(opt_.issuer_crls_file);
+    std::vector<std::string> details;
+    for (const auto& f : issuer_crls_conformance(root_.get(), issuer_chain(), crls, now_)) {
+      details.push_back(opt_.issuer_crls_file.string() + ": " + f.message());
+    }
+    if (!details.empty()) {
+      throw MultiError(ErrorKind::invalid_input, "not the corporate CAs' CRLs for this root, valid now; nothing was written", details);
+    }
+    open_transcript(approved, std::nullopt);
+    run_recorded_session(
+        [&] {
+          ledger_.pending = PendingCrlSession{kImportSession, "", now_};
+          ledger_.save(out_);
+          const fs::path path = out_ / kRootDir / kIssuerCrlsFile;
+          write_file_atomic(path, crls, kPublicFileMode, Replace::allowed);
+          note_written(path);
+          external_.issuer_crls = crls;
+          result_.issuer_crls_imported = true;
+          transcript_->record("issuer-crls", {{"file", (fs::path(kRootDir) / kIssuerCrlsFile).string()}, {"sha256", sha256_hex(crls)}});
+          reissue_crls(false, "", true);
+          finish_session();
+        },
+        [&](const std::string& outcome, const std::string& error) { close_transcript(outcome, error); });
+    return std::move(result_);
+  }
+
+  // Every other session writes the corporate CRLs on disk into bundles:
+  // they must be valid now.
+  void refuse_stale_issuer_crls() const {
+    if (plan_.root.issuer != RootIssuer::external) return;
+    const fs::path file = out_ / kRootDir / kIssuerCrlsFile;
+    std::vector<std::string> details;
+    for (const auto& f : issuer_crls_conformance(root_.get(), issuer_chain(), external_.issuer_crls, now_)) {
+      details.push_back(file.string() + ": " + f.message());
+    }
+    if (details.empty()) return;
+    throw MultiError(ErrorKind::invalid_input,
+                     "the corporate CAs' CRLs every bundle carries are missing or not valid now; import fresh ones first: "
+                     "meshca crl import PLAN --out OUT --crl FILE (nothing was written)",
+                     details);
+  }
+
+  std::vector<const X509*> issuer_chain() const { return external_.chain(); }
 
   void finish_session() {
     ledger_.pending.reset();
@@ -236,6 +310,7 @@ class Revocation {
   ol::LayoutOptions layouts(const Bundle& b) const { return layout_options(*b.mesh, *b.cluster, result_.plan_digest); }
 
   void load_output() {
+    if (plan_.root.issuer == RootIssuer::external) external_ = load_external_root(out_);
     const fs::path root_path = out_ / kRootDir / ol::kRootCertFile;
     auto pem = read_file_if_exists(root_path);
     if (!pem) throw Error(ErrorKind::invalid_input, "does not exist: OUT must be this plan's ceremony output", root_path.string());
@@ -317,13 +392,16 @@ class Revocation {
 
   // With `root_too` the root CRL is reissued (root key store) and every
   // bundle rewritten; otherwise only `issuer`'s bundle gets a new CRL.
-  void reissue_crls(bool root_too, const std::string& issuer) {
+  // `every_bundle`: every bundle gets a new ca-crl.pem without a new root
+  // CRL (the corporate CAs' CRLs changed).
+  void reissue_crls(bool root_too, const std::string& issuer, bool every_bundle = false) {
+    auto selected = [&](const Bundle& b) { return root_too || every_bundle || b.id() == issuer; };
     // Write-ahead: every CRL number this session uses is reserved in the
     // ledger, durably, before the first CRL is published.
     std::map<const X509*, long> reserved;
     if (root_too) reserved[root_.get()] = ledger_.next_crl_number(root_.get());
     for (const auto& b : bundles_) {
-      if (root_too || b.id() == issuer) reserved[b.files.ca_cert.get()] = ledger_.next_crl_number(b.files.ca_cert.get());
+      if (selected(b)) reserved[b.files.ca_cert.get()] = ledger_.next_crl_number(b.files.ca_cert.get());
     }
     ledger_.save(out_);
     std::string root_crl;
@@ -341,8 +419,10 @@ class Revocation {
     } else {
       root_crl = current_root_crl();
     }
+    // A root under the corporate CA: the corporate CAs' CRLs follow the root's.
+    root_crl += external_.issuer_crls;
     for (const auto& b : bundles_) {
-      if (!root_too && b.id() != issuer) continue;
+      if (!selected(b)) continue;
       rewrite_bundle(b, root_crl, reserved.at(b.files.ca_cert.get()));
     }
   }
@@ -378,7 +458,7 @@ class Revocation {
   void open_transcript(const ApprovedPlan& approved, const std::optional<LedgerEntry>& entry) {
     transcript_ = std::make_unique<SessionTranscript>(
         out_ / kTranscriptFile, out_, plan_, opt_, approved, now_,
-        nlohmann::json{{"session", entry ? "revocation" : "crl-refresh"},
+        nlohmann::json{{"session", entry ? "revocation" : !opt_.issuer_crls_file.empty() ? kImportSession : "crl-refresh"},
                        {"root_key", hsm::describe_key_reference(plan_.root.key)}});
     if (entry) {
       transcript_->record("revoke", {{"issuer", entry->issuer},
@@ -411,6 +491,7 @@ class Revocation {
   fs::path out_;
   UnixTime now_;
   pki::X509Ptr root_;
+  ExternalRoot external_;  // root.issuer: external: the corporate chain and its CRLs
   std::vector<Bundle> bundles_;
   RevocationLedger ledger_;
   std::unique_ptr<SessionTranscript> transcript_;

@@ -7,9 +7,13 @@
 // lives in OUT/revocations.json, an append-only ledger; CRLs are always
 // regenerated from it, with increasing CRL numbers per issuing certificate.
 //
+// A root under the corporate CA (root.issuer: external) adds the corporate
+// CAs' CRLs (OUT/root/issuer-crls.pem) after the root's in every ca-crl.pem.
+//
 // run_revocation() is `meshca revoke` (one certificate, then new CRLs for
-// its issuer and every bundle that carries them) and `meshca crl refresh`
-// (every CRL reissued with a fresh thisUpdate/nextUpdate). Both are signing
+// its issuer and every bundle that carries them), `meshca crl refresh`
+// (every CRL reissued with a fresh thisUpdate/nextUpdate) and `meshca crl
+// import` (the corporate CAs' new CRLs into every bundle). All are signing
 // sessions: plan digest approval, a transcript session, bundles rewritten
 // atomically (a staged copy swapped in), SHA256SUMS rewritten.
 #pragma once
@@ -94,12 +98,17 @@ struct RevocationOptions : SigningSessionOptions {
   // records (every CRL reissued from the ledger, which already holds its
   // revocation), then clear it.
   bool resume = false;
+  // `meshca crl import`: the corporate CAs' new CRLs for a root under the
+  // corporate CA (root/issuer-crls.pem), checked, written, and every
+  // bundle's ca-crl.pem rewritten with them; no root key is opened.
+  std::filesystem::path issuer_crls_file;
 };
 
 struct RevocationResult : SessionRecord {
   std::optional<LedgerEntry> revoked;  // what this run added
   bool already_revoked = false;        // the target was in the ledger: nothing written
   bool root_crl_issued = false;
+  bool issuer_crls_imported = false;
   std::size_t bundles_rewritten = 0;
 };
 

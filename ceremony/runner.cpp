@@ -206,13 +206,33 @@ class Ceremony {
     auto findings = external() ? external_root_conformance(
                                      {.root = root_.get(), .issuer_chain = external_->chain(), .intermediates_at = {}, .at = 0}, plan_)
                                : root_conformance(root_.get(), plan_.root, plan_.profile);
-    if (findings.empty()) return;
+    if (findings.empty()) {
+      refuse_stale_issuer_crls();
+      return;
+    }
     std::vector<std::string> details;
     for (const auto& f : findings) details.push_back(root_cert_path_.string() + ": " + f.message());
     throw MultiError(ErrorKind::output,
                      "the existing root certificate differs from the plan's root in " + std::to_string(findings.size()) +
                          " field(s); nothing was written (a re-run never replaces a root: restore the plan's root, "
                          "or replace the root with meshca rotate phases)",
+                     details);
+  }
+
+  // With CRLs, every bundle of a root under the corporate CA carries the
+  // corporate CAs' CRLs: they must be there and valid now, or no bundle is
+  // written with them.
+  void refuse_stale_issuer_crls() const {
+    if (!external() || !plan_.revocation.crl) return;
+    const fs::path file = out_ / kRootDir / kIssuerCrlsFile;
+    std::vector<std::string> details;
+    for (const auto& f : issuer_crls_conformance(root_.get(), external_->chain(), external_->issuer_crls, now_)) {
+      details.push_back(file.string() + ": " + f.message());
+    }
+    if (details.empty()) return;
+    throw MultiError(ErrorKind::invalid_input,
+                     "the corporate CAs' CRLs every bundle must carry are missing or not valid now; import fresh ones from the "
+                     "corporate CA first: meshca crl import PLAN --out OUT --crl FILE (nothing was written)",
                      details);
   }
 
@@ -427,7 +447,8 @@ class Ceremony {
     auto files = ol::make_istio_bundle(cert.get(), pinned ? nullptr : key.get(), chain, {anchor()});
     if (ledger_) {
       std::lock_guard lock(ledger_mutex_);
-      files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + root_crl_;
+      files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + root_crl_ +
+                     (external_ ? external_->issuer_crls : std::string());
     }
     StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get()), std::move(warnings)};
     staged.digests = ol::write_layouts(staged.staging->path(), files, layout_options(*p.mesh, *p.cluster));

@@ -1,6 +1,7 @@
 // meshca revoke, meshca crl refresh
 #include <iostream>
 
+#include "ceremony/external_root.hpp"
 #include "ceremony/revocation.hpp"
 #include "cli/signing_session.hpp"
 
@@ -28,7 +29,9 @@ constexpr const char* kCrlUsage =
     "\n"
     "subcommands:\n"
     "  refresh PLAN --out DIR  reissue the root CRL and every intermediate's CRL (fresh thisUpdate and\n"
-    "                          nextUpdate, same revocations), and rewrite every bundle's ca-crl.pem";
+    "                          nextUpdate, same revocations), and rewrite every bundle's ca-crl.pem\n"
+    "  import PLAN --out DIR --crl FILE\n"
+    "                          a root under the corporate CA: the corporate CAs' new CRLs into every bundle";
 
 constexpr const char* kRefreshUsage =
     "usage: meshca crl refresh PLAN --out DIR [options]\n"
@@ -37,6 +40,19 @@ constexpr const char* kRefreshUsage =
     "revocations) and rewrites every bundle's ca-crl.pem; run it before the plan's next_update passes.\n"
     "\n"
     "example: MESHCA_ROOT_PASS=... meshca crl refresh plan.yaml --out out/";
+
+constexpr const char* kImportUsage =
+    "usage: meshca crl import PLAN --out DIR --crl FILE [options]\n"
+    "\n"
+    "For a root under the corporate CA (root.issuer: external) with revocation.crl: every bundle's\n"
+    "ca-crl.pem carries, after its intermediate's and the root's CRLs, one CRL from each corporate CA above\n"
+    "the root (Istio refuses every peer otherwise). Corporate CRLs expire on the corporate CA's schedule:\n"
+    "import each new set before the old one's nextUpdate. FILE must hold exactly one CRL from every CA of\n"
+    "DIR/root/issuer-chain.pem, valid now and revoking none of the chain; it is checked before anything\n"
+    "is written, then DIR/root/issuer-crls.pem and every bundle are rewritten (each intermediate's CRL\n"
+    "reissued with the bundle's key). The root key is not needed.\n"
+    "\n"
+    "example: meshca crl import plan.yaml --out out/ --crl corp-crls.pem";
 
 void print_revocation(const ceremony::RevocationResult& r, const std::filesystem::path& out, std::ostream& os) {
   if (r.revoked) {
@@ -50,15 +66,18 @@ void print_revocation(const ceremony::RevocationResult& r, const std::filesystem
     }
   }
   if (r.root_crl_issued) os << "root CRL: " << (out / "root" / ceremony::kRootCrlFile).string() << "\n";
+  if (r.issuer_crls_imported) os << "corporate CRLs: " << (out / "root" / ceremony::kIssuerCrlsFile).string() << "\n";
   os << r.bundles_rewritten << " bundle" << (r.bundles_rewritten == 1 ? "" : "s") << " rewritten with a new ca-crl.pem\n"
      << "checksums: " << (out / "SHA256SUMS").string() << " (" << r.files_checksummed << " files)\n"
      << "transcript: " << (out / "transcript.jsonl").string() << " (head " << r.transcript_head << ")\n";
 }
 
-int run_session(const po::variables_map& vm, Terminal& term, std::optional<ceremony::RevokeTarget> target, bool resume = false) {
+int run_session(const po::variables_map& vm, Terminal& term, std::optional<ceremony::RevokeTarget> target, bool resume = false,
+                const std::string& issuer_crls = "") {
   ceremony::RevocationOptions opt;
   opt.target = std::move(target);
   opt.resume = resume;
+  opt.issuer_crls_file = issuer_crls;
   return run_signing_session(vm, term, std::move(opt), ceremony::run_revocation, print_revocation);
 }
 
@@ -85,6 +104,16 @@ int crl_refresh(const Args& args, Terminal& term) {
   return run_session(vm, term, std::nullopt);
 }
 
+int crl_import(const Args& args, Terminal& term) {
+  po::options_description options("meshca crl import");
+  add_signing_session_options(options);
+  options.add_options()("crl", po::value<std::string>()->required(),
+                        "the corporate CAs' CRLs (PEM), one from every CA above the root, the anchor's included");
+  po::variables_map vm;
+  if (!parse_signing_command(args, options, kImportUsage, term, vm)) return 0;
+  return run_session(vm, term, std::nullopt, false, vm["crl"].as<std::string>());
+}
+
 }  // namespace
 
 int run_revoke(const Args& args, Terminal& term) {
@@ -108,7 +137,7 @@ int run_revoke(const Args& args, Terminal& term) {
 }
 
 int run_crl(const Args& args, Terminal& term) {
-  return dispatch_subcommand("crl", kCrlUsage, {{"refresh", crl_refresh}}, args, term);
+  return dispatch_subcommand("crl", kCrlUsage, {{"refresh", crl_refresh}, {"import", crl_import}}, args, term);
 }
 
 }  // namespace meshca::cli

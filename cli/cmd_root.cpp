@@ -38,7 +38,7 @@ constexpr const char* kRootCsrUsage =
     "example: MESHCA_ROOT_PASS=... meshca root csr plan.yaml --out out/ --expect-digest HEX";
 
 constexpr const char* kRootImportUsage =
-    "usage: meshca root import PLAN --out DIR --cert CERT --chain CHAIN [--new-root] [options]\n"
+    "usage: meshca root import PLAN --out DIR --cert CERT --chain CHAIN [--crl CRLS] [--new-root] [options]\n"
     "\n"
     "Imports the root certificate the corporate CA issued for the CSR of meshca root csr. Before anything\n"
     "is written it checks that CERT certifies the plan's root key (the key store is opened and the public\n"
@@ -47,6 +47,8 @@ constexpr const char* kRootImportUsage =
     "planned intermediate, and that it verifies strictly through CHAIN (the corporate intermediates and\n"
     "the anchor) to the anchor whose SHA-256 is root.external.anchor_sha256. Writes DIR/root/root-cert.pem\n"
     "and DIR/root/issuer-chain.pem, records a transcript session, never replaces an imported root.\n"
+    "With revocation.crl, --crl CRLS gives the corporate CAs' CRLs (one from each CA of CHAIN, valid now,\n"
+    "revoking none of the chain), written as DIR/root/issuer-crls.pem; meshca crl import replaces them.\n"
     "With --new-root: the plan's rotation.new_root, into the directory of meshca root csr --new-root.\n"
     "\n"
     "example: meshca root import plan.yaml --out out/ --cert org-ca.pem --chain corp-chain.pem";
@@ -101,11 +103,13 @@ int root_import(const Args& args, Terminal& term) {
   add_signing_session_options(options);
   options.add_options()("cert", po::value<std::string>()->required(), "the root certificate the corporate CA issued (PEM)")(
       "chain", po::value<std::string>()->required(),
-      "the corporate CAs above it, up to and including the self-signed anchor (PEM, any order)");
+      "the corporate CAs above it, up to and including the self-signed anchor (PEM, any order)")(
+      "crl", po::value<std::string>(), "with revocation.crl: the corporate CAs' CRLs, one from each CA of CHAIN (PEM)");
   RootCommand cmd;
   if (!parse_root_command(args, options, kRootImportUsage, term, cmd)) return 0;
   const ceremony::Plan& plan = *cmd.plan;
-  auto r = ceremony::import_root(plan, cmd.opt, cmd.vm["cert"].as<std::string>(), cmd.vm["chain"].as<std::string>(), cmd.target);
+  const std::string crl = cmd.vm.count("crl") ? cmd.vm["crl"].as<std::string>() : std::string();
+  auto r = ceremony::import_root(plan, cmd.opt, cmd.vm["cert"].as<std::string>(), cmd.vm["chain"].as<std::string>(), crl, cmd.target);
   const bool new_root = cmd.target == ceremony::RootTarget::rotation_new_root;
   term.out << "imported root: " << r.root.subject << " (serial " << r.root.serial << ")\n"
            << "  sha256:   " << r.root.sha256 << "\n"
@@ -113,7 +117,8 @@ int root_import(const Args& args, Terminal& term) {
            << "  issued by:";
   for (const auto& c : r.issuer_chain) term.out << " " << c.subject << " ->";
   term.out << " (anchor " << ceremony::target_root(plan, cmd.target).anchor_sha256 << ")\n"
-           << "files: " << r.root_file.string() << ", " << r.chain_file.string() << "\n"
+           << "files: " << r.root_file.string() << ", " << r.chain_file.string()
+           << (r.crls_file.empty() ? "" : ", " + r.crls_file.string()) << "\n"
            << "transcript head: " << r.transcript_head << "\n";
   if (new_root) {
     term.out << "next: meshca rotate phases " << plan.source.string() << " --out ROTATION --new-root-dir " << cmd.opt.out_dir.string()

@@ -276,17 +276,19 @@ class LayoutRules {
 
 }  // namespace
 
-// A root under the corporate CA (root.issuer: external, for the plan's
-// root or a rotation's new root) is signed by meshca only below it; what
-// would need the corporate CA's cooperation at run time is refused until it
-// is implemented.
+// A rotation that involves a root under the corporate CA (root.issuer or
+// rotation.new_root.issuer external) together with CRLs would need the
+// corporate CAs' CRLs of both roots in the phases; refused until it is
+// implemented. (Without a rotation, an external root's bundles carry the
+// corporate CRLs: meshca root import --crl, meshca crl import.)
 void external_root_support(const PlanDocument& doc, Findings& f) {
-  const bool new_root_external = doc.rotation && doc.rotation->new_root && doc.rotation->new_root->issuer == RootIssuer::external;
-  if (!(doc.root.issuer == RootIssuer::external || new_root_external) || !doc.revocation || !doc.revocation->plan.crl) return;
+  if (!doc.rotation || !doc.revocation || !doc.revocation->plan.crl) return;
+  const bool new_root_external = doc.rotation->new_root && doc.rotation->new_root->issuer == RootIssuer::external;
+  if (doc.root.issuer != RootIssuer::external && !new_root_external) return;
   f.add(doc.revocation->crl_at, "revocation.crl",
         std::string("with ") + (doc.root.issuer == RootIssuer::external ? "root" : "rotation.new_root") +
-            ".issuer: external is not supported yet: every bundle's ca-crl.pem must hold a CRL of each CA of the "
-            "chain, and the corporate CAs' CRLs are not part of the import; leave revocation.crl off");
+            ".issuer: external in a rotation is not supported yet: the phases would need the corporate CAs' CRLs of both "
+            "roots; leave revocation.crl off for the rotation");
 }
 
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now) {

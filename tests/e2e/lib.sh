@@ -273,3 +273,22 @@ EXT
   openssl x509 -req -in "$1" -CA "${5:-corp}-int.pem" -CAkey "${5:-corp}-int.key" -CAcreateserial -days "$3" -sha384 \
     -extfile "$2.ext" -out "$2" 2>/dev/null
 }
+# The corporate CAs' CRLs, made with `openssl ca` (a database per CA):
+# corp_crl PREFIX root|int OUT [OPTION...] (e.g. -crldays 7, -crlsec 2);
+# corp_revoke PREFIX root|int CERT records CERT as revoked for the next CRL.
+corp_ca_conf() {
+  [ -f "$1-$2.cnf" ] && return 0
+  printf '[ca]\ndefault_ca = corp\n[corp]\ndatabase = ./%s.index\ncrlnumber = ./%s.crlnumber\ndefault_md = sha384\n' "$1-$2" "$1-$2" >"$1-$2.cnf"
+  : >"$1-$2.index"
+  echo 01 >"$1-$2.crlnumber"
+}
+corp_crl() {
+  local prefix=$1 ca=$2 out=$3
+  shift 3
+  corp_ca_conf "$prefix" "$ca"
+  openssl ca -config "$prefix-$ca.cnf" -gencrl -keyfile "$prefix-$ca.key" -cert "$prefix-$ca.pem" "$@" -out "$out" 2>/dev/null
+}
+corp_revoke() {
+  corp_ca_conf "$1" "$2"
+  openssl ca -config "$1-$2.cnf" -revoke "$3" -keyfile "$1-$2.key" -cert "$1-$2.pem" 2>/dev/null
+}

@@ -8,8 +8,8 @@
 # clusters, and a re-run keeps everything. Refused, with nothing written:
 # a certificate for another key, a chain to another anchor, pathLen 0 on
 # the root, a validity shorter than the planned intermediates, a second
-# import, a ceremony before the import, CRLs with an external root.
-# Rotations to and from a root under the corporate CA:
+# import, a ceremony before the import. CRLs with a root under the
+# corporate CA: test_corporate_root_crl.sh; rotations to and from one:
 # test_corporate_root_rotation.sh.
 source "$(dirname "$0")/lib.sh"
 export MESHCA_ROOT_PASS='e2e corporate root passphrase'
@@ -31,11 +31,6 @@ write_file_plan plan.yaml keys/root.pem "Mesh Root CA" "  - name: prod
 sed -i "0,/^  validity: 10y\$/s//  validity: 10y\n  issuer: external\n  external: {anchor_sha256: \"$ANCHOR\"}/" plan.yaml
 expect_exit 0 "$MESHCA" plan validate plan.yaml
 
-# Not supported yet with an external root: refused naming the field.
-cp plan.yaml crl.yaml
-printf 'revocation: {crl: true, next_update: 7d}\n' >>crl.yaml
-expect_exit 3 "$MESHCA" plan validate crl.yaml
-expect_in last.err "revocation.crl: with root.issuer: external is not supported yet"
 sed "s/anchor_sha256: \"$ANCHOR\"/anchor_sha256: \"12:34\"/" plan.yaml >badpin.yaml
 expect_exit 3 "$MESHCA" plan validate badpin.yaml
 expect_in last.err "root.external.anchor_sha256"

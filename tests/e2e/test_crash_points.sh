@@ -3,7 +3,7 @@
 # syncfs, rename, transcript append, ledger write); MESHCA_CRASH_AT=N stops it
 # hard with _exit just before step N. For four kinds of session (a first
 # ceremony, a renewal, a revocation, a root rotation) the test walks N over
-# every step of that session and, after each stop, runs what an operator
+# every step of that session (and of a corporate CRL import) and, after each stop, runs what an operator
 # would run next with the ordinary binary, then checks:
 #   - the re-run completes (or, for a revocation cut short after its intent
 #     was recorded, is refused naming the unfinished session until
@@ -15,9 +15,9 @@
 #   - nothing is deleted that is not archived (a renewed bundle's old key is
 #     in the bundle or under retired/).
 #
-# One kind per run: `bash test_crash_points.sh ceremony|renewal|revocation|rotation`
-# (CTest runs the four as separate tests, in parallel with the others).
-KIND=${1:?usage: test_crash_points.sh ceremony|renewal|revocation|rotation}
+# One kind per run: `bash test_crash_points.sh ceremony|renewal|revocation|rotation|crl-import`
+# (CTest runs the five as separate tests, in parallel with the others).
+KIND=${1:?usage: test_crash_points.sh ceremony|renewal|revocation|rotation|crl-import}
 source "$(dirname "$0")/lib.sh"
 use_crashpoint
 export MESHCA_ROOT_PASS='e2e crash-point root' MESHCA_NEW_ROOT_PASS='e2e crash-point new root'
@@ -176,4 +176,48 @@ rotation_check() {
   pass
 }
 [ "$KIND" = rotation ] && walk rotation restore_base rotation_recover rotation_check -- rotate phases rot.yaml --out rot --yes --quiet --jobs 1
+
+# ---- 5. a corporate CRL import: ledger first, the CRL file, then bundles -----
+# A mesh root under the corporate CA with CRLs; `crl import` brings the
+# corporate CAs' next CRLs into every bundle (no root key).
+if [ "$KIND" = crl-import ]; then
+  corp_pki corp "Crash Corp Root"
+  cat corp-int.pem corp-root.pem >corp-chain.pem
+  corp_crl corp int int.crl -crldays 7 && corp_crl corp root root.crl -crldays 7 && cat int.crl root.crl >crls-1.pem
+  write_crl_plan ext.yaml ext-keys/root.pem "Crash Ext Root" "$PROD_DEV_MESHES"
+  anchor=$(openssl x509 -in corp-root.pem -noout -fingerprint -sha256 | cut -d= -f2)
+  sed -i "0,/^  validity: 10y\$/s//  validity: 10y\n  issuer: external\n  external: {anchor_sha256: \"$anchor\"}/" ext.yaml
+  expect_exit 0 "$MESHCA" root csr ext.yaml --out ext-out --yes --quiet
+  corp_sign ext-out/root/root.csr.pem ext-root.pem 3650 1
+  expect_exit 0 "$MESHCA" root import ext.yaml --out ext-out --yes --cert ext-root.pem --chain corp-chain.pem --crl crls-1.pem
+  expect_exit 0 "$MESHCA" ceremony run ext.yaml --out ext-out --yes --quiet
+  corp_crl corp int int.crl -crldays 7 && corp_crl corp root root.crl -crldays 7 && cat int.crl root.crl >crls-2.pem
+  import_cmd=(crl import ext.yaml --out out --crl crls-2.pem --yes --quiet)
+  import_setup() { rm -rf out crls.tsv crl-files.seen; cp -a ext-out out; record_crls out; }
+  import_recover() {
+    local rc=0
+    "$MESHCA" "${import_cmd[@]}" >last.out 2>last.err || rc=$?
+    if [ $rc -eq 5 ]; then
+      # Cut short after its intent was recorded: finished by --resume, without the root key.
+      expect_in last.err "unfinished crl-import session"
+      MESHCA_ROOT_PASS=wrong expect_exit 0 "$MESHCA" revoke ext.yaml --out out --resume --yes
+      record_crls out
+      expect_exit 0 "$MESHCA" "${import_cmd[@]}"
+    else
+      [ $rc -eq 0 ] || { cat last.out last.err; fail "$WHAT: crl import after the stop exited $rc"; }
+    fi
+    record_crls out
+  }
+  import_check() {
+    check_output out ext.yaml
+    check_crl_numbers "$WHAT"
+    cmp -s out/root/issuer-crls.pem crls-2.pem || fail "$WHAT: the imported corporate CRLs are not in place"
+    local b
+    for b in "${BUNDLES[@]}"; do
+      grep -qF "$(sed -n 2p root.crl)" "out/$b/ca-crl.pem" || fail "$WHAT: out/$b/ca-crl.pem lacks the new corporate CRLs"
+    done
+    pass
+  }
+  walk crl-import import_setup import_recover import_check -- "${import_cmd[@]}"
+fi
 finish

@@ -460,9 +460,9 @@ TEST_F(CeremonyTest, ExternalRootFromCsrToAudit) {
 
   write_file_atomic(dir_.path() / "org-ca.pem", pki::certificate_to_pem(root.get()), kPublicFileMode);
   write_file_atomic(dir_.path() / "chain.pem", pki::certificate_to_pem(anchor.get()), kPublicFileMode);
-  auto imported = import_root(p, opt, dir_.path() / "org-ca.pem", dir_.path() / "chain.pem");
+  auto imported = import_root(p, opt, dir_.path() / "org-ca.pem", dir_.path() / "chain.pem", {});
   EXPECT_EQ(imported.root.sha256, pki::sha256_fingerprint(root.get()));
-  EXPECT_EQ(code_of([&] { import_root(p, opt, dir_.path() / "org-ca.pem", dir_.path() / "chain.pem"); }), ErrorKind::output);
+  EXPECT_EQ(code_of([&] { import_root(p, opt, dir_.path() / "org-ca.pem", dir_.path() / "chain.pem", {}); }), ErrorKind::output);
 
   auto result = run(p);
   EXPECT_FALSE(result.root_certificate_issued);
