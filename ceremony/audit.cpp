@@ -190,8 +190,13 @@ class Auditor {
         add(pki::Severity::fail, "root", subject, e.what());
         return std::nullopt;
       }
-      ExternalRootCheck check{
-          .root = r.root.get(), .issuer_chain = r.chain(), .intermediates_at = {}, .at = 0, .spec = &spec, .field = field, .least_path_len = 0};
+      ExternalRootCheck check{.root = r.root.get(),
+                              .issuer_chain = r.chain(),
+                              .intermediates_at = {},
+                              .at = 0,
+                              .spec = &spec,
+                              .field = field,
+                              .least_path_len = 0};
       report(external_root_conformance(check, plan_), subject,
              spec.subject.to_string() + ": subject and key as planned, issued by the corporate CA, chains (strict) to the pinned anchor " +
                  spec.anchor_sha256 + ", lints clean");
@@ -205,8 +210,8 @@ class Auditor {
              spec.subject.to_string() + ": every field as planned, self-signed, lints clean");
     }
     if (recorded && !facts_.root_sha256.empty()) {
-      expect(facts_.root_sha256 == pki::sha256_fingerprint(r.root.get()), "recorded", subject, "the root certificate the transcript recorded",
-             "not the root certificate the transcript recorded");
+      expect(facts_.root_sha256 == pki::sha256_fingerprint(r.root.get()), "recorded", subject,
+             "the root certificate the transcript recorded", "not the root certificate the transcript recorded");
     }
     return r;
   }
@@ -294,7 +299,8 @@ class Auditor {
     const auto material = rotation_phase_material(*previous, *fresh, cross.get());
     for (int phase = 1; phase <= kRotationPhases; ++phase) {
       const ExternalRoot& issuer = phase == 1 ? *previous : *fresh;
-      const BundleSite site{out_ / rotation_phase_dir(phase), rotation_phase_dir(phase) + "/",
+      const BundleSite site{out_ / rotation_phase_dir(phase),
+                            rotation_phase_dir(phase) + "/",
                             phase == 1 ? &facts_.current_sha256 : &facts_.certificate_sha256,
                             {.issuer_root = issuer.root.get(),
                              .issuer_chain = issuer.chain(),
@@ -329,7 +335,8 @@ class Auditor {
       bool root_signed = pki::crl_signed_by(crl.get(), root);
       by_root |= root_signed;
       revoked |= root_signed && pki::crl_revokes(crl.get(), b.ca_cert.get());
-      for (std::size_t i = 0; i < issuer_chain.size(); ++i) by_corporate[i] = by_corporate[i] || pki::crl_signed_by(crl.get(), issuer_chain[i]);
+      for (std::size_t i = 0; i < issuer_chain.size(); ++i)
+        by_corporate[i] = by_corporate[i] || pki::crl_signed_by(crl.get(), issuer_chain[i]);
       auto next = pki::crl_next_update(crl.get());
       fresh &= next && *next > now_utc();
     }

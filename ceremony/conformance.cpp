@@ -10,8 +10,8 @@
 #include "output_layout/layouts.hpp"
 #include "pki/crl.hpp"
 #include "pki/csr.hpp"
-#include "pki/pem_scan.hpp"
 #include "pki/lint.hpp"
+#include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
 #include "plan/profiles.hpp"
 
@@ -358,15 +358,18 @@ ConformanceFindings issuer_crls_conformance(const X509* root, const std::vector<
       const auto next_update = pki::crl_next_update(crl);
       if (this_update > at || !next_update || *next_update <= at) {
         f.add("crl", "issuer-crls",
-              "the CRL of " + name + " valid " + format_rfc3339(this_update) + " .. " + (next_update ? format_rfc3339(*next_update) : "(no nextUpdate)"),
+              "the CRL of " + name + " valid " + format_rfc3339(this_update) + " .. " +
+                  (next_update ? format_rfc3339(*next_update) : "(no nextUpdate)"),
               "a CRL valid at " + format_rfc3339(at) + " (import a fresh one from the corporate CA: meshca crl import)");
       }
       if (pki::crl_revokes(crl, below)) {
-        f.add("crl", "issuer-crls", "the CRL of " + name + " revokes " + pki::subject_string(below) + " (serial " + pki::serial_hex(below) + ")",
+        f.add("crl", "issuer-crls",
+              "the CRL of " + name + " revokes " + pki::subject_string(below) + " (serial " + pki::serial_hex(below) + ")",
               "a chain whose CAs are not revoked");
       }
     }
-    if (signed_by_ca == 0) f.add("crl", "issuer-crls", "no CRL signed by " + name, "one CRL from every corporate CA of the chain, the anchor included");
+    if (signed_by_ca == 0)
+      f.add("crl", "issuer-crls", "no CRL signed by " + name, "one CRL from every corporate CA of the chain, the anchor included");
     if (signed_by_ca > 1) f.add("crl", "issuer-crls", std::to_string(signed_by_ca) + " CRLs signed by " + name, "exactly one, the latest");
   }
   for (std::size_t k = 0; k < crls.size(); ++k) {

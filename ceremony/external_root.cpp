@@ -142,8 +142,9 @@ RootCsrResult create_root_csr(const Plan& plan, const SigningSessionOptions& opt
                        "the root certificate was imported; a CSR is made only before the import (nothing is overwritten)");
   refuse_existing_path(csr_file, "the root's CSR was made; give it to the corporate CA (nothing is overwritten)");
   const UnixTime now = opt.now ? opt.now : now_utc();
-  SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
-                               {{"command", "root csr"}, {"root", target_field(target)}, {"root_key", hsm::describe_key_reference(spec.key)}});
+  SessionTranscript transcript(
+      out / kTranscriptFile, out, plan, opt, session.approved, now,
+      {{"command", "root csr"}, {"root", target_field(target)}, {"root_key", hsm::describe_key_reference(spec.key)}});
   RootCsrResult result;
   result.csr_file = csr_file;
   run_recorded_session(
@@ -202,8 +203,13 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
   }
   pki::X509Ptr root = std::move(certs.front());
   auto chain = order_issuer_chain(root.get(), pki::certificates_from_pem(read_file(chain_file), chain_file.string()), chain_file.string());
-  ExternalRootCheck check{
-      .root = root.get(), .issuer_chain = {}, .intermediates_at = now, .at = now, .spec = &spec, .field = target_field(target), .least_path_len = 0};
+  ExternalRootCheck check{.root = root.get(),
+                          .issuer_chain = {},
+                          .intermediates_at = now,
+                          .at = now,
+                          .spec = &spec,
+                          .field = target_field(target),
+                          .least_path_len = 0};
   for (const auto& c : chain) check.issuer_chain.push_back(c.get());
   auto findings = external_root_conformance(check, plan);
   std::string crls;
@@ -216,13 +222,13 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
     for (const auto& f : findings) details.push_back(cert_file.string() + ": " + f.message());
     throw MultiError(ErrorKind::invalid_input,
                      "the certificate is not the plan's " + target_field(target) + " under the corporate CA in " +
-                         std::to_string(findings.size()) +
-                         " respect(s); nothing was written",
+                         std::to_string(findings.size()) + " respect(s); nothing was written",
                      details);
   }
 
-  SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
-                               {{"command", "root import"}, {"root", target_field(target)}, {"root_key", hsm::describe_key_reference(spec.key)}});
+  SessionTranscript transcript(
+      out / kTranscriptFile, out, plan, opt, session.approved, now,
+      {{"command", "root import"}, {"root", target_field(target)}, {"root_key", hsm::describe_key_reference(spec.key)}});
   run_recorded_session(
       [&] {
         auto store = hsm::open_key_store(spec.key, hsm::KeyPresence::must_exist, opt.key_context);

@@ -230,7 +230,8 @@ class Revocation {
     // An interrupted import needs no root key: the corporate CRLs on disk
     // (old or new, each consistent) go into every bundle again.
     const bool import_session = ledger_.pending->session == kImportSession;
-    run_recorded_session([&] {
+    run_recorded_session(
+        [&] {
           reissue_crls(!import_session, "", true);
           finish_session();
         },
@@ -456,10 +457,11 @@ class Revocation {
   }
 
   void open_transcript(const ApprovedPlan& approved, const std::optional<LedgerEntry>& entry) {
-    transcript_ = std::make_unique<SessionTranscript>(
-        out_ / kTranscriptFile, out_, plan_, opt_, approved, now_,
-        nlohmann::json{{"session", entry ? "revocation" : !opt_.issuer_crls_file.empty() ? kImportSession : "crl-refresh"},
-                       {"root_key", hsm::describe_key_reference(plan_.root.key)}});
+    transcript_ = std::make_unique<SessionTranscript>(out_ / kTranscriptFile, out_, plan_, opt_, approved, now_,
+                                                      nlohmann::json{{"session", entry                            ? "revocation"
+                                                                                 : !opt_.issuer_crls_file.empty() ? kImportSession
+                                                                                                                  : "crl-refresh"},
+                                                                     {"root_key", hsm::describe_key_reference(plan_.root.key)}});
     if (entry) {
       transcript_->record("revoke", {{"issuer", entry->issuer},
                                      {"issuer_sha256", entry->issuer_sha256},

@@ -24,7 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ol = output_layout;
 
-
 class Rotation {
  public:
   Rotation(const Plan& plan, const RotationOptions& options)
@@ -196,11 +195,12 @@ class Rotation {
     result_.new_root = record_of(new_.root.get());
     nlohmann::json chain = nlohmann::json::array();
     for (const X509* c : new_.chain()) chain.push_back(to_json(record_of(c)));
-    transcript_->record("new-root-certificate",
-                        {{"action", "imported"}, {"certificate", to_json(result_.new_root)}, {"issuer_chain", chain},
-                         {"anchor_sha256", spec.anchor_sha256}});
-    emit(CeremonyEvent::Kind::root_certificate, "took the new root " + result_.new_root.subject + " certified by " +
-                                                    pki::subject_string(new_.chain().front()));
+    transcript_->record("new-root-certificate", {{"action", "imported"},
+                                                 {"certificate", to_json(result_.new_root)},
+                                                 {"issuer_chain", chain},
+                                                 {"anchor_sha256", spec.anchor_sha256}});
+    emit(CeremonyEvent::Kind::root_certificate,
+         "took the new root " + result_.new_root.subject + " certified by " + pki::subject_string(new_.chain().front()));
   }
 
   void issue_new_root() {
@@ -399,12 +399,8 @@ class Rotation {
     const RotationCluster& c = clusters_[index];
     std::lock_guard lock(record_mutex_);
     result_.clusters[index] = {c.mesh->name, c.cluster->name, current, issued};
-    nlohmann::json details{{"mesh", c.mesh->name},
-                           {"cluster", c.cluster->name},
-                           {"action", "rotated"},
-                           {"current", to_json(current)},
-                           {"certificate", to_json(issued)},
-                           {"profile", profile_json(c.mesh->profile, {})}};
+    nlohmann::json details{{"mesh", c.mesh->name},        {"cluster", c.cluster->name},     {"action", "rotated"},
+                           {"current", to_json(current)}, {"certificate", to_json(issued)}, {"profile", profile_json(c.mesh->profile, {})}};
     add_key_facts(details, c.cluster->intermediate);
     transcript_->record("intermediate", std::move(details), Sync::deferred);
     ++done_;
@@ -464,9 +460,9 @@ class Rotation {
   std::unique_ptr<SessionTranscript> transcript_;
   std::unique_ptr<hsm::KeyStore> new_key_;
   std::unique_ptr<hsm::KeyStore> old_key_;  // only to cross-sign
-  OutputLock new_root_lock_;  // --new-root-dir, read under a shared lock
-  ExternalRoot old_;          // the current root (and its corporate chain)
-  ExternalRoot new_;          // the new root (and its corporate chain)
+  OutputLock new_root_lock_;                // --new-root-dir, read under a shared lock
+  ExternalRoot old_;                        // the current root (and its corporate chain)
+  ExternalRoot new_;                        // the new root (and its corporate chain)
   pki::X509Ptr cross_;
   std::optional<RevocationLedger> ledger_;  // with revocation.crl: the new PKI's
   std::string new_root_crl_;

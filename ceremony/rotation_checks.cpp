@@ -17,9 +17,7 @@ namespace fs = std::filesystem;
 
 // The CAs a root must leave room for below it: the plan's hierarchy, and
 // with cross_sign two (the cross-signed new root and its intermediates).
-int least_current_root_path_len(const Plan& plan) {
-  return std::max(least_root_path_len(plan), plan.rotation->cross_sign ? 2 : 0);
-}
+int least_current_root_path_len(const Plan& plan) { return std::max(least_root_path_len(plan), plan.rotation->cross_sign ? 2 : 0); }
 
 // The current root, checked against the plan and the rotation's needs.
 ExternalRoot current_root(const Plan& plan, const fs::path& current, UnixTime now) {
@@ -58,8 +56,7 @@ ExternalRoot current_root(const Plan& plan, const fs::path& current, UnixTime no
   const std::string& pin = plan.rotation->current_root_sha256;
   if (!pin.empty() && pki::sha256_fingerprint(root.root.get()) != pin) {
     throw Error(ErrorKind::invalid_input,
-                "has SHA-256 " + pki::sha256_fingerprint(root.root.get()) +
-                    ", not the root the plan pins in rotation.current_root_sha256",
+                "has SHA-256 " + pki::sha256_fingerprint(root.root.get()) + ", not the root the plan pins in rotation.current_root_sha256",
                 root_path.string());
   }
   std::vector<const X509*> above = root.chain();

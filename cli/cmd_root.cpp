@@ -117,8 +117,8 @@ int root_import(const Args& args, Terminal& term) {
            << "  issued by:";
   for (const auto& c : r.issuer_chain) term.out << " " << c.subject << " ->";
   term.out << " (anchor " << ceremony::target_root(plan, cmd.target).anchor_sha256 << ")\n"
-           << "files: " << r.root_file.string() << ", " << r.chain_file.string()
-           << (r.crls_file.empty() ? "" : ", " + r.crls_file.string()) << "\n"
+           << "files: " << r.root_file.string() << ", " << r.chain_file.string() << (r.crls_file.empty() ? "" : ", " + r.crls_file.string())
+           << "\n"
            << "transcript head: " << r.transcript_head << "\n";
   if (new_root) {
     term.out << "next: meshca rotate phases " << plan.source.string() << " --out ROTATION --new-root-dir " << cmd.opt.out_dir.string()

@@ -18,8 +18,8 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   const RootPlan& new_root = plan.rotation->new_root;
   const bool shared_anchor = old_root.issuer == RootIssuer::external && new_root.issuer == RootIssuer::external &&
                              old_root.anchor_sha256 == new_root.anchor_sha256;
-  const std::string both_current_first =
-      shared_anchor ? trusted(old_root) + ", unchanged: both roots chain to it" : trusted(old_root) + " (current) + " + trusted(new_root) + " (new)";
+  const std::string both_current_first = shared_anchor ? trusted(old_root) + ", unchanged: both roots chain to it"
+                                                       : trusted(old_root) + " (current) + " + trusted(new_root) + " (new)";
   const std::string both_new_first = shared_anchor ? trusted(new_root) + ", unchanged" : trusted(new_root) + " + " + trusted(old_root);
   auto up_to_anchor = [](const RootPlan& r) { return r.issuer == RootIssuer::external ? ", its corporate CAs and the anchor" : ""; };
   const bool cross = plan.rotation->cross_sign;
@@ -34,9 +34,9 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
     const std::string dir = rotation_phase_dir(phase) + "/<mesh>/<cluster>";
     std::string step;
     if (!pinned.empty()) {
-      step = "for a cluster that keeps its own key (" + pinned + "), first complete its public-only bundle near the cluster: " +
-             "meshca bundle assemble " + dir + " --key <its ca-key.pem> --out <new directory>, and apply that directory's " +
-             "cacerts.yaml; ";
+      step = "for a cluster that keeps its own key (" + pinned +
+             "), first complete its public-only bundle near the cluster: meshca bundle assemble " + dir +
+             " --key <its ca-key.pem> --out <new directory>, and apply that directory's cacerts.yaml; "; ";
     }
     return step + "in each cluster, apply its bundle: kubectl apply -f " + dir + "/cacerts.yaml (namespace " + ns +
            "), then restart istiod (kubectl rollout restart deployment/istiod -n " + ns +

@@ -526,8 +526,10 @@ TEST(PlanValidationExternalRoot, DecodesIssuerAndNormalizesTheAnchor) {
 
 TEST(PlanValidationExternalRoot, AnExternalRootRotatesAndANewRootMayBeExternal) {
   const std::string anchor(64, 'd');
-  Plan plan = parse_ok(plan_with({external_root(kAnchor), with_rotation(),
-                                  {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n    external: {anchor_sha256: " + anchor + "}\n"}}));
+  Plan plan = parse_ok(
+      plan_with({external_root(kAnchor),
+                 with_rotation(),
+                 {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n    external: {anchor_sha256: " + anchor + "}\n"}}));
   ASSERT_TRUE(plan.rotation.has_value());
   EXPECT_EQ(plan.root.issuer, RootIssuer::external);
   EXPECT_EQ(plan.rotation->new_root.issuer, RootIssuer::external);
