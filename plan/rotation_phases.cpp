@@ -36,7 +36,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
     if (!pinned.empty()) {
       step = "for a cluster that keeps its own key (" + pinned +
              "), first complete its public-only bundle near the cluster: meshca bundle assemble " + dir +
-             " --key <its ca-key.pem> --out <new directory>, and apply that directory's cacerts.yaml; "; ";
+             " --key <its ca-key.pem> --out <new directory>, and apply that directory's cacerts.yaml; ";
     }
     return step + "in each cluster, apply its bundle: kubectl apply -f " + dir + "/cacerts.yaml (namespace " + ns +
            "), then restart istiod (kubectl rollout restart deployment/istiod -n " + ns +
