@@ -12,8 +12,8 @@ namespace meshca::cli {
 void add_signing_session_options(po::options_description& options) {
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
       "out,o", po::value<std::string>()->required(), "output directory (created 0700 when missing)")(
-      "quiet,q", "no progress lines on stderr")(
-      "expect-digest", po::value<std::string>(), "refuse the plan unless its digest (meshca plan digest) is this")(
+      "quiet,q", "no progress lines on stderr")("expect-digest", po::value<std::string>(),
+                                                "refuse the plan unless its digest (meshca plan digest) is this")(
       "yes,y", "unattended: do not ask the operator to confirm the plan digest (recorded in the transcript)")(
       "operator", po::value<std::string>(), "name of the operator, for the transcript")(
       "witness", po::value<std::vector<std::string>>()->composing(), "name of a witness (repeatable)")(
@@ -48,8 +48,7 @@ void fill_signing_session(const po::variables_map& vm, const std::filesystem::pa
   session.now = now;
   // One module set for the whole command: the runner, a rotation's two
   // stores and a revocation all load each PKCS#11 module once through it.
-  session.key_context = {plan_dir, term.prompt, std::make_shared<hsm::Pkcs11Modules>(),
-                         shares_directory(vm, session.out_dir)};
+  session.key_context = {plan_dir, term.prompt, std::make_shared<hsm::Pkcs11Modules>(), shares_directory(vm, session.out_dir)};
   if (vm.count("expect-digest")) session.expected_digest = vm["expect-digest"].as<std::string>();
   session.assume_yes = vm.count("yes") > 0;
   session.confirm = terminal_confirm();

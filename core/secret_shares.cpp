@@ -152,8 +152,7 @@ SecureBuffer share_line(const std::string& custodian, unsigned index, const Secu
   return line;
 }
 
-SecureBuffer share_file_text(const ShareCustody& custody, const std::string& purpose, unsigned index,
-                             const SecureBuffer& share) {
+SecureBuffer share_file_text(const ShareCustody& custody, const std::string& purpose, unsigned index, const SecureBuffer& share) {
   const std::string& custodian = custody.custodians.at(index - 1);
   const std::string threshold = std::to_string(custody.threshold);
   const std::string count = std::to_string(custody.custodians.size());
@@ -177,8 +176,8 @@ std::filesystem::path share_file_path(const std::filesystem::path& dir, const st
   return dir / (stem + "." + custodian + ".share");
 }
 
-SecretShare read_share(const std::string& custodian, unsigned index, std::string_view line,
-                       const std::vector<SecretShare>& given, ErrorKind kind, const std::string& where) {
+SecretShare read_share(const std::string& custodian, unsigned index, std::string_view line, const std::vector<SecretShare>& given,
+                       ErrorKind kind, const std::string& where) {
   SecureBuffer compact;
   for (char c : line) {
     if (std::isspace(static_cast<unsigned char>(c)) == 0) compact.append(c);
@@ -189,9 +188,8 @@ SecretShare read_share(const std::string& custodian, unsigned index, std::string
   const std::string_view number = text.substr(0, first);
   const std::string_view hex = first == last ? std::string_view{} : text.substr(first + 1, last - first - 1);
   const std::string_view check = first == last ? std::string_view{} : text.substr(last + 1);
-  if (first == std::string_view::npos || number.size() != 3 || !all_of_class(number, std::isdigit) ||
-      !all_of_class(hex, std::isxdigit) || hex.size() % 2 != 0 || check.size() != kChecksumHexDigits ||
-      !all_of_class(check, std::isxdigit)) {
+  if (first == std::string_view::npos || number.size() != 3 || !all_of_class(number, std::isdigit) || !all_of_class(hex, std::isxdigit) ||
+      hex.size() % 2 != 0 || check.size() != kChecksumHexDigits || !all_of_class(check, std::isxdigit)) {
     throw Error(kind, who(custodian, where) + " is not a share line (NNN-HEX-CHECKSUM, as on the share's 'share:' line)");
   }
   SecretShare share{custodian, static_cast<unsigned>(std::stoul(std::string(number))), {}};
@@ -205,8 +203,8 @@ SecretShare read_share(const std::string& custodian, unsigned index, std::string
     }
   }
   if (share.index != index) {
-    throw Error(kind, who(custodian, where) + " is share number " + std::string(number) + ", not custodian " + custodian +
-                          "'s (" + share_number(index) + "): another custodian's share, or mistyped");
+    throw Error(kind, who(custodian, where) + " is share number " + std::string(number) + ", not custodian " + custodian + "'s (" +
+                          share_number(index) + "): another custodian's share, or mistyped");
   }
   std::string typed_check(check);
   std::transform(typed_check.begin(), typed_check.end(), typed_check.begin(),
@@ -222,8 +220,8 @@ SecretShare read_share(const std::string& custodian, unsigned index, std::string
   return share;
 }
 
-SecretShare read_share_file(const ShareCustody& custody, unsigned index, std::string_view text,
-                            const std::vector<SecretShare>& given, ErrorKind kind, const std::string& where) {
+SecretShare read_share_file(const ShareCustody& custody, unsigned index, std::string_view text, const std::vector<SecretShare>& given,
+                            ErrorKind kind, const std::string& where) {
   const std::string& custodian = custody.custodians.at(index - 1);
   std::string format;
   std::string named;
@@ -263,9 +261,9 @@ SecureBuffer combine_shares(const ShareCustody& custody, const std::vector<Secre
       (have ? present : missing).push_back(c);
     }
     throw Error(kind, "the " + purpose + " needs the shares of " + std::to_string(custody.threshold) + " of its " +
-                          std::to_string(custody.custodians.size()) + " custodians; " + std::to_string(shares.size()) +
-                          " given (" + (present.empty() ? "none" : join_names(present)) + "), missing: " +
-                          join_names(missing) + ". Nothing was unlocked");
+                          std::to_string(custody.custodians.size()) + " custodians; " + std::to_string(shares.size()) + " given (" +
+                          (present.empty() ? "none" : join_names(present)) + "), missing: " + join_names(missing) +
+                          ". Nothing was unlocked");
   }
   std::vector<const SecretShare*> all;
   for (const auto& s : shares) all.push_back(&s);
@@ -282,8 +280,8 @@ SplitSecret split_secret(const ShareCustody& custody, SecureBuffer secret) {
   std::vector<unsigned char> numbers;
   for (unsigned i = 1; i <= count; ++i) numbers.push_back(static_cast<unsigned char>(i));
   {
-    GfshareCtx ctx(gfshare_ctx_init_enc(numbers.data(), count, static_cast<unsigned char>(custody.threshold),
-                                        static_cast<unsigned>(secret.size())));
+    GfshareCtx ctx(
+        gfshare_ctx_init_enc(numbers.data(), count, static_cast<unsigned char>(custody.threshold), static_cast<unsigned>(secret.size())));
     if (!ctx) throw Error(ErrorKind::internal, "libgfshare refused to split a secret");
     SecureBuffer copy(secret.view());
     gfshare_ctx_enc_setsecret(ctx.get(), bytes_of(copy));
@@ -315,7 +313,8 @@ SplitSecret split_secret(const ShareCustody& custody, SecureBuffer secret) {
 SplitSecret create_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
                                  const std::string& stem, ErrorKind kind) {
   if (dir.empty()) {
-    throw Error(kind, "the " + purpose + " is split into custodians' shares: name the directory their share files are "
+    throw Error(kind, "the " + purpose +
+                          " is split into custodians' shares: name the directory their share files are "
                           "written to (--shares-dir; never inside the output directory)");
   }
   // Nothing is written unless every file is free: a share set is whole.
@@ -332,7 +331,18 @@ SplitSecret create_shared_secret(const ShareCustody& custody, const std::string&
   return split;
 }
 
-SecureBuffer gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
+namespace {
+
+GatheredSecret gathered(const ShareCustody& custody, const std::vector<SecretShare>& shares, const std::string& purpose,
+                        ErrorKind kind) {
+  GatheredSecret g{combine_shares(custody, shares, purpose, kind), {}};
+  for (const auto& s : shares) g.custodians.push_back(s.custodian);
+  return g;
+}
+
+}  // namespace
+
+GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
                                   const std::string& stem, const SecretPrompt& prompt, ErrorKind kind) {
   std::vector<SecretShare> shares;
   if (!dir.empty()) {
@@ -353,22 +363,22 @@ SecureBuffer gather_shared_secret(const ShareCustody& custody, const std::string
       }
       cleanse(*text);
     }
-    return combine_shares(custody, shares, purpose, kind);
+    return gathered(custody, shares, purpose, kind);
   }
   if (!prompt) {
-    throw Error(kind, "the " + purpose + " is split into custodians' shares, which must be typed, but no terminal is "
+    throw Error(kind, "the " + purpose +
+                          " is split into custodians' shares, which must be typed, but no terminal is "
                           "available (or name the directory holding the share files with --shares-dir)");
   }
   const std::string needed = std::to_string(custody.threshold) + " of " + std::to_string(custody.custodians.size());
   for (unsigned i = 1; i <= custody.custodians.size() && shares.size() < custody.threshold; ++i) {
     const std::string& custodian = custody.custodians[i - 1];
-    SecureBuffer typed = prompt("share of custodian " + custodian + " for the " + purpose + " (" + needed +
-                                    " needed; an empty line skips this custodian)",
-                                false);
+    SecureBuffer typed = prompt(
+        "share of custodian " + custodian + " for the " + purpose + " (" + needed + " needed; an empty line skips this custodian)", false);
     if (typed.empty()) continue;
     shares.push_back(read_share(custodian, i, typed.view(), shares, kind, "typed"));
   }
-  return combine_shares(custody, shares, purpose, kind);
+  return gathered(custody, shares, purpose, kind);
 }
 
 }  // namespace meshca

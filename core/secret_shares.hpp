@@ -53,8 +53,7 @@ SecureBuffer share_line(const std::string& custodian, unsigned index, const Secu
 
 // The text file of one share (custodian, index, threshold, what it unlocks,
 // the share line).
-SecureBuffer share_file_text(const ShareCustody& custody, const std::string& purpose, unsigned index,
-                             const SecureBuffer& share);
+SecureBuffer share_file_text(const ShareCustody& custody, const std::string& purpose, unsigned index, const SecureBuffer& share);
 
 // Where a custodian's share file is: DIR/STEM.CUSTODIAN.share.
 std::filesystem::path share_file_path(const std::filesystem::path& dir, const std::string& stem, const std::string& custodian);
@@ -65,12 +64,12 @@ std::filesystem::path share_file_path(const std::filesystem::path& dir, const st
 // custodians), that its number is the custodian's, its checksum, and its
 // length against `given`. Error(kind) naming the custodian and `where`,
 // never the share.
-SecretShare read_share(const std::string& custodian, unsigned index, std::string_view line,
-                       const std::vector<SecretShare>& given, ErrorKind kind, const std::string& where);
+SecretShare read_share(const std::string& custodian, unsigned index, std::string_view line, const std::vector<SecretShare>& given,
+                       ErrorKind kind, const std::string& where);
 // The same for a share file's whole text (its `custodian:`, `threshold:` and
 // `share:` lines must match `custody`).
-SecretShare read_share_file(const ShareCustody& custody, unsigned index, std::string_view text,
-                            const std::vector<SecretShare>& given, ErrorKind kind, const std::string& where);
+SecretShare read_share_file(const ShareCustody& custody, unsigned index, std::string_view text, const std::vector<SecretShare>& given,
+                            ErrorKind kind, const std::string& where);
 
 // The secret from at least `custody.threshold` distinct shares; fewer is
 // Error(kind) naming the custodians whose shares were given and those missing.
@@ -97,7 +96,11 @@ SplitSecret create_shared_secret(const ShareCustody& custody, const std::string&
 // exists) when `dir` is not empty, otherwise typed at `prompt`, one
 // custodian at a time in the plan's order until the threshold is reached
 // (an empty answer skips a custodian). Then combines them.
-SecureBuffer gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
+struct GatheredSecret {
+  SecureBuffer secret;
+  std::vector<std::string> custodians;  // whose shares gave it, in the plan's order
+};
+GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
                                   const std::string& stem, const SecretPrompt& prompt, ErrorKind kind);
 
 }  // namespace meshca

@@ -50,8 +50,7 @@ std::string SecretRef::to_string() const {
     case SecretKind::shares: {
       std::string names;
       for (const auto& c : shares.custodians) names += (names.empty() ? "" : ", ") + c;
-      return std::to_string(shares.threshold) + "-of-" + std::to_string(shares.custodians.size()) + " custodian shares (" +
-             names + ")";
+      return std::to_string(shares.threshold) + "-of-" + std::to_string(shares.custodians.size()) + " custodian shares (" + names + ")";
     }
   }
   return "prompt";

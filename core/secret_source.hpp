@@ -36,8 +36,8 @@ struct SecretRef {
   explicit SecretRef(ShareCustody custody) : kind(SecretKind::shares), shares(std::move(custody)) {}
 
   SecretKind kind = SecretKind::prompt;
-  std::string value;     // variable name or path; empty for prompt and shares
-  ShareCustody shares;   // for SecretKind::shares
+  std::string value;    // variable name or path; empty for prompt and shares
+  ShareCustody shares;  // for SecretKind::shares
 
   // Parses `env:NAME`, `file:PATH`, `prompt`. Throws Error(invalid_input)
   // naming the accepted forms; never echoes a value that looks like a

@@ -47,16 +47,6 @@ std::string purpose_for(const std::filesystem::path& path) { return "passphrase 
 // so the shares of a rotation's two roots can share a directory.
 std::string share_stem(const std::filesystem::path& path) { return path.stem().string(); }
 
-// The passphrase of an existing key: a reference, or gathered from the
-// custodians' shares before the key file is decrypted.
-SecureBuffer existing_passphrase(const std::filesystem::path& path, const FileKeyRef& ref, const KeyStoreContext& ctx) {
-  if (ref.passphrase.kind == SecretKind::shares) {
-    return gather_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ctx.prompt,
-                                ErrorKind::key_store);
-  }
-  return resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
-}
-
 // What the transcript records of a new key's share set: who holds which
 // share, and each share's fingerprint (never a share).
 std::string share_facts(const ShareCustody& custody, const std::vector<ShareFingerprint>& fingerprints) {
@@ -67,7 +57,19 @@ std::string share_facts(const ShareCustody& custody, const std::vector<ShareFing
 
 std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::string& pem, const FileKeyRef& ref,
                                pki::KeyAlgorithm algorithm, const KeyStoreContext& ctx) {
-  SecureBuffer passphrase = existing_passphrase(path, ref, ctx);
+  // A passphrase held as shares is gathered, every share checked, before
+  // the key file is decrypted; the transcript names whose shares opened it.
+  SecureBuffer passphrase;
+  std::string facts = "{}";
+  if (ref.passphrase.kind == SecretKind::shares) {
+    GatheredSecret g = gather_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path),
+                                            ctx.prompt, ErrorKind::key_store);
+    facts = nlohmann::json{{"passphrase_shares", {{"threshold", ref.passphrase.shares.threshold}, {"given_by", g.custodians}}}}
+                .dump();
+    passphrase = std::move(g.secret);
+  } else {
+    passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
+  }
   auto key = pki::private_key_from_encrypted_pem(pem, passphrase, path.string());
   auto actual = pki::key_algorithm_of(key.get());
   if (actual != algorithm) {
@@ -76,7 +78,7 @@ std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::str
                     "; fix root.key.algorithm or point root.key.file.path at the right key",
                 path.string());
   }
-  return std::make_unique<FileKeyStore>(path, std::move(key), false);
+  return std::make_unique<FileKeyStore>(path, std::move(key), false, std::move(facts));
 }
 
 std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKeyRef& ref, pki::KeyAlgorithm algorithm,
@@ -87,8 +89,8 @@ std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKe
     // meshca makes the passphrase; its shares are written (every subset
     // test-combined) before the key exists, so no key is ever encrypted
     // under a passphrase its custodians could not recover.
-    SplitSecret split = create_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path),
-                                             ErrorKind::key_store);
+    SplitSecret split =
+        create_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ErrorKind::key_store);
     facts = share_facts(ref.passphrase.shares, split.fingerprints);
     passphrase = std::move(split.secret);
   } else {

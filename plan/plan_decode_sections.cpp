@@ -31,8 +31,8 @@ std::optional<std::vector<std::string>> read_custodians(MapReader& s) {
   const auto list = s.required("custodians");
   if (!list) return std::nullopt;
   if (!list->IsSequence() || list->size() < kMinShareThreshold || list->size() > kMaxCustodians) {
-    s.error("custodians", "must be a list of " + std::to_string(kMinShareThreshold) + " to " + std::to_string(kMaxCustodians) +
-                              " custodian names");
+    s.error("custodians",
+            "must be a list of " + std::to_string(kMinShareThreshold) + " to " + std::to_string(kMaxCustodians) + " custodian names");
     return std::nullopt;
   }
   bool ok = true;
@@ -81,8 +81,9 @@ std::optional<SecretRef> read_share_custody(MapReader& m, const std::string& key
 std::optional<SecretRef> read_secret(MapReader& m, const std::string& key, bool shares_allowed) {
   if (m.has(key) && m.get(key).IsMap()) {
     if (shares_allowed) return read_share_custody(m, key);
-    m.error(key, "only root.key.file.passphrase can be held as custodians' shares for now; name where this secret comes "
-                 "from (env:NAME, file:PATH or prompt)");
+    m.error(key,
+            "only root.key.file.passphrase can be held as custodians' shares for now; name where this secret comes "
+            "from (env:NAME, file:PATH or prompt)");
     return std::nullopt;
   }
   auto text = m.string(key, false);

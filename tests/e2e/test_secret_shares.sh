@@ -80,6 +80,11 @@ for a in 0 1 2 3 4; do
   done
 done
 [ "$n" -eq 10 ] || fail "$n 3-subsets"
+# The transcript names whose shares opened the key (the last subset's).
+jq -se '[.[] | select(.step == "root-key")][-1].details.facts.passphrase_shares.given_by
+        == ["security-officer-3", "auditor-1", "auditor-2"]' out/transcript.jsonl >/dev/null ||
+  fail "the transcript does not name the custodians whose shares opened the key"
+pass
 
 # Every 2-subset is refused, naming who gave a share and who did not, and no
 # key is touched: the bundle stays as it was.

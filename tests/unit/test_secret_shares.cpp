@@ -77,8 +77,7 @@ TEST(SecretShares, EveryThreeSubsetRecoversAndEveryTwoSubsetIsRefused) {
           << message;
       ++refused;
       for (std::size_t c = b + 1; c < 5; ++c) {
-        EXPECT_EQ(combine_shares(kCustody, typed(split, {c, a, b}), kPurpose, ErrorKind::key_store).view(),
-                  "correct horse battery staple");
+        EXPECT_EQ(combine_shares(kCustody, typed(split, {c, a, b}), kPurpose, ErrorKind::key_store).view(), "correct horse battery staple");
         ++recovered;
       }
     }
@@ -86,8 +85,7 @@ TEST(SecretShares, EveryThreeSubsetRecoversAndEveryTwoSubsetIsRefused) {
   EXPECT_EQ(refused, 10);
   EXPECT_EQ(recovered, 10);
   // More than the threshold recovers the same secret.
-  EXPECT_EQ(combine_shares(kCustody, typed(split, {0, 1, 2, 3, 4}), kPurpose, ErrorKind::key_store).view(),
-            "correct horse battery staple");
+  EXPECT_EQ(combine_shares(kCustody, typed(split, {0, 1, 2, 3, 4}), kPurpose, ErrorKind::key_store).view(), "correct horse battery staple");
 }
 
 TEST(SecretShares, MistypedShareNamesItsCustodian) {
@@ -111,16 +109,14 @@ TEST(SecretShares, MistypedShareNamesItsCustodian) {
 TEST(SecretShares, DuplicateAndAnotherCustodiansShareAreRefusedByName) {
   const SplitSecret split = split_secret(kCustody, SecureBuffer("correct horse battery staple"));
   const auto given = typed(split, {0});
-  const std::string dup = key_store_error([&] {
-    read_share("security-officer-2", 2, line_of(split.shares[0]), given, ErrorKind::key_store, "typed");
-  });
+  const std::string dup =
+      key_store_error([&] { read_share("security-officer-2", 2, line_of(split.shares[0]), given, ErrorKind::key_store, "typed"); });
   EXPECT_NE(dup.find("the share of custodian security-officer-2 (typed) is the share already given for custodian "
                      "security-officer-1 (a duplicate)"),
             std::string::npos)
       << dup;
-  const std::string other = key_store_error([&] {
-    read_share("auditor-2", 5, line_of(split.shares[0]), {}, ErrorKind::key_store, "typed");
-  });
+  const std::string other =
+      key_store_error([&] { read_share("auditor-2", 5, line_of(split.shares[0]), {}, ErrorKind::key_store, "typed"); });
   EXPECT_NE(other.find("is share number 001, not custodian auditor-2's (005)"), std::string::npos) << other;
 }
 
@@ -176,6 +172,8 @@ TEST(SecretShares, FileKeyStoreWritesSharesAndOpensWithThreeOfThem) {
   ASSERT_EQ(asked.size(), 4u) << "asks until three shares are in";
   EXPECT_EQ(asked[0].rfind("share of custodian security-officer-1 for the passphrase for root key file ", 0), 0u) << asked[0];
   EXPECT_NE(asked[3].find("auditor-1"), std::string::npos);
+  EXPECT_NE(store->facts_json().find(R"("given_by":["security-officer-1","security-officer-3","auditor-1"])"), std::string::npos)
+      << store->facts_json();
 }
 
 }  // namespace
