@@ -22,6 +22,7 @@ namespace {
 constexpr std::string_view kShareFormat = "meshca-share-1";
 constexpr std::size_t kChecksumHexDigits = 8;
 constexpr std::size_t kPassphraseRandomBytes = 24;  // 32 base64url characters
+constexpr std::size_t kMaxShareFileBytes = 64 * 1024;
 
 // libgfshare draws its polynomial coefficients (and the bytes it scrubs a
 // context with when freeing it) from this hook; a RAND_bytes failure is
@@ -125,6 +126,7 @@ SecureBuffer interpolate(const std::vector<const SecretShare*>& shares) {
   install_random_source();
   const std::size_t size = shares.front()->bytes.size();
   std::vector<unsigned char> numbers;
+  numbers.reserve(shares.size());
   for (const auto* s : shares) numbers.push_back(static_cast<unsigned char>(s->index));
   GfshareCtx ctx(gfshare_ctx_init_dec(numbers.data(), static_cast<unsigned>(numbers.size()), static_cast<unsigned>(size)));
   if (!ctx) throw Error(ErrorKind::internal, "libgfshare refused to combine " + std::to_string(shares.size()) + " shares");
@@ -266,6 +268,7 @@ SecureBuffer combine_shares(const ShareCustody& custody, const std::vector<Secre
                           ". Nothing was unlocked");
   }
   std::vector<const SecretShare*> all;
+  all.reserve(shares.size());
   for (const auto& s : shares) all.push_back(&s);
   return interpolate(all);
 }
@@ -297,6 +300,7 @@ SplitSecret split_secret(const ShareCustody& custody, SecureBuffer secret) {
   // size must give it back.
   for_each_subset(count, custody.threshold, [&](const std::vector<std::size_t>& subset) {
     std::vector<const SecretShare*> chosen;
+    chosen.reserve(subset.size());
     for (auto i : subset) chosen.push_back(&split.shares[i]);
     if (!interpolate(chosen).equals(secret)) {
       throw Error(ErrorKind::internal, "a subset of " + std::to_string(custody.threshold) + " shares does not recombine to the secret");
@@ -333,8 +337,7 @@ SplitSecret create_shared_secret(const ShareCustody& custody, const std::string&
 
 namespace {
 
-GatheredSecret gathered(const ShareCustody& custody, const std::vector<SecretShare>& shares, const std::string& purpose,
-                        ErrorKind kind) {
+GatheredSecret gathered(const ShareCustody& custody, const std::vector<SecretShare>& shares, const std::string& purpose, ErrorKind kind) {
   GatheredSecret g{combine_shares(custody, shares, purpose, kind), {}};
   for (const auto& s : shares) g.custodians.push_back(s.custodian);
   return g;
@@ -343,14 +346,14 @@ GatheredSecret gathered(const ShareCustody& custody, const std::vector<SecretSha
 }  // namespace
 
 GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
-                                  const std::string& stem, const SecretPrompt& prompt, ErrorKind kind) {
+                                    const std::string& stem, const SecretPrompt& prompt, ErrorKind kind) {
   std::vector<SecretShare> shares;
   if (!dir.empty()) {
     for (unsigned i = 1; i <= custody.custodians.size(); ++i) {
       const auto path = share_file_path(dir, stem, custody.custodians[i - 1]);
       std::optional<std::string> text;
       try {
-        text = read_file_if_exists(path, 64 * 1024);
+        text = read_file_if_exists(path, kMaxShareFileBytes);
       } catch (const Error& e) {
         throw Error(kind, who(custody.custodians[i - 1], path.string()) + " cannot be read: " + e.message());
       }
@@ -373,8 +376,10 @@ GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::stri
   const std::string needed = std::to_string(custody.threshold) + " of " + std::to_string(custody.custodians.size());
   for (unsigned i = 1; i <= custody.custodians.size() && shares.size() < custody.threshold; ++i) {
     const std::string& custodian = custody.custodians[i - 1];
-    SecureBuffer typed = prompt(
-        "share of custodian " + custodian + " for the " + purpose + " (" + needed + " needed; an empty line skips this custodian)", false);
+    std::string question = "share of custodian " + custodian;
+    question += " for the " + purpose;
+    question += " (" + needed + " needed; an empty line skips this custodian)";
+    SecureBuffer typed = prompt(question, false);
     if (typed.empty()) continue;
     shares.push_back(read_share(custodian, i, typed.view(), shares, kind, "typed"));
   }

@@ -101,6 +101,6 @@ struct GatheredSecret {
   std::vector<std::string> custodians;  // whose shares gave it, in the plan's order
 };
 GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
-                                  const std::string& stem, const SecretPrompt& prompt, ErrorKind kind);
+                                    const std::string& stem, const SecretPrompt& prompt, ErrorKind kind);
 
 }  // namespace meshca

@@ -62,10 +62,9 @@ std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::str
   SecureBuffer passphrase;
   std::string facts = "{}";
   if (ref.passphrase.kind == SecretKind::shares) {
-    GatheredSecret g = gather_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path),
-                                            ctx.prompt, ErrorKind::key_store);
-    facts = nlohmann::json{{"passphrase_shares", {{"threshold", ref.passphrase.shares.threshold}, {"given_by", g.custodians}}}}
-                .dump();
+    GatheredSecret g =
+        gather_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ctx.prompt, ErrorKind::key_store);
+    facts = nlohmann::json{{"passphrase_shares", {{"threshold", ref.passphrase.shares.threshold}, {"given_by", g.custodians}}}}.dump();
     passphrase = std::move(g.secret);
   } else {
     passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
