@@ -139,6 +139,12 @@ grep -q gfcombine recover.sh || fail "no recovery block in the runbook"
 expect_in recovery.log "passphrase recovered"
 openssl pkey -in keys/root-key.pem -passin file:recovery/passphrase -noout || fail "openssl refuses the recovered passphrase"
 pass
+# The threshold is real: gfcombine on two of the shares gives another value.
+(cd recovery && rm -f passphrase.005 passphrase && gfcombine -o two passphrase.[0-9][0-9][0-9])
+[ -s recovery/two ] || fail "gfcombine wrote nothing for two shares"
+openssl pkey -in keys/root-key.pem -passin file:recovery/two -noout 2>/dev/null && fail "two shares opened the key"
+pass
+(cd recovery && bash -euo pipefail ../recover.sh) >recovery.log 2>&1 || fail "the runbook's recovery failed the second time"
 PASSPHRASE=$(cat recovery/passphrase)
 [ "${#PASSPHRASE}" -eq 32 ] || fail "the passphrase is not 32 characters"
 
