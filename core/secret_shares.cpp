@@ -22,7 +22,7 @@ namespace {
 constexpr std::string_view kShareFormat = "meshca-share-1";
 constexpr std::size_t kChecksumHexDigits = 8;
 constexpr std::size_t kPassphraseRandomBytes = 24;  // 32 base64url characters
-constexpr std::size_t kMaxShareFileBytes = 64 * 1024;
+constexpr std::size_t kMaxShareFileBytes = std::size_t{64} * 1024;
 
 // libgfshare draws its polynomial coefficients (and the bytes it scrubs a
 // context with when freeing it) from this hook; a RAND_bytes failure is
