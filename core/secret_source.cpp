@@ -47,6 +47,11 @@ std::string SecretRef::to_string() const {
       return "file:" + value;
     case SecretKind::prompt:
       return "prompt";
+    case SecretKind::shares: {
+      std::string names;
+      for (const auto& c : shares.custodians) names += (names.empty() ? "" : ", ") + c;
+      return std::to_string(shares.threshold) + "-of-" + std::to_string(shares.custodians.size()) + " custodian shares (" + names + ")";
+    }
   }
   return "prompt";
 }
@@ -85,6 +90,10 @@ SecureBuffer resolve_secret(const SecretRef& ref, const std::string& purpose, co
       if (!prompt) throw Error(kind, "the " + purpose + " must be typed, but no terminal is available");
       secret = prompt(purpose, confirm_prompt);
       break;
+    case SecretKind::shares:
+      // Only a store that knows where its shares live gathers them
+      // (core/secret_shares.hpp); anything else asking is a bug.
+      throw Error(ErrorKind::internal, "the " + purpose + " is held as custodians' shares, which this command cannot gather");
   }
   if (secret.empty()) throw Error(kind, "the " + purpose + " is empty");
   return secret;

@@ -1,15 +1,22 @@
 #include "hsm/file_key_store.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/secret_shares.hpp"
 
 namespace meshca::hsm {
 namespace {
 
 class FileKeyStore final : public KeyStore {
  public:
-  FileKeyStore(std::filesystem::path path, pki::PKeyPtr key, bool generated)
-      : path_(std::move(path)), key_(std::move(key)), public_(pki::public_key_copy(key_.get())), generated_(generated) {}
+  FileKeyStore(std::filesystem::path path, pki::PKeyPtr key, bool generated, std::string facts = "{}")
+      : path_(std::move(path)),
+        key_(std::move(key)),
+        public_(pki::public_key_copy(key_.get())),
+        generated_(generated),
+        facts_(std::move(facts)) {}
 
   std::string description() const override {
     return "encrypted key file " + path_.string() + " (" + pki::describe_key(key_.get()) + ")";
@@ -18,6 +25,7 @@ class FileKeyStore final : public KeyStore {
   const EVP_PKEY* public_key() const override { return public_.get(); }
   EVP_PKEY* signing_key() override { return key_.get(); }
   bool generated() const override { return generated_; }
+  std::string facts_json() const override { return facts_; }
   // A software key can be duplicated, so workers sign in parallel.
   pki::PKeyPtr worker_signing_key() override {
     pki::PKeyPtr copy(EVP_PKEY_dup(key_.get()));
@@ -30,13 +38,37 @@ class FileKeyStore final : public KeyStore {
   pki::PKeyPtr key_;
   pki::PKeyPtr public_;
   bool generated_;
+  std::string facts_;
 };
 
 std::string purpose_for(const std::filesystem::path& path) { return "passphrase for root key file " + path.string(); }
 
+// Share files are named after the key file: DIR/root-2026.CUSTODIAN.share,
+// so the shares of a rotation's two roots can share a directory.
+std::string share_stem(const std::filesystem::path& path) { return path.stem().string(); }
+
+// What the transcript records of a new key's share set: who holds which
+// share, and each share's fingerprint (never a share).
+std::string share_facts(const ShareCustody& custody, const std::vector<ShareFingerprint>& fingerprints) {
+  nlohmann::json holders = nlohmann::json::array();
+  for (const auto& f : fingerprints) holders.push_back({{"custodian", f.custodian}, {"share", f.index}, {"sha256", f.sha256}});
+  return nlohmann::json{{"passphrase_shares", {{"threshold", custody.threshold}, {"custodians", holders}}}}.dump();
+}
+
 std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::string& pem, const FileKeyRef& ref,
                                pki::KeyAlgorithm algorithm, const KeyStoreContext& ctx) {
-  SecureBuffer passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
+  // A passphrase held as shares is gathered, every share checked, before
+  // the key file is decrypted; the transcript names whose shares opened it.
+  SecureBuffer passphrase;
+  std::string facts = "{}";
+  if (ref.passphrase.kind == SecretKind::shares) {
+    GatheredSecret g =
+        gather_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ctx.prompt, ErrorKind::key_store);
+    facts = nlohmann::json{{"passphrase_shares", {{"threshold", ref.passphrase.shares.threshold}, {"given_by", g.custodians}}}}.dump();
+    passphrase = std::move(g.secret);
+  } else {
+    passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
+  }
   auto key = pki::private_key_from_encrypted_pem(pem, passphrase, path.string());
   auto actual = pki::key_algorithm_of(key.get());
   if (actual != algorithm) {
@@ -45,13 +77,25 @@ std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::str
                     "; fix root.key.algorithm or point root.key.file.path at the right key",
                 path.string());
   }
-  return std::make_unique<FileKeyStore>(path, std::move(key), false);
+  return std::make_unique<FileKeyStore>(path, std::move(key), false, std::move(facts));
 }
 
 std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKeyRef& ref, pki::KeyAlgorithm algorithm,
                                  const KeyStoreContext& ctx) {
-  SecureBuffer passphrase =
-      resolve_secret(ref.passphrase, "new " + purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store, /*confirm_prompt=*/true);
+  std::string facts = "{}";
+  SecureBuffer passphrase;
+  if (ref.passphrase.kind == SecretKind::shares) {
+    // meshca makes the passphrase; its shares are written (every subset
+    // test-combined) before the key exists, so no key is ever encrypted
+    // under a passphrase its custodians could not recover.
+    SplitSecret split =
+        create_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ErrorKind::key_store);
+    facts = share_facts(ref.passphrase.shares, split.fingerprints);
+    passphrase = std::move(split.secret);
+  } else {
+    passphrase = resolve_secret(ref.passphrase, "new " + purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store,
+                                /*confirm_prompt=*/true);
+  }
   if (passphrase.size() < kMinPassphraseLength) {
     throw Error(ErrorKind::key_store,
                 "the passphrase for a new root key must be at least " + std::to_string(kMinPassphraseLength) + " characters",
@@ -61,7 +105,7 @@ std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKe
   SecureBuffer pem = pki::private_key_to_encrypted_pem(key.get(), passphrase);
   if (path.has_parent_path()) ensure_directory(path.parent_path(), kPrivateDirMode);
   write_file_atomic(path, pem.view(), kPrivateFileMode, Replace::never);
-  return std::make_unique<FileKeyStore>(path, std::move(key), true);
+  return std::make_unique<FileKeyStore>(path, std::move(key), true, std::move(facts));
 }
 
 }  // namespace

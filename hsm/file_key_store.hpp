@@ -3,7 +3,10 @@
 // For teams without an HSM, or for test ceremonies. The file is created
 // 0600 atomically and never overwritten; the passphrase comes from
 // env:/file:/prompt and must be at least kMinPassphraseLength characters
-// when a new key is created.
+// when a new key is created. A passphrase held as custodians' shares
+// (core/secret_shares.hpp) is made by meshca for a new key, its share files
+// written to KeyStoreContext::shares_dir, and is gathered from those files or
+// the prompt for an existing key before the file is decrypted.
 #pragma once
 
 #include <memory>

@@ -85,6 +85,10 @@ struct KeyStoreContext {
   // new root of a rotation) gets the same Pkcs11Module. Null when the
   // command opens no token; a PKCS#11 key reference then is Error(internal).
   std::shared_ptr<Pkcs11Modules> pkcs11_modules = nullptr;
+  // Where the custodians' share files of a secret held as shares are
+  // written (a new key) or read (an existing one); empty: they are typed at
+  // `prompt`, and a new key's shares cannot be written.
+  std::filesystem::path shares_dir = {};
 };
 
 // "ecdsa-p384 in PKCS#11 token 'acme-root' key 'root-2026' via /usr/lib/...":

@@ -5,10 +5,12 @@
 
 #include "core/error.hpp"
 #include "core/hex.hpp"
+#include "core/secret_shares.hpp"
 #include "hsm/pkcs11_uri.hpp"
 #include "plan/field_readers.hpp"
 #include "plan/plan_decode.hpp"
 #include "plan/plan_reader.hpp"
+#include "plan/readable_text.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -21,7 +23,69 @@ std::string normalized_sha256_fingerprint(std::string_view text) {
   return to_hex_colons(*bytes);
 }
 
-std::optional<SecretRef> read_secret(MapReader& m, const std::string& key) {
+// `custodians: [name, ...]`: DNS-1123 labels (they name share files), no
+// name twice, at most kMaxCustodians (every subset is test-combined).
+// nullopt after a finding.
+std::optional<std::vector<std::string>> read_custodians(MapReader& s) {
+  std::vector<std::string> names;
+  const auto list = s.required("custodians");
+  if (!list) return std::nullopt;
+  if (!list->IsSequence() || list->size() < kMinShareThreshold || list->size() > kMaxCustodians) {
+    s.error("custodians",
+            "must be a list of " + std::to_string(kMinShareThreshold) + " to " + std::to_string(kMaxCustodians) + " custodian names");
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const YAML::Node item = (*list)[i];
+    const std::string field = index_path(s.field("custodians"), i);
+    if (!item.IsScalar() || !is_dns1123_label(item.Scalar())) {
+      const std::string shown = item.IsScalar() ? "'" + escape_unreadable(item.Scalar(), false) + "' " : "the custodian ";
+      s.findings().add(location_of(s.findings(), item), field, shown + kDnsLabelRule);
+      ok = false;
+    } else if (std::find(names.begin(), names.end(), item.Scalar()) != names.end()) {
+      s.findings().add(location_of(s.findings(), item), field, "custodian " + item.Scalar() + " is named twice");
+      ok = false;
+    } else {
+      names.push_back(item.Scalar());
+    }
+  }
+  if (!ok) return std::nullopt;
+  return names;
+}
+
+// `KEY: {shares: {threshold: M, custodians: [...]}}`: a secret meshca makes
+// and splits among custodians (core/secret_shares.hpp).
+std::optional<SecretRef> read_share_custody(MapReader& m, const std::string& key) {
+  MapReader outer(m.findings(), m.get(key), m.field(key), {"shares"});
+  if (!outer.valid()) return std::nullopt;
+  const auto node = outer.required("shares");
+  if (!node) return std::nullopt;
+  MapReader s(m.findings(), *node, outer.field("shares"), {"threshold", "custodians"});
+  if (!s.valid()) return std::nullopt;
+  const auto threshold = s.integer("threshold", static_cast<int>(kMinShareThreshold), static_cast<int>(kMaxCustodians));
+  if (!s.has("threshold")) s.required("threshold");
+  auto custodians = read_custodians(s);
+  if (!threshold || !custodians) return std::nullopt;
+  ShareCustody custody{static_cast<unsigned>(*threshold), std::move(*custodians)};
+  if (custody.threshold > custody.custodians.size()) {
+    s.error("threshold", "is " + std::to_string(custody.threshold) + " but only " + std::to_string(custody.custodians.size()) +
+                             " custodians are named; the secret could never be recovered");
+    return std::nullopt;
+  }
+  return SecretRef(std::move(custody));
+}
+
+// A secret reference (env:NAME, file:PATH, prompt) or, where
+// `shares_allowed`, a share custody mapping.
+std::optional<SecretRef> read_secret(MapReader& m, const std::string& key, bool shares_allowed) {
+  if (m.has(key) && m.get(key).IsMap()) {
+    if (shares_allowed) return read_share_custody(m, key);
+    m.error(key,
+            "only root.key.file.passphrase can be held as custodians' shares for now; name where this secret comes "
+            "from (env:NAME, file:PATH or prompt)");
+    return std::nullopt;
+  }
   auto text = m.string(key, false);
   if (!text) return std::nullopt;
   try {
@@ -35,7 +99,7 @@ std::optional<SecretRef> read_secret(MapReader& m, const std::string& key) {
 void decode_file_key(const YAML::Node& node, const std::string& path, hsm::FileKeyRef& file, Findings& f) {
   MapReader m(f, node, path, {"path", "passphrase"});
   if (auto key_path = m.string("path", true)) file.path = *key_path;
-  if (auto secret = read_secret(m, "passphrase")) file.passphrase = *secret;
+  if (auto secret = read_secret(m, "passphrase", /*shares_allowed=*/true)) file.passphrase = *secret;
 }
 
 void decode_pkcs11_uri(MapReader& m, hsm::Pkcs11KeyRef& ref) {
@@ -84,7 +148,7 @@ void decode_pkcs11_key(const YAML::Node& node, const std::string& path, hsm::Pkc
     if (!hex) m.error("id", "must be an even number of hex digits (the key's CKA_ID)");
     ref.id_hex = *v;
   }
-  if (auto secret = read_secret(m, "pin")) ref.pin = *secret;
+  if (auto secret = read_secret(m, "pin", /*shares_allowed=*/false)) ref.pin = *secret;
   if (auto v = m.string("init_args", false)) ref.init_args = *v;
   if (auto v = m.string("require", false)) {
     if (*v != "signing-only") m.error("require", "'" + *v + "' is not a requirement; the one known is signing-only");

@@ -11,6 +11,9 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   softhsm2 opensc
+  # M-of-N custody of the root's passphrase (core/secret_shares: libgfshare; the
+  # runbook's recovery with gfcombine and xxd, tested by tests/e2e/test_secret_shares.sh).
+  libgfshare-dev libgfshare-bin xxd
   # Real-token tests (tests/tokens/lib.sh): TPM 2.0 on swtpm, openCryptoki, NSS softokn, p11-kit-proxy.
   swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus libtpm2-pkcs11-1 libtpm2-pkcs11-tools
   opencryptoki libnss3 libnss3-tools p11-kit iproute2

@@ -34,6 +34,20 @@ meshes:
 revocation: {crl: true, next_update: 7d}
 )";
 
+// A file root whose passphrase custodians hold as shares.
+constexpr const char* kSharesSection = R"(apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: shares}
+root:
+  subject: {CN: R}
+  key:
+    algorithm: ecdsa-p384
+    store: file
+    file: {path: root.pem, passphrase: {shares: {threshold: 2, custodians: [a, b, c]}}}
+  validity: 10y
+meshes: [{name: m, trust_domain: m.internal, clusters: [{name: c}]}]
+)";
+
 std::string reference() {
   std::ifstream in(std::string(MESHCA_SOURCE_DIR) + "/docs/plan-reference.md");
   std::stringstream ss;
@@ -59,9 +73,11 @@ TEST(PlanReference, DocumentsEveryFieldTheParserAccepts) {
     merge(accepted_fields(*templates::profile_text(name), DocumentKind::profile));
   }
   merge(accepted_fields(kRemainingSections, DocumentKind::plan));
+  merge(accepted_fields(kSharesSection, DocumentKind::plan));
   ASSERT_GE(fields.size(), 50u) << "the parser should report its fields";
   EXPECT_TRUE(fields.count("meshes[].clusters[].intermediate.key.algorithm"));
   EXPECT_TRUE(fields.count("root.key.pkcs11.uri"));
+  EXPECT_TRUE(fields.count("root.key.file.passphrase.shares.custodians"));
 
   const std::string doc = reference();
   ASSERT_FALSE(doc.empty());
