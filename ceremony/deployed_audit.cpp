@@ -94,7 +94,9 @@ std::string differing_files(const Digests& deployed, const Digests& recorded) {
     const bool same = (d == deployed.end()) == (r == recorded.end()) && (d == deployed.end() || d->second == r->second);
     if (same) continue;
     out += (out.empty() ? "" : ", ") + std::string(name) +
-           (d == deployed.end() ? " (missing)" : r == recorded.end() ? " (not in the recorded bundle)" : "");
+           (d == deployed.end()   ? " (missing)"
+            : r == recorded.end() ? " (not in the recorded bundle)"
+                                  : "");
   }
   return out;
 }
@@ -162,8 +164,7 @@ class DeployedAuditor {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(deployed_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (it->is_regular_file(ec) && !planned.count(it->path().lexically_normal())) {
-        fail("stray", it->path().string(),
-             "names no cluster of the plan (deployed Secrets are DIR/<mesh>/<cluster>.yaml)");
+        fail("stray", it->path().string(), "names no cluster of the plan (deployed Secrets are DIR/<mesh>/<cluster>.yaml)");
       }
     }
     if (ec) fail("deployed", deployed_.string(), "cannot be read whole: " + ec.message());

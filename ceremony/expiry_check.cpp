@@ -96,9 +96,9 @@ ExpiryReport check_expiry(const verify::CertificateInventory& inventory, UnixTim
     const UnixTime na = pki::not_after(cert);
     const bool root = pki::is_self_signed(cert);
     const ExpiryRole role = root ? ExpiryRole::root : pki::basic_constraints(cert).ca ? ExpiryRole::intermediate : ExpiryRole::leaf;
-    report.items.push_back(
-        expiry_item(role, c.files, pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert),
-                    {.at = at, .horizon = report.horizon, .due_by = root ? root_rotate_by(nb, na) : intermediate_renew_by(nb, na), .end = na}));
+    report.items.push_back(expiry_item(
+        role, c.files, pki::subject_string(cert), pki::serial_hex(cert), pki::sha256_fingerprint(cert),
+        {.at = at, .horizon = report.horizon, .due_by = root ? root_rotate_by(nb, na) : intermediate_renew_by(nb, na), .end = na}));
   }
   for (const auto& c : inventory.crls) {
     const auto next_update = pki::crl_next_update(c.crl.get());
@@ -108,9 +108,9 @@ ExpiryReport check_expiry(const verify::CertificateInventory& inventory, UnixTim
       continue;
     }
     const X509_CRL* crl = c.crl.get();
-    report.items.push_back(expiry_item(
-        ExpiryRole::crl, c.files, pki::crl_issuer_string(crl), pki::crl_number(crl), pki::crl_sha256_fingerprint(crl),
-        {.at = at, .horizon = at, .due_by = crl_refresh_by(pki::crl_this_update(crl), *next_update), .end = *next_update}));
+    report.items.push_back(
+        expiry_item(ExpiryRole::crl, c.files, pki::crl_issuer_string(crl), pki::crl_number(crl), pki::crl_sha256_fingerprint(crl),
+                    {.at = at, .horizon = at, .due_by = crl_refresh_by(pki::crl_this_update(crl), *next_update), .end = *next_update}));
   }
   return report;
 }

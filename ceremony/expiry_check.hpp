@@ -27,8 +27,8 @@ struct ExpiryItem {
   // Where it serves, read from where its files lie (expiry_location): empty
   // for a root, and for anything held by several clusters (a root's CRL).
   std::string mesh, cluster;
-  std::string serial;       // hex; a CRL's cRLNumber in decimal ("" without one)
-  std::string fingerprint;  // SHA-256 of the DER, "AB:CD:..."
+  std::string serial;              // hex; a CRL's cRLNumber in decimal ("" without one)
+  std::string fingerprint;         // SHA-256 of the DER, "AB:CD:..."
   UnixTime end = 0;                // notAfter; a CRL's nextUpdate
   UnixTime due_by = 0;             // renew, rotate or refresh by
   ExpiryStatus status = ExpiryStatus::ok;
