@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // its CRL, in every bundle) or for a root.
 ExpiryLocation common_location(ExpiryRole role, const std::vector<std::string>& files) {
   if (role == ExpiryRole::root || files.empty()) return {};
-  const ExpiryLocation first = expiry_location(files.front());
+  ExpiryLocation first = expiry_location(files.front());
   for (const auto& f : files)
     if (!(expiry_location(f) == first)) return {};
   return first;

@@ -231,7 +231,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
 
 std::vector<RecordedSession> recorded_sessions(const std::filesystem::path& path) {
   std::vector<RecordedSession> sessions;
-  const auto lines = split_lines(read_file(path, 256 * 1024 * 1024));
+  const auto lines = split_lines(read_file(path, std::size_t{256} * 1024 * 1024));
   for (std::size_t i = 0; i < lines.size(); ++i) {
     auto record = nlohmann::json::parse(lines[i], nullptr, false);
     if (!record.is_object() || !record.contains("step") || record["step"] != "close" || !record.contains("details")) continue;
