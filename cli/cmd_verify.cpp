@@ -372,7 +372,7 @@ constexpr const char* kExpiryUsage =
     "clusters' bundles, have them empty.\n"
     "Exits 1 when anything is not OK (in every format).\n"
     "\n"
-    "example: meshca check-expiry out/ --within 30d --format openmetrics > /var/lib/node_exporter/meshca.prom";
+    "example: meshca check-expiry out/ --within 30d --format openmetrics > /var/lib/prometheus/node-exporter/meshca.prom";
 
 json expiry_json(const ceremony::ExpiryReport& report, const Duration& window) {
   json j;
