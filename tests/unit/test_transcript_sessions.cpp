@@ -20,11 +20,10 @@ TEST(RecordedSessions, EveryClosingRecordWithItsLineAndFiles) {
     w.record("close", {{"manifest", "complete"}, {"files", {{"prod/east/ca-cert.pem", std::string(64, '1')}}}});
     w.record("open", {{"plan_digest", "abc"}});
     w.record("intermediate", {{"mesh", "prod"}, {"cluster", "east"}});
-    w.record("close", {{"manifest", "complete"},
-                       {"files",
-                        {{"prod/east/ca-cert.pem", std::string(64, '2')},
-                         {"retired/prod/east/0A/ca-cert.pem", std::string(64, '1')},
-                         {"odd", 7}}}});
+    w.record("close",
+             {{"manifest", "complete"},
+              {"files",
+               {{"prod/east/ca-cert.pem", std::string(64, '2')}, {"retired/prod/east/0A/ca-cert.pem", std::string(64, '1')}, {"odd", 7}}}});
   }
   const auto sessions = recorded_sessions(path);
   ASSERT_EQ(sessions.size(), 2u);
@@ -33,7 +32,7 @@ TEST(RecordedSessions, EveryClosingRecordWithItsLineAndFiles) {
   EXPECT_EQ(sessions[1].line, 5u);
   // A digest that is not a string is no record of a file.
   EXPECT_EQ(sessions[1].files, (std::map<std::string, std::string>{{"prod/east/ca-cert.pem", std::string(64, '2')},
-                                                                    {"retired/prod/east/0A/ca-cert.pem", std::string(64, '1')}}));
+                                                                   {"retired/prod/east/0A/ca-cert.pem", std::string(64, '1')}}));
 }
 
 }  // namespace
