@@ -4,7 +4,8 @@
 # recorded. Real ceremonies make each case: a Secret equal to the bundle, one
 # from before a renewal (stale), one from another ceremony (foreign), two
 # edited by hand (a chain replaced, a key swapped), one missing, a stray
-# file; and after a CRL refresh the deployed copy is stale by its CRLs.
+# file; after a CRL refresh the deployed copy is stale by its CRLs; and a
+# cluster that keeps its own key is judged by its key and certificate.
 source "$(dirname "$0")/lib.sh"
 export MESHCA_ROOT_PASS='e2e drift passphrase'
 export KUBECONFIG="$WORK/no-such-kubeconfig"  # kubectl stays offline
@@ -85,6 +86,24 @@ expect_exit 0 "$MESHCA" crl refresh plan.yaml --out out --yes
 expect_exit 1 "$MESHCA" audit out plan.yaml --deployed deployed
 expect_in last.out "FAIL deployed prod/east: stale:"
 expect_in last.out "it differs from OUT/prod/east in ca-crl.pem; apply OUT/prod/east/cacerts.yaml"
+
+# A cluster that keeps its own key (intermediate.csr): OUT never held the
+# key, so the deployed key is judged against the recorded certificate.
+ZERO_PIN=0000000000000000000000000000000000000000000000000000000000000000
+write_file_plan pinned.yaml keys/pinned-root.pem "Pinned Drift Root" "  - name: prod
+    trust_domain: prod.e2e.internal
+    clusters: [{name: east, intermediate: {csr: {path: east.csr.pem, spki_sha256: $ZERO_PIN}}}]"
+expect_exit 0 "$MESHCA" csr create pinned.yaml --cluster prod/east --out near-east
+cp near-east/ca.csr.pem east.csr.pem
+sed -i "s/$ZERO_PIN/$(cat last.out)/" pinned.yaml
+expect_exit 0 "$MESHCA" ceremony run pinned.yaml --out pinned --yes
+expect_exit 0 "$MESHCA" bundle assemble pinned/prod/east --key near-east/ca-key.pem --out assembled
+deploy assembled deployed3/prod/east.yaml
+expect_exit 0 "$MESHCA" audit pinned pinned.yaml --deployed deployed3
+expect_in last.out "PASS deployed prod/east: equal"
+sed -i "s|^$(line_of deployed3/prod/east.yaml ca-key.pem)\$|$(line_of deployed/prod/east.yaml ca-key.pem)|" deployed3/prod/east.yaml
+expect_exit 1 "$MESHCA" audit pinned pinned.yaml --deployed deployed3
+expect_in last.out "FAIL deployed prod/east: hand-edited: deployed3/prod/east.yaml holds the recorded certificates, but its ca-key.pem does not belong to its ca-cert.pem"
 
 expect_exit 3 "$MESHCA" audit out plan.yaml --deployed no-such-dir
 finish
