@@ -102,7 +102,8 @@ std::string differing_files(const Digests& deployed, const Digests& recorded) {
 }
 
 // What one deployed Secret holds: its files' digests, its CA certificate
-// and whether its key belongs to it ("" when it does).
+// (null when absent or unreadable) and what is wrong with its key ("" when
+// it belongs to the certificate, or there is no certificate to judge it by).
 struct Deployed {
   Digests files;
   pki::X509Ptr ca;
@@ -122,9 +123,7 @@ Deployed read_deployed(const verify::BundleSource& src) {
   }
   if (key == nullptr) {
     d.key_problem = "it has no ca-key.pem (istiod cannot sign)";
-  } else if (!d.ca) {
-    d.key_problem = "its ca-cert.pem is not a readable certificate";
-  } else {
+  } else if (d.ca) {
     try {
       auto k = pki::private_key_from_pem(key->bytes.view(), key->display);
       if (!pki::key_matches_certificate(k.get(), d.ca.get())) d.key_problem = "its ca-key.pem does not belong to its ca-cert.pem";
@@ -184,7 +183,6 @@ class DeployedAuditor {
         if (b.files.count(ol::kCaCertFile) && deployed.count(ol::kCaCertFile) &&
             b.files.at(ol::kCaCertFile) == deployed.at(ol::kCaCertFile))
           return true;
-    if (ca == nullptr) return true;  // unreadable: nothing says it came from elsewhere
     const auto bundle_roots = certificates_in(out_ / id / ol::kRootCertFile);
     for (const auto* roots : {&roots_, &bundle_roots})
       for (const auto& r : *roots)
@@ -224,6 +222,10 @@ class DeployedAuditor {
       return;
     }
     const Deployed d = read_deployed(src);
+    if (!d.ca) {
+      fail("deployed", id, "hand-edited: " + shown + " holds no readable ca-cert.pem (is it the cacerts Secret?)");
+      return;
+    }
     const auto found = recorded_.find(id);
     static const ClusterRecord none{};
     const ClusterRecord& record = found == recorded_.end() ? none : found->second;

@@ -104,6 +104,10 @@ expect_in last.out "PASS deployed prod/east: equal"
 sed -i "s|^$(line_of deployed3/prod/east.yaml ca-key.pem)\$|$(line_of deployed/prod/east.yaml ca-key.pem)|" deployed3/prod/east.yaml
 expect_exit 1 "$MESHCA" audit pinned pinned.yaml --deployed deployed3
 expect_in last.out "FAIL deployed prod/east: hand-edited: deployed3/prod/east.yaml holds the recorded certificates, but its ca-key.pem does not belong to its ca-cert.pem"
+# A Secret without the CA certificate is no cacerts bundle at all.
+sed -i '/^  ca-cert.pem: /d' deployed3/prod/east.yaml
+expect_exit 1 "$MESHCA" audit pinned pinned.yaml --deployed deployed3
+expect_in last.out "FAIL deployed prod/east: hand-edited: deployed3/prod/east.yaml holds no readable ca-cert.pem"
 
 expect_exit 3 "$MESHCA" audit out plan.yaml --deployed no-such-dir
 finish
