@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/conformance.hpp"
+#include "ceremony/deployed_audit.hpp"
 #include "ceremony/external_root.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
@@ -433,7 +434,11 @@ AuditReport audit_output(const Plan& plan, const fs::path& out, const AuditOptio
   if (!fs::is_directory(status_of(out, ErrorKind::invalid_input))) {
     throw Error(ErrorKind::invalid_input, "is not an output directory", out.string());
   }
-  return Auditor(plan, out, options).run();
+  AuditReport report = Auditor(plan, out, options).run();
+  if (!options.deployed.empty()) {
+    for (auto& f : audit_deployed(plan, out, options.deployed)) report.findings.push_back(std::move(f));
+  }
+  return report;
 }
 
 }  // namespace meshca::ceremony

@@ -47,6 +47,10 @@ struct AuditOptions {
   // files would prove (their digests, each key matching its certificate) is
   // reported as not checked, one WARN; everything else is checked as usual.
   bool public_copy = false;
+  // A directory of the Secrets deployed in the clusters (DIR/<mesh>/<cluster>.yaml,
+  // kubectl's output): each is compared with the bundles the transcript
+  // recorded (ceremony/deployed_audit). Empty: not checked.
+  std::filesystem::path deployed;
 };
 
 AuditReport audit_output(const Plan& plan, const std::filesystem::path& out, const AuditOptions& options = {});

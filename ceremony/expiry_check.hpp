@@ -24,6 +24,11 @@ struct ExpiryItem {
   ExpiryRole role = ExpiryRole::leaf;
   std::vector<std::string> files;  // every file that holds it
   std::string subject;             // a CRL's issuer
+  // Where it serves, read from where its files lie (expiry_location): empty
+  // for a root, and for anything held by several clusters (a root's CRL).
+  std::string mesh, cluster;
+  std::string serial;              // hex; a CRL's cRLNumber in decimal ("" without one)
+  std::string fingerprint;         // SHA-256 of the DER, "AB:CD:..."
   UnixTime end = 0;                // notAfter; a CRL's nextUpdate
   UnixTime due_by = 0;             // renew, rotate or refresh by
   ExpiryStatus status = ExpiryStatus::ok;
@@ -37,6 +42,16 @@ struct ExpiryReport {
   std::vector<std::string> notes;      // CRLs without nextUpdate: they never go stale, nothing to check
   std::size_t needing_action() const;  // items whose status is not OK
 };
+
+// The mesh and cluster a file serves, from meshca's layouts: a bundle
+// directory OUT/<mesh>/<cluster>/FILE (or its cacerts.yaml), and a deployed
+// Secret DIR/<mesh>/<cluster>.yaml (entries shown as "PATH:data.FILE", the
+// naming `meshca audit --deployed` reads). Empty for a root directory.
+struct ExpiryLocation {
+  std::string mesh, cluster;
+  bool operator==(const ExpiryLocation&) const = default;
+};
+ExpiryLocation expiry_location(const std::string& file);
 
 // A certificate is EXPIRING when it ends before `at` + `window`; a CRL lives
 // days or weeks, usually less than the window, so its own refresh-by date

@@ -55,6 +55,14 @@ void check_record(const std::string& line, std::size_t number, std::uint64_t exp
   }
 }
 
+// The file digests a closing record lists, into `files`.
+void add_recorded_files(const nlohmann::json& details, std::map<std::string, std::string>& files) {
+  if (!details.is_object() || !details.contains("files") || !details["files"].is_object()) return;
+  for (const auto& [file, digest] : details["files"].items()) {
+    if (digest.is_string()) files[file] = digest.get<std::string>();
+  }
+}
+
 // Every recorded file against OUT; with a complete manifest, every file of
 // OUT against the record.
 void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport& report, FileScope scope) {
@@ -209,11 +217,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
         report.files.clear();
         report.complete_manifest = true;
       }
-      if (record["details"].contains("files") && record["details"]["files"].is_object()) {
-        for (const auto& [file, digest] : record["details"]["files"].items()) {
-          if (digest.is_string()) report.files[file] = digest.get<std::string>();
-        }
-      }
+      add_recorded_files(record["details"], report.files);
     }
   }
   if (lines.empty()) report.problems.push_back({0, "the transcript is empty"});
@@ -223,6 +227,19 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
   report.head = prev;
   if (!out_dir.empty()) check_recorded_files(out_dir, report, scope);
   return report;
+}
+
+std::vector<RecordedSession> recorded_sessions(const std::filesystem::path& path) {
+  std::vector<RecordedSession> sessions;
+  const auto lines = split_lines(read_file(path, std::size_t{256} * 1024 * 1024));
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto record = nlohmann::json::parse(lines[i], nullptr, false);
+    if (!record.is_object() || !record.contains("step") || record["step"] != "close" || !record.contains("details")) continue;
+    RecordedSession session{.line = i + 1, .files = {}};
+    add_recorded_files(record["details"], session.files);
+    sessions.push_back(std::move(session));
+  }
+  return sessions;
 }
 
 }  // namespace meshca::ceremony

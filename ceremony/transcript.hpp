@@ -98,6 +98,16 @@ enum class FileScope { all, public_copy };
 TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir = {},
                                    FileScope scope = FileScope::all);
 
+// The files each closing record lists, in transcript order (its line
+// number, file -> SHA-256): the bundles OUT held over time, so `meshca audit
+// --deployed` tells a copy of an earlier bundle from one never recorded.
+// The chain is not checked here (verify_transcript does that).
+struct RecordedSession {
+  std::size_t line = 0;
+  std::map<std::string, std::string> files;
+};
+std::vector<RecordedSession> recorded_sessions(const std::filesystem::path& path);
+
 // What a signing session that ran to its end leaves for the operator and
 // the witnesses (what `rotate phases`, `revoke` and `crl refresh` print).
 struct SessionRecord {

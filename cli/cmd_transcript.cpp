@@ -122,17 +122,24 @@ int run_audit(const Args& args, Terminal& term) {
       "plan", po::value<std::string>()->required(), "the approved plan")("json", "JSON output")("quiet,q",
                                                                                                 "print only failures and the summary")(
       "expect-head", po::value<std::string>(), "fail unless the transcript's chain ends at this head (what the witnesses wrote down)")(
-      "public-only", "OUT is an auditor's copy without the files that hold private keys");
+      "public-only", "OUT is an auditor's copy without the files that hold private keys")(
+      "deployed", po::value<std::string>(), "a directory of the deployed cacerts Secrets, DIR/MESH/CLUSTER.yaml (kubectl's output)");
   po::positional_options_description positionals;
   positionals.add("out", 1).add("plan", 1);
   po::variables_map vm;
   const char* usage =
-      "usage: meshca audit OUT PLAN [--json] [--expect-head HEX] [--public-only]\n\n"
+      "usage: meshca audit OUT PLAN [--json] [--expect-head HEX] [--public-only] [--deployed DIR]\n\n"
       "Checks that OUT holds exactly what the approved PLAN describes, as the transcript recorded it:\n"
       "plan digest, transcript chain and file digests, root, every planned bundle (subject, key, validity,\n"
       "name constraints, chain, the recorded certificate) and no bundle the plan does not name.\n"
       "With --public-only, OUT is an auditor's copy from which every file holding a private key was removed:\n"
       "everything else is checked, and one WARN names what the absent files would have proven.\n"
+      "With --deployed DIR, also checks what runs in the clusters, without contacting any: DIR holds, per\n"
+      "cluster of the plan, DIR/MESH/CLUSTER.yaml, what `kubectl get secret cacerts -n istio-system -o yaml`\n"
+      "printed there. Each is equal (the bundle the transcript recorded last), missing, stale (a bundle\n"
+      "recorded earlier: before a renewal or a CRL refresh), foreign (a CA certificate neither issued by\n"
+      "this root nor recorded: another ceremony) or hand-edited (chains to this root but matches no\n"
+      "recorded bundle, or its key is not its certificate's); any other file in DIR is a stray.\n"
       "Exit 1 when anything fails.\n\n"
       "example: meshca audit out/ plan.yaml --expect-head HEX";
   if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
@@ -140,6 +147,7 @@ int run_audit(const Args& args, Terminal& term) {
   ceremony::AuditOptions audit_options;
   if (vm.count("expect-head")) audit_options.expect_head = vm["expect-head"].as<std::string>();
   audit_options.public_copy = vm.count("public-only") != 0;
+  if (vm.count("deployed")) audit_options.deployed = vm["deployed"].as<std::string>();
   auto report = ceremony::audit_output(plan, vm["out"].as<std::string>(), audit_options);
   std::size_t failures = 0;
   nlohmann::json json = nlohmann::json::array();

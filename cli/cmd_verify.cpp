@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ceremony/expiry_check.hpp"
+#include "ceremony/expiry_metrics.hpp"
 #include "cli/terminal.hpp"
 #include "core/time.hpp"
 #include "pki/certificate.hpp"
@@ -353,7 +354,7 @@ int inspect(const Args& args, Terminal& term) {
 // ---------------------------------------------------------------------------- check-expiry
 
 constexpr const char* kExpiryUsage =
-    "usage: meshca check-expiry DIR|OUT|SECRET.yaml|FILE... [--within 30d] [--at TIME] [--json]\n"
+    "usage: meshca check-expiry DIR|OUT|SECRET.yaml|FILE... [--within 30d] [--at TIME] [--format text|json|openmetrics]\n"
     "\n"
     "Lists every certificate and CRL once with its end date and the date it must be replaced by:\n"
     "an intermediate (or leaf) at two thirds of its lifetime and at the latest 30 days before\n"
@@ -362,9 +363,16 @@ constexpr const char* kExpiryUsage =
     "nextUpdate (--within does not apply to CRLs). An OUT or mesh directory means every bundle below\n"
     "it and the root; retired/ is skipped. Status: EXPIRED, EXPIRING (within --within), RENEW (the\n"
     "date has passed), OK.\n"
-    "Exits 1 when anything is not OK.\n"
+    "--format openmetrics prints gauges for the node_exporter textfile collector (it ends with # EOF,\n"
+    "which the Prometheus text format reads as a comment): meshca_certificate_not_after_seconds,\n"
+    "meshca_certificate_renew_by_seconds, meshca_crl_next_update_seconds, meshca_crl_refresh_by_seconds\n"
+    "(seconds since the epoch), meshca_certificate_due and meshca_crl_due (1 when not OK), labelled\n"
+    "mesh, cluster, role, serial, fingerprint and subject. mesh and cluster come from where a file lies:\n"
+    "OUT/MESH/CLUSTER/ or a deployed Secret DIR/MESH/CLUSTER.yaml; a root, and a CRL in several\n"
+    "clusters' bundles, have them empty.\n"
+    "Exits 1 when anything is not OK (in every format).\n"
     "\n"
-    "example: meshca check-expiry out/ --within 30d";
+    "example: meshca check-expiry out/ --within 30d --format openmetrics > /var/lib/prometheus/node-exporter/meshca.prom";
 
 json expiry_json(const ceremony::ExpiryReport& report, const Duration& window) {
   json j;
@@ -373,15 +381,23 @@ json expiry_json(const ceremony::ExpiryReport& report, const Duration& window) {
   j["horizon"] = format_rfc3339(report.horizon);
   j["ok"] = report.needing_action() == 0;
   j["certificates"] = json::array();
-  for (const auto& item : report.items)
-    j["certificates"].push_back({{"source", item.files.front()},
-                                 {"files", some_of(item.files)},
-                                 {"subject", item.subject},
-                                 {"role", std::string(ceremony::expiry_role_name(item.role))},
-                                 {"status", std::string(ceremony::expiry_status_name(item.status))},
-                                 {"not_after", format_rfc3339(item.end)},
-                                 {"renew_by", format_rfc3339(item.due_by)},
-                                 {"days_left", item.days_left}});
+  for (const auto& item : report.items) {
+    json row = {{"source", item.files.front()},
+                {"files", some_of(item.files)},
+                {"subject", item.subject},
+                {"role", std::string(ceremony::expiry_role_name(item.role))},
+                {"mesh", item.mesh},
+                {"cluster", item.cluster},
+                {"serial", item.serial},
+                {"fingerprint", item.fingerprint},
+                {"status", std::string(ceremony::expiry_status_name(item.status))},
+                {"not_after", format_rfc3339(item.end)},
+                {"renew_by", format_rfc3339(item.due_by)},
+                {"days_left", item.days_left}};
+    // A CRL's end is its nextUpdate (not_after keeps one field for every row).
+    if (item.role == ceremony::ExpiryRole::crl) row["next_update"] = row["not_after"];
+    j["certificates"].push_back(std::move(row));
+  }
   return j;
 }
 
@@ -413,9 +429,14 @@ int check_expiry(const Args& args, Terminal& term) {
   options.add_options()("help,h", "this help")("input", po::value<std::vector<std::string>>()->required(),
                                                "bundle directory, Secret manifest or PEM file")(
       "within", po::value<std::string>()->default_value("30d"), "window, e.g. 30d, 1y, 12h")(
-      "at", po::value<std::string>(), "measure from this RFC 3339 time instead of now")("json", "print JSON");
+      "at", po::value<std::string>(), "measure from this RFC 3339 time instead of now")(
+      "format", po::value<std::string>()->default_value("text"), "text, json or openmetrics")("json", "the same as --format json");
   po::variables_map vm;
   if (!parse_paths_command(args, options, "input", kExpiryUsage, term, vm)) return 0;
+  const std::string format = vm.count("json") ? "json" : vm["format"].as<std::string>();
+  if (format != "text" && format != "json" && format != "openmetrics") {
+    throw Error(ErrorKind::usage, "--format: '" + format + "' is not one of text, json, openmetrics");
+  }
   UnixTime at = parse_at(vm);
   std::string error;
   auto window = parse_duration(vm["within"].as<std::string>(), error);
@@ -425,8 +446,10 @@ int check_expiry(const Args& args, Terminal& term) {
   if (all.certs.empty() && all.crls.empty()) throw Error(ErrorKind::invalid_input, "no certificate or CRL found", named(vm, "input"));
   const auto report = ceremony::check_expiry(all, at, *window);
   for (const auto& note : report.notes) term.err << "note: " << note << "\n";
-  if (vm.count("json")) {
+  if (format == "json") {
     term.out << expiry_json(report, *window).dump(2) << "\n";
+  } else if (format == "openmetrics") {
+    term.out << ceremony::expiry_openmetrics(report);
   } else {
     print_expiry(term.out, report, *window, !all.crls.empty());
   }

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "pki/certificate.hpp"
 #include "pki/inspect.hpp"
 #include "pki/key.hpp"
@@ -31,6 +32,21 @@ std::optional<UnixTime> crl_next_update(const X509_CRL* crl) {
   const ASN1_TIME* t = X509_CRL_get0_nextUpdate(crl);
   if (t == nullptr) return std::nullopt;
   return asn1_time_to_unix(t);
+}
+
+std::string crl_number(const X509_CRL* crl) {
+  Asn1IntegerPtr number(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
+  std::int64_t value = 0;
+  const bool ok = number && ASN1_INTEGER_get_int64(&value, number.get()) == 1;
+  drain_openssl_errors();
+  return ok ? std::to_string(value) : std::string();
+}
+
+std::string crl_sha256_fingerprint(const X509_CRL* crl) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  check(X509_CRL_digest(crl, EVP_sha256(), md, &len), "X509_CRL_digest");
+  return to_hex_colons({reinterpret_cast<const char*>(md), len});
 }
 
 bool crl_signed_by(const X509_CRL* crl, const X509* issuer) {

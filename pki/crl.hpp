@@ -25,6 +25,10 @@ X509CrlPtr crl_from_der(const PemBlock& block);
 std::string crl_issuer_string(const X509_CRL* crl);
 UnixTime crl_this_update(const X509_CRL* crl);
 std::optional<UnixTime> crl_next_update(const X509_CRL* crl);
+// The cRLNumber extension in decimal, or "" when the CRL has none (or one
+// beyond 64 bits); the SHA-256 of the DER, "AB:CD:..." like a certificate's.
+std::string crl_number(const X509_CRL* crl);
+std::string crl_sha256_fingerprint(const X509_CRL* crl);
 
 // True when `issuer`'s public key verifies the CRL's signature and the CRL's
 // issuer name is the certificate's subject.

@@ -26,6 +26,9 @@ packages=(
   time libxml2-utils
   dpkg-dev lintian man-db
   python3 python3-yaml
+  # check-expiry --format openmetrics is judged by promtool (in prometheus) and
+  # prometheus_client's OpenMetrics parser (tests/e2e/test_expiry_metrics.sh).
+  prometheus python3-prometheus-client
 )
 # The layout tests compare manifests with kubectl's offline rendering and
 # validate cert-manager manifests with an npm package. Some machines already
