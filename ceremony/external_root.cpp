@@ -80,6 +80,19 @@ std::vector<const X509*> ExternalRoot::untrusted() const {
   return out;
 }
 
+void refuse_stale_issuer_crls(const ExternalRoot& root, const fs::path& out, UnixTime now) {
+  const fs::path file = out / kRootDir / kIssuerCrlsFile;
+  std::vector<std::string> details;
+  for (const auto& f : issuer_crls_conformance(root.root.get(), root.chain(), root.issuer_crls, now)) {
+    details.push_back(file.string() + ": " + f.message());
+  }
+  if (details.empty()) return;
+  throw MultiError(ErrorKind::invalid_input,
+                   "the corporate CAs' CRLs every bundle must carry are missing or not valid now; import fresh ones from the "
+                   "corporate CA first: meshca crl import PLAN --out OUT --crl FILE (nothing was written)",
+                   details);
+}
+
 const RootPlan& target_root(const Plan& plan, RootTarget target) {
   if (target == RootTarget::root) return plan.root;
   if (!plan.rotation) throw Error(ErrorKind::internal, "no rotation section");

@@ -63,6 +63,13 @@ struct ExternalRoot {
 // root import) when the root was not imported.
 ExternalRoot load_external_root(const std::filesystem::path& out);
 
+// With revocation.crl every bundle of a root under the corporate CA carries
+// the corporate CAs' CRLs (root.issuer_crls, from OUT/root/issuer-crls.pem):
+// Error(invalid_input) naming each problem (issuer_crls_conformance at
+// `now`) and the fix, `meshca crl import`, when they are missing or not
+// valid now. Every writer of bundles asks this before writing one.
+void refuse_stale_issuer_crls(const ExternalRoot& root, const std::filesystem::path& out, UnixTime now);
+
 // Which of the plan's roots a root command works on: `root`, or a
 // rotation's new root under the corporate CA (rotation.new_root with
 // issuer: external), prepared in a directory of its own (--new-root) that

@@ -274,17 +274,7 @@ class Revocation {
   // Every other session writes the corporate CRLs on disk into bundles:
   // they must be valid now.
   void refuse_stale_issuer_crls() const {
-    if (plan_.root.issuer != RootIssuer::external) return;
-    const fs::path file = out_ / kRootDir / kIssuerCrlsFile;
-    std::vector<std::string> details;
-    for (const auto& f : issuer_crls_conformance(root_.get(), issuer_chain(), external_.issuer_crls, now_)) {
-      details.push_back(file.string() + ": " + f.message());
-    }
-    if (details.empty()) return;
-    throw MultiError(ErrorKind::invalid_input,
-                     "the corporate CAs' CRLs every bundle carries are missing or not valid now; import fresh ones first: "
-                     "meshca crl import PLAN --out OUT --crl FILE (nothing was written)",
-                     details);
+    if (plan_.root.issuer == RootIssuer::external) ceremony::refuse_stale_issuer_crls(external_, out_, now_);
   }
 
   std::vector<const X509*> issuer_chain() const { return external_.chain(); }

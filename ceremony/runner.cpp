@@ -223,17 +223,7 @@ class Ceremony {
   // corporate CAs' CRLs: they must be there and valid now, or no bundle is
   // written with them.
   void refuse_stale_issuer_crls() const {
-    if (!external() || !plan_.revocation.crl) return;
-    const fs::path file = out_ / kRootDir / kIssuerCrlsFile;
-    std::vector<std::string> details;
-    for (const auto& f : issuer_crls_conformance(root_.get(), external_->chain(), external_->issuer_crls, now_)) {
-      details.push_back(file.string() + ": " + f.message());
-    }
-    if (details.empty()) return;
-    throw MultiError(ErrorKind::invalid_input,
-                     "the corporate CAs' CRLs every bundle must carry are missing or not valid now; import fresh ones from the "
-                     "corporate CA first: meshca crl import PLAN --out OUT --crl FILE (nothing was written)",
-                     details);
+    if (external() && plan_.revocation.crl) ceremony::refuse_stale_issuer_crls(*external_, out_, now_);
   }
 
   void refuse_conflicts(const std::vector<std::string>& conflicts) {

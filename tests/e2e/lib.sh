@@ -90,6 +90,18 @@ rotation:
 ROT
 }
 
+# successor_plan ROTATION_PLAN NEXT_PLAN: the plan that carries on after a
+# rotation (its rotation.new_root as the root, no rotation section), which
+# adopts phase 3 as its output.
+successor_plan() {
+  python3 - "$1" "$2" <<'PY'
+import sys, yaml
+plan = yaml.safe_load(open(sys.argv[1]))
+plan["root"] = plan.pop("rotation")["new_root"]
+yaml.safe_dump(plan, open(sys.argv[2], "w"), sort_keys=False)
+PY
+}
+
 # The test-only crash-point binary (tests/crashpoint) as $CP.
 use_crashpoint() {
   : "${MESHCA_CRASHPOINT_BIN:?set MESHCA_CRASHPOINT_BIN to the crash-point binary}"

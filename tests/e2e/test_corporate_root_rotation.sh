@@ -121,12 +121,7 @@ expect_exit 0 "$MESHCA" transcript verify rot/transcript.jsonl --out rot
 talks out/prod/east rot/phase-3/prod/west
 talks rot/phase-1/prod/east rot/phase-2/prod/west
 # The successor plan (root = the new root, under the corporate CA) adopts phase 3.
-python3 - <<'PY'
-import yaml
-plan = yaml.safe_load(open("rot.yaml"))
-plan["root"] = plan.pop("rotation")["new_root"]
-yaml.safe_dump(plan, open("next.yaml", "w"), sort_keys=False)
-PY
+successor_plan rot.yaml next.yaml
 MESHCA_ROOT_PASS=$MESHCA_NEW_ROOT_PASS expect_exit 0 "$MESHCA" ceremony run next.yaml --out rot/phase-3 --yes
 expect_in last.out "0 bundles issued, 0 renewed, 2 kept"
 MESHCA_ROOT_PASS=$MESHCA_NEW_ROOT_PASS expect_exit 0 "$MESHCA" audit rot/phase-3 next.yaml

@@ -255,12 +255,7 @@ issue_workload out/prod/lab l0-wl lab
 if handshake assembled-3-west w3-wl out/prod/lab l0-wl 2>/dev/null; then fail "phase 3 west still talks to phase 0 lab"; fi
 pass
 # The successor plan (root = the new root) adopts phase 3, pinned bundles included.
-python3 - <<'PY'
-import yaml
-plan = yaml.safe_load(open("rot.yaml"))
-plan["root"] = plan.pop("rotation")["new_root"]
-yaml.safe_dump(plan, open("next.yaml", "w"), sort_keys=False)
-PY
+successor_plan rot.yaml next.yaml
 MESHCA_ROOT_PASS=$MESHCA_NEW_ROOT_PASS expect_exit 0 "$MESHCA" ceremony run next.yaml --out rot/phase-3 --yes
 expect_in last.out "0 bundles issued, 0 renewed, 3 kept"
 finish
