@@ -59,7 +59,7 @@ std::string render_script_markdown(const CeremonyScript& s) {
 // A4 portrait; everything inline (no fonts, images or scripts from
 // anywhere), so the sheet prints the same in an offline room.
 constexpr const char* kStyle =
-    "@page{size:A4;margin:14mm 14mm 16mm}"
+    "@page{size:A4;margin:14mm 14mm 16mm}*{box-sizing:border-box}"
     "body{font-family:'DejaVu Sans',sans-serif;font-size:10pt;color:#000;margin:0}"
     "h1{font-size:16pt;margin:0 0 4mm}h2{font-size:13pt;margin:4mm 0 2mm}"
     ".page{break-before:page;page-break-before:always}"
