@@ -59,6 +59,27 @@ TEST(CeremonyScript, RevocationAddsTheCrlStepBeforeTheClusters) {
   EXPECT_EQ(script.steps[5].record, "intermediate");
 }
 
+// A cluster that keeps its own key: the sheet shows the pin the auditor
+// approved, so the witnesses see which key the room certifies.
+TEST(CeremonyScript, PinnedClusterKeyShowsItsSpkiPin) {
+  std::string text(*templates::plan_template("single-mesh"));
+  const std::string pin(64, 'a');
+  const std::string cluster = "- {name: us-west-2}";
+  text.replace(text.find(cluster), cluster.size(),
+               "- {name: us-west-2, intermediate: {csr: {path: west.csr.pem, spki_sha256: " + pin + "}}}");
+  std::string e;
+  const auto plan = parse_plan(text, "single-mesh.yaml", ".", *parse_rfc3339("2026-11-24T12:00:00Z", e), PinnedKeyFiles::skip);
+  const auto script = ceremony_steps(plan);
+  const auto* west = script.step(*script.number_of("intermediate", "prod/us-west-2"));
+  const auto* east = script.step(*script.number_of("intermediate", "prod/us-east-1"));
+  ASSERT_NE(west, nullptr);
+  ASSERT_NE(east, nullptr);
+  EXPECT_EQ(west->expected.back(), (std::pair<std::string, std::string>{"pinned SPKI SHA-256", pin}));
+  EXPECT_NE(west->expected[2].second.find("the cluster's own key"), std::string::npos);
+  EXPECT_NE(east->expected.back().first, "pinned SPKI SHA-256");
+  EXPECT_NE(render_ceremony_script(script, ScriptFormat::html).find(pin), std::string::npos);
+}
+
 TEST(CeremonyScript, HtmlIsPrintReadyAndSelfContained) {
   const auto script = ceremony_steps(template_plan("two-meshes"));
   const auto html = render_ceremony_script(script, ScriptFormat::html);
