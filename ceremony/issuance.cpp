@@ -50,7 +50,7 @@ ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const 
 
 SessionTranscript::SessionTranscript(const std::filesystem::path& file, const std::filesystem::path& out, const Plan& plan,
                                      const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now,
-                                     nlohmann::json session_facts, const CeremonyScript* script)
+                                     const nlohmann::json& session_facts, const CeremonyScript* script)
     : script_(script), writer_(file), out_(out) {
   nlohmann::json details{{"plan", plan.name},
                          {"plan_file", plan.source.string()},

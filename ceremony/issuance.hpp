@@ -90,7 +90,7 @@ class SessionTranscript {
   // With `script` (a ceremony run), every record carries the number of its
   // step in the script (ceremony_script.hpp); `script` must outlive this.
   SessionTranscript(const std::filesystem::path& file, const std::filesystem::path& out, const Plan& plan,
-                    const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now, nlohmann::json session_facts,
+                    const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now, const nlohmann::json& session_facts,
                     const CeremonyScript* script = nullptr);
 
   // `subject`: "mesh/cluster" for a cluster's record, which has a step of its own.
