@@ -13,8 +13,6 @@
 namespace meshca::ceremony {
 namespace {
 
-constexpr std::size_t kConfirmDigestChars = 8;
-
 std::string describe_findings(const std::vector<pki::LintFinding>& findings) {
   std::string s;
   for (const auto& f : findings) {
@@ -52,8 +50,8 @@ ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const 
 
 SessionTranscript::SessionTranscript(const std::filesystem::path& file, const std::filesystem::path& out, const Plan& plan,
                                      const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now,
-                                     nlohmann::json session_facts)
-    : writer_(file), out_(out) {
+                                     const nlohmann::json& session_facts, const CeremonyScript* script)
+    : script_(script), writer_(file), out_(out) {
   nlohmann::json details{{"plan", plan.name},
                          {"plan_file", plan.source.string()},
                          {"plan_digest", approved.digest},
@@ -64,8 +62,8 @@ SessionTranscript::SessionTranscript(const std::filesystem::path& file, const st
                          {"witnesses", options.witnesses}};
   details.update(session_facts);
   if (!writer_.torn_tail().is_null()) details["cut_torn_line"] = writer_.torn_tail();
-  writer_.record("open", std::move(details));
-  writer_.record("confirm", {{"plan_digest", approved.digest}, {"method", approved.method}});
+  record("open", std::move(details));
+  record("confirm", {{"plan_digest", approved.digest}, {"method", approved.method}});
 }
 
 void SessionTranscript::note_written(const std::filesystem::path& path) {
@@ -95,7 +93,7 @@ std::string SessionTranscript::close(const std::string& outcome, const std::stri
   if (!error.empty()) details["error"] = error;
   details.update(facts);
   try {
-    writer_.record("close", std::move(details));
+    record("close", std::move(details));
   } catch (const Error&) {
     if (outcome == "completed") throw;
   }

@@ -24,6 +24,7 @@
 #include "output_layout/checksums.hpp"
 #include "pki/lint.hpp"
 #include "pki/verify.hpp"
+#include "plan/ceremony_script.hpp"
 #include "plan/plan.hpp"
 
 namespace meshca::ceremony {
@@ -86,12 +87,15 @@ ApprovedPlan approve_plan(const Plan& plan, const PlanApproval& approval, const 
 // attempt. Not thread-safe: callers serialise record() and note_*().
 class SessionTranscript {
  public:
+  // With `script` (a ceremony run), every record carries the number of its
+  // step in the script (ceremony_script.hpp); `script` must outlive this.
   SessionTranscript(const std::filesystem::path& file, const std::filesystem::path& out, const Plan& plan,
-                    const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now,
-                    nlohmann::json session_facts);
+                    const SigningSessionOptions& options, const ApprovedPlan& approved, UnixTime now, const nlohmann::json& session_facts,
+                    const CeremonyScript* script = nullptr);
 
-  void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now) {
-    writer_.record(step, std::move(details), sync);
+  // `subject`: "mesh/cluster" for a cluster's record, which has a step of its own.
+  void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now, std::string_view subject = {}) {
+    writer_.record(step, std::move(details), sync, script_ ? script_->number_of(step, subject) : std::nullopt);
   }
   // A file of OUT, digested as it is on disk now.
   void note_written(const std::filesystem::path& path);
@@ -105,6 +109,7 @@ class SessionTranscript {
                     const output_layout::FileDigests* manifest = nullptr);
 
  private:
+  const CeremonyScript* script_;
   TranscriptWriter writer_;
   std::filesystem::path out_;
   std::map<std::string, std::string> written_;  // path relative to OUT -> SHA-256

@@ -36,7 +36,7 @@ constexpr std::size_t kPublishQueue = 4;
 class Ceremony {
  public:
   Ceremony(const Plan& plan, const CeremonyOptions& options)
-      : plan_(plan), opt_(options), out_(options.out_dir), now_(options.now ? options.now : now_utc()) {
+      : plan_(plan), script_(ceremony_steps(plan)), opt_(options), out_(options.out_dir), now_(options.now ? options.now : now_utc()) {
     for (const auto& mesh : plan_.meshes) total_ += mesh.clusters.size();
   }
 
@@ -86,7 +86,7 @@ class Ceremony {
   void open_transcript() {
     transcript_ = std::make_unique<SessionTranscript>(
         out_ / kTranscriptFile, out_, plan_, opt_, approved_, now_,
-        nlohmann::json{{"root_key", hsm::describe_key_reference(plan_.root.key)}, {"clusters", total_}});
+        nlohmann::json{{"root_key", hsm::describe_key_reference(plan_.root.key)}, {"clusters", total_}}, &script_);
   }
 
   fs::path retired_dir(const PendingCluster& p) const {
@@ -297,6 +297,8 @@ class Ceremony {
     ledger_ = RevocationLedger::load(out_);
     if (auto pem = current_root_crl(out_, root_.get(), now_)) {
       root_crl_ = *pem;
+      // The script's CRL step has its record on a re-run too.
+      transcript_->record("crl", {{"issuer", "root"}, {"action", "reused"}});
       return;
     }
     root_crl_ = issue_ledger_crl(*ledger_, root_.get(), key_store_->signing_key(), plan_.revocation, now_);
@@ -383,11 +385,13 @@ class Ceremony {
   void keep_existing(std::size_t index) {
     const auto& p = pending_[index];
     result_.clusters[index] = {p.mesh->name, p.cluster->name, false, std::nullopt, p.dir, *p.kept};
-    transcript_->record("intermediate", {{"mesh", p.mesh->name},
-                                         {"cluster", p.cluster->name},
-                                         {"action", "kept existing bundle"},
-                                         {"certificate", to_json(result_.clusters[index].certificate)}},
-                        Sync::deferred);  // durable with the next synced record, as for issued bundles
+    transcript_->record("intermediate",
+                        {{"mesh", p.mesh->name},
+                         {"cluster", p.cluster->name},
+                         {"action", "kept existing bundle"},
+                         {"certificate", to_json(result_.clusters[index].certificate)}},
+                        Sync::deferred,  // durable with the next synced record, as for issued bundles
+                        p.mesh->name + "/" + p.cluster->name);
     ++done_;
     emit(CeremonyEvent::Kind::cluster_skipped, p.mesh->name + "/" + p.cluster->name + ": complete bundle kept");
   }
@@ -501,7 +505,7 @@ class Ceremony {
         details["replaced"] = to_json(*p.previous);
         details["retired_to"] = retired_dir(p).lexically_relative(out_).string();
       }
-      transcript_->record("intermediate", std::move(details), Sync::deferred);
+      transcript_->record("intermediate", std::move(details), Sync::deferred, p.mesh->name + "/" + p.cluster->name);
       ++done_;
       emit(CeremonyEvent::Kind::cluster_issued,
            p.mesh->name + "/" + p.cluster->name + (p.renew ? ": renewed, replacing serial " + p.previous->serial + ": " : ": issued ") +
@@ -525,6 +529,7 @@ class Ceremony {
   }
 
   const Plan& plan_;
+  const CeremonyScript script_;  // the steps the transcript records are numbered by
   const CeremonyOptions& opt_;
   fs::path out_;
   UnixTime now_;

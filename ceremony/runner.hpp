@@ -10,7 +10,9 @@
 // Nothing is written before the survey has found every conflict, and no
 // certificate is written that failed verification or a lint. From the
 // survey on, every step is appended to OUT/transcript.jsonl, including a
-// failure (the auditor sees every attempt).
+// failure (the auditor sees every attempt); each record carries the number
+// of its step in the plan's ceremony script (plan/ceremony_script.hpp), the
+// sheet the witnesses follow.
 #pragma once
 
 #include <filesystem>

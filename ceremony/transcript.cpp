@@ -63,6 +63,37 @@ void add_recorded_files(const nlohmann::json& details, std::map<std::string, std
   }
 }
 
+// What a scripted record shows the witnesses; `line_hash` is the SHA-256 of
+// its own line (for the closing record: the head the witnesses write down).
+std::string record_shows(const std::string& step, const nlohmann::json& details, const std::string& line_hash) {
+  if (!details.is_object()) return "";
+  auto text = [&](const char* key) { return details.contains(key) && details[key].is_string() ? details[key].get<std::string>() : ""; };
+  auto certificate = [&] {
+    const auto& c = details.contains("certificate") ? details["certificate"] : nlohmann::json();
+    return text("action") + (c.is_object() && c.contains("sha256") ? ", sha256 " + c["sha256"].get<std::string>() : "");
+  };
+  if (step == "open") return "plan digest " + text("plan_digest");
+  if (step == "confirm") return "confirmed: " + text("method");
+  if (step == "root-key") return std::string(details.value("generated", false) ? "generated" : "loaded") + ", " + text("store");
+  if (step == "root-certificate" || step == "intermediate") return certificate();
+  if (step == "crl") return details.contains("number") ? "issued, number " + details["number"].dump() : text("action");
+  if (step == "close") return text("outcome") + ", head " + line_hash;
+  return "";
+}
+
+void note_scripted_record(const nlohmann::json& record, std::size_t line, const std::string& line_hash, TranscriptReport& report) {
+  const std::string step = record["step"].is_string() ? record["step"].get<std::string>() : "";
+  const auto& details = record.contains("details") ? record["details"] : nlohmann::json();
+  if (step == "open") {
+    report.session_steps.push_back({line, details.is_object() ? details.value("plan_digest", "") : "", {}});
+  }
+  if (report.session_steps.empty() || !record.contains("script_step") || !record["script_step"].is_number_unsigned()) return;
+  std::string subject;
+  if (step == "intermediate" && details.is_object()) subject = details.value("mesh", "") + "/" + details.value("cluster", "");
+  report.session_steps.back().records.push_back(
+      {line, record["script_step"].get<std::size_t>(), step, subject, record_shows(step, details, line_hash)});
+}
+
 // Every recorded file against OUT; with a complete manifest, every file of
 // OUT against the record.
 void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport& report, FileScope scope) {
@@ -148,11 +179,12 @@ TranscriptWriter::~TranscriptWriter() {
   }
 }
 
-void TranscriptWriter::record(const std::string& step, nlohmann::json details, Sync sync) {
+void TranscriptWriter::record(const std::string& step, nlohmann::json details, Sync sync, std::optional<std::size_t> script_step) {
   nlohmann::json line = nlohmann::json::object();
   line["seq"] = next_seq_;
   line["time"] = format_rfc3339(now_utc());
   line["step"] = step;
+  if (script_step) line["script_step"] = *script_step;
   line["details"] = std::move(details);
   line["prev"] = head_;
   std::string text = line.dump();
@@ -199,6 +231,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
     check_record(lines[i], i + 1, i + 1, prev, report, record);
     prev = sha256_hex(lines[i]);
     if (!record.is_object() || !record.contains("step")) continue;
+    note_scripted_record(record, i + 1, prev, report);
     std::string step = record["step"].is_string() ? record["step"].get<std::string>() : "";
     if (step == "open") {
       if (open_session) {

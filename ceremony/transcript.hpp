@@ -41,8 +41,13 @@ class TranscriptWriter {
   TranscriptWriter& operator=(const TranscriptWriter&) = delete;
 
   // Appends one record. With Sync::deferred the line reaches the disk at the
-  // next synced record (batches of per-certificate records).
-  void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now);
+  // next synced record (batches of per-certificate records). With
+  // `script_step`, the record carries the number of the ceremony script's
+  // step it belongs to ("script_step", plan/ceremony_script.hpp); records of
+  // sessions without a script, and every record of transcripts written
+  // before step numbers existed, carry none.
+  void record(const std::string& step, nlohmann::json details, Sync sync = Sync::now,
+              std::optional<std::size_t> script_step = std::nullopt);
   // The SHA-256 of the last line: what witnesses write down.
   const std::string& head() const { return head_; }
   // {bytes, sha256} of a torn last line cut off when the transcript was
@@ -69,6 +74,25 @@ struct RecordedFileProblem {
   std::string message;
 };
 
+// A record stamped with a ceremony-script step number (TranscriptWriter::record),
+// and the value it shows the witnesses: what their sheet leaves blank.
+struct ScriptedRecord {
+  std::size_t line = 0;
+  std::size_t number = 0;  // the record's script_step
+  std::string step;        // the record's name ("open", "intermediate", ...)
+  std::string subject;     // "mesh/cluster" for a cluster's record
+  std::string shows;       // "issued, sha256 AB:CD:...", "completed, head ..."
+};
+
+// One session's step sequence, in transcript order; `records` is empty for a
+// session that was not scripted (rotate phases, revoke, crl refresh, root
+// csr/import) or was written before records carried step numbers.
+struct SessionSteps {
+  std::size_t open_line = 0;
+  std::string plan_digest;
+  std::vector<ScriptedRecord> records;
+};
+
 struct TranscriptReport {
   std::size_t lines = 0;
   std::size_t sessions = 0;
@@ -82,6 +106,7 @@ struct TranscriptReport {
   // With FileScope::public_copy: recorded files holding private keys that
   // are absent, so their digests were not checked.
   std::vector<std::string> not_checked;
+  std::vector<SessionSteps> session_steps;  // one per session, in order
 
   // The chain verifies and the last session was closed.
   bool complete() const { return problems.empty() && !unclosed; }

@@ -6,6 +6,7 @@
 
 #include "cli/terminal.hpp"
 #include "pki/key.hpp"
+#include "plan/ceremony_script.hpp"
 #include "plan/plan_digest.hpp"
 #include "plan/plan_reader.hpp"
 #include "plan/plan_view.hpp"
@@ -22,7 +23,17 @@ constexpr const char* kPlanUsage =
     "  validate PLAN                     check a plan strictly; every error names file:line:column and field\n"
     "  digest PLAN                       SHA-256 of the plan's canonical form (what the auditor signs off)\n"
     "  show PLAN [--format F]            everything the ceremony will do: text|markdown|json|html|dot\n"
+    "  script PLAN [--format F]          the printable ceremony script for the room: html|markdown\n"
     "  diff OLD NEW [--json]             semantic differences between two plans";
+
+constexpr const char* kScriptUsage =
+    "usage: meshca plan script PLAN [--format html|markdown]\n\n"
+    "The ceremony script for the room: the numbered steps of `meshca ceremony run` with who does what\n"
+    "(operator, witnesses, custodians), the values each step must show (plan digest, key reference, subjects,\n"
+    "pinned SPKI hashes, counts) and blank fields for what only the run shows, for initials and times. The\n"
+    "transcript numbers its records by the same steps; `meshca transcript verify` prints them. The HTML is\n"
+    "one print-ready page (A4, no network references).\n\n"
+    "example: meshca plan script plan.yaml > script.html";
 
 // A template's one-line description: its first comment line, which reads
 // "# meshca ceremony plan: <what it is>." and may run onto the next lines.
@@ -136,20 +147,27 @@ int plan_digest(const Args& args, Terminal& term) {
   return 0;
 }
 
-int plan_show(const Args& args, Terminal& term) {
-  po::options_description options("meshca plan show");
+// The command line of a command that renders one PLAN in a --format
+// (`options` may hold more); false when --help was shown.
+bool parse_rendering_command(const Args& args, Terminal& term, po::options_description& options, const char* default_format,
+                             const char* formats, const char* usage, po::variables_map& vm) {
   options.add_options()("help,h", "this help")("plan", po::value<std::string>()->required(), "the plan file")(
-      "format,f", po::value<std::string>()->default_value("text"), "text | markdown | json | html | dot")(
-      "at", po::value<std::string>(), "resolve durations as if the ceremony ran at this RFC 3339 time (default: now)");
+      "format,f", po::value<std::string>()->default_value(default_format), formats);
   po::positional_options_description positionals;
   positionals.add("plan", 1);
+  return parse_command_line(args, options, positionals, vm, term.out, usage);
+}
+
+int plan_show(const Args& args, Terminal& term) {
+  po::options_description options("meshca plan show");
+  options.add_options()("at", po::value<std::string>(), "resolve durations as if the ceremony ran at this RFC 3339 time (default: now)");
   po::variables_map vm;
   const char* usage =
       "usage: meshca plan show PLAN [--format F] [--at TIME]\n\n"
       "Everything the ceremony will do, for the auditor: every certificate with where each value comes from,\n"
       "output paths and policy warnings.\n\n"
       "example: meshca plan show plan.yaml --format markdown > plan.md";
-  if (!parse_command_line(args, options, positionals, vm, term.out, usage)) return 0;
+  if (!parse_rendering_command(args, term, options, "text", "text | markdown | json | html | dot", usage, vm)) return 0;
   auto format = ceremony::parse_view_format(vm["format"].as<std::string>());
   if (!format) throw Error(ErrorKind::usage, "--format must be text, markdown, json, html or dot");
   UnixTime at = now_utc();
@@ -161,6 +179,17 @@ int plan_show(const Args& args, Terminal& term) {
   }
   auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), at);
   term.out << ceremony::render_plan_view(ceremony::plan_view(plan, at), *format);
+  return 0;
+}
+
+int plan_script(const Args& args, Terminal& term) {
+  po::options_description options("meshca plan script");
+  po::variables_map vm;
+  if (!parse_rendering_command(args, term, options, "html", "html | markdown", kScriptUsage, vm)) return 0;
+  auto format = ceremony::parse_script_format(vm["format"].as<std::string>());
+  if (!format) throw Error(ErrorKind::usage, "--format must be html or markdown");
+  auto plan = ceremony::load_plan(vm["plan"].as<std::string>(), now_utc());
+  term.out << ceremony::render_ceremony_script(ceremony::ceremony_steps(plan), *format);
   return 0;
 }
 
@@ -189,8 +218,12 @@ int plan_diff(const Args& args, Terminal& term) {
 
 int run_plan(const Args& args, Terminal& term) {
   return dispatch_subcommand("plan", kPlanUsage,
-                             {{"init", plan_init}, {"validate", plan_validate}, {"digest", plan_digest},
-                              {"show", plan_show}, {"diff", plan_diff}},
+                             {{"init", plan_init},
+                              {"validate", plan_validate},
+                              {"digest", plan_digest},
+                              {"show", plan_show},
+                              {"script", plan_script},
+                              {"diff", plan_diff}},
                              args, term);
 }
 

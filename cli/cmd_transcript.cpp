@@ -1,6 +1,7 @@
 // The auditor's commands after a ceremony: meshca transcript verify, meshca audit
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,7 @@
 #include "ceremony/transcript.hpp"
 #include "cli/terminal.hpp"
 #include "core/files.hpp"
+#include "plan/ceremony_script.hpp"
 #include "plan/plan_reader.hpp"
 
 namespace meshca::cli {
@@ -17,11 +19,11 @@ constexpr const char* kTranscriptGroupUsage =
     "usage: meshca transcript <subcommand> [options]\n"
     "\n"
     "subcommands:\n"
-    "  verify TRANSCRIPT [--out DIR [--public-only]] [--expect-head HEX]\n"
+    "  verify TRANSCRIPT [--out DIR [--public-only]] [--plan PLAN] [--expect-head HEX]\n"
     "                          check a ceremony transcript's hash chain, its file digests and how each session ended";
 
 constexpr const char* kTranscriptUsage =
-    "usage: meshca transcript verify TRANSCRIPT [--out DIR [--public-only]] [--expect-head HEX]\n"
+    "usage: meshca transcript verify TRANSCRIPT [--out DIR [--public-only]] [--plan PLAN] [--expect-head HEX]\n"
     "\n"
     "Recomputes the hash chain of a ceremony transcript (edited, removed, inserted, reordered\n"
     "or truncated lines are reported by number) and, with --out, the SHA-256 of every file the\n"
@@ -29,6 +31,9 @@ constexpr const char* kTranscriptUsage =
     "hash and how each session ended; with --expect-head (the head the witnesses wrote down) the chain\n"
     "must end exactly there. With --public-only, DIR is an auditor's copy from which every file holding a\n"
     "private key was removed: those files may be absent and are listed as not checked.\n"
+    "Each ceremony run's records are printed as the numbered steps of its ceremony script (meshca plan\n"
+    "script), with the value each step showed, for the witnesses to compare with their sheet; the steps'\n"
+    "titles come from PLAN (default: DIR/plan.yaml) when its digest is the session's.\n"
     "\n"
     "example: meshca transcript verify out/transcript.jsonl --out out/ --expect-head HEX";
 
@@ -68,12 +73,61 @@ SessionOutcomes session_outcomes(const std::string& path) {
   return outcomes;
 }
 
+// The ceremony script of the plan a session ran, for the steps' titles: the
+// approved plan given with --plan, else the copy the ceremony left in OUT.
+// Without one (or for another plan) the records are printed by name.
+std::optional<ceremony::CeremonyScript> script_for_titles(const std::string& plan_path, const std::string& out) {
+  std::filesystem::path path = !plan_path.empty() ? std::filesystem::path(plan_path) : std::filesystem::path(out) / "plan.yaml";
+  if (plan_path.empty() && (out.empty() || !std::filesystem::exists(path))) return std::nullopt;
+  // Titles need the pins as the plan writes them, not the CSR files (which
+  // OUT's copy would look for relative to OUT).
+  try {
+    return ceremony::ceremony_steps(ceremony::load_plan(path, now_utc(), ceremony::PinnedKeyFiles::skip));
+  } catch (const Error&) {
+    if (!plan_path.empty()) throw;  // the plan the auditor named must load
+    return std::nullopt;            // the steps are printed by record name
+  }
+}
+
+// Every scripted session's records in step order, numbered as on the
+// witnesses' sheet, with the value each showed; steps of the script that
+// have no record are named.
+void print_session_steps(const ceremony::TranscriptReport& report, const std::optional<ceremony::CeremonyScript>& script,
+                         const std::string& path, std::ostream& os) {
+  for (std::size_t n = 0; n < report.session_steps.size(); ++n) {
+    const auto& session = report.session_steps[n];
+    if (session.records.empty()) continue;
+    const bool titled = script && script->plan_digest == session.plan_digest;
+    os << "session " << n + 1 << " (" << path << ":" << session.open_line << "), ceremony script steps"
+       << (titled ? "" : " (titles: give the session's plan with --plan)") << ":\n";
+    auto label = [](std::size_t number) {
+      std::string s = "  step " + std::to_string(number);
+      s.resize(std::max<std::size_t>(s.size() + 1, 12), ' ');
+      return s;
+    };
+    auto records = session.records;
+    std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+    for (const auto& r : records) {
+      const auto* step = titled ? script->step(r.number) : nullptr;
+      const std::string title = step ? step->title : r.step + (r.subject.empty() ? "" : " " + r.subject);
+      os << label(r.number) << title << ": " << r.shows << "  (line " << r.line << ")\n";
+    }
+    if (!titled) continue;
+    for (const auto& step : script->steps) {
+      if (std::none_of(records.begin(), records.end(), [&](const auto& r) { return r.number == step.number; })) {
+        os << label(step.number) << step.title << ": NO RECORD in this session\n";
+      }
+    }
+  }
+}
+
 int transcript_verify(const Args& args, Terminal& term) {
   po::options_description options("meshca transcript verify");
   options.add_options()("help,h", "this help")("transcript", po::value<std::string>()->required(), "the transcript.jsonl file")(
       "out,o", po::value<std::string>(), "the ceremony's output directory: also check every recorded file digest")(
       "expect-head", po::value<std::string>(), "fail unless the chain ends at this head (what the witnesses wrote down)")(
-      "public-only", "the --out directory is a copy without the files that hold private keys");
+      "public-only", "the --out directory is a copy without the files that hold private keys")(
+      "plan", po::value<std::string>(), "the approved plan: titles for the ceremony script's steps (default: OUT/plan.yaml)");
   po::positional_options_description positionals;
   positionals.add("transcript", 1);
   po::variables_map vm;
@@ -97,6 +151,7 @@ int transcript_verify(const Args& args, Terminal& term) {
              << vm["expect-head"].as<std::string>() << " (records were appended or removed since)\n";
     ok = false;
   }
+  print_session_steps(report, script_for_titles(vm.count("plan") ? vm["plan"].as<std::string>() : "", out), path, term.out);
   const auto outcomes = session_outcomes(path);
   for (const auto& [line, what] : outcomes.failed) {
     term.out << "NOTE " << path << ":" << line << ": this session did not complete (" << what

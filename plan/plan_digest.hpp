@@ -7,6 +7,7 @@
 // unchanged; any change of a value, key or list order changes it.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,9 @@ std::string canonical_plan_json(std::string_view yaml_text, const std::string& s
 
 // Lowercase hex SHA-256 of "meshca-plan-digest-v1\n" + canonical JSON.
 std::string plan_digest(std::string_view yaml_text, const std::string& source_name);
+
+// How many of the digest's first characters the operator types to confirm
+// it before a signing session (ceremony/issuance.hpp approve_plan).
+inline constexpr std::size_t kConfirmDigestChars = 8;
 
 }  // namespace meshca::ceremony

@@ -28,12 +28,6 @@ std::string signature_algorithm(pki::KeyAlgorithm signer) {
   }
 }
 
-std::string key_location(const hsm::RootKeyRef& key) {
-  std::string where = hsm::describe_key_reference(key);
-  if (key.kind == hsm::KeyStoreKind::file) return where + " (passphrase from " + key.file.passphrase.to_string() + ")";
-  return where + " (PIN from " + key.pkcs11.pin.to_string() + "); generated inside the token if absent, never extractable";
-}
-
 std::string key_usage_text(const pki::KeyUsageBits& ku) {
   std::string s = "critical";
   if (ku.digital_signature) s += ", digitalSignature";
@@ -167,7 +161,7 @@ std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
       plan.root.subject.to_string() + (r.current_root_sha256.empty() ? " (not pinned)" : " (SHA-256 " + r.current_root_sha256 + ")"));
   CertificateView new_root{"new-root", "root", "", "", {}, {}};
   new_root.fields.emplace_back("key", std::string(pki::key_algorithm_name(r.new_root.key.algorithm)));
-  new_root.fields.emplace_back("key location", key_location(r.new_root.key));
+  new_root.fields.emplace_back("key location", root_key_location(r.new_root.key));
   add_common_fields(new_root, root_profile(r.new_root, at), r.new_root.validity.to_string());
   for (const auto& [k, v] : new_root.fields) view.fields.emplace_back("new root " + k, v);
   view.fields.emplace_back("cross-signed new root", r.cross_sign
@@ -198,7 +192,7 @@ CertificateView root_view(const Plan& plan, UnixTime at) {
   CertificateView root{"root", "root", "", "", {}, {}};
   auto root_p = root_profile(plan.root, at);
   root.fields.emplace_back("key", std::string(pki::key_algorithm_name(plan.root.key.algorithm)));
-  root.fields.emplace_back("key location", key_location(plan.root.key));
+  root.fields.emplace_back("key location", root_key_location(plan.root.key));
   add_common_fields(root, root_p, plan.root.validity.to_string());
   add_sources(root, plan.root.sources, {{"basic constraints", "path_len"}, {"key usage", "key_usage"}});
   if (plan.root.issuer == RootIssuer::external) {
@@ -261,6 +255,12 @@ CertificateView intermediate_view(const Plan& plan, const MeshPlan& mesh, const 
 }
 
 }  // namespace
+
+std::string root_key_location(const hsm::RootKeyRef& key) {
+  std::string where = hsm::describe_key_reference(key);
+  if (key.kind == hsm::KeyStoreKind::file) return where + " (passphrase from " + key.file.passphrase.to_string() + ")";
+  return where + " (PIN from " + key.pkcs11.pin.to_string() + "); generated inside the token if absent, never extractable";
+}
 
 PlanView plan_view(const Plan& plan, UnixTime at) {
   PlanView view;

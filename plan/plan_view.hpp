@@ -61,6 +61,10 @@ struct PlanView {
 
 PlanView plan_view(const Plan& plan, UnixTime at);
 
+// Where the root key lives and where its secret comes from, as the views and
+// the ceremony script (ceremony_script.hpp) name it.
+std::string root_key_location(const hsm::RootKeyRef& key);
+
 enum class ViewFormat { text, markdown, json, html, dot };
 std::optional<ViewFormat> parse_view_format(std::string_view name);
 std::string render_plan_view(const PlanView& view, ViewFormat format);

@@ -10,42 +10,10 @@
 namespace meshca::ceremony {
 namespace {
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string dot_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-std::string md_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += '\\';
     out += c;
   }
   return out;
@@ -67,13 +35,13 @@ void render_rotation_text(std::ostream& os, const RotationView& r) {
 void render_rotation_markdown(std::ostream& os, const RotationView& r) {
   os << "\n## Root rotation\n\n`meshca rotate phases PLAN --out DIR` writes one directory per phase.\n\n"
      << "| field | value |\n| --- | --- |\n";
-  for (const auto& [k, val] : r.fields) os << "| " << k << " | " << md_escape(val) << " |\n";
+  for (const auto& [k, val] : r.fields) os << "| " << k << " | " << markdown_escape(val) << " |\n";
   for (const auto& p : r.phases) {
-    os << "\n### Phase " << p.number << ": " << md_escape(p.title) << " (`" << rotation_phase_dir(p.number) << "/`)\n\n"
-       << "- root-cert.pem: " << md_escape(p.root_cert) << "\n- cert-chain.pem: " << md_escape(p.cert_chain)
-       << "\n- ca-cert.pem: " << md_escape(p.intermediate) << "\n\n";
-    for (std::size_t i = 0; i < p.steps.size(); ++i) os << i + 1 << ". " << md_escape(p.steps[i]) << "\n";
-    os << "\nNext phase when: " << md_escape(p.done_when) << "\n";
+    os << "\n### Phase " << p.number << ": " << markdown_escape(p.title) << " (`" << rotation_phase_dir(p.number) << "/`)\n\n"
+       << "- root-cert.pem: " << markdown_escape(p.root_cert) << "\n- cert-chain.pem: " << markdown_escape(p.cert_chain)
+       << "\n- ca-cert.pem: " << markdown_escape(p.intermediate) << "\n\n";
+    for (std::size_t i = 0; i < p.steps.size(); ++i) os << i + 1 << ". " << markdown_escape(p.steps[i]) << "\n";
+    os << "\nNext phase when: " << markdown_escape(p.done_when) << "\n";
   }
 }
 
@@ -143,19 +111,20 @@ std::string render_text(const PlanView& v) {
 std::string render_markdown(const PlanView& v) {
   std::ostringstream os;
   os << "# Ceremony plan `" << v.name << "`\n\n";
-  if (!v.description.empty()) os << md_escape(v.description) << "\n\n";
+  if (!v.description.empty()) os << markdown_escape(v.description) << "\n\n";
   os << "- Plan digest: `" << v.digest << "`\n- Times resolved as if the ceremony ran at " << format_rfc3339(v.resolved_at) << "\n";
-  for (const auto& [k, val] : v.settings) os << "- " << k << ": " << md_escape(val) << "\n";
+  for (const auto& [k, val] : v.settings) os << "- " << k << ": " << markdown_escape(val) << "\n";
   for (const auto& c : v.certificates) {
     os << "\n## " << (c.role == "root" ? "Root CA" : "Intermediate CA `" + c.id + "`")
        << "\n\n| field | value | from |\n| --- | --- | --- |\n";
     for (const auto& [k, val] : c.fields) {
       auto it = c.sources.find(k);
-      os << "| " << k << " | " << md_escape(val) << " | " << (it == c.sources.end() ? "" : md_escape(it->second.where)) << " |\n";
+      os << "| " << k << " | " << markdown_escape(val) << " | " << (it == c.sources.end() ? "" : markdown_escape(it->second.where))
+         << " |\n";
     }
   }
   os << "\n## Policy warnings\n\n";
-  for (const auto& w : v.warnings) os << "- **" << w.subject << "**: " << md_escape(w.message) << "\n";
+  for (const auto& w : v.warnings) os << "- **" << w.subject << "**: " << markdown_escape(w.message) << "\n";
   if (v.warnings.empty()) os << "None.\n";
   if (v.rotation) render_rotation_markdown(os, *v.rotation);
   return os.str();

@@ -61,6 +61,12 @@ std::string describe_character_at(std::string_view text, std::size_t offset);
 // values stay the same for a JSON reader while a person sees the escape.
 std::string escape_unreadable_json(std::string_view json);
 
+// `text` for an HTML element or a double-quoted attribute: & < > " as entities.
+std::string html_escape(std::string_view text);
+
+// `text` for a cell of a Markdown table: | escaped.
+std::string markdown_escape(std::string_view text);
+
 // At most `max_chars` characters of `text`, never half a UTF-8 character.
 std::string truncate_characters(std::string_view text, std::size_t max_chars);
 

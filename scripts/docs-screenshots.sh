@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Regenerates the documentation's screenshots: the HTML plan report of the
-# two-meshes example plan (docs/images/plan-show-html.png), rendered by
-# Debian's headless Chromium exactly as an auditor's browser shows it.
+# Regenerates the documentation's screenshots of the two-meshes example plan:
+# its HTML plan report (docs/images/plan-show-html.png), rendered by Debian's
+# headless Chromium exactly as an auditor's browser shows it, and the first
+# page of its ceremony script as Chromium prints it to PDF
+# (docs/images/ceremony-script-page1.png, by poppler's pdftoppm).
 #
 #   bash scripts/docs-screenshots.sh
 #
-# Installs Chromium (scripts/install-deps.sh --docs) and builds meshca when
+# Installs Chromium and poppler (scripts/install-deps.sh) and builds meshca when
 # needed. The report is resolved at a fixed time so the image only changes
 # when the report's content or layout does.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-bash scripts/install-deps.sh --docs
+bash scripts/install-deps.sh
 [ -x build/dev/cli/meshca ] || { cmake --preset dev >/dev/null && cmake --build build/dev -j"$(nproc)" --target meshca; }
 
 work=$(mktemp -d)
@@ -24,3 +26,10 @@ HOME=$work chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --wi
   { cat "$work/chromium.log" >&2; exit 1; }
 install -m 0644 "$work/plan-show-html.png" docs/images/plan-show-html.png
 echo "wrote docs/images/plan-show-html.png"
+
+build/dev/cli/meshca plan script "$work/plan.yaml" --format html >"$work/script.html"
+HOME=$work chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --print-to-pdf="$work/script.pdf" \
+  "file://$work/script.html" 2>"$work/chromium.log" || { cat "$work/chromium.log" >&2; exit 1; }
+pdftoppm -png -r 60 -f 1 -l 1 -singlefile "$work/script.pdf" "$work/ceremony-script-page1"
+install -m 0644 "$work/ceremony-script-page1.png" docs/images/ceremony-script-page1.png
+echo "wrote docs/images/ceremony-script-page1.png"

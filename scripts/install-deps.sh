@@ -29,14 +29,15 @@ packages=(
   # check-expiry --format openmetrics is judged by promtool (in prometheus) and
   # prometheus_client's OpenMetrics parser (tests/e2e/test_expiry_metrics.sh).
   prometheus python3-prometheus-client
+  # The printable ceremony script (meshca plan script): its e2e test renders the HTML to PDF in
+  # headless Chromium and judges the PDF with pdfinfo/pdftotext; the docs' screenshots too.
+  chromium fonts-dejavu-core poppler-utils
 )
 # The layout tests compare manifests with kubectl's offline rendering and
 # validate cert-manager manifests with an npm package. Some machines already
 # carry kubectl/node from elsewhere (a second kubectl package would collide).
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
 command -v npm >/dev/null || packages+=(nodejs npm)
-# --docs: what regenerating the documentation's screenshots needs.
-[ "${1:-}" = "--docs" ] && packages+=(chromium fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -15,6 +15,7 @@
 #include "pki/certificate.hpp"
 #include "pki/csr.hpp"
 #include "pki/verify.hpp"
+#include "plan/ceremony_script.hpp"
 #include "plan/plan_digest.hpp"
 #include "plan/plan_reader.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -234,6 +235,38 @@ TEST_F(CeremonyTest, TranscriptRecordsEveryStepAndFileAndVerifies) {
   report = verify_transcript(out() / "transcript.jsonl", out());
   ASSERT_EQ(report.file_problems.size(), 1u);
   EXPECT_EQ(report.file_problems[0].file, "prod/b/root-cert.pem");
+}
+
+// The sheet the witnesses hold (ceremony_steps) and the transcript number
+// the same steps: every record of a run carries its step's number, and the
+// numbers of one session are the script's 1..N, each once, on the record the
+// script names (the cluster records under their cluster's number, whatever
+// order the workers published them in). A re-run that keeps every bundle
+// records the same steps.
+TEST_F(CeremonyTest, TranscriptRecordsCarryTheScriptsStepNumbers) {
+  const auto p = plan();
+  const auto script = ceremony_steps(p);
+  CeremonyOptions opt = unattended();
+  opt.jobs = 2;
+  run(p, opt);
+  run(p, opt);
+  auto report = verify_transcript(out() / "transcript.jsonl", out());
+  ASSERT_TRUE(report.problems.empty());
+  ASSERT_EQ(report.session_steps.size(), 2u);
+  for (const auto& session : report.session_steps) {
+    EXPECT_EQ(session.plan_digest, script.plan_digest);
+    ASSERT_EQ(session.records.size(), script.steps.size());
+    std::set<std::size_t> seen;
+    for (const auto& r : session.records) {
+      const auto* step = script.step(r.number);
+      ASSERT_NE(step, nullptr) << r.number;
+      EXPECT_EQ(r.step, step->record) << r.number;
+      EXPECT_EQ(r.subject, step->subject) << r.number;
+      EXPECT_TRUE(seen.insert(r.number).second) << "step " << r.number << " recorded twice";
+    }
+  }
+  EXPECT_NE(report.session_steps[0].records.back().shows.find("completed, head "), std::string::npos);
+  EXPECT_EQ(report.session_steps[1].records.back().shows, "completed, head " + report.head);
 }
 
 TEST_F(CeremonyTest, ShortPassphraseForNewKeyIsRefused) {

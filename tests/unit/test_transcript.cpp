@@ -42,6 +42,29 @@ class TranscriptTest : public ::testing::Test {
   test::TempDir dir_;
 };
 
+// Records written without script step numbers (other sessions, and every
+// transcript older than step numbers) verify as before; their session has no
+// step sequence to print.
+TEST_F(TranscriptTest, RecordsWithoutStepNumbersVerifyAsBefore) {
+  {
+    TranscriptWriter w(path());
+    w.record("open", {{"plan_digest", "def"}});
+    w.record("root-key", {{"store", "file keys/root.pem"}, {"generated", true}}, Sync::now, 3);
+    w.record("close", {{"outcome", "completed"}}, Sync::now, 4);
+  }
+  auto report = verify_transcript(path());
+  EXPECT_TRUE(report.problems.empty());
+  ASSERT_EQ(report.session_steps.size(), 2u);
+  EXPECT_EQ(report.session_steps[0].plan_digest, "abc");
+  EXPECT_TRUE(report.session_steps[0].records.empty());
+  ASSERT_EQ(report.session_steps[1].records.size(), 2u);
+  EXPECT_EQ(report.session_steps[1].records[0].number, 3u);
+  EXPECT_EQ(report.session_steps[1].records[0].line, 8u);
+  EXPECT_EQ(report.session_steps[1].records[0].shows, "generated, file keys/root.pem");
+  EXPECT_EQ(report.session_steps[1].records[1].shows, "completed, head " + report.head);
+  EXPECT_NE(lines()[8].find("\"script_step\":4"), std::string::npos);
+}
+
 TEST_F(TranscriptTest, IntactTranscriptVerifies) {
   auto report = verify_transcript(path());
   EXPECT_TRUE(report.problems.empty());
