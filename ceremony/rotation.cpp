@@ -72,7 +72,7 @@ class Rotation {
 
   PhaseTrust phase_trust() const {
     return {.cross_signed = cross_ != nullptr,
-            .shared_anchor = pki::sha256_fingerprint(old_.anchor()) == pki::sha256_fingerprint(new_.anchor())};
+            .shared_anchor = X509_cmp(old_.anchor(), new_.anchor()) == 0};  // as rotation_phase_material() decides it
   }
 
   static std::string pem_of(const std::vector<const X509*>& certs) {
@@ -301,13 +301,14 @@ class Rotation {
   // phases are checked against.
   void rotate_clusters() {
     result_.clusters.resize(clusters_.size());
+    const PhaseTrust trust = phase_trust();
     reference_ = rotate_cluster(0, new_key_->signing_key(), nullptr);
-    check_phase_interop(clusters_[0], clusters_[0], reference_, reference_, phase_trust());
+    check_phase_interop(clusters_[0], clusters_[0], reference_, reference_, trust);
     parallel_for(clusters_.size() - 1, opt_.jobs, [&]() -> ItemWork {
       std::shared_ptr<EVP_PKEY> own_signer = new_key_->worker_signing_key();
-      return [this, own_signer](std::size_t n) {
+      return [this, own_signer, trust](std::size_t n) {
         auto reports = rotate_cluster(n + 1, own_signer.get(), own_signer ? nullptr : &sign_mutex_);
-        check_phase_interop(clusters_[0], clusters_[n + 1], reference_, reports, phase_trust());
+        check_phase_interop(clusters_[0], clusters_[n + 1], reference_, reports, trust);
       };
     });
     sync_filesystem(staging_->path());

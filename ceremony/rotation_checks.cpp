@@ -59,21 +59,21 @@ ExternalRoot current_root(const Plan& plan, const fs::path& current, UnixTime no
                 "has SHA-256 " + pki::sha256_fingerprint(root.root.get()) + ", not the root the plan pins in rotation.current_root_sha256",
                 root_path.string());
   }
-  std::vector<const X509*> above = root.chain();
-  if (!above.empty()) above.pop_back();  // the anchor is trusted, the rest untrusted
-  if (!pki::verify_chain(root.root.get(), above, {root.anchor()}, now).ok) {
-    throw Error(ErrorKind::invalid_input,
-                root.issuer_chain.empty() ? "is not a valid self-signed root at the rotation time"
-                                          : "does not verify (strict) through its corporate chain at the rotation time",
-                root_path.string());
-  }
-  auto path_len = pki::basic_constraints(root.root.get()).path_len;
-  if (plan.rotation->cross_sign && path_len && *path_len < 2) {
-    throw Error(ErrorKind::invalid_input,
-                "has pathLen " + std::to_string(*path_len) +
-                    ": a new root cross-signed by it would put two CAs below it, so peers that trust only this "
-                    "root would refuse the new intermediates; set rotation.cross_sign to false",
-                root_path.string());
+  // A root under the corporate CA was judged above at `now`: the strict
+  // chain to the anchor and the room for a cross-signed root below it and
+  // every corporate CA. A self-signed root is checked for both here.
+  if (root.issuer_chain.empty()) {
+    if (!pki::verify_chain(root.root.get(), {}, {root.root.get()}, now).ok) {
+      throw Error(ErrorKind::invalid_input, "is not a valid self-signed root at the rotation time", root_path.string());
+    }
+    auto path_len = pki::basic_constraints(root.root.get()).path_len;
+    if (plan.rotation->cross_sign && path_len && *path_len < 2) {
+      throw Error(ErrorKind::invalid_input,
+                  "has pathLen " + std::to_string(*path_len) +
+                      ": a new root cross-signed by it would put two CAs below it, so peers that trust only this "
+                      "root would refuse the new intermediates; set rotation.cross_sign to false",
+                  root_path.string());
+    }
   }
   return root;
 }
