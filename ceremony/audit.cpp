@@ -33,6 +33,17 @@ namespace ol = output_layout;
 
 // What the transcript says was last done: the plan digest of the latest
 // session and, per cluster, the fingerprint of the certificate it recorded.
+// Where a root and its corporate chain and CRLs are kept under OUT/root:
+// the root of a ceremony output or a rotation's new root, and the previous
+// root a rotation output keeps beside it.
+struct RootFiles {
+  const char* cert;
+  const char* chain;
+  const char* crls;
+};
+constexpr RootFiles kRootFiles{ol::kRootCertFile, kIssuerChainFile, kIssuerCrlsFile};
+constexpr RootFiles kPreviousRootFiles{kPreviousRootFile, kPreviousIssuerChainFile, kPreviousIssuerCrlsFile};
+
 struct TranscriptFacts {
   std::string plan_digest;
   std::map<std::string, std::string> certificate_sha256;  // "mesh/cluster" -> fingerprint
@@ -74,8 +85,9 @@ class Auditor {
       audit_rotation();
       return std::move(report_);
     }
-    if (auto root = audit_root(plan_.root, "root", "root", ol::kRootCertFile, kIssuerChainFile, true)) {
-      check_clusters({out_, "", &facts_.certificate_sha256, {.issuer_root = root->root.get(), .issuer_chain = root->chain()}});
+    if (auto root = audit_root(plan_.root, "root", "root", kRootFiles, true)) {
+      check_clusters(
+          {out_, "", &facts_.certificate_sha256, {.issuer_root = root->root.get(), .issuer_chain = root->chain()}, root->chain()});
     }
     for (const auto& problem : output_tree_problems(plan_, out_)) add(pki::Severity::fail, "stray", problem.path, problem.message);
     check_checksums(out_);
@@ -173,8 +185,10 @@ class Auditor {
   // and key algorithm, the pathLen room and keyUsage, the strict chain to
   // the pinned anchor). `recorded`: it must be the root the transcript
   // recorded. Nothing when it cannot be read (a FAIL says why).
-  std::optional<ExternalRoot> audit_root(const RootPlan& spec, const std::string& field, const std::string& subject, const char* cert_file,
-                                         const char* chain_file, bool recorded) {
+  std::optional<ExternalRoot> audit_root(const RootPlan& spec, const std::string& field, const std::string& subject, const RootFiles& files,
+                                         bool recorded) {
+    const char* cert_file = files.cert;
+    const char* chain_file = files.chain;
     ExternalRoot r;
     r.root = load_certificate(fs::path(kRootDir) / cert_file, subject);
     if (!r.root) return std::nullopt;
@@ -202,8 +216,8 @@ class Auditor {
              spec.subject.to_string() + ": subject and key as planned, issued by the corporate CA, chains (strict) to the pinned anchor " +
                  spec.anchor_sha256 + ", lints clean");
       if (plan_.revocation.crl) {
-        if (auto crls = read_file_if_exists(out_ / kRootDir / kIssuerCrlsFile)) r.issuer_crls = std::move(*crls);
-        report(issuer_crls_conformance(r.root.get(), r.chain(), r.issuer_crls, now_utc()), "root/" + std::string(kIssuerCrlsFile),
+        if (auto crls = read_file_if_exists(out_ / kRootDir / files.crls)) r.issuer_crls = std::move(*crls);
+        report(issuer_crls_conformance(r.root.get(), r.chain(), r.issuer_crls, now_utc()), "root/" + std::string(files.crls),
                "one CRL from every corporate CA above the root, valid now, none revoking the chain");
       }
     } else {
@@ -224,6 +238,9 @@ class Auditor {
     std::string label;                                    // "" or "phase-N/"
     const std::map<std::string, std::string>* recorded;  // fingerprints the transcript recorded
     BundleExpectation want;
+    // With revocation.crl: the CAs above the intermediate's issuer whose
+    // CRLs ca-crl.pem must hold besides the intermediate's and the issuer's.
+    std::vector<const X509*> crl_issuers;
   };
 
   // Every cluster of the plan at `site`, on the worker threads (one per
@@ -268,7 +285,7 @@ class Auditor {
     const bool trust_ok = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.check == "trusted-roots"; });
     if (!site.want.trusted.empty() && trust_ok)
       add(sink, pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
-    if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, site.want.issuer_chain, id, mesh.name + "/" + cluster.name);
+    if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, site.crl_issuers, id, mesh.name + "/" + cluster.name);
     auto recorded = site.recorded->find(mesh.name + "/" + cluster.name);
     expect(sink, recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()), "recorded", id,
            "the certificate the transcript recorded",
@@ -279,9 +296,9 @@ class Auditor {
   // and every cluster's bundle in each phase with that phase's trust.
   void audit_rotation() {
     const RotationPlan& r = *plan_.rotation;
-    auto fresh = audit_root(r.new_root, "rotation.new_root", "new root", ol::kRootCertFile, kIssuerChainFile, true);
+    auto fresh = audit_root(r.new_root, "rotation.new_root", "new root", kRootFiles, true);
     if (!fresh) return;
-    auto previous = audit_root(plan_.root, "root", "previous root", kPreviousRootFile, kPreviousIssuerChainFile, false);
+    auto previous = audit_root(plan_.root, "root", "previous root", kPreviousRootFiles, false);
     if (!previous) return;
     if (!r.current_root_sha256.empty()) {
       expect(pki::sha256_fingerprint(previous->root.get()) == r.current_root_sha256, "root", "previous root", "the root the plan pins",
@@ -292,9 +309,10 @@ class Auditor {
       cross = load_certificate(fs::path(kRootDir) / kCrossSignedFile, "cross-signed root");
       if (cross) {
         expect(pki::signed_by(cross.get(), previous->root.get()) &&
-                   pki::key_matches_certificate(X509_get0_pubkey(fresh->root.get()), cross.get()),
-               "cross-sign", "cross-signed root", "the new root's key, certified by the previous root",
-               "is not the new root certified by the previous root");
+                   pki::key_matches_certificate(X509_get0_pubkey(fresh->root.get()), cross.get()) &&
+                   pki::subject_key_id(cross.get()) == pki::subject_key_id(fresh->root.get()),
+               "cross-sign", "cross-signed root", "the new root's key and key identifier, certified by the previous root",
+               "is not the new root (key and subjectKeyIdentifier) certified by the previous root");
       }
     }
     const auto material = rotation_phase_material(*previous, *fresh, cross.get());
@@ -307,7 +325,8 @@ class Auditor {
                              .issuer_chain = issuer.chain(),
                              .chain_tail = material[phase - 1].chain,
                              .trusted = material[phase - 1].trusted,
-                             .check_validity = phase != 1}};
+                             .check_validity = phase != 1},
+                            material[phase - 1].crl_issuers};
       check_clusters(site);
       check_for_strays(site.base, {kRootDir});
     }

@@ -9,6 +9,7 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "core/output_lock.hpp"
 #include "pki/csr.hpp"
 #include "pki/verify.hpp"
@@ -80,7 +81,7 @@ std::vector<const X509*> ExternalRoot::untrusted() const {
   return out;
 }
 
-void refuse_stale_issuer_crls(const ExternalRoot& root, const fs::path& out, UnixTime now) {
+void refuse_stale_issuer_crls(const ExternalRoot& root, const fs::path& out, UnixTime now, RootTarget target) {
   const fs::path file = out / kRootDir / kIssuerCrlsFile;
   std::vector<std::string> details;
   for (const auto& f : issuer_crls_conformance(root.root.get(), root.chain(), root.issuer_crls, now)) {
@@ -88,8 +89,9 @@ void refuse_stale_issuer_crls(const ExternalRoot& root, const fs::path& out, Uni
   }
   if (details.empty()) return;
   throw MultiError(ErrorKind::invalid_input,
-                   "the corporate CAs' CRLs every bundle must carry are missing or not valid now; import fresh ones from the "
-                   "corporate CA first: meshca crl import PLAN --out OUT --crl FILE (nothing was written)",
+                   std::string("the corporate CAs' CRLs every bundle must carry are missing or not valid now; import fresh ones "
+                               "from the corporate CA first: meshca crl import PLAN ") +
+                       (target == RootTarget::root ? "" : "--new-root ") + "--out " + out.string() + " --crl FILE (nothing was written)",
                    details);
 }
 
@@ -279,6 +281,38 @@ RootImportResult import_root(const Plan& plan, const SigningSessionOptions& opt,
                                                {"certificate", to_json(result.root)},
                                                {"issuer_chain", chain_json},
                                                {"anchor_sha256", spec.anchor_sha256}});
+      },
+      [&](const std::string& outcome, const std::string& error) { result.transcript_head = transcript.close(outcome, error); });
+  return result;
+}
+
+NewRootCrlsResult import_new_root_crls(const Plan& plan, const SigningSessionOptions& opt, const fs::path& crl_file) {
+  const RootTarget target = RootTarget::rotation_new_root;
+  if (!plan.revocation.crl) {
+    throw Error(ErrorKind::usage, "--crl: the plan does not enable CRLs (revocation.crl); the new root's bundles carry none");
+  }
+  auto session = open_root_session(plan, target, opt, "meshca crl import --new-root", "import the new root's corporate CRLs");
+  const fs::path out = opt.out_dir;
+  ExternalRoot root = load_external_root(out);
+  const UnixTime now = opt.now ? opt.now : now_utc();
+  const std::string crls = read_file(crl_file);
+  std::vector<std::string> details;
+  for (const auto& f : issuer_crls_conformance(root.root.get(), root.chain(), crls, now)) {
+    details.push_back(crl_file.string() + ": " + f.message());
+  }
+  if (!details.empty()) {
+    throw MultiError(ErrorKind::invalid_input, "not the corporate CAs' CRLs for the new root, valid now; nothing was written", details);
+  }
+  NewRootCrlsResult result{out / kRootDir / kIssuerCrlsFile, sha256_hex(crls), {}};
+  SessionTranscript transcript(out / kTranscriptFile, out, plan, opt, session.approved, now,
+                               {{"command", "crl import"}, {"root", target_field(target)}});
+  run_recorded_session(
+      [&] {
+        // CRLs are public and superseded, not archived: the transcript
+        // keeps the SHA-256 of every set imported.
+        write_file_atomic(result.crls_file, crls, kPublicFileMode, Replace::allowed);
+        transcript.note_written(result.crls_file);
+        transcript.record("issuer-crls", {{"file", (fs::path(kRootDir) / kIssuerCrlsFile).string()}, {"sha256", result.sha256}});
       },
       [&](const std::string& outcome, const std::string& error) { result.transcript_head = transcript.close(outcome, error); });
   return result;

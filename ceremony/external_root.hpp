@@ -63,18 +63,21 @@ struct ExternalRoot {
 // root import) when the root was not imported.
 ExternalRoot load_external_root(const std::filesystem::path& out);
 
-// With revocation.crl every bundle of a root under the corporate CA carries
-// the corporate CAs' CRLs (root.issuer_crls, from OUT/root/issuer-crls.pem):
-// Error(invalid_input) naming each problem (issuer_crls_conformance at
-// `now`) and the fix, `meshca crl import`, when they are missing or not
-// valid now. Every writer of bundles asks this before writing one.
-void refuse_stale_issuer_crls(const ExternalRoot& root, const std::filesystem::path& out, UnixTime now);
-
 // Which of the plan's roots a root command works on: `root`, or a
 // rotation's new root under the corporate CA (rotation.new_root with
 // issuer: external), prepared in a directory of its own (--new-root) that
 // `meshca rotate phases --new-root-dir` then reads.
 enum class RootTarget { root, rotation_new_root };
+
+// With revocation.crl every bundle of a root under the corporate CA carries
+// the corporate CAs' CRLs (root.issuer_crls, from OUT/root/issuer-crls.pem):
+// Error(invalid_input) naming each problem (issuer_crls_conformance at
+// `now`) and the fix, `meshca crl import` (with --new-root for a
+// rotation's new root in its own directory `out`), when they are missing or
+// not valid now. Every writer of bundles asks this before writing one.
+void refuse_stale_issuer_crls(const ExternalRoot& root, const std::filesystem::path& out, UnixTime now,
+                              RootTarget target = RootTarget::root);
+
 const RootPlan& target_root(const Plan& plan, RootTarget target);
 std::string target_field(RootTarget target);  // "root" or "rotation.new_root"
 
@@ -105,5 +108,20 @@ struct RootImportResult {
 RootImportResult import_root(const Plan& plan, const SigningSessionOptions& options, const std::filesystem::path& cert_file,
                              const std::filesystem::path& chain_file, const std::filesystem::path& crl_file,
                              RootTarget target = RootTarget::root);
+
+// `meshca crl import --new-root`: fresh corporate CRLs for a rotation's new
+// root under the corporate CA, in the directory `root import --new-root`
+// wrote (no bundles there yet: the rotation copies them into its phases).
+// Checked as the import checks them (issuer_crls_conformance at now), then
+// DIR/root/issuer-crls.pem is replaced atomically and the session recorded
+// in DIR's transcript. No key is opened. Errors: usage without
+// revocation.crl; output without an imported new root; invalid_input for
+// CRLs that do not pass (nothing written).
+struct NewRootCrlsResult {
+  std::filesystem::path crls_file;
+  std::string sha256;
+  std::string transcript_head;
+};
+NewRootCrlsResult import_new_root_crls(const Plan& plan, const SigningSessionOptions& options, const std::filesystem::path& crl_file);
 
 }  // namespace meshca::ceremony

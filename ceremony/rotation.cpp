@@ -241,6 +241,10 @@ class Rotation {
                   (current_ / kRootDir / ol::kRootCertFile).string());
     }
     auto profile = root_profile(plan_.rotation->new_root, now_);
+    // The corporate CA may identify the new root's key otherwise than
+    // meshca: the new intermediates' authorityKeyIdentifier must match the
+    // cross certificate too.
+    profile.subject_key_id = pki::subject_key_id(new_.root.get());
     // Nothing the old root certifies may outlive it, nor any corporate CA above it.
     for (const X509* ca : old_.chain_from_root()) {
       profile.not_before = std::max(profile.not_before, pki::not_before(ca));
@@ -265,11 +269,16 @@ class Rotation {
   }
 
   // With revocation.crl the new PKI starts its own ledger: the new root's
-  // CRL and each new intermediate's (no entries yet). Phase 2 with a
-  // cross-signed root also carries the current root's CRL, since its chain
-  // runs through the current root.
+  // CRL and each new intermediate's (no entries yet). Above the new root,
+  // each phase carries the CRLs of the CAs its chain runs through
+  // (PhaseMaterial::crl_issuers): the new root's corporate CAs' (imported
+  // into --new-root-dir); in phase 2 with a cross-signed root the current
+  // root's CRL and its corporate CAs' instead. Corporate CRLs must be valid
+  // now, as for every writer of bundles.
   void prepare_crls() {
     if (!plan_.revocation.crl) return;
+    if (!new_.issuer_chain.empty()) refuse_stale_issuer_crls(new_, opt_.new_root_dir, now_, RootTarget::rotation_new_root);
+    if (cross_ && !old_.issuer_chain.empty()) refuse_stale_issuer_crls(old_, current_, now_);
     ledger_.emplace();
     new_root_crl_ = issue_ledger_crl(*ledger_, new_.root.get(), new_key_->signing_key(), plan_.revocation, now_);
     if (cross_) {
@@ -280,14 +289,19 @@ class Rotation {
                     "on the current output first",
                     (current_ / kRootDir / kRootCrlFile).string());
       }
-      old_root_crl_ = *current;
+      old_root_crl_ = *current + old_.issuer_crls;
     }
     transcript_->record("crl", {{"issuer", "new root"},
                                 {"number", 1},
                                 {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}});
   }
 
-  // ca-crl.pem of a new intermediate (phases 2 and 3), "" without CRLs.
+  // The CRLs of ca-crl.pem after the new intermediate's and the new root's
+  // (phases 2 and 3), as PhaseMaterial::crl_issuers lists their issuers.
+  std::string crls_above_new_root(int phase) const { return phase == 2 && cross_ ? old_root_crl_ : new_.issuer_crls; }
+
+  // ca-crl.pem of a new intermediate (phases 2 and 3) up to the new root,
+  // "" without CRLs.
   std::string new_intermediate_crl(const X509* cert, EVP_PKEY* key) {
     if (!ledger_) return {};
     // Plan validation refuses pinned keys with revocation.crl: the room
@@ -336,8 +350,10 @@ class Rotation {
     const auto material = rotation_phase_material(old_, new_, cross_.get());
     const std::string crl = new_intermediate_crl(cert.get(), pinned ? nullptr : key.get());
     write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material[0].trusted, current.ca_crl);
-    write_phase(2, c, cert.get(), bundle_key, material[1].chain, material[1].trusted, crl.empty() ? crl : crl + old_root_crl_);
-    write_phase(3, c, cert.get(), bundle_key, material[2].chain, material[2].trusted, crl);
+    for (int phase : {2, 3}) {
+      write_phase(phase, c, cert.get(), bundle_key, material[phase - 1].chain, material[phase - 1].trusted,
+                  crl.empty() ? crl : crl + crls_above_new_root(phase));
+    }
 
     PhaseReports reports;
     reports[0] = verified_report(c, current_dir, 0);
@@ -433,6 +449,13 @@ class Rotation {
     if (ledger_) {
       write_staged(fs::path(kRootDir) / kRootCrlFile, new_root_crl_);
       write_staged(phase3 / kRootDir / kRootCrlFile, new_root_crl_);
+      // The corporate CRLs the phases carry, where the audit (and, for
+      // phase 3, the successor plan's ceremony) reads them.
+      if (!new_.issuer_crls.empty()) {
+        write_staged(fs::path(kRootDir) / kIssuerCrlsFile, new_.issuer_crls);
+        write_staged(phase3 / kRootDir / kIssuerCrlsFile, new_.issuer_crls);
+      }
+      if (!old_.issuer_crls.empty()) write_staged(fs::path(kRootDir) / kPreviousIssuerCrlsFile, old_.issuer_crls);
       ledger_->save(staging_->path() / phase3);
       transcript_->note_written(staging_->path() / phase3 / kRevocationLedgerFile);
     }
@@ -467,7 +490,7 @@ class Rotation {
   pki::X509Ptr cross_;
   std::optional<RevocationLedger> ledger_;  // with revocation.crl: the new PKI's
   std::string new_root_crl_;
-  std::string old_root_crl_;  // phase 2 with a cross-signed root
+  std::string old_root_crl_;  // phase 2 with a cross-signed root: the current root's CRL and its corporate CAs'
   std::mutex ledger_mutex_;
   std::vector<RotationCluster> clusters_;
   PhaseReports reference_;
@@ -489,12 +512,19 @@ std::array<PhaseMaterial, kRotationPhases> rotation_phase_material(const Externa
   const X509* old_anchor = old_root.anchor();
   const X509* new_anchor = new_root.anchor();
   std::vector<const X509*> phase2_chain = new_root.chain_from_root();
+  std::vector<const X509*> phase2_crl_issuers = new_root.chain();
   if (cross_signed != nullptr) {
+    // Through the cross-signed root to the old anchor, for phase-0 peers;
+    // phase-3 peers find the (self-signed: plan validation refuses
+    // cross_sign for a new root under the corporate CA) new root among
+    // their anchors.
     phase2_chain = {cross_signed};
     for (const X509* ca : old_root.chain_from_root()) phase2_chain.push_back(ca);
+    phase2_crl_issuers = old_root.chain_from_root();
   }
-  return {PhaseMaterial{old_root.chain_from_root(), anchors(old_anchor, new_anchor)},
-          PhaseMaterial{phase2_chain, anchors(new_anchor, old_anchor)}, PhaseMaterial{new_root.chain_from_root(), {new_anchor}}};
+  return {PhaseMaterial{old_root.chain_from_root(), anchors(old_anchor, new_anchor), old_root.chain()},
+          PhaseMaterial{phase2_chain, anchors(new_anchor, old_anchor), phase2_crl_issuers},
+          PhaseMaterial{new_root.chain_from_root(), {new_anchor}, new_root.chain()}};
 }
 
 RotationResult run_rotation(const Plan& plan, const RotationOptions& options) { return Rotation(plan, options).run(); }

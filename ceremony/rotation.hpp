@@ -42,6 +42,7 @@ namespace meshca::ceremony {
 // for a new root under the corporate CA, issuer-chain.pem.
 inline constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
 inline constexpr const char* kPreviousIssuerChainFile = "previous-issuer-chain.pem";  // the current root's corporate chain
+inline constexpr const char* kPreviousIssuerCrlsFile = "previous-issuer-crls.pem";  // and its corporate CAs' CRLs
 inline constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
 
 struct RotationOptions : SigningSessionOptions {
@@ -86,6 +87,11 @@ struct RotationResult : SessionRecord {
 struct PhaseMaterial {
   std::vector<const X509*> chain;
   std::vector<const X509*> trusted;
+  // With revocation.crl, the CAs above the intermediate's issuer whose CRLs
+  // ca-crl.pem carries besides the intermediate's and its issuer's: the
+  // issuer root's corporate CAs; in phase 2 with a cross-signed root, the
+  // old root (it issued the cross certificate) and its corporate CAs.
+  std::vector<const X509*> crl_issuers;
 };
 std::array<PhaseMaterial, kRotationPhases> rotation_phase_material(const ExternalRoot& old_root, const ExternalRoot& new_root,
                                                                    const X509* cross_signed);

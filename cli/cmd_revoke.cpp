@@ -30,8 +30,9 @@ constexpr const char* kCrlUsage =
     "subcommands:\n"
     "  refresh PLAN --out DIR  reissue the root CRL and every intermediate's CRL (fresh thisUpdate and\n"
     "                          nextUpdate, same revocations), and rewrite every bundle's ca-crl.pem\n"
-    "  import PLAN --out DIR --crl FILE\n"
-    "                          a root under the corporate CA: the corporate CAs' new CRLs into every bundle";
+    "  import PLAN --out DIR --crl FILE [--new-root]\n"
+    "                          a root under the corporate CA: the corporate CAs' new CRLs into every bundle\n"
+    "                          (--new-root: into a rotation's new root, prepared with root import --new-root)";
 
 constexpr const char* kRefreshUsage =
     "usage: meshca crl refresh PLAN --out DIR [options]\n"
@@ -42,7 +43,7 @@ constexpr const char* kRefreshUsage =
     "example: MESHCA_ROOT_PASS=... meshca crl refresh plan.yaml --out out/";
 
 constexpr const char* kImportUsage =
-    "usage: meshca crl import PLAN --out DIR --crl FILE [options]\n"
+    "usage: meshca crl import PLAN --out DIR --crl FILE [--new-root] [options]\n"
     "\n"
     "For a root under the corporate CA (root.issuer: external) with revocation.crl: every bundle's\n"
     "ca-crl.pem carries, after its intermediate's and the root's CRLs, one CRL from each corporate CA above\n"
@@ -51,6 +52,10 @@ constexpr const char* kImportUsage =
     "DIR/root/issuer-chain.pem, valid now and revoking none of the chain; it is checked before anything\n"
     "is written, then DIR/root/issuer-crls.pem and every bundle are rewritten (each intermediate's CRL\n"
     "reissued with the bundle's key). The root key is not needed.\n"
+    "\n"
+    "With --new-root: the same for a rotation's new root under the corporate CA (rotation.new_root, issuer:\n"
+    "external), in the directory meshca root import --new-root wrote (DIR/root/issuer-crls.pem only; the\n"
+    "rotation copies the CRLs into its phases).\n"
     "\n"
     "example: meshca crl import plan.yaml --out out/ --crl corp-crls.pem";
 
@@ -108,10 +113,19 @@ int crl_import(const Args& args, Terminal& term) {
   po::options_description options("meshca crl import");
   add_signing_session_options(options);
   options.add_options()("crl", po::value<std::string>()->required(),
-                        "the corporate CAs' CRLs (PEM), one from every CA above the root, the anchor's included");
+                        "the corporate CAs' CRLs (PEM), one from every CA above the root, the anchor's included")(
+      "new-root", po::bool_switch(), "the plan's rotation.new_root, in the directory of meshca root import --new-root");
   po::variables_map vm;
   if (!parse_signing_command(args, options, kImportUsage, term, vm)) return 0;
-  return run_session(vm, term, std::nullopt, false, vm["crl"].as<std::string>());
+  const std::string crl = vm["crl"].as<std::string>();
+  if (!vm["new-root"].as<bool>()) return run_session(vm, term, std::nullopt, false, crl);
+  return run_signing_session(
+      vm, term, ceremony::SigningSessionOptions{},
+      [&](const ceremony::Plan& plan, const ceremony::SigningSessionOptions& opt) { return ceremony::import_new_root_crls(plan, opt, crl); },
+      [](const ceremony::NewRootCrlsResult& r, const std::filesystem::path&, std::ostream& os) {
+        os << "corporate CRLs of the new root: " << r.crls_file.string() << " (sha256 " << r.sha256 << ")\n"
+           << "transcript head: " << r.transcript_head << "\n";
+      });
 }
 
 }  // namespace

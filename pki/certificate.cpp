@@ -71,8 +71,8 @@ std::string key_identifier_of(const X509_PUBKEY* pub) {
 
 // The subject key is already set on `cert`: its encoding there is what the
 // identifier is computed over (encoding the key again costs more than the hash).
-void add_key_ids(X509* cert, const X509* issuer) {
-  std::string ski = key_identifier_of(X509_get_X509_PUBKEY(cert));
+void add_key_ids(X509* cert, const X509* issuer, const std::string& given_ski) {
+  std::string ski = given_ski.empty() ? key_identifier_of(X509_get_X509_PUBKEY(cert)) : given_ski;
   Asn1OctetStringPtr ski_octets(check(ASN1_OCTET_STRING_new(), "ASN1_OCTET_STRING_new"));
   check(ASN1_OCTET_STRING_set(ski_octets.get(), reinterpret_cast<const unsigned char*>(ski.data()),
                               static_cast<int>(ski.size())),
@@ -196,7 +196,7 @@ X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* sub
 
   add_basic_constraints(cert.get(), profile);
   add_key_usage(cert.get(), profile.key_usage);
-  add_key_ids(cert.get(), issuer);
+  add_key_ids(cert.get(), issuer, profile.subject_key_id);
   add_name_constraints(cert.get(), profile.permitted_uri_hosts);
   add_dns_names(cert.get(), profile.dns_names);
 

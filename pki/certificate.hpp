@@ -53,6 +53,11 @@ struct CertificateProfile {
   std::vector<std::string> permitted_uri_hosts;
   // DNS names in a (non-critical) subjectAltName; empty: no SAN.
   std::vector<std::string> dns_names;
+  // The subjectKeyIdentifier (raw bytes); empty: RFC 7093 method 1 over the
+  // subject key. A cross-certificate repeats the one of the certificate it
+  // cross-signs, so the authorityKeyIdentifier of every certificate that
+  // CA issued matches either path (the other CA may compute it otherwise).
+  std::string subject_key_id;
 };
 
 // Issues a certificate for `subject_public_key` signed by `signer`. With

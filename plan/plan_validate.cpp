@@ -50,6 +50,22 @@ void cross_sign_path_len(const PlanDocument& doc, const Plan& plan, Findings& f)
             "two CAs below it. The three phases work without cross_sign");
 }
 
+// A cross-signed root serves phase-0 peers (they trust only the current
+// root) through the current root. A new root under the corporate CA is
+// trusted by phase-3 peers only through its own corporate chain, and
+// cert-chain.pem is one ordered chain (TLS 1.2, RFC 5246 7.4.2): phase 2
+// cannot present both paths, so one of its peers would be refused.
+void cross_sign_external_new_root(const PlanDocument& doc, Findings& f) {
+  if (!doc.rotation || !doc.rotation->cross_sign || !doc.rotation->new_root ||
+      doc.rotation->new_root->issuer != RootIssuer::external) {
+    return;
+  }
+  f.add(doc.rotation->cross_sign_at, "rotation.cross_sign",
+        "cannot cross-sign a new root under the corporate CA (rotation.new_root.issuer: external): phase 2's cert-chain.pem, "
+        "one ordered chain, would have to run through the current root for phase-0 peers and through the corporate CAs "
+        "for phase-3 peers. Set cross_sign: false: phase 1 trusts both anchors, so no two adjacent phases stop talking");
+}
+
 // A rotation to the same name or the same key would leave peers unable to
 // tell the roots apart (chain building picks by subject and key id).
 void new_root_differs(const PlanDocument& doc, const Plan& plan, Findings& f) {
@@ -276,25 +292,10 @@ class LayoutRules {
 
 }  // namespace
 
-// A rotation that involves a root under the corporate CA (root.issuer or
-// rotation.new_root.issuer external) together with CRLs would need the
-// corporate CAs' CRLs of both roots in the phases; refused until it is
-// implemented. (Without a rotation, an external root's bundles carry the
-// corporate CRLs: meshca root import --crl, meshca crl import.)
-void external_root_support(const PlanDocument& doc, Findings& f) {
-  if (!doc.rotation || !doc.revocation || !doc.revocation->plan.crl) return;
-  const bool new_root_external = doc.rotation->new_root && doc.rotation->new_root->issuer == RootIssuer::external;
-  if (doc.root.issuer != RootIssuer::external && !new_root_external) return;
-  f.add(doc.revocation->crl_at, "revocation.crl",
-        std::string("with ") + (doc.root.issuer == RootIssuer::external ? "root" : "rotation.new_root") +
-            ".issuer: external in a rotation is not supported yet: the phases would need the corporate CAs' CRLs of both "
-            "roots; leave revocation.crl off for the rotation");
-}
-
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now) {
   unique_names(doc, findings);
-  external_root_support(doc, findings);
   cross_sign_path_len(doc, resolved.plan, findings);
+  cross_sign_external_new_root(doc, findings);
   new_root_differs(doc, resolved.plan, findings);
   crl_signers(doc, resolved.plan, findings);
   // Both hierarchy rules decide whether to speak before either speaks.

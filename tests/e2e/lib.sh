@@ -256,15 +256,16 @@ handshake() {
 }
 
 # A corporate PKI made with the openssl CLI, its own process (the corporate
-# root tests): a self-signed P-384 root and an issuing CA with pathLen 2.
-corp_pki() {  # corp_pki PREFIX ROOT_CN: PREFIX-root.{key,pem}, PREFIX-int.{key,pem} (pathLen 2)
+# root tests): a self-signed P-384 root and an issuing CA with pathLen 2
+# (INT_PATHLEN "none": unlimited).
+corp_pki() {  # corp_pki PREFIX ROOT_CN [INT_PATHLEN]: PREFIX-root.{key,pem}, PREFIX-int.{key,pem}
   openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1-root.key" -sha384 -days 7300 \
     -subj "/O=Corp/CN=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -out "$1-root.pem" 2>/dev/null
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$1-int.key" -subj "/O=Corp/CN=$2 Issuing CA" \
     -out "$1-int.csr" 2>/dev/null
   cat >"$1-int.ext" <<EXT
-basicConstraints = critical, CA:TRUE, pathlen:2
+basicConstraints = critical, CA:TRUE$([ "${3:-2}" = none ] || echo ", pathlen:${3:-2}")
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
