@@ -53,14 +53,9 @@ struct TranscriptFacts {
 
 TranscriptFacts read_facts(const fs::path& path) {
   TranscriptFacts facts;
-  std::string text = read_file(path, 256 * 1024 * 1024);
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    auto record = nlohmann::json::parse(text.substr(start, end - start), nullptr, false);
-    start = end + 1;
-    if (!record.is_object() || !record.contains("details") || !record["details"].is_object()) continue;
+  for_each_line(path, [&](std::string_view line, bool) {
+    auto record = nlohmann::json::parse(line, nullptr, false);
+    if (!record.is_object() || !record.contains("details") || !record["details"].is_object()) return;
     const auto& d = record["details"];
     std::string step = record.value("step", "");
     if (step == "open") facts.plan_digest = d.value("plan_digest", "");
@@ -70,7 +65,7 @@ TranscriptFacts read_facts(const fs::path& path) {
     const std::string id = d.value("mesh", "") + "/" + d.value("cluster", "");
     if (step == "intermediate" && d.contains("certificate")) facts.certificate_sha256[id] = d["certificate"].value("sha256", "");
     if (step == "intermediate" && d.contains("current")) facts.current_sha256[id] = d["current"].value("sha256", "");
-  }
+  });
   return facts;
 }
 

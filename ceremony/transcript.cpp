@@ -1,6 +1,7 @@
 #include "ceremony/transcript.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,19 +21,7 @@ namespace {
 
 const std::string kGenesis(64, '0');
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
-void check_record(const std::string& line, std::size_t number, std::uint64_t expected_seq, const std::string& prev,
+void check_record(std::string_view line, std::size_t number, std::uint64_t expected_seq, const std::string& prev,
                   TranscriptReport& report, nlohmann::json& record) {
   auto problem = [&](const std::string& m) { report.problems.push_back({number, m}); };
   try {
@@ -154,12 +143,41 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
 // and what was cut is reported by torn_tail() for the next record, so the
 // auditor sees it; the chain before it must still verify.
 void TranscriptWriter::cut_torn_tail() {
-  std::string text = read_file(path_, 256 * 1024 * 1024);
-  if (text.back() == '\n') return;
-  const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-  const std::string tail = text.substr(keep);
+  // Only the end of the file is read: back from the last byte to the last
+  // newline.
+  std::string tail;
+  off_t keep = 0;
+  {
+    int rfd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (rfd < 0) throw Error(ErrorKind::output, std::string("cannot read the transcript: ") + std::strerror(errno), path_.string());
+    struct stat st {};
+    bool ok = ::fstat(rfd, &st) == 0;
+    off_t end = ok ? st.st_size : 0;
+    char block[64 * 1024];
+    while (ok && end > 0) {
+      const off_t start = std::max<off_t>(0, end - static_cast<off_t>(sizeof block));
+      const ssize_t n = ::pread(rfd, block, static_cast<std::size_t>(end - start), start);
+      if (n != end - start) {
+        ok = false;
+        break;
+      }
+      std::string_view data(block, static_cast<std::size_t>(n));
+      const auto newline = data.rfind('\n');
+      if (newline != std::string_view::npos) {
+        tail.insert(0, data.substr(newline + 1));
+        keep = start + static_cast<off_t>(newline) + 1;
+        break;
+      }
+      tail.insert(0, data);
+      end = start;
+    }
+    const int err = errno;
+    ::close(rfd);
+    if (!ok) throw Error(ErrorKind::output, std::string("cannot read the transcript: ") + std::strerror(err), path_.string());
+  }
+  if (tail.empty()) return;
   int fd = ::open(path_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-  bool ok = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(keep)) == 0;
+  bool ok = fd >= 0 && ::ftruncate(fd, keep) == 0;
   if (ok) {
     durable_step("fsync", path_);
     ok = ::fsync(fd) == 0;
@@ -217,20 +235,17 @@ void TranscriptWriter::record(const std::string& step, nlohmann::json details, S
 
 TranscriptReport verify_transcript(const std::filesystem::path& path, const std::filesystem::path& out_dir, FileScope scope) {
   TranscriptReport report;
-  std::string text = read_file(path, 256 * 1024 * 1024);
-  if (!text.empty() && text.back() != '\n') {
-    report.problems.push_back({0, "the last line is cut off (no final newline): the transcript was truncated"});
-  }
-  auto lines = split_lines(text);
-  report.lines = lines.size();
   std::string prev = kGenesis;
-  bool open_session = false;
+  bool open_session = false, cut_off = false;
   std::size_t open_line = 0;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
+  // Line by line: the transcript grows by a record per cluster per run.
+  for_each_line(path, [&](std::string_view line, bool terminated) {
+    const std::size_t i = report.lines++;
+    cut_off = !terminated;
     nlohmann::json record;
-    check_record(lines[i], i + 1, i + 1, prev, report, record);
-    prev = sha256_hex(lines[i]);
-    if (!record.is_object() || !record.contains("step")) continue;
+    check_record(line, i + 1, i + 1, prev, report, record);
+    prev = sha256_hex(line);
+    if (!record.is_object() || !record.contains("step")) return;
     note_scripted_record(record, i + 1, prev, report);
     std::string step = record["step"].is_string() ? record["step"].get<std::string>() : "";
     if (step == "open") {
@@ -252,8 +267,12 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
       }
       add_recorded_files(record["details"], report.files);
     }
+  });
+  if (cut_off) {
+    report.problems.insert(report.problems.begin(),
+                           {0, "the last line is cut off (no final newline): the transcript was truncated"});
   }
-  if (lines.empty()) report.problems.push_back({0, "the transcript is empty"});
+  if (report.lines == 0) report.problems.push_back({0, "the transcript is empty"});
   if (open_session) {
     report.unclosed = TranscriptProblem{open_line, "the session opened here has no closing record: the ceremony was interrupted (re-run it to resume) or the transcript truncated"};
   }
@@ -264,14 +283,15 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
 
 std::vector<RecordedSession> recorded_sessions(const std::filesystem::path& path) {
   std::vector<RecordedSession> sessions;
-  const auto lines = split_lines(read_file(path, std::size_t{256} * 1024 * 1024));
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    auto record = nlohmann::json::parse(lines[i], nullptr, false);
-    if (!record.is_object() || !record.contains("step") || record["step"] != "close" || !record.contains("details")) continue;
-    RecordedSession session{.line = i + 1, .files = {}};
+  std::size_t number = 0;
+  for_each_line(path, [&](std::string_view line, bool) {
+    ++number;
+    auto record = nlohmann::json::parse(line, nullptr, false);
+    if (!record.is_object() || !record.contains("step") || record["step"] != "close" || !record.contains("details")) return;
+    RecordedSession session{.line = number, .files = {}};
     add_recorded_files(record["details"], session.files);
     sessions.push_back(std::move(session));
-  }
+  });
   return sessions;
 }
 

@@ -151,6 +151,47 @@ std::string read_file(const fs::path& path, std::size_t max_bytes) {
   return std::move(*data);
 }
 
+void for_each_line(const fs::path& path, const std::function<void(std::string_view line, bool terminated)>& on_line,
+                   std::size_t max_line) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) throw Error(ErrorKind::invalid_input, "file not found", path.string());
+    if (errno == ELOOP) throw Error(ErrorKind::invalid_input, "is a symbolic link; refusing to follow it", path.string());
+    throw_io("cannot open", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::invalid_input, "is not a regular file", path.string());
+  constexpr std::size_t kChunk = 1 << 20;
+  std::string pending;  // the start of a line not yet ended
+  std::vector<char> chunk(kChunk);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), chunk.data(), chunk.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    std::string_view data(chunk.data(), static_cast<std::size_t>(n));
+    for (auto end = data.find('\n'); end != std::string_view::npos; end = data.find('\n')) {
+      if (pending.empty()) {
+        on_line(data.substr(0, end), true);
+      } else {
+        pending.append(data.substr(0, end));
+        on_line(pending, true);
+        pending.clear();
+      }
+      data.remove_prefix(end + 1);
+    }
+    pending.append(data);
+    if (pending.size() > max_line) {
+      throw Error(ErrorKind::invalid_input, "holds a line longer than " + std::to_string(max_line) + " bytes; refusing to read it",
+                  path.string());
+    }
+  }
+  if (!pending.empty()) on_line(pending, false);
+}
+
 void ensure_directory(const fs::path& dir, unsigned mode) {
   std::error_code ec;
   auto status = fs::symlink_status(dir, ec);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,15 @@ void sync_filesystem(const fs::path& path);
 std::optional<std::string> read_file_if_exists(const fs::path& path,
                                                std::size_t max_bytes = 16 * 1024 * 1024);
 std::string read_file(const fs::path& path, std::size_t max_bytes = 16 * 1024 * 1024);
+
+// Calls `on_line` with every line of the regular file at `path`, in order,
+// without its newline, reading a bounded buffer at a time: for files that
+// grow without end (the transcript gains a record per cluster per run), so
+// memory is bounded by the longest line, not the file. `terminated` is
+// false only for a last line without its newline. Refuses symlinks, a
+// missing file (exit 3) and a line longer than `max_line` bytes (exit 3).
+void for_each_line(const fs::path& path, const std::function<void(std::string_view line, bool terminated)>& on_line,
+                   std::size_t max_line = 256 * 1024 * 1024);
 
 // Creates `dir` (and missing parents) with `mode`; an existing directory is
 // accepted as it is. A path that exists but is not a directory is an error.

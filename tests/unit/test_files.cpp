@@ -64,6 +64,31 @@ TEST(ReadFile, RefusesSymlinksAndOversizedFiles) {
   EXPECT_FALSE(read_file_if_exists(dir.path() / "absent").has_value());
 }
 
+// Lines are handed over whole however they fall across the reader's
+// 1 MiB buffer: empty lines, a line longer than the buffer, a last line
+// without its newline (reported as such); an over-long line is refused.
+TEST(ForEachLine, StreamsLinesAcrossBufferBoundaries) {
+  test::TempDir dir;
+  const std::string long_line(3 * 1024 * 1024 + 17, 'x');
+  const std::vector<std::string> expected{"first", "", long_line, std::string(1024 * 1024 - 7, 'y'), "z", "last"};
+  std::string text;
+  for (const auto& l : expected) text += l + "\n";
+  text.pop_back();  // the last line ends without a newline
+  write_file_atomic(dir.path() / "lines", text, kPublicFileMode);
+  std::vector<std::string> got;
+  std::vector<bool> terminated;
+  for_each_line(dir.path() / "lines", [&](std::string_view line, bool t) {
+    got.emplace_back(line);
+    terminated.push_back(t);
+  });
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(terminated, (std::vector<bool>{true, true, true, true, true, false}));
+  EXPECT_THROW(for_each_line(dir.path() / "lines", [](std::string_view, bool) {}, 1024 * 1024), Error);
+  EXPECT_THROW(for_each_line(dir.path() / "absent", [](std::string_view, bool) {}), Error);
+  fs::create_symlink(dir.path() / "lines", dir.path() / "link");
+  EXPECT_THROW(for_each_line(dir.path() / "link", [](std::string_view, bool) {}), Error);
+}
+
 TEST(StagingDirectory, PublishesWholeAndRefusesExistingTarget) {
   test::TempDir dir;
   {

@@ -3,6 +3,7 @@
 #include "ceremony/transcript.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "plan/plan_digest.hpp"
 #include "templates/embedded.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -156,6 +157,22 @@ TEST_F(TranscriptTest, ATornLastLineIsCutAndReportedWhenTheTranscriptIsReopened)
   EXPECT_TRUE(report.problems.empty());
   EXPECT_TRUE(report.complete());
   EXPECT_EQ(read_file(path()).substr(0, before_tear.size()), before_tear);
+}
+
+// The torn tail is found by reading back from the end of the file, in
+// blocks: one longer than a block (a closing record with thousands of file
+// digests) is cut whole, and nothing before it.
+TEST_F(TranscriptTest, ATornLineLongerThanAReadBlockIsCutWhole) {
+  const std::string before_tear = read_file(path());
+  const std::string torn = "{\"seq\":7,\"details\":\"" + std::string(200 * 1024, 'd');
+  write_file_atomic(path(), before_tear + torn, 0644, Replace::allowed);
+  {
+    TranscriptWriter resumed(path());
+    EXPECT_EQ(resumed.torn_tail()["bytes"], torn.size());
+    EXPECT_EQ(resumed.torn_tail()["sha256"], sha256_hex(torn));
+  }
+  EXPECT_EQ(read_file(path()), before_tear);
+  EXPECT_TRUE(verify_transcript(path()).problems.empty());
 }
 
 TEST_F(TranscriptTest, TamperedTranscriptIsNeverExtended) {
