@@ -42,7 +42,7 @@ namespace meshca::ceremony {
 // for a new root under the corporate CA, issuer-chain.pem.
 inline constexpr const char* kPreviousRootFile = "previous-root-cert.pem";
 inline constexpr const char* kPreviousIssuerChainFile = "previous-issuer-chain.pem";  // the current root's corporate chain
-inline constexpr const char* kPreviousIssuerCrlsFile = "previous-issuer-crls.pem";  // and its corporate CAs' CRLs
+inline constexpr const char* kPreviousIssuerCrlsFile = "previous-issuer-crls.pem";    // and its corporate CAs' CRLs
 inline constexpr const char* kCrossSignedFile = "cross-signed-root-cert.pem";
 
 struct RotationOptions : SigningSessionOptions {

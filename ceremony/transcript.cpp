@@ -21,8 +21,8 @@ namespace {
 
 const std::string kGenesis(64, '0');
 
-void check_record(std::string_view line, std::size_t number, std::uint64_t expected_seq, const std::string& prev,
-                  TranscriptReport& report, nlohmann::json& record) {
+void check_record(std::string_view line, std::size_t number, std::uint64_t expected_seq, const std::string& prev, TranscriptReport& report,
+                  nlohmann::json& record) {
   auto problem = [&](const std::string& m) { report.problems.push_back({number, m}); };
   try {
     record = nlohmann::json::parse(line);
@@ -269,8 +269,7 @@ TranscriptReport verify_transcript(const std::filesystem::path& path, const std:
     }
   });
   if (cut_off) {
-    report.problems.insert(report.problems.begin(),
-                           {0, "the last line is cut off (no final newline): the transcript was truncated"});
+    report.problems.insert(report.problems.begin(), {0, "the last line is cut off (no final newline): the transcript was truncated"});
   }
   if (report.lines == 0) report.problems.push_back({0, "the transcript is empty"});
   if (open_session) {

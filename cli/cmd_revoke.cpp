@@ -121,7 +121,9 @@ int crl_import(const Args& args, Terminal& term) {
   if (!vm["new-root"].as<bool>()) return run_session(vm, term, std::nullopt, false, crl);
   return run_signing_session(
       vm, term, ceremony::SigningSessionOptions{},
-      [&](const ceremony::Plan& plan, const ceremony::SigningSessionOptions& opt) { return ceremony::import_new_root_crls(plan, opt, crl); },
+      [&](const ceremony::Plan& plan, const ceremony::SigningSessionOptions& opt) {
+        return ceremony::import_new_root_crls(plan, opt, crl);
+      },
       [](const ceremony::NewRootCrlsResult& r, const std::filesystem::path&, std::ostream& os) {
         os << "corporate CRLs of the new root: " << r.crls_file.string() << " (sha256 " << r.sha256 << ")\n"
            << "transcript head: " << r.transcript_head << "\n";

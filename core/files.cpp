@@ -151,8 +151,7 @@ std::string read_file(const fs::path& path, std::size_t max_bytes) {
   return std::move(*data);
 }
 
-void for_each_line(const fs::path& path, const std::function<void(std::string_view line, bool terminated)>& on_line,
-                   std::size_t max_line) {
+void for_each_line(const fs::path& path, const std::function<void(std::string_view line, bool terminated)>& on_line, std::size_t max_line) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) throw Error(ErrorKind::invalid_input, "file not found", path.string());

@@ -56,8 +56,7 @@ void cross_sign_path_len(const PlanDocument& doc, const Plan& plan, Findings& f)
 // cert-chain.pem is one ordered chain (TLS 1.2, RFC 5246 7.4.2): phase 2
 // cannot present both paths, so one of its peers would be refused.
 void cross_sign_external_new_root(const PlanDocument& doc, Findings& f) {
-  if (!doc.rotation || !doc.rotation->cross_sign || !doc.rotation->new_root ||
-      doc.rotation->new_root->issuer != RootIssuer::external) {
+  if (!doc.rotation || !doc.rotation->cross_sign || !doc.rotation->new_root || doc.rotation->new_root->issuer != RootIssuer::external) {
     return;
   }
   f.add(doc.rotation->cross_sign_at, "rotation.cross_sign",

@@ -83,7 +83,9 @@ TEST(ForEachLine, StreamsLinesAcrossBufferBoundaries) {
   });
   EXPECT_EQ(got, expected);
   EXPECT_EQ(terminated, (std::vector<bool>{true, true, true, true, true, false}));
-  EXPECT_THROW(for_each_line(dir.path() / "lines", [](std::string_view, bool) {}, 1024 * 1024), Error);
+  EXPECT_THROW(for_each_line(
+                   dir.path() / "lines", [](std::string_view, bool) {}, 1024 * 1024),
+               Error);
   EXPECT_THROW(for_each_line(dir.path() / "absent", [](std::string_view, bool) {}), Error);
   fs::create_symlink(dir.path() / "lines", dir.path() / "link");
   EXPECT_THROW(for_each_line(dir.path() / "link", [](std::string_view, bool) {}), Error);
