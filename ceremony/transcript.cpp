@@ -110,6 +110,45 @@ void check_recorded_files(const std::filesystem::path& out_dir, TranscriptReport
   }
 }
 
+// What the writer needs before it extends a transcript: the chain intact,
+// its length and its head. Every line is hashed and its own top-level
+// `prev` and `seq` compared (meshca writes the keys sorted: `prev` after
+// `details`, `seq` after `prev`) without parsing the line: an edit to any
+// line but the last changes that line's hash and so breaks the next line's
+// link, which is all a parse would add; the last line is parsed whole
+// (check_record). The transcript gains a record per cluster per run, and
+// parsing all of it on every run made each re-run slower than the last.
+// nullopt when a line does not look as meshca writes it: the caller then
+// asks the full verify_transcript(), which decides.
+struct Chain {
+  std::size_t lines = 0;
+  std::string head = kGenesis;
+};
+std::optional<Chain> quick_chain(const std::filesystem::path& path) {
+  Chain chain;
+  bool linked = true;
+  std::string last, before_last = kGenesis;
+  for_each_line(path, [&](std::string_view line, bool terminated) {
+    if (!linked) return;
+    ++chain.lines;
+    const std::string seq = "\"seq\":" + std::to_string(chain.lines) + ",";
+    const auto prev_at = line.rfind("\"prev\":\"");
+    linked = terminated && prev_at != std::string_view::npos && line.substr(prev_at + 8, 64) == chain.head &&
+             line.substr(prev_at + 8 + 64, 2) == "\"," && line.find(seq, prev_at) != std::string_view::npos;
+    before_last = chain.head;
+    chain.head = sha256_hex(line);
+    last.assign(line);
+  });
+  if (!linked) return std::nullopt;
+  if (chain.lines > 0) {
+    TranscriptReport report;
+    nlohmann::json record;
+    check_record(last, chain.lines, chain.lines, before_last, report, record);
+    if (!report.problems.empty()) return std::nullopt;
+  }
+  return chain;
+}
+
 }  // namespace
 
 TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(path), head_(kGenesis) {
@@ -118,18 +157,22 @@ TranscriptWriter::TranscriptWriter(const std::filesystem::path& path) : path_(pa
   // stop right after it was created): it starts afresh.
   if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0) {
     cut_torn_tail();
-    auto report = verify_transcript(path);
-    // An unclosed last session is an interrupted run being resumed; only a
-    // broken chain stops the ceremony.
-    if (!report.problems.empty()) {
-      const auto& p = report.problems.front();
-      throw Error(ErrorKind::invalid_input,
-                  "the existing transcript does not verify (line " + std::to_string(p.line) + ": " + p.message +
-                      "); refusing to extend it — move it away and keep it as evidence",
-                  path.string());
+    std::optional<Chain> chain = quick_chain(path);
+    if (!chain) {
+      auto report = verify_transcript(path);
+      // An unclosed last session is an interrupted run being resumed; only a
+      // broken chain stops the ceremony.
+      if (!report.problems.empty()) {
+        const auto& p = report.problems.front();
+        throw Error(ErrorKind::invalid_input,
+                    "the existing transcript does not verify (line " + std::to_string(p.line) + ": " + p.message +
+                        "); refusing to extend it — move it away and keep it as evidence",
+                    path.string());
+      }
+      chain = Chain{report.lines, report.head};
     }
-    next_seq_ = report.lines + 1;
-    head_ = report.head;
+    next_seq_ = chain->lines + 1;
+    head_ = chain->head;
   }
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) {

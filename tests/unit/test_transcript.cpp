@@ -175,6 +175,48 @@ TEST_F(TranscriptTest, ATornLineLongerThanAReadBlockIsCutWhole) {
   EXPECT_TRUE(verify_transcript(path()).problems.empty());
 }
 
+// The writer checks the chain without parsing every line (it hashes them
+// and compares each line's own prev and seq); it must refuse exactly what
+// the full check refuses.
+TEST_F(TranscriptTest, TheWritersQuickChainCheckRefusesWhatTheFullCheckRefuses) {
+  const auto original = lines();
+  std::vector<std::pair<std::string, std::vector<std::string>>> cases;
+  auto edited = original;
+  edited[2].replace(edited[2].find("\"n\":1"), 5, "\"n\":9");  // a value, still valid JSON
+  cases.emplace_back("a value edited", edited);
+  edited = original;
+  edited.erase(edited.begin() + 3);
+  cases.emplace_back("a line removed", edited);
+  edited = original;
+  std::swap(edited[2], edited[3]);
+  cases.emplace_back("two lines swapped", edited);
+  edited = original;
+  edited.insert(edited.begin() + 2, edited[2]);
+  cases.emplace_back("a line repeated", edited);
+  edited = original;
+  edited[1] = "{\"details\":{\"prev\":\"" + std::string(64, '0') + "\"}," + edited[1].substr(1);
+  cases.emplace_back("a nested prev planted in the first line", edited);
+  edited = original;
+  edited.back().replace(edited.back().find("\"seq\":"), 6, "\"seq\":9");  // the last line, whose hash nothing checks
+  cases.emplace_back("the last line's seq", edited);
+  edited = original;
+  edited.back() = "not json";
+  cases.emplace_back("the last line not JSON", edited);
+  cases.emplace_back("intact", original);
+  for (const auto& [what, ls] : cases) {
+    rewrite(ls);
+    const bool full_refuses = !verify_transcript(path()).problems.empty();
+    bool writer_refuses = false;
+    try {
+      TranscriptWriter w(path());
+    } catch (const Error&) {
+      writer_refuses = true;
+    }
+    EXPECT_EQ(writer_refuses, full_refuses) << what;
+    EXPECT_EQ(full_refuses, what != "intact") << what;
+  }
+}
+
 TEST_F(TranscriptTest, TamperedTranscriptIsNeverExtended) {
   auto ls = lines();
   ls[1] += " ";
