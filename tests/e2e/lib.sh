@@ -305,3 +305,28 @@ corp_revoke() {
   corp_ca_conf "$1" "$2"
   openssl ca -config "$1-$2.cnf" -revoke "$3" -keyfile "$1-$2.key" -cert "$1-$2.pem" 2>/dev/null
 }
+# corp_crls OUT [OPTION...]: the issuing CA's and the anchor's CRLs of the
+# corporate PKI $PKI (default corp, made by corp_pki) in one file.
+corp_crls() {
+  local out=$1
+  shift
+  corp_crl "${PKI:-corp}" int int.crl "$@"
+  corp_crl "${PKI:-corp}" root root.crl "$@"
+  cat int.crl root.crl >"$out"
+}
+# talks A_BUNDLE B_BUNDLE: workloads of both complete mutual TLS, both directions
+talks() {
+  issue_workload "$1" wl-a frontend
+  issue_workload "$2" wl-b backend
+  handshake "$1" wl-a "$2" wl-b || fail "mTLS $1 -> $2 failed"
+  handshake "$2" wl-b "$1" wl-a || fail "mTLS $2 -> $1 failed"
+  pass
+}
+# refuses A_BUNDLE B_BUNDLE: neither accepts the other's workload
+refuses() {
+  issue_workload "$1" wl-a frontend
+  issue_workload "$2" wl-b backend
+  if handshake "$1" wl-a "$2" wl-b 2>/dev/null; then fail "$2 was accepted by $1"; fi
+  if handshake "$2" wl-b "$1" wl-a 2>/dev/null; then fail "$1 was accepted by $2"; fi
+  pass
+}

@@ -15,13 +15,6 @@ export MESHCA_ROOT_PASS='e2e corporate crl passphrase'
 corp_pki corp "Corp Root CA"
 cat corp-int.pem corp-root.pem >corp-chain.pem
 ANCHOR=$(openssl x509 -in corp-root.pem -noout -fingerprint -sha256 | cut -d= -f2)
-corp_crls() {  # corp_crls OUT [OPTION...]: the issuing CA's and the anchor's CRLs in one file
-  local out=$1
-  shift
-  corp_crl corp int int.crl "$@"
-  corp_crl corp root root.crl "$@"
-  cat int.crl root.crl >"$out"
-}
 corp_crls crls-1.pem -crldays 7
 
 write_crl_plan plan.yaml keys/root.pem "Mesh Root CA" "  - name: prod

@@ -51,21 +51,6 @@ check_phases() {
   done
   pass
 }
-# talks A_BUNDLE B_BUNDLE: workloads of both complete mutual TLS, both directions
-talks() {
-  issue_workload "$1" wl-a frontend
-  issue_workload "$2" wl-b backend
-  handshake "$1" wl-a "$2" wl-b || fail "mTLS $1 -> $2 failed"
-  handshake "$2" wl-b "$1" wl-a || fail "mTLS $2 -> $1 failed"
-  pass
-}
-refuses() {  # refuses A_BUNDLE B_BUNDLE: neither accepts the other's workload
-  issue_workload "$1" wl-a frontend
-  issue_workload "$2" wl-b backend
-  if handshake "$1" wl-a "$2" wl-b 2>/dev/null; then fail "$2 was accepted by $1"; fi
-  if handshake "$2" wl-b "$1" wl-a 2>/dev/null; then fail "$1 was accepted by $2"; fi
-  pass
-}
 
 # ---- the current output: a mesh root under the corporate CA ----------------------
 write_file_plan cur.yaml keys/root.pem "Mesh Root CA" "$MESH"

@@ -25,13 +25,6 @@ export MESHCA_ROOT_PASS='e2e corporate rotation crl current' MESHCA_NEW_ROOT_PAS
 corp_pki corp "Corp Root CA"
 cat corp-int.pem corp-root.pem >corp-chain.pem
 ANCHOR=$(openssl x509 -in corp-root.pem -noout -fingerprint -sha256 | cut -d= -f2)
-corp_crls() {  # corp_crls OUT [OPTION...]: the issuing CA's and the anchor's CRLs in one file
-  local out=$1
-  shift
-  corp_crl "${PKI:-corp}" int int.crl "$@"
-  corp_crl "${PKI:-corp}" root root.crl "$@"
-  cat int.crl root.crl >"$out"
-}
 corp_crls crls.pem -crldays 7
 MESH='  - name: prod
     trust_domain: prod.e2e.internal
@@ -167,14 +160,6 @@ pass
 expect_exit 0 "$MESHCA" audit wjoin wjoin.yaml
 expect_in last.out "PASS cross-sign"
 expect_not_in last.out "FAIL"
-# talks A_BUNDLE B_BUNDLE: workloads of both complete mutual TLS, both directions
-talks() {
-  issue_workload "$1" wl-a frontend
-  issue_workload "$2" wl-b backend
-  handshake "$1" wl-a "$2" wl-b || fail "mTLS $1 -> $2 failed"
-  handshake "$2" wl-b "$1" wl-a || fail "mTLS $2 -> $1 failed"
-  pass
-}
 export HANDSHAKE_VERIFY_DEPTH=5
 talks wout/prod/east wjoin/phase-2/prod/west
 talks wjoin/phase-1/prod/east wjoin/phase-2/prod/west
