@@ -48,6 +48,24 @@ root:
 meshes: [{name: m, trust_domain: m.internal, clusters: [{name: c}]}]
 )";
 
+// A token root whose user PIN custodians hold as shares.
+constexpr const char* kPinSharesSection = R"(apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: pin-shares}
+root:
+  subject: {CN: R}
+  key:
+    algorithm: ecdsa-p384
+    store: pkcs11
+    pkcs11:
+      module: /usr/lib/softhsm/libsofthsm2.so
+      token: t
+      label: k
+      pin: {initial: env:INITIAL_PIN, shares: {threshold: 2, custodians: [a, b, c]}}
+  validity: 10y
+meshes: [{name: m, trust_domain: m.internal, clusters: [{name: c}]}]
+)";
+
 std::string reference() {
   std::ifstream in(std::string(MESHCA_SOURCE_DIR) + "/docs/plan-reference.md");
   std::stringstream ss;
@@ -74,10 +92,13 @@ TEST(PlanReference, DocumentsEveryFieldTheParserAccepts) {
   }
   merge(accepted_fields(kRemainingSections, DocumentKind::plan));
   merge(accepted_fields(kSharesSection, DocumentKind::plan));
+  merge(accepted_fields(kPinSharesSection, DocumentKind::plan));
   ASSERT_GE(fields.size(), 50u) << "the parser should report its fields";
   EXPECT_TRUE(fields.count("meshes[].clusters[].intermediate.key.algorithm"));
   EXPECT_TRUE(fields.count("root.key.pkcs11.uri"));
   EXPECT_TRUE(fields.count("root.key.file.passphrase.shares.custodians"));
+  EXPECT_TRUE(fields.count("root.key.pkcs11.pin.shares.threshold"));
+  EXPECT_TRUE(fields.count("root.key.pkcs11.pin.initial"));
 
   const std::string doc = reference();
   ASSERT_FALSE(doc.empty());
