@@ -60,10 +60,9 @@ std::filesystem::path marker_path(const KeyStoreContext& ctx, const Pkcs11KeyRef
 
 SecureBuffer initial_pin(const Pkcs11KeyRef& ref, const Pkcs11TokenInfo& token, const KeyStoreContext& ctx) {
   if (!ref.initial_pin) {
-    throw Error(ErrorKind::key_store,
-                "the " + purpose_for(token) +
-                    " is to be held as custodians' shares, and this run sets it: name where the token's current "
-                    "(initial) user PIN comes from in root.key.pkcs11.pin.initial (env:NAME, file:PATH or prompt)");
+    throw Error(ErrorKind::key_store, "the " + purpose_for(token) +
+                                          " is to be held as custodians' shares, and this run sets it: name where the token's current "
+                                          "(initial) user PIN comes from in root.key.pkcs11.pin.initial (env:NAME, file:PATH or prompt)");
   }
   return resolve_secret(*ref.initial_pin, "current (initial) " + purpose_for(token), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
 }
@@ -93,8 +92,7 @@ void change_pin(PKCS11_SLOT* slot, const SecureBuffer& old_pin, const SecureBuff
   ERR_clear_error();
   if (PKCS11_change_pin(slot, c_old.data(), c_new.data()) != 0) {
     const CK_RV rv = take_ckr_from_error_queue();
-    p11::throw_rv("C_SetPIN (the user PIN of token " + token.describe() + " was not changed; the share files are kept)", rv,
-                  module.path());
+    p11::throw_rv("C_SetPIN (the user PIN of token " + token.describe() + " was not changed; the share files are kept)", rv, module.path());
   }
   if (PKCS11_logout(slot) != 0) pki::drain_openssl_errors();
   login_once(slot, new_pin, module, token);
@@ -142,7 +140,8 @@ TokenLogin finish_interrupted_change(PKCS11_SLOT* slot, const Pkcs11KeyRef& ref,
 // the login, since switching closes every session of the slot (logging out).
 void use_read_write_sessions(PKCS11_SLOT* slot, const Pkcs11TokenInfo& token) {
   if (PKCS11_open_session(slot, 1) != 0) {
-    throw Error(ErrorKind::key_store, "libp11 cannot open a read-write session: " + pki::drain_openssl_errors(), "token " + token.describe());
+    throw Error(ErrorKind::key_store, "libp11 cannot open a read-write session: " + pki::drain_openssl_errors(),
+                "token " + token.describe());
   }
 }
 
@@ -170,8 +169,8 @@ void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const Pkcs11Module& 
   if (rv != 0) p11::throw_login_failure(rv, token_now(module, token), module);
 }
 
-TokenLogin log_in(PKCS11_SLOT* slot, const Pkcs11KeyRef& ref, const std::string& key_id, bool may_generate,
-                  const Pkcs11Module& module, const Pkcs11TokenInfo& token, const KeyStoreContext& ctx) {
+TokenLogin log_in(PKCS11_SLOT* slot, const Pkcs11KeyRef& ref, const std::string& key_id, bool may_generate, const Pkcs11Module& module,
+                  const Pkcs11TokenInfo& token, const KeyStoreContext& ctx) {
   if (ref.pin.kind != SecretKind::shares) {
     login_once(slot, resolve_secret(ref.pin, purpose_for(token), ctx.prompt, ctx.base_dir, ErrorKind::key_store), module, token);
     return {};
@@ -214,9 +213,9 @@ void give_shared_pin(TokenLogin& login, PKCS11_SLOT* slot, const Pkcs11KeyRef& r
   std::size_t length = kSharedSecretLength;
   if (token.max_pin_len != 0) length = std::min<std::size_t>(length, token.max_pin_len);
   if (length < std::max<std::size_t>(kMinSharedPinLength, token.min_pin_len)) {
-    throw Error(ErrorKind::key_store,
-                "token " + token.describe() + " takes user PINs of at most " + std::to_string(token.max_pin_len) +
-                    " characters; a PIN held as shares needs at least " + std::to_string(kMinSharedPinLength) + ". Nothing was changed");
+    throw Error(ErrorKind::key_store, "token " + token.describe() + " takes user PINs of at most " + std::to_string(token.max_pin_len) +
+                                          " characters; a PIN held as shares needs at least " + std::to_string(kMinSharedPinLength) +
+                                          ". Nothing was changed");
   }
   const auto marker = marker_path(ctx, ref);
   ensure_directory(ctx.shares_dir, kPrivateDirMode);

@@ -61,8 +61,8 @@ struct TokenLogin {
 // bytes, or empty). `may_generate`: this run generates the key when it is
 // absent (a PIN held as shares may then be made). Errors are
 // Error(key_store) and never include a PIN or a share.
-TokenLogin log_in(PKCS11_SLOT* slot, const Pkcs11KeyRef& ref, const std::string& key_id, bool may_generate,
-                  const Pkcs11Module& module, const Pkcs11TokenInfo& token, const KeyStoreContext& ctx);
+TokenLogin log_in(PKCS11_SLOT* slot, const Pkcs11KeyRef& ref, const std::string& key_id, bool may_generate, const Pkcs11Module& module,
+                  const Pkcs11TokenInfo& token, const KeyStoreContext& ctx);
 
 // Steps 1-4 above, for a login with pin_change_pending; the caller is about
 // to generate the key. Clears pin_change_pending and sets pin_shares_facts.

@@ -22,7 +22,8 @@ root:
   key:
     algorithm: ecdsa-p384
     store: pkcs11
-    pkcs11: {uri: "pkcs11:token=t;object=o?module-path=/m.so", module: /m.so, token: t, serial: "1", label: o, id: "01", pin: prompt}
+    pkcs11: {uri: "pkcs11:token=t;object=o?module-path=/m.so", module: /m.so, token: t, serial: "1", label: o, id: "01",
+              pin: {initial: prompt, shares: {threshold: 2, custodians: [a, b]}}}
   not_before: 2030-01-01T00:00:00Z
   not_after: 2040-01-01T00:00:00Z
 meshes:
@@ -44,24 +45,6 @@ root:
     algorithm: ecdsa-p384
     store: file
     file: {path: root.pem, passphrase: {shares: {threshold: 2, custodians: [a, b, c]}}}
-  validity: 10y
-meshes: [{name: m, trust_domain: m.internal, clusters: [{name: c}]}]
-)";
-
-// A token root whose user PIN custodians hold as shares.
-constexpr const char* kPinSharesSection = R"(apiVersion: meshca/v1
-kind: CeremonyPlan
-metadata: {name: pin-shares}
-root:
-  subject: {CN: R}
-  key:
-    algorithm: ecdsa-p384
-    store: pkcs11
-    pkcs11:
-      module: /usr/lib/softhsm/libsofthsm2.so
-      token: t
-      label: k
-      pin: {initial: env:INITIAL_PIN, shares: {threshold: 2, custodians: [a, b, c]}}
   validity: 10y
 meshes: [{name: m, trust_domain: m.internal, clusters: [{name: c}]}]
 )";
@@ -92,7 +75,6 @@ TEST(PlanReference, DocumentsEveryFieldTheParserAccepts) {
   }
   merge(accepted_fields(kRemainingSections, DocumentKind::plan));
   merge(accepted_fields(kSharesSection, DocumentKind::plan));
-  merge(accepted_fields(kPinSharesSection, DocumentKind::plan));
   ASSERT_GE(fields.size(), 50u) << "the parser should report its fields";
   EXPECT_TRUE(fields.count("meshes[].clusters[].intermediate.key.algorithm"));
   EXPECT_TRUE(fields.count("root.key.pkcs11.uri"));
