@@ -124,7 +124,15 @@ TokenLogin finish_interrupted_change(PKCS11_SLOT* slot, const Pkcs11KeyRef& ref,
       p11::throw_login_failure(now.user_pin_locked() ? CKR_PIN_LOCKED : CKR_PIN_INCORRECT, now, module);
     }
     SecureBuffer initial = initial_pin(ref, token, ctx);
-    login_once(slot, initial, module, now);
+    try {
+      login_once(slot, initial, module, now);
+    } catch (const Error& e) {
+      throw Error(ErrorKind::key_store,
+                  "finishing the interrupted PIN change, neither the shares' PIN nor the initial PIN was accepted (two logins "
+                  "failed; no more are tried): " +
+                      e.message(),
+                  e.where());
+    }
     change_pin(slot, initial, pin.secret, module, now);
   } else if (rv != 0) {
     p11::throw_login_failure(rv, token_now(module, token), module);

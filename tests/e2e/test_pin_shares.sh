@@ -31,7 +31,7 @@ unset MESHCA_PIN
 export MESHCA_INITIAL_PIN=$INITIAL_PIN
 expect_exit 0 "$MESHCA" plan validate plan.yaml
 expect_exit 0 "$MESHCA" plan show plan.yaml
-expect_in last.out "PIN from 3-of-5 custodian shares (security-officer-1, security-officer-2, security-officer-3, auditor-1, auditor-2)"
+expect_in last.out "PIN from 3-of-5 custodian shares (security-officer-1, security-officer-2, security-officer-3, auditor-1, auditor-2); the token's initial PIN from env:MESHCA_INITIAL_PIN)"
 
 # Every run's output goes to runs.log (scanned for secrets at the end); the
 # spy's record of the run to spy.log (it shows PINs: never scanned).
