@@ -20,8 +20,9 @@ constexpr const char* kRunUsage =
     "intermediate per cluster, verifies each before writing it, and writes every bundle, SHA256SUMS and\n"
     "the transcript under DIR. A re-run keeps complete bundles and refuses conflicting ones. Secrets come\n"
     "from the references in the plan (env:NAME, file:PATH, prompt), never from the command line; a root\n"
-    "passphrase held by custodians (passphrase: {shares: ...}) is made and split at the first run, its\n"
-    "share files written to --shares-dir, and later read from there or typed by each custodian.\n"
+    "passphrase or token PIN held by custodians (passphrase/pin: {shares: ...}) is made and split at the\n"
+    "first run (a token's PIN when the key is generated on it), its share files written to --shares-dir,\n"
+    "and later read from there or typed by each custodian.\n"
     "\n"
     "example: MESHCA_ROOT_PASS=... meshca ceremony run plan.yaml --out out/ --expect-digest HEX";
 

@@ -20,7 +20,7 @@ void add_signing_session_options(po::options_description& options) {
       "jobs,j", po::value<unsigned>()->default_value(0), "worker threads for per-cluster issuance (0: one per core)")(
       "wait", "when another meshca run holds the output directory, wait for it instead of refusing (exit 5)")(
       "shares-dir", po::value<std::string>(),
-      "a root passphrase held as custodians' shares: the directory their share files are written to (new key) or "
+      "a root passphrase or token PIN held as custodians' shares: the directory their share files are written to (new key) or "
       "read from (existing key; without it each custodian types their share); never inside --out");
 }
 

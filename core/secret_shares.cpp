@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "core/files.hpp"
 #include "core/hex.hpp"
@@ -21,7 +22,6 @@ namespace {
 
 constexpr std::string_view kShareFormat = "meshca-share-1";
 constexpr std::size_t kChecksumHexDigits = 8;
-constexpr std::size_t kPassphraseRandomBytes = 24;  // 32 base64url characters
 constexpr std::size_t kMaxShareFileBytes = std::size_t{64} * 1024;
 
 // libgfshare draws its polynomial coefficients (and the bytes it scrubs a
@@ -94,16 +94,20 @@ bool all_of_class(std::string_view text, int (*cls)(int)) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [cls](char c) { return cls(static_cast<unsigned char>(c)) != 0; });
 }
 
-SecureBuffer random_passphrase() {
-  unsigned char raw[kPassphraseRandomBytes];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw Error(ErrorKind::internal, "the random number generator failed");
-  char encoded[4 * kPassphraseRandomBytes / 3 + 1];
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded), raw, sizeof raw);
+// `length` base64url characters (6 random bits each): safe in a file, a
+// shell variable, a prompt or a token's PIN field.
+SecureBuffer random_passphrase(std::size_t length) {
+  constexpr std::size_t kMaxRandomBytes = 3 * kMaxSharedSecretLength / 4;
+  if (length == 0 || length > kMaxSharedSecretLength) throw Error(ErrorKind::internal, "cannot make a secret of that length");
+  unsigned char raw[kMaxRandomBytes];
+  const std::size_t raw_bytes = (length * 3 + 3) / 4;
+  if (RAND_bytes(raw, static_cast<int>(raw_bytes)) != 1) throw Error(ErrorKind::internal, "the random number generator failed");
+  char encoded[4 * ((kMaxRandomBytes + 2) / 3) + 1];
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded), raw, static_cast<int>(raw_bytes));
   OPENSSL_cleanse(raw, sizeof raw);
-  // base64url: the passphrase is safe in a file, a shell variable or a prompt.
   std::replace(encoded, encoded + n, '+', '-');
   std::replace(encoded, encoded + n, '/', '_');
-  SecureBuffer passphrase(std::string_view(encoded, static_cast<std::size_t>(n)));
+  SecureBuffer passphrase(std::string_view(encoded, length));
   OPENSSL_cleanse(encoded, sizeof encoded);
   return passphrase;
 }
@@ -306,16 +310,22 @@ SplitSecret split_secret(const ShareCustody& custody, SecureBuffer secret) {
       throw Error(ErrorKind::internal, "a subset of " + std::to_string(custody.threshold) + " shares does not recombine to the secret");
     }
   });
-  for (const auto& s : split.shares) {
-    SecureBuffer line = share_line(s.custodian, s.index, s.bytes);
-    split.fingerprints.push_back({s.custodian, s.index, sha256_hex(line.view())});
-  }
+  split.fingerprints = fingerprint_shares(split.shares);
   split.secret = std::move(secret);
   return split;
 }
 
+std::vector<ShareFingerprint> fingerprint_shares(const std::vector<SecretShare>& shares) {
+  std::vector<ShareFingerprint> fingerprints;
+  for (const auto& s : shares) {
+    SecureBuffer line = share_line(s.custodian, s.index, s.bytes);
+    fingerprints.push_back({s.custodian, s.index, sha256_hex(line.view())});
+  }
+  return fingerprints;
+}
+
 SplitSecret create_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
-                                 const std::string& stem, ErrorKind kind) {
+                                 const std::string& stem, ErrorKind kind, std::size_t length) {
   if (dir.empty()) {
     throw Error(kind, "the " + purpose +
                           " is split into custodians' shares: name the directory their share files are "
@@ -325,7 +335,7 @@ SplitSecret create_shared_secret(const ShareCustody& custody, const std::string&
   for (const auto& c : custody.custodians) {
     refuse_existing_path(share_file_path(dir, stem, c), "a share file is never replaced; move the old share set away");
   }
-  SplitSecret split = split_secret(custody, random_passphrase());
+  SplitSecret split = split_secret(custody, random_passphrase(length));
   ensure_directory(dir, kPrivateDirMode);
   for (const auto& s : split.shares) {
     SecureBuffer text = share_file_text(custody, purpose, s.index, s.bytes);
@@ -338,7 +348,7 @@ SplitSecret create_shared_secret(const ShareCustody& custody, const std::string&
 namespace {
 
 GatheredSecret gathered(const ShareCustody& custody, const std::vector<SecretShare>& shares, const std::string& purpose, ErrorKind kind) {
-  GatheredSecret g{combine_shares(custody, shares, purpose, kind), {}};
+  GatheredSecret g{combine_shares(custody, shares, purpose, kind), {}, fingerprint_shares(shares)};
   for (const auto& s : shares) g.custodians.push_back(s.custodian);
   return g;
 }
@@ -384,6 +394,16 @@ GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::stri
     shares.push_back(read_share(custodian, i, typed.view(), shares, kind, "typed"));
   }
   return gathered(custody, shares, purpose, kind);
+}
+
+nlohmann::json share_set_facts(const ShareCustody& custody, const std::vector<ShareFingerprint>& fingerprints) {
+  nlohmann::json holders = nlohmann::json::array();
+  for (const auto& f : fingerprints) holders.push_back({{"custodian", f.custodian}, {"share", f.index}, {"sha256", f.sha256}});
+  return {{"threshold", custody.threshold}, {"custodians", holders}};
+}
+
+nlohmann::json gathered_share_facts(const ShareCustody& custody, const GatheredSecret& gathered) {
+  return {{"threshold", custody.threshold}, {"given_by", gathered.custodians}};
 }
 
 }  // namespace meshca

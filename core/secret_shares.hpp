@@ -20,6 +20,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ namespace meshca {
 inline constexpr unsigned kMinShareThreshold = 2;
 // Every M-subset is combined at creation: C(16, 8) = 12870 is the most.
 inline constexpr unsigned kMaxCustodians = 16;
+// The secrets meshca makes: 32 base64url characters (192 bits) unless a
+// shorter one is asked for (a token whose PIN field is shorter).
+inline constexpr std::size_t kSharedSecretLength = 32;
+inline constexpr std::size_t kMaxSharedSecretLength = 64;
 
 // One custodian's share, as read back. `index` is 1-based, the custodian's
 // position in the plan's list.
@@ -85,12 +90,16 @@ struct SplitSecret {
 };
 SplitSecret split_secret(const ShareCustody& custody, SecureBuffer secret);
 
-// A new random passphrase (32 printable characters, 192 bits) split for
-// `custody`, its share files written to `dir` (created 0700; a share file
-// already there is refused, nothing replaced) under `stem`. Error(kind) when
-// `dir` is empty (no directory was named) or cannot be written.
+// The fingerprints of `shares` (SHA-256 of each share line), in their order.
+std::vector<ShareFingerprint> fingerprint_shares(const std::vector<SecretShare>& shares);
+
+// A new random passphrase (`length` base64url characters, 6 bits each; 32
+// by default) split for `custody`, its share files written to `dir`
+// (created 0700; a share file already there is refused, nothing replaced)
+// under `stem` and the directory synced. Error(kind) when `dir` is empty (no
+// directory was named) or cannot be written.
 SplitSecret create_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
-                                 const std::string& stem, ErrorKind kind);
+                                 const std::string& stem, ErrorKind kind, std::size_t length = kSharedSecretLength);
 
 // Gathers shares for `custody`: from `dir` (each custodian's share file that
 // exists) when `dir` is not empty, otherwise typed at `prompt`, one
@@ -99,8 +108,15 @@ SplitSecret create_shared_secret(const ShareCustody& custody, const std::string&
 struct GatheredSecret {
   SecureBuffer secret;
   std::vector<std::string> custodians;  // whose shares gave it, in the plan's order
+  std::vector<ShareFingerprint> fingerprints;  // of those shares, in the same order
 };
 GatheredSecret gather_shared_secret(const ShareCustody& custody, const std::string& purpose, const std::filesystem::path& dir,
                                     const std::string& stem, const SecretPrompt& prompt, ErrorKind kind);
+
+// What a transcript records of a share set (never a share): made in this
+// run, {"threshold", "custodians": [{"custodian", "share", "sha256"}...]};
+// gathered, {"threshold", "given_by": [custodian...]}.
+nlohmann::json share_set_facts(const ShareCustody& custody, const std::vector<ShareFingerprint>& fingerprints);
+nlohmann::json gathered_share_facts(const ShareCustody& custody, const GatheredSecret& gathered);
 
 }  // namespace meshca

@@ -47,14 +47,6 @@ std::string purpose_for(const std::filesystem::path& path) { return "passphrase 
 // so the shares of a rotation's two roots can share a directory.
 std::string share_stem(const std::filesystem::path& path) { return path.stem().string(); }
 
-// What the transcript records of a new key's share set: who holds which
-// share, and each share's fingerprint (never a share).
-std::string share_facts(const ShareCustody& custody, const std::vector<ShareFingerprint>& fingerprints) {
-  nlohmann::json holders = nlohmann::json::array();
-  for (const auto& f : fingerprints) holders.push_back({{"custodian", f.custodian}, {"share", f.index}, {"sha256", f.sha256}});
-  return nlohmann::json{{"passphrase_shares", {{"threshold", custody.threshold}, {"custodians", holders}}}}.dump();
-}
-
 std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::string& pem, const FileKeyRef& ref,
                                pki::KeyAlgorithm algorithm, const KeyStoreContext& ctx) {
   // A passphrase held as shares is gathered, every share checked, before
@@ -64,7 +56,7 @@ std::unique_ptr<KeyStore> load(const std::filesystem::path& path, const std::str
   if (ref.passphrase.kind == SecretKind::shares) {
     GatheredSecret g =
         gather_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ctx.prompt, ErrorKind::key_store);
-    facts = nlohmann::json{{"passphrase_shares", {{"threshold", ref.passphrase.shares.threshold}, {"given_by", g.custodians}}}}.dump();
+    facts = nlohmann::json{{"passphrase_shares", gathered_share_facts(ref.passphrase.shares, g)}}.dump();
     passphrase = std::move(g.secret);
   } else {
     passphrase = resolve_secret(ref.passphrase, purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store);
@@ -90,7 +82,7 @@ std::unique_ptr<KeyStore> create(const std::filesystem::path& path, const FileKe
     // under a passphrase its custodians could not recover.
     SplitSecret split =
         create_shared_secret(ref.passphrase.shares, purpose_for(path), ctx.shares_dir, share_stem(path), ErrorKind::key_store);
-    facts = share_facts(ref.passphrase.shares, split.fingerprints);
+    facts = nlohmann::json{{"passphrase_shares", share_set_facts(ref.passphrase.shares, split.fingerprints)}}.dump();
     passphrase = std::move(split.secret);
   } else {
     passphrase = resolve_secret(ref.passphrase, "new " + purpose_for(path), ctx.prompt, ctx.base_dir, ErrorKind::key_store,

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/secret_source.hpp"
@@ -56,6 +57,11 @@ struct Pkcs11KeyRef {
   std::string label;   // key object label (CKA_LABEL)
   std::string id_hex;  // key object id (CKA_ID) in hex; optional
   SecretRef pin{SecretKind::env, "MESHCA_PIN"};
+  // With a PIN held as custodians' shares (`pin: {shares: ..., initial:
+  // REF}`): where the token's current user PIN comes from when meshca
+  // generates the key and gives the token its new, shared PIN
+  // (hsm/pkcs11_pin_shares.hpp). Unused once the shares exist.
+  std::optional<SecretRef> initial_pin;
   std::string init_args;            // C_Initialize pReserved (e.g. NSS softokn's configdir=...); optional
   bool require_signing_only = false;  // `require: signing-only`: refuse a key that may decrypt/unwrap/derive
 };

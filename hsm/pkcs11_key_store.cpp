@@ -1,33 +1,24 @@
 #include "hsm/pkcs11_key_store.hpp"
 
 #include <libp11.h>
-#include <openssl/err.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/hex.hpp"
+#include "hsm/pkcs11_login.hpp"
 #include "hsm/pkcs11_module.hpp"
 
 namespace meshca::hsm {
 namespace {
 
 enum class Mode { must_exist, create_if_missing, must_create };
-
-// The CKR code libp11 left on the OpenSSL error queue (0 when none); clears the queue.
-CK_RV take_ckr_from_error_queue() {
-  CK_RV rv = 0;
-  const int ckr_lib = ERR_get_CKR_code();
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    if (ERR_GET_LIB(e) == ckr_lib && rv == 0) rv = static_cast<CK_RV>(ERR_GET_REASON(e));
-  }
-  return rv;
-}
 
 // ---------------------------------------------------------------- the store
 
@@ -88,6 +79,7 @@ class Pkcs11KeyStore final : public KeyStore {
                        {"usage", usage},
                        {"signing_only", facts_.usage.signing_only()}}}};
     if (!facts_.generation_template.empty()) j["key"]["generation_template"] = facts_.generation_template;
+    if (!facts_.pin_shares.empty()) j["pin_shares"] = nlohmann::json::parse(facts_.pin_shares);
     return j.dump();
   }
   pki::KeyAlgorithm algorithm() const override { return facts_.algorithm; }
@@ -138,23 +130,6 @@ std::string wanted_key(const Pkcs11KeyRef& ref) {
   return s;
 }
 
-void login_once(PKCS11_SLOT* slot, const SecureBuffer& pin, const Pkcs11Module& module, const Pkcs11TokenInfo& token) {
-  p11::require_pin_length(module, token, pin.size());
-  SecureBuffer c_pin(pin.view());
-  c_pin.append('\0');  // libp11 takes a C string
-  ERR_clear_error();
-  if (PKCS11_login(slot, 0, c_pin.data()) == 0) return;
-  CK_RV rv = take_ckr_from_error_queue();
-  Pkcs11TokenInfo after = token;
-  try {
-    after = p11::token_info(module, token.slot_id);
-  } catch (const Error&) {
-    // keep the flags read before the login
-  }
-  if (rv == 0) rv = after.user_pin_locked() ? CKR_PIN_LOCKED : CKR_GENERAL_ERROR;
-  p11::throw_login_failure(rv, after, module);
-}
-
 struct FoundKey {
   p11::KeyObject private_key;
   pki::PKeyPtr public_key;
@@ -163,8 +138,10 @@ struct FoundKey {
   KeyUsage usage;
 };
 
+// `before_generate` runs once the key is known to be absent, just before it
+// is generated.
 FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, std::string id, pki::KeyAlgorithm algorithm, Mode mode,
-                          const Pkcs11Module& module, const Pkcs11TokenInfo& token) {
+                          const Pkcs11Module& module, const Pkcs11TokenInfo& token, const std::function<void()>& before_generate) {
   const std::string where = "token " + token.describe();
   FoundKey found;
   auto privs = session.find_keys(CKO_PRIVATE_KEY, ref.label, id);
@@ -197,6 +174,7 @@ FoundKey find_or_generate(const p11::Session& session, const Pkcs11KeyRef& ref, 
     }
     p11::require_algorithm(module, token, algorithm, /*generate=*/true);
     if (id.empty()) id = random_bytes(16);
+    before_generate();
     found.generation_template =
         p11::generate_key_pair(session, algorithm, ref.label, id, ref.require_signing_only).template_name;
     found.generated = true;
@@ -344,17 +322,25 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   int logged_in = 0;
   if (PKCS11_is_logged_in(slot, 0, &logged_in) != 0) logged_in = 0;
   pki::drain_openssl_errors();
-  if (logged_in == 0) {
-    SecureBuffer pin =
-        resolve_secret(ref.pin, "user PIN of PKCS#11 token '" + token.label + "'", ctx.prompt, ctx.base_dir, ErrorKind::key_store);
-    login_once(slot, pin, module, token);
-  }
+  TokenLogin login;
+  if (logged_in == 0) login = log_in(slot, ref, id, mode != Mode::must_exist, module, token, ctx);
 
   FoundKey found;
   {
     // The login above is per application: this session shares it.
     p11::Session session(module, token.slot_id, /*read_write=*/mode != Mode::must_exist);
-    found = find_or_generate(session, ref, id, algorithm, mode, module, token);
+    found = find_or_generate(session, ref, id, algorithm, mode, module, token, [&] {
+      // A PIN held as shares is set, write-ahead, before the key it guards exists.
+      if (login.pin_change_pending) give_shared_pin(login, slot, ref, module, token, ctx);
+    });
+  }
+  if (login.pin_change_pending) {
+    throw Error(ErrorKind::key_store,
+                "the plan holds the user PIN as custodians' shares, but no share files are in " + ctx.shares_dir.string() +
+                    " and the token already has the key " + wanted_key(ref) +
+                    ": meshca sets a shared PIN only when it generates the key. Nothing was changed; give --shares-dir the "
+                    "directory holding the share files",
+                where);
   }
   const p11::KeyObject& priv = found.private_key;
 
@@ -394,6 +380,7 @@ std::unique_ptr<KeyStore> open_impl(const Pkcs11KeyRef& ref, pki::KeyAlgorithm a
   facts.library = module.library_description();
   facts.usage = found.usage;
   facts.generation_template = found.generation_template;
+  facts.pin_shares = login.pin_shares_facts;
   facts.token = token;
   facts.key_label = priv.label;
   facts.key_id_hex = to_hex(priv.id);

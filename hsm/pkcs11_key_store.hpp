@@ -4,7 +4,9 @@
 // renumbers slots), the key by CKA_LABEL and/or CKA_ID. New keys are
 // generated inside the token with C_GenerateKeyPair (CKA_SENSITIVE, not
 // extractable) and their attributes are read back before use. One login per
-// run; a wrong PIN is reported, never retried.
+// run; a wrong PIN is reported, never retried (the one exception, finishing
+// a PIN change a stopped run began, is in hsm/pkcs11_login.hpp, which also
+// holds a user PIN kept as custodians' shares).
 //
 // Before a store is handed out it signs a random test message with the token
 // key and verifies the signature with the software copy of the public key, so
@@ -63,6 +65,9 @@ struct Pkcs11KeyFacts {
   std::string library;  // C_GetInfo manufacturer / description
   KeyUsage usage;
   std::string generation_template;  // set when this run generated the key
+  // A PIN held as custodians' shares: the share set's facts (JSON object
+  // text; never a share), empty otherwise.
+  std::string pin_shares;
   Pkcs11TokenInfo token;
   std::string key_label;
   std::string key_id_hex;

@@ -140,7 +140,8 @@ std::string format_pkcs11_uri(const Pkcs11KeyRef& ref) {
   p11_kit_uri_set_attribute(uri.get(), &class_attr);
   if (!ref.module.empty()) p11_kit_uri_set_module_path(uri.get(), ref.module.c_str());
   const bool default_pin = ref.pin.kind == SecretKind::env && ref.pin.value == "MESHCA_PIN";
-  if (!default_pin) {
+  // A PIN held as custodians' shares has no source a URI can name.
+  if (!default_pin && ref.pin.kind != SecretKind::shares) {
     // "file://x" would read back as the file "x": a path that itself starts
     // with "//" needs the empty-authority form "file:////...".
     std::string source = ref.pin.to_string();

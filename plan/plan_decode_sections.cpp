@@ -54,11 +54,18 @@ std::optional<std::vector<std::string>> read_custodians(MapReader& s) {
   return names;
 }
 
+std::optional<SecretRef> read_secret(MapReader& m, const std::string& key, bool shares_allowed,
+                                     std::optional<SecretRef>* initial = nullptr);
+
 // `KEY: {shares: {threshold: M, custodians: [...]}}`: a secret meshca makes
-// and splits among custodians (core/secret_shares.hpp).
-std::optional<SecretRef> read_share_custody(MapReader& m, const std::string& key) {
-  MapReader outer(m.findings(), m.get(key), m.field(key), {"shares"});
+// and splits among custodians (core/secret_shares.hpp). Where `initial` is
+// given (a token's PIN, which the token already has), also `initial: REF`,
+// where the secret meshca replaces comes from.
+std::optional<SecretRef> read_share_custody(MapReader& m, const std::string& key, std::optional<SecretRef>* initial) {
+  MapReader outer(m.findings(), m.get(key), m.field(key),
+                  initial != nullptr ? std::vector<std::string>{"shares", "initial"} : std::vector<std::string>{"shares"});
   if (!outer.valid()) return std::nullopt;
+  if (initial != nullptr && outer.has("initial")) *initial = read_secret(outer, "initial", /*shares_allowed=*/false);
   const auto node = outer.required("shares");
   if (!node) return std::nullopt;
   MapReader s(m.findings(), *node, outer.field("shares"), {"threshold", "custodians"});
@@ -77,13 +84,11 @@ std::optional<SecretRef> read_share_custody(MapReader& m, const std::string& key
 }
 
 // A secret reference (env:NAME, file:PATH, prompt) or, where
-// `shares_allowed`, a share custody mapping.
-std::optional<SecretRef> read_secret(MapReader& m, const std::string& key, bool shares_allowed) {
+// `shares_allowed`, a share custody mapping (with `initial` when given).
+std::optional<SecretRef> read_secret(MapReader& m, const std::string& key, bool shares_allowed, std::optional<SecretRef>* initial) {
   if (m.has(key) && m.get(key).IsMap()) {
-    if (shares_allowed) return read_share_custody(m, key);
-    m.error(key,
-            "only root.key.file.passphrase can be held as custodians' shares for now; name where this secret comes "
-            "from (env:NAME, file:PATH or prompt)");
+    if (shares_allowed) return read_share_custody(m, key, initial);
+    m.error(key, "cannot be held as custodians' shares; name where this secret comes from (env:NAME, file:PATH or prompt)");
     return std::nullopt;
   }
   auto text = m.string(key, false);
@@ -148,7 +153,7 @@ void decode_pkcs11_key(const YAML::Node& node, const std::string& path, hsm::Pkc
     if (!hex) m.error("id", "must be an even number of hex digits (the key's CKA_ID)");
     ref.id_hex = *v;
   }
-  if (auto secret = read_secret(m, "pin", /*shares_allowed=*/false)) ref.pin = *secret;
+  if (auto secret = read_secret(m, "pin", /*shares_allowed=*/true, &ref.initial_pin)) ref.pin = *secret;
   if (auto v = m.string("init_args", false)) ref.init_args = *v;
   if (auto v = m.string("require", false)) {
     if (*v != "signing-only") m.error("require", "'" + *v + "' is not a requirement; the one known is signing-only");

@@ -259,7 +259,8 @@ CertificateView intermediate_view(const Plan& plan, const MeshPlan& mesh, const 
 std::string root_key_location(const hsm::RootKeyRef& key) {
   std::string where = hsm::describe_key_reference(key);
   if (key.kind == hsm::KeyStoreKind::file) return where + " (passphrase from " + key.file.passphrase.to_string() + ")";
-  return where + " (PIN from " + key.pkcs11.pin.to_string() + "); generated inside the token if absent, never extractable";
+  const std::string initial = key.pkcs11.initial_pin ? "; the token's initial PIN from " + key.pkcs11.initial_pin->to_string() : "";
+  return where + " (PIN from " + key.pkcs11.pin.to_string() + initial + "); generated inside the token if absent, never extractable";
 }
 
 PlanView plan_view(const Plan& plan, UnixTime at) {

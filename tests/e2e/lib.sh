@@ -102,6 +102,22 @@ yaml.safe_dump(plan, open(sys.argv[2], "w"), sort_keys=False)
 PY
 }
 
+# refuse_every_two_shares [CHECK...]: for the five CUSTODIANS, every 2-subset
+# given to the caller's `use_shares WANT CUSTODIAN...` is refused (exit 4)
+# naming who gave a share; CHECK (a command) then runs after each.
+refuse_every_two_shares() {
+  local a b n=0
+  for a in 0 1 2 3 4; do
+    for b in $(seq $((a + 1)) 4); do
+      use_shares 4 "${CUSTODIANS[a]}" "${CUSTODIANS[b]}"
+      expect_in last.err "needs the shares of 3 of its 5 custodians; 2 given (${CUSTODIANS[a]}, ${CUSTODIANS[b]})"
+      [ $# -eq 0 ] || "$@"
+      n=$((n + 1))
+    done
+  done
+  [ "$n" -eq 10 ] || fail "$n 2-subsets"
+}
+
 # The test-only crash-point binary (tests/crashpoint) as $CP.
 use_crashpoint() {
   : "${MESHCA_CRASHPOINT_BIN:?set MESHCA_CRASHPOINT_BIN to the crash-point binary}"

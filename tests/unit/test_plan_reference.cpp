@@ -22,7 +22,8 @@ root:
   key:
     algorithm: ecdsa-p384
     store: pkcs11
-    pkcs11: {uri: "pkcs11:token=t;object=o?module-path=/m.so", module: /m.so, token: t, serial: "1", label: o, id: "01", pin: prompt}
+    pkcs11: {uri: "pkcs11:token=t;object=o?module-path=/m.so", module: /m.so, token: t, serial: "1", label: o, id: "01",
+              pin: {initial: prompt, shares: {threshold: 2, custodians: [a, b]}}}
   not_before: 2030-01-01T00:00:00Z
   not_after: 2040-01-01T00:00:00Z
 meshes:
@@ -78,6 +79,8 @@ TEST(PlanReference, DocumentsEveryFieldTheParserAccepts) {
   EXPECT_TRUE(fields.count("meshes[].clusters[].intermediate.key.algorithm"));
   EXPECT_TRUE(fields.count("root.key.pkcs11.uri"));
   EXPECT_TRUE(fields.count("root.key.file.passphrase.shares.custodians"));
+  EXPECT_TRUE(fields.count("root.key.pkcs11.pin.shares.threshold"));
+  EXPECT_TRUE(fields.count("root.key.pkcs11.pin.initial"));
 
   const std::string doc = reference();
   ASSERT_FALSE(doc.empty());

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,22 @@ TEST(SecretShares, DuplicateAndAnotherCustodiansShareAreRefusedByName) {
   const std::string other =
       key_store_error([&] { read_share("auditor-2", 5, line_of(split.shares[0]), {}, ErrorKind::key_store, "typed"); });
   EXPECT_NE(other.find("is share number 001, not custodian auditor-2's (005)"), std::string::npos) << other;
+}
+
+// A token whose PIN field is short gets a shorter secret (base64url, random).
+TEST(SecretShares, CreatedSecretHasTheLengthAskedFor) {
+  test::TempDir dir;
+  for (std::size_t length : {12u, 16u, 31u, 32u, 64u}) {
+    const std::string stem = "len" + std::to_string(length);
+    SplitSecret split = create_shared_secret(kCustody, kPurpose, dir.path() / "shares", stem, ErrorKind::key_store, length);
+    EXPECT_EQ(split.secret.size(), length);
+    for (char c : split.secret.view()) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << length;
+    EXPECT_EQ(combine_shares(kCustody, typed(split, {1, 3, 4}), kPurpose, ErrorKind::key_store).view(), split.secret.view());
+    GatheredSecret g = gather_shared_secret(kCustody, kPurpose, dir.path() / "shares", stem, {}, ErrorKind::key_store);
+    EXPECT_TRUE(g.secret.equals(split.secret));
+    ASSERT_EQ(g.fingerprints.size(), 5u);
+    EXPECT_EQ(g.fingerprints[2].sha256, split.fingerprints[2].sha256);
+  }
 }
 
 TEST(SecretShares, FileKeyStoreWritesSharesAndOpensWithThreeOfThem) {
