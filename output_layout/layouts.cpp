@@ -201,7 +201,8 @@ SecureBuffer render(Content content, const IstioBundleFiles& files, const Layout
     case Content::trust_istio_operator:
     case Content::trust_istiod_values:
     case Content::trust_manager_bundle:
-    case Content::trust_bundle: return SecureBuffer(render_trust_file(content, files, o));
+    case Content::trust_bundle:
+      return SecureBuffer(render_trust_file(content, files, o));
   }
   throw Error(ErrorKind::internal, "unknown layout content");
 }

@@ -36,7 +36,8 @@ void decode_trust_domains(MapReader& m, ExternalRootSection& root) {
     const std::string problem = item.IsScalar() ? trust_domain_problem(item.Scalar()) : "must be a trust domain";
     if (!problem.empty()) {
       f.add(at, field, problem);
-    } else if (std::any_of(root.trust_domains.begin(), root.trust_domains.end(), [&](const auto& td) { return td.value == item.Scalar(); })) {
+    } else if (std::any_of(root.trust_domains.begin(), root.trust_domains.end(),
+                           [&](const auto& td) { return td.value == item.Scalar(); })) {
       f.add(at, field, "trust domain '" + item.Scalar() + "' is listed twice");
     } else {
       root.trust_domains.push_back({item.Scalar(), at});
@@ -106,7 +107,9 @@ std::string read_external_root(const ExternalRootSection& s, const fs::path& bas
     const std::string text = read_file(file, kMaxRootFile);
     std::size_t blocks = 0;
     for (auto at = text.find("-----BEGIN "); at != std::string::npos; at = text.find("-----BEGIN ", at + 1)) ++blocks;
-    if (blocks > 1) throw Error(ErrorKind::invalid_input, "holds " + std::to_string(blocks) + " PEM blocks; an external root file holds its one certificate", file.string());
+    if (blocks > 1)
+      throw Error(ErrorKind::invalid_input,
+                  "holds " + std::to_string(blocks) + " PEM blocks; an external root file holds its one certificate", file.string());
     cert = pki::certificate_from_pem(text, file.string());
   } catch (const Error& e) {
     f.add(s.file->at, field, e.what());
@@ -145,7 +148,8 @@ class FederationResolver {
     for (const auto& fed : doc_.federation) {
       if (fed.name) {
         if (auto [it, fresh] = names.emplace(fed.name->value, fed.path); !fresh)
-          f_.add(fed.name->at, join_path(fed.path, "name"), "duplicate federation name '" + fed.name->value + "' (also " + it->second + ")");
+          f_.add(fed.name->at, join_path(fed.path, "name"),
+                 "duplicate federation name '" + fed.name->value + "' (also " + it->second + ")");
       }
       plan_.federations.push_back(federation(fed));
     }
@@ -162,7 +166,9 @@ class FederationResolver {
       const auto& mesh = s.meshes[i];
       const std::string field = index_path(join_path(s.path, "meshes"), i);
       if (!mesh_names_.count(mesh.value)) {
-        f_.add(mesh.at, field, "names no mesh of the plan ('" + mesh.value + "'); the plan's meshes are " + comma_list({mesh_names_.begin(), mesh_names_.end()}));
+        f_.add(mesh.at, field,
+               "names no mesh of the plan ('" + mesh.value + "'); the plan's meshes are " +
+                   comma_list({mesh_names_.begin(), mesh_names_.end()}));
       } else if (std::find(fed.meshes.begin(), fed.meshes.end(), mesh.value) != fed.meshes.end()) {
         f_.add(mesh.at, field, "mesh '" + mesh.value + "' is named twice");
       } else {
@@ -231,7 +237,8 @@ class FederationResolver {
       return;
     }
     for (const auto& td : root.trust_domains)
-      if (std::find(same->trust_domains.begin(), same->trust_domains.end(), td) == same->trust_domains.end()) same->trust_domains.push_back(td);
+      if (std::find(same->trust_domains.begin(), same->trust_domains.end(), td) == same->trust_domains.end())
+        same->trust_domains.push_back(td);
   }
 
   const PlanDocument& doc_;

@@ -180,10 +180,9 @@ PlanDocument decode_plan(std::string_view text, Findings& f, UnixTime now) {
     f.add(location_of(f, yaml), "", "the plan is empty; start from `meshca plan init`");
     return doc;
   }
-  MapReader top(
-      f, yaml, "",
-      {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs", "rotation", "revocation",
-       "federation"});
+  MapReader top(f, yaml, "",
+                {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs", "rotation",
+                 "revocation", "federation"});
   if (!top.valid()) return doc;
   check_document_type(top, kKind);
   if (auto m = top.required("metadata")) decode_metadata(*m, doc, f);

@@ -104,9 +104,9 @@ struct ExternalRootSection {
   std::string path;  // "federation[0].external_roots[1]"
   SourceLocation at;
   std::optional<Located<std::string>> name, file;
-  std::optional<Located<std::string>> sha256;          // normalized "AB:CD:..."
-  std::vector<Located<std::string>> trust_domains;     // the valid ones
-  std::string trust_domains_path;                      // "federation[0].external_roots[1].trust_domains"
+  std::optional<Located<std::string>> sha256;       // normalized "AB:CD:..."
+  std::vector<Located<std::string>> trust_domains;  // the valid ones
+  std::string trust_domains_path;                   // "federation[0].external_roots[1].trust_domains"
 };
 
 // `federation[]`.

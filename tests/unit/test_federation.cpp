@@ -166,23 +166,27 @@ class FederationPlanTest : public ::testing::Test {
 
   // A plan with meshes prod, lab and dev, and `federation` as its last section.
   std::string plan(const std::string& federation) const {
-    return "apiVersion: meshca/v1\n"                                                         //  1
-           "kind: CeremonyPlan\n"                                                            //  2
-           "metadata: {name: fed}\n"                                                         //  3
-           "root:\n"                                                                         //  4
-           "  subject: {CN: Fed Root}\n"                                                     //  5
+    return "apiVersion: meshca/v1\n"                                                                //  1
+           "kind: CeremonyPlan\n"                                                                   //  2
+           "metadata: {name: fed}\n"                                                                //  3
+           "root:\n"                                                                                //  4
+           "  subject: {CN: Fed Root}\n"                                                            //  5
            "  key: {algorithm: ecdsa-p256, store: file, file: {path: k.pem, passphrase: env:P}}\n"  //  6
-           "  validity: 10y\n"                                                               //  7
-           "meshes:\n"                                                                       //  8
-           "  - {name: prod, trust_domain: prod.example, clusters: [{name: east}]}\n"        //  9
-           "  - {name: lab, trust_domain: lab.example, clusters: [{name: west}]}\n"          // 10
-           "  - {name: dev, trust_domain: dev.example, clusters: [{name: north}]}\n"         // 11
-           "federation:\n" +                                                                 // 12
+           "  validity: 10y\n"                                                                      //  7
+           "meshes:\n"                                                                              //  8
+           "  - {name: prod, trust_domain: prod.example, clusters: [{name: east}]}\n"               //  9
+           "  - {name: lab, trust_domain: lab.example, clusters: [{name: west}]}\n"                 // 10
+           "  - {name: dev, trust_domain: dev.example, clusters: [{name: north}]}\n"                // 11
+           "federation:\n" +                                                                        // 12
            federation;
   }
-  std::string good_root() const { return "      - {name: partner, file: partner-root.pem, sha256: '" + pin_ + "', trust_domains: [partner.example]}\n"; }
+  std::string good_root() const {
+    return "      - {name: partner, file: partner-root.pem, sha256: '" + pin_ + "', trust_domains: [partner.example]}\n";
+  }
 
-  ceremony::Plan parse(const std::string& text) const { return ceremony::parse_plan(text, "plan.yaml", tmp_.path(), test::at("2026-11-24T12:00:00Z")); }
+  ceremony::Plan parse(const std::string& text) const {
+    return ceremony::parse_plan(text, "plan.yaml", tmp_.path(), test::at("2026-11-24T12:00:00Z"));
+  }
 
   // The findings of a plan that must be refused.
   std::vector<std::string> refused(const std::string& text) const {
@@ -222,7 +226,8 @@ TEST_F(FederationPlanTest, MembersTrustTheOtherMembersAndTheExternalRoots) {
 }
 
 TEST_F(FederationPlanTest, RefusesUnknownMeshesAndDuplicates) {
-  expect_finding("  - {name: a, meshes: [prod, staging]}\n", "plan.yaml:13:30: federation[0].meshes[1]: names no mesh of the plan ('staging')");
+  expect_finding("  - {name: a, meshes: [prod, staging]}\n",
+                 "plan.yaml:13:30: federation[0].meshes[1]: names no mesh of the plan ('staging')");
   expect_finding("  - {name: a, meshes: [prod, prod]}\n", "federation[0].meshes[1]: mesh 'prod' is named twice");
   expect_finding("  - {name: a, meshes: [prod, lab]}\n  - {name: a, meshes: [lab, dev]}\n",
                  "plan.yaml:14:12: federation[1].name: duplicate federation name 'a'");
@@ -243,8 +248,9 @@ TEST_F(FederationPlanTest, RefusesAnExternalRootThatIsNotThePinnedCaCertificate)
   // Not a CA; and two PEM blocks.
   auto leaf = self_signed("Leaf", roots_.key_a.get(), false);
   write_file_atomic(tmp_.path() / "leaf.pem", pki::certificate_to_pem(leaf.get()), kPublicFileMode);
-  expect_finding(head + "      - {name: p, file: leaf.pem, sha256: '" + pki::sha256_fingerprint(leaf.get()) + "', trust_domains: [p.example]}\n",
-                 "is not a CA certificate");
+  expect_finding(
+      head + "      - {name: p, file: leaf.pem, sha256: '" + pki::sha256_fingerprint(leaf.get()) + "', trust_domains: [p.example]}\n",
+      "is not a CA certificate");
   write_file_atomic(tmp_.path() / "two.pem", roots_.b + roots_.a, kPublicFileMode);
   expect_finding(head + "      - {name: p, file: two.pem, sha256: '" + pin_ + "', trust_domains: [p.example]}\n", "holds 2 PEM blocks");
   expect_finding(head + "      - {name: p, file: partner-root.pem, sha256: '" + pin_ + "'}\n",
@@ -257,9 +263,10 @@ TEST_F(FederationPlanTest, RefusesATrustDomainClaimedByTwoRoots) {
                  "federation[0].external_roots[0].trust_domains[0]: trust domain 'lab.example' is already the trust domain of meshes[1]");
   write_file_atomic(tmp_.path() / "other-root.pem", roots_.a, kPublicFileMode);
   const std::string other = pki::sha256_fingerprint(pki::certificate_from_pem(roots_.a, "a").get());
-  expect_finding(head + good_root() + "      - {name: q, file: other-root.pem, sha256: '" + other + "', trust_domains: [partner.example]}\n",
-                 "federation[0].external_roots[1].trust_domains[0]: trust domain 'partner.example' is already claimed by "
-                 "federation[0].external_roots[0] (partner)");
+  expect_finding(
+      head + good_root() + "      - {name: q, file: other-root.pem, sha256: '" + other + "', trust_domains: [partner.example]}\n",
+      "federation[0].external_roots[1].trust_domains[0]: trust domain 'partner.example' is already claimed by "
+      "federation[0].external_roots[0] (partner)");
   // The same root in two federations is one root.
   EXPECT_NO_THROW(parse(plan(head + good_root() + "  - name: b\n    meshes: [lab]\n    external_roots:\n" + good_root())));
 }
