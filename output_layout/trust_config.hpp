@@ -37,7 +37,6 @@ struct TrustConfig {
   bool operator==(const TrustConfig&) const = default;
 };
 
-inline constexpr const char* kTrustDir = "trust";
 inline constexpr const char* kIstioOperatorFile = "trust/istio-operator.yaml";
 inline constexpr const char* kIstiodValuesFile = "trust/istiod-values.yaml";
 inline constexpr const char* kTrustManagerBundleFile = "trust/trust-manager-bundle.yaml";

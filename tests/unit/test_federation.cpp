@@ -27,7 +27,7 @@ pki::X509Ptr self_signed(const std::string& cn, EVP_PKEY* key, bool ca = true) {
   pki::CertificateProfile p;
   p.subject = pki::DistinguishedName::canonical({{"CN", cn}});
   p.not_before = kNow - 60;
-  p.not_after = kNow + 86400 * 365;
+  p.not_after = kNow + std::int64_t{86400} * 365;
   p.is_ca = ca;
   p.path_len = ca ? std::optional<int>(1) : std::nullopt;
   p.key_usage = ca ? pki::KeyUsageBits{.digital_signature = false, .key_cert_sign = true, .crl_sign = true}
