@@ -32,7 +32,16 @@ enum class Content {
   cert_manager_issuer,
   spire_server_conf,
   public_bundle_descriptor,
+  trust_istio_operator,
+  trust_istiod_values,
+  trust_manager_bundle,
+  trust_bundle,
 };
+
+bool is_trust_file(Content c) {
+  return c == Content::trust_istio_operator || c == Content::trust_istiod_values || c == Content::trust_manager_bundle ||
+         c == Content::trust_bundle;
+}
 
 bool is_material(Content c) { return c == Content::ca_cert || c == Content::key || c == Content::chain || c == Content::roots; }
 
@@ -89,6 +98,18 @@ const std::vector<FileSpec>& public_file_table() {
   return table;
 }
 
+// The trust configuration (trust_config.hpp) of a federated cluster, beside
+// whatever its layouts write.
+const std::vector<FileSpec>& trust_file_table() {
+  static const std::vector<FileSpec> table{
+      {Layout::istio_cacerts, kIstioOperatorFile, Content::trust_istio_operator, false},
+      {Layout::istio_cacerts, kIstiodValuesFile, Content::trust_istiod_values, false},
+      {Layout::istio_cacerts, kTrustManagerBundleFile, Content::trust_manager_bundle, false},
+      {Layout::istio_cacerts, kTrustBundleFile, Content::trust_bundle, false},
+  };
+  return table;
+}
+
 bool selected(const FileSpec& spec, const LayoutOptions& options) {
   return options.has(spec.layout) && (!spec.needs_k8s_secret || options.has(Layout::k8s_secret));
 }
@@ -97,10 +118,12 @@ std::vector<const FileSpec*> selected_files(const LayoutOptions& options) {
   std::vector<const FileSpec*> out;
   if (options.key_custody == KeyCustody::cluster) {
     for (const auto& spec : public_file_table()) out.push_back(&spec);
-    return out;
+  } else {
+    for (const auto& spec : file_table())
+      if (selected(spec, options) && !(options.public_copy && spec.private_file)) out.push_back(&spec);
   }
-  for (const auto& spec : file_table())
-    if (selected(spec, options) && !(options.public_copy && spec.private_file)) out.push_back(&spec);
+  if (options.trust)
+    for (const auto& spec : trust_file_table()) out.push_back(&spec);
   return out;
 }
 
@@ -127,6 +150,18 @@ std::string spire_server_conf(const LayoutOptions& o) {
          "        bundle_file_path = \"" + d + "/bundle.crt\"\n"
          "    }\n"
          "}\n";
+}
+
+// A federated cluster's trust file, from its bundle's roots.
+std::string render_trust_file(Content content, const IstioBundleFiles& files, const LayoutOptions& o) {
+  const TrustConfig trust = trust_config(files.root_cert, *o.trust);
+  const std::string origin =
+      "Trust configuration of mesh " + o.mesh + ", cluster " + o.cluster + " (made by meshca, plan " + o.plan_digest + ").";
+  if (content == Content::trust_istio_operator)
+    return render_istio_operator_overlay(trust, metadata(o, "meshca-trust", o.istio_namespace), origin);
+  if (content == Content::trust_istiod_values) return render_istiod_values(trust, origin);
+  if (content == Content::trust_manager_bundle) return render_trust_manager_bundle(trust, metadata(o, "meshca-trust", ""), origin);
+  return render_trust_bundle_pem(trust);
 }
 
 SecureBuffer render(Content content, const IstioBundleFiles& files, const LayoutOptions& o) {
@@ -163,6 +198,11 @@ SecureBuffer render(Content content, const IstioBundleFiles& files, const Layout
     case Content::spire_server_conf: return SecureBuffer(spire_server_conf(o));
     case Content::public_bundle_descriptor:
       return SecureBuffer(public_bundle_descriptor(o));
+    case Content::trust_istio_operator:
+    case Content::trust_istiod_values:
+    case Content::trust_manager_bundle:
+    case Content::trust_bundle:
+      return SecureBuffer(render_trust_file(content, files, o));
   }
   throw Error(ErrorKind::internal, "unknown layout content");
 }
@@ -356,6 +396,10 @@ std::vector<std::pair<std::string, std::string>> disagreeing_files(const fs::pat
     std::string why;
     if (material) {
       why = "differs from the " + primary + " layout's files: every layout of a bundle must hold the same certificates and key";
+    } else if (is_trust_file(spec->content)) {
+      why =
+          "is not the trust configuration the plan's federation gives this cluster (the federation changed since the bundle "
+          "was written, or the file was edited)";
     } else if (spec->content == Content::public_bundle_descriptor) {
       why =
           "does not describe this bundle: it must pin the key ca-cert.pem certifies, in the form meshca writes (swapped or "
@@ -379,6 +423,14 @@ IstioBundleFiles read_bundle_files(const fs::path& dir, const LayoutOptions& opt
 }
 
 }  // namespace
+
+TrustConfig trust_config(std::string_view root_cert, const FederationTrust& trust) {
+  TrustConfig config{{}, trust.trust_domain_aliases};
+  for (const auto& root : pki::certificates_from_pem(root_cert, kRootCertFile))
+    config.roots.push_back({pki::certificate_to_pem(root.get()), trust.bundle_root_trust_domains});
+  config.roots.insert(config.roots.end(), trust.extra_roots.begin(), trust.extra_roots.end());
+  return config;
+}
 
 std::vector<std::pair<std::string, std::string>> mismatched_layout_files(const fs::path& dir, const LayoutOptions& options) {
   return disagreeing_files(dir, options, read_bundle_files(dir, options), true);
@@ -416,7 +468,7 @@ IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options
   IstioBundle bundle;
   for (const FileSpec* spec : selected_files(options)) {
     std::error_code ec;
-    bundle.has_manifest |= !is_material(spec->content) && fs::is_regular_file(dir / spec->path, ec);
+    bundle.has_manifest |= !is_material(spec->content) && !is_trust_file(spec->content) && fs::is_regular_file(dir / spec->path, ec);
   }
   const Layout from = primary_layout(options);
   auto where = [&](Content c) { return (dir / material_file(from, c)->path).string(); };

@@ -9,6 +9,9 @@
 //   cert-manager    cert-manager/tls.crt tls.key ca.crt, ca-secret.yaml (Secret), issuer.yaml
 //   spire           spire/upstream-ca.crt upstream-ca.key bundle.crt, server.conf (UpstreamAuthority "disk")
 //
+// and, for a cluster whose mesh is federated (LayoutOptions::trust), the
+// trust configuration of trust_config.hpp in trust/, whatever the layouts.
+//
 // tls.crt and upstream-ca.crt hold the intermediate followed by its chain up
 // to and including the root (the bytes of cert-chain.pem); ca.crt and
 // bundle.crt every trusted root (the bytes of root-cert.pem); keys are the
@@ -27,6 +30,7 @@
 
 #include "core/secure_buffer.hpp"
 #include "output_layout/istio_cacerts.hpp"
+#include "output_layout/trust_config.hpp"
 #include "pki/key.hpp"
 
 namespace meshca::output_layout {
@@ -74,6 +78,18 @@ struct CertManagerOptions {
 // files `meshca bundle assemble` adds where the key is.
 enum class KeyCustody { bundle, cluster };
 
+// What a cluster trusts beyond its own mesh: each root of its root-cert.pem
+// vouching for `bundle_root_trust_domains` (its own trust domain first, then
+// those of the meshes of the same plan it is federated with), followed by
+// `extra_roots` (external roots, each with its own trust domains). The trust
+// configuration files render TrustConfig{those roots, aliases}.
+struct FederationTrust {
+  std::vector<std::string> bundle_root_trust_domains;
+  std::vector<TrustedRoot> extra_roots;
+  std::vector<std::string> trust_domain_aliases;
+  bool operator==(const FederationTrust&) const = default;
+};
+
 struct LayoutOptions {
   std::set<Layout> layouts{kDefaultLayouts.begin(), kDefaultLayouts.end()};
   KeyCustody key_custody = KeyCustody::bundle;
@@ -89,6 +105,8 @@ struct LayoutOptions {
   std::string istio_namespace{kDefaultIstioNamespace};  // the `cacerts` Secrets
   CertManagerOptions cert_manager;
   std::string spire_directory{kDefaultSpireDirectory};
+  // Set: the mesh is federated, and the bundle carries the trust files.
+  std::optional<FederationTrust> trust;
 
   bool has(Layout l) const { return layouts.count(l) != 0; }
 };
@@ -99,7 +117,8 @@ struct LayoutOptions {
 std::map<std::string, std::string> manifest_labels(const LayoutOptions& options);
 
 // Paths (relative to the cluster directory) of every file `options` implies,
-// sorted. With KeyCustody::cluster: the public-only bundle's files.
+// sorted. With KeyCustody::cluster: the public-only bundle's files. Both
+// include the trust files when `options.trust` is set.
 std::vector<std::string> layout_file_names(const LayoutOptions& options);
 
 // Whether the file at `path` (relative to a cluster directory, or ending in
@@ -135,6 +154,9 @@ std::map<std::string, std::string> write_layouts(const std::filesystem::path& di
 enum class ManifestCheck { verify, skip };
 IstioBundle read_layout_bundle(const std::filesystem::path& dir, const LayoutOptions& options,
                                ManifestCheck manifests = ManifestCheck::verify, const std::vector<const X509*>& known = {});
+
+// The trust configuration of a bundle whose root-cert.pem is `root_cert`.
+TrustConfig trust_config(std::string_view root_cert, const FederationTrust& trust);
 
 // Every file of the bundle in `dir` that disagrees with its primary layout's
 // material (path, why): for an audit that reports them all.

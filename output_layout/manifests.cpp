@@ -22,6 +22,19 @@ void append_header(SecureBuffer& out, std::string_view comment, std::string_view
 
 }  // namespace
 
+std::string literal_block_lines(std::string_view text, std::size_t indent) {
+  std::string out;
+  const std::string pad(indent, ' ');
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    out += pad + std::string(text.substr(start, end - start)) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
 SecureBuffer render_secret(std::string_view comment, const ManifestMetadata& meta, std::string_view type,
                            const ManifestData& data) {
   SecureBuffer out;
@@ -44,14 +57,7 @@ std::string render_config_map(std::string_view comment, const ManifestMetadata& 
   for (const auto& [key, text] : data) {
     // A literal block keeps every line and exactly one final newline, which
     // is what a PEM file ends with.
-    out.append("  " + key + ": |\n");
-    std::size_t start = 0;
-    while (start < text.size()) {
-      auto end = text.find('\n', start);
-      if (end == std::string_view::npos) end = text.size();
-      out.append("    " + std::string(text.substr(start, end - start)) + "\n");
-      start = end + 1;
-    }
+    out.append("  " + key + ": |\n" + literal_block_lines(text, 4));
   }
   return std::string(out.view());
 }

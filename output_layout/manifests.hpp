@@ -23,6 +23,11 @@ struct ManifestMetadata {
 
 using ManifestData = std::vector<std::pair<std::string, std::string_view>>;  // key -> raw bytes, in order
 
+// The lines of `text`, each indented by `indent` spaces: the body of a YAML
+// literal block scalar ("key: |"), which keeps every line and exactly one
+// final newline, which is what a PEM file ends with.
+std::string literal_block_lines(std::string_view text, std::size_t indent);
+
 // `comment` is one line without '#'; `type` e.g. "Opaque", "kubernetes.io/tls".
 SecureBuffer render_secret(std::string_view comment, const ManifestMetadata& meta, std::string_view type,
                            const ManifestData& data);

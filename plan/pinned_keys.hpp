@@ -1,5 +1,6 @@
 // Between resolving and validating a plan: reading the CSR of every cluster
-// whose key is pinned (`intermediate.csr`), the only files plan reading
+// whose key is pinned (`intermediate.csr`), which with the external roots
+// of a federation (plan/federation.hpp) are the only files plan reading
 // opens besides the plan itself.
 //
 // Each CSR is checked as pki/csr.hpp describes (one clean request, a valid

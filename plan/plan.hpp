@@ -174,6 +174,28 @@ struct MeshPlan {
   std::vector<ClusterPlan> clusters;
   std::string profile{kDefaultProfile};  // the mesh's certificate profile
   OutputPlan outputs{};                  // the plan's outputs with this mesh's overrides
+  // Set when the mesh is in a federation: what its clusters trust beyond
+  // their own mesh (plan/federation.hpp), written beside each bundle.
+  std::optional<output_layout::FederationTrust> trust{};
+};
+
+// A root outside the plan that federated meshes trust (`federation[].
+// external_roots[]`): its certificate file, pinned by the SHA-256 of its DER.
+struct ExternalRootPlan {
+  std::string name;
+  std::filesystem::path file;  // as written; relative paths resolve against the plan's directory
+  std::string sha256;          // "AB:CD:..." as `openssl x509 -fingerprint -sha256` prints it
+  std::vector<std::string> trust_domains;
+  std::string pem;  // the certificate as meshca writes it ("" when the file was not read)
+};
+
+// `federation[]`: meshes of this plan, and external roots, that trust each
+// other: every cluster of a member mesh trusts the plan's root for the other
+// member meshes' trust domains and every external root for its own.
+struct FederationPlan {
+  std::string name;
+  std::vector<std::string> meshes;
+  std::vector<ExternalRootPlan> external_roots;
 };
 
 // `revocation:` in the plan: whether every bundle carries `ca-crl.pem` (a
@@ -217,6 +239,7 @@ struct Plan {
   std::string profile{kDefaultProfile};  // plan-wide certificate profile (the root's)
   std::optional<RotationPlan> rotation;
   RevocationPlan revocation;
+  std::vector<FederationPlan> federations;
 
   std::size_t cluster_count() const;
 };
@@ -233,6 +256,7 @@ inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const C
   o.istio_namespace = mesh.outputs.namespace_name;
   o.cert_manager = mesh.outputs.cert_manager;
   o.spire_directory = mesh.outputs.spire.directory;
+  o.trust = mesh.trust;
   if (const auto& pin = cluster.intermediate.pinned_key) {
     o.key_custody = output_layout::KeyCustody::cluster;
     o.key_spki_sha256 = pin->spki_sha256;

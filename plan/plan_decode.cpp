@@ -180,9 +180,9 @@ PlanDocument decode_plan(std::string_view text, Findings& f, UnixTime now) {
     f.add(location_of(f, yaml), "", "the plan is empty; start from `meshca plan init`");
     return doc;
   }
-  MapReader top(
-      f, yaml, "",
-      {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs", "rotation", "revocation"});
+  MapReader top(f, yaml, "",
+                {"apiVersion", "kind", "metadata", "organization", "profile", "root", "defaults", "meshes", "outputs", "rotation",
+                 "revocation", "federation"});
   if (!top.valid()) return doc;
   check_document_type(top, kKind);
   if (auto m = top.required("metadata")) decode_metadata(*m, doc, f);
@@ -197,6 +197,7 @@ PlanDocument decode_plan(std::string_view text, Findings& f, UnixTime now) {
   if (auto m = top.required("meshes")) decode_meshes(*m, doc, f, now);
   if (top.has("rotation")) doc.rotation = decode_rotation(top.get("rotation"), f, now);
   if (top.has("revocation")) doc.revocation = decode_revocation(top.get("revocation"), f, now);
+  if (top.has("federation")) doc.federation = decode_federation(top.get("federation"), f);
   return doc;
 }
 

@@ -27,6 +27,11 @@ RootSection decode_root(const YAML::Node& node, const std::string& path, Finding
 std::optional<RotationSection> decode_rotation(const YAML::Node& node, Findings& findings, UnixTime now);
 std::optional<RevocationSection> decode_revocation(const YAML::Node& node, Findings& findings, UnixTime now);
 OutputsSection decode_outputs(const YAML::Node& node, const std::string& path, Findings& findings);
+std::vector<FederationSection> decode_federation(const YAML::Node& node, Findings& findings);  // plan/federation.cpp
+
+// "ab12…" or "AB:12:…" (64 hex digits) as pki::sha256_fingerprint prints
+// it, normalized to the latter; "" when `text` is not a SHA-256 fingerprint.
+std::string normalized_sha256_fingerprint(std::string_view text);
 
 // apiVersion and kind of a meshca document (`kind`: CeremonyPlan or
 // CertificateProfile).

@@ -15,14 +15,6 @@
 namespace meshca::ceremony {
 namespace {
 
-// "ab12…" or "AB:12:…" (64 hex digits) as pki::sha256_fingerprint prints
-// it; "" when `text` is not a SHA-256 fingerprint.
-std::string normalized_sha256_fingerprint(std::string_view text) {
-  const auto bytes = from_hex(text);
-  if (!bytes || bytes->size() != 32) return {};
-  return to_hex_colons(*bytes);
-}
-
 // `custodians: [name, ...]`: DNS-1123 labels (they name share files), no
 // name twice, at most kMaxCustodians (every subset is test-combined).
 // nullopt after a finding.
@@ -287,6 +279,12 @@ void decode_root_issuer(MapReader& m, RootSection& root) {
 }
 
 }  // namespace
+
+std::string normalized_sha256_fingerprint(std::string_view text) {
+  const auto bytes = from_hex(text);
+  if (!bytes || bytes->size() != 32) return {};
+  return to_hex_colons(*bytes);
+}
 
 RootSection decode_root(const YAML::Node& node, const std::string& path, Findings& f, UnixTime now) {
   MapReader m(f, node, path, {"subject", "key", "validity", "not_before", "not_after", "path_len", "issuer", "external"});

@@ -99,6 +99,25 @@ struct RevocationSection {
   SourceLocation crl_at;  // the crl line, else the section
 };
 
+// `federation[].external_roots[]`: each field that decoded.
+struct ExternalRootSection {
+  std::string path;  // "federation[0].external_roots[1]"
+  SourceLocation at;
+  std::optional<Located<std::string>> name, file;
+  std::optional<Located<std::string>> sha256;       // normalized "AB:CD:..."
+  std::vector<Located<std::string>> trust_domains;  // the valid ones
+  std::string trust_domains_path;                   // "federation[0].external_roots[1].trust_domains"
+};
+
+// `federation[]`.
+struct FederationSection {
+  std::string path;  // "federation[0]"
+  SourceLocation at;
+  std::optional<Located<std::string>> name;
+  std::vector<Located<std::string>> meshes;  // each a mesh name as written (a valid label)
+  std::vector<ExternalRootSection> external_roots;
+};
+
 struct PlanDocument {
   std::string name, description, organization;
   ProfileChoice profile;
@@ -108,6 +127,7 @@ struct PlanDocument {
   std::vector<MeshSection> meshes;
   std::optional<RotationSection> rotation;
   std::optional<RevocationSection> revocation;
+  std::vector<FederationSection> federation;
 };
 
 }  // namespace meshca::ceremony

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "plan/federation.hpp"
 #include "plan/pinned_keys.hpp"
 #include "plan/plan_decode.hpp"
 #include "plan/plan_resolve.hpp"
@@ -16,6 +17,7 @@ Plan parse_plan(std::string_view yaml_text, const std::string& source_name, cons
   const PlanDocument doc = decode_plan(yaml_text, findings, now);
   ResolvedPlan resolved = resolve_plan(doc, findings, now);
   if (pinned_key_files == PinnedKeyFiles::read) read_pinned_keys(resolved, base_dir, findings);
+  resolve_federation(doc, resolved, base_dir, findings);
   validate_plan(doc, resolved, findings, now);
   if (!findings.ok()) findings.fail("plan");
   Plan& plan = resolved.plan;

@@ -263,6 +263,24 @@ std::string root_key_location(const hsm::RootKeyRef& key) {
   return where + " (PIN from " + key.pkcs11.pin.to_string() + initial + "); generated inside the token if absent, never extractable";
 }
 
+namespace {
+
+// "meshes prod, lab; external roots partner (AB:CD:..., trust domains partner.example)"
+std::string federation_text(const FederationPlan& fed) {
+  std::string text = "meshes";
+  for (std::size_t i = 0; i < fed.meshes.size(); ++i) text += (i == 0 ? " " : ", ") + fed.meshes[i];
+  for (std::size_t i = 0; i < fed.external_roots.size(); ++i) {
+    const auto& root = fed.external_roots[i];
+    std::string tds;
+    for (const auto& td : root.trust_domains) tds += (tds.empty() ? "" : ", ") + td;
+    text += (i == 0 ? "; external roots " : "; ") + root.name + " (" + root.file.string() + ", SHA-256 " + root.sha256 +
+            ", trust domains " + tds + ")";
+  }
+  return text;
+}
+
+}  // namespace
+
 PlanView plan_view(const Plan& plan, UnixTime at) {
   PlanView view;
   view.name = plan.name;
@@ -273,6 +291,7 @@ PlanView plan_view(const Plan& plan, UnixTime at) {
   std::string layouts;
   for (const auto& l : plan.outputs.layout_names()) layouts += (layouts.empty() ? "" : ", ") + l;
   view.settings = {{"organization", plan.organization}, {"output layouts", layouts}, {"secret namespace", plan.outputs.namespace_name}};
+  for (const auto& fed : plan.federations) view.settings.emplace_back("federation " + fed.name, federation_text(fed));
 
   view.certificates.push_back(root_view(plan, at));
   for (const auto& mesh : plan.meshes) {

@@ -29,6 +29,9 @@ packages=(
   # check-expiry --format openmetrics is judged by promtool (in prometheus) and
   # prometheus_client's OpenMetrics parser (tests/e2e/test_expiry_metrics.sh).
   prometheus python3-prometheus-client
+  # The trust configuration of federated meshes is validated offline against the upstream
+  # schema excerpts in tests/data/schemas (tests/e2e/test_federation_trust.sh).
+  python3-jsonschema
   # The printable ceremony script (meshca plan script): its e2e test renders the HTML to PDF in
   # headless Chromium and judges the PDF with pdfinfo/pdftotext; the docs' screenshots too.
   chromium fonts-dejavu-core poppler-utils

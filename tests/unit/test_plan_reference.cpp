@@ -33,6 +33,10 @@ meshes:
       - {name: c, intermediate: {not_before: 2030-01-01T00:00:00Z, not_after: 2031-01-01T00:00:00Z}}
       - {name: d, intermediate: {csr: {path: d.csr.pem, spki_sha256: 3f1c000000000000000000000000000000000000000000000000000000000000}}}
 revocation: {crl: true, next_update: 7d}
+federation:
+  - name: f
+    meshes: [m]
+    external_roots: [{name: p, file: p.pem, sha256: "3f1c000000000000000000000000000000000000000000000000000000000000", trust_domains: [p.internal]}]
 )";
 
 // A file root whose passphrase custodians hold as shares.
