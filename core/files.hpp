@@ -57,7 +57,7 @@ std::string read_file(const fs::path& path, std::size_t max_bytes = 16 * 1024 * 
 // false only for a last line without its newline. Refuses symlinks, a
 // missing file (exit 3) and a line longer than `max_line` bytes (exit 3).
 void for_each_line(const fs::path& path, const std::function<void(std::string_view line, bool terminated)>& on_line,
-                   std::size_t max_line = 256 * 1024 * 1024);
+                   std::size_t max_line = std::size_t{256} * 1024 * 1024);
 
 // Creates `dir` (and missing parents) with `mode`; an existing directory is
 // accepted as it is. A path that exists but is not a directory is an error.

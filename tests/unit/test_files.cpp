@@ -69,8 +69,8 @@ TEST(ReadFile, RefusesSymlinksAndOversizedFiles) {
 // without its newline (reported as such); an over-long line is refused.
 TEST(ForEachLine, StreamsLinesAcrossBufferBoundaries) {
   test::TempDir dir;
-  const std::string long_line(3 * 1024 * 1024 + 17, 'x');
-  const std::vector<std::string> expected{"first", "", long_line, std::string(1024 * 1024 - 7, 'y'), "z", "last"};
+  const std::string long_line(std::size_t{3} * 1024 * 1024 + 17, 'x');
+  const std::vector<std::string> expected{"first", "", long_line, std::string(std::size_t{1024} * 1024 - 7, 'y'), "z", "last"};
   std::string text;
   for (const auto& l : expected) text += l + "\n";
   text.pop_back();  // the last line ends without a newline
@@ -84,7 +84,7 @@ TEST(ForEachLine, StreamsLinesAcrossBufferBoundaries) {
   EXPECT_EQ(got, expected);
   EXPECT_EQ(terminated, (std::vector<bool>{true, true, true, true, true, false}));
   EXPECT_THROW(for_each_line(
-                   dir.path() / "lines", [](std::string_view, bool) {}, 1024 * 1024),
+                   dir.path() / "lines", [](std::string_view, bool) {}, std::size_t{1024} * 1024),
                Error);
   EXPECT_THROW(for_each_line(dir.path() / "absent", [](std::string_view, bool) {}), Error);
   fs::create_symlink(dir.path() / "lines", dir.path() / "link");

@@ -164,7 +164,7 @@ TEST_F(TranscriptTest, ATornLastLineIsCutAndReportedWhenTheTranscriptIsReopened)
 // digests) is cut whole, and nothing before it.
 TEST_F(TranscriptTest, ATornLineLongerThanAReadBlockIsCutWhole) {
   const std::string before_tear = read_file(path());
-  const std::string torn = "{\"seq\":7,\"details\":\"" + std::string(200 * 1024, 'd');
+  const std::string torn = "{\"seq\":7,\"details\":\"" + std::string(std::size_t{200} * 1024, 'd');
   write_file_atomic(path(), before_tear + torn, 0644, Replace::allowed);
   {
     TranscriptWriter resumed(path());
