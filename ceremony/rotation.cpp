@@ -1,5 +1,7 @@
 #include "ceremony/rotation.hpp"
 
+#include <algorithm>
+#include <array>
 #include <mutex>
 
 #include "ceremony/conformance.hpp"
@@ -15,6 +17,8 @@
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
+#include "pki/crl.hpp"
+#include "pki/pem_scan.hpp"
 #include "plan/profiles.hpp"
 #include "verify/bundle_check.hpp"
 
@@ -23,6 +27,25 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace ol = output_layout;
+
+// The CRLs of `pem` that `issuers` signed, one per issuer in that order:
+// what a phase's ca-crl.pem carries above the new root
+// (PhaseMaterial::crl_issuers, which the audit expects). Error(internal)
+// for an issuer without one: each was required, and refused when missing
+// or stale, before.
+std::string crls_signed_by(const std::string& pem, const std::vector<const X509*>& issuers) {
+  std::vector<pki::X509CrlPtr> crls;
+  for (const auto& block : pki::scan_pem(pem).blocks) {
+    if (auto crl = pki::crl_from_der(block)) crls.push_back(std::move(crl));
+  }
+  std::string out;
+  for (const X509* ca : issuers) {
+    auto it = std::find_if(crls.begin(), crls.end(), [&](const pki::X509CrlPtr& c) { return pki::crl_signed_by(c.get(), ca); });
+    if (it == crls.end()) throw Error(ErrorKind::internal, "no CRL of " + pki::subject_string(ca) + " to carry in the rotation's phases");
+    out += pki::crl_to_pem(it->get());
+  }
+  return out;
+}
 
 class Rotation {
  public:
@@ -271,7 +294,8 @@ class Rotation {
   // With revocation.crl the new PKI starts its own ledger: the new root's
   // CRL and each new intermediate's (no entries yet). Above the new root,
   // each phase carries the CRLs of the CAs its chain runs through
-  // (PhaseMaterial::crl_issuers): the new root's corporate CAs' (imported
+  // (PhaseMaterial::crl_issuers, the list the audit expects), picked by
+  // signer from the CRLs at hand: the new root's corporate CAs' (imported
   // into --new-root-dir); in phase 2 with a cross-signed root the current
   // root's CRL and its corporate CAs' instead. Corporate CRLs must be valid
   // now, as for every writer of bundles.
@@ -289,16 +313,15 @@ class Rotation {
                     "on the current output first",
                     (current_ / kRootDir / kRootCrlFile).string());
       }
-      old_root_crl_ = *current + old_.issuer_crls;
+      old_root_crl_ = *current;
     }
+    const auto material = rotation_phase_material(old_, new_, cross_.get());
+    const std::string known = old_root_crl_ + old_.issuer_crls + new_.issuer_crls;
+    for (int phase : {2, 3}) crls_above_new_root_[phase - 2] = crls_signed_by(known, material[phase - 1].crl_issuers);
     transcript_->record("crl", {{"issuer", "new root"},
                                 {"number", 1},
                                 {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}});
   }
-
-  // The CRLs of ca-crl.pem after the new intermediate's and the new root's
-  // (phases 2 and 3), as PhaseMaterial::crl_issuers lists their issuers.
-  std::string crls_above_new_root(int phase) const { return phase == 2 && cross_ ? old_root_crl_ : new_.issuer_crls; }
 
   // ca-crl.pem of a new intermediate (phases 2 and 3) up to the new root,
   // "" without CRLs.
@@ -352,7 +375,7 @@ class Rotation {
     write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material[0].trusted, current.ca_crl);
     for (int phase : {2, 3}) {
       write_phase(phase, c, cert.get(), bundle_key, material[phase - 1].chain, material[phase - 1].trusted,
-                  crl.empty() ? crl : crl + crls_above_new_root(phase));
+                  crl.empty() ? crl : crl + crls_above_new_root_[phase - 2]);
     }
 
     PhaseReports reports;
@@ -490,7 +513,10 @@ class Rotation {
   pki::X509Ptr cross_;
   std::optional<RevocationLedger> ledger_;  // with revocation.crl: the new PKI's
   std::string new_root_crl_;
-  std::string old_root_crl_;  // phase 2 with a cross-signed root: the current root's CRL and its corporate CAs'
+  std::string old_root_crl_;  // phase 2 with a cross-signed root
+  // ca-crl.pem of phases 2 and 3 after the new intermediate's and the new
+  // root's CRLs.
+  std::array<std::string, 2> crls_above_new_root_;
   std::mutex ledger_mutex_;
   std::vector<RotationCluster> clusters_;
   PhaseReports reference_;
