@@ -18,6 +18,7 @@ int run_crl(const Args& args, Terminal& term);     // cli/cmd_revoke.cpp
 int run_csr(const Args& args, Terminal& term);     // cli/cmd_keys.cpp
 int run_bundle(const Args& args, Terminal& term);  // cli/cmd_keys.cpp
 int run_root(const Args& args, Terminal& term);    // cli/cmd_root.cpp
+int run_trust(const Args& args, Terminal& term);   // cli/cmd_trust.cpp
 }  // namespace meshca::cli
 
 namespace {
@@ -49,6 +50,8 @@ constexpr const char* kUsage =
     "  check-expiry DIR...     exit 1 when a certificate expires within --within\n"
     "  transcript verify       check a ceremony transcript's hash chain and file digests\n"
     "  audit OUT PLAN          prove an output is what the approved plan describes\n"
+    "  trust check PLAN OUT [OUT2...]\n"
+    "                          which clusters accept each other's workloads, against what the plan says\n"
     "  export OUT --cluster MESH/CLUSTER --tar FILE\n"
     "                          a deterministic archive of one cluster's bundle, with its SHA-256\n"
     "\n"
@@ -109,7 +112,8 @@ int main(int argc, char** argv) {
                                                                                     {"crl", cli::run_crl},
                                                                                     {"csr", cli::run_csr},
                                                                                     {"bundle", cli::run_bundle},
-                                                                                    {"root", cli::run_root}};
+                                                                                    {"root", cli::run_root},
+                                                                                    {"trust", cli::run_trust}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) throw Error(ErrorKind::usage, "unknown command '" + args[0] + "' (see meshca --help)");
     return it->second(cli::Args(args.begin() + 1, args.end()), term);

@@ -246,12 +246,13 @@ EXT
 
 # handshake SERVER_BUNDLE SERVER_NAME CLIENT_BUNDLE CLIENT_NAME -> 0 when mutual TLS succeeds
 # (HANDSHAKE_VERIFY_DEPTH: the server's verify depth, 2 unless a longer chain, e.g.
-# under a corporate CA, needs more)
+# under a corporate CA, needs more; HANDSHAKE_SERVER_CA and HANDSHAKE_CLIENT_CA:
+# the roots each side trusts, its bundle's root-cert.pem unless set)
 handshake() {
   local sd=$1 sn=$2 cd=$3 cn=$4 port ready=0
   port=$((20000 + RANDOM % 20000))
   openssl s_server -accept "127.0.0.1:$port" -naccept 1 -cert "$sn.crt" -key "$sn.key" -cert_chain "$sd/cert-chain.pem" \
-    -CAfile "$sd/root-cert.pem" -Verify "${HANDSHAKE_VERIFY_DEPTH:-2}" -verify_return_error -x509_strict -tls1_3 >server.log 2>&1 < <(sleep 30) &
+    -CAfile "${HANDSHAKE_SERVER_CA:-$sd/root-cert.pem}" -Verify "${HANDSHAKE_VERIFY_DEPTH:-2}" -verify_return_error -x509_strict -tls1_3 >server.log 2>&1 < <(sleep 30) &
   local pid=$!
   for _ in $(seq 1 100); do
     grep -q ACCEPT server.log 2>/dev/null && { ready=1; break; }
@@ -260,7 +261,7 @@ handshake() {
   [ $ready -eq 1 ] || { kill $pid 2>/dev/null; cat server.log; fail "s_server did not start"; }
   local rc=0
   echo ping | timeout 20 openssl s_client -connect "127.0.0.1:$port" -cert "$cn.crt" -key "$cn.key" \
-    -cert_chain "$cd/cert-chain.pem" -CAfile "$cd/root-cert.pem" -verify_return_error -x509_strict -tls1_3 \
+    -cert_chain "$cd/cert-chain.pem" -CAfile "${HANDSHAKE_CLIENT_CA:-$cd/root-cert.pem}" -verify_return_error -x509_strict -tls1_3 \
     -brief >client.log 2>&1 || rc=$?
   sleep 0.2
   kill $pid 2>/dev/null || true
@@ -329,6 +330,16 @@ corp_crls() {
   corp_crl "${PKI:-corp}" int int.crl "$@"
   corp_crl "${PKI:-corp}" root root.crl "$@"
   cat int.crl root.crl >"$out"
+}
+# print_html HTML PDF: headless chromium prints a page as a reader would see
+# it (A4, no browser header or footer). Chromium wants a writable home and
+# profile, and no sandbox when run as root.
+print_html() {
+  command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps.sh)"
+  mkdir -p "$WORK/chromium-home"
+  HOME="$WORK/chromium-home" timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$WORK/chromium-home/profile" \
+    --no-pdf-header-footer --print-to-pdf="$WORK/$2" "file://$WORK/$1" >chromium.log 2>&1 ||
+    { cat chromium.log >&2; fail "chromium could not print $1"; }
 }
 # talks A_BUNDLE B_BUNDLE: workloads of both complete mutual TLS, both directions
 talks() {
