@@ -107,9 +107,10 @@ std::string federation_with_domain(const TrustExpectations& expect, const std::s
   auto members = expect.federations_of_mesh.find(mesh);
   auto vouched = expect.federations_of_domain.find(td);
   if (members == expect.federations_of_mesh.end() || vouched == expect.federations_of_domain.end()) return "";
-  for (const auto& [federation, root] : vouched->second)
-    if (members->second.count(federation)) return federation + " (external root " + root + ")";
-  return "";
+  const auto shared = std::find_if(vouched->second.begin(), vouched->second.end(),
+                                   [&](const auto& federation_root) { return members->second.count(federation_root.first) != 0; });
+  if (shared == vouched->second.end()) return "";
+  return shared->first + " (external root " + shared->second + ")";
 }
 
 }  // namespace
@@ -133,8 +134,8 @@ Expectation expected_trust(const TrustExpectations& expect, const TrustParty& a,
     auto fa = expect.federations_of_mesh.find(a.mesh);
     auto fb = expect.federations_of_mesh.find(b.mesh);
     if (fa != expect.federations_of_mesh.end() && fb != expect.federations_of_mesh.end()) {
-      for (const auto& f : fa->second)
-        if (fb->second.count(f)) return {Expected::talk, "federation " + f + phases};
+      const auto shared = std::find_if(fa->second.begin(), fa->second.end(), [&](const auto& f) { return fb->second.count(f) != 0; });
+      if (shared != fa->second.end()) return {Expected::talk, "federation " + *shared + phases};
     }
     return {Expected::refuse, "meshes " + a.mesh + " and " + b.mesh + " are neither one mesh nor federated"};
   }
@@ -178,6 +179,7 @@ TrustMatrix build_trust_matrix(std::vector<TrustParty> parties, std::vector<Bund
     std::sort(roots.begin(), roots.end());
     roots.erase(std::unique(roots.begin(), roots.end(), [](const auto& x, const auto& y) { return x.first == y.first; }), roots.end());
     std::vector<std::string> key;
+    key.reserve(roots.size());
     for (const auto& r : roots) key.push_back(r.first);
     auto [it, added] = set_ids.emplace(std::move(key), sets.size());
     if (added) {
