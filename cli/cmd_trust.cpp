@@ -113,7 +113,45 @@ std::vector<vf::PhasePairExpectation> rotation_phase_pairs(const ceremony::Plan&
   return out;
 }
 
-json matrix_json(const vf::TrustMatrix& m, const std::string& plan, UnixTime at) {
+// What a report lists: every pair up to kListEveryTrustPairUpTo clusters;
+// above, every pair that differs from the plan, and the pairs as planned
+// counted per verdict and reason (a pair as planned never fails).
+struct Listing {
+  std::vector<const vf::MatrixPair*> listed;
+  std::map<std::string, std::size_t> counted;
+};
+
+Listing listing(const vf::TrustMatrix& m) {
+  const bool every_pair = m.parties.size() <= kListEveryTrustPairUpTo;
+  Listing l;
+  for (const auto& p : m.pairs) {
+    if (every_pair || !p.ok()) {
+      l.listed.push_back(&p);
+    } else {
+      const bool both = p.a_accepts_b.accepted && p.b_accepts_a.accepted;
+      ++l.counted[std::string(both ? "talk" : "refuse each other") + " as the plan says (" + p.expected.why + ")"];
+    }
+  }
+  return l;
+}
+
+std::string counted_text(const std::string& what, std::size_t count) {
+  return std::to_string(count) + " pair" + (count == 1 ? "" : "s") + " " + what + ": not listed one by one (--json lists every pair)";
+}
+
+std::string summary_text(const vf::TrustMatrix& m) {
+  const std::size_t failed = m.failed();
+  return std::to_string(m.parties.size()) + " cluster bundles, " + std::to_string(m.pairs.size()) + " pair" +
+         (m.pairs.size() == 1 ? "" : "s") + " checked (" + std::to_string(m.verifications) + " path verification" +
+         (m.verifications == 1 ? "" : "s") + "): " +
+         (failed == 0 ? std::string("all as the plan says")
+                      : std::to_string(failed) + " pair" + (failed == 1 ? " differs" : "s differ") + " from the plan");
+}
+
+// Every pair, one compact object a line, written as it is made: a fleet of
+// 1,000 clusters has half a million pairs, too many for one JSON document
+// in memory.
+void print_matrix_json(std::ostream& out, const vf::TrustMatrix& m, const std::string& plan, UnixTime at) {
   json j;
   j["plan"] = plan;
   j["at"] = format_rfc3339(at);
@@ -136,7 +174,11 @@ json matrix_json(const vf::TrustMatrix& m, const std::string& plan, UnixTime at)
                              {"trusts_from", m.deployed[i].source},
                              {"trusted_roots", roots}});
   }
-  j["pairs"] = json::array();
+  std::string head = j.dump(2);
+  head.resize(head.rfind('}'));  // the object stays open for "pairs"
+  while (!head.empty() && head.back() == '\n') head.pop_back();
+  out << head << ",\n  \"pairs\": [";
+  const char* sep = "\n    ";
   for (const auto& p : m.pairs) {
     json row = {{"a", m.parties[p.a].label},
                 {"b", m.parties[p.b].label},
@@ -150,64 +192,48 @@ json matrix_json(const vf::TrustMatrix& m, const std::string& plan, UnixTime at)
     const auto [a_on_b, b_on_a] = vf::pair_reasons(m, p);
     if (!a_on_b.empty()) row["a_on_b"] = a_on_b;
     if (!b_on_a.empty()) row["b_on_a"] = b_on_a;
-    j["pairs"].push_back(std::move(row));
+    out << sep << row.dump();
+    sep = ",\n    ";
   }
-  return j;
+  out << "\n  ]\n}\n";
 }
 
 void print_matrix(std::ostream& out, const vf::TrustMatrix& m) {
-  const bool every_pair = m.parties.size() <= kListEveryTrustPairUpTo;
   out << "== trust matrix\n";
-  if (every_pair) {
+  if (m.parties.size() <= kListEveryTrustPairUpTo) {
     for (std::size_t i = 0; i < m.parties.size(); ++i)
       out << m.parties[i].label << ": trust domain " << m.parties[i].trust_domain << "; trusts the roots of " << m.deployed[i].source
           << "\n";
   }
-  // A pair as planned never fails: above the limit those are counted per
-  // verdict and reason; every pair that differs is listed.
-  std::map<std::string, std::size_t> as_planned;
-  for (const auto& p : m.pairs) {
-    if (every_pair || !p.ok()) {
-      out << vf::describe_matrix_pair(m, p) << "\n";
-    } else {
-      const bool both = p.a_accepts_b.accepted && p.b_accepts_a.accepted;
-      ++as_planned[std::string(both ? "talk" : "refuse each other") + " as the plan says (" + p.expected.why + ")"];
-    }
-  }
-  for (const auto& [what, count] : as_planned)
-    out << count << " pair" << (count == 1 ? "" : "s") << " " << what << ": not listed one by one (--json lists every pair)\n";
-  const std::size_t failed = m.failed();
-  out << "\n"
-      << m.parties.size() << " cluster bundles, " << m.pairs.size() << " pair" << (m.pairs.size() == 1 ? "" : "s") << " checked ("
-      << m.verifications << " path verification" << (m.verifications == 1 ? "" : "s") << "): "
-      << (failed == 0 ? std::string("all as the plan says")
-                      : std::to_string(failed) + " pair" + (failed == 1 ? " differs" : "s differ") + " from the plan")
-      << "\n";
+  const Listing l = listing(m);
+  for (const auto* p : l.listed) out << vf::describe_matrix_pair(m, *p) << "\n";
+  for (const auto& [what, count] : l.counted) out << counted_text(what, count) << "\n";
+  out << "\n" << summary_text(m) << "\n";
 }
 
+// The same listing as a self-contained page: one row per listed pair.
 std::string matrix_html(const vf::TrustMatrix& m, const std::string& plan) {
   using ceremony::html_escape;
   auto cell = [](bool accepted) { return std::string(accepted ? "<td class=yes>accepts</td>" : "<td class=no>refuses</td>"); };
+  const Listing l = listing(m);
   std::string rows;
-  for (const auto& p : m.pairs) {
-    const auto [a_on_b, b_on_a] = vf::pair_reasons(m, p);
-    rows += std::string("<tr class=") + (p.ok() ? "ok" : "fail") + "><td>" + html_escape(m.parties[p.a].label) + "</td><td>" +
-            html_escape(m.parties[p.b].label) + "</td><td>" + html_escape(vf::expected_name(p.expected.kind)) + "<br><small>" +
-            html_escape(p.expected.why) + "</small></td>" + cell(p.a_accepts_b.accepted) + cell(p.b_accepts_a.accepted) + "<td class=r>" +
-            (p.ok() ? "as planned" : "<b>FAIL</b>") + "</td><td><small>" + html_escape(a_on_b) + (a_on_b.empty() ? "" : "<br>") +
-            html_escape(b_on_a) + "</small></td></tr>\n";
+  for (const auto* p : l.listed) {
+    const auto [a_on_b, b_on_a] = vf::pair_reasons(m, *p);
+    rows += std::string("<tr class=") + (p->ok() ? "ok" : "fail") + "><td>" + html_escape(m.parties[p->a].label) + "</td><td>" +
+            html_escape(m.parties[p->b].label) + "</td><td>" + html_escape(vf::expected_name(p->expected.kind)) + "<br><small>" +
+            html_escape(p->expected.why) + "</small></td>" + cell(p->a_accepts_b.accepted) + cell(p->b_accepts_a.accepted) +
+            "<td class=r>" + (p->ok() ? "as planned" : "<b>FAIL</b>") + "</td><td><small>" + html_escape(a_on_b) +
+            (a_on_b.empty() ? "" : "<br>") + html_escape(b_on_a) + "</small></td></tr>\n";
   }
-  const std::size_t failed = m.failed();
+  std::string counted;
+  for (const auto& [what, count] : l.counted) counted += "<li>" + html_escape(counted_text(what, count)) + "</li>\n";
   return "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>meshca trust check: " + html_escape(plan) +
-         "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;"
-         "padding:.3em "
-         ".5em;vertical-align:top;overflow-wrap:anywhere}th{background:#eee}.yes{background:#dfd}.no{background:#fdd}.r{white-space:nowrap}"
-         "tr.fail "
-         "td{outline:2px "
-         "solid #c00}</style></head>\n<body><h1>Trust matrix</h1>\n<p id=summary>" +
-         html_escape(plan) + ": " + std::to_string(m.pairs.size()) + " pairs checked, " +
-         (failed == 0 ? std::string("all as the plan says") : std::to_string(failed) + " differ from the plan") +
-         ".</p>\n<table><thead><tr><th>A</th><th>B</th><th>the plan says</th><th>A on B</th><th>B on A</th><th>result</th>"
+         "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+         "td,th{border:1px solid #999;padding:.3em .5em;vertical-align:top;overflow-wrap:anywhere}th{background:#eee}"
+         ".yes{background:#dfd}.no{background:#fdd}.r{white-space:nowrap}tr.fail td{outline:2px solid #c00}</style></head>\n"
+         "<body><h1>Trust matrix</h1>\n<p id=summary>" +
+         html_escape(plan + ": " + summary_text(m)) + ".</p>\n" + (counted.empty() ? "" : "<ul>\n" + counted + "</ul>\n") +
+         "<table><thead><tr><th>A</th><th>B</th><th>the plan says</th><th>A on B</th><th>B on A</th><th>result</th>"
          "<th>why</th></tr></thead>\n<tbody>\n" +
          rows + "</tbody></table></body></html>\n";
 }
@@ -264,7 +290,7 @@ int trust_check(const Args& args, Terminal& term) {
                                              vf::plan_trust_expectations(plan, std::move(phase_pairs)));
   if (vm.count("html")) write_file_atomic(vm["html"].as<std::string>(), matrix_html(matrix, plan_path), kPublicFileMode, Replace::allowed);
   if (vm.count("json")) {
-    term.out << matrix_json(matrix, plan_path, at).dump(2) << "\n";
+    print_matrix_json(term.out, matrix, plan_path, at);
   } else {
     print_matrix(term.out, matrix);
   }
