@@ -60,14 +60,15 @@ pki::X509Ptr checked_root(const std::string& pem, const fs::path& where, UnixTim
   return root;
 }
 
-YAML::Node load_yaml(const std::string& text, const fs::path& file) {
+// `reads`: what the kind expects, for the refusal.
+YAML::Node load_yaml(const std::string& text, const fs::path& file, const std::string& reads) {
   try {
     YAML::Node node = YAML::Load(text);
     if (node.IsMap()) return node;
   } catch (const YAML::Exception&) {
     // reported below: not the Kubernetes object the kind reads
   }
-  refuse(file, "is not a YAML Kubernetes object");
+  refuse(file, "is not a YAML Kubernetes object; " + reads);
 }
 
 std::string kind_of(const YAML::Node& object) {
@@ -92,14 +93,10 @@ std::optional<std::string> object_entry(const YAML::Node& object, const std::str
 }
 
 AdoptedCa istiod_root(const fs::path& file, UnixTime at) {
-  if (fs::is_directory(file)) {
-    refuse(file, "is a directory; kind istiod-self-signed reads the istio-ca-root-cert ConfigMap (kubectl get configmap -o yaml)");
-  }
-  const YAML::Node object = load_yaml(read_file(file, kMaxAdoptedFile), file);
-  if (kind_of(object) != "ConfigMap") {
-    refuse(file, "is not a ConfigMap (kind: " + kind_of(object) +
-                     "); kind istiod-self-signed reads the istio-ca-root-cert ConfigMap (kubectl get configmap -o yaml)");
-  }
+  const std::string reads = "kind istiod-self-signed reads the istio-ca-root-cert ConfigMap (kubectl get configmap -o yaml)";
+  if (fs::is_directory(file)) refuse(file, "is a directory; " + reads);
+  const YAML::Node object = load_yaml(read_file(file, kMaxAdoptedFile), file, reads);
+  if (kind_of(object) != "ConfigMap") refuse(file, "is not a ConfigMap (kind: " + kind_of(object) + "); " + reads);
   auto pem = object_entry(object, "root-cert.pem", false, file);
   if (!pem) refuse(file, "has no data.root-cert.pem: not the istio-ca-root-cert ConfigMap istiod publishes");
   AdoptedCa ca;
@@ -127,10 +124,9 @@ CacertsFiles cacerts_directory(const fs::path& dir) {
 }
 
 CacertsFiles cacerts_secret(const fs::path& file) {
-  const YAML::Node object = load_yaml(read_file(file, kMaxAdoptedFile), file);
-  if (kind_of(object) != "Secret") {
-    refuse(file, "is not a Secret (kind: " + kind_of(object) + "); kind istio-cacerts reads a cacerts directory or Secret YAML");
-  }
+  const std::string reads = "kind istio-cacerts reads a cacerts directory or Secret YAML";
+  const YAML::Node object = load_yaml(read_file(file, kMaxAdoptedFile), file, reads);
+  if (kind_of(object) != "Secret") refuse(file, "is not a Secret (kind: " + kind_of(object) + "); " + reads);
   CacertsFiles files{{}, {}, {}, file / "data.ca-cert.pem", file / "data.cert-chain.pem", file / "data.root-cert.pem"};
   for (auto [text, key] : {std::pair{&files.ca_cert, "ca-cert.pem"}, std::pair{&files.cert_chain, "cert-chain.pem"},
                            std::pair{&files.root_cert, "root-cert.pem"}}) {
