@@ -156,8 +156,8 @@ class Rotation {
   // The current output, or the adopted CA, before a key store is opened
   // (rotation_checks).
   void survey_current_output() {
-    CurrentOutput current = adopted() ? survey_adopted_ca(plan_, now_)
-                                      : ceremony::survey_current_output(plan_, current_, now_, result_.plan_digest);
+    CurrentOutput current =
+        adopted() ? survey_adopted_ca(plan_, now_) : ceremony::survey_current_output(plan_, current_, now_, result_.plan_digest);
     old_ = std::move(current.root);
     adopted_ = std::move(current.adopted);
     clusters_ = std::move(current.clusters);
@@ -410,7 +410,8 @@ class Rotation {
     const auto material = rotation_phase_material(old_, new_, cross_.get());
     const std::string crl = new_intermediate_crl(cert.get(), pinned ? nullptr : key.get());
     PhaseReports reports;
-    const CertificateRecord current = adopted_ ? write_adopted_phase(c, material[0], reports[0]) : write_current_phase(c, material[0], reports[0]);
+    const CertificateRecord current =
+        adopted_ ? write_adopted_phase(c, material[0], reports[0]) : write_current_phase(c, material[0], reports[0]);
     for (int phase : {2, 3}) {
       write_phase(phase, c, cert.get(), bundle_key, material[phase - 1].chain, material[phase - 1].trusted,
                   crl.empty() ? crl : crl + crls_above_new_root_[phase - 2], layout_options(c));

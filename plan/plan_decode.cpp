@@ -197,8 +197,9 @@ PlanDocument decode_plan(std::string_view text, Findings& f, UnixTime now) {
   // one: it stands for the plan's root in every rule (plan/plan.hpp).
   if (doc.rotation && doc.rotation->current_ca) {
     if (top.present("root")) {
-      top.error("root", "a plan that adopts the CA the mesh runs (rotation.current_ca) has no root section: its root is "
-                        "rotation.new_root");
+      top.error("root",
+                "a plan that adopts the CA the mesh runs (rotation.current_ca) has no root section: its root is "
+                "rotation.new_root");
     } else if (doc.rotation->new_root) {
       doc.root = *doc.rotation->new_root;
     }

@@ -352,8 +352,9 @@ std::optional<AdoptedCaSection> decode_current_ca(const YAML::Node& node, Findin
   if (auto pin = m.string("sha256", true)) {
     ca.plan.sha256 = normalized_sha256_fingerprint(*pin);
     if (ca.plan.sha256.empty()) {
-      m.error("sha256", "must be the SHA-256 fingerprint of the adopted root certificate (64 hex digits, colons allowed), as "
-                        "`meshca inspect` prints it");
+      m.error("sha256",
+              "must be the SHA-256 fingerprint of the adopted root certificate (64 hex digits, colons allowed), as "
+              "`meshca inspect` prints it");
       complete = false;
     }
   } else {
@@ -371,11 +372,13 @@ std::optional<RotationSection> decode_rotation(const YAML::Node& node, Findings&
   RotationSection rotation;
   const bool adopting = m.present("current_ca");
   if (adopting && m.present("current_output")) {
-    m.error("current_ca",
-            "names the CA the mesh runs, and current_output names a meshca output: a rotation starts from one of them");
+    m.error("current_ca", "names the CA the mesh runs, and current_output names a meshca output: a rotation starts from one of them");
   } else if (adopting) {
-    if (m.has("current_ca")) rotation.current_ca = decode_current_ca(m.get("current_ca"), f);
-    else m.error("current_ca", "must give the adopted CA's kind, path and sha256");
+    if (m.has("current_ca")) {
+      rotation.current_ca = decode_current_ca(m.get("current_ca"), f);
+    } else {
+      m.error("current_ca", "must give the adopted CA's kind, path and sha256");
+    }
   } else if (auto dir = m.string("current_output", true)) {
     rotation.current_output = *dir;
   }

@@ -5,9 +5,9 @@
 #include <set>
 #include <sstream>
 
+#include "plan/adopted_ca.hpp"
 #include "plan/expiry.hpp"
 #include "plan/plan_digest.hpp"
-#include "plan/adopted_ca.hpp"
 #include "plan/profiles.hpp"
 #include "plan/readable_text.hpp"
 

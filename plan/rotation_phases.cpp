@@ -45,10 +45,11 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
     const std::string dir = rotation_phase_dir(phase) + "/<mesh>/<cluster>";
     std::string step;
     if (adopted && phase == 1) {
-      step = "every phase-1 bundle is public-only: the adopted CA keeps signing with its key, which never came to the room; "
-             "complete each near its cluster with the key the cluster already holds (istiod's own CA: ca-key.pem of the "
-             "istio-ca-secret Secret; tools/certs: the cluster's ca-key.pem): meshca bundle assemble " +
-             dir + " --key <that key> --out <new directory>, and apply that directory's cacerts.yaml; ";
+      step =
+          "every phase-1 bundle is public-only: the adopted CA keeps signing with its key, which never came to the room; "
+          "complete each near its cluster with the key the cluster already holds (istiod's own CA: ca-key.pem of the "
+          "istio-ca-secret Secret; tools/certs: the cluster's ca-key.pem): meshca bundle assemble " +
+          dir + " --key <that key> --out <new directory>, and apply that directory's cacerts.yaml; ";
     } else if (!pinned.empty()) {
       step = "for a cluster that keeps its own key (" + pinned +
              "), first complete its public-only bundle near the cluster: meshca bundle assemble " + dir +

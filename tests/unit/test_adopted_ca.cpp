@@ -110,8 +110,7 @@ TEST(AdoptedCa, AFileThatIsNotWhatTheKindSaysIsRefused) {
   test::TempDir dir;
   put(dir.path() / "root.pem", c.root_pem);
   put(dir.path() / "cm.yaml", c.config_map("root-cert.pem"));
-  EXPECT_NE(refusal(AdoptedCaKind::istiod_self_signed, dir.path() / "root.pem").find("is not a YAML Kubernetes object"),
-            std::string::npos);
+  EXPECT_NE(refusal(AdoptedCaKind::istiod_self_signed, dir.path() / "root.pem").find("is not a YAML Kubernetes object"), std::string::npos);
   EXPECT_NE(refusal(AdoptedCaKind::pem_root, dir.path() / "cm.yaml").find("is not a PEM certificate file"), std::string::npos);
   EXPECT_NE(refusal(AdoptedCaKind::istio_cacerts, dir.path() / "cm.yaml").find("is not a Secret (kind: ConfigMap)"), std::string::npos);
   EXPECT_NE(refusal(AdoptedCaKind::pem_root, dir.path()).find("is a directory"), std::string::npos);
@@ -154,11 +153,17 @@ TEST(AdoptedCa, CacertsSecretIsDecodedWithoutItsKey) {
   Cas c;
   test::TempDir dir;
   // ca-key.pem is not even base64: it is never decoded.
-  put(dir.path() / "secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: cacerts, namespace: istio-system}\ndata:\n"
-                                  "  ca-cert.pem: " + output_layout::base64_encode(c.int_pem) + "\n"
-                                  "  ca-key.pem: '%%% never decoded %%%'\n"
-                                  "  cert-chain.pem: " + output_layout::base64_encode(c.int_pem + c.root_pem) + "\n"
-                                  "stringData:\n  root-cert.pem: |\n" + indented(c.root_pem));
+  put(dir.path() / "secret.yaml",
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: cacerts, namespace: istio-system}\ndata:\n"
+      "  ca-cert.pem: " +
+          output_layout::base64_encode(c.int_pem) +
+          "\n"
+          "  ca-key.pem: '%%% never decoded %%%'\n"
+          "  cert-chain.pem: " +
+          output_layout::base64_encode(c.int_pem + c.root_pem) +
+          "\n"
+          "stringData:\n  root-cert.pem: |\n" +
+          indented(c.root_pem));
   const AdoptedCa ca = read_adopted_ca(AdoptedCaKind::istio_cacerts, dir.path() / "secret.yaml", kAdoptNow);
   EXPECT_EQ(X509_cmp(ca.signing.get(), c.intermediate.get()), 0);
   EXPECT_EQ(X509_cmp(ca.root.get(), c.root.get()), 0);
@@ -171,7 +176,9 @@ TEST(AdoptedCa, PlanReadsThePinnedCaAndItsRootIsTheNewRoot) {
   auto plan_text = [](const std::string& pin) {
     return "apiVersion: meshca/v1\nkind: CeremonyPlan\nmetadata: {name: adopt}\n"
            "rotation:\n"
-           "  current_ca: {kind: istiod-self-signed, path: current/cm.yaml, sha256: '" + pin + "'}\n"
+           "  current_ca: {kind: istiod-self-signed, path: current/cm.yaml, sha256: '" +
+           pin +
+           "'}\n"
            "  new_root:\n"
            "    subject: {CN: New Root}\n"
            "    key: {algorithm: ecdsa-p384, store: file, file: {path: keys/new.pem}}\n"
