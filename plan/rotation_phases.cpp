@@ -93,7 +93,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                      "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"},
                     shared_anchor ? "the rotation is complete; every phase trusts the one corporate anchor, so clusters keep "
                                     "talking across phases: retire the old root by having the corporate CA revoke it, or let it expire"
-                                  : "the rotation is complete; a cluster still on the current output (phase 0) can no longer "
+                                  : "the rotation is complete; a cluster still on the current CA (phase 0) can no longer "
                                     "talk to a phase-3 cluster, so never skip a phase"});
   return phases;
 }

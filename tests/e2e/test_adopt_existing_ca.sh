@@ -121,6 +121,7 @@ PIN=$(fingerprint istiod/ca-cert.pem)
 
 adoption_plan istiod.yaml istiod-self-signed current/istio-ca-root-cert.yaml "$PIN" keys/new-istiod.pem
 expect_exit 0 "$MESHCA" plan validate istiod.yaml
+expect_in "$WORK/last.out" "rotation from the adopted istiod-self-signed CA of current/istio-ca-root-cert.yaml (root SHA-256 $PIN; its key never comes to the room)"
 expect_exit 0 "$MESHCA" plan show istiod.yaml
 expect_in "$WORK/last.out" "istiod-self-signed"
 expect_in "$WORK/last.out" "$PIN"
