@@ -155,6 +155,11 @@ for c in east west; do
   pass
 done
 check_adopted_output rot-istiod istiod.yaml istiod/ca-key.pem
+# The auditor notices a phase-1 bundle that does not trust both roots.
+cp -a rot-istiod tampered
+cp tampered/phase-3/prod/east/root-cert.pem tampered/phase-1/prod/east/root-cert.pem
+expect_exit 1 "$MESHCA" audit tampered istiod.yaml
+expect_in "$WORK/last.out" "FAIL trusted-roots phase-1/prod/east: root-cert.pem does not hold the roots this phase must trust"
 expect_phases rot-istiod $P0 assembled-istiod-east assembled-istiod-west
 
 # ---- a tools/certs cacerts directory -----------------------------------------
