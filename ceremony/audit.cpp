@@ -23,6 +23,7 @@
 #include "pki/crl.hpp"
 #include "pki/pem_scan.hpp"
 #include "pki/verify.hpp"
+#include "plan/adopted_ca.hpp"
 #include "plan/plan_digest.hpp"
 
 namespace meshca::ceremony {
@@ -287,13 +288,34 @@ class Auditor {
            "ca-cert.pem is not the certificate the transcript recorded for this cluster (swapped or re-issued outside the ceremony)");
   }
 
+  // The previous root of a rotation from an adopted CA: OUT/root/
+  // previous-root-cert.pem is the adopted root the plan pins, read again
+  // (public certificates only) for what phase 1 must carry.
+  std::optional<ExternalRoot> audit_adopted_root(const AdoptedCaPlan& ca, std::optional<AdoptedCa>& adopted) {
+    ExternalRoot r;
+    r.root = load_certificate(fs::path(kRootDir) / kPreviousRootFile, "previous root");
+    if (!r.root) return std::nullopt;
+    try {
+      adopted = read_pinned_adopted_ca(ca, plan_.base_dir, now_utc());
+    } catch (const Error& e) {
+      add(pki::Severity::fail, "root", "previous root", e.what());
+      return std::nullopt;
+    }
+    expect(X509_cmp(r.root.get(), adopted->root.get()) == 0, "root", "previous root",
+           "the adopted root the plan pins in rotation.current_ca.sha256 (" + ca.sha256 + ")",
+           "not the adopted root the plan pins in rotation.current_ca.sha256");
+    return r;
+  }
+
   // A rotation output: the new root, the previous (and cross-signed) root,
   // and every cluster's bundle in each phase with that phase's trust.
   void audit_rotation() {
     const RotationPlan& r = *plan_.rotation;
     auto fresh = audit_root(r.new_root, "rotation.new_root", "new root", kRootFiles, true);
     if (!fresh) return;
-    auto previous = audit_root(plan_.root, "root", "previous root", kPreviousRootFiles, false);
+    std::optional<AdoptedCa> adopted;
+    auto previous = r.current_ca ? audit_adopted_root(*r.current_ca, adopted)
+                                 : audit_root(plan_.root, "root", "previous root", kPreviousRootFiles, false);
     if (!previous) return;
     if (!r.current_root_sha256.empty()) {
       expect(pki::sha256_fingerprint(previous->root.get()) == r.current_root_sha256, "root", "previous root", "the root the plan pins",
@@ -318,9 +340,10 @@ class Auditor {
                             phase == 1 ? &facts_.current_sha256 : &facts_.certificate_sha256,
                             {.issuer_root = issuer.root.get(),
                              .issuer_chain = issuer.chain(),
-                             .chain_tail = material[phase - 1].chain,
+                             .chain_tail = phase == 1 && adopted ? adopted->chain_view() : material[phase - 1].chain,
                              .trusted = material[phase - 1].trusted,
-                             .check_validity = phase != 1},
+                             .check_validity = phase != 1,
+                             .adopted_signing = phase == 1 && adopted ? adopted->signing.get() : nullptr},
                             material[phase - 1].crl_issuers};
       check_clusters(site);
       check_for_strays(site.base, {kRootDir});

@@ -181,7 +181,9 @@ void check_chain(Findings& f, const ol::IstioBundle& b, const BundleExpectation&
           "chains to " + pki::subject_string(anchor) + " (strict)");
   }
   std::vector<const X509*> chain{b.ca_cert.get()};
-  if (want.chain_tail.empty()) {
+  if (want.chain_tail.empty() && X509_cmp(b.ca_cert.get(), want.issuer_root) == 0) {
+    // A root that signs (an adopted istiod CA) is its own chain.
+  } else if (want.chain_tail.empty()) {
     chain.push_back(want.issuer_root);
     chain.insert(chain.end(), want.issuer_chain.begin(), want.issuer_chain.end());
   } else {
@@ -385,6 +387,17 @@ ConformanceFindings bundle_conformance(const ol::IstioBundle& b, const MeshPlan&
                                        const BundleExpectation& want) {
   Findings f(want.scope);
   const X509* cert = b.ca_cert.get();
+  if (want.adopted_signing != nullptr) {
+    if (X509_cmp(cert, want.adopted_signing) != 0) {
+      f.add("adopted", "ca-cert.pem", pki::subject_string(cert) + " (SHA-256 " + pki::sha256_fingerprint(cert) + ")",
+            "the adopted CA's " + pki::subject_string(want.adopted_signing) + " (SHA-256 " + pki::sha256_fingerprint(want.adopted_signing) +
+                ")");
+    }
+    if (b.ca_key) f.add("key", "ca-key.pem", "a private key", "none: the adopted CA's key never comes to the room");
+    if (f.done()) return f.take();
+    check_chain(f, b, want);
+    return f.take();
+  }
   const auto& planned = cluster.intermediate;
   // What intermediate_profile() would put into this certificate, had it
   // issued it at the certificate's own notBefore.
@@ -419,6 +432,10 @@ ConformanceFindings cluster_conformance(const fs::path& dir, const MeshPlan& mes
                                         std::optional<ol::IstioBundle>* bundle_out) {
   auto layouts = layout_options(mesh, cluster, plan_digest);
   layouts.public_copy = want.public_copy;
+  if (want.adopted_signing != nullptr) {
+    layouts.key_custody = ol::KeyCustody::cluster;
+    layouts.key_spki_sha256 = pki::spki_sha256(X509_get0_pubkey(want.adopted_signing));
+  }
   Findings f(want.scope);
   std::error_code ec;
   auto missing = ol::missing_layout_files(dir, layouts);

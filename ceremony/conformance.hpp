@@ -122,6 +122,11 @@ struct BundleExpectation {
   // (output_layout::LayoutOptions::public_copy): the key is not checked.
   bool public_copy = false;
   FindingScope scope = FindingScope::all;
+  // Phase 1 of a rotation from an adopted CA (rotation.current_ca): not the
+  // plan's intermediate but exactly this certificate of the CA the mesh
+  // runs, in a public-only bundle (its key never comes to the room); only
+  // the chain and the trust are judged against the plan.
+  const X509* adopted_signing = nullptr;
 };
 
 // The bundle's certificates against the plan's cluster: subject, key

@@ -18,6 +18,7 @@
 #include "output_layout/layouts.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
+#include "pki/csr.hpp"
 #include "pki/pem_scan.hpp"
 #include "plan/profiles.hpp"
 #include "verify/bundle_check.hpp"
@@ -67,7 +68,9 @@ class Rotation {
                   plan_.source.string());
     }
     const RotationPlan& rotation = *plan_.rotation;
-    current_ = rotation.current_output.is_relative() ? plan_.base_dir / rotation.current_output : rotation.current_output;
+    if (!rotation.current_ca) {
+      current_ = rotation.current_output.is_relative() ? plan_.base_dir / rotation.current_output : rotation.current_output;
+    }
     auto approved = approve_plan(plan_, opt_, "start the root rotation");
     result_.plan_digest = approved.digest;
     prepare_output_directory();
@@ -140,7 +143,7 @@ class Rotation {
                   plan_.source.string());
     }
     lock_ = OutputLock::exclusive(parent, lock_request(opt_, "meshca rotate phases"));
-    current_lock_ = OutputLock::shared(current_ / kOutputLockFile, lock_request(opt_, "meshca rotate phases"));
+    if (!adopted()) current_lock_ = OutputLock::shared(current_ / kOutputLockFile, lock_request(opt_, "meshca rotate phases"));
     if (external_new_root) {
       new_root_lock_ = OutputLock::shared(opt_.new_root_dir / kOutputLockFile, lock_request(opt_, "meshca rotate phases"));
     }
@@ -148,24 +151,38 @@ class Rotation {
     staging_ = std::make_unique<StagingDirectory>(parent);
   }
 
-  // The current output, before a key store is opened (rotation_checks).
+  bool adopted() const { return plan_.rotation->current_ca.has_value(); }
+
+  // The current output, or the adopted CA, before a key store is opened
+  // (rotation_checks).
   void survey_current_output() {
-    CurrentOutput current = ceremony::survey_current_output(plan_, current_, now_, result_.plan_digest);
+    CurrentOutput current =
+        adopted() ? survey_adopted_ca(plan_, now_) : ceremony::survey_current_output(plan_, current_, now_, result_.plan_digest);
     old_ = std::move(current.root);
+    adopted_ = std::move(current.adopted);
     clusters_ = std::move(current.clusters);
     result_.old_root = record_of(old_.root.get());
   }
 
   void record_opening(const ApprovedPlan& approved) {
     const RotationPlan& r = *plan_.rotation;
-    transcript_ = std::make_unique<SessionTranscript>(
-        staging_->path() / kTranscriptFile, staging_->path(), plan_, opt_, approved, now_,
-        nlohmann::json{{"session", "rotation"},
-                       {"current_output", current_.string()},
-                       {"old_root", to_json(result_.old_root)},
-                       {"new_root_key", hsm::describe_key_reference(r.new_root.key)},
-                       {"cross_sign", r.cross_sign},
-                       {"clusters", clusters_.size()}});
+    nlohmann::json opening{{"session", "rotation"},
+                           {"old_root", to_json(result_.old_root)},
+                           {"new_root_key", hsm::describe_key_reference(r.new_root.key)},
+                           {"cross_sign", r.cross_sign},
+                           {"clusters", clusters_.size()}};
+    if (adopted_) {
+      // What was adopted, and that its key stayed where it is.
+      opening["current_ca"] = {{"kind", adopted_ca_kind_name(r.current_ca->kind)},
+                               {"path", adopted_ca_path(*r.current_ca, plan_.base_dir).string()},
+                               {"sha256", r.current_ca->sha256},
+                               {"signing", to_json(record_of(adopted_->signing.get()))},
+                               {"key", "never in the room; phase 1 is public-only, completed near the cluster"}};
+    } else {
+      opening["current_output"] = current_.string();
+    }
+    transcript_ = std::make_unique<SessionTranscript>(staging_->path() / kTranscriptFile, staging_->path(), plan_, opt_, approved, now_,
+                                                      std::move(opening));
   }
 
   void open_new_root_key() {
@@ -352,8 +369,9 @@ class Rotation {
     transcript_->record("verified", interop_json());
   }
 
-  PhaseReports rotate_cluster(std::size_t index, EVP_PKEY* signer, std::mutex* shared_signer) {
-    const RotationCluster& c = clusters_[index];
+  // Phase 1 of a meshca output: the cluster's current bundle, its key too.
+  // Its phase-0 report is the verify engine's verdict on it.
+  CertificateRecord write_current_phase(const RotationCluster& c, const PhaseMaterial& material, verify::BundleReport& phase0) {
     fs::path current_dir = current_ / c.mesh->name / c.cluster->name;
     ol::IstioBundle current = ol::read_layout_bundle(current_dir, layout_options(c));
     std::vector<const X509*> current_chain;
@@ -361,6 +379,25 @@ class Rotation {
     if (!pki::verify_chain(current.ca_cert.get(), current_chain, {old_.anchor()}, now_).ok) {
       throw Error(ErrorKind::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
     }
+    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material.trusted, current.ca_crl, layout_options(c));
+    phase0 = verified_report(c, current_dir, 0);
+    return record_of(current.ca_cert.get());
+  }
+
+  // Phase 1 of an adopted CA: its signing certificate and chain, both roots
+  // trusted, public-only (the key stays in the cluster, which completes the
+  // bundle with `meshca bundle assemble`). Phase 0 is the CA as it runs.
+  CertificateRecord write_adopted_phase(const RotationCluster& c, const PhaseMaterial& material, verify::BundleReport& phase0) {
+    ol::LayoutOptions options = layout_options(c);
+    options.key_custody = ol::KeyCustody::cluster;
+    options.key_spki_sha256 = pki::spki_sha256(X509_get0_pubkey(adopted_->signing.get()));
+    write_phase(1, c, adopted_->signing.get(), nullptr, adopted_->chain_view(), material.trusted, "", options);
+    phase0 = adopted_phase_report(*adopted_, now_);
+    return record_of(adopted_->signing.get());
+  }
+
+  PhaseReports rotate_cluster(std::size_t index, EVP_PKEY* signer, std::mutex* shared_signer) {
+    const RotationCluster& c = clusters_[index];
 
     // A pinned cluster keeps its key: every phase is a public-only bundle,
     // assembled near the cluster, and the new intermediate certifies the
@@ -372,18 +409,18 @@ class Rotation {
     pki::X509Ptr cert = sign_intermediate(c, key.get(), signer ? signer : new_key_->signing_key(), shared_signer);
     const auto material = rotation_phase_material(old_, new_, cross_.get());
     const std::string crl = new_intermediate_crl(cert.get(), pinned ? nullptr : key.get());
-    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material[0].trusted, current.ca_crl);
+    PhaseReports reports;
+    const CertificateRecord current =
+        adopted_ ? write_adopted_phase(c, material[0], reports[0]) : write_current_phase(c, material[0], reports[0]);
     for (int phase : {2, 3}) {
       write_phase(phase, c, cert.get(), bundle_key, material[phase - 1].chain, material[phase - 1].trusted,
-                  crl.empty() ? crl : crl + crls_above_new_root_[phase - 2]);
+                  crl.empty() ? crl : crl + crls_above_new_root_[phase - 2], layout_options(c));
     }
 
-    PhaseReports reports;
-    reports[0] = verified_report(c, current_dir, 0);
     for (int phase = 1; phase < kPhaseCount; ++phase) {
       reports[phase] = verified_report(c, staging_->path() / rotation_phase_dir(phase) / c.mesh->name / c.cluster->name, phase);
     }
-    record_cluster(index, record_of(current.ca_cert.get()), record_of(cert.get()));
+    record_cluster(index, current, record_of(cert.get()));
     return reports;
   }
 
@@ -407,13 +444,13 @@ class Rotation {
   }
 
   void write_phase(int phase, const RotationCluster& c, const X509* cert, const EVP_PKEY* key, const std::vector<const X509*>& chain,
-                   const std::vector<const X509*>& roots, const std::string& crl) {
+                   const std::vector<const X509*>& roots, const std::string& crl, const ol::LayoutOptions& options) {
     fs::path relative = fs::path(rotation_phase_dir(phase)) / c.mesh->name / c.cluster->name;
     fs::path dir = staging_->path() / relative;
     ensure_directory(dir, kPrivateDirMode);
     auto files = ol::make_istio_bundle(cert, key, chain, roots);
     files.ca_crl = crl;
-    auto digests = ol::write_layouts(dir, files, layout_options(c));
+    auto digests = ol::write_layouts(dir, files, options);
     std::lock_guard lock(record_mutex_);
     for (const auto& [file, digest] : digests) transcript_->note_digest((relative / file).string(), digest);
   }
@@ -509,6 +546,7 @@ class Rotation {
   std::unique_ptr<hsm::KeyStore> old_key_;  // only to cross-sign
   OutputLock new_root_lock_;                // --new-root-dir, read under a shared lock
   ExternalRoot old_;                        // the current root (and its corporate chain)
+  std::optional<AdoptedCa> adopted_;        // rotation.current_ca
   ExternalRoot new_;                        // the new root (and its corporate chain)
   pki::X509Ptr cross_;
   std::optional<RevocationLedger> ledger_;  // with revocation.crl: the new PKI's

@@ -5,6 +5,13 @@
 // run_rotation() writes, into a new directory that appears whole or not at
 // all, every cluster's bundle for each phase of the procedure:
 //
+// Or it adopts a CA the mesh already runs, which meshca did not make
+// (rotation.current_ca, plan/adopted_ca.hpp): read from its public
+// certificates and pinned; phase 0 is that CA as the clusters run it, and
+// phase 1, which keeps signing with its key, is public-only (KeyCustody::
+// cluster): the key never comes to the room, and each cluster completes its
+// phase-1 bundle with `meshca bundle assemble`.
+//
 // A root under the corporate CA (root.issuer or rotation.new_root.issuer
 // external) takes part as its corporate anchor: root-cert.pem holds
 // anchors, cert-chain.pem runs up to the anchor. When both roots chain to

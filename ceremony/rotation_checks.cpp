@@ -107,6 +107,33 @@ CurrentOutput survey_current_output(const Plan& plan, const fs::path& current, U
   return out;
 }
 
+CurrentOutput survey_adopted_ca(const Plan& plan, UnixTime now) {
+  CurrentOutput out;
+  out.adopted = read_pinned_adopted_ca(*plan.rotation->current_ca, plan.base_dir, now);
+  out.root.root = pki::duplicate(out.adopted->root.get());
+  for (const auto& mesh : plan.meshes)
+    for (const auto& cluster : mesh.clusters) out.clusters.push_back({&mesh, &cluster});
+  return out;
+}
+
+verify::BundleReport adopted_phase_report(const AdoptedCa& ca, UnixTime now) {
+  auto trust = std::make_shared<verify::TrustMaterial>();
+  trust->ca_cert = pki::duplicate(ca.signing.get());
+  trust->chain.push_back(pki::duplicate(ca.signing.get()));
+  for (const X509* c : ca.chain_view()) trust->chain.push_back(pki::duplicate(c));
+  trust->roots.push_back(pki::duplicate(ca.root.get()));
+  trust->at = now;
+  verify::BundleReport report;
+  report.label = phase_name(0);
+  report.ca_subject = pki::subject_string(ca.signing.get());
+  report.chain_root_fingerprint = pki::sha256_fingerprint(ca.root.get());
+  report.chain_root_subject = pki::subject_string(ca.root.get());
+  report.trusted_root_fingerprints = {report.chain_root_fingerprint};
+  report.trusted_root_subjects = {report.chain_root_subject};
+  report.trust = std::move(trust);
+  return report;
+}
+
 verify::BundleReport verified_phase_report(const RotationCluster& c, const fs::path& dir, int phase, UnixTime now) {
   auto sources = verify::load_bundle_sources(dir);
   verify::BundleReport report = verify::check_bundle(sources.front(), {.at = now, .trust_domain = c.mesh->trust_domain});

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "ceremony/rotation.hpp"
 #include "core/time.hpp"
 #include "pki/handles.hpp"
+#include "plan/adopted_ca.hpp"
 #include "plan/plan.hpp"
 #include "verify/bundle_check.hpp"
 
@@ -33,9 +35,13 @@ struct RotationCluster {
 
 struct CurrentOutput {
   // OUT/root/root-cert.pem of the current output, and with root.issuer:
-  // external the corporate chain above it (OUT/root/issuer-chain.pem)
+  // external the corporate chain above it (OUT/root/issuer-chain.pem);
+  // the adopted root (rotation.current_ca)
   ExternalRoot root;
   std::vector<RotationCluster> clusters;  // every cluster of the plan, in plan order
+  // rotation.current_ca: the CA every cluster of the plan runs today, read
+  // and pinned (its key never comes to the room).
+  std::optional<AdoptedCa> adopted;
 };
 
 // Everything about the current output (`current`) that can be known before
@@ -47,6 +53,17 @@ struct CurrentOutput {
 // under it that conforms to the plan (digest `plan_digest`).
 // Error(invalid_input) or MultiError(invalid_input) naming every problem.
 CurrentOutput survey_current_output(const Plan& plan, const std::filesystem::path& current, UnixTime now, const std::string& plan_digest);
+
+// The adopted CA of rotation.current_ca, read again at `now` and checked
+// against its pin, as phase 0 of every cluster of the plan.
+// Error(invalid_input) naming the file.
+CurrentOutput survey_adopted_ca(const Plan& plan, UnixTime now);
+
+// Phase 0 of an adopted CA, as its clusters run it: ca-cert.pem the CA
+// that signs workloads, cert-chain.pem from it to the root, root-cert.pem
+// the root. There is no bundle directory to read: the trust material the
+// interop check needs is built from the certificates.
+verify::BundleReport adopted_phase_report(const AdoptedCa& ca, UnixTime now);
 
 // The verify engine's verdict on the bundle in `dir`, `c`'s bundle of
 // `phase`; a FAIL is never published (Error invalid_input for phase 0, the

@@ -10,6 +10,7 @@
 #include "plan/plan_digest.hpp"
 #include "plan/plan_reader.hpp"
 #include "plan/plan_view.hpp"
+#include "plan/rotation_phases.hpp"
 #include "templates/embedded.hpp"
 
 namespace meshca::cli {
@@ -115,6 +116,10 @@ int plan_validate(const Args& args, Terminal& term) {
            << (plan.cluster_count() == 1 ? "" : "s") << "\n";
   term.out << "  root: " << plan.root.subject.to_string() << "; " << hsm::describe_key_reference(plan.root.key) << "; validity "
            << plan.root.validity.to_string() << "; pathLen " << ceremony::path_len_text(plan.root.path_len) << "\n";
+  if (plan.rotation && plan.rotation->current_ca) {
+    // The plan's root is the new root: say what it replaces.
+    term.out << "  rotation from " << ceremony::current_ca_description(plan) << "\n";
+  }
   for (const auto& mesh : plan.meshes) {
     term.out << "  mesh " << mesh.name << " (trust domain " << mesh.trust_domain << ")\n";
     for (const auto& c : mesh.clusters) {

@@ -211,10 +211,32 @@ struct RevocationPlan {
 // (ceremony/rotation.hpp): phase 1 trusts both roots with the existing
 // intermediates, phase 2 issues new intermediates under the new root and
 // still trusts both, phase 3 trusts only the new root.
+// A CA the mesh already runs, which meshca did not make
+// (`rotation.current_ca`, plan/adopted_ca.hpp reads it): only public
+// certificates, pinned by the SHA-256 of its root. Its private key never
+// comes to the room and is never read.
+enum class AdoptedCaKind {
+  istiod_self_signed,  // istiod's own CA: the istio-ca-root-cert ConfigMap; the root signs workloads
+  istio_cacerts,       // a tools/certs cacerts directory or `cacerts` Secret YAML; its intermediate signs
+  pem_root,            // a plain PEM root certificate, which signs workloads itself
+};
+
+struct AdoptedCaPlan {
+  AdoptedCaKind kind = AdoptedCaKind::pem_root;
+  std::filesystem::path path;  // relative paths resolve against the plan's directory
+  std::string sha256;          // the root's SHA-256 fingerprint, "AB:CD:..."
+};
+
 struct RotationPlan {
   // The output directory of the ceremony that made the root in service and
   // its bundles (relative paths resolve against the plan's directory).
+  // Empty when the rotation adopts a CA the mesh runs (current_ca).
   std::filesystem::path current_output;
+  // Instead of current_output: the CA the mesh runs today, adopted. The
+  // plan then has no `root` section; Plan::root is a copy of new_root (the
+  // plan's only root), so every rule about the plan's intermediates and
+  // their root judges the new intermediates against the new root.
+  std::optional<AdoptedCaPlan> current_ca;
   // Optional pin: SHA-256 fingerprint ("AB:CD:..." as `meshca inspect` prints
   // it) of the root in service,
   // so the auditor approves exactly which root is being replaced.

@@ -192,10 +192,22 @@ PlanDocument decode_plan(std::string_view text, Findings& f, UnixTime now) {
     MapReader d(f, top.get("defaults"), "defaults", {"intermediate"});
     doc.defaults = decode_intermediate_of(d, f, now);
   }
-  if (auto r = top.required("root")) doc.root = decode_root(*r, "root", f, now);
+  if (top.has("rotation")) doc.rotation = decode_rotation(top.get("rotation"), f, now);
+  // A plan that adopts the CA a mesh runs has one root of its own, the new
+  // one: it stands for the plan's root in every rule (plan/plan.hpp).
+  if (doc.rotation && doc.rotation->current_ca) {
+    if (top.present("root")) {
+      top.error("root",
+                "a plan that adopts the CA the mesh runs (rotation.current_ca) has no root section: its root is "
+                "rotation.new_root");
+    } else if (doc.rotation->new_root) {
+      doc.root = *doc.rotation->new_root;
+    }
+  } else if (auto r = top.required("root")) {
+    doc.root = decode_root(*r, "root", f, now);
+  }
   if (top.has("outputs")) doc.outputs = decode_outputs(top.get("outputs"), "outputs", f);
   if (auto m = top.required("meshes")) decode_meshes(*m, doc, f, now);
-  if (top.has("rotation")) doc.rotation = decode_rotation(top.get("rotation"), f, now);
   if (top.has("revocation")) doc.revocation = decode_revocation(top.get("revocation"), f, now);
   if (top.has("federation")) doc.federation = decode_federation(top.get("federation"), f);
   return doc;

@@ -7,6 +7,7 @@
 #include "core/hex.hpp"
 #include "core/secret_shares.hpp"
 #include "hsm/pkcs11_uri.hpp"
+#include "plan/adopted_ca.hpp"
 #include "plan/field_readers.hpp"
 #include "plan/plan_decode.hpp"
 #include "plan/plan_reader.hpp"
@@ -325,20 +326,78 @@ OutputsSection decode_outputs(const YAML::Node& node, const std::string& path, F
   return out;
 }
 
+namespace {
+
+// `rotation.current_ca`: kind, path and the root's SHA-256 pin, all required.
+std::optional<AdoptedCaSection> decode_current_ca(const YAML::Node& node, Findings& f) {
+  MapReader m(f, node, "rotation.current_ca", {"kind", "path", "sha256"});
+  if (!m.valid()) return std::nullopt;
+  AdoptedCaSection ca{{}, m.at(), m.at("path"), m.at("sha256")};
+  bool complete = true;
+  if (auto kind = m.string("kind", true)) {
+    if (auto known = adopted_ca_kind_from_name(*kind)) {
+      ca.plan.kind = *known;
+    } else {
+      m.error("kind", "unknown kind '" + *kind + "'; one of " + adopted_ca_kind_names());
+      complete = false;
+    }
+  } else {
+    complete = false;
+  }
+  if (auto path = m.string("path", true)) {
+    ca.plan.path = *path;
+  } else {
+    complete = false;
+  }
+  if (auto pin = m.string("sha256", true)) {
+    ca.plan.sha256 = normalized_sha256_fingerprint(*pin);
+    if (ca.plan.sha256.empty()) {
+      m.error("sha256",
+              "must be the SHA-256 fingerprint of the adopted root certificate (64 hex digits, colons allowed), as "
+              "`meshca inspect` prints it");
+      complete = false;
+    }
+  } else {
+    complete = false;
+  }
+  if (!complete) return std::nullopt;
+  return ca;
+}
+
+}  // namespace
+
 std::optional<RotationSection> decode_rotation(const YAML::Node& node, Findings& f, UnixTime now) {
-  MapReader m(f, node, "rotation", {"current_output", "current_root_sha256", "new_root", "cross_sign"});
+  MapReader m(f, node, "rotation", {"current_output", "current_ca", "current_root_sha256", "new_root", "cross_sign"});
   if (!m.valid()) return std::nullopt;
   RotationSection rotation;
-  if (auto dir = m.string("current_output", true)) rotation.current_output = *dir;
+  const bool adopting = m.present("current_ca");
+  if (adopting && m.present("current_output")) {
+    m.error("current_ca", "names the CA the mesh runs, and current_output names a meshca output: a rotation starts from one of them");
+  } else if (adopting) {
+    if (m.has("current_ca")) {
+      rotation.current_ca = decode_current_ca(m.get("current_ca"), f);
+    } else {
+      m.error("current_ca", "must give the adopted CA's kind, path and sha256");
+    }
+  } else if (auto dir = m.string("current_output", true)) {
+    rotation.current_output = *dir;
+  }
   if (auto pin = m.string("current_root_sha256", false)) {
     rotation.current_root_sha256 = normalized_sha256_fingerprint(*pin);
-    if (rotation.current_root_sha256.empty()) {
+    if (adopting) {
+      m.error("current_root_sha256", "is for a current_output; an adopted CA is pinned by rotation.current_ca.sha256");
+    } else if (rotation.current_root_sha256.empty()) {
       m.error("current_root_sha256",
               "must be the SHA-256 fingerprint of the current root (64 hex digits, colons allowed), as `meshca inspect` prints it");
     }
   }
   rotation.cross_sign = m.boolean("cross_sign").value_or(false);
   rotation.cross_sign_at = m.at("cross_sign");
+  if (adopting && rotation.cross_sign) {
+    m.error("cross_sign",
+            "cannot cross-sign from an adopted CA: its key never comes to the room, so it cannot certify the new root. Set "
+            "cross_sign: false: phase 1 trusts both roots, so no two adjacent phases stop talking");
+  }
   if (auto r = m.required("new_root")) rotation.new_root = decode_root(*r, m.field("new_root"), f, now);
   return rotation;
 }

@@ -86,8 +86,15 @@ struct MeshSection {
   std::vector<ClusterSection> clusters;
 };
 
+// `rotation.current_ca`: each field that decoded.
+struct AdoptedCaSection {
+  AdoptedCaPlan plan;
+  SourceLocation at, path_at, sha256_at;
+};
+
 struct RotationSection {
   std::filesystem::path current_output;
+  std::optional<AdoptedCaSection> current_ca;
   std::string current_root_sha256;  // normalized "AB:CD:..."
   bool cross_sign = false;
   SourceLocation cross_sign_at;

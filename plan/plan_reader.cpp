@@ -18,6 +18,7 @@ Plan parse_plan(std::string_view yaml_text, const std::string& source_name, cons
   ResolvedPlan resolved = resolve_plan(doc, findings, now);
   if (pinned_key_files == PinnedKeyFiles::read) read_pinned_keys(resolved, base_dir, findings);
   resolve_federation(doc, resolved, base_dir, findings);
+  if (doc.rotation && doc.rotation->current_ca) check_adopted_ca(*doc.rotation->current_ca, base_dir, findings, now);
   validate_plan(doc, resolved, findings, now);
   if (!findings.ok()) findings.fail("plan");
   Plan& plan = resolved.plan;

@@ -164,6 +164,7 @@ class Resolver {
   RotationPlan rotation(const RotationSection& s) const {
     RotationPlan r;
     r.current_output = s.current_output;
+    if (s.current_ca) r.current_ca = s.current_ca->plan;
     r.current_root_sha256 = s.current_root_sha256;
     r.cross_sign = s.cross_sign;
     if (!s.new_root) return r;

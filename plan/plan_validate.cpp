@@ -67,8 +67,9 @@ void cross_sign_external_new_root(const PlanDocument& doc, Findings& f) {
 
 // A rotation to the same name or the same key would leave peers unable to
 // tell the roots apart (chain building picks by subject and key id).
+// (An adopted CA's plan root is the new root itself.)
 void new_root_differs(const PlanDocument& doc, const Plan& plan, Findings& f) {
-  if (!doc.rotation || !doc.rotation->new_root) return;
+  if (!doc.rotation || !doc.rotation->new_root || doc.rotation->current_ca) return;
   const RootSection& s = *doc.rotation->new_root;
   const RootPlan& new_root = plan.rotation->new_root;
   if (!f.any_in({"subject"}) && new_root.subject.to_string() == plan.root.subject.to_string()) {
@@ -111,6 +112,21 @@ void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
   refuse_pinned_keys(plan, f,
                      "revocation.crl asks for a CRL signed by every intermediate, which the room cannot sign without the "
                      "key; pinned keys and revocation.crl cannot be combined yet");
+}
+
+// Adopting the CA a mesh runs: phase 1 keeps signing with that CA's key,
+// which never comes to the room, so neither the intermediates' CRLs of
+// revocation.crl nor a pinned cluster's own phase-1 key fit.
+void adoption_limits(const PlanDocument& doc, const Plan& plan, Findings& f) {
+  if (!doc.rotation || !doc.rotation->current_ca) return;
+  if (doc.revocation && plan.revocation.crl) {
+    f.add(doc.revocation->crl_at, "revocation.crl",
+          "cannot be combined with an adopted CA (rotation.current_ca): phase 1 keeps the adopted CA, whose key never comes "
+          "to the room to sign its CRLs; rotate first, then turn CRLs on for the new root");
+  }
+  refuse_pinned_keys(plan, f,
+                     "phase 1 of an adopted CA (rotation.current_ca) keeps signing with that CA's key on every cluster; pin keys "
+                     "after the rotation, with a renewal");
 }
 
 // Findings about a cluster's resolved value. A value written once
@@ -297,6 +313,7 @@ void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findin
   cross_sign_external_new_root(doc, findings);
   new_root_differs(doc, resolved.plan, findings);
   crl_signers(doc, resolved.plan, findings);
+  adoption_limits(doc, resolved.plan, findings);
   // Both hierarchy rules decide whether to speak before either speaks.
   const bool validities_sound = !findings.any_in({"validity", "not_before", "not_after", "profile"});
   const bool subjects_sound = !findings.any_in({"subject", "name", "trust_domain", "organization", "profile"});

@@ -19,4 +19,9 @@ namespace meshca::ceremony {
 
 void validate_plan(const PlanDocument& doc, const ResolvedPlan& resolved, Findings& findings, UnixTime now);
 
+// rotation.current_ca (plan/adopted_ca.hpp): the adopted CA read (relative
+// to `base_dir`) and pinned at `at`, each problem a finding at its field.
+// Implemented in plan/adopted_ca.cpp beside the reader.
+void check_adopted_ca(const AdoptedCaSection& section, const std::filesystem::path& base_dir, Findings& findings, UnixTime at);
+
 }  // namespace meshca::ceremony

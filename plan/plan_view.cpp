@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "plan/adopted_ca.hpp"
 #include "plan/expiry.hpp"
 #include "plan/plan_digest.hpp"
 #include "plan/profiles.hpp"
@@ -155,10 +156,20 @@ std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
   if (!plan.rotation) return std::nullopt;
   const RotationPlan& r = *plan.rotation;
   RotationView view;
-  view.fields.emplace_back("current output", r.current_output.string());
-  view.fields.emplace_back(
-      "current root",
-      plan.root.subject.to_string() + (r.current_root_sha256.empty() ? " (not pinned)" : " (SHA-256 " + r.current_root_sha256 + ")"));
+  if (r.current_ca) {
+    view.fields.emplace_back("current CA", current_ca_description(plan));
+    view.fields.emplace_back("current CA kind", std::string(adopted_ca_kind_name(r.current_ca->kind)));
+    view.fields.emplace_back("current CA file", r.current_ca->path.string());
+    view.fields.emplace_back("current CA pin", "SHA-256 " + r.current_ca->sha256 + " (the adopted root)");
+    view.fields.emplace_back("current CA key",
+                             "never comes to the room and is never read: phase 1 is public-only, completed near each cluster "
+                             "with meshca bundle assemble");
+  } else {
+    view.fields.emplace_back("current output", r.current_output.string());
+    view.fields.emplace_back(
+        "current root",
+        plan.root.subject.to_string() + (r.current_root_sha256.empty() ? " (not pinned)" : " (SHA-256 " + r.current_root_sha256 + ")"));
+  }
   CertificateView new_root{"new-root", "root", "", "", {}, {}};
   new_root.fields.emplace_back("key", std::string(pki::key_algorithm_name(r.new_root.key.algorithm)));
   new_root.fields.emplace_back("key location", root_key_location(r.new_root.key));

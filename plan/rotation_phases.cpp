@@ -1,22 +1,33 @@
 #include "plan/rotation_phases.hpp"
 
+#include "plan/adopted_ca.hpp"
+
 namespace meshca::ceremony {
 
 std::string rotation_phase_dir(int phase) { return "phase-" + std::to_string(phase); }
 
+std::string current_ca_description(const Plan& plan) {
+  if (!plan.rotation || !plan.rotation->current_ca) return plan.root.subject.to_string();
+  const AdoptedCaPlan& ca = *plan.rotation->current_ca;
+  return "the adopted " + std::string(adopted_ca_kind_name(ca.kind)) + " CA of " + ca.path.string() + " (root SHA-256 " + ca.sha256 +
+         "; its key never comes to the room)";
+}
+
 std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   if (!plan.rotation) return {};
-  const std::string old_cn = plan.root.subject.to_string();
+  const std::optional<AdoptedCaPlan>& adopted = plan.rotation->current_ca;
+  const std::string old_cn = adopted ? "the adopted root" : plan.root.subject.to_string();
   const std::string new_cn = plan.rotation->new_root.subject.to_string();
   // What root-cert.pem holds for a root: the root itself, or for a root
   // under the corporate CA the corporate anchor its chain ends at.
-  auto trusted = [](const RootPlan& r) {
+  auto trusted = [&adopted, &plan](const RootPlan& r) {
+    if (adopted && &r == &plan.root) return std::string("the adopted root (SHA-256 ") + adopted->sha256 + ")";
     return r.issuer == RootIssuer::external ? "the corporate anchor " + r.anchor_sha256 + " (above " + r.subject.to_string() + ")"
                                             : r.subject.to_string();
   };
-  const RootPlan& old_root = plan.root;
+  const RootPlan& old_root = plan.root;  // with an adopted CA, a copy of new_root (plan/plan.hpp): named by `adopted`
   const RootPlan& new_root = plan.rotation->new_root;
-  const bool shared_anchor = old_root.issuer == RootIssuer::external && new_root.issuer == RootIssuer::external &&
+  const bool shared_anchor = !adopted && old_root.issuer == RootIssuer::external && new_root.issuer == RootIssuer::external &&
                              old_root.anchor_sha256 == new_root.anchor_sha256;
   const std::string both_current_first = shared_anchor ? trusted(old_root) + ", unchanged: both roots chain to it"
                                                        : trusted(old_root) + " (current) + " + trusted(new_root) + " (new)";
@@ -30,10 +41,16 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   for (const auto& mesh : plan.meshes)
     for (const auto& cluster : mesh.clusters)
       if (cluster.intermediate.pinned_key) pinned += (pinned.empty() ? "" : ", ") + mesh.name + "/" + cluster.name;
-  auto apply = [&ns, &pinned](int phase) {
+  auto apply = [&ns, &pinned, &adopted](int phase) {
     const std::string dir = rotation_phase_dir(phase) + "/<mesh>/<cluster>";
     std::string step;
-    if (!pinned.empty()) {
+    if (adopted && phase == 1) {
+      step =
+          "every phase-1 bundle is public-only: the adopted CA keeps signing with its key, which never came to the room; "
+          "complete each near its cluster with the key the cluster already holds (istiod's own CA: ca-key.pem of the "
+          "istio-ca-secret Secret; tools/certs: the cluster's ca-key.pem): meshca bundle assemble " +
+          dir + " --key <that key> --out <new directory>, and apply that directory's cacerts.yaml; ";
+    } else if (!pinned.empty()) {
       step = "for a cluster that keeps its own key (" + pinned +
              "), first complete its public-only bundle near the cluster: meshca bundle assemble " + dir +
              " --key <its ca-key.pem> --out <new directory>, and apply that directory's cacerts.yaml; ";
@@ -46,8 +63,10 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   phases.push_back({1,
                     "trust both roots",
                     both_current_first,
-                    "unchanged: the current intermediate, then " + old_cn + up_to_anchor(old_root),
-                    "the current intermediate and key, unchanged",
+                    adopted ? "unchanged: the adopted CA's signing certificate and cert-chain.pem"
+                            : "unchanged: the current intermediate, then " + old_cn + up_to_anchor(old_root),
+                    adopted ? "the adopted CA's signing certificate (istiod's own CA: its root), public-only: its key stays in the cluster"
+                            : "the current intermediate and key, unchanged",
                     {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
                      "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
                      "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
@@ -74,7 +93,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                      "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"},
                     shared_anchor ? "the rotation is complete; every phase trusts the one corporate anchor, so clusters keep "
                                     "talking across phases: retire the old root by having the corporate CA revoke it, or let it expire"
-                                  : "the rotation is complete; a cluster still on the current output (phase 0) can no longer "
+                                  : "the rotation is complete; a cluster still on the current CA (phase 0) can no longer "
                                     "talk to a phase-3 cluster, so never skip a phase"});
   return phases;
 }
@@ -82,7 +101,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
 std::string rotation_runbook_markdown(const Plan& plan) {
   std::string md = "# Root rotation: " + plan.name + "\n\n";
   if (!plan.rotation) return md + "The plan has no rotation section.\n";
-  md += "From **" + plan.root.subject.to_string() + "** to **" + plan.rotation->new_root.subject.to_string() +
+  md += "From **" + current_ca_description(plan) + "** to **" + plan.rotation->new_root.subject.to_string() +
         "**. Apply one phase to every cluster before starting the next: clusters in adjacent phases trust each "
         "other (meshca verified it before writing this directory), clusters two phases apart may not.\n";
   for (const auto& p : rotation_phases(plan)) {

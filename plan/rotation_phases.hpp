@@ -31,6 +31,11 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan);
 // The phases as a Markdown runbook (written to OUT/PHASES.md).
 std::string rotation_runbook_markdown(const Plan& plan);
 
+// The CA in service as the operator knows it: the plan's root, or an
+// adopted CA (rotation.current_ca) by kind, file and pin, with the fact
+// that its key never comes to the room.
+std::string current_ca_description(const Plan& plan);
+
 // `phase-N` below the rotation output.
 std::string rotation_phase_dir(int phase);
 

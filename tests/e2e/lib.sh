@@ -349,6 +349,19 @@ talks() {
   handshake "$2" wl-b "$1" wl-a || fail "mTLS $2 -> $1 failed"
   pass
 }
+# phase_handshake SERVER_DIR SERVER CLIENT_DIR CLIENT ok|refused WHAT: one
+# mutual-TLS handshake whose outcome must be the one given; a refusal must
+# be about trust, not anything else.
+phase_handshake() {
+  if handshake "$1" "$2" "$3" "$4"; then
+    [ "$5" = ok ] || fail "$6: the server accepted the client"
+  else
+    [ "$5" = refused ] || { cat client.log server.log; fail "$6: mTLS failed"; }
+    grep -qE "unable to get local issuer certificate|certificate verify failed|unknown ca" client.log server.log \
+      || { cat client.log server.log; fail "$6: failed for another reason than trust"; }
+  fi
+  pass
+}
 # refuses A_BUNDLE B_BUNDLE: neither accepts the other's workload
 refuses() {
   issue_workload "$1" wl-a frontend

@@ -123,6 +123,13 @@ Edit external_root(const std::string& pin) {
   return {"  path_len: 1\n", "  path_len: 1\n  issuer: external\n  external: {anchor_sha256: \"" + pin + "\"}\n"};
 }
 
+// rotation.current_ca of `kind` instead of current_output (line 22), the
+// file absent from kBaseDir.
+const std::string kPin = std::string(64, 'a');
+Edit adopted_ca(const std::string& kind) {
+  return {"  current_output: out\n", "  current_ca: {kind: " + kind + ", path: current/root.pem, sha256: " + kPin + "}\n"};
+}
+
 // The base plan with each edit applied; every `from` must occur exactly once.
 std::string plan_with(const std::vector<Edit>& edits) {
   std::string text(kBasePlan);
@@ -483,6 +490,22 @@ const std::vector<BadPlan>& bad_plans() {
                                       {"    validity: 10y\n", "    validity: 10y\n    issuer: external\n    external: {anchor_sha256: " + std::string(64, 'c') + "}\n"},
                                       {"  cross_sign: false\n", "  cross_sign: true\n"}}, 29,
        "rotation.cross_sign", "cannot cross-sign a new root under the corporate CA"},
+      // Adopting the CA a mesh runs (rotation.current_ca).
+      {"RotationCurrentCaWithCurrentOutput",
+       {with_rotation(), {"  current_output: out\n", "  current_output: out\n  current_ca: {kind: pem-root, path: r.pem, sha256: " + kPin + "}\n"}},
+       23, "rotation.current_ca", "a rotation starts from one of them"},
+      {"RotationCurrentCaUnknownKind", {with_rotation(), adopted_ca("vault")}, 22, "rotation.current_ca.kind",
+       "unknown kind 'vault'; one of istiod-self-signed, istio-cacerts or pem-root"},
+      {"RotationCurrentCaPinNotAFingerprint",
+       {with_rotation(), {"  current_output: out\n", "  current_ca: {kind: pem-root, path: r.pem, sha256: abc}\n"}}, 22,
+       "rotation.current_ca.sha256", "must be the SHA-256 fingerprint of the adopted root certificate"},
+      {"RotationCurrentCaWithRootSection", {with_rotation(), adopted_ca("pem-root")}, 7, "root", "has no root section"},
+      {"RotationCurrentCaCrossSigned", {with_rotation(), adopted_ca("pem-root"), {"  cross_sign: false\n", "  cross_sign: true\n"}},
+       27, "rotation.cross_sign", "cannot cross-sign from an adopted CA"},
+      {"RotationCurrentCaFileMissing", {with_rotation(), adopted_ca("pem-root")}, 22, "rotation.current_ca.path", "does not exist"},
+      {"RotationCurrentCaWithOldPin",
+       {with_rotation(), adopted_ca("pem-root"), {"  new_root:\n", "  current_root_sha256: " + kPin + "\n  new_root:\n"}}, 23,
+       "rotation.current_root_sha256", "an adopted CA is pinned by rotation.current_ca.sha256"},
       {"UnknownKeyIsEscapedInTheMessage", {{"organization: Acme Corp\n", "\"colo\\u202Eur\": blue\n"}}, 5,
        "colo\\u{202E}ur", "unknown field"},
   };

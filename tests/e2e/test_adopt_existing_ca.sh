@@ -1,0 +1,194 @@
+# Adoption of the CA a mesh already runs as the first rotation
+# (rotation.current_ca): istiod's own self-signed CA, made here with the
+# openssl CLI the way istiod makes it and published as its
+# istio-ca-root-cert ConfigMap, and a tools/certs cacerts directory from
+# scripts/istio-certs-recipe.sh. For every pair of adjacent phases, both
+# directions, workloads complete mutual TLS with the openssl CLI, each
+# trusting only its own phase's root-cert.pem; phases 0 and 3 refuse each
+# other. Phase 1 is public-only: assembled near the cluster with the key it
+# already holds, it passes meshca verify and openssl verify -x509_strict.
+# The adopted CA's key never appears under the rotation output. Refusals
+# (wrong pin, ConfigMap without root-cert.pem, a chain that does not
+# verify) exit 3 naming the field and write nothing.
+source "$(dirname "$0")/lib.sh"
+SRC=${MESHCA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SRC/scripts/istio-certs-recipe.sh"
+export MESHCA_NEW_ROOT_PASS='e2e adoption new root'
+TD=cluster.local
+
+# adoption_plan OUT KIND PATH SHA256 NEW_KEY
+adoption_plan() {
+  cat >"$1" <<PLAN
+apiVersion: meshca/v1
+kind: CeremonyPlan
+metadata: {name: adopt}
+organization: E2E Corp
+rotation:
+  current_ca:
+    kind: $2
+    path: $3
+    sha256: "$4"
+  new_root:
+    subject: {CN: Mesh Root 2031, O: E2E Corp, C: US}
+    key:
+      algorithm: ecdsa-p384
+      store: file
+      file: {path: $5, passphrase: env:MESHCA_NEW_ROOT_PASS}
+    validity: 10y
+defaults:
+  intermediate:
+    key: {algorithm: ecdsa-p256}
+    validity: 1y
+    name_constraints: trust_domain
+meshes:
+  - name: prod
+    trust_domain: $TD
+    clusters: [{name: east}, {name: west}]
+outputs: {layouts: [istio-cacerts, k8s-secret], namespace: istio-system}
+PLAN
+}
+fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+
+# expect_phases OUT PHASE0_DIR PHASE1_EAST_DIR PHASE1_WEST_DIR: handshakes
+# between a server of cluster east and a client of west in phases A and B.
+expect_phases() {
+  local out=$1 p0=$2
+  declare -A dirs=([0e]=$p0 [0w]=$p0 [1e]=$3 [1w]=$4)
+  for p in 2 3; do dirs[${p}e]=$out/phase-$p/prod/east dirs[${p}w]=$out/phase-$p/prod/west; done
+  for p in 0 1 2 3; do
+    issue_workload "${dirs[${p}e]}" "server$p" "server" "$TD"
+    issue_workload "${dirs[${p}w]}" "client$p" "client" "$TD"
+  done
+  local a b pair want
+  for pair in "0 1 ok" "1 2 ok" "2 3 ok" "0 3 refused"; do
+    read -r a b want <<<"$pair"
+    for dir in "$a $b" "$b $a"; do
+      read -r s c <<<"$dir"
+      phase_handshake "${dirs[${s}e]}" "server$s" "${dirs[${c}w]}" "client$c" "$want" "phase $s server, phase $c client"
+    done
+  done
+}
+
+# check_adopted_output OUT PLAN KEY_OF_ADOPTED_CA: every phase verified,
+# the audit passes, phase 1 public-only, no private key of the adopted CA.
+check_adopted_output() {
+  local out=$1 plan=$2 key=$3
+  (cd "$out" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match"
+  expect_exit 0 "$MESHCA" transcript verify "$out/transcript.jsonl" --out "$out"
+  expect_exit 0 "$MESHCA" audit "$out" "$plan"
+  expect_not_in "$WORK/last.out" "FAIL"
+  expect_in "$WORK/last.out" "PASS trusted-roots phase-1/prod/east"
+  for c in east west; do
+    [ ! -e "$out/phase-1/prod/$c/ca-key.pem" ] || fail "phase 1 of $c holds a key"
+    [ -f "$out/phase-1/prod/$c/public-bundle.yaml" ] || fail "phase 1 of $c has no public-bundle.yaml"
+    for p in 2 3; do check_bundle "$out/phase-$p/prod/$c" "$TD"; done
+  done
+  # No file under OUT holds the adopted CA's key (plain or base64 in a manifest).
+  local adopted_pub
+  adopted_pub=$(openssl pkey -in "$key" -pubout)
+  while IFS= read -r f; do
+    [ "$(openssl pkey -in "$f" -pubout 2>/dev/null)" != "$adopted_pub" ] || fail "$f holds the adopted CA's key"
+  done < <(grep -rl "PRIVATE KEY" "$out")
+  local body
+  body=$(sed -n '2p' "$key")
+  if grep -rqF -- "$body" "$out"; then fail "the adopted key's PEM appears under $out"; fi
+  if grep -rqF -- "$(base64 -w0 <"$key" | cut -c1-60)" "$out"; then fail "the adopted key appears base64-encoded under $out"; fi
+  pass
+}
+
+# ---- istiod's self-signed CA ------------------------------------------------
+# As istiod makes istio-ca-secret: a self-signed RSA-2048 root, O=cluster.local,
+# CA:TRUE, keyCertSign; workloads carry only a SPIFFE URI SAN and are issued
+# by the root itself.
+mkdir -p istiod
+openssl genrsa -out istiod/ca-key.pem 2048 2>/dev/null
+openssl req -x509 -new -key istiod/ca-key.pem -sha256 -days 3650 -subj "/O=cluster.local" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,digitalSignature,keyCertSign,cRLSign" \
+  -addext "subjectKeyIdentifier=hash" -out istiod/ca-cert.pem
+mkdir -p current
+{
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-ca-root-cert\n  namespace: default\n  labels: {istio.io/config: "true"}\ndata:\n  root-cert.pem: |\n'
+  sed 's/^/    /' istiod/ca-cert.pem
+} >current/istio-ca-root-cert.yaml
+# Phase 0 as the clusters run it: istiod signs with the root.
+P0=istiod-phase0
+mkdir -p $P0
+cp istiod/ca-cert.pem $P0/ca-cert.pem
+cp istiod/ca-key.pem $P0/ca-key.pem
+cp istiod/ca-cert.pem $P0/cert-chain.pem
+cp istiod/ca-cert.pem $P0/root-cert.pem
+PIN=$(fingerprint istiod/ca-cert.pem)
+
+adoption_plan istiod.yaml istiod-self-signed current/istio-ca-root-cert.yaml "$PIN" keys/new-istiod.pem
+expect_exit 0 "$MESHCA" plan validate istiod.yaml
+expect_in "$WORK/last.out" "rotation from the adopted istiod-self-signed CA of current/istio-ca-root-cert.yaml (root SHA-256 $PIN; its key never comes to the room)"
+expect_exit 0 "$MESHCA" plan show istiod.yaml
+expect_in "$WORK/last.out" "istiod-self-signed"
+expect_in "$WORK/last.out" "$PIN"
+expect_in "$WORK/last.out" "never comes to the room"
+
+# Refusals: exit 3 at validation, naming the field; nothing written.
+adoption_plan wrong-pin.yaml istiod-self-signed current/istio-ca-root-cert.yaml "$(printf 'AB%.0s' {1..32})" keys/new-x.pem
+expect_exit 3 "$MESHCA" rotate phases wrong-pin.yaml --out refused --yes
+expect_in "$WORK/last.err" "rotation.current_ca.sha256"
+sed '/root-cert.pem/,$d' current/istio-ca-root-cert.yaml >current/no-root.yaml
+printf '  other.pem: x\n' >>current/no-root.yaml
+adoption_plan no-root.yaml istiod-self-signed current/no-root.yaml "$PIN" keys/new-x.pem
+expect_exit 3 "$MESHCA" rotate phases no-root.yaml --out refused --yes
+expect_in "$WORK/last.err" "rotation.current_ca.path"
+expect_in "$WORK/last.err" "has no data.root-cert.pem"
+[ ! -e refused ] && [ ! -e keys/new-x.pem ] && [ ! -e .meshca-tmp ] || fail "a refused adoption wrote files"
+pass
+
+expect_exit 0 "$MESHCA" rotate phases istiod.yaml --out rot-istiod --yes
+expect_in "$WORK/last.out" "phase 0  x  phase 3: refuse each other"
+[ "$(fingerprint rot-istiod/root/previous-root-cert.pem)" = "$PIN" ] || fail "previous-root-cert.pem is not the adopted root"
+expect_in rot-istiod/PHASES.md "the adopted istiod-self-signed CA"
+expect_in rot-istiod/PHASES.md "meshca bundle assemble"
+# Phase 1, completed near each cluster with the key istiod already holds.
+for c in east west; do
+  expect_exit 0 "$MESHCA" bundle assemble rot-istiod/phase-1/prod/$c --key istiod/ca-key.pem --out assembled-istiod-$c
+  d=assembled-istiod-$c
+  cmp -s $d/ca-cert.pem istiod/ca-cert.pem || fail "phase 1 of $c does not keep istiod's signing certificate"
+  openssl verify -x509_strict -CAfile $d/root-cert.pem -untrusted $d/cert-chain.pem $d/ca-cert.pem >/dev/null || fail "phase 1 $c"
+  expect_exit 0 "$MESHCA" verify $d --trust-domain $TD
+  pass
+done
+check_adopted_output rot-istiod istiod.yaml istiod/ca-key.pem
+# The auditor notices a phase-1 bundle that does not trust both roots.
+cp -a rot-istiod tampered
+cp tampered/phase-3/prod/east/root-cert.pem tampered/phase-1/prod/east/root-cert.pem
+expect_exit 1 "$MESHCA" audit tampered istiod.yaml
+expect_in "$WORK/last.out" "FAIL trusted-roots phase-1/prod/east: root-cert.pem does not hold the roots this phase must trust"
+expect_phases rot-istiod $P0 assembled-istiod-east assembled-istiod-west
+
+# ---- a tools/certs cacerts directory -----------------------------------------
+istio_recipe_root recipe/root
+istio_recipe_cluster recipe/root recipe/cluster1
+RPIN=$(fingerprint recipe/root/root-cert.pem)
+adoption_plan cacerts.yaml istio-cacerts recipe/cluster1 "$RPIN" keys/new-cacerts.pem
+# A cacerts directory whose chain does not verify: another root.
+cp -a recipe/cluster1 recipe/broken
+ROOTCA_CN="Other Root" istio_recipe_root recipe/other
+cp recipe/other/root-cert.pem recipe/broken/root-cert.pem
+adoption_plan broken.yaml istio-cacerts recipe/broken "$(fingerprint recipe/other/root-cert.pem)" keys/new-x.pem
+expect_exit 3 "$MESHCA" rotate phases broken.yaml --out refused --yes
+expect_in "$WORK/last.err" "rotation.current_ca.path"
+expect_in "$WORK/last.err" "does not verify"
+[ ! -e refused ] && [ ! -e keys/new-x.pem ] || fail "a refused adoption wrote files"
+pass
+# The adopted CA's key is never opened: the rotation runs without it.
+mv recipe/cluster1/ca-key.pem recipe/cluster1-ca-key.pem
+expect_exit 0 "$MESHCA" rotate phases cacerts.yaml --out rot-cacerts --yes
+mv recipe/cluster1-ca-key.pem recipe/cluster1/ca-key.pem
+for c in east west; do
+  expect_exit 0 "$MESHCA" bundle assemble rot-cacerts/phase-1/prod/$c --key recipe/cluster1/ca-key.pem --out assembled-cacerts-$c
+  d=assembled-cacerts-$c
+  cmp -s $d/ca-cert.pem recipe/cluster1/ca-cert.pem || fail "phase 1 of $c does not keep the tools/certs intermediate"
+  openssl verify -x509_strict -CAfile $d/root-cert.pem -untrusted $d/cert-chain.pem $d/ca-cert.pem >/dev/null || fail "phase 1 $c"
+  expect_exit 0 "$MESHCA" verify $d --trust-domain $TD
+  pass
+done
+check_adopted_output rot-cacerts cacerts.yaml recipe/cluster1/ca-key.pem
+expect_phases rot-cacerts recipe/cluster1 assembled-cacerts-east assembled-cacerts-west
+finish
