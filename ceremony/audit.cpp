@@ -369,9 +369,9 @@ class Auditor {
       if (!by_corporate[i]) missing = "of the corporate CA " + pki::subject_string(issuer_chain[i]) + " (run meshca crl import)";
     }
     if (missing.empty() && !fresh) missing = "that is fresh";
-    const std::string whose = issuer_chain.empty() ? (public_only ? "the root" : "the intermediate and the root")
-                                                   : (public_only ? "the root and the corporate CAs"
-                                                                  : "the intermediate, the root and the corporate CAs");
+    const std::string whose = issuer_chain.empty()
+                                  ? (public_only ? "the root" : "the intermediate and the root")
+                                  : (public_only ? "the root and the corporate CAs" : "the intermediate, the root and the corporate CAs");
     expect(sink, missing.empty(), "crl", id, file + ": CRLs of " + whose + ", fresh",
            file + " lacks a CRL " + missing + (missing.find("(run") == std::string::npos ? " (run meshca crl refresh)" : ""));
     if (revoked) {
@@ -394,8 +394,7 @@ class Auditor {
     auto serials = [](const pki::CrlProfile& p) {
       std::set<std::string> out;
       for (const auto& e : p.entries) {
-        out.insert(e.serial_hex + " " + format_rfc3339(e.revoked_at) + " " +
-                   std::string(pki::revocation_reason_name(e.reason)));
+        out.insert(e.serial_hex + " " + format_rfc3339(e.revoked_at) + " " + std::string(pki::revocation_reason_name(e.reason)));
       }
       return out;
     };

@@ -122,8 +122,8 @@ pki::CrlProfile ledger_crl_content(const RevocationLedger& ledger, const X509* i
   return profile;
 }
 
-std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer, const RevocationPlan& plan,
-                             UnixTime now, std::optional<long> reserved) {
+std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer, const RevocationPlan& plan, UnixTime now,
+                             std::optional<long> reserved) {
   const long number = reserved ? *reserved : ledger.next_crl_number(issuer);
   auto crl = pki::issue_crl(ledger_crl_content(ledger, issuer, plan, now, number), issuer, signer);
   if (!pki::crl_signed_by(crl.get(), issuer)) {

@@ -88,7 +88,7 @@ struct IstioBundle {
   pki::PKeyPtr ca_key;
   std::vector<pki::X509Ptr> cert_chain;
   std::vector<pki::X509Ptr> roots;
-  std::string ca_crl;  // ca-crl.pem as found ("" when absent); a public-only bundle's chain-crls.pem
+  std::string ca_crl;                               // ca-crl.pem as found ("" when absent); a public-only bundle's chain-crls.pem
   std::optional<pki::CrlProfile> intermediate_crl;  // a public-only bundle's planned CRL (public-bundle.yaml)
   bool has_manifest = false;
 };

@@ -35,15 +35,16 @@ std::string yaml_quoted(std::string_view text) {
 // The `crl` section: what the intermediate's CRL says, one revoked serial
 // per line as a flow mapping.
 std::string crl_section(const pki::CrlProfile& crl) {
-  std::string out = "crl:\n"
-                    "  number: " +
-                    std::to_string(crl.number) +
-                    "\n"
-                    "  this_update: " +
-                    yaml_quoted(format_rfc3339(crl.this_update)) +
-                    "\n"
-                    "  next_update: " +
-                    yaml_quoted(format_rfc3339(crl.next_update)) + "\n";
+  std::string out =
+      "crl:\n"
+      "  number: " +
+      std::to_string(crl.number) +
+      "\n"
+      "  this_update: " +
+      yaml_quoted(format_rfc3339(crl.this_update)) +
+      "\n"
+      "  next_update: " +
+      yaml_quoted(format_rfc3339(crl.next_update)) + "\n";
   if (crl.entries.empty()) return out + "  revoked: []\n";
   out += "  revoked:\n";
   for (const auto& e : crl.entries) {
@@ -78,8 +79,7 @@ std::optional<pki::RevokedSerial> revoked_entry(std::string_view item) {
 
 }  // namespace
 
-std::string public_bundle_descriptor(const LayoutOptions& o, const std::optional<pki::CrlProfile>& crl,
-                                     std::vector<CarriedFile> carried) {
+std::string public_bundle_descriptor(const LayoutOptions& o, const std::optional<pki::CrlProfile>& crl, std::vector<CarriedFile> carried) {
   LayoutOptions full = assembled(o);
   std::string layouts, needs;
   for (Layout l : all_layouts())

@@ -348,9 +348,9 @@ TEST_F(LayoutsTest, APublicOnlyBundlePlansItsIntermediatesCrl) {
   // negative number, an unknown reason, an entry with a field missing.
   const std::string original = read(kPublicBundleFile);
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{{"  number: 7", "  number: 7x"},
-                                                                           {"  number: 7", "  number: -7"},
-                                                                           {"'keyCompromise'", "'certificateHold'"},
-                                                                           {", reason: 'unspecified'", ""}}) {
+                                                                          {"  number: 7", "  number: -7"},
+                                                                          {"'keyCompromise'", "'certificateHold'"},
+                                                                          {", reason: 'unspecified'", ""}}) {
     std::string edited = original;
     ASSERT_NE(edited.find(from), std::string::npos) << from;
     edited.replace(edited.find(from), from.size(), to);
