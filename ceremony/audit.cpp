@@ -11,6 +11,7 @@
 #include "ceremony/external_root.hpp"
 #include "ceremony/issuance.hpp"
 #include "ceremony/output_tree.hpp"
+#include "ceremony/revocation.hpp"
 #include "ceremony/rotation.hpp"
 #include "ceremony/runner.hpp"
 #include "ceremony/transcript.hpp"
@@ -19,6 +20,7 @@
 #include "core/parallel.hpp"
 #include "output_layout/istio_cacerts.hpp"
 #include "output_layout/layouts.hpp"
+#include "output_layout/public_bundle.hpp"
 #include "pki/certificate.hpp"
 #include "pki/crl.hpp"
 #include "pki/pem_scan.hpp"
@@ -77,6 +79,7 @@ class Auditor {
 
   AuditReport run() {
     check_digest_and_transcript();
+    load_ledger();
     if (plan_.rotation && fs::exists(status_of(out_ / kRotationRunbookFile, ErrorKind::output))) {
       audit_rotation();
       return std::move(report_);
@@ -282,6 +285,7 @@ class Auditor {
     if (!site.want.trusted.empty() && trust_ok)
       add(sink, pki::Severity::pass, "trusted-roots", id, "root-cert.pem holds the phase's roots in order");
     if (plan_.revocation.crl) check_crls(sink, *bundle, site.want.issuer_root, site.crl_issuers, id, mesh.name + "/" + cluster.name);
+    if (plan_.revocation.crl && bundle->intermediate_crl) check_planned_crl(sink, *bundle, id);
     auto recorded = site.recorded->find(mesh.name + "/" + cluster.name);
     expect(sink, recorded != site.recorded->end() && recorded->second == pki::sha256_fingerprint(bundle->ca_cert.get()), "recorded", id,
            "the certificate the transcript recorded",
@@ -358,13 +362,18 @@ class Auditor {
   // neither has passed its nextUpdate.
   // ... and for a root under the corporate CA, one from each corporate CA
   // above it (`issuer_chain`).
+  // A public-only bundle (the cluster keeps its key) holds the CRLs above
+  // the intermediate in chain-crls.pem; its own CRL is planned in
+  // public-bundle.yaml (check_planned_crl) and signed at `bundle assemble`.
   static void check_crls(Sink& sink, const ol::IstioBundle& b, const X509* root, const std::vector<const X509*>& issuer_chain,
                          const std::string& id, const std::string& cluster_id) {
+    const bool public_only = b.intermediate_crl.has_value();
+    const std::string file = public_only ? ol::kChainCrlsFile : ol::kCaCrlFile;
     if (b.ca_crl.empty()) {
-      add(sink, pki::Severity::fail, "crl", id, "ca-crl.pem is missing, but the plan enables CRLs (run meshca crl refresh)");
+      add(sink, pki::Severity::fail, "crl", id, file + " is missing, but the plan enables CRLs (run meshca crl refresh)");
       return;
     }
-    bool by_intermediate = false, by_root = false, fresh = true, revoked = false;
+    bool by_intermediate = public_only, by_root = false, fresh = true, revoked = false;
     std::vector<bool> by_corporate(issuer_chain.size(), false);
     for (const auto& block : pki::scan_pem(b.ca_crl).blocks) {
       auto crl = pki::crl_from_der(block);
@@ -383,13 +392,57 @@ class Auditor {
       if (!by_corporate[i]) missing = "of the corporate CA " + pki::subject_string(issuer_chain[i]) + " (run meshca crl import)";
     }
     if (missing.empty() && !fresh) missing = "that is fresh";
-    expect(sink, missing.empty(), "crl", id,
-           issuer_chain.empty() ? "ca-crl.pem: CRLs of the intermediate and the root, fresh"
-                                : "ca-crl.pem: CRLs of the intermediate, the root and the corporate CAs, fresh",
-           "ca-crl.pem lacks a CRL " + missing + (missing.find("(run") == std::string::npos ? " (run meshca crl refresh)" : ""));
+    const std::string whose = issuer_chain.empty()
+                                  ? (public_only ? "the root" : "the intermediate and the root")
+                                  : (public_only ? "the root and the corporate CAs" : "the intermediate, the root and the corporate CAs");
+    expect(sink, missing.empty(), "crl", id, file + ": CRLs of " + whose + ", fresh",
+           file + " lacks a CRL " + missing + (missing.find("(run") == std::string::npos ? " (run meshca crl refresh)" : ""));
     if (revoked) {
       add(sink, pki::Severity::warn, "crl", id,
           "the root's CRL revokes this intermediate: its workloads are refused; renew it (meshca ceremony run --renew " + cluster_id + ")");
+    }
+  }
+
+  // A public-only bundle's planned CRL (public-bundle.yaml) is what
+  // `bundle assemble` signs: it must list exactly what the ledger owes the
+  // intermediate (ledger_crl_content, the rule the room's CRLs follow), under
+  // a number the ledger reserved, and still be valid.
+  void check_planned_crl(Sink& sink, const ol::IstioBundle& b, const std::string& id) const {
+    const pki::CrlProfile& planned = *b.intermediate_crl;
+    if (!ledger_) {
+      add(sink, pki::Severity::fail, "crl", id, "public-bundle.yaml plans a CRL, but revocations.json cannot be read");
+      return;
+    }
+    const auto owed = ledger_crl_content(*ledger_, b.ca_cert.get(), plan_.revocation, planned.this_update, planned.number);
+    auto serials = [](const pki::CrlProfile& p) {
+      std::set<std::string> out;
+      for (const auto& e : p.entries) {
+        out.insert(e.serial_hex + " " + format_rfc3339(e.revoked_at) + " " + std::string(pki::revocation_reason_name(e.reason)));
+      }
+      return out;
+    };
+    auto reserved = ledger_->crl_numbers.find(pki::sha256_fingerprint(b.ca_cert.get()));
+    std::string why;
+    if (serials(planned) != serials(owed)) {
+      why = "lists " + std::to_string(planned.entries.size()) + " revoked serial(s), the ledger " + std::to_string(owed.entries.size()) +
+            " for this intermediate (run meshca crl refresh)";
+    } else if (reserved == ledger_->crl_numbers.end() || planned.number > reserved->second) {
+      why = "carries CRL number " + std::to_string(planned.number) + ", which the ledger never reserved for this intermediate";
+    } else if (planned.next_update <= now_utc()) {
+      why = "expired at " + format_rfc3339(planned.next_update) + " (run meshca crl refresh and assemble again)";
+    }
+    expect(sink, why.empty(), "crl", id,
+           "public-bundle.yaml plans the intermediate's CRL number " + std::to_string(planned.number) +
+               " with every revocation the ledger holds for it, fresh",
+           "public-bundle.yaml's planned CRL " + why);
+  }
+
+  void load_ledger() {
+    if (!plan_.revocation.crl) return;
+    try {
+      ledger_ = RevocationLedger::load(out_);
+    } catch (const Error& e) {
+      add(pki::Severity::fail, "revocations", kRevocationLedgerFile, e.what());
     }
   }
 
@@ -456,6 +509,7 @@ class Auditor {
   std::string digest_;
   AuditReport report_;
   TranscriptFacts facts_;
+  std::optional<RevocationLedger> ledger_;  // with revocation.crl
   std::set<std::string> not_checked_;  // public copy: absent files holding private keys, relative to OUT
 };
 

@@ -4,8 +4,10 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/hex.hpp"
 #include "output_layout/layouts.hpp"
 #include "output_layout/public_bundle.hpp"
+#include "pki/crl.hpp"
 #include "pki/csr.hpp"
 #include "pki/verify.hpp"
 #include "verify/bundle_check.hpp"
@@ -48,6 +50,29 @@ std::vector<std::string> verification_failures(const fs::path& dir, const ol::La
   return failures;
 }
 
+// ca-crl.pem of the assembled bundle: the intermediate's CRL, with the
+// content the room decided (public-bundle.yaml) signed by the cluster's key,
+// followed by the CRLs above it (chain-crls.pem). Refused when that content
+// is no longer valid: only the room can decide a new one.
+std::string assembled_crls(const fs::path& public_dir, const ol::IstioBundle& bundle, EVP_PKEY* key, UnixTime now) {
+  const pki::CrlProfile& content = *bundle.intermediate_crl;
+  if (content.next_update <= now) {
+    throw Error(ErrorKind::invalid_input,
+                "plans an intermediate CRL whose nextUpdate " + format_rfc3339(content.next_update) +
+                    " has passed: reissue it in the room (meshca crl refresh) and assemble the public bundle that writes",
+                (public_dir / ol::kPublicBundleFile).string());
+  }
+  if (bundle.ca_crl.empty()) {
+    throw Error(ErrorKind::invalid_input, "is missing: a bundle with CRLs carries the CRLs of the CAs above its intermediate",
+                (public_dir / ol::kChainCrlsFile).string());
+  }
+  auto crl = pki::issue_crl(content, bundle.ca_cert.get(), key);
+  if (!pki::crl_signed_by(crl.get(), bundle.ca_cert.get())) {
+    throw Error(ErrorKind::internal, "the intermediate's CRL does not verify with ca-cert.pem's key");
+  }
+  return pki::crl_to_pem(crl.get()) + bundle.ca_crl;
+}
+
 }  // namespace
 
 CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh_name, const std::string& cluster_name, const fs::path& dir) {
@@ -73,8 +98,35 @@ CreatedCsr create_cluster_csr(const Plan& plan, const std::string& mesh_name, co
   return made;
 }
 
+namespace {
+
+// The files the descriptor carries (a federated cluster's trust/), each
+// checked against its SHA-256, copied into `staging`; their paths.
+std::vector<std::string> copy_carried_files(const fs::path& public_dir, const std::vector<ol::CarriedFile>& carried,
+                                            const fs::path& staging) {
+  std::vector<std::string> copied;
+  for (const auto& file : carried) {
+    const fs::path from = public_dir / file.path;
+    const std::string text = read_file(from, kMaxKeyFile);
+    if (sha256_hex(text) != file.sha256) {
+      throw Error(ErrorKind::invalid_input,
+                  "is not the file public-bundle.yaml carries (SHA-256 " + sha256_hex(text) + ", recorded " + file.sha256 +
+                      "): take the bundle directory as the ceremony wrote it",
+                  from.string());
+    }
+    const fs::path to = staging / file.path;
+    ensure_directory(to.parent_path(), kPrivateDirMode);
+    write_new_file_durable(to, text, kPublicFileMode, Sync::deferred);
+    copied.push_back(file.path);
+  }
+  return copied;
+}
+
+}  // namespace
+
 AssembledBundle assemble_bundle(const fs::path& public_dir, const fs::path& key_file, const fs::path& out) {
-  const ol::LayoutOptions public_options = ol::read_public_bundle_descriptor(public_dir);
+  const ol::PublicBundleDescriptor descriptor = ol::read_public_bundle_descriptor(public_dir);
+  const ol::LayoutOptions& public_options = descriptor.options;
   const ol::LayoutOptions full = ol::assembled(public_options);
   refuse_existing_path(out, "meshca bundle assemble writes a new directory and never replaces one");
   // Every file of the public bundle is read and checked against the
@@ -101,12 +153,16 @@ AssembledBundle assemble_bundle(const fs::path& public_dir, const fs::path& key_
   for (std::size_t i = 1; i < bundle.cert_chain.size(); ++i) chain.push_back(bundle.cert_chain[i].get());
   for (const auto& r : bundle.roots) roots.push_back(r.get());
   auto files = ol::make_istio_bundle(cert, key.get(), chain, roots);
+  if (bundle.intermediate_crl) files.ca_crl = assembled_crls(public_dir, bundle, key.get(), now_utc());
 
   const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
   StagingDirectory staging(parent);
   ol::write_layouts(staging.path(), files, full);
   (void)ol::read_layout_bundle(staging.path(), full);  // every layout and manifest agrees
   AssembledBundle result{out, ol::layout_file_names(full), 0};
+  for (auto& path : copy_carried_files(public_dir, descriptor.carried, staging.path())) result.files.push_back(std::move(path));
+  if (!files.ca_crl.empty()) result.files.emplace_back(ol::kCaCrlFile);
+  std::sort(result.files.begin(), result.files.end());
   auto failures = verification_failures(staging.path(), full, result.warnings);
   if (!failures.empty()) {
     throw MultiError(ErrorKind::check_failed, "the assembled bundle fails verification; nothing was written", failures);

@@ -421,7 +421,13 @@ ConformanceFindings bundle_conformance(const ol::IstioBundle& b, const MeshPlan&
   }
   if (f.done()) return f.take();
   check_chain(f, b, want);
-  if (want.crl && b.ca_crl.empty()) {
+  if (want.crl && planned.pinned_key) {
+    // A public-only bundle: the CRLs above the intermediate, and the
+    // content of its own CRL for `bundle assemble` to sign.
+    if (b.ca_crl.empty())
+      f.add("crl", "revocation.crl", "no chain-crls.pem", "chain-crls.pem with the CRLs of the root and the CAs above it");
+    if (!b.intermediate_crl) f.add("crl", "revocation.crl", "a public-bundle.yaml without a crl section", "the intermediate's CRL content");
+  } else if (want.crl && b.ca_crl.empty()) {
     f.add("crl", "revocation.crl", "no ca-crl.pem", "ca-crl.pem with the CRLs of the intermediate and the root");
   }
   return f.take();

@@ -124,9 +124,11 @@ class TreeSurvey {
 
   // The files of every selected layout, in the subdirectories they imply.
   void check_bundle(const MeshPlan& mesh, const ClusterPlan& cluster, const fs::path& dir) {
-    std::set<std::string> files{ol::kCaCrlFile};
+    const auto options = layout_options(mesh, cluster, "");
+    std::set<std::string> files;
+    if (const char* crls = ol::crl_file_name(options)) files.insert(crls);
     std::set<std::string> dirs;
-    for (const auto& name : ol::layout_file_names(layout_options(mesh, cluster, ""))) {
+    for (const auto& name : ol::layout_file_names(options)) {
       files.insert(name);
       for (fs::path p = fs::path(name).parent_path(); !p.empty(); p = p.parent_path()) dirs.insert(p.string());
     }

@@ -112,14 +112,20 @@ const LedgerEntry* RevocationLedger::find(const std::string& issuer_sha256, cons
 
 long RevocationLedger::next_crl_number(const X509* issuer) { return ++crl_numbers[pki::sha256_fingerprint(issuer)]; }
 
-std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer, const RevocationPlan& plan,
-                             UnixTime now, std::optional<long> reserved) {
+pki::CrlProfile ledger_crl_content(const RevocationLedger& ledger, const X509* issuer, const RevocationPlan& plan, UnixTime now,
+                                   long number) {
   pki::CrlProfile profile{.this_update = now, .next_update = add_duration(now, plan.next_update), .revoked = {}};
   const std::string fingerprint = pki::sha256_fingerprint(issuer);
   for (const auto& e : ledger.revoked)
     if (e.issuer_sha256 == fingerprint) profile.entries.push_back({e.serial, e.revoked_at, e.reason});
-  profile.number = reserved ? *reserved : ledger.next_crl_number(issuer);
-  auto crl = pki::issue_crl(profile, issuer, signer);
+  profile.number = number;
+  return profile;
+}
+
+std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer, const RevocationPlan& plan, UnixTime now,
+                             std::optional<long> reserved) {
+  const long number = reserved ? *reserved : ledger.next_crl_number(issuer);
+  auto crl = pki::issue_crl(ledger_crl_content(ledger, issuer, plan, now, number), issuer, signer);
   if (!pki::crl_signed_by(crl.get(), issuer)) {
     throw Error(ErrorKind::key_store, "the CRL of " + pki::subject_string(issuer) +
                                           " does not verify with its public key; the key store signed with another key");
@@ -432,8 +438,16 @@ class Revocation {
     std::vector<const X509*> roots;
     for (const auto& r : b.files.roots) roots.push_back(r.get());
     auto files = ol::make_istio_bundle(b.files.ca_cert.get(), b.files.ca_key.get(), chain, roots);
-    files.ca_crl = issue_ledger_crl(ledger_, b.files.ca_cert.get(), b.files.ca_key.get(), plan_.revocation, now_, number) + root_crl;
-    record_crl(b.id(), number);
+    if (b.cluster->intermediate.pinned_key) {
+      // The cluster keeps the key: the public bundle carries the CRL's
+      // content, which `bundle assemble` signs near the cluster.
+      files.ca_crl = root_crl;
+      files.intermediate_crl = ledger_crl_content(ledger_, b.files.ca_cert.get(), plan_.revocation, now_, number);
+      record_crl(b.id(), number, true);
+    } else {
+      files.ca_crl = issue_ledger_crl(ledger_, b.files.ca_cert.get(), b.files.ca_key.get(), plan_.revocation, now_, number) + root_crl;
+      record_crl(b.id(), number);
+    }
 
     // The bundle's files are the same but for ca-crl.pem (and the manifests
     // that carry it); the superseded CRL is reproducible from the ledger.
@@ -462,12 +476,15 @@ class Revocation {
     }
   }
 
-  void record_crl(const std::string& issuer, long number) {
-    transcript_->record("crl", {{"issuer", issuer},
-                                {"number", number},
-                                {"this_update", format_rfc3339(now_)},
-                                {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}},
-                        Sync::deferred);
+  // `to_assemble`: the content went into a public-only bundle, for the
+  // cluster's key to sign (meshca bundle assemble).
+  void record_crl(const std::string& issuer, long number, bool to_assemble = false) {
+    nlohmann::json details{{"issuer", issuer},
+                           {"number", number},
+                           {"this_update", format_rfc3339(now_)},
+                           {"next_update", format_rfc3339(add_duration(now_, plan_.revocation.next_update))}};
+    if (to_assemble) details["signed_by"] = "the cluster's key, at bundle assemble";
+    transcript_->record("crl", std::move(details), Sync::deferred);
   }
 
   void note_written(const fs::path& path) { transcript_->note_written(path); }

@@ -70,9 +70,15 @@ struct RevocationLedger {
   long next_crl_number(const X509* issuer);
 };
 
-// The CRL of `issuer` (signed by `signer`) listing the ledger's entries for
-// it, valid from `now` for the plan's next_update; checked (signature,
-// issuer, freshness) before it is returned as PEM.
+// What the CRL of `issuer` numbered `number` says: every ledger entry for
+// it, valid from `now` for the plan's next_update. The one answer to "what
+// must this CA's CRL list", for the CRLs the room signs, for those a
+// public-only bundle leaves to `bundle assemble`, and for the audit.
+pki::CrlProfile ledger_crl_content(const RevocationLedger& ledger, const X509* issuer, const RevocationPlan& plan, UnixTime now,
+                                   long number);
+
+// The CRL of `issuer` (signed by `signer`) with ledger_crl_content(); checked
+// (signature, issuer) before it is returned as PEM.
 // The number is `reserved` when the caller recorded it in the ledger ahead
 // of time (write-ahead), and otherwise the issuer's next number.
 std::string issue_ledger_crl(RevocationLedger& ledger, const X509* issuer, EVP_PKEY* signer,

@@ -441,8 +441,15 @@ class Ceremony {
     auto files = ol::make_istio_bundle(cert.get(), pinned ? nullptr : key.get(), chain, {anchor()});
     if (ledger_) {
       std::lock_guard lock(ledger_mutex_);
-      files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + root_crl_ +
-                     (external_ ? external_->issuer_crls : std::string());
+      const std::string above = root_crl_ + (external_ ? external_->issuer_crls : std::string());
+      if (pinned) {
+        // The room has no key to sign the intermediate's CRL with: the
+        // public bundle carries its content for `bundle assemble` to sign.
+        files.ca_crl = above;
+        files.intermediate_crl = ledger_crl_content(*ledger_, cert.get(), plan_.revocation, now_, ledger_->next_crl_number(cert.get()));
+      } else {
+        files.ca_crl = issue_ledger_crl(*ledger_, cert.get(), key.get(), plan_.revocation, now_) + above;
+      }
     }
     StagedBundle staged{index, std::make_unique<StagingDirectory>(out_), {}, record_of(cert.get()), std::move(warnings)};
     staged.digests = ol::write_layouts(staged.staging->path(), files, layout_options(*p.mesh, *p.cluster));

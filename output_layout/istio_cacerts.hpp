@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/secure_buffer.hpp"
+#include "pki/crl.hpp"
 #include "pki/handles.hpp"
 
 namespace meshca::output_layout {
@@ -39,6 +40,14 @@ inline constexpr const char* kTlsCertFile = "tls.crt";
 inline constexpr const char* kTlsKeyFile = "tls.key";
 inline constexpr const char* kTlsCaFile = "ca.crt";
 
+// A file a public-only bundle carries as it is into the assembled one (the
+// trust configuration of a federated cluster), pinned by SHA-256 in its
+// descriptor (public_bundle.hpp).
+struct CarriedFile {
+  std::string path;    // relative to the bundle, e.g. "trust/trust-bundle.pem"
+  std::string sha256;  // lowercase hex
+};
+
 // The PEM text of a bundle, exactly as written.
 struct IstioBundleFiles {
   std::string ca_cert;
@@ -46,6 +55,13 @@ struct IstioBundleFiles {
   std::string cert_chain;
   std::string root_cert;
   std::string ca_crl;  // "" when the plan has no CRLs
+  // A public-only bundle (the cluster keeps its key) with CRLs: `ca_crl`
+  // holds only the CRLs above the intermediate (chain-crls.pem) and this
+  // the content of the intermediate's CRL, which `bundle assemble` signs.
+  std::optional<pki::CrlProfile> intermediate_crl;
+  // A public-only bundle read back: the files its descriptor carries (when
+  // the options at hand do not say which trust files it has).
+  std::vector<CarriedFile> carried;
 };
 
 // `chain` is the intermediate's issuers from its issuer up to the root.
@@ -72,7 +88,8 @@ struct IstioBundle {
   pki::PKeyPtr ca_key;
   std::vector<pki::X509Ptr> cert_chain;
   std::vector<pki::X509Ptr> roots;
-  std::string ca_crl;  // ca-crl.pem as found ("" when absent)
+  std::string ca_crl;                               // ca-crl.pem as found ("" when absent); a public-only bundle's chain-crls.pem
+  std::optional<pki::CrlProfile> intermediate_crl;  // a public-only bundle's planned CRL (public-bundle.yaml)
   bool has_manifest = false;
 };
 

@@ -196,8 +196,13 @@ SecureBuffer render(Content content, const IstioBundleFiles& files, const Layout
           "cert-manager.io/v1", cm.kind, metadata(o, cm.name, cm.kind == "Issuer" ? cm.namespace_name : ""),
           "spec:\n  ca:\n    secretName: " + cm.name + "\n"));
     case Content::spire_server_conf: return SecureBuffer(spire_server_conf(o));
-    case Content::public_bundle_descriptor:
-      return SecureBuffer(public_bundle_descriptor(o));
+    case Content::public_bundle_descriptor: {
+      // The trust files need no key: assembly copies them as the room wrote them.
+      std::vector<CarriedFile> carried = o.trust ? std::vector<CarriedFile>{} : files.carried;
+      if (o.trust)
+        for (const auto& spec : trust_file_table()) carried.push_back({spec.path, sha256_hex(render_trust_file(spec.content, files, o))});
+      return SecureBuffer(public_bundle_descriptor(o, files.intermediate_crl, std::move(carried)));
+    }
     case Content::trust_istio_operator:
     case Content::trust_istiod_values:
     case Content::trust_manager_bundle:
@@ -332,6 +337,11 @@ bool holds_private_key(std::string_view path) {
   return false;
 }
 
+const char* crl_file_name(const LayoutOptions& options) {
+  if (options.key_custody == KeyCustody::cluster) return kChainCrlsFile;
+  return options.has(Layout::istio_cacerts) ? kCaCrlFile : nullptr;
+}
+
 LayoutOptions assembled(LayoutOptions options) {
   options.key_custody = KeyCustody::bundle;
   options.key_spki_sha256.clear();
@@ -358,10 +368,11 @@ std::map<std::string, std::string> write_layouts(const fs::path& dir, const Isti
     write_new_file_durable(target, bytes.view(), spec->private_file ? kPrivateFileMode : kPublicFileMode, Sync::deferred);
     digests[spec->path] = sha256_hex(bytes.view());
   }
-  // Istio reads the CRLs only from its cacerts bundle.
-  if (!files.ca_crl.empty() && options.has(Layout::istio_cacerts)) {
-    write_new_file_durable(dir / kCaCrlFile, files.ca_crl, kPublicFileMode, Sync::deferred);
-    digests[kCaCrlFile] = sha256_hex(files.ca_crl);
+  // Istio reads the CRLs only from its cacerts bundle; a public-only bundle
+  // holds those above the intermediate until `bundle assemble` adds its own.
+  if (const char* name = crl_file_name(options); name && !files.ca_crl.empty()) {
+    write_new_file_durable(dir / name, files.ca_crl, kPublicFileMode, Sync::deferred);
+    digests[name] = sha256_hex(files.ca_crl);
   }
   return digests;
 }
@@ -416,8 +427,19 @@ std::vector<std::pair<std::string, std::string>> disagreeing_files(const fs::pat
 
 IstioBundleFiles read_bundle_files(const fs::path& dir, const LayoutOptions& options) {
   IstioBundleFiles files = read_material(dir, options);
-  if (options.has(Layout::istio_cacerts)) {
-    if (auto crl = read_file_if_exists(dir / kCaCrlFile, kMaxBundleFile)) files.ca_crl = std::move(*crl);
+  if (const char* name = crl_file_name(options)) {
+    if (auto crl = read_file_if_exists(dir / name, kMaxBundleFile)) files.ca_crl = std::move(*crl);
+  }
+  if (options.key_custody == KeyCustody::cluster) {
+    // The planned CRL as the descriptor records it; a descriptor that does
+    // not parse is judged (and named) by disagreeing_files().
+    const fs::path path = dir / kPublicBundleFile;
+    try {
+      auto descriptor = parse_public_bundle_descriptor(read_file(path, kMaxBundleFile), path);
+      files.intermediate_crl = std::move(descriptor.crl);
+      files.carried = std::move(descriptor.carried);
+    } catch (const Error&) {
+    }
   }
   return files;
 }
@@ -481,9 +503,8 @@ IstioBundle read_layout_bundle(const fs::path& dir, const LayoutOptions& options
   bundle.cert_chain = chain ? std::move(*chain) : pki::certificates_from_pem(files.cert_chain, where(Content::chain));
   auto roots = known_certificates(files.root_cert, held);
   bundle.roots = roots ? std::move(*roots) : pki::certificates_from_pem(files.root_cert, where(Content::roots));
-  if (options.has(Layout::istio_cacerts)) {
-    if (auto crl = read_file_if_exists(dir / kCaCrlFile, kMaxBundleFile)) bundle.ca_crl = std::move(*crl);
-  }
+  bundle.ca_crl = std::move(files.ca_crl);
+  bundle.intermediate_crl = std::move(files.intermediate_crl);
   return bundle;
 }
 

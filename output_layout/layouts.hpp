@@ -126,6 +126,11 @@ std::vector<std::string> layout_file_names(const LayoutOptions& options);
 // copy leaves out.
 bool holds_private_key(std::string_view path);
 
+// Where a bundle with CRLs keeps them: ca-crl.pem in the istio-cacerts
+// layout (Istio reads them only from there); chain-crls.pem, the CRLs above
+// the intermediate, in a public-only bundle; nowhere (nullptr) otherwise.
+const char* crl_file_name(const LayoutOptions& options);
+
 // `options` with the key in the bundle: every file `bundle assemble` writes.
 LayoutOptions assembled(LayoutOptions options);
 

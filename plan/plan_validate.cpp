@@ -107,11 +107,15 @@ void crl_signers(const PlanDocument& doc, const Plan& plan, Findings& f) {
           "profile '" + mesh.profile + "' of mesh '" + mesh.name + "' gives intermediates no cRLSign key usage, so they cannot sign CRLs");
     }
   }
-  // Istio reads the CRL of every CA of the chain from ca-crl.pem; the
-  // intermediate's own CRL needs its key, which a pinned cluster keeps.
-  refuse_pinned_keys(plan, f,
-                     "revocation.crl asks for a CRL signed by every intermediate, which the room cannot sign without the "
-                     "key; pinned keys and revocation.crl cannot be combined yet");
+  // A pinned cluster's own CRL is signed near the cluster, at `bundle
+  // assemble`, with the content the room decides (output_layout/public_bundle.hpp).
+  // A rotation would have to carry that content through every phase (phase
+  // 1's from the current output's ledger): not built yet.
+  if (plan.rotation) {
+    refuse_pinned_keys(plan, f,
+                       "a rotation with revocation.crl would have to plan this cluster's CRL in every phase bundle, which "
+                       "meshca does not do yet; rotate before enabling CRLs, or keep the key in the room");
+  }
 }
 
 // Adopting the CA a mesh runs: phase 1 keeps signing with that CA's key,

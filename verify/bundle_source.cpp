@@ -162,7 +162,7 @@ BundleSource load_directory(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dir / output_layout::kPublicBundleFile, ec))) {
     try {
-      src.public_only_pin = output_layout::read_public_bundle_descriptor(dir).key_spki_sha256;
+      src.public_only_pin = output_layout::read_public_bundle_descriptor(dir).options.key_spki_sha256;
     } catch (const Error& e) {
       src.notes.push_back(std::string(output_layout::kPublicBundleFile) + ": " + e.message());
     }

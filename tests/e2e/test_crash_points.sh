@@ -15,9 +15,9 @@
 #   - nothing is deleted that is not archived (a renewed bundle's old key is
 #     in the bundle or under retired/).
 #
-# One kind per run: `bash test_crash_points.sh ceremony|renewal|revocation|rotation|crl-import`
-# (CTest runs the five as separate tests, in parallel with the others).
-KIND=${1:?usage: test_crash_points.sh ceremony|renewal|revocation|rotation|crl-import}
+# One kind per run: `bash test_crash_points.sh ceremony|renewal|revocation|rotation|crl-import|pinned-crl`
+# (CTest runs the six as separate tests, in parallel with the others).
+KIND=${1:?usage: test_crash_points.sh ceremony|renewal|revocation|rotation|crl-import|pinned-crl}
 source "$(dirname "$0")/lib.sh"
 use_crashpoint
 export MESHCA_ROOT_PASS='e2e crash-point root' MESHCA_NEW_ROOT_PASS='e2e crash-point new root'
@@ -48,6 +48,13 @@ record_crls() {  # record_crls DIR
     done
   done < <(find "$1" -name '*crl.pem' -not -path '*/.meshca-tmp/*')
   rm -f crlblk-*
+  # A public-only bundle's planned CRL (public-bundle.yaml, `crl:`) counts as
+  # a CRL of its intermediate: its number with the digest of its content.
+  while IFS= read -r f; do
+    grep -q '^crl:' "$f" || continue
+    printf 'planned %s\t%s\t%s\n' "$(openssl x509 -in "${f%/*}/ca-cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)" \
+      "$(sed -n 's/^  number: //p' "$f")" "$(sed -n '/^crl:/,$p' "$f" | sha256sum | cut -c1-64)" >>crls.tsv
+  done < <(find "$1" -name public-bundle.yaml -not -path '*/.meshca-tmp/*')
 }
 check_crl_numbers() {  # check_crl_numbers WHAT
   local reused
@@ -126,6 +133,7 @@ renewal_check() {
 # ---- 3. a revocation: ledger first (write-ahead), then CRLs, then bundles ----
 west_serial=$(openssl x509 -in base-out/prod/west/ca-cert.pem -noout -serial | cut -d= -f2)
 revoke_cmd=(revoke plan.yaml --out out --cert base-out/prod/west/ca-cert.pem --reason keyCompromise --yes)
+REVOKE_PLAN=plan.yaml
 revocation_recover() {
   local rc=0
   "$MESHCA" "${revoke_cmd[@]}" >last.out 2>last.err || rc=$?
@@ -133,9 +141,9 @@ revocation_recover() {
     # Cut short after its intent was recorded: refused, naming it, until resumed.
     expect_in last.err "unfinished revocation session"
     expect_in last.err "--resume"
-    expect_exit 5 "$MESHCA" crl refresh plan.yaml --out out --yes
-    expect_exit 5 "$MESHCA" ceremony run plan.yaml --out out --yes
-    expect_exit 0 "$MESHCA" revoke plan.yaml --out out --resume --yes
+    expect_exit 5 "$MESHCA" crl refresh "$REVOKE_PLAN" --out out --yes
+    expect_exit 5 "$MESHCA" ceremony run "$REVOKE_PLAN" --out out --yes
+    expect_exit 0 "$MESHCA" revoke "$REVOKE_PLAN" --out out --resume --yes
     record_crls out
     expect_exit 0 "$MESHCA" "${revoke_cmd[@]}"
     expect_in last.out "already revoked"
@@ -144,7 +152,7 @@ revocation_recover() {
   fi
   record_crls out
   # A later refresh carries every revocation forward.
-  expect_exit 0 "$MESHCA" crl refresh plan.yaml --out out --yes
+  expect_exit 0 "$MESHCA" crl refresh "$REVOKE_PLAN" --out out --yes
   record_crls out
 }
 revocation_check() {
@@ -219,5 +227,37 @@ if [ "$KIND" = crl-import ]; then
     pass
   }
   walk crl-import import_setup import_recover import_check -- "${import_cmd[@]}"
+fi
+
+# ---- 6. a revocation that rewrites a public-only bundle (a pinned key) -------
+# The room plans the pinned intermediate's CRL in public-bundle.yaml; the
+# revocation of one of its workloads reserves the next number, then
+# rewrites that public bundle. After every stop and recovery the planned
+# CRL lists the workload, and no planned number names two contents.
+if [ "$KIND" = pinned-crl ]; then
+  zero=0000000000000000000000000000000000000000000000000000000000000000
+  write_crl_plan pin.yaml pin-keys/root.pem "Crash Pinned Root" "  - name: prod
+    trust_domain: prod.e2e.internal
+    clusters:
+      - {name: east, intermediate: {csr: {path: requests/east.csr.pem, spki_sha256: $zero}}}
+      - {name: west}"
+  expect_exit 0 "$MESHCA" csr create pin.yaml --cluster prod/east --out east-key
+  mkdir -p requests && cp east-key/ca.csr.pem requests/east.csr.pem
+  sed -i "s/$zero/$(cat last.out)/" pin.yaml
+  expect_exit 0 "$MESHCA" ceremony run pin.yaml --out pin-out --yes --quiet
+  expect_exit 0 "$MESHCA" bundle assemble pin-out/prod/east --key east-key/ca-key.pem --out east-asm
+  issue_workload east-asm wl alice
+  wl_serial=$(openssl x509 -in wl.crt -noout -serial | cut -d= -f2)
+  BUNDLES=(prod/east prod/west)
+  REVOKE_PLAN=pin.yaml
+  revoke_cmd=(revoke pin.yaml --out out --cert wl.crt --reason keyCompromise --yes)
+  pinned_setup() { rm -rf out crls.tsv crl-files.seen; cp -a pin-out out; record_crls out; }
+  pinned_check() {
+    check_output out pin.yaml
+    check_crl_numbers "$WHAT"
+    grep -q "serial: '$wl_serial'" out/prod/east/public-bundle.yaml || fail "$WHAT: the revocation of the workload was lost"
+    pass
+  }
+  walk pinned-crl pinned_setup revocation_recover pinned_check -- "${revoke_cmd[@]}"
 fi
 finish

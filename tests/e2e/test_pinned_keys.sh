@@ -99,10 +99,7 @@ openssl req -new -key p384.key -subj /CN=p384 -out p384.csr
 bad_plan p384 p384.csr "$(spki_pin p384.csr)"
 expect_refused p384 "the CSR's key is ecdsa-p384, but the plan's key.algorithm for this cluster is ecdsa-p256"
 
-# Pins and CRLs cannot be combined yet: refused, not half-done.
-sed 's/^outputs:/revocation: {crl: true, next_update: 7d}\noutputs:/' plan.yaml >crl.yaml
-expect_exit 3 "$MESHCA" plan validate crl.yaml
-expect_in last.err "pinned keys and revocation.crl cannot be combined yet"
+# Pins with CRLs: tests/e2e/test_pinned_keys_crl.sh.
 
 # ---- the room: only public keys come in, only public files go out for pinned clusters
 # A CSR that asks for CA pathLen 5 and extra SANs gets the plan's values only.

@@ -314,6 +314,52 @@ LayoutOptions pinned(LayoutOptions o, const EVP_PKEY* key) {
   return o;
 }
 
+TEST_F(LayoutsTest, APublicOnlyBundlePlansItsIntermediatesCrl) {
+  const LayoutOptions o = pinned(every_layout(), m_.key.get());
+  ensure_directory(dir());
+  auto files = make_istio_bundle(m_.cert.get(), nullptr, {m_.root.get()}, {m_.root.get()});
+  files.ca_crl = "the CRLs above\n";
+  files.intermediate_crl = pki::CrlProfile{.this_update = 1'800'000'000,
+                                           .next_update = 1'800'604'800,
+                                           .revoked = {},
+                                           .entries = {{"0A1B", 1'799'000'000, pki::RevocationReason::key_compromise},
+                                                       {"FF", 1'799'500'000, pki::RevocationReason::unspecified}},
+                                           .number = 7};
+  auto digests = write_layouts(dir(), files, o);
+  EXPECT_EQ(read(kChainCrlsFile), files.ca_crl);
+  EXPECT_TRUE(digests.count(kChainCrlsFile));
+  EXPECT_FALSE(fs::exists(dir() / kCaCrlFile));
+  // The content reads back whole, and the bundle carries both parts.
+  const auto back = read_public_bundle_descriptor(dir());
+  ASSERT_TRUE(back.crl);
+  EXPECT_EQ(back.crl->number, 7);
+  EXPECT_EQ(back.crl->this_update, 1'800'000'000);
+  EXPECT_EQ(back.crl->next_update, 1'800'604'800);
+  ASSERT_EQ(back.crl->entries.size(), 2u);
+  EXPECT_EQ(back.crl->entries[0].serial_hex, "0A1B");
+  EXPECT_EQ(back.crl->entries[0].reason, pki::RevocationReason::key_compromise);
+  EXPECT_EQ(back.crl->entries[1].revoked_at, 1'799'500'000);
+  EXPECT_NE(read(kPublicBundleFile).find("ca-crl.pem]"), std::string::npos);  // still needed
+  auto bundle = read_layout_bundle(dir(), o);
+  EXPECT_EQ(bundle.ca_crl, files.ca_crl);
+  ASSERT_TRUE(bundle.intermediate_crl);
+  EXPECT_EQ(bundle.intermediate_crl->number, 7);
+  // Anything not in meshca's form is refused: a number that is not one, a
+  // negative number, an unknown reason, an entry with a field missing.
+  const std::string original = read(kPublicBundleFile);
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{{"  number: 7", "  number: 7x"},
+                                                                          {"  number: 7", "  number: -7"},
+                                                                          {"'keyCompromise'", "'certificateHold'"},
+                                                                          {", reason: 'unspecified'", ""}}) {
+    std::string edited = original;
+    ASSERT_NE(edited.find(from), std::string::npos) << from;
+    edited.replace(edited.find(from), from.size(), to);
+    write_file_atomic(dir() / kPublicBundleFile, edited, kPublicFileMode, Replace::allowed);
+    EXPECT_THROW(read_public_bundle_descriptor(dir()), Error) << to;
+    EXPECT_THROW(read_layout_bundle(dir(), o), Error) << to;
+  }
+}
+
 TEST_F(LayoutsTest, APublicOnlyBundleHoldsNoKeyAndSaysWhatIsMissing) {
   const LayoutOptions o = pinned(every_layout(), m_.key.get());
   ensure_directory(dir());
@@ -326,7 +372,9 @@ TEST_F(LayoutsTest, APublicOnlyBundleHoldsNoKeyAndSaysWhatIsMissing) {
     EXPECT_EQ(read_file(entry.path()).find("PRIVATE KEY"), std::string::npos) << entry.path();
   }
   // The descriptor reads back to the same options, and names every file assembly adds.
-  const LayoutOptions back = read_public_bundle_descriptor(dir());
+  const auto read_back = read_public_bundle_descriptor(dir());
+  EXPECT_FALSE(read_back.crl);
+  const LayoutOptions& back = read_back.options;
   EXPECT_EQ(back.key_spki_sha256, o.key_spki_sha256);
   EXPECT_EQ(back.layouts, o.layouts);
   EXPECT_EQ(back.cert_manager.name, "mesh-ca");
