@@ -41,6 +41,14 @@ class Ceremony {
   }
 
   CeremonyResult run() {
+    if (plan_.rotation && plan_.rotation->current_ca) {
+      // Its `root` is the new root, copied from rotation.new_root: a ceremony
+      // would start a second PKI beside the adopted CA instead of the phases.
+      throw Error(ErrorKind::invalid_input,
+                  "adopts the CA the mesh runs (rotation.current_ca): its ceremony is `meshca rotate phases`, which "
+                  "writes the three phases; nothing was written",
+                  plan_.source.string());
+    }
     approved_ = approve_plan(plan_, opt_, "start the ceremony");
     result_.plan_digest = approved_.digest;
     refuse_root_key_inside(plan_.root.key, plan_.base_dir, out_);

@@ -140,6 +140,12 @@ expect_in "$WORK/last.err" "has no data.root-cert.pem"
 [ ! -e refused ] && [ ! -e keys/new-x.pem ] && [ ! -e .meshca-tmp ] || fail "a refused adoption wrote files"
 pass
 
+# An adoption plan's ceremony is the rotation: `ceremony run` is refused, writing nothing.
+expect_exit 3 "$MESHCA" ceremony run istiod.yaml --out refused --yes
+expect_in "$WORK/last.err" "its ceremony is \`meshca rotate phases\`"
+[ ! -e refused ] && [ ! -e keys/new-istiod.pem ] || fail "ceremony run on an adoption plan wrote files"
+pass
+
 expect_exit 0 "$MESHCA" rotate phases istiod.yaml --out rot-istiod --yes
 expect_in "$WORK/last.out" "phase 0  x  phase 3: refuse each other"
 [ "$(fingerprint rot-istiod/root/previous-root-cert.pem)" = "$PIN" ] || fail "previous-root-cert.pem is not the adopted root"
