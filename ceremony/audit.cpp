@@ -347,7 +347,8 @@ class Auditor {
                              .chain_tail = phase == 1 && adopted ? adopted->chain_view() : material[phase - 1].chain,
                              .trusted = material[phase - 1].trusted,
                              .check_validity = phase != 1,
-                             .adopted_signing = phase == 1 && adopted ? adopted->signing.get() : nullptr},
+                             .adopted_signing = phase == 1 && adopted ? adopted->signing.get() : nullptr,
+                             .rotation_phase = phase},
                             material[phase - 1].crl_issuers};
       check_clusters(site);
       check_for_strays(site.base, {kRootDir});

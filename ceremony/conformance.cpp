@@ -436,7 +436,7 @@ ConformanceFindings bundle_conformance(const ol::IstioBundle& b, const MeshPlan&
 ConformanceFindings cluster_conformance(const fs::path& dir, const MeshPlan& mesh, const ClusterPlan& cluster,
                                         const std::string& plan_digest, const BundleExpectation& want,
                                         std::optional<ol::IstioBundle>* bundle_out) {
-  auto layouts = layout_options(mesh, cluster, plan_digest);
+  auto layouts = layout_options(mesh, cluster, plan_digest, want.rotation_phase);
   layouts.public_copy = want.public_copy;
   if (want.adopted_signing != nullptr) {
     layouts.key_custody = ol::KeyCustody::cluster;

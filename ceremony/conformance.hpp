@@ -127,6 +127,9 @@ struct BundleExpectation {
   // runs, in a public-only bundle (its key never comes to the room); only
   // the chain and the trust are judged against the plan.
   const X509* adopted_signing = nullptr;
+  // 1 to 3: the bundle of a rotation phase, whose trust configuration is
+  // the phase's (layout_options, plan/rotation_trust.hpp); 0: not a phase.
+  int rotation_phase = 0;
 };
 
 // The bundle's certificates against the plan's cluster: subject, key

@@ -107,8 +107,9 @@ class Rotation {
     return pem;
   }
 
-  ol::LayoutOptions layout_options(const RotationCluster& c) const {
-    return ceremony::layout_options(*c.mesh, *c.cluster, result_.plan_digest);
+  // Phase 0: the cluster's current bundle; 1 to 3: its bundle in that phase.
+  ol::LayoutOptions layout_options(const RotationCluster& c, int phase) const {
+    return ceremony::layout_options(*c.mesh, *c.cluster, result_.plan_digest, phase);
   }
 
   // OUT appears whole or not at all: it is assembled in a staging directory
@@ -373,13 +374,13 @@ class Rotation {
   // Its phase-0 report is the verify engine's verdict on it.
   CertificateRecord write_current_phase(const RotationCluster& c, const PhaseMaterial& material, verify::BundleReport& phase0) {
     fs::path current_dir = current_ / c.mesh->name / c.cluster->name;
-    ol::IstioBundle current = ol::read_layout_bundle(current_dir, layout_options(c));
+    ol::IstioBundle current = ol::read_layout_bundle(current_dir, layout_options(c, 0));
     std::vector<const X509*> current_chain;
     for (std::size_t i = 1; i < current.cert_chain.size(); ++i) current_chain.push_back(current.cert_chain[i].get());
     if (!pki::verify_chain(current.ca_cert.get(), current_chain, {old_.anchor()}, now_).ok) {
       throw Error(ErrorKind::invalid_input, "the intermediate does not verify under the current root", current_dir.string());
     }
-    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material.trusted, current.ca_crl, layout_options(c));
+    write_phase(1, c, current.ca_cert.get(), current.ca_key.get(), current_chain, material.trusted, current.ca_crl, layout_options(c, 1));
     phase0 = verified_report(c, current_dir, 0);
     return record_of(current.ca_cert.get());
   }
@@ -388,7 +389,7 @@ class Rotation {
   // trusted, public-only (the key stays in the cluster, which completes the
   // bundle with `meshca bundle assemble`). Phase 0 is the CA as it runs.
   CertificateRecord write_adopted_phase(const RotationCluster& c, const PhaseMaterial& material, verify::BundleReport& phase0) {
-    ol::LayoutOptions options = layout_options(c);
+    ol::LayoutOptions options = layout_options(c, 1);
     options.key_custody = ol::KeyCustody::cluster;
     options.key_spki_sha256 = pki::spki_sha256(X509_get0_pubkey(adopted_->signing.get()));
     write_phase(1, c, adopted_->signing.get(), nullptr, adopted_->chain_view(), material.trusted, "", options);
@@ -414,7 +415,7 @@ class Rotation {
         adopted_ ? write_adopted_phase(c, material[0], reports[0]) : write_current_phase(c, material[0], reports[0]);
     for (int phase : {2, 3}) {
       write_phase(phase, c, cert.get(), bundle_key, material[phase - 1].chain, material[phase - 1].trusted,
-                  crl.empty() ? crl : crl + crls_above_new_root_[phase - 2], layout_options(c));
+                  crl.empty() ? crl : crl + crls_above_new_root_[phase - 2], layout_options(c, phase));
     }
 
     for (int phase = 1; phase < kPhaseCount; ++phase) {

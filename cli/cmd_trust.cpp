@@ -7,9 +7,11 @@
 #include "cli/terminal.hpp"
 #include "core/files.hpp"
 #include "core/time.hpp"
+#include "plan/adopted_ca.hpp"
 #include "plan/plan_decode.hpp"
 #include "plan/plan_reader.hpp"
 #include "plan/readable_text.hpp"
+#include "plan/rotation_trust.hpp"
 #include "verify/cross_cluster.hpp"
 #include "verify/trust_matrix.hpp"
 
@@ -36,8 +38,10 @@ constexpr const char* kCheckUsage =
     "trust/istiod-values.yaml caCertificates entry for its trustDomains). Compared with the plan: clusters\n"
     "of one mesh and of federated meshes must talk, any other two must refuse each other. When OUT is the\n"
     "plan's rotation output (OUT/phase-1..3), every cluster of every phase is checked against every\n"
-    "cluster of its own phase and of the phases that coexist with it (phase 0 is rotation.current_output);\n"
-    "phases 0 and 3 must refuse each other unless both roots chain to one corporate anchor.\n"
+    "cluster of its own phase and of the phases that coexist with it (phase 0 is rotation.current_output\n"
+    "or the adopted CA of rotation.current_ca); phases 0 and 3 must refuse each other unless both roots\n"
+    "chain to one corporate anchor. In a trust domain migration (rotation.current_ca.trust_domain) the\n"
+    "workloads of phases 0 and 1 carry the adopted trust domain.\n"
     "Up to 12 clusters every pair gets a line; above, the pairs as planned are counted per reason and\n"
     "every pair that differs is listed (--json lists every pair). Exit 1 when any pair differs.\n"
     "\n"
@@ -51,6 +55,8 @@ struct Inputs {
   std::vector<vf::BundleReport> reports;
   std::vector<vf::DeployedTrust> deployed;
   std::vector<std::string> problems;  // bundles missing or unreadable
+  // Phase 0 of a rotation from an adopted CA (rotation.current_ca).
+  std::optional<ceremony::AdoptedCa> adopted;
 };
 
 bool directory_exists(const fs::path& p) {
@@ -61,6 +67,16 @@ bool directory_exists(const fs::path& p) {
 // The bundle of `party` in `dir`, checked by the verify engine; a bundle
 // that is missing or whose certificates do not load is a problem.
 void add_party(Inputs& in, vf::TrustParty party, const fs::path& dir, UnixTime at) {
+  if (party.phase == 0 && in.adopted) {
+    // The adopted CA as its clusters run it: its certificates, no bundle.
+    vf::BundleReport report = ceremony::adopted_phase_report(*in.adopted, at);
+    report.label = party.label;
+    in.deployed.push_back(vf::read_deployed_trust({}, report, party.trust_domain));
+    in.deployed.back().source = "the adopted CA's root (rotation.current_ca)";
+    in.reports.push_back(std::move(report));
+    in.parties.push_back(std::move(party));
+    return;
+  }
   if (!directory_exists(dir)) {
     in.problems.push_back(dir.string() + ": missing: the plan names cluster " + party.mesh + "/" + party.cluster);
     return;
@@ -105,8 +121,10 @@ void add_other_output(Inputs& in, const fs::path& out, UnixTime at) {
 // What the rotation promises, in the rotation's own words.
 std::vector<vf::PhasePairExpectation> rotation_phase_pairs(const ceremony::Plan& plan) {
   const auto& r = *plan.rotation;
-  const bool shared_anchor = plan.root.issuer == ceremony::RootIssuer::external && r.new_root.issuer == ceremony::RootIssuer::external &&
-                             plan.root.anchor_sha256 == r.new_root.anchor_sha256;
+  // An adopted CA's root is its own anchor (the plan's root section is then
+  // a copy of the new root's).
+  const bool shared_anchor = !r.current_ca && plan.root.issuer == ceremony::RootIssuer::external &&
+                             r.new_root.issuer == ceremony::RootIssuer::external && plan.root.anchor_sha256 == r.new_root.anchor_sha256;
   std::vector<vf::PhasePairExpectation> out;
   for (const auto& p : ceremony::checked_phase_pairs({.cross_signed = r.cross_sign, .shared_anchor = shared_anchor}))
     out.push_back({p.a, p.b, p.expected});
@@ -262,6 +280,7 @@ int trust_check(const Args& args, Terminal& term) {
   if (rotation) {
     const fs::path current = plan.rotation->current_output;
     phases = {{0, current.is_relative() ? plan.base_dir / current : current}};
+    if (plan.rotation->current_ca) in.adopted = ceremony::read_pinned_adopted_ca(*plan.rotation->current_ca, plan.base_dir, at);
     for (int k = 1; k < ceremony::kPhaseCount; ++k) phases.emplace_back(k, out / ("phase-" + std::to_string(k)));
     phase_pairs = rotation_phase_pairs(plan);
   }
@@ -272,7 +291,7 @@ int trust_check(const Args& args, Terminal& term) {
         vf::TrustParty p{.label = phase < 0 ? name : "phase " + std::to_string(phase) + " " + name,
                          .mesh = mesh.name,
                          .cluster = c.name,
-                         .trust_domain = mesh.trust_domain,
+                         .trust_domain = phase < 0 ? mesh.trust_domain : ceremony::rotation_workload_trust_domain(plan, mesh, phase),
                          .in_plan = true,
                          .phase = phase};
         add_party(in, std::move(p), dir / mesh.name / c.name, at);

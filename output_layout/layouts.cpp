@@ -447,7 +447,7 @@ IstioBundleFiles read_bundle_files(const fs::path& dir, const LayoutOptions& opt
 }  // namespace
 
 TrustConfig trust_config(std::string_view root_cert, const FederationTrust& trust) {
-  TrustConfig config{{}, trust.trust_domain_aliases};
+  TrustConfig config{{}, trust.trust_domain_aliases, trust.trust_domain};
   for (const auto& root : pki::certificates_from_pem(root_cert, kRootCertFile))
     config.roots.push_back({pki::certificate_to_pem(root.get()), trust.bundle_root_trust_domains});
   config.roots.insert(config.roots.end(), trust.extra_roots.begin(), trust.extra_roots.end());

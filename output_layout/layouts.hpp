@@ -82,11 +82,13 @@ enum class KeyCustody { bundle, cluster };
 // vouching for `bundle_root_trust_domains` (its own trust domain first, then
 // those of the meshes of the same plan it is federated with), followed by
 // `extra_roots` (external roots, each with its own trust domains). The trust
-// configuration files render TrustConfig{those roots, aliases}.
+// configuration files render TrustConfig{those roots, aliases, trust
+// domain}. A rotation's phases build one too (plan/rotation_phases.hpp).
 struct FederationTrust {
   std::vector<std::string> bundle_root_trust_domains;
   std::vector<TrustedRoot> extra_roots;
   std::vector<std::string> trust_domain_aliases;
+  std::string trust_domain;  // meshConfig.trustDomain; empty: not written
   bool operator==(const FederationTrust&) const = default;
 };
 

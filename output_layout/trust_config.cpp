@@ -14,10 +14,13 @@ std::string string_list(const std::vector<std::string>& items, std::size_t inden
 // Istio's meshConfig keys for `trust`, the `meshConfig:` line at `indent`
 // (istio/api mesh/v1alpha1/config.proto: MeshConfig.ca_certificates is a
 // list of CertificateData {pem, spiffe_bundle_url, cert_signers,
-// trust_domains}; trust_domain_aliases a list of strings).
+// trust_domains}; trust_domain_aliases a list of strings; trust_domain a
+// string).
 std::string mesh_config(const TrustConfig& trust, std::size_t indent) {
   const std::string pad(indent, ' ');
-  std::string out = pad + "meshConfig:\n" + pad + "  caCertificates:\n";
+  std::string out = pad + "meshConfig:\n";
+  if (!trust.trust_domain.empty()) out += pad + "  trustDomain: \"" + trust.trust_domain + "\"\n";
+  out += pad + "  caCertificates:\n";
   for (const auto& root : trust.roots) {
     out += pad + "  - pem: |\n" + literal_block_lines(root.pem, indent + 6);
     if (!root.trust_domains.empty()) out += pad + "    trustDomains:\n" + string_list(root.trust_domains, indent + 4);

@@ -4,8 +4,8 @@
 // configuration"):
 //
 //   trust/istio-operator.yaml        IstioOperator overlay (install.istio.io/v1alpha1):
-//                                    spec.meshConfig.caCertificates[] {pem, trustDomains}
-//                                    and spec.meshConfig.trustDomainAliases
+//                                    spec.meshConfig.caCertificates[] {pem, trustDomains},
+//                                    spec.meshConfig.trustDomainAliases and .trustDomain
 //   trust/istiod-values.yaml         the same meshConfig keys as values of the istiod Helm chart
 //   trust/trust-manager-bundle.yaml  trust-manager Bundle (trust.cert-manager.io/v1alpha1):
 //                                    one spec.sources[].inLine per root, target ConfigMap key
@@ -34,6 +34,10 @@ struct TrustedRoot {
 struct TrustConfig {
   std::vector<TrustedRoot> roots;                 // in the order they are listed
   std::vector<std::string> trust_domain_aliases;  // meshConfig.trustDomainAliases; empty: not written
+  // meshConfig.trustDomain, written when a trust domain migration (a
+  // rotation from an adopted CA of another trust domain) sets it per phase;
+  // empty: not written.
+  std::string trust_domain;
   bool operator==(const TrustConfig&) const = default;
 };
 

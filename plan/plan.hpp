@@ -7,6 +7,7 @@
 // this model, never raw YAML.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -177,6 +178,9 @@ struct MeshPlan {
   // Set when the mesh is in a federation: what its clusters trust beyond
   // their own mesh (plan/federation.hpp), written beside each bundle.
   std::optional<output_layout::FederationTrust> trust{};
+  // With a rotation: the trust configuration of its bundles in phases 1, 2
+  // and 3 (plan/rotation_trust.hpp, resolve_rotation_trust).
+  std::array<std::optional<output_layout::FederationTrust>, 3> rotation_trust{};
 };
 
 // A root outside the plan that federated meshes trust (`federation[].
@@ -225,6 +229,11 @@ struct AdoptedCaPlan {
   AdoptedCaKind kind = AdoptedCaKind::pem_root;
   std::filesystem::path path;  // relative paths resolve against the plan's directory
   std::string sha256;          // the root's SHA-256 fingerprint, "AB:CD:..."
+  // The SPIFFE trust domain of the workloads it signs today; empty: the
+  // mesh's. Another than the mesh's is a trust domain migration: the
+  // rotation phases carry meshConfig.trustDomain and trustDomainAliases
+  // (plan/rotation_phases.hpp, rotation_phase_trust).
+  std::string trust_domain;
 };
 
 struct RotationPlan {
@@ -268,7 +277,10 @@ struct Plan {
 
 // The files of one cluster's bundle as the plan's mesh asks for them: for
 // the writer, the resume check and the audit (docs/output-layouts.md).
-inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster, const std::string& plan_digest) {
+// `rotation_phase` 1 to 3: its bundle in that phase of the plan's rotation,
+// whose trust configuration is the phase's (MeshPlan::rotation_trust).
+inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const ClusterPlan& cluster, const std::string& plan_digest,
+                                                   int rotation_phase = 0) {
   output_layout::LayoutOptions o;
   o.layouts = {mesh.outputs.layouts.begin(), mesh.outputs.layouts.end()};
   o.mesh = mesh.name;
@@ -278,7 +290,7 @@ inline output_layout::LayoutOptions layout_options(const MeshPlan& mesh, const C
   o.istio_namespace = mesh.outputs.namespace_name;
   o.cert_manager = mesh.outputs.cert_manager;
   o.spire_directory = mesh.outputs.spire.directory;
-  o.trust = mesh.trust;
+  o.trust = rotation_phase > 0 ? mesh.rotation_trust.at(static_cast<std::size_t>(rotation_phase - 1)) : mesh.trust;
   if (const auto& pin = cluster.intermediate.pinned_key) {
     o.key_custody = output_layout::KeyCustody::cluster;
     o.key_spki_sha256 = pin->spki_sha256;

@@ -328,11 +328,12 @@ OutputsSection decode_outputs(const YAML::Node& node, const std::string& path, F
 
 namespace {
 
-// `rotation.current_ca`: kind, path and the root's SHA-256 pin, all required.
+// `rotation.current_ca`: kind, path and the root's SHA-256 pin, all
+// required; the trust domain of the workloads it signs, optional.
 std::optional<AdoptedCaSection> decode_current_ca(const YAML::Node& node, Findings& f) {
-  MapReader m(f, node, "rotation.current_ca", {"kind", "path", "sha256"});
+  MapReader m(f, node, "rotation.current_ca", {"kind", "path", "sha256", "trust_domain"});
   if (!m.valid()) return std::nullopt;
-  AdoptedCaSection ca{{}, m.at(), m.at("path"), m.at("sha256")};
+  AdoptedCaSection ca{{}, m.at(), m.at("path"), m.at("sha256"), m.at("trust_domain")};
   bool complete = true;
   if (auto kind = m.string("kind", true)) {
     if (auto known = adopted_ca_kind_from_name(*kind)) {
@@ -359,6 +360,12 @@ std::optional<AdoptedCaSection> decode_current_ca(const YAML::Node& node, Findin
     }
   } else {
     complete = false;
+  }
+  if (auto td = m.string("trust_domain", false)) {
+    // Refused, but the CA is still adopted: no findings that would follow
+    // from a plan without current_ca.
+    if (std::string problem = trust_domain_problem(*td); !problem.empty()) m.error("trust_domain", problem);
+    ca.plan.trust_domain = *td;
   }
   if (!complete) return std::nullopt;
   return ca;

@@ -89,7 +89,7 @@ struct MeshSection {
 // `rotation.current_ca`: each field that decoded.
 struct AdoptedCaSection {
   AdoptedCaPlan plan;
-  SourceLocation at, path_at, sha256_at;
+  SourceLocation at, path_at, sha256_at, trust_domain_at;
 };
 
 struct RotationSection {

@@ -8,6 +8,7 @@
 #include "plan/plan_resolve.hpp"
 #include "plan/plan_validate.hpp"
 #include "plan/profiles.hpp"
+#include "plan/rotation_trust.hpp"
 
 namespace meshca::ceremony {
 
@@ -18,6 +19,7 @@ Plan parse_plan(std::string_view yaml_text, const std::string& source_name, cons
   ResolvedPlan resolved = resolve_plan(doc, findings, now);
   if (pinned_key_files == PinnedKeyFiles::read) read_pinned_keys(resolved, base_dir, findings);
   resolve_federation(doc, resolved, base_dir, findings);
+  resolve_rotation_trust(doc, resolved, findings);
   if (doc.rotation && doc.rotation->current_ca) check_adopted_ca(*doc.rotation->current_ca, base_dir, findings, now);
   validate_plan(doc, resolved, findings, now);
   if (!findings.ok()) findings.fail("plan");

@@ -1,5 +1,7 @@
 #include "plan/rotation_phases.hpp"
 
+#include <algorithm>
+
 #include "plan/adopted_ca.hpp"
 
 namespace meshca::ceremony {
@@ -59,6 +61,42 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
            "), then restart istiod (kubectl rollout restart deployment/istiod -n " + ns +
            ") unless it runs with AUTO_RELOAD_PLUGIN_CERTS=true";
   };
+  // The trust configuration beside each phase's bundle (MeshPlan::
+  // rotation_trust, plan/rotation_trust.hpp): istiod's meshConfig,
+  // trust-manager's Bundle. Each phase's files replace the previous phase's.
+  const std::string old_td = adopted ? adopted->trust_domain : std::string();
+  auto trust = [&plan, &old_td](int phase) -> std::string {
+    const bool federated = std::any_of(plan.meshes.begin(), plan.meshes.end(), [](const MeshPlan& m) { return m.trust.has_value(); });
+    if (phase == kRotationPhases && !federated) {
+      return "in each cluster, drop the old root from the trust configuration phases 1 and 2 applied: helm upgrade istiod "
+             "istio/istiod --reuse-values --set meshConfig.caCertificates=null (meshConfig.trustDomain and "
+             "trustDomainAliases stay as phase 2 set them), and with trust-manager point the meshca-trust Bundle at the "
+             "new root alone (one inLine source: the phase's root-cert.pem)";
+    }
+    const std::string dir = rotation_phase_dir(phase) + "/<mesh>/<cluster>/trust";
+    std::string step = "in each cluster, apply its trust configuration with the bundle: helm upgrade istiod istio/istiod --reuse-values -f " +
+                       dir + "/istiod-values.yaml (or merge " + dir +
+                       "/istio-operator.yaml into the cluster's IstioOperator for istioctl install); with trust-manager also "
+                       "kubectl apply -f " +
+                       dir + "/trust-manager-bundle.yaml" +
+                       (phase == kRotationPhases ? " (they replace phase 2's lists: the old root leaves meshConfig.caCertificates; "
+                                                   "meshConfig.trustDomain and trustDomainAliases stay as phase 2 set them)"
+                                                 : "");
+    const std::string& mesh_td = plan.meshes.empty() ? old_td : plan.meshes.front().trust_domain;
+    if (!old_td.empty() && old_td != mesh_td) {
+      step += phase == 1 ? " (meshConfig.trustDomain stays " + old_td + ", with " + mesh_td + " as an alias)"
+              : phase == 2 ? " (this moves meshConfig.trustDomain to " + mesh_td + ", keeping " + old_td +
+                                 " as an alias: workload certificates issued from now on carry " + mesh_td + ")"
+                           : "";
+    }
+    return step;
+  };
+  // The trust step goes right after the step that applies the bundle.
+  auto with_trust = [&trust](int phase, std::vector<std::string> steps) {
+    const auto applied = std::find_if(steps.begin(), steps.end(), [](const std::string& s) { return s.find("kubectl apply") != s.npos; });
+    steps.insert(applied + 1, trust(phase));
+    return steps;
+  };
   std::vector<RotationPhase> phases;
   phases.push_back({1,
                     "trust both roots",
@@ -67,10 +105,10 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                             : "unchanged: the current intermediate, then " + old_cn + up_to_anchor(old_root),
                     adopted ? "the adopted CA's signing certificate (istiod's own CA: its root), public-only: its key stays in the cluster"
                             : "the current intermediate and key, unchanged",
-                    {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it hands every "
-                     "root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
-                     "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
-                     apply(1), "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"},
+                    with_trust(1, {"before the first cluster: run istiod with ISTIO_MULTIROOT_MESH=true (values.pilot.env) so it "
+                                   "hands every root in root-cert.pem to the proxies, and set PROXY_CONFIG_XDS_AGENT=true in "
+                                   "meshConfig.defaultConfig.proxyMetadata so proxies take a new trust bundle without a restart",
+                                   apply(1), "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"}),
                     "every proxy in every cluster trusts both roots (istioctl proxy-config secret POD shows two ROOTCA "
                     "certificates)"});
   phases.push_back({2,
@@ -81,7 +119,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                     pinned.empty() ? "a new intermediate and key, signed by the new root"
                                    : "a new intermediate and key, signed by the new root (a cluster that keeps its own key: "
                                      "a new intermediate for the same pinned key)",
-                    {apply(2), "restart gateways and workloads so their certificates come from the new intermediate"},
+                    with_trust(2, {apply(2), "restart gateways and workloads so their certificates come from the new intermediate"}),
                     "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
                     "certificate lifetime (24h by default) after the last restart"});
   phases.push_back({3,
@@ -89,8 +127,8 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                     trusted(new_root) + " only",
                     "the phase-2 intermediate, then " + new_cn + up_to_anchor(new_root),
                     "the phase-2 intermediate and key, unchanged",
-                    {apply(3), "restart gateways and workloads so no proxy trusts the old root any more",
-                     "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"},
+                    with_trust(3, {apply(3), "restart gateways and workloads so no proxy trusts the old root any more",
+                                   "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"}),
                     shared_anchor ? "the rotation is complete; every phase trusts the one corporate anchor, so clusters keep "
                                     "talking across phases: retire the old root by having the corporate CA revoke it, or let it expire"
                                   : "the rotation is complete; a cluster still on the current CA (phase 0) can no longer "

@@ -51,7 +51,7 @@ DeployedTrust read_deployed_trust(const fs::path& bundle_dir, const BundleReport
   std::vector<std::string> own{trust_domain};
   std::vector<TrustedRootEntry> extra;
   const fs::path values = bundle_dir / output_layout::kIstiodValuesFile;
-  if (auto text = read_file_if_exists(values)) {
+  if (auto text = bundle_dir.empty() ? std::nullopt : read_file_if_exists(values)) {
     out.source += std::string(" and ") + output_layout::kIstiodValuesFile;
     YAML::Node doc;
     try {
@@ -62,6 +62,12 @@ DeployedTrust read_deployed_trust(const fs::path& bundle_dir, const BundleReport
     const YAML::Node mesh = doc.IsMap() ? doc["meshConfig"] : YAML::Node();
     if (!mesh.IsDefined() || !mesh.IsMap())
       bad_trust_field(values, doc, "meshConfig", "missing: the file meshca writes sets meshConfig.caCertificates");
+    // A trust domain migration sets meshConfig.trustDomain: what the
+    // receiver then runs with, whatever the caller assumed.
+    if (const YAML::Node td = mesh["trustDomain"]; td.IsDefined()) {
+      if (!td.IsScalar() || td.Scalar().empty()) bad_trust_field(values, td, "meshConfig.trustDomain", "is not a trust domain");
+      own.front() = td.Scalar();
+    }
     for (const auto& alias : trust_domain_list(values, mesh["trustDomainAliases"], "meshConfig.trustDomainAliases")) own.push_back(alias);
     const YAML::Node cas = mesh["caCertificates"];
     if (!cas.IsDefined() || !cas.IsSequence()) bad_trust_field(values, mesh, "meshConfig.caCertificates", "missing or not a list");

@@ -75,6 +75,9 @@ struct DeployedTrust {
 // exists. Error(invalid_input) naming the file and field for a file that is
 // not what meshca writes (bad YAML, a caCertificates entry without a pem,
 // a pem that is not one certificate).
+// meshConfig.trustDomain in that file, when set (a trust domain migration),
+// replaces `trust_domain`. An empty `bundle_dir`: root-cert.pem alone (an
+// adopted CA as its clusters run it, which has no bundle directory).
 DeployedTrust read_deployed_trust(const std::filesystem::path& bundle_dir, const BundleReport& report, const std::string& trust_domain);
 
 // A pair of rotation phases and whether their clusters must talk.

@@ -145,10 +145,12 @@ expect_in last.out "phase 0 prod/east  x  phase 3 prod/west: refuse each other; 
 expect_not_in last.out "phase 0 prod/east <-> phase 2"
 expect_in last.out "all as the plan says"
 
-# Phase 2 of east trusting only the new root (phase 3's root-cert.pem): the
-# phase-1 clusters, still issuing under the old root, are refused.
+# Phase 2 of east trusting only the new root (phase 3's root-cert.pem, and
+# without its trust files): the phase-1 clusters, still issuing under the old root, are
+# refused.
 cp -a rot broken-rot
 cp broken-rot/phase-3/prod/east/root-cert.pem broken-rot/phase-2/prod/east/root-cert.pem
+rm -r broken-rot/phase-2/prod/east/trust
 expect_exit 1 "$MESHCA" trust check rot.yaml broken-rot
 expect_in last.out "FAIL phase 1 prod/east <-/-> phase 2 prod/east: one way only; the plan says talk (one mesh prod, phase 1 and phase 2 coexist); phase 1 prod/east accepts phase 2 prod/east"
 expect_in last.out "phase 2 prod/east refuses phase 1 prod/west: its chain to "

@@ -10,6 +10,7 @@
 #include "pki/key.hpp"
 #include "plan/adopted_ca.hpp"
 #include "plan/plan_reader.hpp"
+#include "plan/rotation_trust.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 namespace meshca::ceremony {
@@ -202,6 +203,91 @@ TEST(AdoptedCa, PlanReadsThePinnedCaAndItsRootIsTheNewRoot) {
     EXPECT_NE(e.details()[0].find("rotation.current_ca.sha256: "), std::string::npos) << e.details()[0];
     EXPECT_NE(e.details()[0].find("not the one rotation.current_ca.sha256 pins"), std::string::npos) << e.details()[0];
   }
+}
+
+// An adoption plan whose current_ca carries `extra` (", trust_domain: x")
+// and whose meshes are `meshes`.
+std::string adoption_plan(const std::string& pin, const std::string& extra, const std::string& meshes) {
+  return "apiVersion: meshca/v1\nkind: CeremonyPlan\nmetadata: {name: adopt}\n"
+         "rotation:\n"
+         "  current_ca: {kind: istiod-self-signed, path: current/cm.yaml, sha256: '" +
+         pin + "'" + extra +
+         "}\n"
+         "  new_root:\n"
+         "    subject: {CN: New Root}\n"
+         "    key: {algorithm: ecdsa-p384, store: file, file: {path: keys/new.pem}}\n"
+         "    validity: 10y\n"
+         "defaults: {intermediate: {validity: 1y}}\n"
+         "meshes: " +
+         meshes + "\n";
+}
+
+using Trust = output_layout::FederationTrust;
+
+TEST(RotationTrust, MultiRootPhasesCarryTrustFilesAndPhase3WhatTheSuccessorPlanWrites) {
+  Cas c;
+  test::TempDir dir;
+  put(dir.path() / "current" / "cm.yaml", c.config_map("root-cert.pem"));
+  const Plan plan = parse_plan(adoption_plan(pki::sha256_fingerprint(c.root.get()), "",
+                                             "[{name: prod, trust_domain: cluster.local, clusters: [{name: east}]}]"),
+                               "plan.yaml", dir.path(), kAdoptNow);
+  const MeshPlan& mesh = plan.meshes.front();
+  const Trust both{{"cluster.local"}, {}, {}, ""};
+  // Each root of the phase's root-cert.pem vouches for the mesh's trust
+  // domain; phase 3, which the successor plan adopts, has none (unfederated).
+  EXPECT_EQ(mesh.rotation_trust[0], std::optional<Trust>(both));
+  EXPECT_EQ(mesh.rotation_trust[1], std::optional<Trust>(both));
+  EXPECT_FALSE(mesh.rotation_trust[2].has_value());
+  // One answer for every reader: the layouts of each phase.
+  EXPECT_FALSE(layout_options(mesh, mesh.clusters[0], "d").trust.has_value());
+  EXPECT_EQ(layout_options(mesh, mesh.clusters[0], "d", 2).trust, std::optional<Trust>(both));
+  EXPECT_FALSE(layout_options(mesh, mesh.clusters[0], "d", 3).trust.has_value());
+  for (int phase = 0; phase <= 3; ++phase) EXPECT_EQ(rotation_workload_trust_domain(plan, mesh, phase), "cluster.local");
+}
+
+TEST(RotationTrust, TrustDomainMigrationSetsTrustDomainAndAliasesPerPhase) {
+  Cas c;
+  test::TempDir dir;
+  put(dir.path() / "current" / "cm.yaml", c.config_map("root-cert.pem"));
+  const Plan plan = parse_plan(adoption_plan(pki::sha256_fingerprint(c.root.get()), ", trust_domain: cluster.local",
+                                             "[{name: prod, trust_domain: prod.example, clusters: [{name: east}]}]"),
+                               "plan.yaml", dir.path(), kAdoptNow);
+  const MeshPlan& mesh = plan.meshes.front();
+  // Phase 1 still runs the old trust domain, phases 2 and 3 the mesh's;
+  // each phase names the other as its alias, and while both roots are
+  // trusted both vouch for both trust domains.
+  EXPECT_EQ(mesh.rotation_trust[0], std::optional<Trust>(Trust{{"prod.example", "cluster.local"}, {}, {"prod.example"}, "cluster.local"}));
+  EXPECT_EQ(mesh.rotation_trust[1], std::optional<Trust>(Trust{{"prod.example", "cluster.local"}, {}, {"cluster.local"}, "prod.example"}));
+  EXPECT_FALSE(mesh.rotation_trust[2].has_value());  // phase 3 keeps what phase 2 set
+  EXPECT_EQ(rotation_workload_trust_domain(plan, mesh, 0), "cluster.local");
+  EXPECT_EQ(rotation_workload_trust_domain(plan, mesh, 1), "cluster.local");
+  EXPECT_EQ(rotation_workload_trust_domain(plan, mesh, 2), "prod.example");
+  EXPECT_EQ(rotation_workload_trust_domain(plan, mesh, 3), "prod.example");
+}
+
+TEST(RotationTrust, MigrationIsRefusedForSeveralMeshesAndABadTrustDomain) {
+  Cas c;
+  test::TempDir dir;
+  put(dir.path() / "current" / "cm.yaml", c.config_map("root-cert.pem"));
+  const std::string pin = pki::sha256_fingerprint(c.root.get());
+  auto refusal = [&](const std::string& extra, const std::string& meshes) -> std::string {
+    try {
+      (void)parse_plan(adoption_plan(pin, extra, meshes), "plan.yaml", dir.path(), kAdoptNow);
+    } catch (const MultiError& e) {
+      EXPECT_EQ(e.details().size(), 1U);
+      return e.details().front();
+    }
+    ADD_FAILURE() << extra << " was accepted";
+    return {};
+  };
+  const std::string two = "[{name: a, trust_domain: a.example, clusters: [{name: x}]}, {name: b, trust_domain: b.example, clusters: [{name: y}]}]";
+  const std::string several = refusal(", trust_domain: cluster.local", two);
+  EXPECT_TRUE(several.starts_with("plan.yaml:5:")) << several;
+  EXPECT_NE(several.find("rotation.current_ca.trust_domain: "), std::string::npos) << several;
+  EXPECT_NE(several.find("the plan has 2 meshes"), std::string::npos) << several;
+  const std::string bad = refusal(", trust_domain: 'spiffe://cluster.local'", "[{name: a, trust_domain: a.example, clusters: [{name: x}]}]");
+  EXPECT_NE(bad.find("rotation.current_ca.trust_domain: "), std::string::npos) << bad;
+  EXPECT_NE(bad.find("without spiffe://"), std::string::npos) << bad;
 }
 
 }  // namespace

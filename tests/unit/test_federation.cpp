@@ -43,7 +43,7 @@ struct Roots {
 };
 
 ol::TrustConfig two_roots(const Roots& r) {
-  return {{{r.a, {"prod.example", "lab.example"}}, {r.b, {"partner.example"}}}, {"old.example"}};
+  return {{{r.a, {"prod.example", "lab.example"}}, {r.b, {"partner.example"}}}, {"old.example"}, ""};
 }
 
 ol::ManifestMetadata meta() { return {"meshca-trust", "istio-system", {{"meshca.io/mesh", "prod"}}, {{"meshca.io/plan-digest", kDigest}}}; }
@@ -75,11 +75,23 @@ TEST(TrustConfig, HelmValuesHoldTheSameMeshConfig) {
 
 TEST(TrustConfig, NoAliasesAndNoTrustDomainsLeaveTheirKeysOut) {
   Roots r;
-  const ol::TrustConfig trust{{{r.a, {}}}, {}};
+  const ol::TrustConfig trust{{{r.a, {}}}, {}, ""};
   const YAML::Node mc = YAML::Load(ol::render_istiod_values(trust, "x"))["meshConfig"];
   EXPECT_FALSE(mc["trustDomainAliases"]);
+  EXPECT_FALSE(mc["trustDomain"]);
   EXPECT_FALSE(mc["caCertificates"][0]["trustDomains"]);
   EXPECT_EQ(mc["caCertificates"][0]["pem"].as<std::string>(), r.a);
+}
+
+TEST(TrustConfig, ATrustDomainMigrationSetsTheTrustDomainBesideItsAlias) {
+  Roots r;
+  ol::TrustConfig trust = two_roots(r);
+  trust.trust_domain = "prod.example";
+  const YAML::Node values = YAML::Load(ol::render_istiod_values(trust, "x"));
+  const YAML::Node overlay = YAML::Load(ol::render_istio_operator_overlay(trust, meta(), "x"));
+  EXPECT_EQ(values["meshConfig"]["trustDomain"].as<std::string>(), "prod.example");
+  EXPECT_EQ(values["meshConfig"]["trustDomainAliases"][0].as<std::string>(), "old.example");
+  EXPECT_EQ(YAML::Dump(values["meshConfig"]), YAML::Dump(overlay["spec"]["meshConfig"]));
 }
 
 TEST(TrustConfig, TrustManagerBundleHasOneInLineSourcePerRootAndAConfigMapTarget) {
@@ -121,7 +133,7 @@ TEST(TrustConfig, LayoutsWriteAndCheckTheTrustFiles) {
   o.cluster = "east";
   o.trust_domain = "prod.example";
   o.plan_digest = kDigest;
-  o.trust = ol::FederationTrust{{"prod.example", "lab.example"}, {{r.b, {"partner.example"}}}, {}};
+  o.trust = ol::FederationTrust{{"prod.example", "lab.example"}, {{r.b, {"partner.example"}}}, {}, ""};
   test::TempDir tmp;
   const auto digests = ol::write_layouts(tmp.path(), files, o);
   for (const char* f : {ol::kIstioOperatorFile, ol::kIstiodValuesFile, ol::kTrustManagerBundleFile, ol::kTrustBundleFile}) {
@@ -130,7 +142,7 @@ TEST(TrustConfig, LayoutsWriteAndCheckTheTrustFiles) {
   const auto names = ol::layout_file_names(o);
   EXPECT_NE(std::find(names.begin(), names.end(), ol::kTrustBundleFile), names.end());
   EXPECT_EQ(read_file(tmp.path() / ol::kTrustBundleFile), r.a + r.b);
-  const ol::TrustConfig want{{{r.a, {"prod.example", "lab.example"}}, {r.b, {"partner.example"}}}, {}};
+  const ol::TrustConfig want{{{r.a, {"prod.example", "lab.example"}}, {r.b, {"partner.example"}}}, {}, ""};
   EXPECT_EQ(ol::trust_config(files.root_cert, *o.trust), want);
   EXPECT_TRUE(ol::mismatched_layout_files(tmp.path(), o).empty());
 
