@@ -74,17 +74,18 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
              "new root alone (one inLine source: the phase's root-cert.pem)";
     }
     const std::string dir = rotation_phase_dir(phase) + "/<mesh>/<cluster>/trust";
-    std::string step = "in each cluster, apply its trust configuration with the bundle: helm upgrade istiod istio/istiod --reuse-values -f " +
-                       dir + "/istiod-values.yaml (or merge " + dir +
-                       "/istio-operator.yaml into the cluster's IstioOperator for istioctl install); with trust-manager also "
-                       "kubectl apply -f " +
-                       dir + "/trust-manager-bundle.yaml" +
-                       (phase == kRotationPhases ? " (they replace phase 2's lists: the old root leaves meshConfig.caCertificates; "
-                                                   "meshConfig.trustDomain and trustDomainAliases stay as phase 2 set them)"
-                                                 : "");
+    std::string step =
+        "in each cluster, apply its trust configuration with the bundle: helm upgrade istiod istio/istiod --reuse-values -f " + dir +
+        "/istiod-values.yaml (or merge " + dir +
+        "/istio-operator.yaml into the cluster's IstioOperator for istioctl install); with trust-manager also "
+        "kubectl apply -f " +
+        dir + "/trust-manager-bundle.yaml" +
+        (phase == kRotationPhases ? " (they replace phase 2's lists: the old root leaves meshConfig.caCertificates; "
+                                    "meshConfig.trustDomain and trustDomainAliases stay as phase 2 set them)"
+                                  : "");
     const std::string& mesh_td = plan.meshes.empty() ? old_td : plan.meshes.front().trust_domain;
     if (!old_td.empty() && old_td != mesh_td) {
-      step += phase == 1 ? " (meshConfig.trustDomain stays " + old_td + ", with " + mesh_td + " as an alias)"
+      step += phase == 1   ? " (meshConfig.trustDomain stays " + old_td + ", with " + mesh_td + " as an alias)"
               : phase == 2 ? " (this moves meshConfig.trustDomain to " + mesh_td + ", keeping " + old_td +
                                  " as an alias: workload certificates issued from now on carry " + mesh_td + ")"
                            : "";
@@ -98,9 +99,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
     return steps;
   };
   std::vector<RotationPhase> phases;
-  phases.push_back({1,
-                    "trust both roots",
-                    both_current_first,
+  phases.push_back({1, "trust both roots", both_current_first,
                     adopted ? "unchanged: the adopted CA's signing certificate and cert-chain.pem"
                             : "unchanged: the current intermediate, then " + old_cn + up_to_anchor(old_root),
                     adopted ? "the adopted CA's signing certificate (istiod's own CA: its root), public-only: its key stays in the cluster"
@@ -111,9 +110,7 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                                    apply(1), "restart gateways and workloads (or wait for the trust bundle to reach every proxy)"}),
                     "every proxy in every cluster trusts both roots (istioctl proxy-config secret POD shows two ROOTCA "
                     "certificates)"});
-  phases.push_back({2,
-                    "issue from the new root",
-                    both_new_first,
+  phases.push_back({2, "issue from the new root", both_new_first,
                     cross ? "the new intermediate, " + new_cn + " cross-signed by " + old_cn + ", then " + old_cn + up_to_anchor(old_root)
                           : "the new intermediate, then " + new_cn + up_to_anchor(new_root),
                     pinned.empty() ? "a new intermediate and key, signed by the new root"
@@ -122,11 +119,8 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
                     with_trust(2, {apply(2), "restart gateways and workloads so their certificates come from the new intermediate"}),
                     "every workload certificate in every cluster comes from a new intermediate: wait at least the workload "
                     "certificate lifetime (24h by default) after the last restart"});
-  phases.push_back({3,
-                    "retire the old root",
-                    trusted(new_root) + " only",
-                    "the phase-2 intermediate, then " + new_cn + up_to_anchor(new_root),
-                    "the phase-2 intermediate and key, unchanged",
+  phases.push_back({3, "retire the old root", trusted(new_root) + " only",
+                    "the phase-2 intermediate, then " + new_cn + up_to_anchor(new_root), "the phase-2 intermediate and key, unchanged",
                     with_trust(3, {apply(3), "restart gateways and workloads so no proxy trusts the old root any more",
                                    "ISTIO_MULTIROOT_MESH may stay on; retire the old root key as your key policy says"}),
                     shared_anchor ? "the rotation is complete; every phase trusts the one corporate anchor, so clusters keep "

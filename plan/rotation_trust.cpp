@@ -49,8 +49,8 @@ void resolve_rotation_trust(const PlanDocument& doc, ResolvedPlan& resolved, Fin
     const std::string field = "rotation.current_ca.trust_domain";
     if (plan.meshes.size() > 1) {
       findings.add(at, field,
-                   "names the trust domain of the one mesh the adopted CA serves, but the plan has " +
-                       std::to_string(plan.meshes.size()) + " meshes; adopt each mesh's CA with a plan of its own");
+                   "names the trust domain of the one mesh the adopted CA serves, but the plan has " + std::to_string(plan.meshes.size()) +
+                       " meshes; adopt each mesh's CA with a plan of its own");
       return;
     }
     for (const auto& fed : plan.federations)

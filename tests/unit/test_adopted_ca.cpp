@@ -228,9 +228,9 @@ TEST(RotationTrust, MultiRootPhasesCarryTrustFilesAndPhase3WhatTheSuccessorPlanW
   Cas c;
   test::TempDir dir;
   put(dir.path() / "current" / "cm.yaml", c.config_map("root-cert.pem"));
-  const Plan plan = parse_plan(adoption_plan(pki::sha256_fingerprint(c.root.get()), "",
-                                             "[{name: prod, trust_domain: cluster.local, clusters: [{name: east}]}]"),
-                               "plan.yaml", dir.path(), kAdoptNow);
+  const Plan plan = parse_plan(
+      adoption_plan(pki::sha256_fingerprint(c.root.get()), "", "[{name: prod, trust_domain: cluster.local, clusters: [{name: east}]}]"),
+      "plan.yaml", dir.path(), kAdoptNow);
   const MeshPlan& mesh = plan.meshes.front();
   const Trust both{{"cluster.local"}, {}, {}, ""};
   // Each root of the phase's root-cert.pem vouches for the mesh's trust
@@ -280,12 +280,14 @@ TEST(RotationTrust, MigrationIsRefusedForSeveralMeshesAndABadTrustDomain) {
     ADD_FAILURE() << extra << " was accepted";
     return {};
   };
-  const std::string two = "[{name: a, trust_domain: a.example, clusters: [{name: x}]}, {name: b, trust_domain: b.example, clusters: [{name: y}]}]";
+  const std::string two =
+      "[{name: a, trust_domain: a.example, clusters: [{name: x}]}, {name: b, trust_domain: b.example, clusters: [{name: y}]}]";
   const std::string several = refusal(", trust_domain: cluster.local", two);
   EXPECT_TRUE(several.starts_with("plan.yaml:5:")) << several;
   EXPECT_NE(several.find("rotation.current_ca.trust_domain: "), std::string::npos) << several;
   EXPECT_NE(several.find("the plan has 2 meshes"), std::string::npos) << several;
-  const std::string bad = refusal(", trust_domain: 'spiffe://cluster.local'", "[{name: a, trust_domain: a.example, clusters: [{name: x}]}]");
+  const std::string bad =
+      refusal(", trust_domain: 'spiffe://cluster.local'", "[{name: a, trust_domain: a.example, clusters: [{name: x}]}]");
   EXPECT_NE(bad.find("rotation.current_ca.trust_domain: "), std::string::npos) << bad;
   EXPECT_NE(bad.find("without spiffe://"), std::string::npos) << bad;
 }
