@@ -203,6 +203,7 @@ X509Ptr issue_certificate(const CertificateProfile& profile, const EVP_PKEY* sub
   if (X509_sign(cert.get(), signer, signature_digest(signer)) <= 0) {
     throw_openssl("signing the certificate for " + profile.subject.to_string() + " failed", ErrorKind::key_store);
   }
+  settle_extension_cache(cert.get());
   return cert;
 }
 
@@ -218,6 +219,7 @@ std::vector<X509Ptr> certificates_from_pem(std::string_view pem, const std::stri
   for (;;) {
     X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!cert) break;
+    settle_extension_cache(cert.get());
     certs.push_back(std::move(cert));
   }
   // PEM_read_bio_X509 ends with "no start line" at a clean end of input;
@@ -238,7 +240,15 @@ X509Ptr certificate_from_pem(std::string_view pem, const std::string& where) {
   return std::move(certs.front());
 }
 
+void settle_extension_cache(const X509* cert) {
+  // Purpose -1 asks for nothing but the cache; an invalid extension leaves
+  // the certificate flagged EXFLAG_INVALID, which every later use reports.
+  (void)X509_check_purpose(const_cast<X509*>(cert), -1, 0);
+  drain_openssl_errors();
+}
+
 X509Ptr duplicate(const X509* cert) {
+  settle_extension_cache(cert);
   check(X509_up_ref(const_cast<X509*>(cert)), "X509_up_ref");
   return X509Ptr(const_cast<X509*>(cert));
 }

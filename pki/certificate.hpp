@@ -71,7 +71,17 @@ std::string certificate_to_pem(const X509* cert);
 // `where` when there is none or one is damaged.
 std::vector<X509Ptr> certificates_from_pem(std::string_view pem, const std::string& where);
 X509Ptr certificate_from_pem(std::string_view pem, const std::string& where);
+// Another owner of the same certificate (X509_up_ref), after
+// settle_extension_cache(): the copy may go to another thread.
 X509Ptr duplicate(const X509* cert);
+
+// OpenSSL computes a certificate's extension cache (flags, key
+// identifiers) on first use, and OpenSSL 3.0 computes it again when two
+// threads ask at once, replacing fields (subjectKeyIdentifier) while the
+// other thread compares them (a data race ThreadSanitizer reports in
+// X509_verify_cert). Every certificate meshca makes, parses or shares has it
+// computed here first, by the thread that holds it alone.
+void settle_extension_cache(const X509* cert);
 
 // Readers.
 std::string subject_string(const X509* cert);

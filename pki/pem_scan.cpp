@@ -203,6 +203,8 @@ X509Ptr certificate_from_der(const PemBlock& block) {
   X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(block.der.size())));
   drain_openssl_errors();
   if (!cert || p != end) return nullptr;
+  // Shared from the cache with every thread that parses the same bytes.
+  settle_extension_cache(cert.get());
   parsed_certificates().store(block.der.view(), cert.get());
   return cert;
 }

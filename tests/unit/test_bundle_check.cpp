@@ -334,6 +334,9 @@ TEST(WorkloadLeaf, BothPurposesAtOnceAgreeWithEachAlone) {
       ASSERT_TRUE(sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(only)));
       ASSERT_EQ(X509_add1_ext_i2d(pki.inter.get(), NID_ext_key_usage, eku.get(), 0, X509V3_ADD_DEFAULT), 1);
       ASSERT_GT(X509_sign(pki.inter.get(), pki.root_key.get(), EVP_sha384()), 0);
+      // OpenSSL keeps the extension cache of the certificate as issued
+      // (pki::settle_extension_cache): the edited one is read afresh.
+      pki.inter = pki::certificate_from_pem(pki::certificate_to_pem(pki.inter.get()), "edited intermediate");
     }
     auto leaf = pki::issue_workload_leaf(pki.inter.get(), pki.inter_key.get(), pki::spiffe_workload_id("prod.example"), kNow);
     auto peer = [&](pki::PeerPurpose p) { return pki::verify_as_peer(leaf.get(), {pki.inter.get()}, {pki.root.get()}, kNow, p).ok; };

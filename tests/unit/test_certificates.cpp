@@ -220,6 +220,9 @@ PathAnswers ask_in_order(const PathScenario& sc, bool peer_first) {
     X509_add_ext(root.get(), ext, -1);
     X509_EXTENSION_free(ext);
     EXPECT_GT(X509_sign(root.get(), root_key.get(), EVP_sha384()), 0);
+    // OpenSSL keeps the extension cache of the certificate as issued
+    // (settle_extension_cache): the edited one is read afresh.
+    root = certificate_from_pem(certificate_to_pem(root.get()), "edited root");
   }
   PKeyPtr inter_key = generate_key(KeyAlgorithm::ecdsa_p256);
   auto p = ca_profile(sc.inter_cn, 0, kNow, kNow + kYear);
