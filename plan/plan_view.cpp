@@ -169,9 +169,9 @@ std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
          "bundle assemble"},
     };
     if (const std::string& td = r.current_ca->trust_domain; !td.empty() && !plan.meshes.empty() && td != plan.meshes.front().trust_domain) {
-      view.fields.push_back({"trust domain migration", td + " -> " + plan.meshes.front().trust_domain + " (phase 1 keeps " + td +
-                                                           ", phase 2 moves to " + plan.meshes.front().trust_domain +
-                                                           "; each is the other's alias)"});
+      const std::string& to = plan.meshes.front().trust_domain;
+      view.fields.emplace_back(std::string("trust domain migration"),
+                               td + " -> " + to + " (phase 1 keeps " + td + ", phase 2 moves to " + to + "; each is the other's alias)");
     }
   } else {
     view.fields.emplace_back("current output", r.current_output.string());
