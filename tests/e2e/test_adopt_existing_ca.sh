@@ -203,6 +203,8 @@ for c in east west; do
   expect_exit 0 "$MESHCA" bundle assemble rot-istiod/phase-1/prod/$c --key istiod/ca-key.pem --out assembled-istiod-$c
   d=assembled-istiod-$c
   cmp -s $d/ca-cert.pem istiod/ca-cert.pem || fail "phase 1 of $c does not keep istiod's signing certificate"
+  # The trust files come along, checked against the SHA-256 public-bundle.yaml pins.
+  diff -r rot-istiod/phase-1/prod/$c/trust $d/trust >/dev/null || fail "phase 1 of $c: trust/ not carried into the assembled bundle"
   openssl verify -x509_strict -CAfile $d/root-cert.pem -untrusted $d/cert-chain.pem $d/ca-cert.pem >/dev/null || fail "phase 1 $c"
   expect_exit 0 "$MESHCA" verify $d --trust-domain $TD
   pass
