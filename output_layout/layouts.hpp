@@ -83,7 +83,7 @@ enum class KeyCustody { bundle, cluster };
 // those of the meshes of the same plan it is federated with), followed by
 // `extra_roots` (external roots, each with its own trust domains). The trust
 // configuration files render TrustConfig{those roots, aliases, trust
-// domain}. A rotation's phases build one too (plan/rotation_phases.hpp).
+// domain}. A rotation's phases build one too (plan/rotation_trust.hpp).
 struct FederationTrust {
   std::vector<std::string> bundle_root_trust_domains;
   std::vector<TrustedRoot> extra_roots;
