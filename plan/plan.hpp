@@ -232,7 +232,7 @@ struct AdoptedCaPlan {
   // The SPIFFE trust domain of the workloads it signs today; empty: the
   // mesh's. Another than the mesh's is a trust domain migration: the
   // rotation phases carry meshConfig.trustDomain and trustDomainAliases
-  // (plan/rotation_phases.hpp, rotation_phase_trust).
+  // (plan/rotation_trust.hpp).
   std::string trust_domain;
 };
 

@@ -10,6 +10,7 @@
 #include "plan/plan_digest.hpp"
 #include "plan/profiles.hpp"
 #include "plan/readable_text.hpp"
+#include "plan/rotation_trust.hpp"
 
 namespace meshca::ceremony {
 namespace {
@@ -168,7 +169,8 @@ std::optional<RotationView> rotation_view(const Plan& plan, UnixTime at) {
          "never comes to the room and is never read: phase 1 is public-only, completed near each cluster with meshca "
          "bundle assemble"},
     };
-    if (const std::string& td = r.current_ca->trust_domain; !td.empty() && !plan.meshes.empty() && td != plan.meshes.front().trust_domain) {
+    // A migration is refused with more than one mesh (plan/rotation_trust.hpp).
+    if (const std::string td = plan.meshes.empty() ? std::string() : migrated_trust_domain(plan, plan.meshes.front()); !td.empty()) {
       const std::string& to = plan.meshes.front().trust_domain;
       view.fields.emplace_back(std::string("trust domain migration"),
                                td + " -> " + to + " (phase 1 keeps " + td + ", phase 2 moves to " + to + "; each is the other's alias)");

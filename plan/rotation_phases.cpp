@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plan/adopted_ca.hpp"
+#include "plan/rotation_trust.hpp"
 
 namespace meshca::ceremony {
 
@@ -64,7 +65,8 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
   // The trust configuration beside each phase's bundle (MeshPlan::
   // rotation_trust, plan/rotation_trust.hpp): istiod's meshConfig,
   // trust-manager's Bundle. Each phase's files replace the previous phase's.
-  const std::string old_td = adopted ? adopted->trust_domain : std::string();
+  // A migration is refused with more than one mesh (plan/rotation_trust.hpp).
+  const std::string old_td = plan.meshes.empty() ? std::string() : migrated_trust_domain(plan, plan.meshes.front());
   auto trust = [&plan, &old_td](int phase) -> std::string {
     const bool federated = std::any_of(plan.meshes.begin(), plan.meshes.end(), [](const MeshPlan& m) { return m.trust.has_value(); });
     if (phase == kRotationPhases && !federated) {
@@ -83,8 +85,8 @@ std::vector<RotationPhase> rotation_phases(const Plan& plan) {
         (phase == kRotationPhases ? " (they replace phase 2's lists: the old root leaves meshConfig.caCertificates; "
                                     "meshConfig.trustDomain and trustDomainAliases stay as phase 2 set them)"
                                   : "");
-    const std::string& mesh_td = plan.meshes.empty() ? old_td : plan.meshes.front().trust_domain;
-    if (!old_td.empty() && old_td != mesh_td) {
+    if (!old_td.empty()) {
+      const std::string& mesh_td = plan.meshes.front().trust_domain;
       step += phase == 1   ? " (meshConfig.trustDomain stays " + old_td + ", with " + mesh_td + " as an alias)"
               : phase == 2 ? " (this moves meshConfig.trustDomain to " + mesh_td + ", keeping " + old_td +
                                  " as an alias: workload certificates issued from now on carry " + mesh_td + ")"

@@ -18,14 +18,14 @@ const std::string& adopted_trust_domain(const Plan& plan) {
   return plan.rotation->current_ca->trust_domain;
 }
 
-// Phase `phase` (1 to 3) of `mesh`, whose workloads moved from `old_td`.
+// Phase `phase` (1 to 3) of `mesh`, whose workloads move from `old_td`
+// ("": no migration).
 std::optional<ol::FederationTrust> phase_trust(const MeshPlan& mesh, const std::string& old_td, int phase) {
   // Phase 3 is the new PKI as a ceremony output, which the successor plan
   // (the new root, no rotation) adopts: it carries what that plan writes.
   if (phase == kRotationPhases) return mesh.trust;
-  const bool migrating = old_td != mesh.trust_domain;
   ol::FederationTrust trust = mesh.trust ? *mesh.trust : ol::FederationTrust{{mesh.trust_domain}, {}, {}, {}};
-  if (!migrating) return trust;
+  if (old_td.empty()) return trust;
   // Both roots vouch for both trust domains while both roots are trusted.
   trust.bundle_root_trust_domains.insert(trust.bundle_root_trust_domains.begin() + 1, old_td);
   trust.trust_domain = phase == 1 ? old_td : mesh.trust_domain;
@@ -34,6 +34,11 @@ std::optional<ol::FederationTrust> phase_trust(const MeshPlan& mesh, const std::
 }
 
 }  // namespace
+
+std::string migrated_trust_domain(const Plan& plan, const MeshPlan& mesh) {
+  const std::string& old_td = adopted_trust_domain(plan);
+  return old_td == mesh.trust_domain ? std::string() : old_td;
+}
 
 std::string rotation_workload_trust_domain(const Plan& plan, const MeshPlan& mesh, int phase) {
   const std::string& old_td = adopted_trust_domain(plan);
@@ -61,7 +66,7 @@ void resolve_rotation_trust(const PlanDocument& doc, ResolvedPlan& resolved, Fin
                            "; a trust domain has one root");
   }
   for (auto& mesh : plan.meshes) {
-    const std::string from = old_td.empty() ? mesh.trust_domain : old_td;
+    const std::string from = migrated_trust_domain(plan, mesh);
     for (int phase = 1; phase <= kRotationPhases; ++phase)
       mesh.rotation_trust.at(static_cast<std::size_t>(phase - 1)) = phase_trust(mesh, from, phase);
   }

@@ -32,6 +32,10 @@
 
 namespace meshca::ceremony {
 
+// The trust domain a migration leaves: rotation.current_ca.trust_domain
+// when it is not `mesh`'s, "" otherwise (no migration).
+std::string migrated_trust_domain(const Plan& plan, const MeshPlan& mesh);
+
 // The SPIFFE trust domain of `mesh`'s workloads in rotation phase `phase`
 // (0: the CA in service): the adopted CA's rotation.current_ca.trust_domain,
 // when given, up to phase 1; the mesh's otherwise and from phase 2 on.
